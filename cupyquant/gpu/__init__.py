@@ -1,0 +1,1 @@
+"""The GPU side: platform detection, kernel modules, launches. Imports CuPy lazily."""

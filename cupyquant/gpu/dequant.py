@@ -1,0 +1,80 @@
+"""GPU dequantization: validate a device buffer, pick the kernel, launch it."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .modules import device_table, get_function
+from .platform import cupy_module, device_info
+
+THREADS = 256        # CQ_THREADS in hip/common.h
+TILE_ELEMS = THREADS * 8
+BLOCKS_PER_SM = 16   # grid-stride loop beyond this many thread blocks per multiprocessor
+
+GPU_DTYPES = ("float32", "float16", "bfloat16")
+
+
+def output_dtype(dtype):
+    cp = cupy_module()
+    dt = cp.dtype(cp.float32 if dtype is None else dtype)
+    if dt.name not in GPU_DTYPES:
+        raise ValueError(f"GPU output dtype must be one of {', '.join(GPU_DTYPES)}, got {dt}")
+    return dt
+
+
+def as_device_bytes(fmt, buf):
+    """A flat, contiguous uint8 view of a CuPy buffer, checked against the block size."""
+    cp = cupy_module()
+    if buf.dtype == cp.uint8:
+        raw = buf
+    else:
+        raise ValueError(f"{fmt.name}: expected a CuPy uint8 buffer, got {buf.dtype}")
+    if not raw.flags.c_contiguous:
+        raise ValueError(f"{fmt.name}: the device buffer must be contiguous")
+    raw = raw.reshape(-1)
+    if raw.size % fmt.type_size:
+        raise ValueError(f"{fmt.name}: buffer of {raw.size} bytes is not a whole number of "
+                         f"{fmt.type_size}-byte blocks ({raw.size % fmt.type_size} bytes left over)")
+    return raw
+
+
+def launch_dequant(fmt, raw, out_flat, stream=None):
+    """Run the format's kernel: ``raw`` (uint8, whole blocks) -> ``out_flat``."""
+    cp = cupy_module()
+    n_elems = raw.size // fmt.type_size * fmt.block_size
+    if n_elems == 0:
+        return out_flat
+    kernel = get_function(f"dequant:{fmt.name}", fmt.source, fmt.kernel_name(out_flat.dtype))
+    tables = fmt.tables()
+    table_ptr = device_table(fmt.name, fmt.tables).data.ptr if tables is not None else 0
+    n_tiles = -(-n_elems // TILE_ELEMS)
+    sms = device_info(cp.cuda.Device().id).get("sm_count", 80)
+    grid = int(min(n_tiles, sms * BLOCKS_PER_SM))
+    kernel((grid,), (THREADS,), (raw, out_flat, np.int64(n_elems), np.uint64(table_ptr)),
+           stream=stream)
+    return out_flat
+
+
+def dequant_on_gpu(fmt, buf, shape=None, dtype=None, out=None):
+    cp = cupy_module()
+    raw = as_device_bytes(fmt, buf)
+    n_elems = raw.size // fmt.type_size * fmt.block_size
+    shape = fmt._check_shape(shape, n_elems)
+    if out is not None:
+        if not isinstance(out, cp.ndarray):
+            raise TypeError(f"{fmt.name}: out= for a device buffer must be a CuPy array")
+        if dtype is not None and cp.dtype(dtype) != out.dtype:
+            raise ValueError(f"{fmt.name}: dtype={cp.dtype(dtype)} disagrees with out.dtype={out.dtype}")
+        output_dtype(out.dtype)
+        if out.size != n_elems or not out.flags.c_contiguous:
+            raise ValueError(f"{fmt.name}: out= must be C-contiguous with {n_elems} elements, "
+                             f"got shape {out.shape}")
+        if out.device.id != raw.device.id:
+            raise ValueError(f"{fmt.name}: out= is on device {out.device.id}, the buffer on "
+                             f"device {raw.device.id}")
+        launch_dequant(fmt, raw, out.reshape(-1))
+        return out
+    with raw.device:
+        result = cp.empty(n_elems, dtype=output_dtype(dtype))
+        launch_dequant(fmt, raw, result)
+    return result.reshape(shape)

@@ -1,0 +1,59 @@
+"""Compiled kernel modules: one ``cupy.RawModule`` per source and device,
+compiled once per process (thread-safe), reusing CuPy's on-disk cache."""
+
+from __future__ import annotations
+
+import threading
+
+import numpy as np
+
+from .platform import backend, cupy_module
+
+_lock = threading.Lock()
+_modules: dict = {}
+_tables: dict = {}
+
+
+def compile_options(extra: tuple = ()) -> tuple:
+    """Options for the backend's runtime compiler. Contraction of a*b+c into an
+    FMA is off: the dequantization kernels must match NumPy bit for bit."""
+    if backend() == "rocm":
+        return ("-std=c++17", "-ffp-contract=off") + tuple(extra)
+    return ("--std=c++17", "--fmad=false") + tuple(extra)
+
+
+def get_module(key: str, source: str, options: tuple | None = None):
+    """The RawModule for ``source`` on the current device."""
+    cp = cupy_module()
+    dev = cp.cuda.Device().id
+    cache_key = (key, dev, hash(source), options)
+    mod = _modules.get(cache_key)
+    if mod is None:
+        with _lock:
+            mod = _modules.get(cache_key)
+            if mod is None:
+                mod = cp.RawModule(code=source,
+                                   options=compile_options() if options is None else options)
+                mod.compile()  # compile now, under the lock, not at first launch
+                _modules[cache_key] = mod
+    return mod
+
+
+def get_function(key: str, source: str, name: str, options: tuple | None = None):
+    return get_module(key, source, options).get_function(name)
+
+
+def device_table(key: str, table_fn):
+    """A constant table as a device array, built once per device from the host
+    array that ``table_fn()`` returns (the same one the NumPy decoder uses)."""
+    cp = cupy_module()
+    dev = cp.cuda.Device().id
+    arr = _tables.get((key, dev))
+    if arr is None:
+        with _lock:
+            arr = _tables.get((key, dev))
+            if arr is None:
+                host = np.ascontiguousarray(table_fn())
+                arr = cp.asarray(host)
+                _tables[(key, dev)] = arr
+    return arr

@@ -1,0 +1,203 @@
+// cupyquant: portable helpers shared by every kernel.
+//
+// The same text is compiled by hiprtc (CuPy's ROCm build) and by NVRTC (CuPy's
+// CUDA build). It includes no header: hiprtc pre-includes the HIP runtime and
+// fp16 headers (including them again is an error), and NVRTC needs none of
+// what is used here. Integer types are our own for the same reason.
+
+#if defined(__HIPCC_RTC__) || defined(__HIP_PLATFORM_AMD__) || defined(__HIPCC__)
+#define CQ_HIP 1
+// NumPy (the reference) multiplies, then adds: a fused multiply-add would
+// change the last bit. Contraction is off for every kernel of this file.
+#pragma clang fp contract(off)
+#else
+#define CQ_CUDA 1
+#endif
+
+typedef unsigned char cq_u8;
+typedef signed char cq_i8;
+typedef unsigned short cq_u16;
+typedef unsigned int cq_u32;
+typedef long long cq_i64;
+typedef unsigned long long cq_u64;
+
+// ---------------------------------------------------------------- wave size
+// Decided at compile time: AMD GCN/CDNA (gfx8, gfx9: the compiler defines
+// __GFX8__/__GFX9__) run 64 lanes; NVIDIA and AMD RDNA run 32.
+#if defined(CQ_HIP) && (defined(__GFX9__) || defined(__GFX8__))
+#define CQ_WARP_SIZE 64
+#else
+#define CQ_WARP_SIZE 32
+#endif
+
+#if defined(CQ_HIP)
+#define CQ_SHFL_XOR(v, m) __shfl_xor((v), (m), CQ_WARP_SIZE)
+#else
+#define CQ_SHFL_XOR(v, m) __shfl_xor_sync(0xffffffffu, (v), (m), CQ_WARP_SIZE)
+#endif
+
+// Sum over one warp/wavefront, whatever its width.
+__device__ __forceinline__ float cq_warp_sum(float v) {
+#pragma unroll
+    for (int m = CQ_WARP_SIZE / 2; m > 0; m >>= 1) v += CQ_SHFL_XOR(v, m);
+    return v;
+}
+
+// ------------------------------------------------- exact float32 arithmetic
+// Round-to-nearest operations the compiler may not fuse into an FMA.
+#if defined(CQ_CUDA)
+#define CQ_MUL(a, b) __fmul_rn((a), (b))
+#define CQ_ADD(a, b) __fadd_rn((a), (b))
+#define CQ_SUB(a, b) __fsub_rn((a), (b))
+#else
+#define CQ_MUL(a, b) ((float)(a) * (float)(b))
+#define CQ_ADD(a, b) ((float)(a) + (float)(b))
+#define CQ_SUB(a, b) ((float)(a) - (float)(b))
+#endif
+
+// ------------------------------------------------------ half and bfloat16
+#if defined(CQ_HIP)
+__device__ __forceinline__ float cq_half_to_float(cq_u16 h) {
+    union { cq_u16 u; _Float16 f; } c;
+    c.u = h;
+    return (float)c.f;
+}
+__device__ __forceinline__ cq_u16 cq_float_to_half(float f) {
+    union { cq_u16 u; _Float16 h; } c;
+    c.h = (_Float16)f;  // round to nearest-even
+    return c.u;
+}
+#else
+__device__ __forceinline__ float cq_half_to_float(cq_u16 h) {
+    float f;
+    asm("cvt.f32.f16 %0, %1;" : "=f"(f) : "h"(h));
+    return f;
+}
+__device__ __forceinline__ cq_u16 cq_float_to_half(float f) {
+    cq_u16 h;
+    asm("cvt.rn.f16.f32 %0, %1;" : "=h"(h) : "f"(f));
+    return h;
+}
+#endif
+
+// float32 -> bfloat16, round to nearest-even, NaN kept NaN (quiet).
+__device__ __forceinline__ cq_u16 cq_float_to_bf16(float f) {
+    cq_u32 u = __float_as_uint(f);
+    if ((u & 0x7fffffffu) > 0x7f800000u) return (cq_u16)((u >> 16) | 0x40u);
+    u += 0x7fffu + ((u >> 16) & 1u);
+    return (cq_u16)(u >> 16);
+}
+
+// ------------------------------------------ little-endian loads, any alignment
+// Blocks are 17, 18, 22, ... bytes long: nothing inside them is aligned.
+__device__ __forceinline__ cq_u16 cq_load_u16(const cq_u8* p) {
+    return (cq_u16)(p[0] | (p[1] << 8));
+}
+__device__ __forceinline__ cq_u32 cq_load_u32(const cq_u8* p) {
+    return (cq_u32)p[0] | ((cq_u32)p[1] << 8) | ((cq_u32)p[2] << 16) | ((cq_u32)p[3] << 24);
+}
+__device__ __forceinline__ float cq_load_half(const cq_u8* p) {
+    return cq_half_to_float(cq_load_u16(p));
+}
+
+// ------------------------------------------------------------ output stores
+struct cq_f16 { cq_u16 bits; };   // float16 output element
+struct cq_bf16 { cq_u16 bits; };  // bfloat16 output element
+
+__device__ __forceinline__ bool cq_aligned16(const void* p) {
+    return (((cq_u64)p) & 15u) == 0;
+}
+
+// Write v[0..valid) (valid >= 1) to p; 8 values at once when possible.
+__device__ __forceinline__ void cq_store8(float* p, const float* v, int valid) {
+    if (valid >= 8 && cq_aligned16(p)) {
+        reinterpret_cast<float4*>(p)[0] = make_float4(v[0], v[1], v[2], v[3]);
+        reinterpret_cast<float4*>(p)[1] = make_float4(v[4], v[5], v[6], v[7]);
+    } else {
+        for (int i = 0; i < 8 && i < valid; ++i) p[i] = v[i];
+    }
+}
+
+template <cq_u16 (*CONVERT)(float), class T>
+__device__ __forceinline__ void cq_store8_u16(T* p, const float* v, int valid) {
+    if (valid >= 8 && cq_aligned16(p)) {
+        cq_u32 w[4];
+#pragma unroll
+        for (int i = 0; i < 4; ++i)
+            w[i] = (cq_u32)CONVERT(v[2 * i]) | ((cq_u32)CONVERT(v[2 * i + 1]) << 16);
+        *reinterpret_cast<uint4*>(p) = make_uint4(w[0], w[1], w[2], w[3]);
+    } else {
+        for (int i = 0; i < 8 && i < valid; ++i) p[i].bits = CONVERT(v[i]);
+    }
+}
+__device__ __forceinline__ void cq_store8(cq_f16* p, const float* v, int valid) {
+    cq_store8_u16<cq_float_to_half>(p, v, valid);
+}
+__device__ __forceinline__ void cq_store8(cq_bf16* p, const float* v, int valid) {
+    cq_store8_u16<cq_float_to_bf16>(p, v, valid);
+}
+
+// ------------------------------------------------- the dequantization skeleton
+// A format is a struct
+//     struct Decoder_NAME {
+//         static constexpr int block_size = ...;  // elements per block
+//         static constexpr int type_size = ...;   // bytes per block
+//         // the 8 consecutive values [8*sub, 8*sub + 8) of the block at blk
+//         __device__ static void decode8(const cq_u8* blk, int sub, const void* tables, float* v);
+//     };
+// For the plain float types block_size is 1 and decode8 reads 8 consecutive
+// elements (sub is 0). CQ_DEQUANT_KERNELS(tag, Decoder_NAME) instantiates its
+// kernels. Each thread block stages a tile of whole blocks in shared memory
+// with coalesced 16-byte loads (blocks are not aligned in memory), then each
+// thread decodes 8 values and writes them with one or two 16-byte stores.
+#define CQ_THREADS 256
+#define CQ_TILE_ELEMS (CQ_THREADS * 8)
+
+template <class D, class Out>
+__device__ __forceinline__ void cq_dequant_tiles(const cq_u8* __restrict__ src, Out* __restrict__ dst,
+                                                 cq_i64 n_elems, const void* __restrict__ tables) {
+    static_assert(CQ_TILE_ELEMS % D::block_size == 0, "block size must divide the tile");
+    static_assert(D::block_size == 1 || D::block_size % 8 == 0, "blocks decode 8 values at a time");
+    constexpr int tile_bytes_full = CQ_TILE_ELEMS / D::block_size * D::type_size;
+    static_assert(tile_bytes_full % 16 == 0, "tiles must start 16-byte aligned");
+    __shared__ uint4 stage[tile_bytes_full / 16];
+    cq_u8* sbytes = reinterpret_cast<cq_u8*>(stage);
+
+    const cq_i64 n_tiles = (n_elems + CQ_TILE_ELEMS - 1) / CQ_TILE_ELEMS;
+    const bool src_aligned = cq_aligned16(src);
+    for (cq_i64 tile = blockIdx.x; tile < n_tiles; tile += gridDim.x) {
+        const cq_i64 e0 = tile * CQ_TILE_ELEMS;
+        const cq_i64 left = n_elems - e0;
+        const int tile_elems = left < CQ_TILE_ELEMS ? (int)left : CQ_TILE_ELEMS;
+        const int tile_bytes = (tile_elems + D::block_size - 1) / D::block_size * D::type_size;
+        const cq_u8* tsrc = src + e0 / D::block_size * D::type_size;
+        int first_byte = 0;
+        if (src_aligned) {
+            const int nvec = tile_bytes / 16;
+            for (int i = threadIdx.x; i < nvec; i += CQ_THREADS)
+                stage[i] = reinterpret_cast<const uint4*>(tsrc)[i];
+            first_byte = nvec * 16;
+        }
+        for (int i = first_byte + threadIdx.x; i < tile_bytes; i += CQ_THREADS) sbytes[i] = tsrc[i];
+        __syncthreads();
+        const int e = threadIdx.x * 8;
+        if (e < tile_elems) {
+            float v[8];
+            D::decode8(sbytes + (e / D::block_size) * D::type_size, (e % D::block_size) / 8, tables, v);
+            cq_store8(dst + e0 + e, v, tile_elems - e);
+        }
+        __syncthreads();
+    }
+}
+
+#define CQ_DEQUANT_KERNEL_1(TAG, DECODER, SUFFIX, OUT)                                       \
+    extern "C" __global__ void __launch_bounds__(CQ_THREADS) cq_dequant_##TAG##_##SUFFIX(    \
+        const cq_u8* __restrict__ src, OUT* __restrict__ dst, cq_i64 n_elems,               \
+        const void* __restrict__ tables) {                                                  \
+        cq_dequant_tiles<DECODER>(src, dst, n_elems, tables);                               \
+    }
+
+#define CQ_DEQUANT_KERNELS(TAG, DECODER)              \
+    CQ_DEQUANT_KERNEL_1(TAG, DECODER, f32, float)     \
+    CQ_DEQUANT_KERNEL_1(TAG, DECODER, f16, cq_f16)    \
+    CQ_DEQUANT_KERNEL_1(TAG, DECODER, bf16, cq_bf16)
