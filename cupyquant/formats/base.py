@@ -262,6 +262,6 @@ def get_format(key) -> BlockFormat:
         raise UnsupportedFormatError(f"not a ggml type: {key!r}")
     fmt = _REGISTRY.get(qtype)
     if fmt is None:
-        raise UnsupportedFormatError(f"ggml type {qtype.name} is not supported by cupyquant "
+        raise UnsupportedFormatError(f"ggml type {qtype.name} (id {qtype.value}) is not supported by cupyquant "
                                      f"(gguf.quants cannot dequantize it either)")
     return fmt

@@ -1,1 +1,130 @@
-"""Placeholder: filled by its family work."""
+"""4-bit formats whose codes index a 16-entry value table: IQ4_NL, IQ4_XS
+(non-linear int8 codebook), MXFP4 and NVFP4 (doubled e2m1 values with an
+e8m0 / ue4m3 block scale).
+
+The codebooks and the scale decodings come from ``gguf.quants`` at import
+time: the scale tables are gguf's own conversion functions evaluated on all 256
+byte values, so host and kernels use exactly the reference's float32 scales.
+
+``tables()`` layout (float32): entries 0-15 the codebook, as floats; for MXFP4
+and NVFP4, entries 16-271 the decoded scale of every scale byte.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from gguf import GGMLQuantizationType as T
+from gguf import quants as gq
+
+from .base import BlockFormat
+from .legacy import f16_field
+
+_BYTES = np.arange(256, dtype=np.uint8)
+
+
+def codebook_pairs(codebook) -> np.ndarray:
+    """For every byte b: the int8 codebook values of its low and of its high
+    nibble, packed as one little-endian uint16 (np.take on whole bytes)."""
+    cb = np.asarray(codebook, dtype=np.int8)
+    pairs = np.stack([cb[_BYTES & 15], cb[_BYTES >> 4]], axis=1)
+    return np.ascontiguousarray(pairs).view("<u2").reshape(256)
+
+
+def decode_nibble_codes(pairs: np.ndarray, qs: np.ndarray, out: np.ndarray) -> None:
+    """out[..., 0, :] = codebook[low nibbles of qs], out[..., 1, :] =
+    codebook[high nibbles], as float32 (qs of shape (..., m), out (..., 2, m))."""
+    v = np.take(pairs, qs, mode="clip").view(np.int8).reshape(*qs.shape, 2)
+    out[...] = np.swapaxes(v, -1, -2)
+
+
+def _table(codebook, scales=None) -> np.ndarray:
+    parts = [np.asarray(codebook, dtype=np.int8).astype(np.float32)]
+    if scales is not None:
+        parts.append(np.asarray(scales, dtype=np.float32))
+    table = np.ascontiguousarray(np.concatenate(parts), dtype=np.float32)
+    table.flags.writeable = False
+    return table
+
+
+class _Codebook16(BlockFormat):
+    """A format with a 16-entry codebook (and possibly a scale table)."""
+    _table: np.ndarray
+
+    def tables(self):
+        return self._table
+
+
+class IQ4_NL(_Codebook16, qtype=T.IQ4_NL):
+    """d * kvalues[q]; q: 4 bits laid out as in Q4_0."""
+    block_fields = (("d", "<f2"), ("qs", "u1", 16))
+    hip_family = "nonlinear"
+    _table = _table(gq.IQ4_NL.kvalues)
+    _pairs = codebook_pairs(gq.IQ4_NL.kvalues)
+
+    def decode_blocks(self, blocks, out):
+        d = f16_field(blocks, 0)
+        decode_nibble_codes(self._pairs, blocks[:, 2:18], out.reshape(-1, 2, 16))
+        np.multiply(out, d, out=out)
+
+
+class IQ4_XS(_Codebook16, qtype=T.IQ4_XS):
+    """256 values in 8 sub-blocks of 32: (d * (ls - 32)) * kvalues[q] with
+    IQ4_NL's codebook. ls: 6 bits, low 4 in nibble (ib % 2) of scales_l[ib / 2],
+    high 2 at bit 2*ib of scales_h. Sub-block ib's q are in qs[16*ib : 16*ib + 16]
+    (values 0-15 low nibbles, 16-31 high nibbles)."""
+    block_fields = (("d", "<f2"), ("scales_h", "<u2"), ("scales_l", "u1", 4), ("qs", "u1", 128))
+    hip_family = "nonlinear"
+    _table = _table(gq.IQ4_NL.kvalues)
+    _pairs = codebook_pairs(gq.IQ4_NL.kvalues)
+    _h_shifts = np.arange(0, 16, 2, dtype=np.uint16)
+
+    def decode_blocks(self, blocks, out):
+        n = blocks.shape[0]
+        d = f16_field(blocks, 0)
+        sl = blocks[:, 4:8]
+        ls = np.empty((n, 4, 2), np.uint8)
+        np.bitwise_and(sl, 15, out=ls[:, :, 0])
+        np.right_shift(sl, 4, out=ls[:, :, 1])
+        sh = blocks[:, 2:4].view("<u2")                       # (n, 1)
+        sh = ((sh >> self._h_shifts) & 3).astype(np.uint8)     # (n, 8)
+        ls = ls.reshape(n, 8) | (sh << 4)
+        dl = ls.astype(np.float32)
+        np.subtract(dl, 32.0, out=dl)
+        np.multiply(dl, d, out=dl)                             # d * float(ls - 32)
+        decode_nibble_codes(self._pairs, blocks[:, 8:136].reshape(n, 8, 16),
+                            out.reshape(n, 8, 2, 16))
+        o = out.reshape(n, 8, 32)
+        np.multiply(o, dl[:, :, None], out=o)
+
+
+class MXFP4(_Codebook16, qtype=T.MXFP4):
+    """scale(e) * kvalues[q]: e an e8m0 byte decoded (halved) as gguf does,
+    q: 4 bits laid out as in Q4_0."""
+    block_fields = (("e", "u1"), ("qs", "u1", 16))
+    hip_family = "nonlinear"
+    _scales = np.asarray(gq.MXFP4.e8m0_to_fp32_half(_BYTES), dtype=np.float32)
+    _table = _table(gq.MXFP4.kvalues, _scales)
+    _pairs = codebook_pairs(gq.MXFP4.kvalues)
+
+    def decode_blocks(self, blocks, out):
+        d = np.take(self._scales, blocks[:, 0:1], mode="clip")
+        decode_nibble_codes(self._pairs, blocks[:, 1:17], out.reshape(-1, 2, 16))
+        np.multiply(out, d, out=out)
+
+
+class NVFP4(_Codebook16, qtype=T.NVFP4):
+    """64 values in 4 sub-blocks of 16: scale(d[s]) * kvalues[q], d[s] a ue4m3
+    byte decoded (halved) as gguf does. Sub-block s's q are in qs[8*s : 8*s + 8]
+    (values 0-7 low nibbles, 8-15 high nibbles)."""
+    block_fields = (("d", "u1", 4), ("qs", "u1", 32))
+    hip_family = "nonlinear"
+    _scales = np.asarray(gq.NVFP4.ue4m3_to_fp32(_BYTES), dtype=np.float32)
+    _table = _table(gq.NVFP4.kvalues, _scales)
+    _pairs = codebook_pairs(gq.NVFP4.kvalues)
+
+    def decode_blocks(self, blocks, out):
+        n = blocks.shape[0]
+        d = np.take(self._scales, blocks[:, 0:4], mode="clip")  # (n, 4)
+        decode_nibble_codes(self._pairs, blocks[:, 4:36].reshape(n, 4, 8), out.reshape(n, 4, 2, 8))
+        o = out.reshape(n, 4, 16)
+        np.multiply(o, d[:, :, None], out=o)

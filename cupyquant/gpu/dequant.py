@@ -8,8 +8,15 @@ from .modules import device_table, get_function
 from .platform import cupy_module, device_info
 
 THREADS = 256        # CQ_THREADS in hip/common.h
-TILE_ELEMS = THREADS * 8
-BLOCKS_PER_SM = 16   # grid-stride loop beyond this many thread blocks per multiprocessor
+TILE_BYTES_MAX = 16384  # CQ_TILE_BYTES_MAX
+UNROLL_MAX = 8          # CQ_UNROLL_MAX
+BLOCKS_PER_SM = 32      # measured best on the H100; a grid-stride loop does the rest
+
+
+def tile_elems(fmt) -> int:
+    """Elements one thread block decodes per tile (cq_tile<D>::elems)."""
+    bytes_u1 = THREADS * 8 // fmt.block_size * fmt.type_size
+    return THREADS * 8 * max(1, min(UNROLL_MAX, TILE_BYTES_MAX // bytes_u1))
 
 GPU_DTYPES = ("float32", "float16", "bfloat16")
 
@@ -47,7 +54,7 @@ def launch_dequant(fmt, raw, out_flat, stream=None):
     kernel = get_function(f"dequant:{fmt.name}", fmt.source, fmt.kernel_name(out_flat.dtype))
     tables = fmt.tables()
     table_ptr = device_table(fmt.name, fmt.tables).data.ptr if tables is not None else 0
-    n_tiles = -(-n_elems // TILE_ELEMS)
+    n_tiles = -(-n_elems // tile_elems(fmt))
     sms = device_info(cp.cuda.Device().id).get("sm_count", 80)
     grid = int(min(n_tiles, sms * BLOCKS_PER_SM))
     kernel((grid,), (THREADS,), (raw, out_flat, np.int64(n_elems), np.uint64(table_ptr)),
