@@ -14,7 +14,7 @@ class F32(BlockFormat, qtype=T.F32):
     hip_family = "floats"
 
     def decode_blocks(self, blocks, out):
-        out[...] = blocks.view(np.float32)
+        out[...] = blocks.view("<f4")
 
 
 class F16(BlockFormat, qtype=T.F16):
@@ -23,7 +23,7 @@ class F16(BlockFormat, qtype=T.F16):
     hip_family = "floats"
     # NumPy's own widening of every float16 bit pattern: a lookup is about
     # twice as fast as the cast (the table, 256 KiB, stays in L2).
-    _widen = np.arange(1 << 16, dtype=np.uint16).view("<f2").astype(np.float32)
+    _widen = np.arange(1 << 16, dtype=np.uint16).view(np.float16).astype(np.float32)
 
     def decode_blocks(self, blocks, out):
         np.take(self._widen, blocks.view("<u2"), out=out, mode="clip")
@@ -36,5 +36,5 @@ class BF16(BlockFormat, qtype=T.BF16):
 
     def decode_blocks(self, blocks, out):
         bits = out.view(np.uint32)
-        bits[...] = blocks.view(np.uint16)
+        bits[...] = blocks.view("<u2")
         np.left_shift(bits, np.uint32(16), out=bits)

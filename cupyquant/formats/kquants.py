@@ -2,11 +2,20 @@
 sub-blocks, each sub-block with its own small integer scale (and minimum)
 that multiplies a float16 super-block scale.
 
-Every decoder first turns the packed sub-block scales into float32 per
-sub-block factors, exactly as ``gguf.quants`` computes them, then fills
-``out`` with the small integer quants as float32 through 256-entry byte
-lookup tables (sums of such table values are small integers, so exact) and
-finally applies the factors in place, with the reference's rounding order.
+Every decoder works in three steps, each a handful of whole-chunk NumPy
+operations:
+
+1. the per-sub-block float32 factors (``d * sc``, ``dmin * m``), computed
+   exactly as ``gguf.quants`` computes them;
+2. the integer quants of the chunk, unpacked with bit operations on uint8 or
+   uint64 words (eight quants a word), then converted to float32 in ``out``
+   with a single cast (exact: they are small integers);
+3. the factors applied in place, each repeated to the full chunk width so
+   that the multiply and subtract run on plain contiguous arrays, in the
+   reference's order with a rounding after each operation.
+
+The word-wise bit operations read the block bytes as little-endian words,
+as the float16 fields are read everywhere: a little-endian host is assumed.
 """
 
 from __future__ import annotations
@@ -15,55 +24,99 @@ import numpy as np
 from gguf import GGMLQuantizationType as T
 
 from .base import BlockFormat
-from .legacy import f16_field
 
-_BYTES = np.arange(256)
-
-
-def _field_lut(shift: int, mask: int, scale: float = 1.0, offset: float = 0.0) -> np.ndarray:
-    """Float32 ``((b >> shift) & mask) * scale + offset`` for every byte b (exact small values)."""
-    return (((_BYTES >> shift) & mask) * scale + offset).astype(np.float32)
+_U64 = np.uint64
 
 
-def _take(lut: np.ndarray, idx: np.ndarray, out: np.ndarray) -> None:
-    # uint8 indices into a 256-entry table are always in range; 'wrap' skips
-    # the bounds check and the buffering that mode='raise' imposes on out=.
-    np.take(lut, idx, out=out, mode="wrap")
+def _bytes8(mask: int) -> np.uint64:
+    """``mask`` repeated in every byte of a uint64 word."""
+    return _U64(mask * 0x0101010101010101)
 
 
-def _q45_scales(sc_bytes: np.ndarray, d: np.ndarray, dmin: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Q4_K/Q5_K: ``d * sc`` and ``dmin * m`` per 32-value sub-block, shape (n, 8, 1).
+_M1, _M3, _M15 = _bytes8(0x01), _bytes8(0x03), _bytes8(0x0F)
 
-    The 12 scale bytes hold eight 6-bit scales and eight 6-bit minimums:
+
+def _words(raw: np.ndarray, dtype=np.uint64) -> np.ndarray:
+    """The bytes of ``raw`` (n, k) as little-endian words, shape (n, k // size)."""
+    return np.ascontiguousarray(raw).view(dtype)
+
+
+def _f16_pair(blocks: np.ndarray, offset: int, count: int) -> np.ndarray:
+    """``count`` consecutive float16 fields at ``offset``, as float32 of shape (n, count, 1)."""
+    raw = np.ascontiguousarray(blocks[:, offset:offset + 2 * count])
+    return raw.view(np.float16).astype(np.float32)[:, :, None]
+
+
+def _apply(out: np.ndarray, scale: np.ndarray, minimum: np.ndarray | None = None) -> None:
+    """``out = out * scale [- minimum]`` where ``scale`` and ``minimum``
+    (n, groups) hold one factor per group of consecutive values of a row."""
+    flat = out.reshape(-1)
+    width = flat.size // scale.size
+    np.multiply(flat, np.repeat(scale.reshape(-1), width), out=flat)
+    if minimum is not None:
+        np.subtract(flat, np.repeat(minimum.reshape(-1), width), out=flat)
+
+
+def _bit_planes(raw: np.ndarray, shift_to: int) -> np.ndarray:
+    """Bit k of byte j of each row of ``raw`` (n, 32), moved to bit ``shift_to``,
+    as uint8 of shape (8, n, 32): plane k holds the bit for value 32*k + j."""
+    n = raw.shape[0]
+    w = _words(raw)  # (n, 4)
+    planes = np.right_shift(w[None], _BIT_SHIFTS)  # (8, n, 4), contiguous
+    np.bitwise_and(planes, _M1, out=planes)
+    if shift_to:
+        np.left_shift(planes, _U64(shift_to), out=planes)
+    return planes.view(np.uint8).reshape(8, n, 32)
+
+
+_BIT_SHIFTS = np.arange(8, dtype=np.uint64).reshape(8, 1, 1)
+
+
+def _q45_factors(blocks: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Q4_K/Q5_K: ``d * sc`` and ``dmin * m`` per 32-value sub-block, each (n, 8).
+
+    The 12 scale bytes b hold eight 6-bit scales and eight 6-bit minimums:
     sub-block i < 4 has scale ``b[i] & 63`` and minimum ``b[i+4] & 63``;
     sub-block i >= 4 has scale ``(b[i+4] & 15) | (b[i-4] >> 6) << 4`` and
-    minimum ``(b[i+4] >> 4) | (b[i] >> 6) << 4``.
+    minimum ``(b[i+4] >> 4) | (b[i] >> 6) << 4``. Worked on four bytes at
+    once as uint32 words: word 0 is b[0:4], word 1 b[4:8], word 2 b[8:12].
     """
-    n = sc_bytes.shape[0]
-    sc = np.empty((n, 2, 8), np.float32)   # [:, 0] scales, [:, 1] minimums
-    lo = sc_bytes[:, 0:8].reshape(n, 2, 4)  # bytes 0-3 (scales), 4-7 (minimums)
-    hi = sc_bytes[:, 8:12].reshape(n, 1, 4)
-    _take(_LUT_LOW6, lo, sc[:, :, 0:4])
-    _take(_LUT_TOP2_X16, lo, sc[:, :, 4:8])
-    tmp = np.empty((n, 2, 4), np.float32)
-    _take(_LUT_LOW4, hi, tmp[:, 0:1])
-    _take(_LUT_HIGH4, hi, tmp[:, 1:2])
-    np.add(sc[:, :, 4:8], tmp, out=sc[:, :, 4:8])  # small integers: exact
-    np.multiply(sc[:, 0], d, out=sc[:, 0])
-    np.multiply(sc[:, 1], dmin, out=sc[:, 1])
-    return sc[:, 0, :, None], sc[:, 1, :, None]
+    n = blocks.shape[0]
+    w = _words(blocks[:, 4:16], np.uint32)            # (n, 3)
+    r = np.empty((n, 2, 2), np.uint32)                # [low/high sub-blocks][scale/min]
+    np.bitwise_and(w[:, 0:2], np.uint32(0x3F3F3F3F), out=r[:, 0])
+    top = np.right_shift(w[:, 0:2], np.uint32(2))
+    np.bitwise_and(top, np.uint32(0x30303030), out=top)
+    low = np.right_shift(w[:, 2:3], _NIBBLE_SHIFTS32)  # (n, 2): scale / min low nibbles
+    np.bitwise_and(low, np.uint32(0x0F0F0F0F), out=low)
+    np.bitwise_or(top, low, out=r[:, 1])
+    fac = np.empty((n, 2, 2, 4), np.float32)           # [scale/min][low/high][4]
+    np.copyto(fac, r.view(np.uint8).reshape(n, 2, 2, 4).transpose(0, 2, 1, 3))
+    fac = fac.reshape(n, 2, 8)
+    np.multiply(fac, _f16_pair(blocks, 0, 2), out=fac)  # d * sc, dmin * m
+    return fac[:, 0], fac[:, 1]
 
 
-_LUT_LOW6 = _field_lut(0, 63)
-_LUT_TOP2_X16 = _field_lut(6, 3, 16.0)
-_LUT_LOW4 = _field_lut(0, 15)
-_LUT_HIGH4 = _field_lut(4, 15)
-_LUT_CRUMB = tuple(_field_lut(2 * s, 3) for s in range(4))           # 2-bit field s
-_LUT_NIBBLE = (_LUT_LOW4, _LUT_HIGH4)
-_LUT_BIT_X16 = tuple(_field_lut(k, 1, 16.0) for k in range(8))       # bit k times 16
-_LUT_Q3_HIGH = tuple(_field_lut(k, 1, 4.0, -4.0) for k in range(8))  # -4 where bit k is clear
-_LUT_Q6_LOW = (_field_lut(0, 15, 1.0, -32.0), _field_lut(4, 15, 1.0, -32.0))
-_LUT_Q6_HIGH = tuple(_field_lut(2 * s, 3, 16.0) for s in range(4))
+_NIBBLE_SHIFTS32 = np.array([0, 4], dtype=np.uint32)
+
+
+def _nibbles_into(q8: np.ndarray, qs: np.ndarray) -> None:
+    """Low and high nibbles of qs (n, c, 32) into q8 (n, c, 2, 32) uint8."""
+    w = _words(qs.reshape(qs.shape[0], -1)).reshape(qs.shape[0], qs.shape[1], -1)
+    q8w = q8.view(np.uint64)  # (n, c, 2, 4)
+    np.bitwise_and(w, _M15, out=q8w[:, :, 0])
+    hi = np.right_shift(w, _U64(4))
+    np.bitwise_and(hi, _M15, out=q8w[:, :, 1])
+
+
+def _crumbs_into(q8w: np.ndarray, w: np.ndarray) -> None:
+    """The four 2-bit fields of every byte: word ``w[..., i]`` (8 bytes) gives
+    ``q8w[..., s, i]`` = bits 2s..2s+1 of each byte (uint64 views)."""
+    np.bitwise_and(w, _M3, out=q8w[..., 0, :])
+    tmp = np.empty_like(w)
+    for s in range(1, 4):
+        np.right_shift(w, _U64(2 * s), out=tmp)
+        np.bitwise_and(tmp, _M3, out=q8w[..., s, :])
 
 
 class Q2_K(BlockFormat, qtype=T.Q2_K):
@@ -74,63 +127,52 @@ class Q2_K(BlockFormat, qtype=T.Q2_K):
 
     def decode_blocks(self, blocks, out):
         n = blocks.shape[0]
-        d = f16_field(blocks, 80)
-        dmin = f16_field(blocks, 82)
         sc = blocks[:, 0:16]
-        fac = np.empty((2, n, 16), np.float32)
-        _take(_LUT_LOW4, sc, fac[0])
-        _take(_LUT_HIGH4, sc, fac[1])
-        np.multiply(fac[0], d, out=fac[0])
-        np.multiply(fac[1], dmin, out=fac[1])
-        qs = blocks[:, 16:80].reshape(n, 2, 32)
-        o = out.reshape(n, 2, 4, 32)
-        for s in range(4):
-            _take(_LUT_CRUMB[s], qs, o[:, :, s])
-        o = out.reshape(n, 16, 16)
-        np.multiply(o, fac[0, :, :, None], out=o)
-        np.subtract(o, fac[1, :, :, None], out=o)
+        f8 = np.empty((n, 2, 16), np.uint8)
+        np.bitwise_and(sc, 15, out=f8[:, 0])
+        np.right_shift(sc, 4, out=f8[:, 1])
+        fac = f8.astype(np.float32)
+        np.multiply(fac, _f16_pair(blocks, 80, 2), out=fac)  # d * sc, dmin * m
+        q8 = np.empty((n, 256), np.uint8)
+        _crumbs_into(q8.view(np.uint64).reshape(n, 2, 4, 4), _words(blocks[:, 16:80]).reshape(n, 2, 4))
+        np.copyto(out, q8)
+        _apply(out, fac[:, 0], fac[:, 1])
 
 
 class Q3_K(BlockFormat, qtype=T.Q3_K):
     """(d * (sc - 32)) * q; q = low 2 bits - 4 (when the hmask bit is clear),
     one 6-bit scale per 16 values. Value 128*h + 32*s + j has its low bits at
-    bits 2s..2s+1 of qs[32*h + j] and its high bit at bit 4h+s of hmask[j]."""
+    bits 2s..2s+1 of qs[32*h + j] and its high bit at bit 4h+s of hmask[j].
+    Scale i has its low nibble in byte i (i < 8) or the high nibble of byte
+    i - 8, and its top two bits at bits 2*(i//4) of byte 8 + i%4."""
     block_fields = (("hmask", "u1", 32), ("qs", "u1", 64), ("scales", "u1", 12), ("d", "<f2"))
     hip_family = "kquants"
 
     def decode_blocks(self, blocks, out):
         n = blocks.shape[0]
-        d = f16_field(blocks, 108)
-        # scale i: low 4 bits from byte i (i < 8, low nibble) or i - 8 (high
-        # nibble); high 2 bits are bits 2*(i//4).. of byte 8 + i % 4.
-        sb = blocks[:, 96:108]
-        fac = np.empty((n, 4, 4), np.float32)
-        lo = sb[:, 0:8].reshape(n, 2, 4)
-        _take(_LUT_LOW4, lo, fac[:, 0:2])
-        _take(_LUT_HIGH4, lo, fac[:, 2:4])
-        hi = np.empty((n, 4, 4), np.float32)
-        hb = sb[:, 8:12]
-        for s in range(4):
-            _take(_LUT_Q3_SCALE_HIGH[s], hb, hi[:, s])
-        np.add(fac, hi, out=fac)  # exact: (low | high << 4) - 32
-        fac = fac.reshape(n, 16)
-        np.multiply(fac, d, out=fac)
-        qs = blocks[:, 32:96].reshape(n, 2, 32)
-        hm = blocks[:, 0:32]
-        o = out.reshape(n, 2, 4, 32)
-        for s in range(4):
-            _take(_LUT_CRUMB[s], qs, o[:, :, s])
-        tmp = np.empty((n, 8, 32), np.float32)
-        for k in range(8):
-            _take(_LUT_Q3_HIGH[k], hm, tmp[:, k])
-        o = out.reshape(n, 8, 32)
-        np.add(o, tmp, out=o)  # exact small integers
-        o = out.reshape(n, 16, 16)
-        np.multiply(o, fac[:, :, None], out=o)
+        w = _words(blocks[:, 96:108], np.uint32).astype(np.uint64)  # (n, 3)
+        r = np.empty((n, 2, 2), np.uint64)       # scales 0-3, 4-7, 8-11, 12-15
+        np.bitwise_and(w[:, 0:2], _bytes8(0x0F), out=r[:, 0])
+        np.right_shift(w[:, 0:2], _U64(4), out=r[:, 1])
+        np.bitwise_and(r[:, 1], _bytes8(0x0F), out=r[:, 1])
+        r = r.reshape(n, 4)
+        top = np.right_shift(w[:, 2:3] << _U64(4), _Q3_TOP_SHIFTS)  # (n, 4)
+        np.bitwise_and(top, _bytes8(0x30), out=top)
+        np.bitwise_or(r, top, out=r)
+        s8 = r.astype(np.uint32).view(np.uint8)   # (n, 16): sc in 0..63
+        np.subtract(s8, np.uint8(32), out=s8)     # wraps: int8 sc - 32
+        fac = s8.view(np.int8).astype(np.float32)
+        np.multiply(fac, _f16_pair(blocks, 108, 1)[:, :, 0], out=fac)
+        q8 = np.empty((n, 8, 32), np.uint8)
+        _crumbs_into(q8.view(np.uint64).reshape(n, 2, 4, 4), _words(blocks[:, 32:96]).reshape(n, 2, 4))
+        hb = _bit_planes(blocks[:, 0:32], 2)     # (8, n, 32): 4 where the hmask bit is set
+        np.bitwise_or(q8, hb.transpose(1, 0, 2), out=q8)
+        np.subtract(q8, np.uint8(4), out=q8)      # wraps: int8 q - 4
+        np.copyto(out, q8.view(np.int8).reshape(n, 256))
+        _apply(out, fac)
 
 
-# high 2 bits of the Q3_K scales, times 16, minus the offset 32
-_LUT_Q3_SCALE_HIGH = tuple(_field_lut(2 * s, 3, 16.0, -32.0) for s in range(4))
+_Q3_TOP_SHIFTS = np.array([0, 2, 4, 6], dtype=np.uint64)
 
 
 class Q4_K(BlockFormat, qtype=T.Q4_K):
@@ -141,14 +183,11 @@ class Q4_K(BlockFormat, qtype=T.Q4_K):
 
     def decode_blocks(self, blocks, out):
         n = blocks.shape[0]
-        dsc, dm = _q45_scales(blocks[:, 4:16], f16_field(blocks, 0), f16_field(blocks, 2))
-        qs = blocks[:, 16:144].reshape(n, 4, 32)
-        o = out.reshape(n, 4, 2, 32)
-        _take(_LUT_LOW4, qs, o[:, :, 0])
-        _take(_LUT_HIGH4, qs, o[:, :, 1])
-        o = out.reshape(n, 8, 32)
-        np.multiply(o, dsc, out=o)
-        np.subtract(o, dm, out=o)
+        dsc, dm = _q45_factors(blocks)
+        q8 = np.empty((n, 4, 2, 32), np.uint8)
+        _nibbles_into(q8, blocks[:, 16:144].reshape(n, 4, 32))
+        np.copyto(out, q8.reshape(n, 256))
+        _apply(out, dsc, dm)
 
 
 class Q5_K(BlockFormat, qtype=T.Q5_K):
@@ -159,19 +198,13 @@ class Q5_K(BlockFormat, qtype=T.Q5_K):
 
     def decode_blocks(self, blocks, out):
         n = blocks.shape[0]
-        dsc, dm = _q45_scales(blocks[:, 4:16], f16_field(blocks, 0), f16_field(blocks, 2))
-        qh = blocks[:, 16:48]
-        qs = blocks[:, 48:176].reshape(n, 4, 32)
-        o = out.reshape(n, 4, 2, 32)
-        _take(_LUT_LOW4, qs, o[:, :, 0])
-        _take(_LUT_HIGH4, qs, o[:, :, 1])
-        tmp = np.empty((n, 8, 32), np.float32)
-        for k in range(8):
-            _take(_LUT_BIT_X16[k], qh, tmp[:, k])
-        o = out.reshape(n, 8, 32)
-        np.add(o, tmp, out=o)  # exact small integers
-        np.multiply(o, dsc, out=o)
-        np.subtract(o, dm, out=o)
+        dsc, dm = _q45_factors(blocks)
+        q8 = np.empty((n, 4, 2, 32), np.uint8)
+        _nibbles_into(q8, blocks[:, 48:176].reshape(n, 4, 32))
+        q8 = q8.reshape(n, 8, 32)
+        np.bitwise_or(q8, _bit_planes(blocks[:, 16:48], 4).transpose(1, 0, 2), out=q8)
+        np.copyto(out, q8.reshape(n, 256))
+        _apply(out, dsc, dm)
 
 
 class Q6_K(BlockFormat, qtype=T.Q6_K):
@@ -184,18 +217,15 @@ class Q6_K(BlockFormat, qtype=T.Q6_K):
 
     def decode_blocks(self, blocks, out):
         n = blocks.shape[0]
-        d = f16_field(blocks, 208)
         fac = blocks[:, 192:208].view(np.int8).astype(np.float32)
-        np.multiply(fac, d, out=fac)
-        ql = blocks[:, 0:128].reshape(n, 2, 64)
-        qh = blocks[:, 128:192].reshape(n, 2, 32)
-        o = out.reshape(n, 2, 2, 64)
-        _take(_LUT_Q6_LOW[0], ql, o[:, :, 0])
-        _take(_LUT_Q6_LOW[1], ql, o[:, :, 1])
-        o = out.reshape(n, 2, 4, 32)
-        tmp = np.empty((n, 2, 4, 32), np.float32)
-        for t in range(4):
-            _take(_LUT_Q6_HIGH[t], qh, tmp[:, :, t])
-        np.add(o, tmp, out=o)  # exact small integers
-        o = out.reshape(n, 16, 16)
-        np.multiply(o, fac[:, :, None], out=o)
+        np.multiply(fac, _f16_pair(blocks, 208, 1)[:, :, 0], out=fac)
+        q8 = np.empty((n, 2, 2, 64), np.uint8)
+        _nibbles_into(q8, blocks[:, 0:128].reshape(n, 2, 64))
+        hi = np.empty((n, 2, 4, 4), np.uint64)    # [h][t][8-byte word of j]
+        _crumbs_into(hi, _words(blocks[:, 128:192]).reshape(n, 2, 4))
+        np.left_shift(hi, _U64(4), out=hi)
+        q8w = q8.view(np.uint64).reshape(n, 2, 4, 4)
+        np.bitwise_or(q8w, hi, out=q8w)
+        np.subtract(q8, np.uint8(32), out=q8)     # wraps: int8 q - 32
+        np.copyto(out, q8.view(np.int8).reshape(n, 256))
+        _apply(out, fac)

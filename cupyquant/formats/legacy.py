@@ -37,6 +37,54 @@ class Q4_0(BlockFormat, qtype=T.Q4_0):
         out[:, 16:] = self._hi[qs]
         np.multiply(out, d, out=out)
 
+    def matmul(self, x, buf, shape, **kw):
+        """``x @ W.T`` for W the (N, K) Q4_0 tensor held in the CuPy uint8
+        buffer ``buf``, without dequantizing it; see :func:`cupyquant.matmul`
+        (keywords ``out``, ``dtype``, ``path``)."""
+        from ..matmul import matmul
+        from ..quantized import QuantizedTensor
+        return matmul(x, QuantizedTensor(self, shape, buf), **kw)
+
+
+# ---------------------------------------------------------------- speed notes
+# NumPy pays a few ns for every run of its innermost loop: an operation on an
+# (n, 16) slice of (n, 18) blocks runs n short loops and is several times
+# slower than the same work on the flat, contiguous chunk. So the decoders
+# below do their integer work on whole rows (flat), gather the bytes they need
+# with one copy of opaque items (``as_items``), and keep float work contiguous.
+
+def as_items(a: np.ndarray) -> np.ndarray:
+    """The last axis of a uint8/int8 array (contiguous along it) as one opaque
+    item: copying the result moves a whole byte run per item, in one loop."""
+    return a.view(f"V{a.shape[-1]}")[..., 0]
+
+
+def nibble_planes(blocks: np.ndarray) -> np.ndarray:
+    """(2, n, type_size) uint8: the low and the high nibble of every byte."""
+    flat = np.ascontiguousarray(blocks).reshape(-1)
+    planes = np.empty((2, flat.size), np.uint8)
+    np.bitwise_and(flat, 15, out=planes[0])
+    np.right_shift(flat, 4, out=planes[1])
+    return planes.reshape(2, *blocks.shape)
+
+
+def q4_codes(blocks: np.ndarray, start: int) -> np.ndarray:
+    """The 32 4-bit codes of the Q4_0 layout (qs = blocks[:, start:start + 16]:
+    code j < 16 is the low nibble of qs[j], code j >= 16 the high nibble of
+    qs[j - 16]) as a contiguous (n, 32) uint8 array."""
+    lo, hi = nibble_planes(blocks)
+    q = np.empty((blocks.shape[0], 32), np.uint8)
+    items = q.view("V16")
+    items[:, 0] = as_items(lo[:, start:start + 16])
+    items[:, 1] = as_items(hi[:, start:start + 16])
+    return q
+
+
+def contiguous_bytes(blocks: np.ndarray, start: int, stop: int, dtype=np.uint8) -> np.ndarray:
+    """blocks[:, start:stop] as a contiguous array (one item copy a block)."""
+    out = np.empty((blocks.shape[0], stop - start), dtype)
+    out.view(np.uint8).view(f"V{stop - start}")[:, 0] = as_items(blocks[:, start:stop])
+    return out
 
 
 def high_bit_lut() -> np.ndarray:
@@ -46,11 +94,16 @@ def high_bit_lut() -> np.ndarray:
     return ((((b >> np.arange(8)) & 1) << 4).astype(np.uint8)).view("<u8").reshape(256)
 
 
-def low_nibbles(qs: np.ndarray, tmp: np.ndarray) -> None:
-    """The Q4_0 layout: tmp[:, j] = low nibble of qs[:, j] and
-    tmp[:, 16 + j] = its high nibble (uint8, qs of shape (n, 16))."""
-    np.bitwise_and(qs, 15, out=tmp[:, :16])
-    np.right_shift(qs, 4, out=tmp[:, 16:])
+def q5_codes(blocks: np.ndarray, qh: int, qs: int) -> np.ndarray:
+    """The 32 5-bit codes of Q5_0/Q5_1 as a contiguous (n, 32) uint8 array:
+    bit 4 of code j is bit j of the little-endian uint32 at ``qh``."""
+    q = q4_codes(blocks, qs)
+    h = np.take(_HIGH_BITS, contiguous_bytes(blocks, qh, qh + 4), mode="clip").view(np.uint8)
+    np.bitwise_or(q, h, out=q)
+    return q
+
+
+_HIGH_BITS = high_bit_lut()
 
 
 class Q4_1(BlockFormat, qtype=T.Q4_1):
@@ -61,9 +114,7 @@ class Q4_1(BlockFormat, qtype=T.Q4_1):
     def decode_blocks(self, blocks, out):
         d = f16_field(blocks, 0)
         m = f16_field(blocks, 2)
-        q = np.empty((blocks.shape[0], 32), np.uint8)
-        low_nibbles(blocks[:, 4:20], q)
-        out[...] = q
+        out[...] = q4_codes(blocks, 4)
         np.multiply(out, d, out=out)
         np.add(out, m, out=out)
 
@@ -73,14 +124,10 @@ class Q5_0(BlockFormat, qtype=T.Q5_0):
     of the little-endian 32-bit qh."""
     block_fields = (("d", "<f2"), ("qh", "u1", 4), ("qs", "u1", 16))
     hip_family = "legacy"
-    _high = high_bit_lut()
 
     def decode_blocks(self, blocks, out):
         d = f16_field(blocks, 0)
-        q = np.empty((blocks.shape[0], 32), np.uint8)
-        low_nibbles(blocks[:, 6:22], q)
-        h = np.take(self._high, blocks[:, 2:6], mode="clip").view(np.uint8)
-        np.bitwise_or(q, h, out=q)
+        q = q5_codes(blocks, 2, 6)
         np.subtract(q, 16, out=q)          # wraps: read back as int8, q - 16
         out[...] = q.view(np.int8)
         np.multiply(out, d, out=out)
@@ -90,16 +137,11 @@ class Q5_1(BlockFormat, qtype=T.Q5_1):
     """(d * q) + m; q: 5 bits laid out as in Q5_0."""
     block_fields = (("d", "<f2"), ("m", "<f2"), ("qh", "u1", 4), ("qs", "u1", 16))
     hip_family = "legacy"
-    _high = high_bit_lut()
 
     def decode_blocks(self, blocks, out):
         d = f16_field(blocks, 0)
         m = f16_field(blocks, 2)
-        q = np.empty((blocks.shape[0], 32), np.uint8)
-        low_nibbles(blocks[:, 8:24], q)
-        h = np.take(self._high, blocks[:, 4:8], mode="clip").view(np.uint8)
-        np.bitwise_or(q, h, out=q)
-        out[...] = q
+        out[...] = q5_codes(blocks, 4, 8)
         np.multiply(out, d, out=out)
         np.add(out, m, out=out)
 
@@ -111,5 +153,5 @@ class Q8_0(BlockFormat, qtype=T.Q8_0):
 
     def decode_blocks(self, blocks, out):
         d = f16_field(blocks, 0)
-        out[...] = blocks[:, 2:34].view(np.int8)
+        out[...] = contiguous_bytes(blocks, 2, 34, np.int8)
         np.multiply(out, d, out=out)

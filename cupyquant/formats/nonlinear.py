@@ -17,24 +17,9 @@ from gguf import GGMLQuantizationType as T
 from gguf import quants as gq
 
 from .base import BlockFormat
-from .legacy import f16_field
+from .legacy import as_items, contiguous_bytes, f16_field, nibble_planes, q4_codes
 
 _BYTES = np.arange(256, dtype=np.uint8)
-
-
-def codebook_pairs(codebook) -> np.ndarray:
-    """For every byte b: the int8 codebook values of its low and of its high
-    nibble, packed as one little-endian uint16 (np.take on whole bytes)."""
-    cb = np.asarray(codebook, dtype=np.int8)
-    pairs = np.stack([cb[_BYTES & 15], cb[_BYTES >> 4]], axis=1)
-    return np.ascontiguousarray(pairs).view("<u2").reshape(256)
-
-
-def decode_nibble_codes(pairs: np.ndarray, qs: np.ndarray, out: np.ndarray) -> None:
-    """out[..., 0, :] = codebook[low nibbles of qs], out[..., 1, :] =
-    codebook[high nibbles], as float32 (qs of shape (..., m), out (..., 2, m))."""
-    v = np.take(pairs, qs, mode="clip").view(np.int8).reshape(*qs.shape, 2)
-    out[...] = np.swapaxes(v, -1, -2)
 
 
 def _table(codebook, scales=None) -> np.ndarray:
@@ -47,11 +32,16 @@ def _table(codebook, scales=None) -> np.ndarray:
 
 
 class _Codebook16(BlockFormat):
-    """A format with a 16-entry codebook (and possibly a scale table)."""
+    """A format with a 16-entry codebook (and possibly a scale table): the
+    NumPy decoder and the kernels share ``_table``."""
     _table: np.ndarray
 
     def tables(self):
         return self._table
+
+    def lookup(self, codes: np.ndarray, out: np.ndarray) -> None:
+        """out = codebook[codes] (codes: contiguous uint8 0-15, shaped like out)."""
+        np.take(self._table, codes, out=out, mode="clip")
 
 
 class IQ4_NL(_Codebook16, qtype=T.IQ4_NL):
@@ -59,11 +49,10 @@ class IQ4_NL(_Codebook16, qtype=T.IQ4_NL):
     block_fields = (("d", "<f2"), ("qs", "u1", 16))
     hip_family = "nonlinear"
     _table = _table(gq.IQ4_NL.kvalues)
-    _pairs = codebook_pairs(gq.IQ4_NL.kvalues)
 
     def decode_blocks(self, blocks, out):
         d = f16_field(blocks, 0)
-        decode_nibble_codes(self._pairs, blocks[:, 2:18], out.reshape(-1, 2, 16))
+        self.lookup(q4_codes(blocks, 2), out)
         np.multiply(out, d, out=out)
 
 
@@ -75,25 +64,28 @@ class IQ4_XS(_Codebook16, qtype=T.IQ4_XS):
     block_fields = (("d", "<f2"), ("scales_h", "<u2"), ("scales_l", "u1", 4), ("qs", "u1", 128))
     hip_family = "nonlinear"
     _table = _table(gq.IQ4_NL.kvalues)
-    _pairs = codebook_pairs(gq.IQ4_NL.kvalues)
     _h_shifts = np.arange(0, 16, 2, dtype=np.uint16)
 
     def decode_blocks(self, blocks, out):
         n = blocks.shape[0]
         d = f16_field(blocks, 0)
-        sl = blocks[:, 4:8]
+        lo, hi = nibble_planes(blocks)
+        # sub-block scales: ls[2*i] / ls[2*i + 1] = low / high nibble of scales_l[i]
         ls = np.empty((n, 4, 2), np.uint8)
-        np.bitwise_and(sl, 15, out=ls[:, :, 0])
-        np.right_shift(sl, 4, out=ls[:, :, 1])
-        sh = blocks[:, 2:4].view("<u2")                       # (n, 1)
-        sh = ((sh >> self._h_shifts) & 3).astype(np.uint8)     # (n, 8)
+        ls[:, :, 0] = lo[:, 4:8]
+        ls[:, :, 1] = hi[:, 4:8]
+        sh = contiguous_bytes(blocks, 2, 4).view("<u2")          # (n, 1)
+        sh = ((sh >> self._h_shifts) & 3).astype(np.uint8)        # (n, 8)
         ls = ls.reshape(n, 8) | (sh << 4)
         dl = ls.astype(np.float32)
         np.subtract(dl, 32.0, out=dl)
-        np.multiply(dl, d, out=dl)                             # d * float(ls - 32)
-        decode_nibble_codes(self._pairs, blocks[:, 8:136].reshape(n, 8, 16),
-                            out.reshape(n, 8, 2, 16))
+        np.multiply(dl, d, out=dl)                                # d * float(ls - 32)
+        q = np.empty((n, 8, 32), np.uint8)
+        items = q.view("V16")                                     # (n, 8, 2)
+        items[:, :, 0] = as_items(lo[:, 8:136].reshape(n, 8, 16))
+        items[:, :, 1] = as_items(hi[:, 8:136].reshape(n, 8, 16))
         o = out.reshape(n, 8, 32)
+        self.lookup(q, o)
         np.multiply(o, dl[:, :, None], out=o)
 
 
@@ -104,11 +96,10 @@ class MXFP4(_Codebook16, qtype=T.MXFP4):
     hip_family = "nonlinear"
     _scales = np.asarray(gq.MXFP4.e8m0_to_fp32_half(_BYTES), dtype=np.float32)
     _table = _table(gq.MXFP4.kvalues, _scales)
-    _pairs = codebook_pairs(gq.MXFP4.kvalues)
 
     def decode_blocks(self, blocks, out):
         d = np.take(self._scales, blocks[:, 0:1], mode="clip")
-        decode_nibble_codes(self._pairs, blocks[:, 1:17], out.reshape(-1, 2, 16))
+        self.lookup(q4_codes(blocks, 1), out)
         np.multiply(out, d, out=out)
 
 
@@ -120,11 +111,15 @@ class NVFP4(_Codebook16, qtype=T.NVFP4):
     hip_family = "nonlinear"
     _scales = np.asarray(gq.NVFP4.ue4m3_to_fp32(_BYTES), dtype=np.float32)
     _table = _table(gq.NVFP4.kvalues, _scales)
-    _pairs = codebook_pairs(gq.NVFP4.kvalues)
 
     def decode_blocks(self, blocks, out):
         n = blocks.shape[0]
-        d = np.take(self._scales, blocks[:, 0:4], mode="clip")  # (n, 4)
-        decode_nibble_codes(self._pairs, blocks[:, 4:36].reshape(n, 4, 8), out.reshape(n, 4, 2, 8))
+        d = np.take(self._scales, contiguous_bytes(blocks, 0, 4), mode="clip")  # (n, 4)
+        lo, hi = nibble_planes(blocks)
+        q = np.empty((n, 4, 16), np.uint8)
+        items = q.view("V8")                                      # (n, 4, 2)
+        items[:, :, 0] = as_items(lo[:, 4:36].reshape(n, 4, 8))
+        items[:, :, 1] = as_items(hi[:, 4:36].reshape(n, 4, 8))
         o = out.reshape(n, 4, 16)
+        self.lookup(q, o)
         np.multiply(o, d[:, :, None], out=o)

@@ -1,4 +1,9 @@
-"""Ternary formats (values -1, 0, +1 times a float16 scale): TQ1_0, TQ2_0."""
+"""Ternary formats (values -1, 0, +1 times a float16 scale): TQ1_0, TQ2_0.
+
+The digit arithmetic runs on whole, contiguous chunks of blocks (one plane
+per digit position, scale bytes included and ignored); the digits are then
+moved into value order with copies of opaque byte runs (see legacy.py).
+"""
 
 from __future__ import annotations
 
@@ -6,7 +11,7 @@ import numpy as np
 from gguf import GGMLQuantizationType as T
 
 from .base import BlockFormat
-from .legacy import f16_field
+from .legacy import as_items, f16_field
 
 
 class TQ1_0(BlockFormat, qtype=T.TQ1_0):
@@ -16,23 +21,27 @@ class TQ1_0(BlockFormat, qtype=T.TQ1_0):
     qh[0:4] values 240-255 (240 + 4*k + j, four digits)."""
     block_fields = (("qs", "u1", 48), ("qh", "u1", 4), ("d", "<f2"))
     hip_family = "ternary"
-    _pow5 = (3 ** np.arange(5, dtype=np.uint8)).reshape(5, 1)
-    _pow4 = _pow5[:4]
+    _pow3 = (3 ** np.arange(5, dtype=np.uint8)).reshape(5, 1)
 
     def decode_blocks(self, blocks, out):
         n = blocks.shape[0]
         d = f16_field(blocks, 52)
-        z = np.empty((n, 256), np.uint8)
-        # z = byte * 3**k mod 256 (uint8 arithmetic wraps), laid out like the values
-        np.multiply(blocks[:, None, 0:32], self._pow5, out=z[:, :160].reshape(n, 5, 32))
-        np.multiply(blocks[:, None, 32:48], self._pow5, out=z[:, 160:240].reshape(n, 5, 16))
-        np.multiply(blocks[:, None, 48:52], self._pow4, out=z[:, 240:].reshape(n, 4, 4))
+        flat = np.ascontiguousarray(blocks).reshape(1, -1)
+        z = np.empty((5, flat.size), np.uint8)
+        np.multiply(flat, self._pow3, out=z)      # byte * 3**k mod 256 (uint8 wraps)
         # (z * 3) >> 8 is 0, 1 or 2: z >= 86 adds one, z >= 171 another, so
         # the digit minus one is (z >= 171) - (z < 86).
         hi = np.greater_equal(z, 171)
         lo = np.less(z, 86)
-        np.subtract(hi.view(np.uint8), lo.view(np.uint8), out=z)  # wraps: int8 -1
-        out[...] = z.view(np.int8)
+        np.subtract(hi.view(np.uint8), lo.view(np.uint8), out=z)   # wraps: int8 -1
+        z = z.reshape(5, n, 54)
+        t = np.empty((n, 256), np.uint8)
+        # value 32*k + j: plane k, byte j; 160 + 16*k + j: plane k, byte 32 + j;
+        # 240 + 4*k + j: plane k, byte 48 + j
+        t[:, :160].view("V32")[...] = as_items(z[:, :, 0:32]).T
+        t[:, 160:240].view("V16")[...] = as_items(z[:, :, 32:48]).T
+        t[:, 240:].view("V4")[...] = as_items(z[:4, :, 48:52]).T
+        out[...] = t.view(np.int8)
         np.multiply(out, d, out=out)
 
 
@@ -46,9 +55,14 @@ class TQ2_0(BlockFormat, qtype=T.TQ2_0):
     def decode_blocks(self, blocks, out):
         n = blocks.shape[0]
         d = f16_field(blocks, 64)
-        q = np.empty((n, 2, 4, 32), np.uint8)
-        np.right_shift(blocks[:, :64].reshape(n, 2, 1, 32), self._shifts, out=q)
-        np.bitwise_and(q, 3, out=q)
-        np.subtract(q, 1, out=q)  # wraps: read back as int8, q - 1
-        out[...] = q.reshape(n, 256).view(np.int8)
+        flat = np.ascontiguousarray(blocks).reshape(1, -1)
+        z = np.empty((4, flat.size), np.uint8)
+        np.right_shift(flat, self._shifts, out=z)
+        np.bitwise_and(z, 3, out=z)
+        np.subtract(z, 1, out=z)                  # wraps: read back as int8, q - 1
+        z = z.reshape(4, n, 66)
+        t = np.empty((n, 2, 4, 32), np.uint8)
+        # t[:, h, k] = plane k, bytes 32*h .. 32*h + 31
+        t.view("V32")[:, :, :, 0] = as_items(z[:, :, :64].reshape(4, n, 2, 32)).transpose(1, 2, 0)
+        out[...] = t.reshape(n, 256).view(np.int8)
         np.multiply(out, d, out=out)

@@ -1,0 +1,83 @@
+"""Time to open a GGUF file with a tokenizer-sized header: cupyquant's reader
+against gguf.GGUFReader.
+
+The file holds a 262,144-entry token string array (plus the scores and token
+types of those tokens) and 300 small tensors. cupyquant's open skips the arrays
+(decoding them on first access); "open + all metadata" decodes every value,
+which is what GGUFReader does at open.
+
+    pytest benchmarks/test_bench_open.py --benchmark-only
+"""
+
+import numpy as np
+import pytest
+from gguf import GGMLQuantizationType as T, GGUFReader, GGUFWriter, quants
+
+from cupyquant.gguf_file import open_gguf
+
+N_TOKENS = 262_144
+N_BLOCKS = 30   # x 10 tensors = 300 tensors
+
+
+def write_open_bench_file(path) -> None:
+    """The same file as tests/test_reader.py's open-time test."""
+    rng = np.random.default_rng(0)
+    w = GGUFWriter(path, "llama")
+    w.add_name("open-bench")
+    w.add_context_length(8192)
+    w.add_block_count(N_BLOCKS)
+    w.add_token_list([f"<tok{i}>" if i % 7 else f"▁wörd{i}" for i in range(N_TOKENS)])
+    w.add_token_scores(rng.standard_normal(N_TOKENS).astype(np.float32).tolist())
+    w.add_token_types([int(t) for t in rng.integers(1, 6, N_TOKENS)])
+    q = quants.quantize(rng.standard_normal((32, 64)).astype(np.float32), T.Q4_0)
+    for b in range(N_BLOCKS):
+        for j in range(10):
+            if j % 2:
+                w.add_tensor(f"blk.{b}.t{j}.weight", q, raw_dtype=T.Q4_0)
+            else:
+                w.add_tensor(f"blk.{b}.t{j}.norm", rng.standard_normal(64).astype(np.float32))
+    w.write_header_to_file()
+    w.write_kv_data_to_file()
+    w.write_tensors_to_file()
+    w.close()
+
+
+@pytest.fixture(scope="module")
+def bench_file(tmp_path_factory):
+    path = tmp_path_factory.mktemp("open") / "tokenizer.gguf"
+    write_open_bench_file(path)
+    return str(path)
+
+
+def _open_close(path):
+    f = open_gguf(path)
+    n = len(f.tensors)
+    f.close()
+    return n
+
+
+def _open_read_all(path):
+    with open_gguf(path) as f:
+        for key in f.metadata:
+            f.metadata[key]
+        return len(f.tensors)
+
+
+@pytest.mark.benchmark(group="open GGUF (262,144 tokens, 300 tensors)")
+def test_bench_open_cupyquant(benchmark, bench_file):
+    benchmark.extra_info.update(impl="cupyquant", what="open")
+    assert benchmark(_open_close, bench_file) == 10 * N_BLOCKS
+
+
+@pytest.mark.benchmark(group="open GGUF (262,144 tokens, 300 tensors)")
+def test_bench_open_cupyquant_all_metadata(benchmark, bench_file):
+    benchmark.extra_info.update(impl="cupyquant", what="open + decode all metadata")
+    assert benchmark.pedantic(_open_read_all, args=(bench_file,), rounds=5,
+                              warmup_rounds=1) == 10 * N_BLOCKS
+
+
+@pytest.mark.benchmark(group="open GGUF (262,144 tokens, 300 tensors)")
+def test_bench_open_gguf_reader(benchmark, bench_file):
+    benchmark.extra_info.update(impl="gguf-py", what="GGUFReader(path)")
+    reader = benchmark.pedantic(GGUFReader, args=(bench_file,), rounds=2, iterations=1)
+    assert len(reader.tensors) == 10 * N_BLOCKS

@@ -1,0 +1,822 @@
+// cupyquant: fused Q4_0 matrix multiplication, y[m, n] = sum_k x[m, k] * W[n, k].
+//
+// Concatenated after common.h (no #include; see cupyquant/matmul_kernels.py).
+// W has N rows of nb = K / 32 blocks of 18 bytes: float16 d, then 16 bytes qs;
+// value j < 16 is (qs[j] & 15) - 8, value j >= 16 is (qs[j - 16] >> 4) - 8,
+// each times d. Rows are only 2-byte aligned in general; the host passes a
+// "mode": 2 when the weights and the row length are multiples of 16 bytes
+// (16-byte copies), 1 when 2-byte aligned, 0 otherwise (byte copies).
+//
+// Kernels (every one launched with CQ_MM_THREADS threads):
+//   cq_q4_0_mv_tc_*    matrix-vector on NVIDIA tensor cores (sm_80+), M <= 16 (float16
+//                      x) / 8 (float32 x, as three bfloat16 parts)
+//   cq_q4_0_mv_gen_*   portable matrix-vector (any wave size), M <= 8
+//   cq_q4_0_xprep_bf16x3  float32 activations -> three bfloat16 parts (for mv_tc)
+//   cq_q4_0_mm_tc_*    matrix-matrix on NVIDIA tensor cores (sm_80+), any M
+//   cq_q4_0_mm_gen_*   matrix-matrix: AMD MFMA (CDNA) / WMMA (RDNA3) / portable FMA
+// On targets without the instructions a kernel compiles to an empty body; the
+// host never launches it there.
+
+#define CQ_QB 18            // bytes per Q4_0 block
+#define CQ_MM_THREADS 256   // threads per thread block, every kernel here
+
+#if defined(CQ_CUDA) && defined(__CUDA_ARCH__) && (__CUDA_ARCH__ >= 800)
+#define CQ_SM80 1
+#endif
+
+#if defined(CQ_HIP) && (defined(__gfx908__) || defined(__gfx90a__) || defined(__gfx940__) || \
+                        defined(__gfx941__) || defined(__gfx942__) || defined(__gfx950__))
+#define CQ_AMD_MFMA 1  // CDNA: v_mfma_f32_32x32x8f16, wave64
+#endif
+#if defined(CQ_HIP) && (defined(__gfx1100__) || defined(__gfx1101__) || defined(__gfx1102__) || \
+                        defined(__gfx1103__) || defined(__gfx1150__) || defined(__gfx1151__))
+#define CQ_AMD_WMMA 1  // RDNA3: v_wmma_f32_16x16x16_f16, wave32
+#endif
+
+__device__ __forceinline__ int cq_imin(int a, int b) { return a < b ? a : b; }
+
+// ------------------------------------------------------------- single stores
+__device__ __forceinline__ void cq_store1(float* p, float v) { *p = v; }
+__device__ __forceinline__ void cq_store1(cq_f16* p, float v) { p->bits = cq_float_to_half(v); }
+__device__ __forceinline__ void cq_store1(cq_bf16* p, float v) { p->bits = cq_float_to_bf16(v); }
+
+// Two consecutive outputs; p must be 2-element aligned.
+__device__ __forceinline__ void cq_store2(float* p, float a, float b) {
+    *reinterpret_cast<float2*>(p) = make_float2(a, b);
+}
+__device__ __forceinline__ void cq_store2(cq_f16* p, float a, float b) {
+    *reinterpret_cast<cq_u32*>(p) = (cq_u32)cq_float_to_half(a) | ((cq_u32)cq_float_to_half(b) << 16);
+}
+__device__ __forceinline__ void cq_store2(cq_bf16* p, float a, float b) {
+    *reinterpret_cast<cq_u32*>(p) = (cq_u32)cq_float_to_bf16(a) | ((cq_u32)cq_float_to_bf16(b) << 16);
+}
+
+// y[r, c] and y[r, c + 1] (c even), bounds-checked against M x N.
+template <class OT>
+__device__ __forceinline__ void cq_store_pair(OT* y, cq_i64 ldy, int M, int N, int r, int c, float a, float b) {
+    if (r >= M || c >= N) return;
+    OT* p = y + (cq_i64)r * ldy + c;
+    if (c + 1 < N && ((ldy & 1) == 0) && ((((cq_u64)p) & (2 * sizeof(OT) - 1)) == 0)) {
+        cq_store2(p, a, b);
+    } else {
+        cq_store1(p, a);
+        if (c + 1 < N) cq_store1(p + 1, b);
+    }
+}
+
+// float -> the nearest bfloat16, as a float (exact bfloat16 value).
+__device__ __forceinline__ float cq_bf16_round(float v) {
+    return __uint_as_float((cq_u32)cq_float_to_bf16(v) << 16);
+}
+
+// ------------------------------------------------------------ staging copies
+#if defined(CQ_SM80)
+__device__ __forceinline__ cq_u32 cq_smem_addr(const void* p) {
+    cq_u32 a;
+    asm("{ .reg .u64 t; cvta.to.shared.u64 t, %1; cvt.u32.u64 %0, t; }" : "=r"(a) : "l"(p));
+    return a;
+}
+#endif
+
+// 16 bytes global -> shared (asynchronous on sm_80+).
+__device__ __forceinline__ void cq_cp16(void* dst, const void* src) {
+#if defined(CQ_SM80)
+    asm volatile("cp.async.cg.shared.global [%0], [%1], 16;\n" ::"r"(cq_smem_addr(dst)), "l"(src) : "memory");
+#else
+    *reinterpret_cast<uint4*>(dst) = *reinterpret_cast<const uint4*>(src);
+#endif
+}
+// Same, zero-filled when !valid (src is not read then, but must be a valid pointer).
+__device__ __forceinline__ void cq_cp16_zfill(void* dst, const void* src, bool valid) {
+#if defined(CQ_SM80)
+    asm volatile("cp.async.cg.shared.global [%0], [%1], 16, %2;\n" ::"r"(cq_smem_addr(dst)), "l"(src),
+                 "r"(valid ? 16 : 0) : "memory");
+#else
+    *reinterpret_cast<uint4*>(dst) = valid ? *reinterpret_cast<const uint4*>(src) : make_uint4(0, 0, 0, 0);
+#endif
+}
+__device__ __forceinline__ void cq_cp_commit() {
+#if defined(CQ_SM80)
+    asm volatile("cp.async.commit_group;\n" ::: "memory");
+#endif
+}
+template <int N>
+__device__ __forceinline__ void cq_cp_wait() {
+#if defined(CQ_SM80)
+    asm volatile("cp.async.wait_group %0;\n" ::"n"(N) : "memory");
+#endif
+}
+
+// Copy `rows` rows of `nbytes` (even) bytes each: row r of src (stride
+// src_stride bytes) to dst + r * dst_stride (shared memory). Every thread of
+// the block takes part. mode: see the top of this file.
+__device__ __forceinline__ void cq_stage_rows(cq_u8* dst, int dst_stride, const cq_u8* src, cq_i64 src_stride,
+                                              int rows, int nbytes, int mode) {
+    const int tid = threadIdx.x;
+    int first_half = 0;  // first u16 word of each row left to copy
+    if (mode == 2) {
+        const int nvec = nbytes >> 4;
+        if (nvec > 0) {
+            const int total = rows * nvec;
+            for (int i = tid; i < total; i += CQ_MM_THREADS) {
+                const int r = i / nvec, c = i - r * nvec;
+                cq_cp16(dst + r * dst_stride + c * 16, src + r * src_stride + c * 16);
+            }
+        }
+        first_half = nvec * 8;
+    }
+    if (mode >= 1) {
+        const int nh = (nbytes >> 1) - first_half;
+        if (nh > 0) {
+            for (int i = tid; i < rows * nh; i += CQ_MM_THREADS) {
+                const int r = i / nh, c = first_half + (i - r * nh);
+                reinterpret_cast<cq_u16*>(dst + r * dst_stride)[c] =
+                    reinterpret_cast<const cq_u16*>(src + r * src_stride)[c];
+            }
+        }
+    } else {
+        for (int i = tid; i < rows * nbytes; i += CQ_MM_THREADS) {
+            const int r = i / nbytes, c = i - r * nbytes;
+            dst[r * dst_stride + c] = src[r * src_stride + c];
+        }
+    }
+}
+
+// ------------------------------------------------- tensor-core helpers (sm_80+)
+#if defined(CQ_SM80)
+// d = a * b + c, m16n8k16, float32 accumulators; A row-major, B column-major.
+__device__ __forceinline__ void cq_mma_f16(float* c, const cq_u32* a, const cq_u32* b) {
+    asm("mma.sync.aligned.m16n8k16.row.col.f32.f16.f16.f32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, "
+        "{%0,%1,%2,%3};\n"
+        : "+f"(c[0]), "+f"(c[1]), "+f"(c[2]), "+f"(c[3])
+        : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b[0]), "r"(b[1]));
+}
+__device__ __forceinline__ void cq_mma_bf16(float* c, const cq_u32* a, const cq_u32* b) {
+    asm("mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, "
+        "{%0,%1,%2,%3};\n"
+        : "+f"(c[0]), "+f"(c[1]), "+f"(c[2]), "+f"(c[3])
+        : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b[0]), "r"(b[1]));
+}
+__device__ __forceinline__ void cq_ldsm_x4(cq_u32* r, const void* p) {
+    asm volatile("ldmatrix.sync.aligned.m8n8.x4.shared.b16 {%0,%1,%2,%3}, [%4];\n"
+                 : "=r"(r[0]), "=r"(r[1]), "=r"(r[2]), "=r"(r[3])
+                 : "r"(cq_smem_addr(p))
+                 : "memory");
+}
+__device__ __forceinline__ float cq_ld_cg(const float* p) {
+    float v;
+    asm volatile("ld.global.cg.f32 %0, [%1];\n" : "=f"(v) : "l"(p));
+    return v;
+}
+// Two 4-bit values q (in bits 0-3 and 16-19, the rest zero) -> the exact pair
+// (q - 8) as float16x2 (BF16 false) or bfloat16x2 (BF16 true): the magic
+// exponent makes 1024 + q (float16) or 128 + q (bfloat16), and one exact
+// fused multiply-add removes 1032 or 136.
+template <bool BF16>
+__device__ __forceinline__ cq_u32 cq_nib_pair(cq_u32 nib) {
+    cq_u32 r;
+    if (BF16) {
+        asm("fma.rn.bf16x2 %0, %1, %2, %3;\n" : "=r"(r) : "r"(nib | 0x43004300u), "r"(0x3F803F80u), "r"(0xC308C308u));
+    } else {
+        asm("fma.rn.f16x2 %0, %1, %2, %3;\n" : "=r"(r) : "r"(nib | 0x64006400u), "r"(0x3C003C00u), "r"(0xE408E408u));
+    }
+    return r;
+}
+// float16x2 of d * (q - 8), one rounding (the product of two float16 values).
+__device__ __forceinline__ cq_u32 cq_deq_pair_f16(cq_u32 nib, cq_u32 d2) {
+    cq_u32 r = cq_nib_pair<false>(nib);
+    asm("mul.rn.f16x2 %0, %0, %1;\n" : "+r"(r) : "r"(d2));
+    return r;
+}
+#endif
+
+// ===================================================================
+// Matrix-vector, tensor cores (NVIDIA sm_80+).
+//
+// A thread block owns RT weight rows (tiles of 16) and a range of K (split-K
+// when there are few rows); it streams that range through an ST-stage
+// cp.async pipeline, KB blocks per row and stage. The weights are the
+// m16n8k16 "A" operand, dequantized exactly to (q - 8) in registers; the
+// activations are the "B" operand, one column per activation row (float16
+// input) or per activation row and part (float32 input, split exactly enough
+// into three bfloat16 parts by cq_q4_0_xprep_bf16x3). Each Q4_0 block is one
+// pair of mma (k = 32) into fresh accumulators, which are then scaled by the
+// block's d in float32 and summed in float32.
+//
+// k order inside a block: A/B register pairs hold k = (2t, 2t+1) and
+// (2t+8, 2t+9) of each k16 step s; they are mapped to block values
+// j = 16s + 4t + (0, 1) and 16s + 4t + (2, 3), so that thread t needs qs
+// bytes 4t..4t+3 only (low nibbles for s = 0, high nibbles for s = 1).
+// ===================================================================
+extern __shared__ uint4 cq_dyn_smem[];
+
+// Geometry (template parameters): RT weight rows per thread block (16, 32 or
+// 64: RT / 16 tiles, the 8 warps split as tiles x K-parities), KB blocks per
+// row and stage, ST stages. The shared row stride pads KB * 18 bytes so that
+// the fragment reads of 8 rows hit distinct banks. Dynamic shared memory:
+// cq_mv_smem_bytes(RT, KB, ST).
+#define CQ_MV_SR(KB) ((KB) * CQ_QB + ((((KB) / 8) % 2) == 0 ? 16 : 0))
+#define CQ_MV_SMEM(RT, KB, ST) ((ST) * (RT) * CQ_MV_SR(KB))
+
+template <bool SPLIT3, int NT, class OT, int RT, int KB, int ST>
+__device__ __forceinline__ void cq_mv_tc(const cq_u8* __restrict__ w, cq_i64 row_bytes, int N, int nb,
+                                         const cq_u16* __restrict__ x, cq_i64 ldx, int M,
+                                         OT* __restrict__ y, cq_i64 ldy, int mode, int stages_per_split,
+                                         float* __restrict__ ws, int* __restrict__ counters) {
+#if defined(CQ_SM80)
+    constexpr int P = SPLIT3 ? 3 : 1;  // B columns per activation row
+    constexpr int NC = 8 * NT;         // B columns
+    constexpr int TILES = RT / 16;     // 16-row tiles
+    constexpr int KW = 8 / TILES;      // warps sharing a tile (K interleave)
+    constexpr int SR = CQ_MV_SR(KB);
+    constexpr int STAGE = RT * SR;
+    constexpr int NVEC = KB * CQ_QB / 16;                        // 16-byte pieces per row and stage
+    constexpr int CH = (RT * NVEC + CQ_MM_THREADS - 1) / CQ_MM_THREADS;  // pieces per thread
+    static_assert(RT == 16 || RT == 32 || RT == 64, "RT");
+    static_assert(KB % 8 == 0, "KB");
+    cq_u8* smem = reinterpret_cast<cq_u8*>(cq_dyn_smem);
+    __shared__ int is_last;
+
+    const int tid = threadIdx.x, warp = tid >> 5, lane = tid & 31;
+    const int g = lane >> 2, t = lane & 3;
+    const int rt = warp % TILES, kw = warp / TILES;
+    const int tile = blockIdx.x, split = blockIdx.y, n_split = gridDim.y;
+    const int n0 = tile * RT;
+    const int rows = cq_imin(RT, N - n0);
+    const int n_stages_all = (nb + KB - 1) / KB;
+    const int st0 = split * stages_per_split;
+    const int nst = cq_imin(n_stages_all, st0 + stages_per_split) - st0;
+    const cq_u8* wt = w + (cq_i64)n0 * row_bytes;
+
+    // This thread's 16-byte pieces of a full stage: shared offset, global offset.
+    int soff[CH];
+    cq_i64 goff[CH];
+#pragma unroll
+    for (int k = 0; k < CH; ++k) {
+        const int i = tid + k * CQ_MM_THREADS;
+        const int r = i / NVEC, c = i - r * NVEC;
+        const bool ok = i < RT * NVEC && r < rows;
+        soff[k] = ok ? r * SR + c * 16 : -1;
+        goff[k] = ok ? (cq_i64)r * row_bytes + c * 16 : 0;
+    }
+
+    auto issue = [&](int i) {
+        if (i < nst) {
+            const int b0 = (st0 + i) * KB;
+            const int nbl = cq_imin(KB, nb - b0);
+            cq_u8* dst = smem + (i % ST) * STAGE;
+            const cq_u8* src = wt + (cq_i64)b0 * CQ_QB;
+            if (mode == 2 && nbl == KB) {
+#pragma unroll
+                for (int k = 0; k < CH; ++k)
+                    if (soff[k] >= 0) cq_cp16(dst + soff[k], src + goff[k]);
+            } else {
+                cq_stage_rows(dst, SR, src, row_bytes, rows, nbl * CQ_QB, mode);
+            }
+        }
+        cq_cp_commit();
+    };
+
+    // This thread's B column in each n8 tile: activation row m, part p.
+    const cq_u16* xcol[NT];
+    bool xok[NT];
+#pragma unroll
+    for (int nt = 0; nt < NT; ++nt) {
+        const int n = nt * 8 + g, m = n / P, p = n - m * P;
+        xok[nt] = m < M;
+        if (SPLIT3)  // parts[block][p * M + m][32], thread t's 8 values at 8t
+            xcol[nt] = x + (cq_i64)(p * M + m) * 32 + 8 * t;
+        else
+            xcol[nt] = x + (cq_i64)m * ldx + 4 * t;
+        if (!xok[nt]) xcol[nt] = x;
+    }
+    const cq_i64 xstride = SPLIT3 ? (cq_i64)3 * M * 32 : 32;  // elements from one block to the next
+
+    float acc[NT][4];
+#pragma unroll
+    for (int nt = 0; nt < NT; ++nt)
+#pragma unroll
+        for (int i = 0; i < 4; ++i) acc[nt][i] = 0.0f;
+
+#pragma unroll
+    for (int i = 0; i < ST - 1; ++i) issue(i);
+
+    for (int i = 0; i < nst; ++i) {
+        cq_cp_wait<ST - 2>();
+        __syncthreads();
+        issue(i + ST - 1);
+        const cq_u8* sb = smem + (i % ST) * STAGE + (rt * 16 + g) * SR;
+        const int b0 = (st0 + i) * KB;
+        const int nbl = cq_imin(KB, nb - b0);
+        auto do_block = [&](int bl) {
+            const cq_u8* r0 = sb + bl * CQ_QB;  // row g of the tile
+            const cq_u8* r1 = r0 + 8 * SR;      // row g + 8
+            const float d0 = cq_half_to_float(*reinterpret_cast<const cq_u16*>(r0));
+            const float d1 = cq_half_to_float(*reinterpret_cast<const cq_u16*>(r1));
+            const cq_u16* h0 = reinterpret_cast<const cq_u16*>(r0 + 2 + 4 * t);
+            const cq_u16* h1 = reinterpret_cast<const cq_u16*>(r1 + 2 + 4 * t);
+            const cq_u32 q0 = (cq_u32)h0[0] | ((cq_u32)h0[1] << 16);  // qs bytes 4t..4t+3, row g
+            const cq_u32 q1 = (cq_u32)h1[0] | ((cq_u32)h1[1] << 16);  // row g + 8
+            cq_u32 a[2][4];
+            {
+                const cq_u32 p01 = __byte_perm(q0, 0u, 0x4140), p23 = __byte_perm(q0, 0u, 0x4342);
+                const cq_u32 p01b = __byte_perm(q1, 0u, 0x4140), p23b = __byte_perm(q1, 0u, 0x4342);
+                a[0][0] = cq_nib_pair<SPLIT3>(p01 & 0x000F000Fu);
+                a[0][1] = cq_nib_pair<SPLIT3>(p01b & 0x000F000Fu);
+                a[0][2] = cq_nib_pair<SPLIT3>(p23 & 0x000F000Fu);
+                a[0][3] = cq_nib_pair<SPLIT3>(p23b & 0x000F000Fu);
+                a[1][0] = cq_nib_pair<SPLIT3>((p01 >> 4) & 0x000F000Fu);
+                a[1][1] = cq_nib_pair<SPLIT3>((p01b >> 4) & 0x000F000Fu);
+                a[1][2] = cq_nib_pair<SPLIT3>((p23 >> 4) & 0x000F000Fu);
+                a[1][3] = cq_nib_pair<SPLIT3>((p23b >> 4) & 0x000F000Fu);
+            }
+            const cq_i64 b = b0 + bl;
+#pragma unroll
+            for (int nt = 0; nt < NT; ++nt) {
+                cq_u32 bf[2][2] = {{0u, 0u}, {0u, 0u}};
+                if (xok[nt]) {
+                    if (SPLIT3) {
+                        const uint4 v = *reinterpret_cast<const uint4*>(xcol[nt] + b * xstride);
+                        bf[0][0] = v.x; bf[0][1] = v.y; bf[1][0] = v.z; bf[1][1] = v.w;
+                    } else {
+                        const uint2 v0 = *reinterpret_cast<const uint2*>(xcol[nt] + b * 32);
+                        const uint2 v1 = *reinterpret_cast<const uint2*>(xcol[nt] + b * 32 + 16);
+                        bf[0][0] = v0.x; bf[0][1] = v0.y; bf[1][0] = v1.x; bf[1][1] = v1.y;
+                    }
+                }
+                float c[4] = {0.0f, 0.0f, 0.0f, 0.0f};
+                if (SPLIT3) {
+                    cq_mma_bf16(c, a[0], bf[0]);
+                    cq_mma_bf16(c, a[1], bf[1]);
+                } else {
+                    cq_mma_f16(c, a[0], bf[0]);
+                    cq_mma_f16(c, a[1], bf[1]);
+                }
+                acc[nt][0] = fmaf(d0, c[0], acc[nt][0]);
+                acc[nt][1] = fmaf(d0, c[1], acc[nt][1]);
+                acc[nt][2] = fmaf(d1, c[2], acc[nt][2]);
+                acc[nt][3] = fmaf(d1, c[3], acc[nt][3]);
+            }
+        };
+        if (nbl == KB) {  // full stage: unrolled, independent blocks in flight
+#pragma unroll
+            for (int j = 0; j < KB / KW; ++j) do_block(kw + j * KW);
+        } else {
+            for (int bl = kw; bl < nbl; bl += KW) do_block(bl);
+        }
+    }
+    cq_cp_wait<0>();
+    __syncthreads();
+
+    // Sum the K interleaves and the parts: red[kw][row][col].
+    float* red = reinterpret_cast<float*>(smem);
+    static_assert(KW * RT * NC * 4 <= ST * STAGE, "reduction buffer");
+#pragma unroll
+    for (int nt = 0; nt < NT; ++nt) {
+        const int row = rt * 16 + g, col = nt * 8 + 2 * t;
+        red[(kw * RT + row) * NC + col] = acc[nt][0];
+        red[(kw * RT + row) * NC + col + 1] = acc[nt][1];
+        red[(kw * RT + row + 8) * NC + col] = acc[nt][2];
+        red[(kw * RT + row + 8) * NC + col + 1] = acc[nt][3];
+    }
+    __syncthreads();
+    const int nout = RT * M;
+    for (int i = tid; i < nout; i += CQ_MM_THREADS) {
+        const int r = i % RT, m = i / RT;
+        if (r < rows) {
+            float v = 0.0f;
+#pragma unroll
+            for (int h = 0; h < KW; ++h)
+#pragma unroll
+                for (int p = 0; p < P; ++p) v += red[(h * RT + r) * NC + m * P + p];
+            if (n_split == 1)
+                cq_store1(y + (cq_i64)m * ldy + n0 + r, v);
+            else
+                ws[((cq_i64)split * M + m) * N + n0 + r] = v;
+        }
+    }
+    if (n_split == 1) return;
+    // Split-K: the last block of the tile to arrive adds the partial sums up
+    // in split order (deterministic) and writes y.
+    __threadfence();
+    __syncthreads();
+    if (tid == 0) is_last = atomicAdd(counters + tile, 1) == n_split - 1;
+    __syncthreads();
+    if (!is_last) return;
+    __threadfence();
+    for (int i = tid; i < nout; i += CQ_MM_THREADS) {
+        const int r = i % RT, m = i / RT;
+        if (r < rows) {
+            float v = 0.0f;
+            for (int s = 0; s < n_split; ++s) v += cq_ld_cg(ws + ((cq_i64)s * M + m) * N + n0 + r);
+            cq_store1(y + (cq_i64)m * ldy + n0 + r, v);
+        }
+    }
+    if (tid == 0) counters[tile] = 0;  // ready for the next launch on this stream
+#endif
+}
+
+// float32 activations (M rows, leading dimension ldx) -> three bfloat16 parts
+// whose sum is the value to about 2^-24 relative: parts[block][p * M + m][32]
+// (one block's columns together), block value j = 16s + 4t + e at position
+// 8t + 4s + e.
+extern "C" __global__ void __launch_bounds__(CQ_MM_THREADS)
+cq_q4_0_xprep_bf16x3(const float* __restrict__ x, cq_i64 ldx, int M, int nb, cq_u16* __restrict__ parts) {
+    const cq_i64 nquads = (cq_i64)M * nb * 8;
+    for (cq_i64 q = (cq_i64)blockIdx.x * CQ_MM_THREADS + threadIdx.x; q < nquads;
+         q += (cq_i64)gridDim.x * CQ_MM_THREADS) {
+        const int qi = (int)(q & 7), s = qi >> 2, tq = qi & 3;
+        const cq_i64 mb = q >> 3;
+        const cq_i64 b = mb % nb;
+        const int m = (int)(mb / nb);
+        const float4 v = *reinterpret_cast<const float4*>(x + (cq_i64)m * ldx + b * 32 + 16 * s + 4 * tq);
+        const float in[4] = {v.x, v.y, v.z, v.w};
+        cq_u32 bits[3][4];
+#pragma unroll
+        for (int e = 0; e < 4; ++e) {
+            const float p0 = cq_bf16_round(in[e]);
+            const float r1 = in[e] - p0;  // exact
+            const float p1 = cq_bf16_round(r1);
+            const float r2 = r1 - p1;     // exact
+            const float p2 = cq_bf16_round(r2);
+            bits[0][e] = __float_as_uint(p0) >> 16;
+            bits[1][e] = __float_as_uint(p1) >> 16;
+            bits[2][e] = __float_as_uint(p2) >> 16;
+        }
+#pragma unroll
+        for (int p = 0; p < 3; ++p) {
+            cq_u16* dst = parts + (b * (3 * M) + p * M + m) * 32 + 8 * tq + 4 * s;
+            *reinterpret_cast<uint2*>(dst) =
+                make_uint2(bits[p][0] | (bits[p][1] << 16), bits[p][2] | (bits[p][3] << 16));
+        }
+    }
+}
+
+// ===================================================================
+// Matrix-vector, portable: one warp a weight row at a time; lane l takes
+// block l / 4 of each group of CQ_WARP_SIZE / 4 blocks and values
+// {4c..4c+3, 16+4c..16+4c+3} of it (c = l % 4). float32 products and sums.
+// ===================================================================
+template <class XT>
+__device__ __forceinline__ void cq_load_x8(const XT* p, float* v);
+template <>
+__device__ __forceinline__ void cq_load_x8<float>(const float* p, float* v) {
+    const float4 a = *reinterpret_cast<const float4*>(p);
+    const float4 b = *reinterpret_cast<const float4*>(p + 16);
+    v[0] = a.x; v[1] = a.y; v[2] = a.z; v[3] = a.w;
+    v[4] = b.x; v[5] = b.y; v[6] = b.z; v[7] = b.w;
+}
+template <>
+__device__ __forceinline__ void cq_load_x8<cq_f16>(const cq_f16* p, float* v) {
+    const uint2 a = *reinterpret_cast<const uint2*>(p);
+    const uint2 b = *reinterpret_cast<const uint2*>(p + 16);
+    v[0] = cq_half_to_float((cq_u16)(a.x & 0xffffu)); v[1] = cq_half_to_float((cq_u16)(a.x >> 16));
+    v[2] = cq_half_to_float((cq_u16)(a.y & 0xffffu)); v[3] = cq_half_to_float((cq_u16)(a.y >> 16));
+    v[4] = cq_half_to_float((cq_u16)(b.x & 0xffffu)); v[5] = cq_half_to_float((cq_u16)(b.x >> 16));
+    v[6] = cq_half_to_float((cq_u16)(b.y & 0xffffu)); v[7] = cq_half_to_float((cq_u16)(b.y >> 16));
+}
+
+template <class XT, class OT>
+__device__ __forceinline__ void cq_mv_gen(const cq_u8* __restrict__ w, cq_i64 row_bytes, int N, int nb,
+                                          const XT* __restrict__ x, cq_i64 ldx, int M, OT* __restrict__ y,
+                                          cq_i64 ldy, int mode) {
+    constexpr int NW = CQ_MM_THREADS / CQ_WARP_SIZE;
+    constexpr int BPI = CQ_WARP_SIZE / 4;  // blocks per warp and iteration
+    const int lane = threadIdx.x % CQ_WARP_SIZE, warp = threadIdx.x / CQ_WARP_SIZE;
+    const int c = lane & 3, bo = lane / 4;
+    for (int r = blockIdx.x * NW + warp; r < N; r += gridDim.x * NW) {
+        const cq_u8* wr = w + (cq_i64)r * row_bytes;
+        float acc[8];
+#pragma unroll
+        for (int m = 0; m < 8; ++m) acc[m] = 0.0f;
+        for (int b = bo; b < nb; b += BPI) {
+            const cq_u8* blk = wr + (cq_i64)b * CQ_QB;
+            float d;
+            cq_u32 q;
+            if (mode >= 1) {
+                const cq_u16* h = reinterpret_cast<const cq_u16*>(blk);
+                d = cq_half_to_float(h[0]);
+                q = (cq_u32)h[1 + 2 * c] | ((cq_u32)h[2 + 2 * c] << 16);
+            } else {
+                d = cq_load_half(blk);
+                q = cq_load_u32(blk + 2 + 4 * c);
+            }
+            float wv[8];
+#pragma unroll
+            for (int e = 0; e < 4; ++e) {
+                wv[e] = (float)((int)((q >> (8 * e)) & 15u) - 8);
+                wv[4 + e] = (float)((int)((q >> (8 * e + 4)) & 15u) - 8);
+            }
+#pragma unroll
+            for (int m = 0; m < 8; ++m) {
+                if (m < M) {
+                    float xv[8];
+                    cq_load_x8<XT>(x + (cq_i64)m * ldx + (cq_i64)b * 32 + 4 * c, xv);
+                    float s = 0.0f;
+#pragma unroll
+                    for (int e = 0; e < 8; ++e) s = fmaf(wv[e], xv[e], s);
+                    acc[m] = fmaf(d, s, acc[m]);
+                }
+            }
+        }
+#pragma unroll
+        for (int m = 0; m < 8; ++m) {
+            if (m < M) {
+                const float v = cq_warp_sum(acc[m]);
+                if (lane == 0) cq_store1(y + (cq_i64)m * ldy + r, v);
+            }
+        }
+    }
+}
+
+// ===================================================================
+// Matrix-matrix, tensor cores (NVIDIA sm_80+): thread-block tile 128 x 128,
+// 8 warps of 64 x 32, k steps of 32 (one Q4_0 block). x (float16, rows
+// 16-byte aligned) goes through a 4-stage cp.async pipeline into XOR-swizzled
+// shared memory and ldmatrix; the raw weights come in chunks of 8 blocks per
+// row (double-buffered) and are dequantized to float16 in registers as the
+// "B" operand (k in natural order: thread t needs qs bytes 2t, 2t+1, 2t+8, 2t+9).
+// ===================================================================
+#define CQ_MM_BM 128
+#define CQ_MM_BN 128
+#define CQ_MM_SA 4
+#define CQ_MM_A_BYTES (CQ_MM_BM * 64)
+#define CQ_MM_W_ROW (8 * CQ_QB)
+#define CQ_MM_W_BYTES (CQ_MM_BN * CQ_MM_W_ROW)
+#define CQ_MM_SMEM (CQ_MM_SA * CQ_MM_A_BYTES + 2 * CQ_MM_W_BYTES)  // 69632 bytes, dynamic
+
+template <class OT>
+__device__ __forceinline__ void cq_mm_tc(const cq_u8* __restrict__ w, cq_i64 row_bytes, int N, int nb,
+                                         const cq_u16* __restrict__ x, cq_i64 ldx, int M, OT* __restrict__ y,
+                                         cq_i64 ldy, int mode) {
+#if defined(CQ_SM80)
+    cq_u8* sA = reinterpret_cast<cq_u8*>(cq_dyn_smem);
+    cq_u8* sW = sA + CQ_MM_SA * CQ_MM_A_BYTES;
+    const int tid = threadIdx.x, warp = tid >> 5, lane = tid & 31;
+    const int g = lane >> 2, t = lane & 3;
+    const int wm = warp >> 2, wn = warp & 3;
+    const int m0 = blockIdx.x * CQ_MM_BM, n0 = blockIdx.y * CQ_MM_BN;
+    const int wrows = cq_imin(CQ_MM_BN, N - n0);
+    const cq_u8* wt = w + (cq_i64)n0 * row_bytes;
+
+    auto issue = [&](int j) {
+        if (j < nb) {
+            cq_u8* a = sA + (j % CQ_MM_SA) * CQ_MM_A_BYTES;
+#pragma unroll
+            for (int cc = 0; cc < 2; ++cc) {
+                const int c = tid + cc * CQ_MM_THREADS;
+                const int r = c >> 2, kc = c & 3;
+                const bool ok = m0 + r < M;
+                const cq_u16* src = ok ? x + (cq_i64)(m0 + r) * ldx + (cq_i64)j * 32 + kc * 8 : x;
+                cq_cp16_zfill(a + r * 64 + ((kc ^ ((r >> 1) & 3)) << 4), src, ok);
+            }
+            if ((j & 7) == 0) {
+                const int nbl = cq_imin(8, nb - j);
+                cq_stage_rows(sW + ((j >> 3) & 1) * CQ_MM_W_BYTES, CQ_MM_W_ROW, wt + (cq_i64)j * CQ_QB, row_bytes,
+                              wrows, nbl * CQ_QB, mode);
+            }
+        }
+        cq_cp_commit();
+    };
+
+    float acc[4][4][4];
+#pragma unroll
+    for (int i = 0; i < 4; ++i)
+#pragma unroll
+        for (int jn = 0; jn < 4; ++jn)
+#pragma unroll
+            for (int e = 0; e < 4; ++e) acc[i][jn][e] = 0.0f;
+
+#pragma unroll
+    for (int i = 0; i < CQ_MM_SA - 1; ++i) issue(i);
+
+    for (int j = 0; j < nb; ++j) {
+        cq_cp_wait<CQ_MM_SA - 2>();
+        __syncthreads();
+        issue(j + CQ_MM_SA - 1);
+        const cq_u8* a = sA + (j % CQ_MM_SA) * CQ_MM_A_BYTES;
+        const cq_u8* wb = sW + ((j >> 3) & 1) * CQ_MM_W_BYTES + (j & 7) * CQ_QB;
+        cq_u32 af[4][2][4];
+#pragma unroll
+        for (int i = 0; i < 4; ++i)
+#pragma unroll
+            for (int s = 0; s < 2; ++s) {
+                const int row = wm * 64 + i * 16 + (lane & 15);
+                const int kc = 2 * s + (lane >> 4);
+                cq_ldsm_x4(af[i][s], a + row * 64 + ((kc ^ ((row >> 1) & 3)) << 4));
+            }
+        cq_u32 bfr[4][2][2];
+#pragma unroll
+        for (int jn = 0; jn < 4; ++jn) {
+            const cq_u8* p = wb + (wn * 32 + jn * 8 + g) * CQ_MM_W_ROW;
+            const cq_u32 d = *reinterpret_cast<const cq_u16*>(p);
+            const cq_u32 d2 = d | (d << 16);
+            const cq_u32 u0 = *reinterpret_cast<const cq_u16*>(p + 2 + 2 * t);
+            const cq_u32 u1 = *reinterpret_cast<const cq_u16*>(p + 10 + 2 * t);
+            const cq_u32 s0 = __byte_perm(u0, 0u, 0x4140), s1 = __byte_perm(u1, 0u, 0x4140);
+            bfr[jn][0][0] = cq_deq_pair_f16(s0 & 0x000F000Fu, d2);
+            bfr[jn][0][1] = cq_deq_pair_f16(s1 & 0x000F000Fu, d2);
+            bfr[jn][1][0] = cq_deq_pair_f16((s0 >> 4) & 0x000F000Fu, d2);
+            bfr[jn][1][1] = cq_deq_pair_f16((s1 >> 4) & 0x000F000Fu, d2);
+        }
+#pragma unroll
+        for (int i = 0; i < 4; ++i)
+#pragma unroll
+            for (int jn = 0; jn < 4; ++jn)
+#pragma unroll
+                for (int s = 0; s < 2; ++s) cq_mma_f16(acc[i][jn], af[i][s], bfr[jn][s]);
+    }
+    cq_cp_wait<0>();
+
+#pragma unroll
+    for (int i = 0; i < 4; ++i)
+#pragma unroll
+        for (int jn = 0; jn < 4; ++jn) {
+            const int r = m0 + wm * 64 + i * 16 + g;
+            const int c = n0 + wn * 32 + jn * 8 + 2 * t;
+            cq_store_pair(y, ldy, M, N, r, c, acc[i][jn][0], acc[i][jn][1]);
+            cq_store_pair(y, ldy, M, N, r + 8, c, acc[i][jn][2], acc[i][jn][3]);
+        }
+#endif
+}
+
+// ===================================================================
+// Matrix-matrix, every platform: thread-block tile 64 x 64, k steps of 32.
+// x (float16) and the dequantized weights (float16, rounded once from the
+// exact float32 value) are staged in shared memory, then multiplied by
+// MFMA 32x32x8 (AMD CDNA, 4 waves of 64), WMMA 16x16x16 (AMD RDNA3, 8 waves
+// of 32) or plain float32 FMA (everything else), always into float32.
+// ===================================================================
+#define CQ_MG_T 64
+#define CQ_MG_LD 40  // shared row stride in float16 elements (80 bytes)
+
+#if defined(CQ_AMD_MFMA)
+typedef _Float16 cq_h4 __attribute__((ext_vector_type(4)));
+typedef float cq_f32x16 __attribute__((ext_vector_type(16)));
+#endif
+#if defined(CQ_AMD_WMMA)
+typedef _Float16 cq_h16 __attribute__((ext_vector_type(16)));
+typedef float cq_f32x8 __attribute__((ext_vector_type(8)));
+#endif
+
+template <class OT>
+__device__ __forceinline__ void cq_mm_gen(const cq_u8* __restrict__ w, cq_i64 row_bytes, int N, int nb,
+                                          const cq_u16* __restrict__ x, cq_i64 ldx, int M, OT* __restrict__ y,
+                                          cq_i64 ldy) {
+    __shared__ uint4 as_v[CQ_MG_T * CQ_MG_LD / 8];
+    __shared__ uint4 ws_v[CQ_MG_T * CQ_MG_LD / 8];
+    cq_u16* As = reinterpret_cast<cq_u16*>(as_v);
+    cq_u16* Ws = reinterpret_cast<cq_u16*>(ws_v);
+    const int tid = threadIdx.x;
+    const int m0 = blockIdx.x * CQ_MG_T, n0 = blockIdx.y * CQ_MG_T;
+    const int lr = tid >> 2, lc = tid & 3;  // loader: tile row, 8-value chunk
+
+#if defined(CQ_AMD_MFMA)
+    const int lane = tid & 63, wave = tid >> 6;
+    const int wm = wave >> 1, wn = wave & 1;
+    cq_f32x16 acc;
+    for (int v = 0; v < 16; ++v) acc[v] = 0.0f;
+#elif defined(CQ_AMD_WMMA)
+    const int lane = tid & 31, wave = tid >> 5;
+    const int wm = wave >> 1, wn = wave & 1;
+    cq_f32x8 acc[2];
+    for (int j = 0; j < 2; ++j)
+        for (int v = 0; v < 8; ++v) acc[j][v] = 0.0f;
+#else
+    const int tx = tid & 15, ty = tid >> 4;
+    float acc[4][4];
+#pragma unroll
+    for (int i = 0; i < 4; ++i)
+#pragma unroll
+        for (int j = 0; j < 4; ++j) acc[i][j] = 0.0f;
+#endif
+
+    for (int b = 0; b < nb; ++b) {
+        uint4 av = make_uint4(0, 0, 0, 0);
+        if (m0 + lr < M) av = *reinterpret_cast<const uint4*>(x + (cq_i64)(m0 + lr) * ldx + (cq_i64)b * 32 + lc * 8);
+        *reinterpret_cast<uint4*>(As + lr * CQ_MG_LD + lc * 8) = av;
+        cq_u32 wv[4] = {0u, 0u, 0u, 0u};
+        if (n0 + lr < N) {
+            const cq_u8* blk = w + (cq_i64)(n0 + lr) * row_bytes + (cq_i64)b * CQ_QB;
+            const float d = cq_load_half(blk);
+            const cq_u8* qs = blk + 2 + (lc & 1) * 8;
+            const int shift = (lc >> 1) * 4;
+#pragma unroll
+            for (int i = 0; i < 4; ++i) {
+                const float v0 = CQ_MUL(d, (float)(((qs[2 * i] >> shift) & 15) - 8));
+                const float v1 = CQ_MUL(d, (float)(((qs[2 * i + 1] >> shift) & 15) - 8));
+                wv[i] = (cq_u32)cq_float_to_half(v0) | ((cq_u32)cq_float_to_half(v1) << 16);
+            }
+        }
+        *reinterpret_cast<uint4*>(Ws + lr * CQ_MG_LD + lc * 8) = make_uint4(wv[0], wv[1], wv[2], wv[3]);
+        __syncthreads();
+#if defined(CQ_AMD_MFMA)
+        // A[i][k]: lane i + 32 * (k / 4), item k % 4; B[k][j] likewise.
+#pragma unroll
+        for (int kk = 0; kk < 4; ++kk) {
+            const int k = kk * 8 + 4 * (lane >> 5);
+            const cq_h4 a = *reinterpret_cast<const cq_h4*>(As + (wm * 32 + (lane & 31)) * CQ_MG_LD + k);
+            const cq_h4 bb = *reinterpret_cast<const cq_h4*>(Ws + (wn * 32 + (lane & 31)) * CQ_MG_LD + k);
+            acc = __builtin_amdgcn_mfma_f32_32x32x8f16(a, bb, acc, 0, 0, 0);
+        }
+#elif defined(CQ_AMD_WMMA)
+#pragma unroll
+        for (int s = 0; s < 2; ++s) {
+            // A: lane l (and l + 16) holds row l % 16, k 0..15; B: column l % 16.
+            cq_h16 a;
+            __builtin_memcpy(&a, As + (wm * 16 + (lane & 15)) * CQ_MG_LD + 16 * s, sizeof(a));
+#pragma unroll
+            for (int j = 0; j < 2; ++j) {
+                cq_h16 bb;
+                __builtin_memcpy(&bb, Ws + (wn * 32 + j * 16 + (lane & 15)) * CQ_MG_LD + 16 * s, sizeof(bb));
+                acc[j] = __builtin_amdgcn_wmma_f32_16x16x16_f16_w32(a, bb, acc[j]);
+            }
+        }
+#else
+#pragma unroll 8
+        for (int k = 0; k < 32; ++k) {
+            float av4[4], bv4[4];
+#pragma unroll
+            for (int i = 0; i < 4; ++i) {
+                av4[i] = cq_half_to_float(As[(ty * 4 + i) * CQ_MG_LD + k]);
+                bv4[i] = cq_half_to_float(Ws[(tx * 4 + i) * CQ_MG_LD + k]);
+            }
+#pragma unroll
+            for (int i = 0; i < 4; ++i)
+#pragma unroll
+                for (int j = 0; j < 4; ++j) acc[i][j] = fmaf(av4[i], bv4[j], acc[i][j]);
+        }
+#endif
+        __syncthreads();
+    }
+
+#if defined(CQ_AMD_MFMA)
+    // D[i][j]: lane j + 32 * ((i / 4) % 2), item (i % 4) + 4 * (i / 8).
+    for (int v = 0; v < 16; ++v) {
+        const int r = m0 + wm * 32 + 8 * (v >> 2) + 4 * (lane >> 5) + (v & 3);
+        const int c = n0 + wn * 32 + (lane & 31);
+        if (r < M && c < N) cq_store1(y + (cq_i64)r * ldy + c, acc[v]);
+    }
+#elif defined(CQ_AMD_WMMA)
+    // D (wave32): lane l, item v holds row 2v + l / 16, column l % 16.
+    for (int j = 0; j < 2; ++j)
+        for (int v = 0; v < 8; ++v) {
+            const int r = m0 + wm * 16 + 2 * v + (lane >> 4);
+            const int c = n0 + wn * 32 + j * 16 + (lane & 15);
+            if (r < M && c < N) cq_store1(y + (cq_i64)r * ldy + c, acc[j][v]);
+        }
+#else
+#pragma unroll
+    for (int i = 0; i < 4; ++i)
+#pragma unroll
+        for (int j = 0; j < 4; ++j) {
+            const int r = m0 + ty * 4 + i, c = n0 + tx * 4 + j;
+            if (r < M && c < N) cq_store1(y + (cq_i64)r * ldy + c, acc[i][j]);
+        }
+#endif
+}
+
+// ------------------------------------------------------------ instantiations
+#define CQ_MV_TC_KERNEL(XN, SPLIT3, NT, ON, OT, RT, KB, ST)                                              \
+    extern "C" __global__ void __launch_bounds__(CQ_MM_THREADS)                                          \
+        cq_q4_0_mv_tc_##XN##_##ON##_n##NT##_r##RT##_k##KB##_s##ST(                                       \
+            const cq_u8* __restrict__ w, cq_i64 row_bytes, int N, int nb, const cq_u16* __restrict__ x,  \
+            cq_i64 ldx, int M, OT* __restrict__ y, cq_i64 ldy, int mode, int stages_per_split,          \
+            float* __restrict__ ws, int* __restrict__ counters) {                                       \
+        cq_mv_tc<SPLIT3, NT, OT, RT, KB, ST>(w, row_bytes, N, nb, x, ldx, M, y, ldy, mode,                \
+                                             stages_per_split, ws, counters);                           \
+    }
+// Every x type / column-tile count of one geometry.
+#define CQ_MV_TC_GEOM(ON, OT, RT, KB, ST)             \
+    CQ_MV_TC_KERNEL(f16, false, 1, ON, OT, RT, KB, ST) \
+    CQ_MV_TC_KERNEL(f16, false, 2, ON, OT, RT, KB, ST) \
+    CQ_MV_TC_KERNEL(f32, true, 1, ON, OT, RT, KB, ST)  \
+    CQ_MV_TC_KERNEL(f32, true, 2, ON, OT, RT, KB, ST)  \
+    CQ_MV_TC_KERNEL(f32, true, 3, ON, OT, RT, KB, ST)
+#define CQ_MV_GEN_KERNEL(XN, XT, ON, OT)                                                                 \
+    extern "C" __global__ void __launch_bounds__(CQ_MM_THREADS) cq_q4_0_mv_gen_##XN##_##ON(             \
+        const cq_u8* __restrict__ w, cq_i64 row_bytes, int N, int nb, const XT* __restrict__ x,          \
+        cq_i64 ldx, int M, OT* __restrict__ y, cq_i64 ldy, int mode) {                                  \
+        cq_mv_gen<XT, OT>(w, row_bytes, N, nb, x, ldx, M, y, ldy, mode);                                \
+    }
+#define CQ_MM_KERNELS(ON, OT)                                                                            \
+    extern "C" __global__ void __launch_bounds__(CQ_MM_THREADS, 1) cq_q4_0_mm_tc_##ON(                  \
+        const cq_u8* __restrict__ w, cq_i64 row_bytes, int N, int nb, const cq_u16* __restrict__ x,      \
+        cq_i64 ldx, int M, OT* __restrict__ y, cq_i64 ldy, int mode) {                                  \
+        cq_mm_tc<OT>(w, row_bytes, N, nb, x, ldx, M, y, ldy, mode);                                     \
+    }                                                                                                   \
+    extern "C" __global__ void __launch_bounds__(CQ_MM_THREADS) cq_q4_0_mm_gen_##ON(                    \
+        const cq_u8* __restrict__ w, cq_i64 row_bytes, int N, int nb, const cq_u16* __restrict__ x,      \
+        cq_i64 ldx, int M, OT* __restrict__ y, cq_i64 ldy) {                                            \
+        cq_mm_gen<OT>(w, row_bytes, N, nb, x, ldx, M, y, ldy);                                          \
+    }
+
+#define CQ_MATMUL_FOR_OUT(ON, OT)               \
+    CQ_MV_TC_GEOM(ON, OT, 16, 32, 4)            \
+    CQ_MV_GEN_KERNEL(f16, cq_f16, ON, OT)       \
+    CQ_MV_GEN_KERNEL(f32, float, ON, OT)        \
+    CQ_MM_KERNELS(ON, OT)
+
+CQ_MATMUL_FOR_OUT(f32, float)
+CQ_MATMUL_FOR_OUT(f16, cq_f16)
+CQ_MATMUL_FOR_OUT(bf16, cq_bf16)

@@ -1,0 +1,427 @@
+"""Fused Q4_0 matrix multiplication on the GPU: ``y = x @ W.T`` with W kept quantized.
+
+    y = cupyquant.matmul(x, w)        # x: CuPy (..., K) float16/float32, w: QuantizedTensor Q4_0 (N, K)
+
+Paths (``path=``; ``None`` chooses by M = number of activation rows and platform):
+
+* ``"matvec"``: small M (token generation). float32 accumulation and no
+  quantization of the activations: on NVIDIA (sm_80+) the weights go through the
+  tensor cores dequantized exactly to (q - 8) in float16/bfloat16, float32
+  activations split exactly enough into three bfloat16 parts, every block
+  scaled by its d in float32; elsewhere a portable float32 kernel. The weights
+  are read once for up to 16 (float16 x) or 8 (float32 x) rows (8 on the
+  portable kernel); larger M is done in such chunks.
+* ``"mma"``: fused matrix-matrix kernel. NVIDIA sm_80+: tensor cores
+  (mma.sync m16n8k16, weights dequantized to float16 in registers from raw
+  blocks staged in shared memory). AMD: MFMA (CDNA) / WMMA (RDNA3) with a
+  portable FMA fallback (compile-checked, not run on AMD hardware yet).
+  Activations are used as float16 (float32 input is converted), float32
+  accumulation. Slower than "dequant_gemm" on an H100 (see MATVEC_MAX_M).
+* ``"dequant_gemm"``: large M (prefill), portable: dequantize a slab of
+  weight rows to float16 in a bounded scratch buffer (DEQUANT_SCRATCH_BYTES)
+  with the format's GPU dequantization kernel and multiply with cuBLAS /
+  hipBLAS, slab by slab: on CUDA the GEMM that ``cupy.matmul`` would call,
+  issued directly into the slab's columns of y (no copy), else ``cupy.matmul``.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+
+import numpy as np
+
+from . import matmul_kernels as mk
+from .errors import UnsupportedFormatError
+from .gpu.platform import backend, cupy_module, device_info
+
+PATHS = ("matvec", "mma", "dequant_gemm")
+#: Portable kernels forced on any platform (for tests and comparisons).
+_TEST_PATHS = ("matvec_generic", "mma_generic")
+
+#: Auto path: matrix-vector up to this many activation rows (float16 / float32
+#: x) on NVIDIA sm_80+ (chunks of 16 / 8 rows, each one pass over the weights),
+#: and elsewhere (portable kernel, chunks of 8). Estimated on an H100 from the
+#: measured chunk times and dequant_gemm times (not swept at these M).
+MATVEC_MAX_M = {"float16": 48, "float32": 16}
+MATVEC_MAX_M_PORTABLE = 8
+#: Auto path on NVIDIA sm_80+ above MATVEC_MAX_M: "dequant_gemm" (measured
+#: faster than this module's mma.sync kernel on an H100) or "mma".
+NVIDIA_LARGE_M_PATH = "dequant_gemm"
+#: Largest float16 scratch buffer of the "dequant_gemm" path (bytes).
+DEQUANT_SCRATCH_BYTES = 256 << 20
+#: Tensor-core matrix-vector: geometry (rows per thread block, blocks per row
+#: and stage, stages) or None for the compiled default; K is split so that the
+#: thread blocks fill about MV_BLOCKS_PER_SM x (thread blocks resident on a
+#: multiprocessor) x multiprocessors.
+MV_GEOMETRY = None
+MV_BLOCKS_PER_SM = 0.5  # H100: no K split for 4096 rows was faster than one (4096 x 4096: 8.7 vs 10.6 us)
+
+_CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES = 8
+
+
+class MatmulFormatError(UnsupportedFormatError, TypeError):
+    """The weight is not in a format that the fused matmul supports (Q4_0)."""
+
+
+# ---------------------------------------------------------------- validation
+def _check_args(x, w, out, dtype, path):
+    """Everything that can be checked without touching the GPU. Returns (cp, N, K)."""
+    from .quantized import QuantizedTensor
+
+    if not isinstance(w, QuantizedTensor):
+        raise TypeError(f"matmul: w must be a cupyquant.QuantizedTensor, got {type(w).__name__}")
+    if w.format.name != "Q4_0":
+        raise MatmulFormatError(f"matmul: fused matmul supports Q4_0 weights only, got {w.format.name}")
+    if w.ndim != 2:
+        raise ValueError(f"matmul: w must be 2-D (N, K), got shape {w.shape}")
+    N, K = w.shape
+    if K % 32:
+        raise ValueError(f"matmul: K = {K} is not a multiple of the Q4_0 block size 32")
+    if path is not None and path not in PATHS + _TEST_PATHS:
+        raise ValueError(f"matmul: path must be None or one of {', '.join(PATHS)}, got {path!r}")
+    cp = cupy_module()
+    if cp is None or not isinstance(x, cp.ndarray):
+        raise TypeError(f"matmul: x must be a CuPy array (the fused matmul runs on the GPU), "
+                        f"got {type(x).__module__}.{type(x).__name__}")
+    if not isinstance(w.data, cp.ndarray):
+        raise TypeError("matmul: the weight's blocks must be on the GPU (a CuPy uint8 array); "
+                        "use cupy.asarray on QuantizedTensor.data first")
+    if w.data.dtype != cp.uint8 or not w.data.flags.c_contiguous:
+        raise ValueError("matmul: the weight's blocks must be a contiguous CuPy uint8 array")
+    if x.dtype not in (cp.float16, cp.float32):
+        raise TypeError(f"matmul: x must be float16 or float32, got {x.dtype}")
+    if x.ndim < 1 or x.shape[-1] != K:
+        raise ValueError(f"matmul: x has shape {x.shape}, its last dimension must be K = {K} "
+                         f"(w has shape {w.shape})")
+    if x.device.id != w.data.device.id:
+        raise ValueError(f"matmul: x is on device {x.device.id}, w on device {w.data.device.id}")
+    res_dtype = cp.dtype(x.dtype if dtype is None else dtype)
+    if res_dtype.name not in ("float32", "float16", "bfloat16"):
+        raise TypeError(f"matmul: result dtype must be float32, float16 or bfloat16, got {res_dtype}")
+    if out is not None:
+        if not isinstance(out, cp.ndarray):
+            raise TypeError(f"matmul: out must be a CuPy array, got {type(out).__name__}")
+        if dtype is not None and out.dtype != res_dtype:
+            raise TypeError(f"matmul: dtype={res_dtype} disagrees with out.dtype={out.dtype}")
+        if out.dtype.name not in ("float32", "float16", "bfloat16"):
+            raise TypeError(f"matmul: out must be float32, float16 or bfloat16, got {out.dtype}")
+        want = tuple(x.shape[:-1]) + (N,)
+        if tuple(out.shape) != want:
+            raise ValueError(f"matmul: out has shape {out.shape}, expected {want}")
+        if not out.flags.c_contiguous:
+            raise ValueError("matmul: out must be C-contiguous")
+        if out.device.id != x.device.id:
+            raise ValueError(f"matmul: out is on device {out.device.id}, x on device {x.device.id}")
+    return cp, N, K
+
+
+def _tensor_cores(dev_id: int) -> bool:
+    if backend() != "cuda":
+        return False
+    arch = device_info(dev_id).get("arch", "sm_0")
+    try:
+        return int(arch.split("_")[1]) >= 80
+    except (IndexError, ValueError):
+        return False
+
+
+def choose_path(M: int, x_dtype, dev_id: int = 0) -> str:
+    """The path ``path=None`` takes for M activation rows of ``x_dtype``."""
+    name = np.dtype(x_dtype).name
+    if _tensor_cores(dev_id):
+        return "matvec" if M <= MATVEC_MAX_M.get(name, 8) else NVIDIA_LARGE_M_PATH
+    return "matvec" if M <= MATVEC_MAX_M_PORTABLE else "dequant_gemm"
+
+
+# ---------------------------------------------------------------- public API
+def matmul(x, w, *, out=None, dtype=None, path=None):
+    """``x @ w.T`` for a Q4_0 :class:`~cupyquant.QuantizedTensor` ``w`` of shape (N, K).
+
+    x: CuPy array (..., K), float16 or float32. Returns (..., N) in x's dtype,
+    or ``dtype`` (float32, float16, bfloat16), or writes into ``out``
+    (C-contiguous, shape (..., N)). ``path``: None (automatic), "matvec",
+    "mma" or "dequant_gemm" (see the module docstring). Runs on the current
+    stream of x's device.
+    """
+    cp, N, K = _check_args(x, w, out, dtype, path)
+    res_dtype = out.dtype if out is not None else cp.dtype(x.dtype if dtype is None else dtype)
+    lead = tuple(x.shape[:-1])
+    M = math.prod(lead)
+    with x.device:
+        if out is None:
+            out = cp.empty(lead + (N,), dtype=res_dtype)
+        if M == 0:
+            return out
+        x2 = x.reshape(M, K)
+        if not x2.flags.c_contiguous or x2.data.ptr % 16:
+            x2 = cp.array(x2, order="C", copy=True)
+        y2 = out.reshape(M, N)
+        dev = x.device.id
+        if path is None:
+            path = choose_path(M, x.dtype, dev)
+        if path == "matvec":
+            if _tensor_cores(dev):
+                _matvec_tc(cp, x2, w, y2, N, K, dev)
+            else:
+                _matvec_gen(cp, x2, w, y2, N, K, dev)
+        elif path == "matvec_generic":
+            _matvec_gen(cp, x2, w, y2, N, K, dev)
+        elif path == "mma":
+            if _tensor_cores(dev):
+                _mma_tc(cp, x2, w, y2, N, K)
+            else:
+                _mma_gen(cp, x2, w, y2, N, K)
+        elif path == "mma_generic":
+            _mma_gen(cp, x2, w, y2, N, K)
+        else:
+            _dequant_gemm(cp, x2, w, y2, N, K)
+    return out
+
+
+# ------------------------------------------------------------------ launches
+def _function(name: str):
+    from .gpu.modules import get_function
+    return get_function(mk.MODULE_KEY, mk.matmul_source(), name)
+
+
+def _weight_mode(w, row_bytes: int) -> int:
+    ptr = w.data.data.ptr
+    if ptr % 16 == 0 and row_bytes % 16 == 0:
+        return 2
+    return 1 if ptr % 2 == 0 else 0
+
+
+_ws_lock = threading.Lock()
+_counters: dict = {}
+
+
+def _split_counters(cp, n: int, dev: int):
+    """Zeroed int32 tile counters for split-K on the current stream (the
+    kernel leaves them zero again)."""
+    key = (dev, cp.cuda.get_current_stream().ptr)
+    with _ws_lock:
+        arr = _counters.get(key)
+        if arr is None or arr.size < n:
+            arr = cp.zeros(max(n, 1024), dtype=cp.int32)
+            _counters[key] = arr
+    return arr
+
+
+def _mv_geometry(N: int, K: int) -> tuple:
+    if MV_GEOMETRY is not None:
+        return tuple(MV_GEOMETRY)
+    return mk.MV_GEOMETRIES[0]
+
+
+def _mv_splits(nb: int, tiles: int, capacity: int, kb: int) -> tuple[int, int]:
+    """(splits, stages per split) of K for the tensor-core matrix-vector kernel:
+    with fewer row tiles than ``capacity`` resident thread blocks, K is split
+    so that the (tile, split) thread blocks fill one wave."""
+    n_st = -(-nb // kb)
+    splits = 1
+    if tiles < capacity:
+        splits = max(1, min(n_st, capacity // tiles))
+    sps = -(-n_st // splits)
+    return -(-n_st // sps), sps
+
+
+_occ_cache: dict = {}
+
+
+def _occupancy(cp, kern, smem: int) -> int:
+    """Resident thread blocks per multiprocessor for ``kern`` (256 threads)."""
+    key = (cp.cuda.Device().id, getattr(kern, "name", id(kern)), smem)
+    n = _occ_cache.get(key)
+    if n is None:
+        n = 0
+        try:
+            ptr = kern.kernel.ptr if hasattr(kern, "kernel") else kern.ptr
+            n = int(cp.cuda.driver.occupancyMaxActiveBlocksPerMultiprocessor(ptr, mk.THREADS, smem))
+        except Exception:
+            pass
+        if n <= 0:
+            n = max(1, min(8, (227 << 10) // (smem + 1024)))
+        _occ_cache[key] = n
+    return n
+
+
+def _kernel_with_smem(cp, name: str, smem: int):
+    """The kernel ``name``, allowed ``smem`` bytes of dynamic shared memory."""
+    kern = _function(name)
+    if smem > (48 << 10):
+        key = (cp.cuda.Device().id, name, smem)
+        if key not in _smem_set:
+            _set_max_dynamic_smem(cp, kern, smem)
+            _smem_set.add(key)
+    return kern
+
+
+def _matvec_tc(cp, x2, w, y2, N, K, dev):
+    M = x2.shape[0]
+    nb = K // 32
+    row_bytes = nb * 18
+    mode = _weight_mode(w, row_bytes)
+    sms = device_info(dev).get("sm_count", 80)
+    geo = _mv_geometry(N, K)
+    rt, kb, _ = geo
+    smem = mk.mv_smem_bytes(*geo)
+    tiles = -(-N // rt)
+    f32 = x2.dtype == cp.float32
+    chunk = 8 if f32 else 16
+    for m0 in range(0, M, chunk):
+        mc = min(chunk, M - m0)
+        xc = x2[m0:m0 + mc]
+        yc = y2[m0:m0 + mc]
+        n_tiles = -(-3 * mc // 8) if f32 else (1 if mc <= 8 else 2)
+        kern = _kernel_with_smem(cp, mk.mv_tc_name(x2.dtype, y2.dtype, n_tiles, geo), smem)
+        capacity = max(1, int(MV_BLOCKS_PER_SM * _occupancy(cp, kern, smem) * sms))
+        splits, sps = _mv_splits(nb, tiles, capacity, kb)
+        if f32:
+            parts = cp.empty(3 * mc * K, dtype=cp.uint16)
+            nquads = mc * nb * 8
+            pgrid = min(-(-nquads // mk.THREADS), sms * 8)
+            _function(mk.XPREP_NAME)((pgrid,), (mk.THREADS,),
+                                     (xc, np.int64(K), np.int32(mc), np.int32(nb), parts))
+            xin = parts
+        else:
+            xin = xc
+        ws = cp.empty(splits * mc * N, dtype=cp.float32) if splits > 1 else None
+        counters = _split_counters(cp, tiles, dev) if splits > 1 else None
+        kern((tiles, splits), (mk.THREADS,),
+             (w.data, np.int64(row_bytes), np.int32(N), np.int32(nb), xin, np.int64(K), np.int32(mc),
+              yc, np.int64(N), np.int32(mode), np.int32(sps),
+              ws if ws is not None else np.uint64(0),
+              counters if counters is not None else np.uint64(0)),
+             shared_mem=smem)
+
+
+def _matvec_gen(cp, x2, w, y2, N, K, dev):
+    M = x2.shape[0]
+    nb = K // 32
+    row_bytes = nb * 18
+    mode = 1 if w.data.data.ptr % 2 == 0 else 0
+    warp = device_info(dev).get("warp_size", 32)
+    rows_per_block = mk.THREADS // warp
+    grid = min(-(-N // rows_per_block), 1 << 20)
+    kern = _function(mk.mv_gen_name(x2.dtype, y2.dtype))
+    for m0 in range(0, M, 8):
+        mc = min(8, M - m0)
+        kern((grid,), (mk.THREADS,),
+             (w.data, np.int64(row_bytes), np.int32(N), np.int32(nb), x2[m0:m0 + mc], np.int64(K),
+              np.int32(mc), y2[m0:m0 + mc], np.int64(N), np.int32(mode)))
+
+
+def _as_f16(cp, x2):
+    if x2.dtype == cp.float16:
+        return x2
+    return x2.astype(cp.float16)  # contiguous, freshly allocated (aligned)
+
+
+_smem_set: set = set()
+
+
+def _set_max_dynamic_smem(cp, kern, nbytes: int) -> None:
+    """Allow ``nbytes`` of dynamic shared memory (over the 48 KiB default)."""
+    try:
+        for _ in range(3):  # cupy.RawKernel; read back (loads a lazily loaded function)
+            if kern.max_dynamic_shared_size_bytes >= nbytes:
+                return
+            kern.max_dynamic_shared_size_bytes = nbytes
+        return
+    except AttributeError:
+        pass
+    ptr = kern.kernel.ptr if hasattr(kern, "kernel") else kern.ptr
+    attr = getattr(cp.cuda.driver, "CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES",
+                   _CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES)
+    cp.cuda.driver.funcSetAttribute(ptr, attr, nbytes)
+
+
+def _mma_tc(cp, x2, w, y2, N, K):
+    M = x2.shape[0]
+    nb = K // 32
+    row_bytes = nb * 18
+    mode = _weight_mode(w, row_bytes)
+    x16 = _as_f16(cp, x2)
+    kern = _kernel_with_smem(cp, mk.mm_tc_name(y2.dtype), mk.MM_TC_SMEM)
+    bm, bn = mk.MM_TC_TILE
+    kern((-(-M // bm), -(-N // bn)), (mk.THREADS,),
+         (w.data, np.int64(row_bytes), np.int32(N), np.int32(nb), x16, np.int64(K), np.int32(M),
+          y2, np.int64(N), np.int32(mode)),
+         shared_mem=mk.MM_TC_SMEM)
+
+
+def _mma_gen(cp, x2, w, y2, N, K):
+    M = x2.shape[0]
+    nb = K // 32
+    x16 = _as_f16(cp, x2)
+    bm, bn = mk.MM_GEN_TILE
+    kern = _function(mk.mm_gen_name(y2.dtype))
+    kern((-(-M // bm), -(-N // bn)), (mk.THREADS,),
+         (w.data, np.int64(nb * 18), np.int32(N), np.int32(nb), x16, np.int64(K), np.int32(M),
+          y2, np.int64(N)))
+
+
+_ONE = np.ones(1, np.float32)
+_ZERO = np.zeros(1, np.float32)
+_CUDA_DTYPE = {"float16": 2, "float32": 0}   # cudaDataType CUDA_R_16F, CUDA_R_32F
+_CUBLAS_COMPUTE_32F = 68
+_CUBLAS_GEMM_DEFAULT = -1
+
+
+def gemm_xwT(cp, x16, w16_ptr: int, rows: int, K: int, y, col0: int = 0) -> bool:
+    """``y[:, col0:col0 + rows] = x16 @ W.T`` through cuBLAS (CUDA only), W the
+    float16 (rows, K) matrix at ``w16_ptr`` and y a C-contiguous (M, N)
+    float16/float32 array, written in place (no copy of a column slab, float32
+    results straight from the float32 accumulators). Returns False when it
+    cannot be used (the caller then uses ``cupy.matmul``). Like ``cupy.matmul``,
+    CuPy refuses it under CUDA graph capture (NotImplementedError)."""
+    if backend() != "cuda" or y.dtype.name not in _CUDA_DTYPE:
+        return False
+    try:
+        from cupy_backends.cuda.libs import cublas
+    except ImportError:
+        return False
+    M, N = y.shape
+    handle = cp.cuda.device.get_cublas_handle()
+    # Column-major view: y^T (N x M, ld N) = W (op T of K x rows, ld K) . x^T (K x M, ld K).
+    cublas.gemmEx(handle, 1, 0, rows, M, K, _ONE.ctypes.data, w16_ptr, 2, K,
+                  x16.data.ptr, 2, K, _ZERO.ctypes.data,
+                  y.data.ptr + col0 * y.dtype.itemsize, _CUDA_DTYPE[y.dtype.name], N,
+                  _CUBLAS_COMPUTE_32F, _CUBLAS_GEMM_DEFAULT)
+    return True
+
+
+_raw_gemm_ok = {}
+#: The exception that disabled the direct cuBLAS call, if any (diagnostics).
+raw_gemm_error = None
+
+
+def _dequant_gemm(cp, x2, w, y2, N, K):
+    from .gpu.dequant import launch_dequant
+
+    fmt = w.format
+    row_bytes = K // 32 * 18
+    x16 = _as_f16(cp, x2)
+    rows = max(1, min(N, DEQUANT_SCRATCH_BYTES // (2 * K)))
+    scratch = cp.empty(rows * K, dtype=cp.float16)
+    dev = x2.device.id
+    for r0 in range(0, N, rows):
+        r1 = min(N, r0 + rows)
+        wslab = scratch[:(r1 - r0) * K]
+        launch_dequant(fmt, w.data[r0 * row_bytes:r1 * row_bytes], wslab)
+        if _raw_gemm_ok.get(dev, True):
+            try:
+                if gemm_xwT(cp, x16, wslab.data.ptr, r1 - r0, K, y2, r0):
+                    continue
+            except NotImplementedError:  # CuPy refuses cuBLAS under graph capture
+                raise
+            except Exception as exc:  # e.g. an unexpected cuBLAS binding: use cupy.matmul
+                global raw_gemm_error
+                raw_gemm_error = exc
+                _raw_gemm_ok[dev] = False
+        wt = wslab.reshape(r1 - r0, K).T
+        if r0 == 0 and r1 == N and y2.dtype == cp.float16:
+            cp.matmul(x16, wt, out=y2)
+        else:
+            y2[:, r0:r1] = cp.matmul(x16, wt)

@@ -1,0 +1,89 @@
+"""Kernel source of the fused Q4_0 matmul (cupyquant/hip/q4_0_matmul.hip) and its kernel names.
+
+The source is assembled like a format's dequantization source: the shared
+header ``common.h`` followed by the kernel file, one text that hiprtc and NVRTC
+both compile (no ``#include``). ``matmul_sources()`` lists it for
+``python -m cupyquant.offline_compile`` (CI compiles it for gfx90a, gfx1030 and
+sm_90 without a GPU).
+"""
+
+from __future__ import annotations
+
+from .hip import read_source
+
+SOURCE_FILE = "q4_0_matmul.hip"
+MODULE_KEY = "matmul:Q4_0"
+
+#: Threads per thread block of every matmul kernel (CQ_MM_THREADS).
+THREADS = 256
+#: Matrix-vector (tensor cores): the compiled geometries (rows per thread
+#: block, Q4_0 blocks per row and stage, pipeline stages); CQ_MV_TC_GEOM lines
+#: at the end of q4_0_matmul.hip.
+MV_GEOMETRIES = ((16, 32, 4),)
+#: Matrix-matrix (tensor cores): thread-block tile and dynamic shared memory.
+MM_TC_TILE = (128, 128)
+MM_TC_SMEM = 4 * 128 * 64 + 2 * 128 * 8 * 18  # CQ_MM_SMEM
+#: Matrix-matrix (portable): thread-block tile.
+MM_GEN_TILE = (64, 64)
+
+_OUT_SUFFIX = {"float32": "f32", "float16": "f16", "bfloat16": "bf16"}
+_X_SUFFIX = {"float32": "f32", "float16": "f16"}
+
+
+#: Extra instantiation lines appended to the source (experiments only).
+EXTRA_INSTANTIATIONS = ""
+
+
+def matmul_source() -> str:
+    """The exact text handed to ``cupy.RawModule`` for the matmul kernels."""
+    return "\n".join([read_source("common.h"), read_source(SOURCE_FILE), EXTRA_INSTANTIATIONS, ""])
+
+
+def matmul_sources() -> dict[str, str]:
+    """Label -> source, for the offline compile check."""
+    return {"matmul Q4_0": matmul_source()}
+
+
+def mv_smem_bytes(rows: int, kb: int, stages: int) -> int:
+    """Dynamic shared memory of a tensor-core matrix-vector geometry (CQ_MV_SMEM)."""
+    row = kb * 18 + (16 if (kb // 8) % 2 == 0 else 0)
+    return stages * rows * row
+
+
+def out_suffix(dtype) -> str:
+    name = getattr(dtype, "name", str(dtype))
+    return _OUT_SUFFIX[name]
+
+
+def mv_tc_name(x_dtype, out_dtype, n_tiles: int, geometry=MV_GEOMETRIES[0]) -> str:
+    """Tensor-core matrix-vector kernel; ``n_tiles`` 8-column B tiles (1-2 for
+    float16 x, 1-3 for float32 x); geometry (rows, blocks per stage, stages)."""
+    x = _X_SUFFIX[getattr(x_dtype, "name", str(x_dtype))]
+    rt, kb, st = geometry
+    return f"cq_q4_0_mv_tc_{x}_{out_suffix(out_dtype)}_n{n_tiles}_r{rt}_k{kb}_s{st}"
+
+
+def mv_gen_name(x_dtype, out_dtype) -> str:
+    x = _X_SUFFIX[getattr(x_dtype, "name", str(x_dtype))]
+    return f"cq_q4_0_mv_gen_{x}_{out_suffix(out_dtype)}"
+
+
+def mm_tc_name(out_dtype) -> str:
+    return f"cq_q4_0_mm_tc_{out_suffix(out_dtype)}"
+
+
+def mm_gen_name(out_dtype) -> str:
+    return f"cq_q4_0_mm_gen_{out_suffix(out_dtype)}"
+
+
+XPREP_NAME = "cq_q4_0_xprep_bf16x3"
+
+
+def all_kernel_names() -> list[str]:
+    names = [XPREP_NAME]
+    for o in _OUT_SUFFIX:
+        for geo in MV_GEOMETRIES:
+            names += [mv_tc_name("float16", o, n, geo) for n in (1, 2)]
+            names += [mv_tc_name("float32", o, n, geo) for n in (1, 2, 3)]
+        names += [mv_gen_name("float16", o), mv_gen_name("float32", o), mm_tc_name(o), mm_gen_name(o)]
+    return names

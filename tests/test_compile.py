@@ -1,0 +1,273 @@
+"""Every kernel source compiles for AMD (hiprtc: gfx90a wave64, gfx1030 wave32)
+and NVIDIA (NVRTC: sm_90), on a machine with no GPU.
+
+The compilers are loaded with ctypes (see cupyquant.offline_compile). Where a
+compiler library is missing the tests skip locally, but FAIL in CI (the ``CI``
+environment variable set): .ci/run installs both, so a missing one there is a
+broken CI, not a reason to pass.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+
+import pytest
+
+from cupyquant.hip import read_source
+from cupyquant.offline_compile import (AMD_TARGETS, NVIDIA_TARGETS, CompilerUnavailable,
+                                       all_sources, compile_source, compiler_path)
+
+TARGETS = AMD_TARGETS + NVIDIA_TARGETS
+
+
+def _all_sources() -> tuple[dict[str, str], str | None]:
+    """all_sources(), or, when assembling some source fails, what can be had:
+    the failing formats then fail their own tests instead of the collection."""
+    try:
+        return all_sources(), None
+    except Exception as e:  # e.g. a format's family file missing
+        from cupyquant import FORMATS
+        found = {}
+        for name in FORMATS:
+            try:
+                found[f"dequant {name}"] = FORMATS[name].source
+            except Exception:
+                found[f"dequant {name}"] = None
+        return found, f"{type(e).__name__}: {e}"
+
+
+SOURCES, SOURCES_ERROR = _all_sources()
+IN_CI = os.environ.get("CI", "").strip().lower() not in ("", "0", "false", "no")
+
+
+def _vendor(target: str) -> str:
+    return "nvidia" if target.startswith("sm_") else "amd"
+
+
+def _need_compiler(target: str) -> None:
+    vendor = _vendor(target)
+    try:
+        compiler_path(vendor)
+    except (CompilerUnavailable, OSError, AttributeError) as e:  # absent, or not loadable
+        hint = ("apt-get install libamdhip64-5 libhiprtc-builtins5 rocm-device-libs"
+                if vendor == "amd" else "pip install 'nvidia-cuda-nvrtc==13.*'")
+        msg = f"{e} (needed to compile for {target}; {hint})"
+        if IN_CI:
+            pytest.fail(f"CI: {msg}", pytrace=False)
+        pytest.skip(msg)
+
+
+def _source(label: str) -> str:
+    if SOURCES[label] is None:  # raise the real error
+        from cupyquant import FORMATS
+        return FORMATS[label.split(" ", 1)[1]].source
+    return SOURCES[label]
+
+
+def _compile_or_fail(label: str, source: str, target: str) -> None:
+    _need_compiler(target)
+    res = compile_source(source, target, name=label.replace(" ", "_") + ".hip")
+    assert res.ok, (f"{label}: compiling for {target} failed "
+                    f"({'hiprtc' if _vendor(target) == 'amd' else 'NVRTC'} log follows)\n{res.log}")
+
+
+@pytest.mark.parametrize("target", TARGETS)
+@pytest.mark.parametrize("label", list(SOURCES))
+def test_source_compiles(label, target):
+    _compile_or_fail(label, _source(label), target)
+
+
+def test_all_sources_assembles():
+    assert SOURCES_ERROR is None, f"cupyquant.offline_compile.all_sources() failed: {SOURCES_ERROR}"
+    from cupyquant import FORMATS
+    assert {f"dequant {name}" for name in FORMATS} <= set(SOURCES)
+
+
+# ------------------------------------------------------- source hygiene checks
+def _hip_files() -> dict[str, str]:
+    from importlib import resources
+    root = resources.files("cupyquant.hip")
+    return {p.name: p.read_text(encoding="utf-8") for p in root.iterdir()
+            if p.name.endswith((".h", ".hip", ".cuh"))}
+
+
+def _strip_comments(text: str) -> str:
+    """C/C++ comments removed, line structure kept (so line numbers still match)."""
+    text = re.sub(r"/\*.*?\*/", lambda m: "\n" * m.group(0).count("\n"), text, flags=re.S)
+    return re.sub(r"//[^\n]*", "", text)
+
+
+_RTC = "__HIPCC_RTC__"
+
+
+def _excludes_rtc(directive: str, cond: str, in_else: bool) -> bool:
+    """Whether code under this conditional is skipped when hiprtc compiles it."""
+    cond = cond.replace(" ", "")
+    if directive == "ifndef":
+        negative = cond == _RTC
+        positive = False
+    else:  # if / ifdef / elif
+        negative = f"!defined({_RTC})" in cond or f"!defined{_RTC}" in cond
+        positive = (directive == "ifdef" and cond == _RTC) or (
+            not negative and (cond == f"defined({_RTC})" or cond == _RTC))
+    return (negative and not in_else) or (positive and in_else)
+
+
+def unguarded_includes(text: str) -> list[tuple[int, str]]:
+    """``#include`` lines not inside an ``#if !defined(__HIPCC_RTC__)``-style guard."""
+    stack: list[list] = []  # [directive, condition, in_else]
+    bad = []
+    for lineno, line in enumerate(_strip_comments(text).splitlines(), 1):
+        m = re.match(r"\s*#\s*(\w+)\s*(.*)", line)
+        if not m:
+            continue
+        d, rest = m.group(1), m.group(2).strip()
+        if d in ("if", "ifdef", "ifndef"):
+            stack.append([d, rest, False])
+        elif d == "elif" and stack:
+            stack[-1] = ["if", rest, False]
+        elif d == "else" and stack:
+            stack[-1][2] = True
+        elif d == "endif" and stack:
+            stack.pop()
+        elif d == "include":
+            if not any(_excludes_rtc(*entry) for entry in stack):
+                bad.append((lineno, line.strip()))
+    return bad
+
+
+def test_include_guard_checker_itself():
+    ok = "#if !defined(__HIPCC_RTC__)\n#include <hip/hip_fp16.h>\n#endif\n"
+    ok2 = "#ifdef __HIPCC_RTC__\nint x;\n#else\n#include <cuda_fp16.h>\n#endif\n"
+    bad = "#include <hip/hip_runtime.h>\n"
+    bad2 = "#if defined(__HIPCC_RTC__)\n#include <x.h>\n#endif\n"
+    assert unguarded_includes(ok) == [] and unguarded_includes(ok2) == []
+    assert unguarded_includes(bad) and unguarded_includes(bad2)
+    assert unguarded_includes("// #include <x.h>\n/* #include <y.h> */\n") == []
+
+
+@pytest.mark.parametrize("filename", sorted(_hip_files()))
+def test_no_unguarded_include(filename):
+    bad = unguarded_includes(_hip_files()[filename])
+    assert not bad, (f"cupyquant/hip/{filename}: #include outside an "
+                     f"`#if !defined(__HIPCC_RTC__)` guard (hiprtc pre-includes the HIP "
+                     f"runtime and fp16 headers; including them again fails): {bad}")
+
+
+@pytest.mark.parametrize("label", list(SOURCES))
+def test_assembled_source_has_no_unguarded_include(label):
+    assert not unguarded_includes(_source(label)), label
+
+
+# Raw warp intrinsics (whose masks and widths differ between CUDA and HIP) and
+# lane arithmetic on a literal 32 belong nowhere but common.h's macros, except
+# in code compiled only for one architecture family, whose width is fixed:
+# under `#if defined(CQ_CUDA)`, `__CUDA_ARCH__`, `CQ_SM80`-style, `CQ_AMD_*`
+# (e.g. CQ_AMD_MFMA: wave64 matrix cores) or `__gfx*__` / `__GFX9__` guards.
+_RAW_WARP = re.compile(r"\b__(shfl\w*|ballot\w*|any_sync|all_sync|activemask|match_\w+|reduce_\w+_sync)\s*\(")
+_LANE32 = re.compile(r"\b(threadIdx\.x|tid|lane\w*)\s*(&\s*(31|0x1[fF])\b|%\s*32\b|>>\s*5\b|/\s*32\b)")
+_FULL_MASK = re.compile(r"0x[fF]{8}[uU]?[lL]*\s*,")
+_FIXED_WIDTH = re.compile(r"(!?)\s*(?:defined\s*\(?\s*)?\b(CQ_CUDA|__CUDA_ARCH__|CQ_SM\d+|CQ_AMD_\w+|__gfx\w+__|__GFX\d+__)\b")
+
+
+def _fixed_width_branch(directive: str, cond: str, in_else: bool) -> bool:
+    """Whether code under this conditional is compiled for one architecture family only."""
+    hits = _FIXED_WIDTH.findall(cond)
+    if not hits:
+        return False
+    if directive == "ifndef":
+        return in_else
+    positive = any(neg == "" for neg, _ in hits)
+    return positive if not in_else else all(neg == "!" for neg, _ in hits)
+
+
+def warp_width_problems(text: str, is_common_h: bool = False) -> list[tuple[int, str, str]]:
+    stack: list[list] = []  # [directive, condition, in_else]
+    problems = []
+    for lineno, line in enumerate(_strip_comments(text).splitlines(), 1):
+        m = re.match(r"\s*#\s*(\w+)\s*(.*)", line)
+        if m:
+            d, rest = m.group(1), m.group(2).strip()
+            if d in ("if", "ifdef", "ifndef"):
+                stack.append([d, rest, False])
+            elif d == "elif" and stack:
+                stack[-1] = ["if", rest, False]
+            elif d == "else" and stack:
+                stack[-1][2] = True
+            elif d == "endif" and stack:
+                stack.pop()
+            if is_common_h and re.match(r"\s*#\s*define\s+CQ_\w+", line):
+                continue  # the portable wrappers themselves
+        if any(_fixed_width_branch(*entry) for entry in stack):
+            continue
+        if _RAW_WARP.search(line):
+            problems.append((lineno, "raw warp intrinsic (use CQ_SHFL / CQ_SHFL_XOR / cq_warp_sum)",
+                             line.strip()))
+        if _LANE32.search(line):
+            problems.append((lineno, "lane arithmetic on a literal 32 (use CQ_WARP_SIZE)", line.strip()))
+        if _FULL_MASK.search(line) and re.search(r"__\w+\s*\(", line):
+            problems.append((lineno, "32-lane mask passed to an intrinsic", line.strip()))
+    return problems
+
+
+@pytest.mark.parametrize("filename", sorted(_hip_files()))
+def test_no_hard_coded_warp_of_32(filename):
+    problems = warp_width_problems(_hip_files()[filename], is_common_h=filename == "common.h")
+    assert not problems, f"cupyquant/hip/{filename} assumes a 32-wide warp: {problems}"
+
+
+def test_warp_checker_itself():
+    assert _RAW_WARP.search("v += __shfl_xor_sync(0xffffffff, v, 16);")
+    assert _LANE32.search("const int lane = threadIdx.x & 31;")
+    assert _LANE32.search("int w = threadIdx.x / 32;")
+    assert not _LANE32.search("const int e = (u * CQ_THREADS + threadIdx.x) * 8;")
+    generic = "__device__ void f() {\n  const int lane = tid & 31;\n}\n"
+    assert warp_width_problems(generic)
+    nvidia_only = "#if defined(CQ_SM80)\nconst int lane = tid & 31;\n#else\nint x;\n#endif\n"
+    assert not warp_width_problems(nvidia_only)
+    else_branch = ("#if defined(CQ_AMD_MFMA)\nint a;\n#elif defined(CQ_AMD_WMMA)\n"
+                   "int lane = tid & 31;\n#else\nint lane = tid & 31;\n#endif\n")
+    assert [p[0] for p in warp_width_problems(else_branch)] == [6]
+    assert warp_width_problems("#if !defined(CQ_CUDA)\nint lane = tid & 31;\n#endif\n")
+    assert not warp_width_problems("#if !defined(CQ_CUDA)\nint x;\n#else\nint lane = tid & 31;\n#endif\n")
+
+
+def test_common_h_sync_shuffles_only_in_cuda_macros():
+    """The `_sync` shuffles (CUDA only) appear in common.h solely as the CUDA
+    branch of the CQ_ macros; HIP gets the maskless ones."""
+    for line in _strip_comments(read_source("common.h")).splitlines():
+        if "_sync(" in line:
+            assert re.match(r"\s*#\s*define\s+CQ_\w+", line), line
+
+
+# -------------------------------------------- the wave-size macro, proven
+_PROBE = """
+{common}
+static_assert(CQ_WARP_SIZE == {expect}, "CQ_WARP_SIZE is not {expect} for this target");
+extern "C" __global__ void cq_probe_warp_size(int* out) {{
+    out[0] = CQ_WARP_SIZE;
+    float v = (float)threadIdx.x;
+    out[1] = (int)cq_warp_sum(v);
+}}
+"""
+
+WAVE_SIZES = {"gfx90a": 64, "gfx1030": 32, "sm_90": 32}
+
+
+@pytest.mark.parametrize("target", list(WAVE_SIZES))
+def test_warp_size_macro(target):
+    expect = WAVE_SIZES[target]
+    src = _PROBE.format(common=read_source("common.h"), expect=expect)
+    _compile_or_fail(f"warp-size probe ({target}, expect {expect})", src, target)
+
+
+@pytest.mark.parametrize("target", list(WAVE_SIZES))
+def test_warp_size_probe_can_fail(target):
+    """The probe's static_assert is really evaluated: the wrong width must not compile."""
+    _need_compiler(target)
+    wrong = 96 - WAVE_SIZES[target]  # 64 <-> 32
+    src = _PROBE.format(common=read_source("common.h"), expect=wrong)
+    res = compile_source(src, target, name="warp_probe_wrong.hip")
+    assert not res.ok, f"{target}: a static_assert(CQ_WARP_SIZE == {wrong}) compiled"
+    assert "CQ_WARP_SIZE" in res.log or "static" in res.log.lower(), res.log

@@ -1,0 +1,450 @@
+"""The GPU loading pipeline (cupyquant.gpu.loader) against the CPU path.
+
+The planning and host-reading pieces are tested everywhere; the loads need a
+usable GPU (the ``cp`` fixture skips them otherwise).
+"""
+
+import gc
+import types
+
+import gguf
+import numpy as np
+import pytest
+
+from cupyquant import FORMATS, GGUFError, load_gguf
+from cupyquant.gguf_file import open_gguf
+from cupyquant.gpu import loader as gl
+from cupyquant.loader import GGUFTensors
+from cupyquant.quantized import QuantizedTensor
+from cupyquant.testing import assert_bit_exact, make_blocks
+
+SMALL_SLOT = 64 << 10   # many chunks, and tensors cut across chunks, with small files
+NAMES = list(FORMATS)
+
+
+# ------------------------------------------------------------------ helpers
+def write_model(path, specs, seed=0, arch="cupyquant-test"):
+    """specs: (name, format name, NumPy shape). Random blocks (special values
+    included) written raw with gguf.GGUFWriter. Returns name -> raw bytes."""
+    rng = np.random.default_rng(seed)
+    writer = gguf.GGUFWriter(str(path), arch=arch)
+    writer.add_name("gpu loader test")
+    writer.add_uint32("test.count", len(specs))
+    writer.add_float32("test.scale", 0.125)
+    writer.add_array("test.list", [1, 2, 3])
+    writer.add_array("test.words", ["a", "bc", "déf"])
+    raws = {}
+    for name, fmt_name, shape in specs:
+        fmt = FORMATS[fmt_name]
+        n = int(np.prod(shape))
+        raw = make_blocks(fmt, n // fmt.block_size, rng)
+        raws[name] = raw
+        writer.add_tensor(name, raw.reshape(*shape[:-1], -1), raw_dtype=fmt.qtype)
+    writer.write_header_to_file()
+    writer.write_kv_data_to_file()
+    writer.write_tensors_to_file(progress=False)
+    writer.close()
+    return raws
+
+
+def every_format_specs():
+    specs = []
+    for i, name in enumerate(NAMES):
+        specs.append((f"blk.{i}.{name.lower()}.small", name, (3, 512)))
+        specs.append((f"blk.{i}.{name.lower()}.cube", name, (2, 24, 1024)))
+        specs.append((f"blk.{i}.{name.lower()}.large", name, (40, 4096)))  # > SMALL_SLOT mostly
+    specs.append(("output_norm.weight", "F32", (4096,)))
+    return specs
+
+
+def assert_same_metadata(a, b):
+    assert list(a) == list(b)
+    for key in a:
+        va, vb = a[key], b[key]
+        if isinstance(va, np.ndarray) or isinstance(vb, np.ndarray):
+            assert np.array_equal(np.asarray(va), np.asarray(vb)), key
+        else:
+            assert va == vb, key
+
+
+def assert_same_as_cpu(cp, gpu, cpu_by_dtype, dtype):
+    """gpu: GPU result; cpu_by_dtype: "float32"/"float16" -> CPU result."""
+    assert isinstance(gpu, GGUFTensors)
+    ref_any = cpu_by_dtype["float32"]
+    assert list(gpu) == list(ref_any)
+    assert dict(gpu.info) == dict(ref_any.info)
+    assert_same_metadata(gpu.metadata, ref_any.metadata)
+    for name in gpu:
+        info = gpu.info[name]
+        want = dtype or ("float32" if info.qtype.name == "F32" else "float16")
+        got = gpu[name]
+        assert isinstance(got, cp.ndarray), name
+        assert got.shape == info.shape and got.dtype == np.dtype(want), (name, got.shape, got.dtype)
+        assert_bit_exact(cp.asnumpy(got), cpu_by_dtype[want][name], f"{name} -> {want}")
+
+
+def used_bytes(cp):
+    gc.collect()
+    cp.cuda.Device().synchronize()
+    return cp.get_default_memory_pool().used_bytes()
+
+
+@pytest.fixture(scope="module")
+def model(tmp_path_factory):
+    """A file with three tensors of every format and its CPU loads."""
+    path = tmp_path_factory.mktemp("gpu_loader") / "every_format.gguf"
+    raws = write_model(path, every_format_specs(), seed=1)
+    cpu = {dt: load_gguf(path, device="cpu", dtype=dt) for dt in ("float32", "float16")}
+    return types.SimpleNamespace(path=path, raws=raws, cpu=cpu)
+
+
+# ------------------------------------------------- planning (no GPU needed)
+def _fake_jobs(specs, alignment=32, start=4000, device_of=lambda i: 0):
+    jobs, pos = [], start
+    for i, (fmt_name, n_blocks) in enumerate(specs):
+        fmt = FORMATS[fmt_name]
+        pos = -(-pos // alignment) * alignment
+        info = types.SimpleNamespace(offset=pos, nbytes=n_blocks * fmt.type_size,
+                                     n_elements=n_blocks * fmt.block_size)
+        job = gl._Job(f"t{i}", info, fmt, 0)
+        job.device = device_of(i)
+        jobs.append(job)
+        pos += info.nbytes
+    return jobs
+
+
+@pytest.mark.parametrize("slot", [SMALL_SLOT, 100_000, 1 << 20, 32 << 20])
+def test_plan_chunks_cover_every_byte_once(slot):
+    rng = np.random.default_rng(slot)
+    specs = [(NAMES[int(rng.integers(len(NAMES)))], int(rng.integers(1, 20000)))
+             for _ in range(60)]
+    jobs = _fake_jobs(specs, device_of=lambda i: (i // 25) % 2)
+    chunks = gl.plan_chunks(jobs, slot)
+    covered = {job.name: [] for job in jobs}
+    for c in chunks:
+        assert c.start % gl._ALIGN == 0
+        assert 0 < c.end - c.start <= slot
+        assert c.payload == sum(n for _, _, n, _ in c.pieces)
+        for job, tpos, n, cpos in c.pieces:
+            assert job.device == c.device and job.file_index == c.file_index
+            assert cpos == job.info.offset + tpos - c.start      # the file range, as is
+            assert 0 <= cpos and cpos + n <= c.end - c.start
+            assert tpos % job.fmt.type_size == 0 and n % job.fmt.type_size == 0 and n > 0
+            assert (job.info.offset + tpos) % 32 == cpos % 32     # alignment kept
+            covered[job.name].append((tpos, n))
+    for job in jobs:
+        pos = 0
+        for tpos, n in sorted(covered[job.name]):
+            assert tpos == pos
+            if tpos + n < job.info.nbytes:   # a cut inside a tensor: whole units
+                assert (tpos + n) % gl._unit_bytes(job.fmt) == 0
+            pos += n
+        assert pos == job.info.nbytes, job.name
+
+
+def test_plan_chunks_packs_small_tensors_and_cuts_large_ones():
+    jobs = _fake_jobs([("F32", 100)] * 50 + [("Q4_0", 200_000)])   # 50 x 400 B, then 3.6 MB
+    chunks = gl.plan_chunks(jobs, 1 << 20)
+    assert len(chunks[0].pieces) > 50                  # all the small ones in the first chunk
+    assert len(chunks) == -(-(50 * 416 + 3_600_000) // (1 << 20))
+    with pytest.raises(ValueError, match="too small"):
+        gl.plan_chunks(jobs, 4096)
+
+
+def test_auto_device_map_balances_contiguous_runs():
+    sizes = [100] * 10 + [1000] + [100] * 10
+    devs = gl.auto_device_map(sizes, 2)
+    assert devs == sorted(devs) and set(devs) == {0, 1}
+    per = [sum(s for s, d in zip(sizes, devs) if d == k) for k in (0, 1)]
+    assert abs(per[0] - per[1]) <= 1000
+    assert gl.auto_device_map(sizes, 1) == [0] * len(sizes)
+    assert gl.auto_device_map([0, 0], 4) == [0, 0]
+    devs = gl.auto_device_map([1] * 100, 4)
+    assert [devs.count(k) for k in range(4)] == [25] * 4
+
+
+@pytest.mark.parametrize("method", ["pread", "mmap"])
+def test_reader_copies_file_ranges(tmp_path, method, monkeypatch):
+    data = np.random.default_rng(0).integers(0, 256, 3_000_000, dtype=np.uint8)
+    path = tmp_path / "bytes.bin"
+    data.tofile(path)
+    monkeypatch.setattr(gl, "HOST_THREADS", 3)
+    reader = gl._Reader([str(path)], method)
+    try:
+        chunk = gl._Chunk(0, 0, 12345)
+        chunk.end = 12345 + 2_500_000
+        dst = np.zeros(3 << 20, np.uint8)
+        futs = reader.submit(chunk, dst)
+        assert len(futs) == 3
+        for f in futs:
+            f.result()
+        assert np.array_equal(dst[:2_500_000], data[12345:12345 + 2_500_000])
+        assert not dst[2_500_000:].any()
+        with pytest.raises(GGUFError, match="end of file"):
+            reader.read_into(0, data.size - 10, np.zeros(100, np.uint8))
+    finally:
+        reader.close()
+
+
+# ------------------------------------------------------------------ the GPU
+@pytest.mark.parametrize("dtype", [None, "float32", "float16"])
+def test_every_format_matches_cpu(cp, model, dtype):
+    assert_same_as_cpu(cp, load_gguf(model.path, device=0, dtype=dtype), model.cpu, dtype)
+
+
+@pytest.mark.parametrize("method", ["pread", "mmap"])
+@pytest.mark.parametrize("slot", [SMALL_SLOT, 200_000])
+def test_small_slots_and_read_methods(cp, model, monkeypatch, method, slot):
+    monkeypatch.setattr(gl, "READ_METHOD", method)
+    monkeypatch.setattr(gl, "SLOT_BYTES", slot)
+    files = [open_gguf(model.path)]
+    order = sorted(files[0].tensors.values(), key=lambda i: i.offset)
+    assert max(i.nbytes for i in order) > slot          # some tensors span several chunks
+    try:
+        got = gl.load_to_gpu(files, device=0, dtype="float16")
+    finally:
+        files[0].close()
+    assert_same_as_cpu(cp, got, model.cpu, "float16")
+
+
+@pytest.mark.parametrize("slots,lookahead,threads", [(1, 2, 1), (2, 5, 2), (3, 1, 4)])
+def test_pipeline_depths(cp, model, monkeypatch, slots, lookahead, threads):
+    monkeypatch.setattr(gl, "SLOT_BYTES", SMALL_SLOT)
+    monkeypatch.setattr(gl, "N_SLOTS", slots)
+    monkeypatch.setattr(gl, "LOOKAHEAD", lookahead)
+    monkeypatch.setattr(gl, "HOST_THREADS", threads)
+    assert_same_as_cpu(cp, load_gguf(model.path, device=0, dtype="float32"), model.cpu,
+                       "float32")
+
+
+def test_bfloat16_output(cp, model):
+    got = load_gguf(model.path, device=0, dtype="bfloat16")
+    for name in got:
+        arr = got[name]
+        assert arr.dtype == cp.dtype("bfloat16") and arr.shape == got.info[name].shape
+        ref = model.cpu["float32"][name].reshape(-1)
+        u = ref.view(np.uint32).astype(np.uint64)
+        ref16 = ((u + 0x7FFF + ((u >> 16) & 1)) >> 16).astype(np.uint16)
+        bits = cp.asnumpy(arr.reshape(-1).view(cp.uint16))
+        nan = np.isnan(ref)
+        assert np.array_equal((bits & 0x7FFF) > 0x7F80, nan), name
+        assert np.array_equal(bits[~nan], ref16[~nan]), name
+
+
+def test_tensor_larger_than_default_slot(cp, tmp_path):
+    specs = [("norm", "F32", (4096,)), ("big.q8_0", "Q8_0", (9216, 4096)),   # 40.1 MB
+             ("big.f16", "F16", (4608, 4096)), ("tail.q4_k", "Q4_K", (16, 4096))]
+    path = tmp_path / "big.gguf"
+    raws = write_model(path, specs, seed=3)
+    assert raws["big.q8_0"].size > gl.SLOT_BYTES and raws["big.f16"].size > gl.SLOT_BYTES
+    got = load_gguf(path, device=0)
+    cpu16 = load_gguf(path, device="cpu", dtype="float16")
+    for name, fmt_name, shape in specs:
+        ref = FORMATS["F32"].decode(raws[name]) if fmt_name == "F32" else cpu16[name]
+        assert got[name].shape == shape
+        assert_bit_exact(cp.asnumpy(got[name]), ref, name)
+
+
+@pytest.mark.parametrize("selector", ["all", "names", "predicate"])
+def test_quantized(cp, model, selector):
+    names = [n for n in model.raws if ".q4_k." in n or n.endswith("f16.small")]
+    quantized = {"all": True, "names": names, "predicate": lambda n: n in names}[selector]
+    got = load_gguf(model.path, device=0, quantized=quantized, dtype="float32")
+    for name in got:
+        fmt = FORMATS[got.info[name].qtype]
+        kept = fmt.block_size > 1 if selector == "all" else name in names
+        arr = got[name]
+        if not kept:
+            assert isinstance(arr, cp.ndarray), name
+            assert_bit_exact(cp.asnumpy(arr), model.cpu["float32"][name], name)
+            continue
+        assert isinstance(arr, QuantizedTensor), name
+        assert arr.format is fmt and arr.shape == got.info[name].shape
+        assert isinstance(arr.data, cp.ndarray) and arr.data.device.id == 0
+        assert np.array_equal(cp.asnumpy(arr.data), model.raws[name]), name
+        assert_bit_exact(cp.asnumpy(arr.dequant(dtype="float32")), model.cpu["float32"][name], name)
+
+
+def test_split_model(cp, tmp_path):
+    specs = [("a", "Q4_0", (8, 256)), ("b", "Q6_K", (4, 512)), ("c", "F32", (64,)),
+             ("d", "IQ4_XS", (2, 256))]
+    write_model(tmp_path / "m-00001-of-00002.gguf", specs[:2], seed=5)
+    write_model(tmp_path / "m-00002-of-00002.gguf", specs[2:], seed=6)
+    first = tmp_path / "m-00001-of-00002.gguf"
+    got = load_gguf(first, device=0, dtype="float32")
+    ref = load_gguf(first, device="cpu", dtype="float32")
+    assert list(got) == list(ref) == ["a", "b", "c", "d"]
+    for name in ref:
+        assert_bit_exact(cp.asnumpy(got[name]), ref[name], name)
+
+
+def test_current_device_and_progress(cp, model, capsys):
+    with cp.cuda.Device(0):
+        got = load_gguf(model.path, progress=True)
+    assert all(a.device.id == 0 for a in got.values())
+    assert "loading" in capsys.readouterr().err
+
+
+def test_device_map(cp, model):
+    n = cp.cuda.runtime.getDeviceCount()
+    got = load_gguf(model.path, device_map="auto", dtype="float32")
+    order = sorted(got, key=lambda name: got.info[name].offset)
+    devs = [got[name].device.id for name in order]
+    assert devs == sorted(devs) and set(devs) == set(range(min(n, len(devs))))
+    for name in got:
+        with got[name].device:
+            assert_bit_exact(cp.asnumpy(got[name]), model.cpu["float32"][name], name)
+    last = order[-1]
+    got = load_gguf(model.path, device=0, device_map={last: n - 1}, dtype="float32")
+    assert got[last].device.id == n - 1 and got[order[0]].device.id == 0
+    with pytest.raises(ValueError, match="not in the model"):
+        load_gguf(model.path, device=0, device_map={"no.such.tensor": 0})
+
+
+def test_argument_errors(cp, model):
+    n = cp.cuda.runtime.getDeviceCount()
+    with pytest.raises(ValueError, match="does not exist"):
+        load_gguf(model.path, device=n)
+    with pytest.raises(ValueError, match="dtype"):
+        load_gguf(model.path, device=0, dtype="int32")
+    with pytest.raises(ValueError, match="device_map"):
+        load_gguf(model.path, device=0, device_map="balanced")
+
+
+# ------------------------------------------------------------------ failures
+def _bad_files(tmp_path, model):
+    good = model.path.read_bytes()
+    out = {}
+    out["truncated"] = tmp_path / "truncated.gguf"
+    out["truncated"].write_bytes(good[:-100])
+    out["not_gguf"] = tmp_path / "not_gguf.gguf"
+    out["not_gguf"].write_bytes(b"GGML" + good[4:4096])
+    out["empty"] = tmp_path / "empty.gguf"
+    out["empty"].write_bytes(b"")
+    unsupported = [q for q in gguf.GGML_QUANT_SIZES if q not in FORMATS]
+    if unsupported:
+        q = unsupported[0]
+        bs, ts = gguf.GGML_QUANT_SIZES[q]
+        path = tmp_path / "unsupported.gguf"
+        w = gguf.GGUFWriter(str(path), arch="x")
+        w.add_tensor("w", np.zeros((2, 256 // bs * ts), np.uint8), raw_dtype=q)
+        w.write_header_to_file()
+        w.write_kv_data_to_file()
+        w.write_tensors_to_file(progress=False)
+        w.close()
+        out["unsupported"] = path
+    return out
+
+
+def test_bad_files_same_error_as_cpu(cp, model, tmp_path):
+    load_gguf(model.path, device=0)   # kernels and their tables exist now
+    before = used_bytes(cp)
+    for what, path in _bad_files(tmp_path, model).items():
+        with pytest.raises(GGUFError) as cpu_err:
+            load_gguf(path, device="cpu")
+        with pytest.raises(GGUFError) as gpu_err:
+            load_gguf(path, device=0)
+        assert str(gpu_err.value) == str(cpu_err.value), what
+        assert used_bytes(cp) == before, what
+
+
+class _Boom(Exception):
+    pass
+
+
+@pytest.mark.parametrize("exc", [_Boom, KeyboardInterrupt, GGUFError])
+def test_failure_midway_releases_device_memory(cp, model, monkeypatch, exc):
+    monkeypatch.setattr(gl, "SLOT_BYTES", SMALL_SLOT)
+    load_gguf(model.path, device=0)
+    before = used_bytes(cp)
+    real = gl.launch_dequant
+    calls = []
+
+    def failing(fmt, raw, out, stream=None):
+        if stream is not None:              # not the warm-up launches
+            calls.append(fmt.name)
+            if len(calls) == 7:
+                raise exc("injected failure")
+        return real(fmt, raw, out, stream=stream)
+
+    monkeypatch.setattr(gl, "launch_dequant", failing)
+    with pytest.raises(exc, match="injected failure") as err:
+        load_gguf(model.path, device=0)
+    assert len(calls) == 7
+    # Released although the exception (and its traceback) is still alive.
+    assert cp.get_default_memory_pool().used_bytes() == before
+    del err
+    assert used_bytes(cp) == before
+
+
+def test_out_of_memory_midway_releases_and_names_the_tensor(cp, model, monkeypatch):
+    load_gguf(model.path, device=0)
+    before = used_bytes(cp)
+    real = gl._allocate
+    calls = []
+
+    def failing(cp_, shape, dtype):
+        calls.append(shape)
+        if len(calls) == 20:
+            raise cp.cuda.memory.OutOfMemoryError(1 << 40, 0)
+        return real(cp_, shape, dtype)
+
+    monkeypatch.setattr(gl, "_allocate", failing)
+    with pytest.raises(MemoryError, match="out of memory while loading tensor 'blk") as err:
+        load_gguf(model.path, device=0)
+    assert cp.get_default_memory_pool().used_bytes() == before
+    del err
+    assert used_bytes(cp) == before
+
+
+def test_real_out_of_memory_with_a_pool_limit(cp, model):
+    got = load_gguf(model.path, device=0)
+    need = sum(a.nbytes for a in got.values())
+    del got
+    pool = cp.get_default_memory_pool()
+    before = used_bytes(cp)
+    pool.free_all_blocks()
+    old_limit = pool.get_limit()
+    pool.set_limit(size=before + need // 2)
+    try:
+        with pytest.raises(MemoryError, match="out of memory while loading"):
+            load_gguf(model.path, device=0)
+        assert pool.used_bytes() == before
+    finally:
+        pool.set_limit(size=old_limit)
+    assert used_bytes(cp) == before
+
+
+def test_read_error_midway_releases(cp, model, monkeypatch):
+    monkeypatch.setattr(gl, "SLOT_BYTES", SMALL_SLOT)
+    load_gguf(model.path, device=0)
+    before = used_bytes(cp)
+    real = gl._Reader.read_into
+    calls = []
+
+    def failing(self, file_index, offset, dst):
+        calls.append(offset)
+        if len(calls) == 5:
+            raise GGUFError("read failed: injected", path=self.paths[file_index], offset=offset)
+        return real(self, file_index, offset, dst)
+
+    monkeypatch.setattr(gl._Reader, "read_into", failing)
+    with pytest.raises(GGUFError, match="injected"):
+        load_gguf(model.path, device=0)
+    assert used_bytes(cp) == before
+
+
+def test_pinned_buffers_do_not_grow(cp, model):
+    """Repeated loads reuse CuPy's pinned pool blocks instead of taking more."""
+    pinned = cp.get_default_pinned_memory_pool()
+    load_gguf(model.path, device=0)
+    n_before = pinned.n_free_blocks()
+    for _ in range(3):
+        load_gguf(model.path, device=0)
+    assert pinned.n_free_blocks() == n_before
+
+
+def test_module_imports_without_cupy():
+    # The module itself imports no CuPy (CPU-only installs import cupyquant.gpu.loader fine).
+    assert gl.SLOT_BYTES > 0 and gl.N_SLOTS >= 1 and gl.LOOKAHEAD < 1 << 10
+    assert gl.READ_METHOD in ("pread", "mmap")
