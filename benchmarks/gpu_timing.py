@@ -14,8 +14,10 @@ def require_gpu():
     return cupy
 
 
-def event_time_s(cp, fn, reps: int = 20, warmup: int = 3) -> float:
-    """Median seconds per call of ``fn`` over ``reps`` calls, timed with events."""
+def event_time_s(cp, fn, reps: int = 20, warmup: int = 3, batch: int = 10) -> float:
+    """Median seconds per call of ``fn``, timed with events around batches of
+    ``batch`` back-to-back calls: the launches queue up, so the figure is the
+    device time per call, not the Python overhead of one isolated call."""
     for _ in range(warmup):
         fn()
     cp.cuda.Device().synchronize()
@@ -23,10 +25,11 @@ def event_time_s(cp, fn, reps: int = 20, warmup: int = 3) -> float:
     for _ in range(reps):
         start, end = cp.cuda.Event(), cp.cuda.Event()
         start.record()
-        fn()
+        for _ in range(batch):
+            fn()
         end.record()
         end.synchronize()
-        times.append(cp.cuda.get_elapsed_time(start, end) / 1e3)
+        times.append(cp.cuda.get_elapsed_time(start, end) / 1e3 / batch)
     times.sort()
     return times[len(times) // 2]
 

@@ -9,11 +9,12 @@ which is what GGUFReader does at open.
     pytest benchmarks/test_bench_open.py --benchmark-only
 """
 
-import numpy as np
+
 import pytest
-from gguf import GGMLQuantizationType as T, GGUFReader, GGUFWriter, quants
+from gguf import GGUFReader
 
 from cupyquant.gguf_file import open_gguf
+from cupyquant.testing import write_tokenizer_sized_gguf
 
 N_TOKENS = 262_144
 N_BLOCKS = 30   # x 10 tensors = 300 tensors
@@ -21,25 +22,7 @@ N_BLOCKS = 30   # x 10 tensors = 300 tensors
 
 def write_open_bench_file(path) -> None:
     """The same file as tests/test_reader.py's open-time test."""
-    rng = np.random.default_rng(0)
-    w = GGUFWriter(path, "llama")
-    w.add_name("open-bench")
-    w.add_context_length(8192)
-    w.add_block_count(N_BLOCKS)
-    w.add_token_list([f"<tok{i}>" if i % 7 else f"▁wörd{i}" for i in range(N_TOKENS)])
-    w.add_token_scores(rng.standard_normal(N_TOKENS).astype(np.float32).tolist())
-    w.add_token_types([int(t) for t in rng.integers(1, 6, N_TOKENS)])
-    q = quants.quantize(rng.standard_normal((32, 64)).astype(np.float32), T.Q4_0)
-    for b in range(N_BLOCKS):
-        for j in range(10):
-            if j % 2:
-                w.add_tensor(f"blk.{b}.t{j}.weight", q, raw_dtype=T.Q4_0)
-            else:
-                w.add_tensor(f"blk.{b}.t{j}.norm", rng.standard_normal(64).astype(np.float32))
-    w.write_header_to_file()
-    w.write_kv_data_to_file()
-    w.write_tensors_to_file()
-    w.close()
+    write_tokenizer_sized_gguf(path, N_TOKENS, N_BLOCKS)
 
 
 @pytest.fixture(scope="module")

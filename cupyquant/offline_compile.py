@@ -106,9 +106,11 @@ def compile_source(source: str, target: str, name: str = "kernel.hip",
     vendor = "nvidia" if target.startswith("sm_") else "amd"
     lib, prefix, (size_fn, code_fn), _ = _compiler(vendor)
     if vendor == "amd":
-        opts = [f"--offload-arch={target}", "-std=c++17", "-ffp-contract=off", "-O3"]
+        opts = [f"--offload-arch={target}", "-std=c++17", "-ffp-contract=off",
+                "-fno-gpu-flush-denormals-to-zero", "-O3"]
     else:
-        opts = [f"--gpu-architecture={target}", "--std=c++17", "--fmad=false"]
+        # CuPy appends -ftz=true to every NVRTC compile: do the same here.
+        opts = [f"--gpu-architecture={target}", "--std=c++17", "--fmad=false", "-ftz=true"]
     opts += list(extra_options)
     prog = ctypes.c_void_p()
     call = lambda fn, *a: getattr(lib, prefix + fn)(*a)

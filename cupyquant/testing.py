@@ -81,3 +81,30 @@ def sane_blocks(fmt, n_blocks: int, rng: np.random.Generator) -> np.ndarray:
         blocks[:, off] = (v & 0xFF).astype(np.uint8)
         blocks[:, off + 1] = (v >> 8).astype(np.uint8)
     return raw
+
+
+def write_tokenizer_sized_gguf(path, n_tokens: int = 262_144, n_blocks: int = 30) -> None:
+    """A GGUF file shaped like a real model's header: ``n_tokens`` token strings
+    with their scores and types, and 10 small tensors per block (300 by
+    default). Used by the open-time test and benchmark."""
+    from gguf import GGUFWriter, GGMLQuantizationType as T
+
+    rng = np.random.default_rng(0)
+    w = GGUFWriter(str(path), "llama")
+    w.add_name("open-bench")
+    w.add_context_length(8192)
+    w.add_block_count(n_blocks)
+    w.add_token_list([f"<tok{i}>" if i % 7 else f"\u2581w\u00f6rd{i}" for i in range(n_tokens)])
+    w.add_token_scores(rng.standard_normal(n_tokens).astype(np.float32).tolist())
+    w.add_token_types([int(t) for t in rng.integers(1, 6, n_tokens)])
+    q = quants.quantize(rng.standard_normal((32, 64)).astype(np.float32), T.Q4_0)
+    for b in range(n_blocks):
+        for j in range(10):
+            if j % 2:
+                w.add_tensor(f"blk.{b}.t{j}.weight", q, raw_dtype=T.Q4_0)
+            else:
+                w.add_tensor(f"blk.{b}.t{j}.norm", rng.standard_normal(64).astype(np.float32))
+    w.write_header_to_file()
+    w.write_kv_data_to_file()
+    w.write_tensors_to_file()
+    w.close()

@@ -32,8 +32,11 @@ from ..errors import UnsupportedFormatError
 # temporaries stay in the CPU's L2 cache (this is where most of the speed over
 # whole-array NumPy comes from); the extra memory is a few MB per thread.
 HOST_CHUNK_ELEMS = 1 << 16
-# At most this many host threads decode chunks at once (NumPy releases the GIL).
-HOST_THREADS = max(1, min(8, os.cpu_count() or 1))
+# Host threads decoding chunks at once. NumPy releases the GIL, but a chunk is
+# many short NumPy calls: on 2 cores two threads measured slower than one (the
+# GIL hand-offs cost more than the second core gives), so threads start at 4 cores.
+_CORES = os.cpu_count() or 1
+HOST_THREADS = min(8, _CORES) if _CORES >= 4 else 1
 
 HOST_DTYPES = (np.dtype(np.float32), np.dtype(np.float16))
 
@@ -238,8 +241,11 @@ class BlockFormat:
     @property
     def source(self) -> str:
         """The exact HIP source handed to ``cupy.RawModule`` for this format."""
-        from ..hip import format_source
-        return format_source(self)
+        src = self.__dict__.get("_source")
+        if src is None:
+            from ..hip import format_source
+            src = self.__dict__["_source"] = format_source(self)
+        return src
 
 
 def get_format(key) -> BlockFormat:

@@ -77,7 +77,7 @@ N_SLOTS = 4
 #: Chunks being filled on the host while earlier ones are copied (< N_SLOTS).
 LOOKAHEAD = 2
 #: Host threads copying file bytes into the pinned buffers.
-HOST_THREADS = max(1, min(16, os.cpu_count() or 1))
+HOST_THREADS = max(1, min(8, os.cpu_count() or 1))  # 8 measured faster than 16 on the H100 host (66.9 vs 94.9 ms for 2.4 GB)
 #: "pread": os.preadv from the file into pinned memory (no page faults on a
 #: mapping); "mmap": NumPy copy out of a read-only memory map of the file.
 READ_METHOD = os.environ.get("CUPYQUANT_LOAD_READ") or ("pread" if hasattr(os, "preadv") else "mmap")

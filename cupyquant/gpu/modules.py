@@ -18,7 +18,8 @@ def compile_options(extra: tuple = ()) -> tuple:
     """Options for the backend's runtime compiler. Contraction of a*b+c into an
     FMA is off: the dequantization kernels must match NumPy bit for bit."""
     if backend() == "rocm":
-        return ("-std=c++17", "-ffp-contract=off") + tuple(extra)
+        # keep float32 subnormals (NumPy does); clang's HIP default, stated explicitly
+        return ("-std=c++17", "-ffp-contract=off", "-fno-gpu-flush-denormals-to-zero") + tuple(extra)
     return ("--std=c++17", "--fmad=false") + tuple(extra)
 
 
@@ -39,8 +40,17 @@ def get_module(key: str, source: str, options: tuple | None = None):
     return mod
 
 
+_functions: dict = {}
+
+
 def get_function(key: str, source: str, name: str, options: tuple | None = None):
-    return get_module(key, source, options).get_function(name)
+    """A kernel of the module, cached per device (launch paths call this every time)."""
+    cache_key = (key, name, cupy_module().cuda.runtime.getDevice(), options)
+    fn = _functions.get(cache_key)
+    if fn is None:
+        fn = get_module(key, source, options).get_function(name)
+        _functions[cache_key] = fn
+    return fn
 
 
 def device_table(key: str, table_fn):

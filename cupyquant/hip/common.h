@@ -51,10 +51,29 @@ __device__ __forceinline__ float cq_warp_sum(float v) {
 
 // ------------------------------------------------- exact float32 arithmetic
 // Round-to-nearest operations the compiler may not fuse into an FMA.
+// On NVIDIA they are explicit PTX without the .ftz modifier: CuPy compiles
+// every RawModule with -ftz=true appended after the caller's options (so it
+// cannot be overridden), which would flush subnormal results to zero; NumPy
+// keeps them (MXFP4's smallest scales are subnormal).
 #if defined(CQ_CUDA)
-#define CQ_MUL(a, b) __fmul_rn((a), (b))
-#define CQ_ADD(a, b) __fadd_rn((a), (b))
-#define CQ_SUB(a, b) __fsub_rn((a), (b))
+__device__ __forceinline__ float cq_mul_ieee(float a, float b) {
+    float r;
+    asm("mul.rn.f32 %0, %1, %2;" : "=f"(r) : "f"(a), "f"(b));
+    return r;
+}
+__device__ __forceinline__ float cq_add_ieee(float a, float b) {
+    float r;
+    asm("add.rn.f32 %0, %1, %2;" : "=f"(r) : "f"(a), "f"(b));
+    return r;
+}
+__device__ __forceinline__ float cq_sub_ieee(float a, float b) {
+    float r;
+    asm("sub.rn.f32 %0, %1, %2;" : "=f"(r) : "f"(a), "f"(b));
+    return r;
+}
+#define CQ_MUL(a, b) cq_mul_ieee((float)(a), (float)(b))
+#define CQ_ADD(a, b) cq_add_ieee((float)(a), (float)(b))
+#define CQ_SUB(a, b) cq_sub_ieee((float)(a), (float)(b))
 #else
 #define CQ_MUL(a, b) ((float)(a) * (float)(b))
 #define CQ_ADD(a, b) ((float)(a) + (float)(b))
