@@ -226,8 +226,12 @@ __device__ __forceinline__ void cq_store8_warp(T* warp_dst, const float* v, int 
 // staged bytes under CQ_TILE_BYTES_MAX (at most 8), so that even formats with
 // few bytes per value have enough loads in flight. Mirrored by
 // cupyquant/gpu/dequant.py (tile_elems).
+#ifndef CQ_TILE_BYTES_MAX
 #define CQ_TILE_BYTES_MAX 16384
+#endif
+#ifndef CQ_UNROLL_MAX
 #define CQ_UNROLL_MAX 8
+#endif
 
 template <class D>
 struct cq_tile {
