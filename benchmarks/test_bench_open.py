@@ -20,15 +20,10 @@ N_TOKENS = 262_144
 N_BLOCKS = 30   # x 10 tensors = 300 tensors
 
 
-def write_open_bench_file(path) -> None:
-    """The same file as tests/test_reader.py's open-time test."""
-    write_tokenizer_sized_gguf(path, N_TOKENS, N_BLOCKS)
-
-
 @pytest.fixture(scope="module")
 def bench_file(tmp_path_factory):
     path = tmp_path_factory.mktemp("open") / "tokenizer.gguf"
-    write_open_bench_file(path)
+    write_tokenizer_sized_gguf(path, N_TOKENS, N_BLOCKS)
     return str(path)
 
 

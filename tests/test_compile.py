@@ -114,27 +114,32 @@ def _excludes_rtc(directive: str, cond: str, in_else: bool) -> bool:
     return (negative and not in_else) or (positive and in_else)
 
 
-def unguarded_includes(text: str) -> list[tuple[int, str]]:
-    """``#include`` lines not inside an ``#if !defined(__HIPCC_RTC__)``-style guard."""
-    stack: list[list] = []  # [directive, condition, in_else]
-    bad = []
+def _walk_conditionals(text: str):
+    """Yield (lineno, line, directive, stack) for every line outside comments:
+    ``directive`` is the preprocessor directive of the line (None for code) and
+    ``stack`` the enclosing conditionals as [directive, condition, in_else],
+    updated by the line's own #if/#elif/#else/#endif before it is yielded."""
+    stack: list[list] = []
     for lineno, line in enumerate(_strip_comments(text).splitlines(), 1):
         m = re.match(r"\s*#\s*(\w+)\s*(.*)", line)
-        if not m:
-            continue
-        d, rest = m.group(1), m.group(2).strip()
-        if d in ("if", "ifdef", "ifndef"):
-            stack.append([d, rest, False])
-        elif d == "elif" and stack:
-            stack[-1] = ["if", rest, False]
-        elif d == "else" and stack:
-            stack[-1][2] = True
-        elif d == "endif" and stack:
-            stack.pop()
-        elif d == "include":
-            if not any(_excludes_rtc(*entry) for entry in stack):
-                bad.append((lineno, line.strip()))
-    return bad
+        d = m.group(1) if m else None
+        if m:
+            rest = m.group(2).strip()
+            if d in ("if", "ifdef", "ifndef"):
+                stack.append([d, rest, False])
+            elif d == "elif" and stack:
+                stack[-1] = ["if", rest, False]
+            elif d == "else" and stack:
+                stack[-1][2] = True
+            elif d == "endif" and stack:
+                stack.pop()
+        yield lineno, line, d, stack
+
+
+def unguarded_includes(text: str) -> list[tuple[int, str]]:
+    """``#include`` lines not inside an ``#if !defined(__HIPCC_RTC__)``-style guard."""
+    return [(lineno, line.strip()) for lineno, line, d, stack in _walk_conditionals(text)
+            if d == "include" and not any(_excludes_rtc(*entry) for entry in stack)]
 
 
 def test_include_guard_checker_itself():
@@ -183,22 +188,10 @@ def _fixed_width_branch(directive: str, cond: str, in_else: bool) -> bool:
 
 
 def warp_width_problems(text: str, is_common_h: bool = False) -> list[tuple[int, str, str]]:
-    stack: list[list] = []  # [directive, condition, in_else]
     problems = []
-    for lineno, line in enumerate(_strip_comments(text).splitlines(), 1):
-        m = re.match(r"\s*#\s*(\w+)\s*(.*)", line)
-        if m:
-            d, rest = m.group(1), m.group(2).strip()
-            if d in ("if", "ifdef", "ifndef"):
-                stack.append([d, rest, False])
-            elif d == "elif" and stack:
-                stack[-1] = ["if", rest, False]
-            elif d == "else" and stack:
-                stack[-1][2] = True
-            elif d == "endif" and stack:
-                stack.pop()
-            if is_common_h and re.match(r"\s*#\s*define\s+CQ_\w+", line):
-                continue  # the portable wrappers themselves
+    for lineno, line, d, stack in _walk_conditionals(text):
+        if d and is_common_h and re.match(r"\s*#\s*define\s+CQ_\w+", line):
+            continue  # the portable wrappers themselves
         if any(_fixed_width_branch(*entry) for entry in stack):
             continue
         if _RAW_WARP.search(line):

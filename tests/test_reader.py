@@ -24,7 +24,7 @@ import cupyquant
 from cupyquant import GGUFError
 from cupyquant.gguf_file import GGUFFile, TensorInfo, open_gguf
 from cupyquant.loader import GGUFTensors, load_gguf, open_model
-from cupyquant.testing import assert_bit_exact, make_blocks, reference
+from cupyquant.testing import assert_bit_exact, make_blocks, reference, write_tokenizer_sized_gguf
 
 # ------------------------------------------------------------------ helpers
 _NP_INT_TYPES = {T.I8: np.int8, T.I16: np.int16, T.I32: np.int32, T.I64: np.int64,
@@ -655,17 +655,10 @@ N_TOKENS = 262_144
 N_BLOCKS = 30   # x 10 tensors = 300 tensors
 
 
-def write_open_bench_file(path) -> None:
-    """A tokenizer-sized GGUF header: 262,144 token strings, their scores and
-    types, and 300 small tensors (the same file as benchmarks/test_bench_open.py)."""
-    from cupyquant.testing import write_tokenizer_sized_gguf
-    write_tokenizer_sized_gguf(path, N_TOKENS, N_BLOCKS)
-
-
 @pytest.fixture(scope="module")
 def open_bench_file(tmp_path_factory):
     path = tmp_path_factory.mktemp("openbench") / "tokenizer.gguf"
-    write_open_bench_file(path)
+    write_tokenizer_sized_gguf(path, N_TOKENS, N_BLOCKS)
     return str(path)
 
 

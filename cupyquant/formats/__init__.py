@@ -19,7 +19,7 @@ class FormatRegistry(Mapping):
         return get_format(key)
 
     def __iter__(self):
-        return iter(sorted((q.name for q in _REGISTRY), key=lambda n: _REGISTRY_BY_NAME[n].qtype.value))
+        return (q.name for q in sorted(_REGISTRY, key=lambda q: q.value))
 
     def __len__(self) -> int:
         return len(_REGISTRY)
@@ -35,7 +35,6 @@ class FormatRegistry(Mapping):
         return f"FORMATS({', '.join(self)})"
 
 
-_REGISTRY_BY_NAME = {q.name: f for q, f in _REGISTRY.items()}
 FORMATS = FormatRegistry()
 
 __all__ = ["FORMATS", "BlockFormat", "get_format", "FormatRegistry"]

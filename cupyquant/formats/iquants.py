@@ -217,7 +217,6 @@ class IQ2_XS(_IQ2Signed, qtype=T.IQ2_XS):
 
     def decode_blocks(self, blocks, out):
         h = self.host()
-        n = blocks.shape[0]
         q = contiguous_bytes(blocks, 2, 66).view(np.uint16)     # the row index itself
         np.take(h["rows"], q.astype(np.intp), out=out.view("V32"), mode="clip")
         db = np.take(h["scales"], blocks[:, 66:74], mode="clip").view(np.float32)  # (n, 16)
@@ -250,7 +249,6 @@ class IQ2_S(_GridFormat, qtype=T.IQ2_S):
 
     def decode_blocks(self, blocks, out):
         h = self.host()
-        n = blocks.shape[0]
         idx = np.multiply(blocks[:, 2:34], np.uint32(0x10001), dtype=np.uint32)  # both halves
         hi = np.take(h["qh"], blocks[:, 66:74], mode="clip").view(np.uint32)
         np.bitwise_or(idx, hi, out=idx)

@@ -60,16 +60,27 @@ def nibble_planes(blocks: np.ndarray) -> np.ndarray:
     return planes.reshape(2, *blocks.shape)
 
 
+def nibble_codes(blocks: np.ndarray, start: int, groups: int = 1, width: int = 16,
+                 planes=None) -> np.ndarray:
+    """4-bit codes stored as in Q4_0, in ``groups`` runs of ``width`` bytes from
+    byte ``start``: each run gives its ``width`` low nibbles, then its ``width``
+    high nibbles. A contiguous (n, groups, 2 * width) uint8 array; ``planes``
+    reuses ``nibble_planes(blocks)`` when the caller already has it."""
+    lo, hi = nibble_planes(blocks) if planes is None else planes
+    n = blocks.shape[0]
+    stop = start + groups * width
+    q = np.empty((n, groups, 2 * width), np.uint8)
+    items = q.view(f"V{width}")                                   # (n, groups, 2)
+    items[:, :, 0] = as_items(lo[:, start:stop].reshape(n, groups, width))
+    items[:, :, 1] = as_items(hi[:, start:stop].reshape(n, groups, width))
+    return q
+
+
 def q4_codes(blocks: np.ndarray, start: int) -> np.ndarray:
     """The 32 4-bit codes of the Q4_0 layout (qs = blocks[:, start:start + 16]:
     code j < 16 is the low nibble of qs[j], code j >= 16 the high nibble of
     qs[j - 16]) as a contiguous (n, 32) uint8 array."""
-    lo, hi = nibble_planes(blocks)
-    q = np.empty((blocks.shape[0], 32), np.uint8)
-    items = q.view("V16")
-    items[:, 0] = as_items(lo[:, start:start + 16])
-    items[:, 1] = as_items(hi[:, start:start + 16])
-    return q
+    return nibble_codes(blocks, start).reshape(blocks.shape[0], 32)
 
 
 def contiguous_bytes(blocks: np.ndarray, start: int, stop: int, dtype=np.uint8) -> np.ndarray:

@@ -17,7 +17,7 @@ from gguf import GGMLQuantizationType as T
 from gguf import quants as gq
 
 from .base import BlockFormat
-from .legacy import as_items, contiguous_bytes, f16_field, nibble_planes, q4_codes
+from .legacy import contiguous_bytes, f16_field, nibble_codes, nibble_planes, q4_codes
 
 _BYTES = np.arange(256, dtype=np.uint8)
 
@@ -80,10 +80,7 @@ class IQ4_XS(_Codebook16, qtype=T.IQ4_XS):
         dl = ls.astype(np.float32)
         np.subtract(dl, 32.0, out=dl)
         np.multiply(dl, d, out=dl)                                # d * float(ls - 32)
-        q = np.empty((n, 8, 32), np.uint8)
-        items = q.view("V16")                                     # (n, 8, 2)
-        items[:, :, 0] = as_items(lo[:, 8:136].reshape(n, 8, 16))
-        items[:, :, 1] = as_items(hi[:, 8:136].reshape(n, 8, 16))
+        q = nibble_codes(blocks, 8, groups=8, width=16, planes=(lo, hi))   # (n, 8, 32)
         o = out.reshape(n, 8, 32)
         self.lookup(q, o)
         np.multiply(o, dl[:, :, None], out=o)
@@ -115,11 +112,7 @@ class NVFP4(_Codebook16, qtype=T.NVFP4):
     def decode_blocks(self, blocks, out):
         n = blocks.shape[0]
         d = np.take(self._scales, contiguous_bytes(blocks, 0, 4), mode="clip")  # (n, 4)
-        lo, hi = nibble_planes(blocks)
-        q = np.empty((n, 4, 16), np.uint8)
-        items = q.view("V8")                                      # (n, 4, 2)
-        items[:, :, 0] = as_items(lo[:, 4:36].reshape(n, 4, 8))
-        items[:, :, 1] = as_items(hi[:, 4:36].reshape(n, 4, 8))
+        q = nibble_codes(blocks, 4, groups=4, width=8)            # (n, 4, 16)
         o = out.reshape(n, 4, 16)
         self.lookup(q, o)
         np.multiply(o, d[:, :, None], out=o)
