@@ -28,116 +28,12 @@ import numpy as np
 import pytest
 
 from cupyquant.gpu.platform import cupy_module, device_info, gpu_available
+from gpu_timing import CALLS_PER_GRAPH, copy_bandwidth, gpu_seconds_per_call
 
 SHAPES = [(4096, 4096), (14336, 4096), (4096, 14336), (128256, 4096)]
 MS = [1, 8, 512]
 X_DTYPES = ["float16", "float32"]
-CALLS_PER_GRAPH = 32
-REPLAYS = 7
 L2_FACTOR = 2.5
-
-
-# ---------------------------------------------------------------- timing
-_SPIN = r"""
-extern "C" __global__ void cq_bench_spin(unsigned long long ns) {
-    unsigned long long t0, t;
-    asm volatile("mov.u64 %0, %%globaltimer;" : "=l"(t0));
-    do { asm volatile("mov.u64 %0, %%globaltimer;" : "=l"(t)); } while (t - t0 < ns);
-}
-"""
-_spin_kernel = None
-
-
-def _spin(ns: int) -> bool:
-    """Keep the GPU busy for ``ns`` nanoseconds (CUDA only), so that launches
-    queued behind it run back to back."""
-    global _spin_kernel
-    cp = cupy_module()
-    if getattr(cp.cuda.runtime, "is_hip", False):
-        return False
-    if _spin_kernel is None:
-        _spin_kernel = cp.RawKernel(_SPIN, "cq_bench_spin")
-    _spin_kernel((1,), (1,), (np.uint64(ns),))
-    return True
-
-
-def gpu_seconds_per_call(calls, min_calls: int = CALLS_PER_GRAPH, replays: int = REPLAYS):
-    """Median GPU seconds per call of ``calls`` (zero-argument callables, run
-    in rotation) and the method used ("graph" or "stream")."""
-    cp = cupy_module()
-    n = len(calls)
-    per_run = -(-max(min_calls, n) // n) * n
-    stream = cp.cuda.Stream(non_blocking=True)
-    with stream:
-        for f in calls:  # warm-up: compilation, allocations, library handles
-            f()
-        stream.synchronize()
-        method = "graph"
-        graph = None
-        try:
-            stream.begin_capture()
-            try:
-                for i in range(per_run):
-                    calls[i % n]()
-            finally:
-                graph = stream.end_capture()
-            graph.launch(stream)
-            stream.synchronize()
-        except Exception as exc:  # capture unsupported for some call: time queued launches
-            method = f"queued ({type(exc).__name__})"
-            graph = None
-            try:
-                if stream.is_capturing():
-                    stream.end_capture()
-            except Exception:
-                pass
-            stream.synchronize()
-
-        def run():
-            if graph is not None:
-                graph.launch(stream)
-            else:
-                for i in range(per_run):
-                    calls[i % n]()
-
-        spin_ns = 0
-        if graph is None:
-            # Without a graph, Python's launch overhead could exceed the GPU
-            # time: queue the calls behind a spin kernel that outlasts the
-            # queueing, so that the events time back-to-back GPU work only.
-            t = time.perf_counter()
-            run()
-            stream.synchronize()
-            spin_ns = int(2e9 * (time.perf_counter() - t)) + 2_000_000
-        times = []
-        for _ in range(replays):
-            start, end = cp.cuda.Event(), cp.cuda.Event()
-            if spin_ns and not _spin(spin_ns):
-                spin_ns = 0
-                method = method.replace("queued", "stream")
-            start.record(stream)
-            run()
-            end.record(stream)
-            end.synchronize()
-            times.append(cp.cuda.get_elapsed_time(start, end) * 1e-3 / per_run)
-    return statistics.median(times), method, run
-
-
-def copy_bandwidth(nbytes: int = 1 << 30) -> float:
-    """Device-to-device copy, bytes read + bytes written per second."""
-    cp = cupy_module()
-    a = cp.empty(nbytes, dtype=cp.uint8)
-    b = cp.empty(nbytes, dtype=cp.uint8)
-    a.view(cp.float32)[:] = 1.5
-    kind = cp.cuda.runtime.memcpyDeviceToDevice
-
-    def call():
-        cp.cuda.runtime.memcpyAsync(b.data.ptr, a.data.ptr, nbytes, kind,
-                                    cp.cuda.get_current_stream().ptr)
-
-    t, _, _ = gpu_seconds_per_call([call], min_calls=8, replays=5)
-    del a, b
-    return 2 * nbytes / t
 
 
 # ------------------------------------------------------------- test data
@@ -169,7 +65,7 @@ class Bench:
 
     def ceiling(self) -> float:
         if self.copy_bw is None:
-            self.copy_bw = copy_bandwidth()
+            self.copy_bw = copy_bandwidth(cupy_module())
         return self.copy_bw
 
     def weights(self, shape):

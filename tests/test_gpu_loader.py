@@ -1,7 +1,10 @@
 """The GPU loading pipeline (cupyquant.gpu.loader) against the CPU path.
 
-The planning and host-reading pieces are tested everywhere; the loads need a
-usable GPU (the ``cp`` fixture skips them otherwise).
+The planning, host-reading and path-choosing pieces are tested everywhere; the
+loads need a usable GPU (the ``cp`` fixture skips them otherwise). The tests
+that run the pipeline take the ``path`` fixture: once on the zero-copy path
+(kernels read the pinned host buffers) and once on the staging path (device
+staging buffers), chosen through the module flag ``ZERO_COPY``.
 """
 
 import gc
@@ -87,6 +90,27 @@ def used_bytes(cp):
     gc.collect()
     cp.cuda.Device().synchronize()
     return cp.get_default_memory_pool().used_bytes()
+
+
+@pytest.fixture(params=["zero-copy", "staging"])
+def load_path(request, monkeypatch):
+    """The loader path a test runs (the ZERO_COPY flag, for this test only)."""
+    monkeypatch.setattr(gl, "ZERO_COPY", request.param == "zero-copy")
+    return request.param
+
+
+def expected_path(cp, path, dev=0):
+    """The path a load on ``dev`` takes: zero-copy falls back to staging on a
+    device that cannot read pinned host memory."""
+    return "zero-copy" if path == "zero-copy" and gl.device_reads_host(cp, dev) else "staging"
+
+
+def assert_path(cp, path):
+    stats = gl.last_load_stats
+    assert stats["path"] == expected_path(cp, path), stats
+    assert stats["complete"], stats
+    if stats["path"] == "zero-copy":
+        assert stats["device_staging_bytes"] == 0, stats
 
 
 @pytest.fixture(scope="module")
@@ -186,15 +210,74 @@ def test_reader_copies_file_ranges(tmp_path, method, monkeypatch):
         reader.close()
 
 
+def test_reader_pieces_are_bounded(tmp_path, monkeypatch):
+    path = tmp_path / "bytes.bin"
+    np.arange(40 << 20, dtype=np.uint64).astype(np.uint8).tofile(path)
+    monkeypatch.setattr(gl, "HOST_THREADS", 2)
+    reader = gl._Reader([str(path)], "mmap")
+    try:
+        chunk = gl._Chunk(0, 0, 4096)
+        chunk.end = 4096 + (32 << 20)
+        dst = np.zeros(32 << 20, np.uint8)
+        futs = reader.submit(chunk, dst)   # 2 threads, but pieces of at most 4 MiB
+        assert len(futs) == 8
+        for f in futs:
+            f.result()
+        assert np.array_equal(dst, np.fromfile(path, np.uint8, count=32 << 20, offset=4096))
+    finally:
+        reader.close()
+
+
+def _fake_cp(attrs, props):
+    def device(dev):
+        if attrs is None:
+            raise RuntimeError("no attributes")
+        return types.SimpleNamespace(attributes=dict(attrs))
+
+    def get_props(dev):
+        if props is None:
+            raise RuntimeError("no properties")
+        return dict(props)
+    runtime = types.SimpleNamespace(getDeviceProperties=get_props)
+    return types.SimpleNamespace(cuda=types.SimpleNamespace(Device=device, runtime=runtime))
+
+
+@pytest.mark.parametrize("attrs,props,want", [
+    ({"UnifiedAddressing": 1, "CanMapHostMemory": 1, "CanUseHostPointerForRegisteredMem": 1},
+     None, True),
+    ({"UnifiedAddressing": 1}, {}, True),
+    ({"UnifiedAddressing": 0, "CanMapHostMemory": 1}, None, False),
+    ({"UnifiedAddressing": 1, "CanMapHostMemory": 0}, None, False),
+    ({"UnifiedAddressing": 1, "CanUseHostPointerForRegisteredMem": 0}, None, False),
+    ({}, {"unifiedAddressing": 1, "canMapHostMemory": 1}, True),     # from the properties
+    ({}, {"unifiedAddressing": 1, "canMapHostMemory": 0}, False),
+    (None, {"unifiedAddressing": 1}, True),
+    ({}, {}, False),                                                  # unknown: no
+    (None, None, False),
+])
+def test_device_reads_host(attrs, props, want):
+    assert gl.device_reads_host(_fake_cp(attrs, props), 0) is want
+
+
+@pytest.mark.parametrize("value,want", [("0", False), ("off", False), ("False", False),
+                                        ("1", True), ("yes", True), ("", True), ("what", True)])
+def test_zero_copy_environment_flag(monkeypatch, value, want):
+    monkeypatch.setenv("CUPYQUANT_LOAD_ZERO_COPY", value)
+    assert gl._env_flag("CUPYQUANT_LOAD_ZERO_COPY", True) is want
+    monkeypatch.delenv("CUPYQUANT_LOAD_ZERO_COPY")
+    assert gl._env_flag("CUPYQUANT_LOAD_ZERO_COPY", False) is False
+
+
 # ------------------------------------------------------------------ the GPU
 @pytest.mark.parametrize("dtype", [None, "float32", "float16"])
-def test_every_format_matches_cpu(cp, model, dtype):
+def test_every_format_matches_cpu(cp, model, load_path, dtype):
     assert_same_as_cpu(cp, load_gguf(model.path, device=0, dtype=dtype), model.cpu, dtype)
+    assert_path(cp, load_path)
 
 
 @pytest.mark.parametrize("method", ["pread", "mmap"])
 @pytest.mark.parametrize("slot", [SMALL_SLOT, 200_000])
-def test_small_slots_and_read_methods(cp, model, monkeypatch, method, slot):
+def test_small_slots_and_read_methods(cp, model, load_path, monkeypatch, method, slot):
     monkeypatch.setattr(gl, "READ_METHOD", method)
     monkeypatch.setattr(gl, "SLOT_BYTES", slot)
     files = [open_gguf(model.path)]
@@ -205,19 +288,23 @@ def test_small_slots_and_read_methods(cp, model, monkeypatch, method, slot):
     finally:
         files[0].close()
     assert_same_as_cpu(cp, got, model.cpu, "float16")
+    assert_path(cp, load_path)
+    assert gl.last_load_stats["read_method"] == method and gl.last_load_stats["chunks"] > 1
 
 
 @pytest.mark.parametrize("slots,lookahead,threads", [(1, 2, 1), (2, 5, 2), (3, 1, 4)])
-def test_pipeline_depths(cp, model, monkeypatch, slots, lookahead, threads):
+def test_pipeline_depths(cp, model, load_path, monkeypatch, slots, lookahead, threads):
     monkeypatch.setattr(gl, "SLOT_BYTES", SMALL_SLOT)
     monkeypatch.setattr(gl, "N_SLOTS", slots)
     monkeypatch.setattr(gl, "LOOKAHEAD", lookahead)
     monkeypatch.setattr(gl, "HOST_THREADS", threads)
     assert_same_as_cpu(cp, load_gguf(model.path, device=0, dtype="float32"), model.cpu,
                        "float32")
+    assert_path(cp, load_path)
+    assert gl.last_load_stats["slots"] == slots and gl.last_load_stats["threads"] == threads
 
 
-def test_bfloat16_output(cp, model):
+def test_bfloat16_output(cp, model, load_path):
     got = load_gguf(model.path, device=0, dtype="bfloat16")
     for name in got:
         arr = got[name]
@@ -229,15 +316,17 @@ def test_bfloat16_output(cp, model):
         nan = np.isnan(ref)
         assert np.array_equal((bits & 0x7FFF) > 0x7F80, nan), name
         assert np.array_equal(bits[~nan], ref16[~nan]), name
+    assert_path(cp, load_path)
 
 
-def test_tensor_larger_than_default_slot(cp, tmp_path):
+def test_tensor_larger_than_default_slot(cp, tmp_path, load_path):
     specs = [("norm", "F32", (4096,)), ("big.q8_0", "Q8_0", (9216, 4096)),   # 40.1 MB
              ("big.f16", "F16", (4608, 4096)), ("tail.q4_k", "Q4_K", (16, 4096))]
     path = tmp_path / "big.gguf"
     raws = write_model(path, specs, seed=3)
     assert raws["big.q8_0"].size > gl.SLOT_BYTES and raws["big.f16"].size > gl.SLOT_BYTES
     got = load_gguf(path, device=0)
+    assert_path(cp, load_path)
     cpu16 = load_gguf(path, device="cpu", dtype="float16")
     for name, fmt_name, shape in specs:
         ref = FORMATS["F32"].decode(raws[name]) if fmt_name == "F32" else cpu16[name]
@@ -246,10 +335,11 @@ def test_tensor_larger_than_default_slot(cp, tmp_path):
 
 
 @pytest.mark.parametrize("selector", ["all", "names", "predicate"])
-def test_quantized(cp, model, selector):
+def test_quantized(cp, model, load_path, selector):
     names = [n for n in model.raws if ".q4_k." in n or n.endswith("f16.small")]
     quantized = {"all": True, "names": names, "predicate": lambda n: n in names}[selector]
     got = load_gguf(model.path, device=0, quantized=quantized, dtype="float32")
+    assert_path(cp, load_path)
     for name in got:
         fmt = FORMATS[got.info[name].qtype]
         kept = fmt.block_size > 1 if selector == "all" else name in names
@@ -265,7 +355,7 @@ def test_quantized(cp, model, selector):
         assert_bit_exact(cp.asnumpy(arr.dequant(dtype="float32")), model.cpu["float32"][name], name)
 
 
-def test_split_model(cp, tmp_path):
+def test_split_model(cp, tmp_path, load_path):
     specs = [("a", "Q4_0", (8, 256)), ("b", "Q6_K", (4, 512)), ("c", "F32", (64,)),
              ("d", "IQ4_XS", (2, 256))]
     write_model(tmp_path / "m-00001-of-00002.gguf", specs[:2], seed=5)
@@ -274,6 +364,7 @@ def test_split_model(cp, tmp_path):
     got = load_gguf(first, device=0, dtype="float32")
     ref = load_gguf(first, device="cpu", dtype="float32")
     assert list(got) == list(ref) == ["a", "b", "c", "d"]
+    assert_path(cp, load_path)
     for name in ref:
         assert_bit_exact(cp.asnumpy(got[name]), ref[name], name)
 
@@ -285,7 +376,7 @@ def test_current_device_and_progress(cp, model, capsys):
     assert "loading" in capsys.readouterr().err
 
 
-def test_device_map(cp, model):
+def test_device_map(cp, model, load_path):
     n = cp.cuda.runtime.getDeviceCount()
     got = load_gguf(model.path, device_map="auto", dtype="float32")
     order = sorted(got, key=lambda name: got.info[name].offset)
@@ -336,7 +427,7 @@ def _bad_files(tmp_path, model):
     return out
 
 
-def test_bad_files_same_error_as_cpu(cp, model, tmp_path):
+def test_bad_files_same_error_as_cpu(cp, model, tmp_path, load_path):
     load_gguf(model.path, device=0)   # kernels and their tables exist now
     before = used_bytes(cp)
     for what, path in _bad_files(tmp_path, model).items():
@@ -353,7 +444,7 @@ class _Boom(Exception):
 
 
 @pytest.mark.parametrize("exc", [_Boom, KeyboardInterrupt, GGUFError])
-def test_failure_midway_releases_device_memory(cp, model, monkeypatch, exc):
+def test_failure_midway_releases_device_memory(cp, model, load_path, monkeypatch, exc):
     monkeypatch.setattr(gl, "SLOT_BYTES", SMALL_SLOT)
     load_gguf(model.path, device=0)
     before = used_bytes(cp)
@@ -371,13 +462,15 @@ def test_failure_midway_releases_device_memory(cp, model, monkeypatch, exc):
     with pytest.raises(exc, match="injected failure") as err:
         load_gguf(model.path, device=0)
     assert len(calls) == 7
+    assert gl.last_load_stats["path"] == expected_path(cp, load_path)
+    assert not gl.last_load_stats["complete"]
     # Released although the exception (and its traceback) is still alive.
     assert cp.get_default_memory_pool().used_bytes() == before
     del err
     assert used_bytes(cp) == before
 
 
-def test_out_of_memory_midway_releases_and_names_the_tensor(cp, model, monkeypatch):
+def test_out_of_memory_midway_releases_and_names_the_tensor(cp, model, load_path, monkeypatch):
     load_gguf(model.path, device=0)
     before = used_bytes(cp)
     real = gl._allocate
@@ -397,7 +490,7 @@ def test_out_of_memory_midway_releases_and_names_the_tensor(cp, model, monkeypat
     assert used_bytes(cp) == before
 
 
-def test_real_out_of_memory_with_a_pool_limit(cp, model):
+def test_real_out_of_memory_with_a_pool_limit(cp, model, load_path):
     got = load_gguf(model.path, device=0)
     need = sum(a.nbytes for a in got.values())
     del got
@@ -415,7 +508,7 @@ def test_real_out_of_memory_with_a_pool_limit(cp, model):
     assert used_bytes(cp) == before
 
 
-def test_read_error_midway_releases(cp, model, monkeypatch):
+def test_read_error_midway_releases(cp, model, load_path, monkeypatch):
     monkeypatch.setattr(gl, "SLOT_BYTES", SMALL_SLOT)
     load_gguf(model.path, device=0)
     before = used_bytes(cp)
@@ -434,7 +527,7 @@ def test_read_error_midway_releases(cp, model, monkeypatch):
     assert used_bytes(cp) == before
 
 
-def test_pinned_buffers_do_not_grow(cp, model):
+def test_pinned_buffers_do_not_grow(cp, model, load_path):
     """Repeated loads reuse CuPy's pinned pool blocks instead of taking more."""
     pinned = cp.get_default_pinned_memory_pool()
     load_gguf(model.path, device=0)
@@ -444,7 +537,60 @@ def test_pinned_buffers_do_not_grow(cp, model):
     assert pinned.n_free_blocks() == n_before
 
 
+def _device_growth(cp, load):
+    """(bytes CuPy's device pool grew by during ``load()`` beyond its outputs,
+    exact) starting from an emptied pool: the pool only grows during a load,
+    so this is the load's high-water mark beyond the outputs. ``exact`` is
+    False when free_all_blocks() left free pieces of partly used allocations
+    (which can serve the load without growth: the figure is then a lower bound)."""
+    pool = cp.get_default_memory_pool()
+    used_bytes(cp)
+    pool.free_all_blocks()
+    exact = pool.free_bytes() == 0
+    before = pool.total_bytes()
+    got = load()
+    cp.cuda.Device().synchronize()
+    grown = pool.total_bytes() - before
+    outputs = sum(-(-int(a.nbytes) // 512) * 512 for a in got.values())
+    if exact:
+        assert grown >= outputs
+    return grown - outputs, exact
+
+
+@pytest.mark.parametrize("slot", [None, SMALL_SLOT])
+def test_zero_copy_takes_no_device_staging(cp, model, monkeypatch, slot):
+    if not gl.device_reads_host(cp, 0):
+        pytest.skip("this GPU cannot read pinned host memory (staging path only)")
+    if slot is not None:
+        monkeypatch.setattr(gl, "SLOT_BYTES", slot)
+    monkeypatch.setattr(gl, "ZERO_COPY", True)
+    load_gguf(model.path, device=0)   # kernels and their tables exist now
+    extra, _ = _device_growth(cp, lambda: load_gguf(model.path, device=0))
+    stats = gl.last_load_stats
+    assert stats["path"] == "zero-copy" and stats["device_staging_bytes"] == 0, stats
+    assert extra < 1 << 20, extra
+    # The same measurement sees the staging area on the staging path.
+    monkeypatch.setattr(gl, "ZERO_COPY", False)
+    extra, exact = _device_growth(cp, lambda: load_gguf(model.path, device=0))
+    stats = gl.last_load_stats
+    assert stats["path"] == "staging", stats
+    assert stats["device_staging_bytes"] == stats["slots"] * stats["slot_bytes"] > 0, stats
+    if exact:
+        assert extra >= stats["device_staging_bytes"], (extra, stats)
+
+
+def test_falls_back_to_staging_when_the_device_cannot_read_host_memory(cp, model, monkeypatch):
+    monkeypatch.setattr(gl, "ZERO_COPY", True)
+    monkeypatch.setattr(gl, "device_reads_host", lambda cp_, dev: False)
+    assert_same_as_cpu(cp, load_gguf(model.path, device=0, dtype="float32"), model.cpu,
+                       "float32")
+    stats = gl.last_load_stats
+    assert stats["path"] == "staging" and stats["devices"] == {0: "staging"}, stats
+    assert stats["device_staging_bytes"] > 0
+
+
 def test_module_imports_without_cupy():
     # The module itself imports no CuPy (CPU-only installs import cupyquant.gpu.loader fine).
     assert gl.SLOT_BYTES > 0 and gl.N_SLOTS >= 1 and gl.LOOKAHEAD < 1 << 10
     assert gl.READ_METHOD in ("pread", "mmap")
+    assert isinstance(gl.ZERO_COPY, bool) and 1 <= gl.HOST_THREADS <= 12

@@ -13,23 +13,37 @@ How the bytes travel
    so every piece keeps the file's alignment in the staging buffers.
 2. *Host.* ``N_SLOTS`` pinned staging buffers of ``SLOT_BYTES`` are reused in
    turn. A chunk's bytes go from the page cache into its pinned buffer by
-   ``HOST_THREADS`` threads at once (``os.preadv`` straight from the file, or a
-   NumPy copy out of a memory map, see ``READ_METHOD`` and the environment
-   variable ``CUPYQUANT_LOAD_READ``; both release the GIL). ``LOOKAHEAD``
-   chunks are being filled while earlier ones are on the bus.
-3. *Device.* Slot ``k`` has, on each device, its own stream and its own device
-   staging area. A chunk is copied host -> device asynchronously in one piece,
-   an event is recorded after the copy, and each piece is then dequantized by
-   ``launch_dequant`` straight into its slice of the output (or, for tensors
-   kept quantized and for F32 -> float32, F16 -> float16, BF16 -> bfloat16,
-   copied device -> device into place) on the same stream.
-4. *Synchronisation.* Before a pinned buffer is refilled the host waits for the
-   event recorded after its last copy. A device staging area is only ever used
-   by the stream of its slot, so a new copy into it is queued after the kernels
-   that read the previous chunk (stream order). The streams wait for an event
-   recorded on the caller's current stream after the outputs were allocated,
-   and every stream is synchronised before ``load_to_gpu`` returns: the arrays
-   it returns are complete for any stream.
+   ``HOST_THREADS`` threads at once, in pieces of at most 4 MiB (a NumPy copy
+   out of a read-only memory map of the file by default, or ``os.preadv``
+   straight from the file, see ``READ_METHOD`` and the environment variable
+   ``CUPYQUANT_LOAD_READ``; both release the GIL). ``LOOKAHEAD`` chunks are
+   being filled while earlier ones are being consumed by the device.
+3. *Device.* Slot ``k`` has, on each device, its own stream. Two paths, chosen
+   once per load and per device (``last_load_stats`` says which ran):
+
+   * **zero-copy** (the default, ``ZERO_COPY``; off with the environment
+     variable ``CUPYQUANT_LOAD_ZERO_COPY=0``): used when the device can read
+     pinned host memory through its host pointer (unified addressing, see
+     :func:`device_reads_host`; memory from ``cudaHostAlloc`` /
+     ``hipHostMalloc`` then is mapped on every device). Each piece is
+     dequantized by ``launch_dequant`` reading the quantized bytes straight
+     out of the pinned buffer over the bus into its slice of the output;
+     tensors kept quantized and F32 -> float32, F16 -> float16,
+     BF16 -> bfloat16 are copied host -> device straight into place. No
+     device staging memory at all.
+   * **staging** (the fallback): slot ``k`` also has a device staging area.
+     The chunk is copied host -> device in one piece, then dequantized (or
+     copied device -> device) from there into the outputs on the same stream.
+4. *Synchronisation.* An event is recorded on the slot's stream after the
+   last operation that reads the pinned buffer: on the zero-copy path after
+   the chunk's last kernel or copy, on the staging path after the host ->
+   device copy (a device staging area is only ever used by the stream of its
+   slot, so stream order keeps a new copy into it after the kernels that read
+   the previous chunk). Before a pinned buffer is refilled the host waits for
+   that event. The streams wait for an event recorded on the caller's current
+   stream after the outputs were allocated, and every stream is synchronised
+   before ``load_to_gpu`` returns: the arrays it returns are complete for any
+   stream.
 
 Memory bounds (exact, with the defaults)
 ----------------------------------------
@@ -37,22 +51,28 @@ Memory bounds (exact, with the defaults)
   (``slot = min(SLOT_BYTES, largest chunk rounded up to 1 MiB)``; 4 x 32 MiB =
   128 MiB at most), taken from CuPy's pinned memory pool (so a second load
   reuses them) plus the small planning objects. With ``READ_METHOD = "mmap"``
-  the mapped file pages also count in the process RSS (they are page cache).
-* Device, beyond the outputs: on each device one staging allocation of
-  ``N_SLOTS * slot`` bytes (128 MiB at most, 32 MiB per stream), released to
-  CuPy's memory pool when the load ends, plus the formats' constant tables
-  (a few KiB, kept for later launches) and one block-sized warm-up launch per
-  format and dtype.
+  the mapped file pages also count in the process RSS (as file pages,
+  ``RssFile``: they are the page cache, not extra memory); the map is closed
+  when the load ends.
+* Device, beyond the outputs, on the zero-copy path: no staging memory (0
+  bytes); only the formats' constant tables (a few KiB, kept for later
+  launches) and one block-sized warm-up launch per format and dtype (an input
+  and an output of one block, freed at once).
+* Device, beyond the outputs, on the staging path: on each device one staging
+  allocation of ``N_SLOTS * slot`` bytes (128 MiB at most, 32 MiB per stream),
+  released to CuPy's memory pool when the load ends, plus the same tables and
+  warm-up launches.
 
 Failures
 --------
 Any exception midway (unreadable file, out of memory, a kernel error,
-``KeyboardInterrupt``) waits for the host threads, synchronises the streams and
-drops every device array taken so far before it propagates, so the memory
-pool's used bytes are back where they were (the locals of the finished frames
-in the exception's traceback are cleared, so a caller holding the exception
-does not keep them alive). Running out of device memory is
-re-raised as ``MemoryError`` naming the tensor; file problems are
+``KeyboardInterrupt``) waits for the host threads, synchronises the streams
+(so no kernel still reads a pinned buffer or writes an output) and drops every
+device array taken so far before it propagates, so the memory pool's used
+bytes are back where they were (the locals of the finished frames in the
+exception's traceback are cleared, so a caller holding the exception does not
+keep them alive). Running out of device memory is re-raised as
+``MemoryError`` naming the tensor; file problems are
 :class:`~cupyquant.errors.GGUFError`.
 """
 
@@ -70,21 +90,47 @@ from ..errors import GGUFError
 from .dequant import launch_dequant, output_dtype
 from .platform import cupy_module, gpu_available
 
-#: Bytes of one staging slot (pinned host buffer and device staging area).
+
+def _env_flag(name: str, default: bool) -> bool:
+    """A boolean environment variable: 0/false/no/off or 1/true/yes/on."""
+    value = os.environ.get(name, "").strip().lower()
+    if value in ("0", "false", "no", "off"):
+        return False
+    if value in ("1", "true", "yes", "on"):
+        return True
+    return default
+
+
+#: Bytes of one staging slot (pinned host buffer, and device staging area on
+#: the staging path).
 SLOT_BYTES = 32 << 20
-#: Number of slots: pinned buffers, and streams + device staging areas per device.
+#: Number of slots: pinned buffers, and streams (+ device staging areas) per device.
 N_SLOTS = 4
-#: Chunks being filled on the host while earlier ones are copied (< N_SLOTS).
+#: Chunks being filled on the host while earlier ones are consumed (< N_SLOTS).
 LOOKAHEAD = 2
-#: Host threads copying file bytes into the pinned buffers.
-HOST_THREADS = max(1, min(8, os.cpu_count() or 1))  # 8 measured faster than 16 on the H100 host (66.9 vs 94.9 ms for 2.4 GB)
-#: "pread": os.preadv from the file into pinned memory (no page faults on a
-#: mapping); "mmap": NumPy copy out of a read-only memory map of the file.
-READ_METHOD = os.environ.get("CUPYQUANT_LOAD_READ") or ("pread" if hasattr(os, "preadv") else "mmap")
+#: Host threads copying file bytes into the pinned buffers. Measured on the
+#: H200 host (16 cores, 2 GiB page-cached file into pinned memory): mmap copies
+#: 18.3 / 29.4 / 35.6 / 35.1 GB/s with 4 / 8 / 12 / 16 threads.
+HOST_THREADS = max(1, min(12, os.cpu_count() or 1))
+#: "mmap": NumPy copy out of a read-only memory map of the file (the faster
+#: one measured there); "pread": os.preadv from the file into pinned memory
+#: (17-27 GB/s there with 4-16 threads).
+READ_METHOD = os.environ.get("CUPYQUANT_LOAD_READ") or "mmap"
+#: Kernels read the quantized bytes straight from the pinned buffers (no
+#: device staging) on devices that can (see device_reads_host).
+ZERO_COPY = _env_flag("CUPYQUANT_LOAD_ZERO_COPY", True)
+
+#: What the last load_to_gpu call of the process did (replaced by each call):
+#: "path" ("zero-copy", "staging" or "mixed" over several devices), "devices"
+#: (device id -> path), "slots", "slot_bytes", "pinned_bytes",
+#: "device_staging_bytes", "threads", "read_method", "chunks", "tensor_bytes",
+#: "complete" (False while running or after a failure).
+last_load_stats: dict = {}
 
 _ALIGN = 256              # chunk starts are rounded down to this (file alignment kept)
 _MAX_GAP = 1 << 16        # a gap larger than this between two tensors starts a new chunk
 _MIN_PART = 1 << 20       # smallest piece of a chunk one host thread copies
+_MAX_PART = 4 << 20       # largest piece of a chunk one host thread copies
 _UNIT_ELEMS = 4096        # large tensors are split at multiples of this many elements
 
 _pool: ThreadPoolExecutor | None = None
@@ -127,6 +173,48 @@ def _unit_bytes(fmt) -> int:
     """Bytes of the smallest piece a large tensor is cut at (whole blocks,
     about _UNIT_ELEMS elements, so output slices stay aligned)."""
     return max(1, _UNIT_ELEMS // fmt.block_size) * fmt.type_size
+
+
+def device_reads_host(cp, dev: int) -> bool:
+    """True when kernels on GPU ``dev`` can read pinned host memory (CuPy's
+    pinned pool: ``cudaHostAlloc`` / ``hipHostMalloc``) through its host
+    pointer. That holds under unified addressing, where such memory is mapped
+    on every device at the same address, on CUDA and on ROCm. Read from
+    ``Device.attributes`` (``UnifiedAddressing``; ``CanMapHostMemory`` and
+    ``CanUseHostPointerForRegisteredMem`` must not be 0 where present), or
+    from the device properties when an attribute is missing; unknown means
+    no."""
+    try:
+        attrs = dict(cp.cuda.Device(dev).attributes)
+    except Exception:
+        attrs = {}
+    props = None
+
+    def flag(attr_name, prop_name):
+        nonlocal props
+        if attr_name in attrs:
+            return bool(attrs[attr_name])
+        if props is None:
+            try:
+                props = dict(cp.cuda.runtime.getDeviceProperties(dev))
+            except Exception:
+                props = {}
+        value = props.get(prop_name)
+        return None if value is None else bool(value)
+
+    if not flag("UnifiedAddressing", "unifiedAddressing"):
+        return False
+    return all(flag(a, p) is not False
+               for a, p in (("CanMapHostMemory", "canMapHostMemory"),
+                            ("CanUseHostPointerForRegisteredMem",
+                             "canUseHostPointerForRegisteredMem")))
+
+
+def _host_view(cp, host: np.ndarray, dev: int):
+    """A CuPy uint8 array on device ``dev`` over pinned host memory (zero-copy:
+    kernels read it over the bus); it keeps ``host`` alive."""
+    mem = cp.cuda.UnownedMemory(host.ctypes.data, host.nbytes, host, device_id=dev)
+    return cp.ndarray((host.nbytes,), dtype=cp.uint8, memptr=cp.cuda.MemoryPointer(mem, 0))
 
 
 # ------------------------------------------------------------------ planning
@@ -215,6 +303,8 @@ class _Reader:
     def __init__(self, paths, method: str):
         if method not in ("pread", "mmap"):
             raise ValueError(f"READ_METHOD must be 'pread' or 'mmap', got {method!r}")
+        if method == "pread" and not hasattr(os, "preadv"):
+            method = "mmap"   # no preadv on this platform (Windows)
         self.method = method
         self.paths = list(paths)
         self.fds, self.maps, self.sizes = [], [], []
@@ -253,9 +343,10 @@ class _Reader:
             view.release()
 
     def submit(self, chunk, dst: np.ndarray) -> list:
-        """Futures copying the chunk's byte range into ``dst[:span]``."""
+        """Futures copying the chunk's byte range into ``dst[:span]``: one piece
+        per thread, between _MIN_PART and _MAX_PART bytes."""
         span = chunk.end - chunk.start
-        part = max(_MIN_PART, -(-span // HOST_THREADS))
+        part = min(_MAX_PART, max(_MIN_PART, -(-span // HOST_THREADS)))
         part = -(-part // 65536) * 65536
         pool = _host_pool()
         return [pool.submit(self.read_into, chunk.file_index, chunk.start + a,
@@ -276,15 +367,20 @@ class _Reader:
 class _Load:
     """State of one load; ``abort()`` releases everything it holds."""
 
-    def __init__(self, cp, jobs, chunks, reader, bar):
+    def __init__(self, cp, jobs, chunks, reader, bar, zero_copy: bool):
         self.cp, self.jobs, self.chunks, self.reader, self.bar = cp, jobs, chunks, reader, bar
+        self.want_zero_copy = zero_copy   # ZERO_COPY, read once at the start of the load
         self.current = None         # name of the tensor being worked on (for messages)
+        self.zero_copy = {}         # device -> True (zero-copy path) / False (staging path)
         self.streams = {}           # device -> [stream per slot]
-        self.staging = {}           # device -> [device uint8 array per slot]
+        self.staging = {}           # device -> [device uint8 array per slot] (staging path)
+        self.host_views = {}        # device -> [CuPy view of each pinned buffer] (zero-copy)
         self.pinned = []            # pinned uint8 array per slot
-        self.copied = []            # event recorded after each slot's last host -> device copy
+        self.slot_free = []         # event per slot: recorded after the last read of its pinned buffer
         self.pending = deque()      # (chunk, slot, futures) filled but not yet dispatched
         self.futures = []           # every host future not known to be finished
+        self.slot = 0               # bytes of one slot
+        self.staging_bytes = 0      # device staging bytes taken, all devices
 
     # ------------------------------------------------------------ setup
     def allocate_outputs(self) -> None:
@@ -303,11 +399,19 @@ class _Load:
         self.current = None
 
     def prepare_devices(self) -> int:
-        """Compile the kernels, allocate staging and streams; the slot size."""
+        """Compile the kernels; pinned buffers, streams, and per device either
+        views of the pinned buffers (zero-copy) or device staging; the number
+        of slots."""
         cp = self.cp
         span = max((c.end - c.start for c in self.chunks), default=0)
         slot = min(SLOT_BYTES, -(-span // (1 << 20)) * (1 << 20))
         n_slots = max(1, min(N_SLOTS, len(self.chunks)))
+        self.slot = slot
+        if self.chunks:
+            self.current = "(pinned host staging buffers)"
+            host = _allocate_pinned(n_slots, slot)
+            self.pinned = [host[k] for k in range(n_slots)]
+            self.slot_free = [None] * n_slots
         by_device = {}
         for job in self.jobs:
             by_device.setdefault(job.device, set())
@@ -319,36 +423,51 @@ class _Load:
                 for fmt, dtype in sorted(by_device[dev], key=lambda t: (t[0].name, t[1].name)):
                     raw = cp.zeros(fmt.type_size, cp.uint8)
                     launch_dequant(fmt, raw, cp.empty(fmt.block_size, dtype))
+                raw = None
                 cp.cuda.Device().synchronize()
                 if not any(c.device == dev for c in self.chunks):
                     continue
-                self.current = f"(staging buffers on GPU {dev})"
-                area = _allocate(cp, (n_slots, slot), cp.uint8)
-                self.staging[dev] = [area[k] for k in range(n_slots)]
+                zero_copy = bool(self.want_zero_copy and device_reads_host(cp, dev))
+                self.zero_copy[dev] = zero_copy
+                if zero_copy:
+                    self.current = f"(pinned buffers mapped on GPU {dev})"
+                    self.host_views[dev] = [_host_view(cp, p, dev) for p in self.pinned]
+                else:
+                    self.current = f"(staging buffers on GPU {dev})"
+                    area = _allocate(cp, (n_slots, slot), cp.uint8)
+                    self.staging_bytes += int(area.nbytes)
+                    self.staging[dev] = [area[k] for k in range(n_slots)]
                 self.streams[dev] = [cp.cuda.Stream(non_blocking=False) for _ in range(n_slots)]
                 ready = cp.cuda.Event(disable_timing=True)
                 ready.record(cp.cuda.get_current_stream())
                 for s in self.streams[dev]:
                     s.wait_event(ready)
-        if self.chunks:
-            self.current = "(pinned host staging buffers)"
-            host = _allocate_pinned(n_slots, slot)
-            self.pinned = [host[k] for k in range(n_slots)]
-            self.copied = [None] * n_slots
         self.current = None
         return n_slots
+
+    def stats(self) -> dict:
+        paths = {dev: ("zero-copy" if zc else "staging") for dev, zc in self.zero_copy.items()}
+        kinds = set(paths.values())
+        return {"path": kinds.pop() if len(kinds) == 1 else ("mixed" if kinds else "none"),
+                "devices": paths, "slots": len(self.pinned), "slot_bytes": self.slot,
+                "pinned_bytes": len(self.pinned) * self.slot,
+                "device_staging_bytes": self.staging_bytes,
+                "threads": HOST_THREADS, "read_method": self.reader.method,
+                "chunks": len(self.chunks),
+                "tensor_bytes": sum(int(j.info.nbytes) for j in self.jobs),
+                "complete": False}
 
     # ------------------------------------------------------------- run
     def run(self) -> None:
         n_slots = len(self.pinned)
         # Chunk k uses slot k % n_slots. At most `lookahead` chunks wait undispatched,
         # and lookahead < n_slots, so chunk k - n_slots (the slot's previous user) has
-        # been dispatched, and its copy event recorded, before chunk k refills the slot.
+        # been dispatched, and its slot_free event recorded, before chunk k refills the slot.
         lookahead = max(0, min(LOOKAHEAD, n_slots - 1))
         for k, chunk in enumerate(self.chunks):
             slot = k % n_slots
             if k >= n_slots:
-                self.copied[slot].synchronize()   # the pinned buffer's last copy is done
+                self.slot_free[slot].synchronize()   # nothing reads the pinned buffer any more
             self.current = chunk.pieces[0][0].name
             futs = self.reader.submit(chunk, self.pinned[slot])
             self.futures.extend(futs)
@@ -366,26 +485,39 @@ class _Load:
         for f in futs:
             f.result()                            # raises what the copy raised
         self.futures = [f for f in self.futures if not f.done()]
-        span = chunk.end - chunk.start
-        with cp.cuda.Device(chunk.device):
-            stream = self.streams[chunk.device][slot]
-            staging = self.staging[chunk.device][slot]
-            runtime.memcpyAsync(staging.data.ptr, self.pinned[slot].ctypes.data, span,
-                                runtime.memcpyHostToDevice, stream.ptr)
-            done = cp.cuda.Event(disable_timing=True)
-            done.record(stream)
-            self.copied[slot] = done
+        dev = chunk.device
+        with cp.cuda.Device(dev):
+            stream = self.streams[dev][slot]
+            zero_copy = self.zero_copy[dev]
+            if zero_copy:
+                # The kernels read the pinned buffer itself (a device-side view of it);
+                # direct pieces are copied host -> device straight into place.
+                src_all = self.host_views[dev][slot]
+                direct_kind = runtime.memcpyHostToDevice
+            else:
+                src_all = self.staging[dev][slot]
+                direct_kind = runtime.memcpyDeviceToDevice
+                runtime.memcpyAsync(src_all.data.ptr, self.pinned[slot].ctypes.data,
+                                    chunk.end - chunk.start, runtime.memcpyHostToDevice,
+                                    stream.ptr)
+                done = cp.cuda.Event(disable_timing=True)
+                done.record(stream)               # the pinned buffer's only reader is this copy
+                self.slot_free[slot] = done
+            base = src_all.data.ptr
             for job, tpos, n, cpos in chunk.pieces:
                 self.current = job.name
-                src = staging[cpos:cpos + n]
                 if job.direct:
-                    runtime.memcpyAsync(job.dst.data.ptr + tpos, src.data.ptr, n,
-                                        runtime.memcpyDeviceToDevice, stream.ptr)
+                    runtime.memcpyAsync(job.dst.data.ptr + tpos, base + cpos, n,
+                                        direct_kind, stream.ptr)
                 else:
                     fmt = job.fmt
                     e0 = tpos // fmt.type_size * fmt.block_size
                     e1 = e0 + n // fmt.type_size * fmt.block_size
-                    launch_dequant(fmt, src, job.dst[e0:e1], stream=stream)
+                    launch_dequant(fmt, src_all[cpos:cpos + n], job.dst[e0:e1], stream=stream)
+            if zero_copy:
+                done = cp.cuda.Event(disable_timing=True)
+                done.record(stream)               # after every kernel / copy reading the buffer
+                self.slot_free[slot] = done
         if self.bar is not None:
             self.bar.update(chunk.payload)
 
@@ -397,21 +529,24 @@ class _Load:
 
     # ----------------------------------------------------------- cleanup
     def release_staging(self) -> None:
+        """Drop the staging buffers, views and streams (after synchronize())."""
+        self.host_views.clear()
         self.staging.clear()
         self.streams.clear()
         self.pinned = []
-        self.copied = []
+        self.slot_free = []
 
     def abort(self) -> None:
-        """After an error: stop the host threads, let queued GPU work finish,
-        drop every array taken (outputs included)."""
+        """After an error: stop the host threads, let queued GPU work finish
+        (no kernel still reads a pinned buffer or writes an output), drop
+        every array taken (outputs included)."""
         for f in self.futures:
             f.cancel()
         wait(self.futures)                        # no thread still writes a pinned buffer
         self.futures = []
         self.pending.clear()
         try:
-            self.synchronize()                    # no kernel still writes an output
+            self.synchronize()
         except Exception:
             pass
         self.release_staging()
@@ -439,6 +574,11 @@ def _is_out_of_memory(cp, exc) -> bool:
     return isinstance(exc, runtime_error) and getattr(exc, "status", None) == 2
 
 
+def _set_last_load_stats(stats: dict) -> None:
+    global last_load_stats
+    last_load_stats = stats
+
+
 # ------------------------------------------------------------------- entry
 def load_to_gpu(files, *, device=None, dtype=None, quantized=False, progress=None,
                 device_map=None):
@@ -457,6 +597,9 @@ def load_to_gpu(files, *, device=None, dtype=None, quantized=False, progress=Non
     device_map: None (everything on ``device``), "auto" (whole tensors spread
     over all visible GPUs in file order, contiguous runs of about equal output
     bytes) or a dict name -> GPU id (names not in it go to ``device``).
+    
+    What the load did (zero-copy or staging path, slots, threads) is left in
+    the module's ``last_load_stats``.
     """
     from ..loader import GGUFTensors, _formats, _progress_bar, _quantized_selector
 
@@ -525,11 +668,14 @@ def load_to_gpu(files, *, device=None, dtype=None, quantized=False, progress=Non
         total = sum(int(j.info.nbytes) for j in jobs)
         desc = f"loading {os.path.basename(str(files[0].path))}" if files else "loading"
         bar = _progress_bar(progress, total, desc)
-        load = _Load(cp, jobs, chunks, reader, bar)
+        load = _Load(cp, jobs, chunks, reader, bar, ZERO_COPY)
         load.allocate_outputs()
         load.prepare_devices()
+        stats = load.stats()
+        _set_last_load_stats(stats)
         load.run()
         load.release_staging()
+        stats["complete"] = True
     except BaseException as exc:
         where = load.current if load is not None else None
         if load is not None:

@@ -80,6 +80,25 @@ __device__ __forceinline__ float cq_sub_ieee(float a, float b) {
 #define CQ_SUB(a, b) ((float)(a) - (float)(b))
 #endif
 
+// ------------------------------------------------- small integers to float
+// float(q) for |q| < 2^22, exactly. On NVIDIA an int -> float conversion runs
+// on the conversion unit, 16 results per clock per SM on Hopper, which made
+// the float16 paths decode-bound (one conversion to float, one back to half,
+// per value). Placing q in the mantissa of 1.5 * 2^23 and subtracting that
+// constant gives the same exact float with an integer add and a float add,
+// both full-rate. AMD converts at full rate: it keeps the plain cast.
+// -DCQ_FAST_I2F=0 turns the trick off (for A/B timing).
+#ifndef CQ_FAST_I2F
+#define CQ_FAST_I2F 1
+#endif
+__device__ __forceinline__ float cq_i2f(int q) {
+#if CQ_FAST_I2F && defined(CQ_CUDA)
+    return __int_as_float(0x4B400000 + q) - 12582912.0f;
+#else
+    return (float)q;
+#endif
+}
+
 // ------------------------------------------------------ half and bfloat16
 #if defined(CQ_HIP)
 __device__ __forceinline__ float cq_half_to_float(cq_u16 h) {
@@ -105,6 +124,21 @@ __device__ __forceinline__ cq_u16 cq_float_to_half(float f) {
 }
 #endif
 
+// Two float32 -> float16 (nearest-even) in one instruction on NVIDIA, packed
+// as lo | hi << 16. -DCQ_PACK_F16X2=0 converts one at a time (A/B timing).
+#ifndef CQ_PACK_F16X2
+#define CQ_PACK_F16X2 1
+#endif
+__device__ __forceinline__ cq_u32 cq_float2_to_half2(float lo, float hi) {
+#if CQ_PACK_F16X2 && defined(CQ_CUDA)
+    cq_u32 r;
+    asm("cvt.rn.f16x2.f32 %0, %1, %2;" : "=r"(r) : "f"(hi), "f"(lo));
+    return r;
+#else
+    return (cq_u32)cq_float_to_half(lo) | ((cq_u32)cq_float_to_half(hi) << 16);
+#endif
+}
+
 // float32 -> bfloat16, round to nearest-even, NaN kept NaN (quiet).
 __device__ __forceinline__ cq_u16 cq_float_to_bf16(float f) {
     cq_u32 u = __float_as_uint(f);
@@ -123,6 +157,83 @@ __device__ __forceinline__ cq_u32 cq_load_u32(const cq_u8* p) {
 }
 __device__ __forceinline__ float cq_load_half(const cq_u8* p) {
     return cq_half_to_float(cq_load_u16(p));
+}
+
+// ------------------------------------------ fields of a block staged in shared memory
+// The skeleton stages every tile 16-byte aligned, so a field at byte offset
+// `off` of a block starts at a multiple of the largest power of two (at most
+// 8) dividing both type_size and off: CQ_FIELD_ALIGN. Whole words are then
+// loaded at once instead of byte by byte (the float16 paths are bound by
+// instruction issue, not by memory).
+#define CQ_FIELD_ALIGN(type_size, off) (((type_size) | (off) | 8) & -((type_size) | (off) | 8))
+
+// 8 consecutive bytes at p (a multiple of A) as two little-endian words.
+template <int A>
+__device__ __forceinline__ uint2 cq_load8(const cq_u8* p) {
+    if constexpr (A >= 8) {
+        return *reinterpret_cast<const uint2*>(p);
+    } else if constexpr (A == 4) {
+        const cq_u32* w = reinterpret_cast<const cq_u32*>(p);
+        return make_uint2(w[0], w[1]);
+    } else if constexpr (A == 2) {
+        const cq_u16* h = reinterpret_cast<const cq_u16*>(p);
+        return make_uint2((cq_u32)h[0] | ((cq_u32)h[1] << 16), (cq_u32)h[2] | ((cq_u32)h[3] << 16));
+    } else {
+        return make_uint2(cq_load_u32(p), cq_load_u32(p + 4));
+    }
+}
+
+// The little-endian 16-bit word, and the float16, at p (a multiple of A).
+template <int A>
+__device__ __forceinline__ cq_u16 cq_load_u16_at(const cq_u8* p) {
+    if constexpr (A >= 2) {
+        return *reinterpret_cast<const cq_u16*>(p);
+    } else {
+        return cq_load_u16(p);
+    }
+}
+template <int A>
+__device__ __forceinline__ float cq_load_half_at(const cq_u8* p) {
+    return cq_half_to_float(cq_load_u16_at<A>(p));
+}
+
+// Words whose bytes are small codes: (w >> shift) & mask, per word.
+__device__ __forceinline__ uint2 cq_bits8(uint2 w, int shift, cq_u32 mask) {
+    return make_uint2((w.x >> shift) & mask, (w.y >> shift) & mask);
+}
+
+// float(byte i of w) - bias, exactly (i: 0..7 over the pair, a constant after
+// unrolling; bias a small integer). With CQ_FAST_I2F on NVIDIA one byte
+// permute builds the float 1.5 * 2^23 + byte (see cq_i2f) and one add removes
+// 1.5 * 2^23 + bias: two full-rate instructions per value.
+__device__ __forceinline__ float cq_code_to_float(uint2 w, int i, int bias) {
+    const cq_u32 word = i < 4 ? w.x : w.y;
+#if CQ_FAST_I2F && defined(CQ_CUDA)
+    return __uint_as_float(__byte_perm(word, 0x4B400000u, 0x7650u | (i & 3))) - (12582912.0f + (float)bias);
+#else
+    return (float)((int)((word >> (8 * (i & 3))) & 0xffu) - bias);
+#endif
+}
+
+// Byte i (0..7) of the pair, as an integer (table indices).
+__device__ __forceinline__ cq_u32 cq_byte8(uint2 w, int i) {
+    return ((i < 4 ? w.x : w.y) >> (8 * (i & 3))) & 0xffu;
+}
+
+// Bits 0..7 of b spread to bit 0 of the 8 bytes of a pair (bit i -> byte i):
+// each nibble times 0x00204081 puts its bits 7 apart, which lands bit j on
+// bit 8j; the mask keeps those.
+__device__ __forceinline__ uint2 cq_spread_bits8(cq_u32 b) {
+    return make_uint2(((b & 15u) * 0x00204081u) & 0x01010101u,
+                      (((b >> 4) & 15u) * 0x00204081u) & 0x01010101u);
+}
+
+// The 4-bit codes of values [8*sub, 8*sub + 8) in the Q4_0 layout (shared by
+// Q4_1, Q5_0, Q5_1 and the 4-bit codebook formats), one code a byte: value
+// j < 16 is the low nibble of qs[j], value j >= 16 the high nibble of qs[j - 16].
+template <int A>
+__device__ __forceinline__ uint2 cq_q4_codes8(const cq_u8* qs, int sub) {
+    return cq_bits8(cq_load8<A>(qs + (sub & 1) * 8), (sub >> 1) * 4, 0x0F0F0F0Fu);
 }
 
 // ------------------------------------------------------------ output stores
@@ -160,23 +271,26 @@ __device__ __forceinline__ void cq_store8(float* p, const float* v, int valid) {
     }
 }
 
-template <cq_u16 (*CONVERT)(float), class T>
+__device__ __forceinline__ cq_u32 cq_float2_to_bf16x2(float lo, float hi) {
+    return (cq_u32)cq_float_to_bf16(lo) | ((cq_u32)cq_float_to_bf16(hi) << 16);
+}
+
+template <cq_u32 (*CONVERT2)(float, float), class T>
 __device__ __forceinline__ void cq_store8_u16(T* p, const float* v, int valid) {
-    if (valid >= 8 && cq_aligned16(p)) {
-        cq_u32 w[4];
+    cq_u32 w[4];
 #pragma unroll
-        for (int i = 0; i < 4; ++i)
-            w[i] = (cq_u32)CONVERT(v[2 * i]) | ((cq_u32)CONVERT(v[2 * i + 1]) << 16);
+    for (int i = 0; i < 4; ++i) w[i] = CONVERT2(v[2 * i], v[2 * i + 1]);
+    if (valid >= 8 && cq_aligned16(p)) {
         cq_store16(reinterpret_cast<uint4*>(p), make_uint4(w[0], w[1], w[2], w[3]));
     } else {
-        for (int i = 0; i < 8 && i < valid; ++i) p[i].bits = CONVERT(v[i]);
+        for (int i = 0; i < 8 && i < valid; ++i) p[i].bits = (cq_u16)(w[i >> 1] >> (16 * (i & 1)));
     }
 }
 __device__ __forceinline__ void cq_store8(cq_f16* p, const float* v, int valid) {
-    cq_store8_u16<cq_float_to_half>(p, v, valid);
+    cq_store8_u16<cq_float2_to_half2>(p, v, valid);
 }
 __device__ __forceinline__ void cq_store8(cq_bf16* p, const float* v, int valid) {
-    cq_store8_u16<cq_float_to_bf16>(p, v, valid);
+    cq_store8_u16<cq_float2_to_bf16x2>(p, v, valid);
 }
 
 // Stores of a whole warp whose lanes hold consecutive groups of 8 values:
@@ -242,6 +356,35 @@ struct cq_tile {
     static constexpr int bytes = bytes_u1 * unroll;
 };
 
+// A decoder may declare `static constexpr int shared_table_bytes` (a multiple
+// of 16): its tables are then copied into shared memory once per thread block
+// and decode8 gets that copy (a lookup per value from shared memory instead of
+// the L1 cache: fewer cycles at the load unit for the 16-entry codebooks).
+template <class D, class = void>
+struct cq_shared_table { static constexpr int bytes = 0; };
+template <class D>
+struct cq_shared_table<D, decltype(void(D::shared_table_bytes))> {
+    static constexpr int bytes = D::shared_table_bytes;
+};
+
+// Optional per-decoder tuning (measured on the H200, see notes/):
+//   static constexpr int min_blocks: thread blocks per SM the NVIDIA compiler
+//     must fit, capping registers to match (0, the default: its own choice);
+//   static constexpr int decode_unroll: groups of 8 a thread decodes
+//     interleaved (default: all of the tile's, fully unrolled). Fewer groups
+//     in flight need fewer registers.
+// Formats whose full unroll needs many registers run faster with 2 and 4.
+template <class D, class = void>
+struct cq_min_blocks { static constexpr int value = 0; };
+template <class D>
+struct cq_min_blocks<D, decltype(void(D::min_blocks))> { static constexpr int value = D::min_blocks; };
+template <class D, class = void>
+struct cq_decode_unroll { static constexpr int value = CQ_UNROLL_MAX; };
+template <class D>
+struct cq_decode_unroll<D, decltype(void(D::decode_unroll))> {
+    static constexpr int value = D::decode_unroll;
+};
+
 template <class D, class Out>
 __device__ __forceinline__ void cq_dequant_tiles(const cq_u8* __restrict__ src, Out* __restrict__ dst,
                                                  cq_i64 n_elems, const void* __restrict__ tables) {
@@ -255,6 +398,14 @@ __device__ __forceinline__ void cq_dequant_tiles(const cq_u8* __restrict__ src, 
     constexpr int vec_per_thread = (vec_full + CQ_THREADS - 1) / CQ_THREADS;
     __shared__ uint4 stage[vec_full];
     cq_u8* sbytes = reinterpret_cast<cq_u8*>(stage);
+    constexpr int table_vecs = cq_shared_table<D>::bytes / 16;
+    __shared__ uint4 stable[table_vecs > 0 ? table_vecs : 1];
+    if constexpr (table_vecs > 0) {
+        // visible to every thread after the first tile's __syncthreads below
+        for (int i = threadIdx.x; i < table_vecs; i += CQ_THREADS)
+            stable[i] = static_cast<const uint4*>(tables)[i];
+        tables = stable;
+    }
 
     const cq_i64 n_tiles = (n_elems + CQ_TILE_ELEMS - 1) / CQ_TILE_ELEMS;
     // Uniform over the grid: 16-byte vector loads need an aligned source (every
@@ -304,13 +455,20 @@ __device__ __forceinline__ void cq_dequant_tiles(const cq_u8* __restrict__ src, 
         if (src_aligned && tile + gridDim.x < n_tiles) prefetch(tile + gridDim.x);
 
         if (dst_aligned && tile_elems == CQ_TILE_ELEMS) {
+            constexpr int DU = cq_decode_unroll<D>::value < CQ_UNROLL ? cq_decode_unroll<D>::value
+                                                                     : CQ_UNROLL;
+            static_assert(DU >= 1 && CQ_UNROLL % DU == 0, "decode_unroll must divide the unroll");
+#pragma unroll 1
+            for (int u0 = 0; u0 < CQ_UNROLL; u0 += DU) {
 #pragma unroll
-            for (int u = 0; u < CQ_UNROLL; ++u) {
-                const int e = (u * CQ_THREADS + threadIdx.x) * 8;
-                float v[8];
-                D::decode8(sbytes + (e / D::block_size) * D::type_size, (e % D::block_size) / 8,
-                           tables, v);
-                cq_store8_warp(dst + e0 + (cq_i64)(u * CQ_THREADS + warp_first) * 8, v, lane);
+                for (int du = 0; du < DU; ++du) {
+                    const int e = ((u0 + du) * CQ_THREADS + threadIdx.x) * 8;
+                    float v[8];
+                    D::decode8(sbytes + (e / D::block_size) * D::type_size, (e % D::block_size) / 8,
+                               tables, v);
+                    cq_store8_warp(dst + e0 + (cq_i64)((u0 + du) * CQ_THREADS + warp_first) * 8, v,
+                                   lane);
+                }
             }
         } else {
 #pragma unroll
@@ -328,8 +486,16 @@ __device__ __forceinline__ void cq_dequant_tiles(const cq_u8* __restrict__ src, 
     }
 }
 
+// HIP gives the second launch bound another meaning (warps per execution
+// unit): only the NVIDIA build passes min_blocks (0 there means no bound).
+#if defined(CQ_CUDA)
+#define CQ_DEQUANT_BOUNDS(DECODER) __launch_bounds__(CQ_THREADS, cq_min_blocks<DECODER>::value)
+#else
+#define CQ_DEQUANT_BOUNDS(DECODER) __launch_bounds__(CQ_THREADS)
+#endif
+
 #define CQ_DEQUANT_KERNEL_1(TAG, DECODER, SUFFIX, OUT)                                       \
-    extern "C" __global__ void __launch_bounds__(CQ_THREADS) cq_dequant_##TAG##_##SUFFIX(    \
+    extern "C" __global__ void CQ_DEQUANT_BOUNDS(DECODER) cq_dequant_##TAG##_##SUFFIX(       \
         const cq_u8* __restrict__ src, OUT* __restrict__ dst, cq_i64 n_elems,               \
         const void* __restrict__ tables) {                                                  \
         cq_dequant_tiles<DECODER>(src, dst, n_elems, tables);                               \

@@ -1,18 +1,22 @@
 // 4-bit codebook formats: IQ4_NL, IQ4_XS, MXFP4, NVFP4.
 // tables (float32, built on the host from gguf): [0, 16) the codebook as
 // floats; MXFP4 and NVFP4: [16, 272) the decoded scale of every scale byte.
+// The skeleton copies them into shared memory (shared_table_bytes).
+
+// v[i] = d * kv[code i], codes one a byte in q.
+__device__ __forceinline__ void cq_codebook8(float d, const float* kv, uint2 q, float* v) {
+#pragma unroll
+    for (int i = 0; i < 8; ++i) v[i] = CQ_MUL(d, kv[cq_byte8(q, i)]);
+}
 
 // IQ4_NL: d (f16), qs[16], the Q4_0 layout; x = d * kvalues[q].
 struct Decoder_IQ4_NL {
     static constexpr int block_size = 32;
     static constexpr int type_size = 18;
+    static constexpr int shared_table_bytes = 16 * 4;
     __device__ static void decode8(const cq_u8* b, int sub, const void* tables, float* v) {
-        const float* kv = static_cast<const float*>(tables);
-        const float d = cq_load_half(b);
-        const cq_u8* qs = b + 2 + (sub & 1) * 8;
-        const int shift = (sub >> 1) * 4;
-#pragma unroll
-        for (int i = 0; i < 8; ++i) v[i] = CQ_MUL(d, kv[(qs[i] >> shift) & 15]);
+        cq_codebook8(cq_load_half_at<2>(b), static_cast<const float*>(tables),
+                     cq_q4_codes8<CQ_FIELD_ALIGN(type_size, 2)>(b + 2, sub), v);
     }
 };
 
@@ -23,17 +27,14 @@ struct Decoder_IQ4_NL {
 struct Decoder_IQ4_XS {
     static constexpr int block_size = 256;
     static constexpr int type_size = 136;
+    static constexpr int shared_table_bytes = 16 * 4;
     __device__ static void decode8(const cq_u8* b, int sub, const void* tables, float* v) {
-        const float* kv = static_cast<const float*>(tables);
         const int ib = sub >> 2;
-        const float d = cq_load_half(b);
         const int lo = (b[4 + (ib >> 1)] >> ((ib & 1) * 4)) & 15;
-        const int hi = (cq_load_u16(b + 2) >> (2 * ib)) & 3;
-        const float dl = CQ_MUL(d, (float)((lo | (hi << 4)) - 32));
-        const cq_u8* qs = b + 8 + 16 * ib + (sub & 1) * 8;
-        const int shift = ((sub >> 1) & 1) * 4;
-#pragma unroll
-        for (int i = 0; i < 8; ++i) v[i] = CQ_MUL(dl, kv[(qs[i] >> shift) & 15]);
+        const int hi = (cq_load_u16_at<2>(b + 2) >> (2 * ib)) & 3;
+        const float dl = CQ_MUL(cq_load_half_at<2>(b), cq_i2f((lo | (hi << 4)) - 32));
+        cq_codebook8(dl, static_cast<const float*>(tables),
+                     cq_q4_codes8<CQ_FIELD_ALIGN(type_size, 8)>(b + 8 + 16 * ib, sub & 3), v);
     }
 };
 
@@ -41,13 +42,10 @@ struct Decoder_IQ4_XS {
 struct Decoder_MXFP4 {
     static constexpr int block_size = 32;
     static constexpr int type_size = 17;
+    static constexpr int shared_table_bytes = 272 * 4;
     __device__ static void decode8(const cq_u8* b, int sub, const void* tables, float* v) {
         const float* kv = static_cast<const float*>(tables);
-        const float d = kv[16 + b[0]];
-        const cq_u8* qs = b + 1 + (sub & 1) * 8;
-        const int shift = (sub >> 1) * 4;
-#pragma unroll
-        for (int i = 0; i < 8; ++i) v[i] = CQ_MUL(d, kv[(qs[i] >> shift) & 15]);
+        cq_codebook8(kv[16 + b[0]], kv, cq_q4_codes8<CQ_FIELD_ALIGN(type_size, 1)>(b + 1, sub), v);
     }
 };
 
@@ -57,13 +55,12 @@ struct Decoder_MXFP4 {
 struct Decoder_NVFP4 {
     static constexpr int block_size = 64;
     static constexpr int type_size = 36;
+    static constexpr int shared_table_bytes = 272 * 4;
     __device__ static void decode8(const cq_u8* b, int sub, const void* tables, float* v) {
         const float* kv = static_cast<const float*>(tables);
         const int s = sub >> 1;
-        const float d = kv[16 + b[s]];
-        const cq_u8* qs = b + 4 + 8 * s;
-        const int shift = (sub & 1) * 4;
-#pragma unroll
-        for (int i = 0; i < 8; ++i) v[i] = CQ_MUL(d, kv[(qs[i] >> shift) & 15]);
+        const uint2 q = cq_bits8(cq_load8<CQ_FIELD_ALIGN(type_size, 4)>(b + 4 + 8 * s), (sub & 1) * 4,
+                                 0x0F0F0F0Fu);
+        cq_codebook8(kv[16 + b[s]], kv, q, v);
     }
 };
