@@ -302,15 +302,14 @@ def _host_fill_gbps(path, method, infos, data_offset) -> float:
 
 
 SWEEP = [  # (ZERO_COPY, READ_METHOD, SLOT_BYTES, N_SLOTS, LOOKAHEAD, HOST_THREADS)
-    (True, "mmap", 32 << 20, 4, 2, 12),      # the defaults (16-core host)
-    (False, "mmap", 32 << 20, 4, 2, 12),     # staging path
-    (True, "mmap", 32 << 20, 4, 2, 8),
-    (True, "mmap", 32 << 20, 4, 2, 16),
-    (True, "pread", 32 << 20, 4, 2, 8),
-    (False, "pread", 32 << 20, 4, 2, 8),     # the previous defaults
-    (True, "mmap", 16 << 20, 4, 2, 12),
+    (True, "mmap", 64 << 20, 4, 2, 8),       # the defaults
+    (False, "mmap", 64 << 20, 4, 2, 8),      # staging path
     (True, "mmap", 64 << 20, 4, 2, 12),
-    (True, "mmap", 32 << 20, 6, 3, 12),
+    (True, "mmap", 128 << 20, 4, 2, 8),
+    (True, "mmap", 128 << 20, 4, 2, 12),
+    (True, "pread", 64 << 20, 4, 2, 8),
+    (True, "mmap", 32 << 20, 4, 2, 8),
+    (False, "pread", 32 << 20, 4, 2, 8),     # the previous session's defaults
 ]
 SWEEP_KNOBS = ("ZERO_COPY", "READ_METHOD", "SLOT_BYTES", "N_SLOTS", "LOOKAHEAD", "HOST_THREADS")
 

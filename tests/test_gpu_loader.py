@@ -319,7 +319,8 @@ def test_bfloat16_output(cp, model, load_path):
     assert_path(cp, load_path)
 
 
-def test_tensor_larger_than_default_slot(cp, tmp_path, load_path):
+def test_tensor_larger_than_one_slot(cp, tmp_path, load_path, monkeypatch):
+    monkeypatch.setattr(gl, "SLOT_BYTES", 32 << 20)
     specs = [("norm", "F32", (4096,)), ("big.q8_0", "Q8_0", (9216, 4096)),   # 40.1 MB
              ("big.f16", "F16", (4608, 4096)), ("tail.q4_k", "Q4_K", (16, 4096))]
     path = tmp_path / "big.gguf"

@@ -48,8 +48,8 @@ How the bytes travel
 Memory bounds (exact, with the defaults)
 ----------------------------------------
 * Host, beyond the file's page cache: ``N_SLOTS * slot`` bytes of pinned memory
-  (``slot = min(SLOT_BYTES, largest chunk rounded up to 1 MiB)``; 4 x 32 MiB =
-  128 MiB at most), taken from CuPy's pinned memory pool (so a second load
+  (``slot = min(SLOT_BYTES, largest chunk rounded up to 1 MiB)``; 4 x 64 MiB =
+  256 MiB at most), taken from CuPy's pinned memory pool (so a second load
   reuses them) plus the small planning objects. With ``READ_METHOD = "mmap"``
   the mapped file pages also count in the process RSS (as file pages,
   ``RssFile``: they are the page cache, not extra memory); the map is closed
@@ -59,7 +59,7 @@ Memory bounds (exact, with the defaults)
   launches) and one block-sized warm-up launch per format and dtype (an input
   and an output of one block, freed at once).
 * Device, beyond the outputs, on the staging path: on each device one staging
-  allocation of ``N_SLOTS * slot`` bytes (128 MiB at most, 32 MiB per stream),
+  allocation of ``N_SLOTS * slot`` bytes (256 MiB at most, 64 MiB per stream),
   released to CuPy's memory pool when the load ends, plus the same tables and
   warm-up launches.
 
@@ -102,16 +102,20 @@ def _env_flag(name: str, default: bool) -> bool:
 
 
 #: Bytes of one staging slot (pinned host buffer, and device staging area on
-#: the staging path).
-SLOT_BYTES = 32 << 20
+#: the staging path). In the H200 load benchmark (2.4 GB file, 12 threads,
+#: 2026-12-01) 64 MiB slots loaded in 83.6 ms against 123.8 ms with 32 MiB:
+#: fewer hand-offs between the host threads and the streams.
+SLOT_BYTES = 64 << 20
 #: Number of slots: pinned buffers, and streams (+ device staging areas) per device.
 N_SLOTS = 4
 #: Chunks being filled on the host while earlier ones are consumed (< N_SLOTS).
 LOOKAHEAD = 2
 #: Host threads copying file bytes into the pinned buffers. Measured on the
 #: H200 host (16 cores, 2 GiB page-cached file into pinned memory): mmap copies
-#: 18.3 / 29.4 / 35.6 / 35.1 GB/s with 4 / 8 / 12 / 16 threads.
-HOST_THREADS = max(1, min(12, os.cpu_count() or 1))
+#: 18.3 / 29.4 / 35.6 / 35.1 GB/s with 4 / 8 / 12 / 16 threads in one probe,
+#: 39.0 / 19.8 / 17.4 GB/s with 8 / 12 / 16 in the load benchmark (the host
+#: side varies a lot from run to run); whole loads were faster with 8 there.
+HOST_THREADS = max(1, min(8, os.cpu_count() or 1))
 #: "mmap": NumPy copy out of a read-only memory map of the file (the faster
 #: one measured there); "pread": os.preadv from the file into pinned memory
 #: (17-27 GB/s there with 4-16 threads).
