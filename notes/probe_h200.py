@@ -30,6 +30,19 @@ from cupyquant.gpu.dequant import THREADS, launch_dequant, tile_elems  # noqa: E
 from cupyquant.gpu.modules import compile_options, device_table  # noqa: E402
 from cupyquant.testing import sane_blocks  # noqa: E402
 
+def page_cached_file(name: str, size: int = 2 << 30):
+    """A file of random bytes in the temporary folder, read once so that it
+    sits in the page cache: (path, size)."""
+    path = os.path.join(tempfile.gettempdir(), name)
+    with open(path, "wb") as f:
+        blk = np.random.default_rng(2).integers(0, 255, 64 << 20, dtype=np.uint8).tobytes()
+        for _ in range(size // len(blk)):
+            f.write(blk)
+    with open(path, "rb") as f:
+        while f.read(64 << 20):
+            pass
+    return path, size
+
 part = sys.argv[1] if len(sys.argv) > 1 else "all"
 ceil = copy_bandwidth(cp)
 sms = cp.cuda.Device().attributes["MultiProcessorCount"]
@@ -108,19 +121,10 @@ if part in ("all", "load"):
         ok = bool((out == fmt.dequant(qdev, dtype="float16")).all())
         print(f"Q4_0 dequant of 256 MB from {label}: {dt*1e3:.2f} ms = "
               f"{qhost.nbytes/dt/1e9:.1f} GB/s of input, exact vs device: {ok}", flush=True)
-    # zero-copy with a smaller grid (PCIe reads in flight vs SM time)
     del qview, mem
 
     # host fill: pread from a page-cached 2 GiB file into pinned slots
-    path = os.path.join(tempfile.gettempdir(), "cq_probe.bin")
-    size = 2 << 30
-    with open(path, "wb") as f:
-        blk = np.random.default_rng(2).integers(0, 255, 64 << 20, dtype=np.uint8).tobytes()
-        for _ in range(size // len(blk)):
-            f.write(blk)
-    with open(path, "rb") as f:
-        while f.read(64 << 20):
-            pass
+    path, size = page_cached_file("cq_probe.bin")
     fd = os.open(path, os.O_RDONLY)
     slot = 32 << 20
     for threads in (1, 4, 8, 12, 16):
@@ -173,15 +177,7 @@ if part in ("all", "load"):
 if part in ("all", "register"):
     # Page-cache pages pinned in place by cudaHostRegister (read-only), in parallel.
     rt = cp.cuda.runtime
-    path = os.path.join(tempfile.gettempdir(), "cq_probe2.bin")
-    size = 2 << 30
-    with open(path, "wb") as f:
-        blk = np.random.default_rng(2).integers(0, 255, 64 << 20, dtype=np.uint8).tobytes()
-        for _ in range(size // len(blk)):
-            f.write(blk)
-    with open(path, "rb") as f:
-        while f.read(64 << 20):
-            pass
+    path, size = page_cached_file("cq_probe2.bin")
     dev = cp.empty(size, cp.uint8)
     fd = os.open(path, os.O_RDONLY)
     for populate in (False, True):
@@ -235,15 +231,7 @@ if part in ("all", "register"):
 
 if part in ("all", "mmapcopy"):
     # Host fill from a (populated) read-only memory map: NumPy copies, threads.
-    path = os.path.join(tempfile.gettempdir(), "cq_probe3.bin")
-    size = 2 << 30
-    with open(path, "wb") as f:
-        blk = np.random.default_rng(2).integers(0, 255, 64 << 20, dtype=np.uint8).tobytes()
-        for _ in range(size // len(blk)):
-            f.write(blk)
-    with open(path, "rb") as f:
-        while f.read(64 << 20):
-            pass
+    path, size = page_cached_file("cq_probe3.bin")
     pinned = cupyx.empty_pinned(256 << 20, np.uint8)
     pinned[:] = 1
     fd = os.open(path, os.O_RDONLY)
