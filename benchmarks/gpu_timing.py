@@ -110,7 +110,6 @@ def gpu_seconds_per_call(calls, min_calls: int = CALLS_PER_GRAPH, replays: int =
 
 
 _copy_cache = {}
-copy_figures = {}  # nbytes -> {"memcpy_gbps": ..., "copy_kernel_gbps": ...} of the last measurement
 
 
 def copy_bandwidth(cp, nbytes: int = 1 << 30) -> float:
@@ -145,8 +144,6 @@ def copy_bandwidth(cp, nbytes: int = 1 << 30) -> float:
             times.append(cp.cuda.get_elapsed_time(start, end) * 1e-3 / 4)
         t_memcpy = statistics.median(times)
         t_kernel, _, _ = gpu_seconds_per_call([lambda: cp.copyto(dst, src)], min_calls=8, replays=5)
-        copy_figures[nbytes] = {"memcpy_gbps": 2 * nbytes / t_memcpy / 1e9,
-                                "copy_kernel_gbps": 2 * nbytes / t_kernel / 1e9}
         _copy_cache[nbytes] = 2 * nbytes / min(t_memcpy, t_kernel)
         del src, dst
     return _copy_cache[nbytes]

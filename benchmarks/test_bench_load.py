@@ -254,11 +254,9 @@ def h2d_figures(cp, path, infos, data_offset):
     kernels_zero_copy = None
     if gl.device_reads_host(cp, 0):
         # the same kernels reading the pinned host copy over the bus (the zero-copy path)
-        mem = cp.cuda.UnownedMemory(pinned.ctypes.data, pinned.nbytes, pinned, device_id=0)
-        host_view = cp.ndarray((pinned.nbytes,), dtype=cp.uint8,
-                               memptr=cp.cuda.MemoryPointer(mem, 0))
+        host_view = gl.pinned_view_on_device(cp, pinned, 0)
         kernels_zero_copy = kernel_time(host_view)
-        del host_view, mem
+        del host_view
     scratch = None  # noqa: F841
     del pinned
     cp.get_default_pinned_memory_pool().free_all_blocks()

@@ -214,7 +214,7 @@ def device_reads_host(cp, dev: int) -> bool:
                              "canUseHostPointerForRegisteredMem")))
 
 
-def _host_view(cp, host: np.ndarray, dev: int):
+def pinned_view_on_device(cp, host: np.ndarray, dev: int):
     """A CuPy uint8 array on device ``dev`` over pinned host memory (zero-copy:
     kernels read it over the bus); it keeps ``host`` alive."""
     mem = cp.cuda.UnownedMemory(host.ctypes.data, host.nbytes, host, device_id=dev)
@@ -435,7 +435,7 @@ class _Load:
                 self.zero_copy[dev] = zero_copy
                 if zero_copy:
                     self.current = f"(pinned buffers mapped on GPU {dev})"
-                    self.host_views[dev] = [_host_view(cp, p, dev) for p in self.pinned]
+                    self.host_views[dev] = [pinned_view_on_device(cp, p, dev) for p in self.pinned]
                 else:
                     self.current = f"(staging buffers on GPU {dev})"
                     area = _allocate(cp, (n_slots, slot), cp.uint8)
@@ -504,9 +504,7 @@ class _Load:
                 runtime.memcpyAsync(src_all.data.ptr, self.pinned[slot].ctypes.data,
                                     chunk.end - chunk.start, runtime.memcpyHostToDevice,
                                     stream.ptr)
-                done = cp.cuda.Event(disable_timing=True)
-                done.record(stream)               # the pinned buffer's only reader is this copy
-                self.slot_free[slot] = done
+                self.mark_slot_free(slot, stream)  # the pinned buffer's only reader is this copy
             base = src_all.data.ptr
             for job, tpos, n, cpos in chunk.pieces:
                 self.current = job.name
@@ -519,11 +517,16 @@ class _Load:
                     e1 = e0 + n // fmt.type_size * fmt.block_size
                     launch_dequant(fmt, src_all[cpos:cpos + n], job.dst[e0:e1], stream=stream)
             if zero_copy:
-                done = cp.cuda.Event(disable_timing=True)
-                done.record(stream)               # after every kernel / copy reading the buffer
-                self.slot_free[slot] = done
+                self.mark_slot_free(slot, stream)  # after every kernel / copy reading the buffer
         if self.bar is not None:
             self.bar.update(chunk.payload)
+
+    def mark_slot_free(self, slot: int, stream) -> None:
+        """Record, on ``stream``, the event the host waits for before refilling
+        the slot's pinned buffer: queue it after the buffer's last reader."""
+        done = self.cp.cuda.Event(disable_timing=True)
+        done.record(stream)
+        self.slot_free[slot] = done
 
     def synchronize(self) -> None:
         for dev, streams in self.streams.items():

@@ -81,19 +81,22 @@ __device__ __forceinline__ float cq_sub_ieee(float a, float b) {
 #endif
 
 // ------------------------------------------------- small integers to float
-// float(q) for |q| < 2^22, exactly. On NVIDIA an int -> float conversion runs
-// on the conversion unit, 16 results per clock per SM on Hopper, which made
-// the float16 paths decode-bound (one conversion to float, one back to half,
-// per value). Placing q in the mantissa of 1.5 * 2^23 and subtracting that
-// constant gives the same exact float with an integer add and a float add,
-// both full-rate. AMD converts at full rate: it keeps the plain cast.
-// -DCQ_FAST_I2F=0 turns the trick off (for A/B timing).
+// float(q) for |q| < 2^22, exactly, without an int -> float conversion: q
+// placed in the mantissa of 1.5 * 2^23 (CQ_I2F_BITS) is the float
+// 1.5 * 2^23 + q, and subtracting 1.5 * 2^23 (CQ_I2F_BIAS) leaves q; an
+// integer add and a float add, both full-rate on NVIDIA, where conversions
+// run at 16 a clock per SM. Measured on the H200 (notes/h200_2026-12-01) this
+// alone changed nothing; cq_code_to_float builds on the same constants, where
+// one byte permute does the placing. AMD keeps the plain cast.
+// -DCQ_FAST_I2F=0 turns both off (for A/B timing).
 #ifndef CQ_FAST_I2F
 #define CQ_FAST_I2F 1
 #endif
+#define CQ_I2F_BITS 0x4B400000u
+#define CQ_I2F_BIAS 12582912.0f
 __device__ __forceinline__ float cq_i2f(int q) {
 #if CQ_FAST_I2F && defined(CQ_CUDA)
-    return __int_as_float(0x4B400000 + q) - 12582912.0f;
+    return __uint_as_float(CQ_I2F_BITS + (cq_u32)q) - CQ_I2F_BIAS;
 #else
     return (float)q;
 #endif
@@ -209,7 +212,7 @@ __device__ __forceinline__ uint2 cq_bits8(uint2 w, int shift, cq_u32 mask) {
 __device__ __forceinline__ float cq_code_to_float(uint2 w, int i, int bias) {
     const cq_u32 word = i < 4 ? w.x : w.y;
 #if CQ_FAST_I2F && defined(CQ_CUDA)
-    return __uint_as_float(__byte_perm(word, 0x4B400000u, 0x7650u | (i & 3))) - (12582912.0f + (float)bias);
+    return __uint_as_float(__byte_perm(word, CQ_I2F_BITS, 0x7650u | (i & 3))) - (CQ_I2F_BIAS + (float)bias);
 #else
     return (float)((int)((word >> (8 * (i & 3))) & 0xffu) - bias);
 #endif
