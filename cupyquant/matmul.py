@@ -51,7 +51,9 @@ NVIDIA_LARGE_M_PATH = "dequant_gemm"
 #: Largest float16 scratch buffer of the "dequant_gemm" path (bytes).
 DEQUANT_SCRATCH_BYTES = 256 << 20
 #: Tensor-core matrix-vector: geometry (rows per thread block, blocks per row
-#: and stage, stages) or None for the compiled default; K is split so that the
+#: and stage, stages) or None for the compiled default (16, 64, 3: the fastest
+#: of six on an H200 for three of the four benchmark shapes, M = 1; within 3%
+#: on the fourth, notes/h200_s8/); K is split so that the
 #: thread blocks fill about MV_BLOCKS_PER_SM x (thread blocks resident on a
 #: multiprocessor) x multiprocessors.
 MV_GEOMETRY = None
@@ -279,7 +281,7 @@ def _matvec_tc(cp, x2, w, y2, N, K, dev):
         splits, sps = _mv_splits(nb, tiles, capacity, kb)
         if f32:
             parts = cp.empty(3 * mc * K, dtype=cp.uint16)
-            nquads = mc * nb * 8
+            nquads = mc * nb * 4  # one thread a (row, block, t): 8 values
             pgrid = min(-(-nquads // mk.THREADS), sms * 8)
             _function(mk.XPREP_NAME)((pgrid,), (mk.THREADS,),
                                      (xc, np.int64(K), np.int32(mc), np.int32(nb), parts))

@@ -19,7 +19,7 @@ THREADS = 256
 #: Matrix-vector (tensor cores): the compiled geometries (rows per thread
 #: block, Q4_0 blocks per row and stage, pipeline stages); CQ_MV_TC_GEOM lines
 #: at the end of q4_0_matmul.hip.
-MV_GEOMETRIES = ((16, 32, 4),)
+MV_GEOMETRIES = ((16, 64, 3),)
 #: Matrix-matrix (tensor cores): thread-block tile and dynamic shared memory.
 MM_TC_TILE = (128, 128)
 MM_TC_SMEM = 4 * 128 * 64 + 2 * 128 * 8 * 18  # CQ_MM_SMEM

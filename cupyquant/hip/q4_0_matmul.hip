@@ -168,25 +168,59 @@ __device__ __forceinline__ float cq_ld_cg(const float* p) {
     asm volatile("ld.global.cg.f32 %0, [%1];\n" : "=f"(v) : "l"(p));
     return v;
 }
-// Two 4-bit values q (in bits 0-3 and 16-19, the rest zero) -> the exact pair
-// (q - 8) as float16x2 (BF16 false) or bfloat16x2 (BF16 true): the magic
-// exponent makes 1024 + q (float16) or 128 + q (bfloat16), and one exact
-// fused multiply-add removes 1032 or 136.
-template <bool BF16>
-__device__ __forceinline__ cq_u32 cq_nib_pair(cq_u32 nib) {
+__device__ __forceinline__ cq_u32 cq_lop3_or_and(cq_u32 a, cq_u32 mask, cq_u32 magic) {
+    cq_u32 r;  // (a & mask) | magic
+    asm("lop3.b32 %0, %1, %2, %3, 0xEA;\n" : "=r"(r) : "r"(a), "r"(mask), "r"(magic));
+    return r;
+}
+__device__ __forceinline__ cq_u32 cq_hfma2(cq_u32 a, cq_u32 b, cq_u32 c) {
     cq_u32 r;
-    if (BF16) {
-        asm("fma.rn.bf16x2 %0, %1, %2, %3;\n" : "=r"(r) : "r"(nib | 0x43004300u), "r"(0x3F803F80u), "r"(0xC308C308u));
-    } else {
-        asm("fma.rn.f16x2 %0, %1, %2, %3;\n" : "=r"(r) : "r"(nib | 0x64006400u), "r"(0x3C003C00u), "r"(0xE408E408u));
-    }
+    asm("fma.rn.f16x2 %0, %1, %2, %3;\n" : "=r"(r) : "r"(a), "r"(b), "r"(c));
+    return r;
+}
+__device__ __forceinline__ cq_u32 cq_bfma2(cq_u32 a, cq_u32 b, cq_u32 c) {
+    cq_u32 r;
+    asm("fma.rn.bf16x2 %0, %1, %2, %3;\n" : "=r"(r) : "r"(a), "r"(b), "r"(c));
     return r;
 }
 // float16x2 of d * (q - 8), one rounding (the product of two float16 values).
+// nib: two 4-bit values q in bits 0-3 and 16-19, the rest zero; the magic
+// exponent makes 1024 + q exactly, * 1 - 1032 removes the offset (exact).
 __device__ __forceinline__ cq_u32 cq_deq_pair_f16(cq_u32 nib, cq_u32 d2) {
-    cq_u32 r = cq_nib_pair<false>(nib);
+    cq_u32 r = cq_hfma2(nib | 0x64006400u, 0x3C003C00u, 0xE408E408u);
     asm("mul.rn.f16x2 %0, %0, %1;\n" : "+r"(r) : "r"(d2));
     return r;
+}
+// The four A register pairs of one row of one block from its u32 q:
+// a[0] = (4t, 4t+2), a[1] = (4t+1, 4t+3), a[2] = (16+4t, 16+4t+2), a[3] = (16+4t+1, 16+4t+3).
+template <bool BF16>
+__device__ __forceinline__ void cq_mv_decode(cq_u32 q, cq_u32* a) {
+    const cq_u32 q8 = q >> 8;
+    if (BF16) {  // 128 + v exactly; (128 + v) * 1 - 136
+        const cq_u32 M = 0x000F000Fu, MAG = 0x43004300u, ONE = 0x3F803F80u, OFF = 0xC308C308u;
+        a[0] = cq_bfma2(cq_lop3_or_and(q, M, MAG), ONE, OFF);
+        a[1] = cq_bfma2(cq_lop3_or_and(q8, M, MAG), ONE, OFF);
+        a[2] = cq_bfma2(cq_lop3_or_and(q >> 4, M, MAG), ONE, OFF);
+        a[3] = cq_bfma2(cq_lop3_or_and(q >> 12, M, MAG), ONE, OFF);
+    } else {  // 1024 + v: * 1 - 1032; 1024 + 16 v: * (1/16) - 72 (all exact)
+        const cq_u32 MLO = 0x000F000Fu, MHI = 0x00F000F0u, MAG = 0x64006400u;
+        a[0] = cq_hfma2(cq_lop3_or_and(q, MLO, MAG), 0x3C003C00u, 0xE408E408u);
+        a[1] = cq_hfma2(cq_lop3_or_and(q8, MLO, MAG), 0x3C003C00u, 0xE408E408u);
+        a[2] = cq_hfma2(cq_lop3_or_and(q, MHI, MAG), 0x2C002C00u, 0xD480D480u);
+        a[3] = cq_hfma2(cq_lop3_or_and(q8, MHI, MAG), 0x2C002C00u, 0xD480D480u);
+    }
+}
+// c = A * B with fresh float32 accumulators (k = 32: two mma).
+template <bool BF16>
+__device__ __forceinline__ void cq_mv_mma_block(float* c, const cq_u32* a_lo_g, const cq_u32* b) {
+    c[0] = c[1] = c[2] = c[3] = 0.0f;
+    if (BF16) {
+        cq_mma_bf16(c, a_lo_g, b);
+        cq_mma_bf16(c, a_lo_g + 4, b + 2);
+    } else {
+        cq_mma_f16(c, a_lo_g, b);
+        cq_mma_f16(c, a_lo_g + 4, b + 2);
+    }
 }
 #endif
 
@@ -203,10 +237,13 @@ __device__ __forceinline__ cq_u32 cq_deq_pair_f16(cq_u32 nib, cq_u32 d2) {
 // pair of mma (k = 32) into fresh accumulators, which are then scaled by the
 // block's d in float32 and summed in float32.
 //
-// k order inside a block: A/B register pairs hold k = (2t, 2t+1) and
-// (2t+8, 2t+9) of each k16 step s; they are mapped to block values
-// j = 16s + 4t + (0, 1) and 16s + 4t + (2, 3), so that thread t needs qs
-// bytes 4t..4t+3 only (low nibbles for s = 0, high nibbles for s = 1).
+// k order inside a block: thread t reads qs bytes 4t..4t+3 (u32 q) and
+// dequantizes them exactly to q - 8 with two instructions a pair (a lop3 puts
+// a nibble pair into the mantissas of 1024 (float16) or 128 (bfloat16), one
+// fma removes the offset); its A register pairs hold block values
+// (4t, 4t+2) | (4t+1, 4t+3) for the low nibbles (mma 0) and the same plus 16
+// for the high nibbles (mma 1). B (the activations) uses the same order:
+// float16 x is permuted in registers, float32 x by cq_q4_0_xprep_bf16x3.
 // ===================================================================
 extern __shared__ uint4 cq_dyn_smem[];
 
@@ -233,7 +270,7 @@ __device__ __forceinline__ void cq_mv_tc(const cq_u8* __restrict__ w, cq_i64 row
     constexpr int NVEC = KB * CQ_QB / 16;                        // 16-byte pieces per row and stage
     constexpr int CH = (RT * NVEC + CQ_MM_THREADS - 1) / CQ_MM_THREADS;  // pieces per thread
     static_assert(RT == 16 || RT == 32 || RT == 64, "RT");
-    static_assert(KB % 8 == 0, "KB");
+    static_assert(KB % 8 == 0 && KB % (2 * KW) == 0, "KB");
     cq_u8* smem = reinterpret_cast<cq_u8*>(cq_dyn_smem);
     __shared__ int is_last;
 
@@ -279,16 +316,13 @@ __device__ __forceinline__ void cq_mv_tc(const cq_u8* __restrict__ w, cq_i64 row
 
     // This thread's B column in each n8 tile: activation row m, part p.
     const cq_u16* xcol[NT];
-    bool xok[NT];
 #pragma unroll
     for (int nt = 0; nt < NT; ++nt) {
-        const int n = nt * 8 + g, m = n / P, p = n - m * P;
-        xok[nt] = m < M;
+        const int n = cq_imin(nt * 8 + g, M * P - 1), m = n / P, p = n - m * P;
         if (SPLIT3)  // parts[block][p * M + m][32], thread t's 8 values at 8t
             xcol[nt] = x + (cq_i64)(p * M + m) * 32 + 8 * t;
         else
             xcol[nt] = x + (cq_i64)m * ldx + 4 * t;
-        if (!xok[nt]) xcol[nt] = x;
     }
     const cq_i64 xstride = SPLIT3 ? (cq_i64)3 * M * 32 : 32;  // elements from one block to the next
 
@@ -308,61 +342,61 @@ __device__ __forceinline__ void cq_mv_tc(const cq_u8* __restrict__ w, cq_i64 row
         const cq_u8* sb = smem + (i % ST) * STAGE + (rt * 16 + g) * SR;
         const int b0 = (st0 + i) * KB;
         const int nbl = cq_imin(KB, nb - b0);
-        auto do_block = [&](int bl) {
+        auto do_block = [&](int bl, bool odd) {
             const cq_u8* r0 = sb + bl * CQ_QB;  // row g of the tile
             const cq_u8* r1 = r0 + 8 * SR;      // row g + 8
+            cq_u32 q0, q1;
+            if (odd) {  // qs at an address = 0 mod 4 (row stride and stage are multiples of 4)
+                q0 = *reinterpret_cast<const cq_u32*>(r0 + 2 + 4 * t);
+                q1 = *reinterpret_cast<const cq_u32*>(r1 + 2 + 4 * t);
+            } else {    // qs at 2 mod 4: two aligned words, funnel-shifted
+                q0 = __funnelshift_r(*reinterpret_cast<const cq_u32*>(r0 + 4 * t),
+                                     *reinterpret_cast<const cq_u32*>(r0 + 4 * t + 4), 16);
+                q1 = __funnelshift_r(*reinterpret_cast<const cq_u32*>(r1 + 4 * t),
+                                     *reinterpret_cast<const cq_u32*>(r1 + 4 * t + 4), 16);
+            }
             const float d0 = cq_half_to_float(*reinterpret_cast<const cq_u16*>(r0));
             const float d1 = cq_half_to_float(*reinterpret_cast<const cq_u16*>(r1));
-            const cq_u16* h0 = reinterpret_cast<const cq_u16*>(r0 + 2 + 4 * t);
-            const cq_u16* h1 = reinterpret_cast<const cq_u16*>(r1 + 2 + 4 * t);
-            const cq_u32 q0 = (cq_u32)h0[0] | ((cq_u32)h0[1] << 16);  // qs bytes 4t..4t+3, row g
-            const cq_u32 q1 = (cq_u32)h1[0] | ((cq_u32)h1[1] << 16);  // row g + 8
-            cq_u32 a[2][4];
-            {
-                const cq_u32 p01 = __byte_perm(q0, 0u, 0x4140), p23 = __byte_perm(q0, 0u, 0x4342);
-                const cq_u32 p01b = __byte_perm(q1, 0u, 0x4140), p23b = __byte_perm(q1, 0u, 0x4342);
-                a[0][0] = cq_nib_pair<SPLIT3>(p01 & 0x000F000Fu);
-                a[0][1] = cq_nib_pair<SPLIT3>(p01b & 0x000F000Fu);
-                a[0][2] = cq_nib_pair<SPLIT3>(p23 & 0x000F000Fu);
-                a[0][3] = cq_nib_pair<SPLIT3>(p23b & 0x000F000Fu);
-                a[1][0] = cq_nib_pair<SPLIT3>((p01 >> 4) & 0x000F000Fu);
-                a[1][1] = cq_nib_pair<SPLIT3>((p01b >> 4) & 0x000F000Fu);
-                a[1][2] = cq_nib_pair<SPLIT3>((p23 >> 4) & 0x000F000Fu);
-                a[1][3] = cq_nib_pair<SPLIT3>((p23b >> 4) & 0x000F000Fu);
-            }
+            cq_u32 v0[4], v1[4];
+            cq_mv_decode<SPLIT3>(q0, v0);
+            cq_mv_decode<SPLIT3>(q1, v1);
+            // mma A registers: {row g, row g + 8} x {first, second k half} of each mma
+            const cq_u32 a[8] = {v0[0], v1[0], v0[1], v1[1], v0[2], v1[2], v0[3], v1[3]};
             const cq_i64 b = b0 + bl;
 #pragma unroll
             for (int nt = 0; nt < NT; ++nt) {
-                cq_u32 bf[2][2] = {{0u, 0u}, {0u, 0u}};
-                if (xok[nt]) {
-                    if (SPLIT3) {
-                        const uint4 v = *reinterpret_cast<const uint4*>(xcol[nt] + b * xstride);
-                        bf[0][0] = v.x; bf[0][1] = v.y; bf[1][0] = v.z; bf[1][1] = v.w;
-                    } else {
-                        const uint2 v0 = *reinterpret_cast<const uint2*>(xcol[nt] + b * 32);
-                        const uint2 v1 = *reinterpret_cast<const uint2*>(xcol[nt] + b * 32 + 16);
-                        bf[0][0] = v0.x; bf[0][1] = v0.y; bf[1][0] = v1.x; bf[1][1] = v1.y;
-                    }
-                }
-                float c[4] = {0.0f, 0.0f, 0.0f, 0.0f};
+                // Columns past the last activation row read a valid row again
+                // (xcol clamped below); their results are never used.
+                cq_u32 bf[4];
+                const cq_u16* xp = xcol[nt] + b * xstride;
                 if (SPLIT3) {
-                    cq_mma_bf16(c, a[0], bf[0]);
-                    cq_mma_bf16(c, a[1], bf[1]);
+                    const uint4 v = *reinterpret_cast<const uint4*>(xp);
+                    bf[0] = v.x; bf[1] = v.y; bf[2] = v.z; bf[3] = v.w;
                 } else {
-                    cq_mma_f16(c, a[0], bf[0]);
-                    cq_mma_f16(c, a[1], bf[1]);
+                    const uint2 lo = *reinterpret_cast<const uint2*>(xp);
+                    const uint2 hi = *reinterpret_cast<const uint2*>(xp + 16);
+                    bf[0] = __byte_perm(lo.x, lo.y, 0x5410);
+                    bf[1] = __byte_perm(lo.x, lo.y, 0x7632);
+                    bf[2] = __byte_perm(hi.x, hi.y, 0x5410);
+                    bf[3] = __byte_perm(hi.x, hi.y, 0x7632);
                 }
+                float c[4];
+                cq_mv_mma_block<SPLIT3>(c, a, bf);
                 acc[nt][0] = fmaf(d0, c[0], acc[nt][0]);
                 acc[nt][1] = fmaf(d0, c[1], acc[nt][1]);
                 acc[nt][2] = fmaf(d1, c[2], acc[nt][2]);
                 acc[nt][3] = fmaf(d1, c[3], acc[nt][3]);
             }
         };
-        if (nbl == KB) {  // full stage: unrolled, independent blocks in flight
+        if (nbl == KB) {  // full stage: warp kw takes the block pairs kw, kw + KW, ... (parity known)
 #pragma unroll
-            for (int j = 0; j < KB / KW; ++j) do_block(kw + j * KW);
+            for (int h = 0; h < KB / (2 * KW); ++h) {
+                const int pr = kw + KW * h;
+                do_block(2 * pr, false);
+                do_block(2 * pr + 1, true);
+            }
         } else {
-            for (int bl = kw; bl < nbl; bl += KW) do_block(bl);
+            for (int bl = kw; bl < nbl; bl += KW) do_block(bl, bl & 1);
         }
     }
     cq_cp_wait<0>();
@@ -417,37 +451,39 @@ __device__ __forceinline__ void cq_mv_tc(const cq_u8* __restrict__ w, cq_i64 row
 }
 
 // float32 activations (M rows, leading dimension ldx) -> three bfloat16 parts
-// whose sum is the value to about 2^-24 relative: parts[block][p * M + m][32]
-// (one block's columns together), block value j = 16s + 4t + e at position
-// 8t + 4s + e.
+// whose sum is the value to about 2^-24 relative, in cq_mv_tc's k order:
+// parts[block][p * M + m][32], thread t's 8 values at 8t are block values
+// 4t, 4t+2, 4t+1, 4t+3, then the same plus 16.
 extern "C" __global__ void __launch_bounds__(CQ_MM_THREADS)
 cq_q4_0_xprep_bf16x3(const float* __restrict__ x, cq_i64 ldx, int M, int nb, cq_u16* __restrict__ parts) {
-    const cq_i64 nquads = (cq_i64)M * nb * 8;
+    const cq_i64 nquads = (cq_i64)M * nb * 4;
     for (cq_i64 q = (cq_i64)blockIdx.x * CQ_MM_THREADS + threadIdx.x; q < nquads;
          q += (cq_i64)gridDim.x * CQ_MM_THREADS) {
-        const int qi = (int)(q & 7), s = qi >> 2, tq = qi & 3;
-        const cq_i64 mb = q >> 3;
+        const int t = (int)(q & 3);
+        const cq_i64 mb = q >> 2;
         const cq_i64 b = mb % nb;
         const int m = (int)(mb / nb);
-        const float4 v = *reinterpret_cast<const float4*>(x + (cq_i64)m * ldx + b * 32 + 16 * s + 4 * tq);
-        const float in[4] = {v.x, v.y, v.z, v.w};
-        cq_u32 bits[3][4];
+        const float* src = x + (cq_i64)m * ldx + b * 32 + 4 * t;
+        const float4 lo = *reinterpret_cast<const float4*>(src);
+        const float4 hi = *reinterpret_cast<const float4*>(src + 16);
+        const float in[8] = {lo.x, lo.z, lo.y, lo.w, hi.x, hi.z, hi.y, hi.w};
+        cq_u32 bits[3][8];
 #pragma unroll
-        for (int e = 0; e < 4; ++e) {
+        for (int e = 0; e < 8; ++e) {
             const float p0 = cq_bf16_round(in[e]);
             const float r1 = in[e] - p0;  // exact
             const float p1 = cq_bf16_round(r1);
-            const float r2 = r1 - p1;     // exact
-            const float p2 = cq_bf16_round(r2);
+            const float p2 = cq_bf16_round(r1 - p1);  // r1 - p1 exact
             bits[0][e] = __float_as_uint(p0) >> 16;
             bits[1][e] = __float_as_uint(p1) >> 16;
             bits[2][e] = __float_as_uint(p2) >> 16;
         }
 #pragma unroll
         for (int p = 0; p < 3; ++p) {
-            cq_u16* dst = parts + (b * (3 * M) + p * M + m) * 32 + 8 * tq + 4 * s;
-            *reinterpret_cast<uint2*>(dst) =
-                make_uint2(bits[p][0] | (bits[p][1] << 16), bits[p][2] | (bits[p][3] << 16));
+            cq_u16* dst = parts + (b * (3 * M) + p * M + m) * 32 + 8 * t;
+            *reinterpret_cast<uint4*>(dst) =
+                make_uint4(bits[p][0] | (bits[p][1] << 16), bits[p][2] | (bits[p][3] << 16),
+                           bits[p][4] | (bits[p][5] << 16), bits[p][6] | (bits[p][7] << 16));
         }
     }
 }
@@ -812,7 +848,7 @@ __device__ __forceinline__ void cq_mm_gen(const cq_u8* __restrict__ w, cq_i64 ro
     }
 
 #define CQ_MATMUL_FOR_OUT(ON, OT)               \
-    CQ_MV_TC_GEOM(ON, OT, 16, 32, 4)            \
+    CQ_MV_TC_GEOM(ON, OT, 16, 64, 3)            \
     CQ_MV_GEN_KERNEL(f16, cq_f16, ON, OT)       \
     CQ_MV_GEN_KERNEL(f32, float, ON, OT)        \
     CQ_MM_KERNELS(ON, OT)
