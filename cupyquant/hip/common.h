@@ -377,6 +377,8 @@ struct cq_shared_table<D, decltype(void(D::shared_table_bytes))> {
 //     interleaved (default: all of the tile's, fully unrolled). Fewer groups
 //     in flight need fewer registers.
 // Formats whose full unroll needs many registers run faster with 2 and 4.
+// CQ_TUNE_MIN_BLOCKS / CQ_TUNE_DECODE_UNROLL (-D options) override both for
+// every decoder of a module: for tuning sweeps only.
 template <class D, class = void>
 struct cq_min_blocks { static constexpr int value = 0; };
 template <class D>
@@ -387,6 +389,30 @@ template <class D>
 struct cq_decode_unroll<D, decltype(void(D::decode_unroll))> {
     static constexpr int value = D::decode_unroll;
 };
+#if defined(CQ_TUNE_MIN_BLOCKS)
+#define CQ_MIN_BLOCKS_OF(D) CQ_TUNE_MIN_BLOCKS
+#else
+#define CQ_MIN_BLOCKS_OF(D) cq_min_blocks<D>::value
+#endif
+#if defined(CQ_TUNE_DECODE_UNROLL)
+#define CQ_DECODE_UNROLL_OF(D) CQ_TUNE_DECODE_UNROLL
+#else
+#define CQ_DECODE_UNROLL_OF(D) cq_decode_unroll<D>::value
+#endif
+
+// Optional scales shared by groups of values (the K-quants' sub-block scales):
+//   static constexpr int scale_groups;                       // groups per block
+//   __device__ static float2 group_scale(const cq_u8* blk, int group);
+//   __device__ static void decode8_scaled(const cq_u8* blk, int sub, float2 scale, float* v);
+// replace decode8. Every group's scale is computed once per tile, by one
+// thread, right after the tile is staged, and read back from shared memory;
+// decoding a group of 8 values inline would repeat it for every group of 8
+// that shares it (4 or 2 times), and the float16 kernels are bound by
+// instruction issue. The arithmetic is the same, so results are unchanged.
+template <class D, class = void>
+struct cq_scale_groups { static constexpr int value = 0; };
+template <class D>
+struct cq_scale_groups<D, decltype(void(D::scale_groups))> { static constexpr int value = D::scale_groups; };
 
 template <class D, class Out>
 __device__ __forceinline__ void cq_dequant_tiles(const cq_u8* __restrict__ src, Out* __restrict__ dst,
@@ -409,6 +435,17 @@ __device__ __forceinline__ void cq_dequant_tiles(const cq_u8* __restrict__ src, 
             stable[i] = static_cast<const uint4*>(tables)[i];
         tables = stable;
     }
+
+    constexpr int SG = cq_scale_groups<D>::value;
+    static_assert(SG == 0 || (D::block_size / 8) % SG == 0, "a group of 8 values shares one scale");
+    __shared__ float2 sscale[SG > 0 ? CQ_TILE_ELEMS / D::block_size * SG : 1];
+    auto decode = [&](int e, float* v) {
+        const int blk = e / D::block_size, sub = (e % D::block_size) / 8;
+        if constexpr (SG > 0)
+            D::decode8_scaled(sbytes + blk * D::type_size, sub, sscale[blk * SG + sub / (D::block_size / 8 / SG)], v);
+        else
+            D::decode8(sbytes + blk * D::type_size, sub, tables, v);
+    };
 
     const cq_i64 n_tiles = (n_elems + CQ_TILE_ELEMS - 1) / CQ_TILE_ELEMS;
     // Uniform over the grid: 16-byte vector loads need an aligned source (every
@@ -455,11 +492,15 @@ __device__ __forceinline__ void cq_dequant_tiles(const cq_u8* __restrict__ src, 
         }
         for (int i = first_byte + threadIdx.x; i < tile_bytes; i += CQ_THREADS) sbytes[i] = tsrc[i];
         __syncthreads();
+        if constexpr (SG > 0) {
+            for (int i = threadIdx.x; i < tile_bytes / D::type_size * SG; i += CQ_THREADS)
+                sscale[i] = D::group_scale(sbytes + i / SG * D::type_size, i % SG);
+            __syncthreads();
+        }
         if (src_aligned && tile + gridDim.x < n_tiles) prefetch(tile + gridDim.x);
 
         if (dst_aligned && tile_elems == CQ_TILE_ELEMS) {
-            constexpr int DU = cq_decode_unroll<D>::value < CQ_UNROLL ? cq_decode_unroll<D>::value
-                                                                     : CQ_UNROLL;
+            constexpr int DU = CQ_DECODE_UNROLL_OF(D) < CQ_UNROLL ? CQ_DECODE_UNROLL_OF(D) : CQ_UNROLL;
             static_assert(DU >= 1 && CQ_UNROLL % DU == 0, "decode_unroll must divide the unroll");
 #pragma unroll 1
             for (int u0 = 0; u0 < CQ_UNROLL; u0 += DU) {
@@ -467,8 +508,7 @@ __device__ __forceinline__ void cq_dequant_tiles(const cq_u8* __restrict__ src, 
                 for (int du = 0; du < DU; ++du) {
                     const int e = ((u0 + du) * CQ_THREADS + threadIdx.x) * 8;
                     float v[8];
-                    D::decode8(sbytes + (e / D::block_size) * D::type_size, (e % D::block_size) / 8,
-                               tables, v);
+                    decode(e, v);
                     cq_store8_warp(dst + e0 + (cq_i64)((u0 + du) * CQ_THREADS + warp_first) * 8, v,
                                    lane);
                 }
@@ -479,8 +519,7 @@ __device__ __forceinline__ void cq_dequant_tiles(const cq_u8* __restrict__ src, 
                 const int e = (u * CQ_THREADS + threadIdx.x) * 8;
                 if (e < tile_elems) {
                     float v[8];
-                    D::decode8(sbytes + (e / D::block_size) * D::type_size, (e % D::block_size) / 8,
-                               tables, v);
+                    decode(e, v);
                     cq_store8(dst + e0 + e, v, tile_elems - e);
                 }
             }
@@ -492,7 +531,7 @@ __device__ __forceinline__ void cq_dequant_tiles(const cq_u8* __restrict__ src, 
 // HIP gives the second launch bound another meaning (warps per execution
 // unit): only the NVIDIA build passes min_blocks (0 there means no bound).
 #if defined(CQ_CUDA)
-#define CQ_DEQUANT_BOUNDS(DECODER) __launch_bounds__(CQ_THREADS, cq_min_blocks<DECODER>::value)
+#define CQ_DEQUANT_BOUNDS(DECODER) __launch_bounds__(CQ_THREADS, CQ_MIN_BLOCKS_OF(DECODER))
 #else
 #define CQ_DEQUANT_BOUNDS(DECODER) __launch_bounds__(CQ_THREADS)
 #endif
