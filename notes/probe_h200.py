@@ -23,11 +23,12 @@ import numpy as np
 
 sys.path.insert(0, "benchmarks")
 from gpu_timing import copy_bandwidth  # noqa: E402
-from gpu_timing import gpu_seconds_per_call  # noqa: E402
+
+sys.path.insert(0, "notes")
+import dequant_variants  # noqa: E402
 
 from cupyquant import FORMATS  # noqa: E402
-from cupyquant.gpu.dequant import THREADS, launch_dequant, tile_elems  # noqa: E402
-from cupyquant.gpu.modules import compile_options, device_table  # noqa: E402
+from cupyquant.gpu.dequant import launch_dequant  # noqa: E402
 from cupyquant.testing import sane_blocks  # noqa: E402
 
 def page_cached_file(name: str, size: int = 2 << 30):
@@ -49,36 +50,14 @@ sms = cp.cuda.Device().attributes["MultiProcessorCount"]
 print(f"copy ceiling {ceil/1e9:.0f} GB/s, {sms} SMs", flush=True)
 
 if part in ("all", "dequant"):
-    n = 14336 * 4096
     # run 1 (2026-12-01): old = ("-DCQ_FAST_I2F=0", "-DCQ_PACK_F16X2=0"), i2f = ("-DCQ_PACK_F16X2=0",);
     # run 2: CQ_MIN_BLOCKS=3/4 and 32 KiB tiles; run 3: decode unroll 2 with and without
     # 4 blocks an SM for every format (macros since replaced by the per-decoder min_blocks /
     # decode_unroll of hip/common.h, set where run 3 showed a gain). Extra -D options per
     # variant go in this dict.
     variants = {"shipped": ()}
-    names = sys.argv[2:] or list(FORMATS)
-    print("format   dtype    " + "  ".join(f"{v:>12s}" for v in variants), flush=True)
-    for name in names:
-        fmt = FORMATS[name]
-        host = sane_blocks(fmt, n // fmt.block_size, np.random.default_rng(0))
-        k = max(1, -(-(200 << 20) // host.nbytes))
-        ins = [cp.asarray(host) for _ in range(k)]
-        tptr = device_table(fmt.name, fmt.tables).data.ptr if fmt.tables() is not None else 0
-        grid = min(-(-n // tile_elems(fmt)), sms * 32)
-        for dt in os.environ.get("PROBE_DTYPES", "float16,float32").split(","):
-            out = cp.empty(n, dt)
-            row = []
-            for opts in variants.values():
-                mod = cp.RawModule(code=fmt.source, options=compile_options(opts))
-                fn = mod.get_function(fmt.kernel_name(dt))
-                calls = [lambda i=i: fn((grid,), (THREADS,), (ins[i], out, np.int64(n), np.uint64(tptr)))
-                         for i in range(k)]
-                t, _, _ = gpu_seconds_per_call(calls, min_calls=20, replays=5)
-                row.append(f"{t*1e6:6.1f}us {(host.nbytes + out.nbytes)/t/ceil:4.2f}")
-            print(f"{name:8s} {dt:8s} " + "  ".join(row), flush=True)
-            del out
-        del ins
-        cp.get_default_memory_pool().free_all_blocks()
+    dequant_variants.print_table(cp, ceil, sys.argv[2:] or list(FORMATS), variants,
+                                 os.environ.get("PROBE_DTYPES", "float16,float32").split(","))
 
 if part in ("all", "load"):
     rt = cp.cuda.runtime
