@@ -48,8 +48,11 @@ def _spin(ns: int) -> bool:
 
 
 def gpu_seconds_per_call(calls, min_calls: int = CALLS_PER_GRAPH, replays: int = REPLAYS):
-    """Median GPU seconds per call of ``calls`` (zero-argument callables, run
-    in rotation) and the method used ("graph" or "stream")."""
+    """(median GPU seconds per call of ``calls`` (zero-argument callables, run
+    in rotation), the method used, a function that runs the timed calls once):
+    "graph" (replays of a captured CUDA graph), or "queued (reason)" /
+    "stream (reason)" (launches queued behind a spin kernel / plainly, when
+    capture was refused)."""
     cp = cupy_module()
     n = len(calls)
     per_run = -(-max(min_calls, n) // n) * n

@@ -20,11 +20,8 @@ from __future__ import annotations
 
 import json
 import math
-import statistics
 import sys
-import time
 
-import numpy as np
 import pytest
 
 from cupyquant.gpu.platform import cupy_module, device_info, gpu_available

@@ -205,6 +205,12 @@ __device__ __forceinline__ uint2 cq_bits8(uint2 w, int shift, cq_u32 mask) {
     return make_uint2((w.x >> shift) & mask, (w.y >> shift) & mask);
 }
 
+// Codes whose low bits are in lo and high bits in hi (one code a byte):
+// lo | hi << shift, per word.
+__device__ __forceinline__ uint2 cq_join8(uint2 lo, uint2 hi, int shift) {
+    return make_uint2(lo.x | (hi.x << shift), lo.y | (hi.y << shift));
+}
+
 // float(byte i of w) - bias, exactly (i: 0..7 over the pair, a constant after
 // unrolling; bias a small integer). With CQ_FAST_I2F on NVIDIA one byte
 // permute builds the float 1.5 * 2^23 + byte (see cq_i2f) and one add removes

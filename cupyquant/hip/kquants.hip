@@ -49,7 +49,7 @@ struct Decoder_Q3_K {
         const uint2 lo = cq_bits8(cq_load8<CQ_FIELD_ALIGN(type_size, 32)>(b + 32 + (sub >> 4) * 32 + j0),
                                   ((sub >> 2) & 3) * 2, 0x03030303u);
         const uint2 hb = cq_bits8(cq_load8<CQ_FIELD_ALIGN(type_size, 0)>(b + j0), sub >> 2, 0x01010101u);
-        const uint2 q = make_uint2(lo.x | (hb.x << 2), lo.y | (hb.y << 2));
+        const uint2 q = cq_join8(lo, hb, 2);
 #pragma unroll
         for (int i = 0; i < 8; ++i) v[i] = CQ_MUL(dl, cq_code_to_float(q, i, 4));
     }
@@ -132,7 +132,7 @@ struct Decoder_Q6_K {
                                   ((sub >> 3) & 1) * 4, 0x0F0F0F0Fu);
         const uint2 hi = cq_bits8(cq_load8<CQ_FIELD_ALIGN(type_size, 128)>(b + 128 + h * 32 + (sub & 3) * 8),
                                   ((sub >> 2) & 3) * 2, 0x03030303u);
-        const uint2 q = make_uint2(lo.x | (hi.x << 4), lo.y | (hi.y << 4));
+        const uint2 q = cq_join8(lo, hi, 4);
 #pragma unroll
         for (int i = 0; i < 8; ++i) v[i] = CQ_MUL(ds, cq_code_to_float(q, i, 32));
     }

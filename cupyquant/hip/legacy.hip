@@ -6,9 +6,7 @@
 // 8*sub + i is bit i of qh byte hb.
 template <int A>
 __device__ __forceinline__ uint2 cq_q5_codes8(const cq_u8* qs, int sub, cq_u32 hb) {
-    const uint2 lo = cq_q4_codes8<A>(qs, sub);
-    const uint2 hi = cq_spread_bits8(hb);
-    return make_uint2(lo.x | (hi.x << 4), lo.y | (hi.y << 4));
+    return cq_join8(cq_q4_codes8<A>(qs, sub), cq_spread_bits8(hb), 4);
 }
 
 // Q4_0: d (f16), qs[16]; x = d * (q - 8).
