@@ -80,6 +80,20 @@ __device__ __forceinline__ float cq_sub_ieee(float a, float b) {
 #define CQ_SUB(a, b) ((float)(a) - (float)(b))
 #endif
 
+// ------------------------------------------------------------ byte permute
+// Byte n of the result is byte (s >> 4n) & 7 of the 8 bytes b:a (a first),
+// for selector nibbles below 8. CUDA's __byte_perm masks the selector with
+// 0x7777 first (one more instruction); callers here never set bit 3.
+__device__ __forceinline__ cq_u32 cq_prmt(cq_u32 a, cq_u32 b, cq_u32 s) {
+#if defined(CQ_CUDA)
+    cq_u32 r;
+    asm("prmt.b32 %0, %1, %2, %3;" : "=r"(r) : "r"(a), "r"(b), "r"(s));
+    return r;
+#else
+    return __byte_perm(a, b, s);
+#endif
+}
+
 // ------------------------------------------------- small integers to float
 // float(q) for |q| < 2^22, exactly, without an int -> float conversion: q
 // placed in the mantissa of 1.5 * 2^23 (CQ_I2F_BITS) is the float
@@ -142,12 +156,25 @@ __device__ __forceinline__ cq_u32 cq_float2_to_half2(float lo, float hi) {
 #endif
 }
 
-// float32 -> bfloat16, round to nearest-even, NaN kept NaN (quiet).
+// float32 -> bfloat16, round to nearest-even, NaN kept NaN (quiet). NVIDIA
+// sm_80+ has the conversion in hardware (its NaN is the canonical 0x7FFF, a
+// NaN all the same); elsewhere it is integer arithmetic, which made bfloat16
+// output 0.66-0.74 of the copy for MXFP4 and Q6_K on the H200 against
+// 0.88-0.92 for float16 (notes/h200_s9/probe_dq_ab_bf16.txt).
+#if defined(CQ_CUDA) && defined(__CUDA_ARCH__) && (__CUDA_ARCH__ >= 800)
+#define CQ_HW_BF16 1
+#endif
 __device__ __forceinline__ cq_u16 cq_float_to_bf16(float f) {
+#if defined(CQ_HW_BF16)
+    cq_u16 h;
+    asm("cvt.rn.bf16.f32 %0, %1;" : "=h"(h) : "f"(f));
+    return h;
+#else
     cq_u32 u = __float_as_uint(f);
     if ((u & 0x7fffffffu) > 0x7f800000u) return (cq_u16)((u >> 16) | 0x40u);
     u += 0x7fffu + ((u >> 16) & 1u);
     return (cq_u16)(u >> 16);
+#endif
 }
 
 // ------------------------------------------ little-endian loads, any alignment
@@ -182,7 +209,14 @@ __device__ __forceinline__ uint2 cq_load8(const cq_u8* p) {
         const cq_u16* h = reinterpret_cast<const cq_u16*>(p);
         return make_uint2((cq_u32)h[0] | ((cq_u32)h[1] << 16), (cq_u32)h[2] | ((cq_u32)h[3] << 16));
     } else {
-        return make_uint2(cq_load_u32(p), cq_load_u32(p + 4));
+        // Byte-aligned (MXFP4's 17-byte blocks): the three aligned words that
+        // cover the 8 bytes, funnel-shifted (5 instructions instead of 8 byte
+        // loads and their merges). May read up to 3 bytes past p + 8: the
+        // skeleton's stage has 16 bytes of slack at its end.
+        const int sh = (int)((cq_u64)p & 3u);
+        const cq_u32* w = reinterpret_cast<const cq_u32*>(p - sh);
+        const cq_u32 w0 = w[0], w1 = w[1], w2 = w[2];
+        return make_uint2(__funnelshift_r(w0, w1, 8 * sh), __funnelshift_r(w1, w2, 8 * sh));
     }
 }
 
@@ -281,7 +315,13 @@ __device__ __forceinline__ void cq_store8(float* p, const float* v, int valid) {
 }
 
 __device__ __forceinline__ cq_u32 cq_float2_to_bf16x2(float lo, float hi) {
+#if defined(CQ_HW_BF16)
+    cq_u32 r;
+    asm("cvt.rn.bf16x2.f32 %0, %1, %2;" : "=r"(r) : "f"(hi), "f"(lo));
+    return r;
+#else
     return (cq_u32)cq_float_to_bf16(lo) | ((cq_u32)cq_float_to_bf16(hi) << 16);
+#endif
 }
 
 template <cq_u32 (*CONVERT2)(float, float), class T>
@@ -324,9 +364,18 @@ __device__ __forceinline__ void cq_store8_warp(float* warp_dst, const float* v, 
                    make_float4(o[0], o[1], o[2], o[3]));
     }
 }
-template <class T>
-__device__ __forceinline__ void cq_store8_warp(T* warp_dst, const float* v, int lane) {
-    cq_store8(warp_dst + 8 * lane, v, 8);  // 16 bytes a lane: already contiguous
+// 16-bit outputs: a lane's 8 values are 16 bytes, already contiguous (and
+// aligned: no run-time check, unlike cq_store8).
+template <cq_u32 (*CONVERT2)(float, float), class T>
+__device__ __forceinline__ void cq_store8_u16_aligned(T* p, const float* v) {
+    cq_store16(reinterpret_cast<uint4*>(p), make_uint4(CONVERT2(v[0], v[1]), CONVERT2(v[2], v[3]),
+                                                       CONVERT2(v[4], v[5]), CONVERT2(v[6], v[7])));
+}
+__device__ __forceinline__ void cq_store8_warp(cq_f16* warp_dst, const float* v, int lane) {
+    cq_store8_u16_aligned<cq_float2_to_half2>(warp_dst + 8 * lane, v);
+}
+__device__ __forceinline__ void cq_store8_warp(cq_bf16* warp_dst, const float* v, int lane) {
+    cq_store8_u16_aligned<cq_float2_to_bf16x2>(warp_dst + 8 * lane, v);
 }
 
 // ------------------------------------------------- the dequantization skeleton
@@ -420,6 +469,24 @@ struct cq_scale_groups { static constexpr int value = 0; };
 template <class D>
 struct cq_scale_groups<D, decltype(void(D::scale_groups))> { static constexpr int value = D::scale_groups; };
 
+// Optional direct 16-bit output, for formats whose values in a group take a
+// few distinct values (the ternary formats: d * {-1, 0, 1}):
+//   static constexpr bool direct16 = true;
+//   template <cq_u16 (*CONV)(float)>
+//   __device__ static void decode8_16(const cq_u8* blk, int sub, cq_u32* w);
+// writes the 8 values as float16 / bfloat16 bits (CONV: float -> bits), two a
+// word, low half first. It must equal CONV of decode8's floats bit for bit
+// (e.g. convert each distinct float once and pick the bits with byte
+// permutes): the float16 fast path then skips a multiply and a conversion a
+// value. Only the aligned fast path uses it; decode8 is still required.
+template <class D, class = void>
+struct cq_direct16 { static constexpr bool value = false; };
+template <class D>
+struct cq_direct16<D, decltype(void(D::direct16))> { static constexpr bool value = D::direct16; };
+template <class Out> struct cq_conv16;
+template <> struct cq_conv16<cq_f16> { static constexpr cq_u16 (*fn)(float) = cq_float_to_half; };
+template <> struct cq_conv16<cq_bf16> { static constexpr cq_u16 (*fn)(float) = cq_float_to_bf16; };
+
 template <class D, class Out>
 __device__ __forceinline__ void cq_dequant_tiles(const cq_u8* __restrict__ src, Out* __restrict__ dst,
                                                  cq_i64 n_elems, const void* __restrict__ tables) {
@@ -431,7 +498,7 @@ __device__ __forceinline__ void cq_dequant_tiles(const cq_u8* __restrict__ src, 
     static_assert(cq_tile<D>::bytes_u1 % 16 == 0, "tiles must start 16-byte aligned");
     constexpr int vec_full = tile_bytes_full / 16;
     constexpr int vec_per_thread = (vec_full + CQ_THREADS - 1) / CQ_THREADS;
-    __shared__ uint4 stage[vec_full];
+    __shared__ uint4 stage[vec_full + 1];  // + slack for cq_load8<1>'s last word
     cq_u8* sbytes = reinterpret_cast<cq_u8*>(stage);
     constexpr int table_vecs = cq_shared_table<D>::bytes / 16;
     __shared__ uint4 stable[table_vecs > 0 ? table_vecs : 1];
@@ -445,8 +512,12 @@ __device__ __forceinline__ void cq_dequant_tiles(const cq_u8* __restrict__ src, 
     constexpr int SG = cq_scale_groups<D>::value;
     static_assert(SG == 0 || (D::block_size / 8) % SG == 0, "a group of 8 values shares one scale");
     __shared__ float2 sscale[SG > 0 ? CQ_TILE_ELEMS / D::block_size * SG : 1];
-    auto decode = [&](int e, float* v) {
-        const int blk = e / D::block_size, sub = (e % D::block_size) / 8;
+    // e: first value of the group inside the tile (a multiple of 8, >= 0).
+    // Unsigned so that the divisions are shifts with no sign fix-up: on the
+    // fast path below e = 8 * (u * CQ_THREADS + threadIdx.x), which makes
+    // sub and the part of blk that varies with u compile-time folds.
+    auto decode = [&](unsigned e, float* v) {
+        const unsigned blk = e / D::block_size, sub = (e % D::block_size) / 8;
         if constexpr (SG > 0)
             D::decode8_scaled(sbytes + blk * D::type_size, sub, sscale[blk * SG + sub / (D::block_size / 8 / SG)], v);
         else
@@ -508,15 +579,26 @@ __device__ __forceinline__ void cq_dequant_tiles(const cq_u8* __restrict__ src, 
         if (dst_aligned && tile_elems == CQ_TILE_ELEMS) {
             constexpr int DU = CQ_DECODE_UNROLL_OF(D) < CQ_UNROLL ? CQ_DECODE_UNROLL_OF(D) : CQ_UNROLL;
             static_assert(DU >= 1 && CQ_UNROLL % DU == 0, "decode_unroll must divide the unroll");
+            // The warp's output span of group u is wdst + u * CQ_THREADS * 8: a
+            // constant offset from one pointer, 16-byte aligned (dst is, and
+            // tiles and warp spans are whole multiples of 8 values).
+            Out* const wdst = dst + e0 + (cq_i64)warp_first * 8;
 #pragma unroll 1
             for (int u0 = 0; u0 < CQ_UNROLL; u0 += DU) {
 #pragma unroll
                 for (int du = 0; du < DU; ++du) {
-                    const int e = ((u0 + du) * CQ_THREADS + threadIdx.x) * 8;
-                    float v[8];
-                    decode(e, v);
-                    cq_store8_warp(dst + e0 + (cq_i64)((u0 + du) * CQ_THREADS + warp_first) * 8, v,
-                                   lane);
+                    const unsigned e = ((unsigned)(u0 + du) * CQ_THREADS + threadIdx.x) * 8u;
+                    if constexpr (sizeof(Out) == 2 && cq_direct16<D>::value) {
+                        cq_u32 w[4];
+                        D::template decode8_16<cq_conv16<Out>::fn>(sbytes + e / D::block_size * D::type_size,
+                                                                   (e % D::block_size) / 8, w);
+                        cq_store16(reinterpret_cast<uint4*>(wdst + (u0 + du) * (CQ_THREADS * 8) + 8 * lane),
+                                   make_uint4(w[0], w[1], w[2], w[3]));
+                    } else {
+                        float v[8];
+                        decode(e, v);
+                        cq_store8_warp(wdst + (u0 + du) * (CQ_THREADS * 8), v, lane);
+                    }
                 }
             }
         } else {

@@ -157,6 +157,8 @@ struct Decoder_IQ1_S {
 struct Decoder_IQ1_M {
     static constexpr int block_size = 256;
     static constexpr int type_size = 56;
+    // 2 groups in flight: 0.87 of the copy at float16 against 0.82 with 8 (H200, session 9 run 3, notes/h200_s9/probe_dq_tune_f16.txt)
+    static constexpr int decode_unroll = 2;
     __device__ static void decode8(const cq_u8* b, int sub, const void* tables, float* v) {
         const cq_u32 nib = ((cq_u32)b[32 + (sub >> 1)] >> (4 * (sub & 1))) & 15u;
         const uint2 g = cq_iq_row8(tables, b[sub] | ((nib & 7u) << 8));

@@ -79,8 +79,8 @@ __device__ __forceinline__ float2 cq_k_group_scale(const cq_u8* b, int sb) {
 struct Decoder_Q4_K {
     static constexpr int block_size = 256;
     static constexpr int type_size = 144;
-    // 3 blocks an SM: 0.88 of the copy at float16 against 0.86 (H200, same run)
-    static constexpr int min_blocks = 3;
+    // 4 blocks an SM: 0.90 of the copy at float16 against 0.86 with 3 (H200, session 9 run 3, notes/h200_s9/probe_dq_tune_f16.txt)
+    static constexpr int min_blocks = 4;
     static constexpr int scale_groups = 8;  // (d * sc, dmin * m) per 32 values
     __device__ static float2 group_scale(const cq_u8* b, int sb) { return cq_k_group_scale(b, sb); }
     __device__ static void decode8_scaled(const cq_u8* b, int sub, float2 scale, float* v) {
@@ -124,6 +124,9 @@ struct Decoder_Q5_K {
 struct Decoder_Q6_K {
     static constexpr int block_size = 256;
     static constexpr int type_size = 210;
+    // 4 blocks an SM (64 registers): 0.91 of the copy at float16 against 0.79
+    // unbounded (107 registers) (H200, session 9 run 3, notes/h200_s9/probe_dq_tune_f16.txt)
+    static constexpr int min_blocks = 4;
     __device__ static void decode8(const cq_u8* b, int sub, const void*, float* v) {
         const float d = cq_load_half_at<2>(b + 208);
         const float ds = CQ_MUL(d, cq_i2f((cq_i8)b[192 + (sub >> 1)]));
