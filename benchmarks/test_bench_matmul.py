@@ -28,7 +28,7 @@ from cupyquant.gpu.platform import cupy_module, device_info, gpu_available
 from gpu_timing import CALLS_PER_GRAPH, copy_bandwidth, gpu_seconds_per_call
 
 SHAPES = [(4096, 4096), (14336, 4096), (4096, 14336), (128256, 4096)]
-MS = [1, 8, 512]
+MS = [1, 4, 8, 512]
 X_DTYPES = ["float16", "float32"]
 L2_FACTOR = 2.5
 
@@ -145,7 +145,8 @@ def configs(shapes=SHAPES, ms=MS):
     for shape in shapes:
         for m in ms:
             for xd in X_DTYPES:
-                paths = [None] if m <= 16 else [None, "mma"]
+                # up to 8 rows also the previous matrix-vector kernel, for comparison
+                paths = [None, "matvec_f16tc"] if m <= 8 else [None] if m <= 16 else [None, "mma"]
                 for p in paths:
                     yield shape, m, xd, p
 

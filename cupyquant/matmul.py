@@ -4,13 +4,24 @@
 
 Paths (``path=``; ``None`` chooses by M = number of activation rows and platform):
 
-* ``"matvec"``: small M (token generation). float32 accumulation and no
-  quantization of the activations: on NVIDIA (sm_80+) the weights go through the
-  tensor cores dequantized exactly to (q - 8) in float16/bfloat16, float32
+* ``"matvec"``: small M (token generation). float32 accumulation, exact
+  products. On NVIDIA (sm_80+) by default: the weights go through the tensor
+  cores dequantized exactly to (q - 8) in float16/bfloat16, float32
   activations split exactly enough into three bfloat16 parts, every block
-  scaled by its d in float32; elsewhere a portable float32 kernel. The weights
-  are read once for up to 16 (float16 x) or 8 (float32 x) rows (8 on the
-  portable kernel); larger M is done in such chunks.
+  scaled by its d in float32, in chunks of 16 (float16 x) or 8 (float32 x)
+  rows, each one pass over the weights. For the rows and x dtypes of
+  MATVEC_INT8_M (float32 x, 4 to 8 rows, where it measured faster): int8
+  tensor cores (mma m16n8k32 u8 x s8). There the weights' nibbles go in as
+  they are (q and 16 q, the -8 folded into a per-block correction) and each
+  activation row is first turned, per 32-value block, into 32-bit fixed point
+  (an exponent and four int8 limbs, ``cq_q4_0_xprep_i8_*``). That is a
+  representation, not a loss: every activation is kept to within 2^-30 (first
+  16 values of a block) or 2^-26 (last 16) of its block's largest |x|, at or
+  below float32's own rounding of that value; the block dot products are then
+  exact integers, scaled by d and summed in float32 like a float32 reference
+  summing block by block (relative error ~1e-7; see q4_0_matvec_int8.hip).
+  Non-finite activations give NaN for their row there. Elsewhere a portable
+  float32 kernel, chunks of 8 rows.
 * ``"mma"``: fused matrix-matrix kernel. NVIDIA sm_80+: tensor cores
   (mma.sync m16n8k16, weights dequantized to float16 in registers from raw
   blocks staged in shared memory). AMD: MFMA (CDNA) / WMMA (RDNA3) with a
@@ -36,8 +47,11 @@ from .errors import UnsupportedFormatError
 from .gpu.platform import backend, cupy_module, device_info
 
 PATHS = ("matvec", "mma", "dequant_gemm")
-#: Portable kernels forced on any platform (for tests and comparisons).
-_TEST_PATHS = ("matvec_generic", "mma_generic")
+#: Kernels forced for tests and comparisons: the portable ones (any platform)
+#: and the two NVIDIA sm_80+ matrix-vector kernels ("matvec_int8": int8 tensor
+#: cores, chunks of 8 rows; "matvec_f16tc": float16/bfloat16 tensor cores,
+#: chunks of 16 / 8 rows), whatever M.
+_TEST_PATHS = ("matvec_generic", "mma_generic", "matvec_int8", "matvec_f16tc")
 
 #: Auto path: matrix-vector up to this many activation rows (float16 / float32
 #: x) on NVIDIA sm_80+ (chunks of 16 / 8 rows, each one pass over the weights),
@@ -58,6 +72,21 @@ DEQUANT_SCRATCH_BYTES = 256 << 20
 #: multiprocessor) x multiprocessors.
 MV_GEOMETRY = None
 MV_BLOCKS_PER_SM = 0.5  # H100: no K split for 4096 rows was faster than one (4096 x 4096: 8.7 vs 10.6 us)
+
+#: "matvec" on NVIDIA sm_80+ uses the int8 tensor-core kernel for these
+#: activation rows (x dtype -> (min M, max M); at most 8 rows a launch,
+#: mk.MVI8_MAX_M), the float16 tensor-core kernel otherwise. On the H200
+#: (notes/h200_s9/bench_matmul_ab.txt) the int8 kernel was slower at M = 1 for
+#: both x dtypes (e.g. 25.0 against 17.3 us, 14336 x 4096) and at M = 8 with
+#: float16 x (34.4 against 25.4 us), faster at M = 8 with float32 x (34.6
+#: against 43.4 us; 1.06-1.25x on the four benchmark shapes).
+MATVEC_INT8_M = {"float32": (4, 8)}
+#: Int8 matrix-vector: geometry (Q4_0 blocks per row and stage, stages) or None
+#: for the compiled default mk.MVI8_GEOMETRIES[0]. Each warp streams one 16-row
+#: tile; K is split so that the (tile, split) warps fill about MVI8_FILL x
+#: (warps resident on a multiprocessor) x multiprocessors (not tuned yet).
+MVI8_GEOMETRY = None
+MVI8_FILL = 1.0
 
 _CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES = 8
 
@@ -128,6 +157,11 @@ def _tensor_cores(dev_id: int) -> bool:
         return False
 
 
+def _int8_matvec_for(M: int, x_dtype) -> bool:
+    lo, hi = MATVEC_INT8_M.get(np.dtype(x_dtype).name, (1, 0))
+    return lo <= M <= min(hi, mk.MVI8_MAX_M)
+
+
 def choose_path(M: int, x_dtype, dev_id: int = 0) -> str:
     """The path ``path=None`` takes for M activation rows of ``x_dtype``."""
     name = np.dtype(x_dtype).name
@@ -163,10 +197,16 @@ def matmul(x, w, *, out=None, dtype=None, path=None):
         if path is None:
             path = choose_path(M, x.dtype, dev)
         if path == "matvec":
-            if _tensor_cores(dev):
-                _matvec_tc(cp, x2, w, y2, N, K, dev)
-            else:
+            if not _tensor_cores(dev):
                 _matvec_gen(cp, x2, w, y2, N, K, dev)
+            elif _int8_matvec_for(M, x2.dtype):
+                _matvec_int8(cp, x2, w, y2, N, K, dev)
+            else:
+                _matvec_tc(cp, x2, w, y2, N, K, dev)
+        elif path in ("matvec_int8", "matvec_f16tc"):
+            if not _tensor_cores(dev):
+                raise ValueError(f"matmul: path={path!r} needs NVIDIA tensor cores (sm_80 or newer)")
+            (_matvec_int8 if path == "matvec_int8" else _matvec_tc)(cp, x2, w, y2, N, K, dev)
         elif path == "matvec_generic":
             _matvec_gen(cp, x2, w, y2, N, K, dev)
         elif path == "mma":
@@ -293,6 +333,48 @@ def _matvec_tc(cp, x2, w, y2, N, K, dev):
         kern((tiles, splits), (mk.THREADS,),
              (w.data, np.int64(row_bytes), np.int32(N), np.int32(nb), xin, np.int64(K), np.int32(mc),
               yc, np.int64(N), np.int32(mode), np.int32(sps),
+              ws if ws is not None else np.uint64(0),
+              counters if counters is not None else np.uint64(0)),
+             shared_mem=smem)
+
+
+def _mvi8_geometry() -> tuple:
+    if MVI8_GEOMETRY is not None:
+        return tuple(MVI8_GEOMETRY)
+    return mk.MVI8_GEOMETRIES[0]
+
+
+def _matvec_int8(cp, x2, w, y2, N, K, dev):
+    """Int8 tensor-core matrix-vector, chunks of up to 8 activation rows: the
+    activations' records (cq_q4_0_xprep_i8_*), then one pass over the weights."""
+    M = x2.shape[0]
+    nb = K // 32
+    row_bytes = nb * 18
+    mode = _weight_mode(w, row_bytes)
+    sms = device_info(dev).get("sm_count", 80)
+    geo = _mvi8_geometry()
+    kb = geo[0]
+    smem = mk.mvi8_smem_bytes(*geo)
+    warps = mk.THREADS // 32
+    tiles = -(-N // mk.MVI8_ROWS)
+    prep = _function(mk.xprep_i8_name(x2.dtype))
+    for m0 in range(0, M, mk.MVI8_MAX_M):
+        mc = min(mk.MVI8_MAX_M, M - m0)
+        xc = x2[m0:m0 + mc]
+        yc = y2[m0:m0 + mc]
+        nt = -(-mc // 2)
+        kern = _kernel_with_smem(cp, mk.mvi8_name(y2.dtype, nt, geo), smem)
+        capacity = max(1, int(MVI8_FILL * _occupancy(cp, kern, smem) * warps * sms))
+        splits, sps = _mv_splits(nb, tiles, capacity, kb)
+        rec = cp.empty(nb * nt * 32 * 4, dtype=cp.uint32)  # uint4 [nb][nt][32]
+        pwarps = nb * 2 * nt  # one warp a (block, row) pair
+        prep((-(-pwarps // warps),), (mk.THREADS,),
+             (xc, np.int64(K), np.int32(mc), np.int32(nb), np.int32(nt), rec))
+        ws = cp.empty(splits * mc * N, dtype=cp.float32) if splits > 1 else None
+        counters = _split_counters(cp, tiles, dev) if splits > 1 else None
+        kern((-(-tiles // warps), splits), (mk.THREADS,),
+             (w.data, np.int64(row_bytes), np.int32(N), np.int32(nb), rec, np.int32(mc),
+              yc, np.int64(N), np.int32(mode), np.int32(tiles), np.int32(sps),
               ws if ws is not None else np.uint64(0),
               counters if counters is not None else np.uint64(0)),
              shared_mem=smem)

@@ -12,6 +12,8 @@ from __future__ import annotations
 from .hip import read_source
 
 SOURCE_FILE = "q4_0_matmul.hip"
+#: The int8 tensor-core matrix-vector kernels, appended after SOURCE_FILE.
+SOURCE_FILE_INT8 = "q4_0_matvec_int8.hip"
 MODULE_KEY = "matmul:Q4_0"
 
 #: Threads per thread block of every matmul kernel (CQ_MM_THREADS).
@@ -20,6 +22,13 @@ THREADS = 256
 #: block, Q4_0 blocks per row and stage, pipeline stages); CQ_MV_TC_GEOM lines
 #: at the end of q4_0_matmul.hip.
 MV_GEOMETRIES = ((16, 64, 3),)
+#: Matrix-vector on int8 tensor cores (q4_0_matvec_int8.hip): the compiled
+#: geometries (Q4_0 blocks per row and stage, stages of each warp's ring);
+#: CQ_MVI8_GEOM lines at the end of that file. One warp a 16-row tile.
+MVI8_GEOMETRIES = ((8, 3),)
+#: Rows of one warp's tile and n8 column tiles (two activation rows each) per kernel.
+MVI8_ROWS = 16
+MVI8_MAX_M = 8
 #: Matrix-matrix (tensor cores): thread-block tile and dynamic shared memory.
 MM_TC_TILE = (128, 128)
 MM_TC_SMEM = 4 * 128 * 64 + 2 * 128 * 8 * 18  # CQ_MM_SMEM
@@ -36,7 +45,8 @@ EXTRA_INSTANTIATIONS = ""
 
 def matmul_source() -> str:
     """The exact text handed to ``cupy.RawModule`` for the matmul kernels."""
-    return "\n".join([read_source("common.h"), read_source(SOURCE_FILE), EXTRA_INSTANTIATIONS, ""])
+    return "\n".join([read_source("common.h"), read_source(SOURCE_FILE), read_source(SOURCE_FILE_INT8),
+                      EXTRA_INSTANTIATIONS, ""])
 
 
 def matmul_sources() -> dict[str, str]:
@@ -48,6 +58,12 @@ def mv_smem_bytes(rows: int, kb: int, stages: int) -> int:
     """Dynamic shared memory of a tensor-core matrix-vector geometry (CQ_MV_SMEM)."""
     row = kb * 18 + (16 if (kb // 8) % 2 == 0 else 0)
     return stages * rows * row
+
+
+def mvi8_smem_bytes(kb: int, stages: int) -> int:
+    """Dynamic shared memory of one int8 matrix-vector thread block (CQ_I8_SMEM):
+    8 warps, each a ring of ``stages`` x 16 rows x ``kb`` blocks."""
+    return (THREADS // 32) * stages * MVI8_ROWS * mv_smem_bytes(1, kb, 1)
 
 
 def out_suffix(dtype) -> str:
@@ -79,11 +95,25 @@ def mm_gen_name(out_dtype) -> str:
 XPREP_NAME = "cq_q4_0_xprep_bf16x3"
 
 
+def mvi8_name(out_dtype, n_tiles: int, geometry=MVI8_GEOMETRIES[0]) -> str:
+    """Int8 tensor-core matrix-vector kernel: ``n_tiles`` = ceil(M / 2) (1-4)
+    n8 column tiles; geometry (blocks per stage, stages)."""
+    kb, st = geometry
+    return f"cq_q4_0_mvi8_{out_suffix(out_dtype)}_n{n_tiles}_k{kb}_s{st}"
+
+
+def xprep_i8_name(x_dtype) -> str:
+    """Activations -> the int8 kernel's records (per-block fixed point limbs)."""
+    return f"cq_q4_0_xprep_i8_{_X_SUFFIX[getattr(x_dtype, 'name', str(x_dtype))]}"
+
+
 def all_kernel_names() -> list[str]:
-    names = [XPREP_NAME]
+    names = [XPREP_NAME, xprep_i8_name("float16"), xprep_i8_name("float32")]
     for o in _OUT_SUFFIX:
         for geo in MV_GEOMETRIES:
             names += [mv_tc_name("float16", o, n, geo) for n in (1, 2)]
             names += [mv_tc_name("float32", o, n, geo) for n in (1, 2, 3)]
+        for geo in MVI8_GEOMETRIES:
+            names += [mvi8_name(o, n, geo) for n in range(1, MVI8_MAX_M // 2 + 1)]
         names += [mv_gen_name("float16", o), mv_gen_name("float32", o), mm_tc_name(o), mm_gen_name(o)]
     return names

@@ -108,3 +108,147 @@ def write_tokenizer_sized_gguf(path, n_tokens: int = 262_144, n_blocks: int = 30
     w.write_kv_data_to_file()
     w.write_tensors_to_file()
     w.close()
+
+
+# ------------------------------------------ int8 matrix-vector kernel, emulated
+# A NumPy model of q4_0_matvec_int8.hip (cq_q4_0_xprep_i8_* and cq_q4_0_mvi8_*),
+# operation for operation: the exponents, limbs and corrections of the prep,
+# the records in the kernel's lane layout, the weights' mma fragments built the
+# way the kernel builds them (aligned words and a byte permute), the exact
+# integer mma, the exact FFMA D * P - KK, and the float32 accumulation in the
+# kernel's order. float32 FMA is modelled as a float64 product and sum rounded
+# once to float32: exact except for a rare double rounding (1 ulp) when the
+# float64 sum itself rounds.
+
+def _fma32(a, b, c):
+    return (np.asarray(a, np.float64) * b + c).astype(np.float32)
+
+
+def mvi8_kperm(odd: bool) -> np.ndarray:
+    """(4, 4): the qs index held at mma k = 4t + i (low nibbles; the high
+    nibbles at k = 16 + 4t + i hold the same qs bytes) for odd / even blocks."""
+    t = np.arange(4)[:, None]
+    i = np.arange(4)[None, :]
+    return 4 * t + i if odd else (4 * t - 2 + i) & 15
+
+
+def mvi8_prep(x, nt: int | None = None) -> dict:
+    """The records of cq_q4_0_xprep_i8_* for activations x (M, K), float16 or
+    float32. Returns s (2 NT, nb) exponents, X (2 NT, nb, 32) the fixed-point
+    values, limbs (2 NT, nb, 4, 32) (natural value order), negkk (2 NT, nb, 4)
+    uint32 bits of -KK, rec (nb, NT, 32, 4) uint32 (the kernel's uint4 records)."""
+    x = np.asarray(x)
+    M, K = x.shape
+    nb = K // 32
+    NT = nt or -(-M // 2)
+    MC = 2 * NT
+    xf = np.zeros((MC, nb, 32), np.float32)
+    xf[:M] = x.astype(np.float32).reshape(M, nb, 32)
+    amax = (xf.view(np.uint32) & np.uint32(0x7FFFFFFF)).max(-1).astype(np.int64)
+    bad = amax >= 0x7F800000
+    e_sub = np.frexp(np.maximum(amax, 1).astype(np.float64))[1].astype(np.int64) - 1 - 149
+    e = np.where(amax >= 0x00800000, (amax >> 23) - 127, e_sub)
+    s = np.where((amax == 0) | bad, 0, np.minimum(29 - e, 149))
+    sl = s[..., None] - np.where(np.arange(32) < 16, 0, 4)
+    with np.errstate(invalid="ignore", over="ignore"):
+        X = np.rint(xf.astype(np.float64) * np.ldexp(1.0, sl))  # exact product, ties to even
+    X = np.where(bad[..., None], 0.0, X).astype(np.int64)
+    L = np.empty((MC, nb, 4, 32), np.int64)
+    r = X.copy()
+    for j in (3, 2, 1):
+        L[:, :, j] = ((r + 128) & 255) - 128
+        r = (r - L[:, :, j]) >> 8
+    L[:, :, 0] = r
+    corr = (L * np.where(np.arange(32) < 16, 1, 16)).sum(-1)
+    negkk = (0x80000000 + ((150 - s[..., None]) << 23) + 0x400000 + 8 * corr) & 0xFFFFFFFF
+    negkk = np.where(bad[..., None], 0xFFC00000, negkk).astype(np.uint32)
+    rec = np.zeros((nb, NT, 32, 4), np.uint32)
+    for odd in (0, 1):
+        bsel = np.arange(odd, nb, 2)
+        perm = mvi8_kperm(bool(odd))
+        for m in range(MC):
+            for j in range(4):
+                c = 4 * (m % 2) + j
+                for t in range(4):
+                    for hi in (0, 1):
+                        limb = L[m, bsel, j][:, perm[t] + 16 * hi] & 255  # (blocks, 4 bytes)
+                        word = (limb << np.array([0, 8, 16, 24])).sum(-1)
+                        rec[bsel, m // 2, 4 * c + t, hi] = word.astype(np.uint32)
+    for m in range(MC):
+        for j in range(4):
+            c = 4 * (m % 2) + j
+            for g in range(8):
+                rec[:, m // 2, 4 * g + c // 2, 2 + c % 2] = negkk[m, :, j]
+    return {"s": s, "X": X, "limbs": L, "negkk": negkk, "rec": rec, "nt": NT}
+
+
+def _byte_perm(x, y, sel):
+    """CUDA __byte_perm on uint32 arrays (selector nibbles 0-7 only)."""
+    b = np.concatenate([(x[..., None] >> np.array([0, 8, 16, 24], np.uint32)) & 255,
+                        (y[..., None] >> np.array([0, 8, 16, 24], np.uint32)) & 255], -1)
+    out = np.zeros(x.shape, np.uint32)
+    for i in range(4):
+        idx = (np.asarray(sel, np.uint32) >> (4 * i)) & 7
+        out |= np.take_along_axis(b, np.broadcast_to(idx, x.shape)[..., None].astype(np.int64), -1)[..., 0] << (8 * i)
+    return out
+
+
+def mvi8_weight_fragments(raw: np.ndarray, N: int, K: int) -> tuple:
+    """(d (N, nb) float32, q (N, nb, 4) uint32): each block's scale and the u32
+    word that thread t gives the mma (before masking), built as the kernel does:
+    odd blocks one aligned word at block offset 2 + 4t; even blocks the aligned
+    word at offset 4t and the one at offset 16, joined by __byte_perm (thread 0:
+    selector 0x3254)."""
+    nb = K // 32
+    blocks = np.asarray(raw, np.uint8).reshape(N, nb, 18)
+    d = blocks[..., :2].copy().view(np.float16)[..., 0].astype(np.float32)
+    padded = np.zeros((N, nb, 20), np.uint8)  # bytes 18, 19: the next block's d (unused)
+    padded[..., :18] = blocks
+    words = padded.view("<u4").astype(np.uint32)  # (N, nb, 5): offsets 0, 4, ..., 16
+    q = np.empty((N, nb, 4), np.uint32)
+    for t in range(4):
+        q[:, 0::2, t] = _byte_perm(words[:, 0::2, t], words[:, 0::2, 4], 0x3254 if t == 0 else 0x3210)
+        odd = blocks[:, 1::2, 2 + 4 * t:6 + 4 * t].copy().view("<u4")[..., 0]
+        q[:, 1::2, t] = odd
+    return d, q
+
+
+def mvi8_matvec(raw: np.ndarray, N: int, K: int, x, kb: int = 8, splits: int = 1,
+                prep: dict | None = None, sps: int | None = None) -> np.ndarray:
+    """What cq_q4_0_mvi8_* computes, as float32 (M, N): y = x @ W.T with the
+    kernel's exact arithmetic, K split into ``splits`` ranges of stages of ``kb``
+    blocks (or ranges of ``sps`` stages), partial sums added in split order.
+    ``prep``: the records (mvi8_prep's dict, or {"rec", "nt"}) instead of x's."""
+    M = np.shape(x)[0]
+    nb = K // 32
+    P = prep if prep is not None else mvi8_prep(x)
+    NT, rec = P["nt"], P["rec"]
+    d, q = mvi8_weight_fragments(raw, N, K)
+    # A[n, b, k] (u8): k = 4t + i low nibbles, 16 + 4t + i high nibbles times 16
+    qb = ((q[..., None] >> np.array([0, 8, 16, 24], np.uint32)) & 255).astype(np.int64)  # (N, nb, 4, 4)
+    A = np.concatenate([(qb & 15).reshape(N, nb, 16), (qb & 240).reshape(N, nb, 16)], -1)
+    # B[b, nt, k, c] (s8) from lane 4c + t, words 0 (k = 4t + i) and 1 (k = 16 + 4t + i)
+    wb = rec[..., :2].astype(np.int64).reshape(nb, NT, 8, 4, 2)  # (b, nt, c, t, hi)
+    by = (wb[..., None] >> np.array([0, 8, 16, 24])) & 255
+    by = np.where(by >= 128, by - 256, by)  # (b, nt, c, t, hi, i)
+    B = by.transpose(0, 1, 4, 3, 5, 2).reshape(nb, NT, 32, 8)
+    negkk = rec[:, :, np.arange(8) // 2, 2 + np.arange(8) % 2]  # (b, nt, c) from lanes g = 0
+    Pexp = (negkk & np.uint32(0x7F800000)).view(np.float32).astype(np.float64)
+    nkk = negkk.view(np.float32).astype(np.float64)
+    n_st = -(-nb // kb)
+    sps = sps or -(-n_st // splits)
+    bounds = [(s0 * kb, min(nb, (s0 + sps) * kb)) for s0 in range(0, n_st, sps)]
+    y = np.zeros((N, 2 * NT), np.float32)
+    with np.errstate(invalid="ignore", over="ignore"):
+        for b_lo, b_hi in bounds:
+            acc = np.zeros((N, NT, 8), np.float32)
+            for b in range(b_lo, b_hi):
+                raw_dot = np.einsum("nk,tkc->ntc", A[:, b], B[b])  # exact integers
+                D = (np.uint32(0x3FC00000) + raw_dot.astype(np.uint32)).view(np.float32)
+                e = (D.astype(np.float64) * Pexp[b] + nkk[b]).astype(np.float32)  # exact
+                acc = _fma32(d[:, b, None, None], e, acc)
+            a = acc.reshape(N, NT, 2, 4).astype(np.float64)
+            pa = (a[..., 0] * 2.0 ** 24 + a[..., 1] * 2.0 ** 16).astype(np.float32)
+            pb = (a[..., 2] * 256.0 + a[..., 3]).astype(np.float32)
+            y = (y + (pa + pb).reshape(N, 2 * NT)).astype(np.float32)
+    return y[:, :M].T.copy()

@@ -72,6 +72,161 @@ def test_kernel_source_is_listed_for_offline_compile():
     assert mk.XPREP_NAME in src
     for rt, kb, st in mk.MV_GEOMETRIES:  # every geometry the host may launch is instantiated
         assert f"CQ_MV_TC_GEOM(ON, OT, {rt}, {kb}, {st})" in src
+    for kb, st in mk.MVI8_GEOMETRIES:
+        assert f"CQ_MVI8_GEOM({kb}, {st})" in src
+
+
+def test_every_kernel_name_is_compiled():
+    """all_kernel_names() (what the host launches) against the .entry names of
+    the module's PTX (NVRTC, -G: PTX in ~2 s instead of the optimised build)."""
+    import ctypes
+    import re
+    from cupyquant import matmul_kernels as mk
+    from cupyquant.offline_compile import CompilerUnavailable, _compiler
+    try:
+        lib = _compiler("nvidia")[0]
+    except (CompilerUnavailable, OSError, AttributeError) as e:
+        pytest.skip(f"no NVRTC: {e}")
+    P = ctypes.c_void_p
+    lib.nvrtcGetPTXSize.restype, lib.nvrtcGetPTXSize.argtypes = ctypes.c_int, [P, ctypes.POINTER(ctypes.c_size_t)]
+    lib.nvrtcGetPTX.restype, lib.nvrtcGetPTX.argtypes = ctypes.c_int, [P, ctypes.c_char_p]
+    prog = P()
+    assert lib.nvrtcCreateProgram(ctypes.byref(prog), mk.matmul_source().encode(), b"matmul.hip", 0, None, None) == 0
+    try:
+        opts = [b"--gpu-architecture=compute_90", b"--std=c++17", b"-G"]
+        rc = lib.nvrtcCompileProgram(prog, len(opts), (ctypes.c_char_p * len(opts))(*opts))
+        assert rc == 0, f"NVRTC failed ({rc})"
+        size = ctypes.c_size_t()
+        assert lib.nvrtcGetPTXSize(prog, ctypes.byref(size)) == 0
+        buf = ctypes.create_string_buffer(size.value)
+        assert lib.nvrtcGetPTX(prog, buf) == 0
+    finally:
+        lib.nvrtcDestroyProgram(ctypes.byref(prog))
+    entries = set(re.findall(r"\.entry\s+(\w+)", buf.value.decode()))
+    missing = set(mk.all_kernel_names()) - entries
+    assert not missing, sorted(missing)
+
+
+# ------------------------------------- int8 matrix-vector: NumPy emulation (CPU)
+def _ref64(raw, n, k, x):
+    w64 = Q4_0.decode(raw).reshape(n, k).astype(np.float64)
+    with np.errstate(invalid="ignore", over="ignore"):
+        return np.asarray(x, np.float64) @ w64.T
+
+
+def _adversarial_x(rng, m, k, dtype):
+    """Activations that stress the per-block fixed point: an outlier block
+    (1e4 among 1e-3), all-zero blocks, float16 subnormals, and (float32) blocks
+    of 1e30, 1e-30 and subnormal (~1e-40) magnitudes side by side."""
+    x = (rng.standard_normal((m, k)) * 1e-3).astype(np.float64)
+    nb = k // 32
+    x[:, 5 % k] = 1e4                                      # outlier in block 0
+    x[:, 32:64] = 0.0 if nb > 1 else x[:, 32:64]           # a zero block
+    if nb > 3:
+        sub = rng.integers(1, 1024, (m, 32)) * 2.0 ** -24  # float16 subnormals
+        x[:, 96:128] = sub * rng.choice([-1, 1], (m, 32))
+    if dtype == np.float32 and nb > 5:
+        x[:, 128:160] = rng.standard_normal((m, 32)) * 1e30
+        x[:, 160:192] = rng.standard_normal((m, 32)) * 1e-30
+    if dtype == np.float32 and nb > 6:
+        x[:, 192:224] = rng.standard_normal((m, 32)) * 1e-40
+    return x.astype(dtype)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float16])
+@pytest.mark.parametrize("n,k,m,splits", [(100, 32, 1, 1), (70, 512, 3, 1), (70, 512, 2, 3),
+                                          (40, 4096 + 96, 8, 5), (33, 288, 5, 2)])
+def test_mvi8_emulation_random(n, k, m, splits, dtype):
+    from cupyquant.testing import mvi8_matvec
+    rng = np.random.default_rng(n * k + m)
+    raw = random_q4_0(rng, n, k)
+    x = rng.standard_normal((m, k)).astype(dtype)
+    y = mvi8_matvec(raw, n, k, x, splits=splits)
+    assert y.dtype == np.float32 and y.shape == (m, n)
+    err = _rel_err(y, _ref64(raw, n, k, x))
+    assert err <= 1e-6, err
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float16])
+def test_mvi8_emulation_adversarial(dtype):
+    from cupyquant.testing import mvi8_matvec
+    rng = np.random.default_rng(7)
+    n, k = 50, 512
+    raw = random_q4_0(rng, n, k)
+    for m in (1, 4):
+        x = _adversarial_x(rng, m, k, dtype)
+        for splits in (1, 2):
+            y = mvi8_matvec(raw, n, k, x, splits=splits)
+            err = _rel_err(y, _ref64(raw, n, k, x))
+            assert err <= 1e-6, (m, splits, err)
+    # every activation tiny / huge: the exponents carry the scale
+    for scale in ((1e-30, 1e30) if dtype == np.float32 else (2.0 ** -20, 2.0 ** 10)):
+        x = (rng.standard_normal((3, k)) * scale).astype(dtype)
+        y = mvi8_matvec(raw, n, k, x)
+        assert np.isfinite(y).all()
+        err = _rel_err(y, _ref64(raw, n, k, x))
+        assert err <= 1e-6, (scale, err)
+
+
+def test_mvi8_prep_representation():
+    """Exponents, limbs and corrections: the fixed point X is rint(x 2^s) (or
+    2^(s-4)), the limbs are balanced base-256 digits of X, max |X| in [2^29, 2^30],
+    the error bounds of the module docstring hold, and -KK's exponent is 2^(23-s)."""
+    from cupyquant.testing import mvi8_prep
+    rng = np.random.default_rng(3)
+    k = 512
+    for dtype in (np.float32, np.float16):
+        x = _adversarial_x(rng, 5, k, dtype)
+        p = mvi8_prep(x)
+        xs = x.astype(np.float64).reshape(5, k // 32, 32)
+        s = p["s"][:5]
+        X = p["X"][:5]
+        L = p["limbs"][:5]
+        assert L.min() >= -128 and L.max() <= 127 and np.abs(L[:, :, 0]).max() <= 64
+        assert (np.einsum("mbjk,j->mbk", L, 256 ** np.arange(3, -1, -1)) == X).all()
+        amax = np.abs(xs).max(-1)
+        nz = amax > 0
+        assert (np.abs(X[:, :, :16]).max(-1)[nz] <= 2 ** 30).all()
+        scaled_max = (amax * np.ldexp(1.0, s))[nz]
+        assert ((scaled_max >= 2 ** 29) | (s[nz] == 149)).all() and (scaled_max < 2 ** 30).all()
+        err = np.abs(X * np.ldexp(1.0, -(s[..., None] - np.where(np.arange(32) < 16, 0, 4))) - xs)
+        bound = amax[..., None] * np.where(np.arange(32) < 16, 2.0 ** -30, 2.0 ** -26)
+        capped = (s == 149)[..., None]  # max |x| < 2^-120: float32 values are multiples of 2^-149
+        bound = np.where(capped, np.where(np.arange(32) < 16, 0.0, 2.0 ** -146), bound)
+        assert (err <= bound).all()
+        if dtype == np.float32:
+            assert capped.any()  # the subnormal block
+        negkk = p["negkk"][:5].astype(np.int64)
+        assert ((negkk >> 31) == 1).all()
+        assert (((negkk >> 23) & 255) == 150 - s[..., None]).all()
+
+
+def test_mvi8_emulation_nonfinite():
+    """NaN / Inf in d give non-finite outputs exactly where the float64
+    reference is non-finite; non-finite activations make their row NaN."""
+    from cupyquant.testing import SPECIAL_F16, mvi8_matvec
+    rng = np.random.default_rng(11)
+    n, k = 60, 256
+    raw = random_q4_0(rng, n, k).reshape(-1, 18)
+    bad_rows = [3, 17, 41]
+    for r, v in zip(bad_rows, [0x7E00, 0x7C00, 0xFC00]):
+        blk = r * (k // 32) + 2
+        raw[blk, 0], raw[blk, 1] = v & 0xFF, v >> 8
+    raw = raw.reshape(-1)
+    assert SPECIAL_F16[0] == 0x7E00
+    for dtype in (np.float32, np.float16):
+        x = rng.standard_normal((3, k)).astype(dtype)
+        y = mvi8_matvec(raw, n, k, x)
+        ref = _ref64(raw, n, k, x)
+        assert (np.isfinite(y) == np.isfinite(ref)).all()
+        assert (~np.isfinite(y)).any(axis=0).nonzero()[0].tolist() == bad_rows
+        fin = np.isfinite(ref)
+        assert np.linalg.norm(y[fin] - ref[fin]) <= 1e-6 * np.linalg.norm(ref[fin])
+    raw_ok = random_q4_0(rng, n, k)
+    x = rng.standard_normal((3, k)).astype(np.float32)
+    x[1, 40] = np.inf
+    y = mvi8_matvec(raw_ok, n, k, x)
+    assert np.isnan(y[1]).all() and np.isfinite(y[[0, 2]]).all()
 
 
 # ------------------------------------------------------------------ GPU tests
@@ -139,7 +294,7 @@ def tolerance(path, x_dtype, out_dtype):
         tol_out = 1e-2
     else:
         tol_out = 0.0
-    if path in ("matvec", "matvec_generic"):
+    if path in ("matvec", "matvec_generic", "matvec_int8", "matvec_f16tc"):
         tol = 1e-5
     else:  # float16 activations / weights, float32 accumulation
         tol = 2e-3
@@ -181,9 +336,10 @@ def test_portable_kernels(path, m, x_dtype):
                                          (300, 800, 0),      # rows not 16-byte multiples
                                          (250, 288, 1),      # weights at an odd address
                                          (77, 32, 0)])       # one block per row
-@pytest.mark.parametrize("path", ["matvec", "mma", "matvec_generic", "mma_generic"])
+@pytest.mark.parametrize("path", ["matvec", "mma", "matvec_generic", "mma_generic", "matvec_int8", "matvec_f16tc"])
 @pytest.mark.parametrize("m", [1, 5, 16, 130])
 def test_shapes_and_alignment(n, k, offset, path, m):
+    _need_tensor_cores(path)
     rng = np.random.default_rng()
     c = case(n, k, offset)
     for x_dtype in ("float32", "float16"):
@@ -285,3 +441,126 @@ def test_auto_path_choice():
     assert choose_path(1, "float32") == "matvec"
     assert choose_path(8, "float16") == "matvec"
     assert choose_path(512, "float16") in ("mma", "dequant_gemm")
+
+
+# --------------------------------------- int8 matrix-vector kernel (GPU tests)
+def _need_tensor_cores(path):
+    if path in ("matvec_int8", "matvec_f16tc"):
+        from cupyquant.matmul import _tensor_cores
+        if not _tensor_cores(cupy_module().cuda.Device().id):
+            pytest.skip(f"{path} needs NVIDIA sm_80+")
+
+
+def _run_x(c: _Case, x_host, path, out_dtype="float32"):
+    """matmul of the given activations into a NaN-poisoned out; float64 result."""
+    cp = cupy_module()
+    out = cp.full((x_host.shape[0], c.n), np.nan, dtype=out_dtype)
+    y = matmul(cp.asarray(x_host), c.w, out=out, path=path)
+    assert y is out
+    return cp.asnumpy(y.astype(cp.float32)).astype(np.float64)
+
+
+@gpu
+@pytest.mark.parametrize("x_dtype", ["float32", "float16"])
+@pytest.mark.parametrize("k", [32, 512, 4096 + 32 * 3])
+@pytest.mark.parametrize("m", [1, 2, 3, 8])
+def test_matvec_int8_accuracy(m, k, x_dtype):
+    _need_tensor_cores("matvec_int8")
+    rng = np.random.default_rng()
+    c = case(4133, k)
+    x = rng.standard_normal((m, k)).astype(x_dtype)
+    y = _run_x(c, x, "matvec_int8")
+    assert np.isfinite(y).all(), "some outputs were not written"
+    err = _rel_err(y, x.astype(np.float64) @ c.w64.T)
+    assert err <= 1e-5, err
+    for od in ("float16", "bfloat16"):  # the other output types
+        try:
+            cupy_module().dtype(od)
+        except TypeError:
+            continue
+        y = _run_x(c, x, "matvec_int8", od)
+        assert np.isfinite(y).all()
+        assert _rel_err(y, x.astype(np.float64) @ c.w64.T) <= tolerance("matvec_int8", x_dtype, od)
+
+
+@gpu
+@pytest.mark.parametrize("x_dtype", [np.float32, np.float16])
+@pytest.mark.parametrize("n,k,offset", [(4133, 512, 0), (100, 4096, 0), (300, 800, 0), (250, 288, 1)])
+def test_matvec_int8_adversarial(n, k, offset, x_dtype):
+    """Outlier / zero / subnormal / 1e30-and-1e-30 blocks (see _adversarial_x),
+    split-K (100 rows) and unaligned weights; also the same numbers as the
+    CPU emulation of the kernel's arithmetic, to float32 rounding."""
+    from cupyquant.testing import mvi8_matvec
+    _need_tensor_cores("matvec_int8")
+    rng = np.random.default_rng(5)
+    c = case(n, k, offset)
+    raw = cupy_module().asnumpy(c.w.data)
+    for m in (1, 3, 8):
+        x = _adversarial_x(rng, m, k, x_dtype)
+        ref = x.astype(np.float64) @ c.w64.T
+        y = _run_x(c, x, "matvec_int8")
+        assert np.isfinite(y).all()
+        assert _rel_err(y, ref) <= 1e-5, (m, _rel_err(y, ref))
+        emu = mvi8_matvec(raw, n, k, x).astype(np.float64)
+        assert _rel_err(y, emu) <= 1e-6, (m, _rel_err(y, emu))
+    for scale in ((1e-30, 1e30) if x_dtype == np.float32 else (2.0 ** -20,)):
+        x = (rng.standard_normal((2, k)) * scale).astype(x_dtype)
+        y = _run_x(c, x, "matvec_int8")
+        assert _rel_err(y, x.astype(np.float64) @ c.w64.T) <= 1e-5, scale
+
+
+@gpu
+@pytest.mark.parametrize("path", ["matvec_int8", "matvec_f16tc"])
+def test_matvec_nonfinite_scales(path):
+    """NaN / Inf scales d: non-finite outputs exactly where the float64
+    reference is non-finite, the other outputs accurate."""
+    _need_tensor_cores(path)
+    cp = cupy_module()
+    rng = np.random.default_rng(13)
+    n, k = 600, 512
+    raw = random_q4_0(rng, n, k).reshape(-1, 18)
+    bad_rows = [3, 17, 41, 599]
+    for r, v in zip(bad_rows, [0x7E00, 0x7C00, 0xFC00, 0x7C01]):
+        blk = r * (k // 32) + 5
+        raw[blk, 0], raw[blk, 1] = v & 0xFF, v >> 8
+    raw = raw.reshape(-1)
+    w = QuantizedTensor("Q4_0", (n, k), cp.asarray(raw))
+    w64 = Q4_0.decode(raw).reshape(n, k).astype(np.float64)
+    for x_dtype in (np.float32, np.float16):
+        x = rng.standard_normal((3, k)).astype(x_dtype)
+        out = cp.full((3, n), 0.0, dtype=cp.float32)
+        y = cp.asnumpy(matmul(cp.asarray(x), w, out=out, path=path))
+        with np.errstate(invalid="ignore", over="ignore"):
+            ref = x.astype(np.float64) @ w64.T
+        assert (np.isfinite(y) == np.isfinite(ref)).all()
+        assert (~np.isfinite(y)).any(axis=0).nonzero()[0].tolist() == bad_rows
+        fin = np.isfinite(ref)
+        assert np.linalg.norm(y[fin] - ref[fin]) <= 1e-5 * np.linalg.norm(ref[fin])
+
+
+@gpu
+def test_matvec_int8_nonfinite_activations():
+    _need_tensor_cores("matvec_int8")
+    rng = np.random.default_rng(17)
+    c = case(N_ODD, 512)
+    x = rng.standard_normal((3, 512)).astype(np.float32)
+    x[1, 100] = np.nan
+    y = _run_x(c, x, "matvec_int8")
+    assert np.isnan(y[1]).all() and np.isfinite(y[[0, 2]]).all()
+
+
+@gpu
+def test_matvec_auto_uses_int8_where_configured(monkeypatch):
+    """path="matvec" on sm_80+: the int8 kernel for the rows of MATVEC_INT8_M."""
+    import cupyquant.matmul as mm
+    _need_tensor_cores("matvec_int8")
+    calls = []
+    monkeypatch.setattr(mm, "_matvec_int8", lambda *a: calls.append("int8"))
+    monkeypatch.setattr(mm, "_matvec_tc", lambda *a: calls.append("f16tc"))
+    cp = cupy_module()
+    c = case(N_ODD, 512)
+    monkeypatch.setattr(mm, "MATVEC_INT8_M", {"float32": (2, 8)})
+    for m in (1, 2, 8, 9):
+        matmul(cp.zeros((m, 512), cp.float32), c.w, path="matvec")
+    matmul(cp.zeros((4, 512), cp.float16), c.w, path="matvec")
+    assert calls == ["f16tc", "int8", "int8", "f16tc", "f16tc"]
