@@ -299,17 +299,19 @@ def _host_fill_gbps(path, method, infos, data_offset) -> float:
     return (end - start) / t / 1e9
 
 
-SWEEP = [  # (ZERO_COPY, READ_METHOD, SLOT_BYTES, N_SLOTS, LOOKAHEAD, HOST_THREADS)
-    (True, "mmap", 64 << 20, 4, 2, 8),       # the defaults
-    (False, "mmap", 64 << 20, 4, 2, 8),      # staging path
-    (True, "mmap", 64 << 20, 4, 2, 12),
-    (True, "mmap", 128 << 20, 4, 2, 8),
-    (True, "mmap", 128 << 20, 4, 2, 12),
-    (True, "pread", 64 << 20, 4, 2, 8),
-    (True, "mmap", 32 << 20, 4, 2, 8),
-    (False, "pread", 32 << 20, 4, 2, 8),     # the previous session's defaults
+SWEEP = [  # (ZERO_COPY, READ_METHOD, SLOT_BYTES, N_SLOTS, LOOKAHEAD, HOST_THREADS, PART_BYTES,
+           #  GIL_SWITCH_INTERVAL)
+    (True, "mmap", 64 << 20, 4, 2, 8, 4 << 20, 0.0002),       # the defaults
+    (True, "mmap", 64 << 20, 4, 2, 8, 4 << 20, None),         # Python's default switch interval
+    (True, "mmap", 64 << 20, 4, 3, 8, 8 << 20, 0.0002),       # every slot busy, 8 MiB pieces
+    (True, "mmap", 64 << 20, 4, 2, 12, 4 << 20, 0.0002),
+    (True, "mmap", 64 << 20, 4, 3, 12, 8 << 20, None),
+    (True, "mmap", 32 << 20, 8, 7, 8, 8 << 20, 0.0002),
+    (False, "mmap", 64 << 20, 4, 2, 8, 4 << 20, 0.0002),      # staging path
+    (True, "pread", 64 << 20, 4, 2, 8, 4 << 20, 0.0002),
 ]
-SWEEP_KNOBS = ("ZERO_COPY", "READ_METHOD", "SLOT_BYTES", "N_SLOTS", "LOOKAHEAD", "HOST_THREADS")
+SWEEP_KNOBS = ("ZERO_COPY", "READ_METHOD", "SLOT_BYTES", "N_SLOTS", "LOOKAHEAD", "HOST_THREADS",
+               "PART_BYTES", "GIL_SWITCH_INTERVAL")
 
 
 def test_bench_load_gguf_to_gpu(benchmark, model_files):
@@ -326,7 +328,9 @@ def test_bench_load_gguf_to_gpu(benchmark, model_files):
             "tensors": len(infos), "generate_s": gen_s,
             "config": dict(zero_copy=gl.ZERO_COPY, read_method=gl.READ_METHOD,
                            slot_bytes=gl.SLOT_BYTES, n_slots=gl.N_SLOTS, lookahead=gl.LOOKAHEAD,
-                           host_threads=gl.HOST_THREADS, cpu_count=os.cpu_count(),
+                           host_threads=gl.HOST_THREADS, part_bytes=gl.PART_BYTES,
+                           gil_switch_interval=gl.GIL_SWITCH_INTERVAL,
+                           cpu_count=os.cpu_count(),
                            device_reads_host=gl.device_reads_host(cp, 0))}
 
     # page cache: read twice, the second read's speed is the cached one
@@ -417,7 +421,7 @@ def test_bench_load_gguf_to_gpu(benchmark, model_files):
         for setting in SWEEP:
             for k, v in zip(SWEEP_KNOBS, setting):
                 setattr(gl, k, v)
-            zc, method, slot, n_slots, look, threads = setting
+            zc, method, slot, n_slots, look, threads, part, switch = setting
             best = []
             for _ in range(3):
                 res, t = timed_load(cp, full)
@@ -425,7 +429,8 @@ def test_bench_load_gguf_to_gpu(benchmark, model_files):
                 best.append(t)
             ran = gl.last_load_stats.get("path")
             key = (f"zero-copy {'on' if zc else 'off'} ({ran}) {method} slot={slot >> 20}MiB "
-                   f"slots={n_slots} look={look} threads={threads}")
+                   f"slots={n_slots} look={look} threads={threads} part={part >> 20}MiB "
+                   f"switch={switch}")
             sweep[key] = min(best[1:])
             pinned_pool.free_all_blocks()
     finally:

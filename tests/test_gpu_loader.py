@@ -219,7 +219,12 @@ def test_reader_pieces_are_bounded(tmp_path, monkeypatch):
         chunk = gl._Chunk(0, 0, 4096)
         chunk.end = 4096 + (32 << 20)
         dst = np.zeros(32 << 20, np.uint8)
-        futs = reader.submit(chunk, dst)   # 2 threads, but pieces of at most 4 MiB
+        futs = reader.submit(chunk, dst)   # 2 threads, but pieces of at most PART_BYTES
+        assert len(futs) == (32 << 20) // gl.PART_BYTES
+        for f in futs:
+            f.result()
+        monkeypatch.setattr(gl, "PART_BYTES", 4 << 20)
+        futs = reader.submit(chunk, dst)
         assert len(futs) == 8
         for f in futs:
             f.result()

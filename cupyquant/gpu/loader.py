@@ -13,7 +13,7 @@ How the bytes travel
    so every piece keeps the file's alignment in the staging buffers.
 2. *Host.* ``N_SLOTS`` pinned staging buffers of ``SLOT_BYTES`` are reused in
    turn. A chunk's bytes go from the page cache into its pinned buffer by
-   ``HOST_THREADS`` threads at once, in pieces of at most 4 MiB (a NumPy copy
+   ``HOST_THREADS`` threads at once, in pieces of at most ``PART_BYTES`` (a NumPy copy
    out of a read-only memory map of the file by default, or ``os.preadv``
    straight from the file, see ``READ_METHOD`` and the environment variable
    ``CUPYQUANT_LOAD_READ``; both release the GIL). ``LOOKAHEAD`` chunks are
@@ -79,6 +79,7 @@ keep them alive). Running out of device memory is re-raised as
 from __future__ import annotations
 
 import os
+import sys
 import threading
 import traceback
 from collections import deque
@@ -109,7 +110,21 @@ SLOT_BYTES = 64 << 20
 #: Number of slots: pinned buffers, and streams (+ device staging areas) per device.
 N_SLOTS = 4
 #: Chunks being filled on the host while earlier ones are consumed (< N_SLOTS).
+#: 3 (every slot busy) and 8 MiB pieces measured no faster than 2 and 4 MiB in
+#: the H200 load benchmark (95 / 92 ms, notes/h200_s9/bench_load.txt), although
+#: a stand-alone copy pipeline with a plain read kernel moved the same bytes in
+#: 64-69 ms (notes/h200_s9/probe_hybrid.txt): the gap is not understood yet.
 LOOKAHEAD = 2
+#: Largest piece of a chunk one host thread copies (pieces are at least 1 MiB).
+PART_BYTES = 4 << 20
+#: Python's thread switch interval (seconds) while a load runs, or None to
+#: leave it. The main thread launches kernels in Python while the host
+#: threads copy; a copy thread whose NumPy copy is done waits for the GIL, by
+#: default up to 5 ms (sys.getswitchinterval), before it can take the next
+#: piece. That wait is the suspected part of the gap between this loader and a
+#: plain copy pipeline (see LOOKAHEAD); the load benchmark's sweep measures it.
+#: Restored when the load ends (it is process-wide while it runs).
+GIL_SWITCH_INTERVAL = 0.0002
 #: Host threads copying file bytes into the pinned buffers. Measured on the
 #: H200 host (16 cores, 2 GiB page-cached file into pinned memory): mmap copies
 #: 18.3 / 29.4 / 35.6 / 35.1 GB/s with 4 / 8 / 12 / 16 threads in one probe,
@@ -134,7 +149,6 @@ last_load_stats: dict = {}
 _ALIGN = 256              # chunk starts are rounded down to this (file alignment kept)
 _MAX_GAP = 1 << 16        # a gap larger than this between two tensors starts a new chunk
 _MIN_PART = 1 << 20       # smallest piece of a chunk one host thread copies
-_MAX_PART = 4 << 20       # largest piece of a chunk one host thread copies
 _UNIT_ELEMS = 4096        # large tensors are split at multiples of this many elements
 
 _pool: ThreadPoolExecutor | None = None
@@ -348,9 +362,9 @@ class _Reader:
 
     def submit(self, chunk, dst: np.ndarray) -> list:
         """Futures copying the chunk's byte range into ``dst[:span]``: one piece
-        per thread, between _MIN_PART and _MAX_PART bytes."""
+        per thread, between _MIN_PART and PART_BYTES bytes."""
         span = chunk.end - chunk.start
-        part = min(_MAX_PART, max(_MIN_PART, -(-span // HOST_THREADS)))
+        part = min(max(PART_BYTES, _MIN_PART), max(_MIN_PART, -(-span // HOST_THREADS)))
         part = -(-part // 65536) * 65536
         pool = _host_pool()
         return [pool.submit(self.read_into, chunk.file_index, chunk.start + a,
@@ -680,7 +694,13 @@ def load_to_gpu(files, *, device=None, dtype=None, quantized=False, progress=Non
         load.prepare_devices()
         stats = load.stats()
         _set_last_load_stats(stats)
-        load.run()
+        switch = sys.getswitchinterval()
+        if GIL_SWITCH_INTERVAL:
+            sys.setswitchinterval(GIL_SWITCH_INTERVAL)
+        try:
+            load.run()
+        finally:
+            sys.setswitchinterval(switch)
         load.release_staging()
         stats["complete"] = True
     except BaseException as exc:
