@@ -132,6 +132,11 @@ if part == "dq":
         "mb4du4": ("-DCQ_TUNE_MIN_BLOCKS=4", "-DCQ_TUNE_DECODE_UNROLL=4")}
     if old_src:
         variants["old"] = ()
+    if os.environ.get("PROBE_VARIANTS"):  # session 9: tuning overrides next to the old skeleton
+        every = {"shipped": (), "mb2": ("-DCQ_TUNE_MIN_BLOCKS=2",), "mb3": ("-DCQ_TUNE_MIN_BLOCKS=3",),
+                 "mb4": ("-DCQ_TUNE_MIN_BLOCKS=4",), "du2": ("-DCQ_TUNE_DECODE_UNROLL=2",),
+                 "du4": ("-DCQ_TUNE_DECODE_UNROLL=4",), "old": ()}
+        variants = {v: every[v] for v in os.environ["PROBE_VARIANTS"].split(",")}
     names = sys.argv[2:] or ["Q3_K", "Q4_K", "Q5_K", "Q6_K", "TQ1_0", "MXFP4", "NVFP4", "IQ1_M", "IQ2_XXS"]
     dequant_variants.print_table(cp, ceil, names, variants, os.environ.get("PROBE_DTYPES", "float16").split(","),
                                  sources={"old": old_src}, strict=False)
