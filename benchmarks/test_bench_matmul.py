@@ -97,7 +97,7 @@ class Bench:
                     self.blas_error = repr(exc)
                 cp.matmul(x, w.T, out=out)
 
-            from cupyquant.matmul import gemm_xwT
+            from cupyquant.qmatmul import gemm_xwT
             calls = [lambda w=w: blas(w) for w in f16]
             t, method, _ = gpu_seconds_per_call(calls)
             self._cublas[key] = (t, method)
@@ -106,7 +106,7 @@ class Bench:
     def measure(self, shape, m, x_dtype, path):
         """Metrics dict for one configuration, plus a function replaying its graph."""
         cp = cupy_module()
-        from cupyquant.matmul import choose_path, matmul
+        from cupyquant.qmatmul import choose_path, matmul
         q, _ = self.weights(shape)
         n, k = shape
         x = cp.random.standard_normal((m, k), dtype=cp.float32).astype(x_dtype)
@@ -202,7 +202,7 @@ def main(argv=None) -> int:
               f"{r['weight_GBps']:7.0f} {100 * r['frac_copy']:5.1f}% {r['cublas_f16_us']:9.2f} "
               f"{r['ratio_to_cublas']:8.3f} {r['tflops']:8.1f}"
               + ("" if r["timing"] == "graph" else f"  [{r['timing']}]"), flush=True)
-    from cupyquant import matmul as mm_mod
+    from cupyquant import qmatmul as mm_mod
     if mm_mod.raw_gemm_error is not None:
         print(f"direct cuBLAS call disabled: {mm_mod.raw_gemm_error!r}")
     if bench.blas_error:

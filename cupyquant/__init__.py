@@ -23,7 +23,7 @@ def __getattr__(name):
         from .quantized import QuantizedTensor
         return QuantizedTensor
     if name == "matmul":
-        from .matmul import matmul
+        from .qmatmul import matmul
         return matmul
     if name == "platform":
         from .gpu import platform

@@ -12,7 +12,7 @@ timeout 30 python3 -m cupyquant demo > $OUT/demo.txt 2>&1; echo "demo rc=$?"; ta
 M="smsp__inst_executed.sum,gpu__time_duration.sum,dram__throughput.avg.pct_of_peak_sustained_elapsed,l1tex__throughput.avg.pct_of_peak_sustained_active,lts__throughput.avg.pct_of_peak_sustained_elapsed,smsp__warps_active.avg.per_cycle_active,smsp__issue_active.avg.per_cycle_active,launch__registers_per_thread,regex:smsp__average_warps_issue_stalled_.*_per_issue_active.ratio"
 timeout 60 ncu --metrics "$M" -k regex:cq_q4_0_mv --launch-skip 4 --launch-count 2 python3 -c "
 import cupy as cp, numpy as np
-from cupyquant import FORMATS, QuantizedTensor, matmul
+import cupyquant; from cupyquant import FORMATS, QuantizedTensor; matmul = cupyquant.matmul
 from cupyquant.testing import sane_blocks
 f = FORMATS['Q4_0']; N, K = 14336, 4096
 w = QuantizedTensor('Q4_0', (N, K), cp.asarray(sane_blocks(f, N * K // 32, np.random.default_rng(0)).reshape(-1)))

@@ -17,7 +17,7 @@ import numpy as np
 sys.path.insert(0, "benchmarks")
 from gpu_timing import copy_bandwidth  # noqa: E402
 
-import cupyquant.matmul as mm  # noqa: E402
+import cupyquant.qmatmul as mm  # noqa: E402
 import cupyquant.matmul_kernels as mk  # noqa: E402
 from cupyquant import FORMATS, QuantizedTensor  # noqa: E402
 

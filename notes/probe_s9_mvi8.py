@@ -1,8 +1,8 @@
 """Session 9 probe (device): split-K fill of the int8 matrix-vector kernel
-(cupyquant.matmul.MVI8_FILL), M = 1, float16 and float32 x, the four shapes."""
+(cupyquant.qmatmul.MVI8_FILL), M = 1, float16 and float32 x, the four shapes."""
 import sys
 sys.path.insert(0, "benchmarks")
-import cupyquant.matmul as mm
+import cupyquant.qmatmul as mm
 from test_bench_matmul import SHAPES, get_bench
 
 bench = get_bench()

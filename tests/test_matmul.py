@@ -13,9 +13,22 @@ import pytest
 
 from cupyquant import FORMATS, QuantizedTensor
 from cupyquant.gpu.platform import cupy_module, gpu_available
-from cupyquant.matmul import MatmulFormatError, matmul
+from cupyquant.qmatmul import MatmulFormatError, matmul
 
 Q4_0 = FORMATS["Q4_0"]
+
+
+def test_public_name_stays_the_function():
+    """``cupyquant.matmul`` is the function on every access, also after the
+    implementation module was imported (a submodule of the same name used to
+    replace it after the first call)."""
+    import subprocess
+    import sys
+    code = ("import cupyquant, cupyquant.qmatmul\n"
+            "a = cupyquant.matmul; b = cupyquant.matmul\n"
+            "from cupyquant import matmul as c\n"
+            "assert callable(a) and a is b is c is cupyquant.qmatmul.matmul, (a, b, c)\n")
+    subprocess.run([sys.executable, "-c", code], check=True)
 
 
 def random_q4_0(rng, n_rows: int, k: int, scale: float = 0.02) -> np.ndarray:
@@ -365,7 +378,7 @@ def test_out_dtypes_and_batch_dims(out_dtype, path):
 
 @gpu
 def test_dequant_gemm_slabs(monkeypatch):
-    import cupyquant.matmul as mm
+    import cupyquant.qmatmul as mm
     monkeypatch.setattr(mm, "DEQUANT_SCRATCH_BYTES", 512 * 2 * 1000)  # 1000 rows a slab
     rng = np.random.default_rng()
     c = case(N_ODD, 512)
@@ -437,7 +450,7 @@ def test_different_devices():
 
 @gpu
 def test_auto_path_choice():
-    from cupyquant.matmul import choose_path
+    from cupyquant.qmatmul import choose_path
     assert choose_path(1, "float32") == "matvec"
     assert choose_path(8, "float16") == "matvec"
     assert choose_path(512, "float16") in ("mma", "dequant_gemm")
@@ -446,7 +459,7 @@ def test_auto_path_choice():
 # --------------------------------------- int8 matrix-vector kernel (GPU tests)
 def _need_tensor_cores(path):
     if path in ("matvec_int8", "matvec_f16tc"):
-        from cupyquant.matmul import _tensor_cores
+        from cupyquant.qmatmul import _tensor_cores
         if not _tensor_cores(cupy_module().cuda.Device().id):
             pytest.skip(f"{path} needs NVIDIA sm_80+")
 
@@ -552,7 +565,7 @@ def test_matvec_int8_nonfinite_activations():
 @gpu
 def test_matvec_auto_uses_int8_where_configured(monkeypatch):
     """path="matvec" on sm_80+: the int8 kernel for the rows of MATVEC_INT8_M."""
-    import cupyquant.matmul as mm
+    import cupyquant.qmatmul as mm
     _need_tensor_cores("matvec_int8")
     calls = []
     monkeypatch.setattr(mm, "_matvec_int8", lambda *a: calls.append("int8"))

@@ -33,7 +33,7 @@ class Q4_0(BlockFormat, qtype=T.Q4_0):
         """``x @ W.T`` for W the (N, K) Q4_0 tensor held in the CuPy uint8
         buffer ``buf``, without dequantizing it; see :func:`cupyquant.matmul`
         (keywords ``out``, ``dtype``, ``path``)."""
-        from ..matmul import matmul
+        from ..qmatmul import matmul
         from ..quantized import QuantizedTensor
         return matmul(x, QuantizedTensor(self, shape, buf), **kw)
 
