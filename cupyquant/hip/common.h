@@ -414,16 +414,19 @@ struct cq_tile {
     static constexpr int bytes = bytes_u1 * unroll;
 };
 
+// Optional decoder members: TRAIT<D>::value is D::MEMBER where the decoder
+// declares it, else DEFAULT. The members and their meaning follow.
+#define CQ_DECODER_TRAIT(TRAIT, MEMBER, TYPE, DEFAULT)                                        \
+    template <class D, class = void>                                                          \
+    struct TRAIT { static constexpr TYPE value = DEFAULT; };                                  \
+    template <class D>                                                                        \
+    struct TRAIT<D, decltype(void(D::MEMBER))> { static constexpr TYPE value = D::MEMBER; };
+
 // A decoder may declare `static constexpr int shared_table_bytes` (a multiple
 // of 16): its tables are then copied into shared memory once per thread block
 // and decode8 gets that copy (a lookup per value from shared memory instead of
 // the L1 cache: fewer cycles at the load unit for the 16-entry codebooks).
-template <class D, class = void>
-struct cq_shared_table { static constexpr int bytes = 0; };
-template <class D>
-struct cq_shared_table<D, decltype(void(D::shared_table_bytes))> {
-    static constexpr int bytes = D::shared_table_bytes;
-};
+CQ_DECODER_TRAIT(cq_shared_table, shared_table_bytes, int, 0)
 
 // Optional per-decoder tuning (measured on the H200, see notes/):
 //   static constexpr int min_blocks: thread blocks per SM the NVIDIA compiler
@@ -434,16 +437,8 @@ struct cq_shared_table<D, decltype(void(D::shared_table_bytes))> {
 // Formats whose full unroll needs many registers run faster with 2 and 4.
 // CQ_TUNE_MIN_BLOCKS / CQ_TUNE_DECODE_UNROLL (-D options) override both for
 // every decoder of a module: for tuning sweeps only.
-template <class D, class = void>
-struct cq_min_blocks { static constexpr int value = 0; };
-template <class D>
-struct cq_min_blocks<D, decltype(void(D::min_blocks))> { static constexpr int value = D::min_blocks; };
-template <class D, class = void>
-struct cq_decode_unroll { static constexpr int value = CQ_UNROLL_MAX; };
-template <class D>
-struct cq_decode_unroll<D, decltype(void(D::decode_unroll))> {
-    static constexpr int value = D::decode_unroll;
-};
+CQ_DECODER_TRAIT(cq_min_blocks, min_blocks, int, 0)
+CQ_DECODER_TRAIT(cq_decode_unroll, decode_unroll, int, CQ_UNROLL_MAX)
 #if defined(CQ_TUNE_MIN_BLOCKS)
 #define CQ_MIN_BLOCKS_OF(D) CQ_TUNE_MIN_BLOCKS
 #else
@@ -464,10 +459,7 @@ struct cq_decode_unroll<D, decltype(void(D::decode_unroll))> {
 // decoding a group of 8 values inline would repeat it for every group of 8
 // that shares it (4 or 2 times), and the float16 kernels are bound by
 // instruction issue. The arithmetic is the same, so results are unchanged.
-template <class D, class = void>
-struct cq_scale_groups { static constexpr int value = 0; };
-template <class D>
-struct cq_scale_groups<D, decltype(void(D::scale_groups))> { static constexpr int value = D::scale_groups; };
+CQ_DECODER_TRAIT(cq_scale_groups, scale_groups, int, 0)
 
 // Optional direct 16-bit output, for formats whose values in a group take a
 // few distinct values (the ternary formats: d * {-1, 0, 1}):
@@ -479,10 +471,7 @@ struct cq_scale_groups<D, decltype(void(D::scale_groups))> { static constexpr in
 // (e.g. convert each distinct float once and pick the bits with byte
 // permutes): the float16 fast path then skips a multiply and a conversion a
 // value. Only the aligned fast path uses it; decode8 is still required.
-template <class D, class = void>
-struct cq_direct16 { static constexpr bool value = false; };
-template <class D>
-struct cq_direct16<D, decltype(void(D::direct16))> { static constexpr bool value = D::direct16; };
+CQ_DECODER_TRAIT(cq_direct16, direct16, bool, false)
 template <class Out> struct cq_conv16;
 template <> struct cq_conv16<cq_f16> { static constexpr cq_u16 (*fn)(float) = cq_float_to_half; };
 template <> struct cq_conv16<cq_bf16> { static constexpr cq_u16 (*fn)(float) = cq_float_to_bf16; };
@@ -500,7 +489,7 @@ __device__ __forceinline__ void cq_dequant_tiles(const cq_u8* __restrict__ src, 
     constexpr int vec_per_thread = (vec_full + CQ_THREADS - 1) / CQ_THREADS;
     __shared__ uint4 stage[vec_full + 1];  // + slack for cq_load8<1>'s last word
     cq_u8* sbytes = reinterpret_cast<cq_u8*>(stage);
-    constexpr int table_vecs = cq_shared_table<D>::bytes / 16;
+    constexpr int table_vecs = cq_shared_table<D>::value / 16;
     __shared__ uint4 stable[table_vecs > 0 ? table_vecs : 1];
     if constexpr (table_vecs > 0) {
         // visible to every thread after the first tile's __syncthreads below
