@@ -250,6 +250,15 @@ def _split_counters(cp, n: int, dev: int):
     return arr
 
 
+def _split_k_args(cp, splits: int, rows: int, N: int, tiles: int, dev: int) -> tuple:
+    """(workspace, tile counters) arguments of a matrix-vector launch: float32
+    partial sums of ``splits`` K ranges for ``rows`` x N outputs and the tile
+    counters, or null pointers when K is not split."""
+    if splits <= 1:
+        return np.uint64(0), np.uint64(0)
+    return cp.empty(splits * rows * N, dtype=cp.float32), _split_counters(cp, tiles, dev)
+
+
 def _mv_geometry(N: int, K: int) -> tuple:
     if MV_GEOMETRY is not None:
         return tuple(MV_GEOMETRY)
@@ -328,13 +337,10 @@ def _matvec_tc(cp, x2, w, y2, N, K, dev):
             xin = parts
         else:
             xin = xc
-        ws = cp.empty(splits * mc * N, dtype=cp.float32) if splits > 1 else None
-        counters = _split_counters(cp, tiles, dev) if splits > 1 else None
+        ws, counters = _split_k_args(cp, splits, mc, N, tiles, dev)
         kern((tiles, splits), (mk.THREADS,),
              (w.data, np.int64(row_bytes), np.int32(N), np.int32(nb), xin, np.int64(K), np.int32(mc),
-              yc, np.int64(N), np.int32(mode), np.int32(sps),
-              ws if ws is not None else np.uint64(0),
-              counters if counters is not None else np.uint64(0)),
+              yc, np.int64(N), np.int32(mode), np.int32(sps), ws, counters),
              shared_mem=smem)
 
 
@@ -370,13 +376,10 @@ def _matvec_int8(cp, x2, w, y2, N, K, dev):
         pwarps = nb * 2 * nt  # one warp a (block, row) pair
         prep((-(-pwarps // warps),), (mk.THREADS,),
              (xc, np.int64(K), np.int32(mc), np.int32(nb), np.int32(nt), rec))
-        ws = cp.empty(splits * mc * N, dtype=cp.float32) if splits > 1 else None
-        counters = _split_counters(cp, tiles, dev) if splits > 1 else None
+        ws, counters = _split_k_args(cp, splits, mc, N, tiles, dev)
         kern((-(-tiles // warps), splits), (mk.THREADS,),
              (w.data, np.int64(row_bytes), np.int32(N), np.int32(nb), rec, np.int32(mc),
-              yc, np.int64(N), np.int32(mode), np.int32(tiles), np.int32(sps),
-              ws if ws is not None else np.uint64(0),
-              counters if counters is not None else np.uint64(0)),
+              yc, np.int64(N), np.int32(mode), np.int32(tiles), np.int32(sps), ws, counters),
              shared_mem=smem)
 
 
