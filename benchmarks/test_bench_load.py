@@ -301,14 +301,14 @@ def _host_fill_gbps(path, method, infos, data_offset) -> float:
 
 SWEEP = [  # (ZERO_COPY, READ_METHOD, SLOT_BYTES, N_SLOTS, LOOKAHEAD, HOST_THREADS, PART_BYTES,
            #  GIL_SWITCH_INTERVAL)
-    (True, "mmap", 64 << 20, 4, 2, 8, 4 << 20, 0.0002),       # the defaults
-    (True, "mmap", 64 << 20, 4, 2, 8, 4 << 20, None),         # Python's default switch interval
-    (True, "mmap", 64 << 20, 4, 3, 8, 8 << 20, 0.0002),       # every slot busy, 8 MiB pieces
-    (True, "mmap", 64 << 20, 4, 2, 12, 4 << 20, 0.0002),
-    (True, "mmap", 64 << 20, 4, 3, 12, 8 << 20, None),
-    (True, "mmap", 32 << 20, 8, 7, 8, 8 << 20, 0.0002),
-    (False, "mmap", 64 << 20, 4, 2, 8, 4 << 20, 0.0002),      # staging path
-    (True, "pread", 64 << 20, 4, 2, 8, 4 << 20, 0.0002),
+    (True, "mmap", 64 << 20, 4, 2, 12, 4 << 20, 0.0002),      # the defaults (16 cores)
+    (True, "mmap", 64 << 20, 4, 2, 8, 4 << 20, 0.0002),
+    (True, "mmap", 64 << 20, 4, 2, 14, 4 << 20, 0.0002),
+    (True, "mmap", 64 << 20, 4, 2, 16, 4 << 20, 0.0002),
+    (True, "mmap", 64 << 20, 4, 3, 12, 8 << 20, 0.0002),      # every slot busy, 8 MiB pieces
+    (True, "mmap", 64 << 20, 4, 3, 16, 8 << 20, 0.0002),
+    (False, "mmap", 64 << 20, 4, 2, 12, 4 << 20, 0.0002),     # staging path
+    (True, "pread", 64 << 20, 4, 2, 12, 4 << 20, 0.0002),
 ]
 SWEEP_KNOBS = ("ZERO_COPY", "READ_METHOD", "SLOT_BYTES", "N_SLOTS", "LOOKAHEAD", "HOST_THREADS",
                "PART_BYTES", "GIL_SWITCH_INTERVAL")

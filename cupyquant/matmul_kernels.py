@@ -21,7 +21,10 @@ THREADS = 256
 #: Matrix-vector (tensor cores): the compiled geometries (rows per thread
 #: block, Q4_0 blocks per row and stage, pipeline stages); CQ_MV_TC_GEOM lines
 #: at the end of q4_0_matmul.hip.
-MV_GEOMETRIES = ((16, 64, 3),)
+MV_GEOMETRIES = ((16, 64, 3), (16, 64, 2))
+#: The one more geometry compiled only for the x_shared kernels of float32 x
+#: (their records take 3x the shared memory of float16 x).
+MV_GEOMETRY_XS_F32_LARGE = (16, 32, 3)
 #: Matrix-vector on int8 tensor cores (q4_0_matvec_int8.hip): the compiled
 #: geometries (Q4_0 blocks per row and stage, stages of each warp's ring);
 #: CQ_MVI8_GEOM lines at the end of that file. One warp a 16-row tile.
@@ -71,12 +74,23 @@ def out_suffix(dtype) -> str:
     return _OUT_SUFFIX[name]
 
 
-def mv_tc_name(x_dtype, out_dtype, n_tiles: int, geometry=MV_GEOMETRIES[0]) -> str:
+def mv_tc_name(x_dtype, out_dtype, n_tiles: int, geometry=MV_GEOMETRIES[0], x_shared: bool = False) -> str:
     """Tensor-core matrix-vector kernel; ``n_tiles`` 8-column B tiles (1-2 for
-    float16 x, 1-3 for float32 x); geometry (rows, blocks per stage, stages)."""
+    float16 x, 1-3 for float32 x); geometry (rows, blocks per stage, stages);
+    ``x_shared``: the variant that first copies its activations into shared
+    memory in the B-fragment order (one column tile; float32 x split there
+    into its bfloat16 parts, no separate kernel; extra dynamic shared memory
+    mv_x_shared_bytes)."""
     x = _X_SUFFIX[getattr(x_dtype, "name", str(x_dtype))]
     rt, kb, st = geometry
-    return f"cq_q4_0_mv_tc_{x}_{out_suffix(out_dtype)}_n{n_tiles}_r{rt}_k{kb}_s{st}"
+    return f"cq_q4_0_mv_tc_{x}_{out_suffix(out_dtype)}_n{n_tiles}_r{rt}_k{kb}_s{st}" + ("_xs" if x_shared else "")
+
+
+def mv_x_shared_bytes(columns: int, blocks: int) -> int:
+    """Shared memory of the activations in an x_shared kernel: one 64-byte
+    record a (Q4_0 block of K, B column); columns = activation rows (float16
+    x) or 3 x rows (float32 x)."""
+    return 64 * columns * blocks
 
 
 def mv_gen_name(x_dtype, out_dtype) -> str:
@@ -112,7 +126,10 @@ def all_kernel_names() -> list[str]:
     for o in _OUT_SUFFIX:
         for geo in MV_GEOMETRIES:
             names += [mv_tc_name("float16", o, n, geo) for n in (1, 2)]
+            names.append(mv_tc_name("float16", o, 1, geo, x_shared=True))
             names += [mv_tc_name("float32", o, n, geo) for n in (1, 2, 3)]
+            names.append(mv_tc_name("float32", o, 1, geo, x_shared=True))
+        names.append(mv_tc_name("float32", o, 1, MV_GEOMETRY_XS_F32_LARGE, x_shared=True))
         for geo in MVI8_GEOMETRIES:
             names += [mvi8_name(o, n, geo) for n in range(1, MVI8_MAX_M // 2 + 1)]
         names += [mv_gen_name("float16", o), mv_gen_name("float32", o), mm_tc_name(o), mm_gen_name(o)]

@@ -21,7 +21,12 @@ Paths (``path=``; ``None`` chooses by M = number of activation rows and platform
   exact integers, scaled by d and summed in float32 like a float32 reference
   summing block by block (relative error ~1e-7; see q4_0_matvec_int8.hip).
   Non-finite activations give NaN for their row there. Elsewhere a portable
-  float32 kernel, chunks of 8 rows.
+  float32 kernel, chunks of 8 rows. With one column tile (float16 x up to 8
+  rows, float32 x up to 2) and small enough activations (MV_X_SHARED_MAX),
+  the float16 tensor-core kernel is its x_shared variant: each thread block
+  first copies its K range of the activations into shared memory in the
+  mma fragments' order (float32 x split into its bfloat16 parts there, so no
+  separate kernel), then stays resident and takes 16-row tiles from a queue.
 * ``"mma"``: fused matrix-matrix kernel. NVIDIA sm_80+: tensor cores
   (mma.sync m16n8k16, weights dequantized to float16 in registers from raw
   blocks staged in shared memory). AMD: MFMA (CDNA) / WMMA (RDNA3) with a
@@ -65,12 +70,26 @@ NVIDIA_LARGE_M_PATH = "dequant_gemm"
 #: Largest float16 scratch buffer of the "dequant_gemm" path (bytes).
 DEQUANT_SCRATCH_BYTES = 256 << 20
 #: Tensor-core matrix-vector: geometry (rows per thread block, blocks per row
-#: and stage, stages) or None for the compiled default (16, 64, 3: the fastest
-#: of six on an H200 for three of the four benchmark shapes, M = 1; within 3%
-#: on the fourth, notes/h200_s8/); K is split so that the
-#: thread blocks fill about MV_BLOCKS_PER_SM x (thread blocks resident on a
-#: multiprocessor) x multiprocessors.
+#: and stage, stages) for every launch, or None to choose (see _mv_plan):
+#: x_shared kernels (16, 64, 2), or (16, 32, 3) for float32 records over 32
+#: KiB; otherwise (16, 64, 3) for float16 x, (16, 64, 2) for float32 x (its
+#: bfloat16 parts are read from global memory: a smaller stage ring leaves the
+#: L1 cache more room). Chosen on an H200 (notes/h200_s10/run2_probe_mv.txt).
+#: K is split so that the thread blocks fill about MV_BLOCKS_PER_SM x (thread
+#: blocks resident on a multiprocessor) x multiprocessors.
 MV_GEOMETRY = None
+#: Tensor-core matrix-vector with one column tile (float16 x up to 8 rows,
+#: float32 x up to 2): the x_shared kernels, which copy their K range of the
+#: activations into shared memory in the order of the mma fragments (float32
+#: x split there into its bfloat16 parts, no separate kernel) and stay
+#: resident, taking tiles from a queue, when those records take at most this
+#: many bytes (x dtype -> bytes; 0: never). H200, M = 1, us (run 2): float16
+#: 4096^2 7.83 -> 6.56, 14336x4096 17.04 -> 14.20, 4096x14336 20.96 -> 14.72;
+#: float32 x 8.89 -> 7.17, 19.65 -> 16.11, 21.27 -> 17.90 (86 KiB, (16, 32,
+#: 3)). M = 8 float16 (64 KiB) was slower (24.5 -> 30.6): hence 32 KiB there.
+MV_X_SHARED_MAX = {"float16": 32 << 10, "float32": 96 << 10}
+#: ... and above this many bytes only when the grid is one wave of thread blocks.
+MV_X_SHARED_ANY = 32 << 10
 MV_BLOCKS_PER_SM = 0.5  # H100: no K split for 4096 rows was faster than one (4096 x 4096: 8.7 vs 10.6 us)
 
 #: "matvec" on NVIDIA sm_80+ uses the int8 tensor-core kernel for these
@@ -250,19 +269,53 @@ def _split_counters(cp, n: int, dev: int):
     return arr
 
 
-def _split_k_args(cp, splits: int, rows: int, N: int, tiles: int, dev: int) -> tuple:
-    """(workspace, tile counters) arguments of a matrix-vector launch: float32
-    partial sums of ``splits`` K ranges for ``rows`` x N outputs and the tile
-    counters, or null pointers when K is not split."""
-    if splits <= 1:
-        return np.uint64(0), np.uint64(0)
-    return cp.empty(splits * rows * N, dtype=cp.float32), _split_counters(cp, tiles, dev)
+def _split_k_args(cp, splits: int, rows: int, N: int, tiles: int, dev: int, queues: bool = False) -> tuple:
+    """(workspace, counters) arguments of a matrix-vector launch: float32
+    partial sums of ``splits`` K ranges for ``rows`` x N outputs (null when K
+    is not split), and the tile counters followed, with ``queues`` (persistent
+    x_shared kernels), by two per split: the next tile and the thread blocks
+    done (null when neither is needed)."""
+    ws = cp.empty(splits * rows * N, dtype=cp.float32) if splits > 1 else np.uint64(0)
+    if splits <= 1 and not queues:
+        return ws, np.uint64(0)
+    return ws, _split_counters(cp, tiles + (2 * splits if queues else 0), dev)
 
 
-def _mv_geometry(N: int, K: int) -> tuple:
+def _mv_plan(cp, x_dtype, y_dtype, mc: int, nb: int, tiles: int, n_tiles: int, sms: int) -> tuple:
+    """How a chunk of ``mc`` activation rows runs on the tensor-core
+    matrix-vector kernel: (kernel, geometry, dynamic shared memory, grid x,
+    splits, stages per split, x_shared)."""
+    f32 = x_dtype == cp.float32
+    cols = mc * (3 if f32 else 1)  # B columns
+    limit = MV_X_SHARED_MAX.get(np.dtype(x_dtype).name, 0) if n_tiles == 1 else 0
+    if limit:
+        geo = tuple(MV_GEOMETRY) if MV_GEOMETRY is not None else mk.MV_GEOMETRIES[1]
+        if MV_GEOMETRY is None and f32 and mk.mv_x_shared_bytes(cols, -(-nb // geo[1]) * geo[1]) > (32 << 10):
+            geo = mk.MV_GEOMETRY_XS_F32_LARGE
+        rt, kb, _ = geo
+        smem = mk.mv_smem_bytes(*geo)
+        name = mk.mv_tc_name(x_dtype, y_dtype, 1, geo, x_shared=True)
+        xs = mk.mv_x_shared_bytes(cols, -(-nb // kb) * kb)  # every stage of K; a split needs less
+        if xs <= limit:
+            resident = _occupancy(cp, _kernel_with_smem(cp, name, smem + xs), smem + xs) * sms
+            splits, sps = _mv_splits(nb, tiles, max(1, int(MV_BLOCKS_PER_SM * resident)), kb)
+            xs = mk.mv_x_shared_bytes(cols, sps * kb)
+            # Over 32 KiB only while every tile has a resident thread block:
+            # with fewer, the lower occupancy lost more than x_shared gained
+            # (float32 x, M = 2, 128256 x 4096: 105 -> 133 us, run 3).
+            if xs <= MV_X_SHARED_ANY or tiles * splits <= resident:
+                # persistent thread blocks: as many as are resident, at most one a tile
+                grid_x = max(1, min(tiles, resident // splits))
+                return _kernel_with_smem(cp, name, smem + xs), geo, smem + xs, grid_x, splits, sps, True
     if MV_GEOMETRY is not None:
-        return tuple(MV_GEOMETRY)
-    return mk.MV_GEOMETRIES[0]
+        geo = tuple(MV_GEOMETRY)
+    else:
+        geo = mk.MV_GEOMETRIES[1] if f32 else mk.MV_GEOMETRIES[0]
+    smem = mk.mv_smem_bytes(*geo)
+    kern = _kernel_with_smem(cp, mk.mv_tc_name(x_dtype, y_dtype, n_tiles, geo), smem)
+    capacity = max(1, int(MV_BLOCKS_PER_SM * _occupancy(cp, kern, smem) * sms))
+    splits, sps = _mv_splits(nb, tiles, capacity, geo[1])
+    return kern, geo, smem, tiles, splits, sps, False
 
 
 def _mv_splits(nb: int, tiles: int, capacity: int, kb: int) -> tuple[int, int]:
@@ -282,7 +335,7 @@ _occ_cache: dict = {}
 
 def _occupancy(cp, kern, smem: int) -> int:
     """Resident thread blocks per multiprocessor for ``kern`` (256 threads)."""
-    key = (cp.cuda.Device().id, getattr(kern, "name", id(kern)), smem)
+    key = (cp.cuda.Device().id, id(kern), smem)  # the function object: one per module and device
     n = _occ_cache.get(key)
     if n is None:
         n = 0
@@ -301,8 +354,8 @@ def _kernel_with_smem(cp, name: str, smem: int):
     """The kernel ``name``, allowed ``smem`` bytes of dynamic shared memory."""
     kern = _function(name)
     if smem > (48 << 10):
-        key = (cp.cuda.Device().id, name, smem)
-        if key not in _smem_set:
+        key = (cp.cuda.Device().id, id(kern), smem)  # per function object, not name: two modules
+        if key not in _smem_set:                     # may hold kernels of the same name
             _set_max_dynamic_smem(cp, kern, smem)
             _smem_set.add(key)
     return kern
@@ -314,10 +367,6 @@ def _matvec_tc(cp, x2, w, y2, N, K, dev):
     row_bytes = nb * 18
     mode = _weight_mode(w, row_bytes)
     sms = device_info(dev).get("sm_count", 80)
-    geo = _mv_geometry(N, K)
-    rt, kb, _ = geo
-    smem = mk.mv_smem_bytes(*geo)
-    tiles = -(-N // rt)
     f32 = x2.dtype == cp.float32
     chunk = 8 if f32 else 16
     for m0 in range(0, M, chunk):
@@ -325,10 +374,11 @@ def _matvec_tc(cp, x2, w, y2, N, K, dev):
         xc = x2[m0:m0 + mc]
         yc = y2[m0:m0 + mc]
         n_tiles = -(-3 * mc // 8) if f32 else (1 if mc <= 8 else 2)
-        kern = _kernel_with_smem(cp, mk.mv_tc_name(x2.dtype, y2.dtype, n_tiles, geo), smem)
-        capacity = max(1, int(MV_BLOCKS_PER_SM * _occupancy(cp, kern, smem) * sms))
-        splits, sps = _mv_splits(nb, tiles, capacity, kb)
-        if f32:
+        rt = (MV_GEOMETRY or mk.MV_GEOMETRIES[0])[0]
+        tiles = -(-N // rt)
+        kern, geo, smem, grid_x, splits, sps, x_shared = _mv_plan(cp, x2.dtype, y2.dtype, mc, nb, tiles,
+                                                                  n_tiles, sms)
+        if f32 and not x_shared:
             parts = cp.empty(3 * mc * K, dtype=cp.uint16)
             nquads = mc * nb * 4  # one thread a (row, block, t): 8 values
             pgrid = min(-(-nquads // mk.THREADS), sms * 8)
@@ -337,8 +387,8 @@ def _matvec_tc(cp, x2, w, y2, N, K, dev):
             xin = parts
         else:
             xin = xc
-        ws, counters = _split_k_args(cp, splits, mc, N, tiles, dev)
-        kern((tiles, splits), (mk.THREADS,),
+        ws, counters = _split_k_args(cp, splits, mc, N, tiles, dev, queues=x_shared)
+        kern((grid_x, splits), (mk.THREADS,),
              (w.data, np.int64(row_bytes), np.int32(N), np.int32(nb), xin, np.int64(K), np.int32(mc),
               yc, np.int64(N), np.int32(mode), np.int32(sps), ws, counters),
              shared_mem=smem)

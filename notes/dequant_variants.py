@@ -14,8 +14,9 @@ N_VALUES = 14336 * 4096
 
 
 def print_table(cp, ceil, names, variants, dtypes, sources=None, strict=True):
-    """variants: name -> extra compiler options; sources: variant name -> {format:
-    source} replacing the format's own source. Prints one row per format and
+    """variants: name -> extra compiler options, or (options, thread blocks an
+    SM of the grid) (session 10); sources: variant name -> {format: source}
+    replacing the format's own source. Prints one row per format and
     dtype; with strict=False a variant that fails to build or run prints n/a."""
     sms = cp.cuda.Device().attributes["MultiProcessorCount"]
     sources = sources or {}
@@ -26,11 +27,15 @@ def print_table(cp, ceil, names, variants, dtypes, sources=None, strict=True):
         k = max(1, -(-(200 << 20) // host.nbytes))
         ins = [cp.asarray(host) for _ in range(k)]
         tptr = device_table(fmt.name, fmt.tables).data.ptr if fmt.tables() is not None else 0
-        grid = min(-(-N_VALUES // tile_elems(fmt)), sms * 32)
+        n_tiles = -(-N_VALUES // tile_elems(fmt))
         for dt in dtypes:
             out = cp.empty(N_VALUES, dt)
             row = []
             for vname, opts in variants.items():
+                per_sm = 32
+                if len(opts) == 2 and isinstance(opts[1], int):
+                    opts, per_sm = opts
+                grid = min(n_tiles, sms * per_sm)
                 try:
                     src = sources.get(vname, {}).get(name, fmt.source)
                     fn = cp.RawModule(code=src, options=compile_options(opts)).get_function(fmt.kernel_name(dt))

@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 
 from cupyquant import FORMATS, QuantizedTensor
+from cupyquant import matmul_kernels as mk
 from cupyquant.gpu.platform import cupy_module, gpu_available
 from cupyquant.qmatmul import MatmulFormatError, matmul
 
@@ -358,6 +359,43 @@ def test_shapes_and_alignment(n, k, offset, path, m):
     for x_dtype in ("float32", "float16"):
         err = run_check(c, m, x_dtype, path, rng, out_dtype="float32")
         assert err <= tolerance(path, x_dtype, "float32"), (x_dtype, err)
+
+
+@gpu
+@pytest.mark.parametrize("n,k,offset", [(N_ODD, 512, 0), (1000, 4096, 0), (300, 800, 0), (250, 288, 1)])
+@pytest.mark.parametrize("m", [1, 2, 5])
+@pytest.mark.parametrize("x_shared", [False, True])
+def test_matvec_f16tc_x_shared_or_not(n, k, offset, m, x_shared, monkeypatch):
+    """The float16 tensor-core matrix-vector kernel with its activations read
+    from global memory (prepared by cq_q4_0_xprep_bf16x3 for float32 x) and
+    the x_shared variant (copied into shared memory by each persistent thread
+    block, float32 x split there, tiles from a queue): both float32-accurate,
+    each launched where MV_X_SHARED_MAX says (x_shared: float16 x up to 8
+    rows, float32 x up to 2), and the queue's counters left zero for the next
+    launch (the second run of each case goes through them again)."""
+    _need_tensor_cores("matvec_f16tc")
+    import cupyquant.qmatmul as mm
+    limit = (1 << 20) if x_shared else 0
+    monkeypatch.setattr(mm, "MV_X_SHARED_MAX", {"float16": limit, "float32": limit})
+    launched = []
+    real_name = mk.mv_tc_name
+
+    def spy(*args, **kw):
+        name = real_name(*args, **kw)
+        launched.append(name)
+        return name
+    monkeypatch.setattr(mk, "mv_tc_name", spy)
+    rng = np.random.default_rng()
+    c = case(n, k, offset)
+    for x_dtype in ("float32", "float16", "float32", "float16"):
+        launched.clear()
+        err = run_check(c, m, x_dtype, "matvec_f16tc", rng, out_dtype="float32")
+        assert err <= 1e-5, (x_dtype, err)
+        fits = m <= (2 if x_dtype == "float32" else 8)
+        assert launched[-1].endswith("_xs") == (x_shared and fits), (x_dtype, launched)
+    counters = mm._counters.get((cupy_module().cuda.Device().id, cupy_module().cuda.get_current_stream().ptr))
+    if counters is not None:
+        assert int(counters.sum()) == 0, "tile / queue counters not left zero"
 
 
 @gpu

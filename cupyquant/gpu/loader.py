@@ -128,9 +128,13 @@ GIL_SWITCH_INTERVAL = 0.0002
 #: Host threads copying file bytes into the pinned buffers. Measured on the
 #: H200 host (16 cores, 2 GiB page-cached file into pinned memory): mmap copies
 #: 18.3 / 29.4 / 35.6 / 35.1 GB/s with 4 / 8 / 12 / 16 threads in one probe,
-#: 39.0 / 19.8 / 17.4 GB/s with 8 / 12 / 16 in the load benchmark (the host
-#: side varies a lot from run to run); whole loads were faster with 8 there.
-HOST_THREADS = max(1, min(8, os.cpu_count() or 1))
+#: 37.6 / 45.1 / 41.9 GB/s with 8 / 12 / 16 in the load benchmark of
+#: 2026-12-02 (the host side varies from run to run); whole loads there:
+#: 83.7 / 71.3 / 72.5 / 89.8 ms with 8 / 12 / 14 / 16 threads
+#: (notes/h200_s10/run1_bench_load.txt), 80.7 against 95.5 ms for 12 against
+#: 8 in session 9. About three quarters of the cores, at most 12: room for
+#: the dispatching thread and the driver's threads.
+HOST_THREADS = max(1, min(12, (os.cpu_count() or 1) - (os.cpu_count() or 1) // 4))
 #: "mmap": NumPy copy out of a read-only memory map of the file (the faster
 #: one measured there); "pread": os.preadv from the file into pinned memory
 #: (17-27 GB/s there with 4-16 threads).

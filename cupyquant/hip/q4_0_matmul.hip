@@ -86,6 +86,19 @@ __device__ __forceinline__ void cq_cp16(void* dst, const void* src) {
     *reinterpret_cast<uint4*>(dst) = *reinterpret_cast<const uint4*>(src);
 #endif
 }
+#if defined(CQ_SM80)
+// 16 bytes global -> shared at a 32-bit shared-window address (cq_smem_addr):
+// the staging loops keep that address in a register instead of converting a
+// generic pointer for every copy.
+__device__ __forceinline__ void cq_cp16_s(cq_u32 dst, const void* src) {
+    asm volatile("cp.async.cg.shared.global [%0], [%1], 16;\n" ::"r"(dst), "l"(src) : "memory");
+}
+// Same, only where pred != 0 (a predicated instruction, no branch).
+__device__ __forceinline__ void cq_cp16_s_if(cq_u32 dst, const void* src, int pred) {
+    asm volatile("{ .reg .pred p; setp.ne.b32 p, %2, 0; @p cp.async.cg.shared.global [%0], [%1], 16; }\n" ::"r"(dst),
+                 "l"(src), "r"(pred) : "memory");
+}
+#endif
 // Same, zero-filled when !valid (src is not read then, but must be a valid pointer).
 __device__ __forceinline__ void cq_cp16_zfill(void* dst, const void* src, bool valid) {
 #if defined(CQ_SM80)
@@ -255,7 +268,55 @@ extern __shared__ uint4 cq_dyn_smem[];
 #define CQ_MV_SR(KB) ((KB) * CQ_QB + ((((KB) / 8) % 2) == 0 ? 16 : 0))
 #define CQ_MV_SMEM(RT, KB, ST) ((ST) * (RT) * CQ_MV_SR(KB))
 
-template <bool SPLIT3, int NT, class OT, int RT, int KB, int ST>
+// float32 x -> three bfloat16 parts (bit patterns) whose sum is x to about
+// 2^-24 relative: each part the nearest bfloat16 of what the earlier parts
+// left (the differences are exact).
+__device__ __forceinline__ void cq_split_bf16x3(float v, cq_u32* bits) {
+    const float p0 = cq_bf16_round(v);
+    const float r1 = v - p0;  // exact
+    const float p1 = cq_bf16_round(r1);
+    const float p2 = cq_bf16_round(r1 - p1);  // r1 - p1 exact
+    bits[0] = __float_as_uint(p0) >> 16;
+    bits[1] = __float_as_uint(p1) >> 16;
+    bits[2] = __float_as_uint(p2) >> 16;
+}
+
+// The B-fragment records of cq_mv_tc's XS variant: for blocks b0 .. b0 + nbr
+// of the M activation rows, records[b][column][t] (column = m * P + p, P = 3
+// bfloat16 parts for float32 x, 1 for float16 x), each 16 bytes: block
+// values 4t, 4t+2 | 4t+1, 4t+3 | 16+4t, 16+4t+2 | 16+4t+1, 16+4t+3.
+// x: float16 rows, or float32 rows when SPLIT3 (leading dimension ldx
+// elements, 16-byte aligned rows). Every thread of the block takes part.
+template <bool SPLIT3>
+__device__ __forceinline__ void cq_mv_fill_x(uint4* records, const cq_u16* x, cq_i64 ldx, int M, cq_i64 b0, int nbr) {
+    constexpr int P = SPLIT3 ? 3 : 1;
+    for (int r = threadIdx.x; r < nbr * M * 4; r += CQ_MM_THREADS) {
+        const int t = r & 3, bm = r >> 2, m = bm % M, b = bm / M;
+        if (SPLIT3) {
+            const float* src = reinterpret_cast<const float*>(x) + (cq_i64)m * ldx + (b0 + b) * 32 + 4 * t;
+            const float4 lo = *reinterpret_cast<const float4*>(src);
+            const float4 hi = *reinterpret_cast<const float4*>(src + 16);
+            const float in[8] = {lo.x, lo.z, lo.y, lo.w, hi.x, hi.z, hi.y, hi.w};
+            cq_u32 bits[8][3];
+#pragma unroll
+            for (int e = 0; e < 8; ++e) cq_split_bf16x3(in[e], bits[e]);
+#pragma unroll
+            for (int p = 0; p < 3; ++p)
+                records[((cq_i64)b * M * P + m * P + p) * 4 + t] =
+                    make_uint4(bits[0][p] | (bits[1][p] << 16), bits[2][p] | (bits[3][p] << 16),
+                               bits[4][p] | (bits[5][p] << 16), bits[6][p] | (bits[7][p] << 16));
+        } else {
+            const cq_u16* src = x + (cq_i64)m * ldx + (b0 + b) * 32 + 4 * t;
+            const uint2 lo = *reinterpret_cast<const uint2*>(src);
+            const uint2 hi = *reinterpret_cast<const uint2*>(src + 16);
+            records[((cq_i64)b * M + m) * 4 + t] =
+                make_uint4(__byte_perm(lo.x, lo.y, 0x5410), __byte_perm(lo.x, lo.y, 0x7632),
+                           __byte_perm(hi.x, hi.y, 0x5410), __byte_perm(hi.x, hi.y, 0x7632));
+        }
+    }
+}
+
+template <bool SPLIT3, int NT, class OT, int RT, int KB, int ST, bool XS>
 __device__ __forceinline__ void cq_mv_tc(const cq_u8* __restrict__ w, cq_i64 row_bytes, int N, int nb,
                                          const cq_u16* __restrict__ x, cq_i64 ldx, int M,
                                          OT* __restrict__ y, cq_i64 ldy, int mode, int stages_per_split,
@@ -267,186 +328,243 @@ __device__ __forceinline__ void cq_mv_tc(const cq_u8* __restrict__ w, cq_i64 row
     constexpr int KW = 8 / TILES;      // warps sharing a tile (K interleave)
     constexpr int SR = CQ_MV_SR(KB);
     constexpr int STAGE = RT * SR;
-    constexpr int NVEC = KB * CQ_QB / 16;                        // 16-byte pieces per row and stage
-    constexpr int CH = (RT * NVEC + CQ_MM_THREADS - 1) / CQ_MM_THREADS;  // pieces per thread
+    constexpr int NVEC = KB * CQ_QB / 16;  // 16-byte pieces per row and stage
     static_assert(RT == 16 || RT == 32 || RT == 64, "RT");
+    static_assert(!XS || NT == 1, "XS: one column tile");
     static_assert(KB % 8 == 0 && KB % (2 * KW) == 0, "KB");
     cq_u8* smem = reinterpret_cast<cq_u8*>(cq_dyn_smem);
-    __shared__ int is_last;
+    __shared__ int is_last, next_tile;
 
     const int tid = threadIdx.x, warp = tid >> 5, lane = tid & 31;
     const int g = lane >> 2, t = lane & 3;
     const int rt = warp % TILES, kw = warp / TILES;
-    const int tile = blockIdx.x, split = blockIdx.y, n_split = gridDim.y;
-    const int n0 = tile * RT;
-    const int rows = cq_imin(RT, N - n0);
+    const int split = blockIdx.y, n_split = gridDim.y;
+    const int n_tiles = (N + RT - 1) / RT;
     const int n_stages_all = (nb + KB - 1) / KB;
     const int st0 = split * stages_per_split;
     const int nst = cq_imin(n_stages_all, st0 + stages_per_split) - st0;
-    const cq_u8* wt = w + (cq_i64)n0 * row_bytes;
+    // XS thread blocks are persistent when there are fewer than tiles: after
+    // tile blockIdx.x each takes the next tile of its split from a queue
+    // (counters[n_tiles + split], the thread blocks done in
+    // counters[n_tiles + n_split + split]; the last one resets both), so that
+    // its activations are copied into shared memory once for many tiles and
+    // the tiles spread over the thread blocks as they finish. Otherwise one
+    // tile a thread block.
+    int* const queue = XS ? counters + n_tiles + split : nullptr;
+    const uint4* xs_lane = nullptr;
+    auto process_tile = [&](const int tile, const bool first) {
+        const int n0 = tile * RT;
+        const int rows = cq_imin(RT, N - n0);
+        const cq_u8* wt = w + (cq_i64)n0 * row_bytes;
 
-    // This thread's 16-byte pieces of a full stage: shared offset, global offset.
-    int soff[CH];
-    cq_i64 goff[CH];
+        // Full stages with 16-byte rows (mode 2): TPR threads a row, thread tid
+        // copies row tid / TPR, pieces tid % TPR + TPR * k. Every copy of a stage
+        // is then a fixed offset from two addresses kept in registers (a shared
+        // address and a global pointer that advances by one stage), not a
+        // division and a pointer conversion a piece recomputed every stage.
+        constexpr int TPR = CQ_MM_THREADS / RT;       // threads a row
+        constexpr int CPT = (NVEC + TPR - 1) / TPR;   // pieces a thread
+        constexpr int LAST = NVEC - TPR * (CPT - 1);  // threads with a piece in the last round
+        static_assert(CQ_MM_THREADS % RT == 0 && CPT >= 1, "staging geometry");
+        const int cp_row = tid / TPR, cp_col = tid % TPR;
+        const bool cp_ok = cp_row < rows;
+        const cq_u32 cp_sbase = cq_smem_addr(smem) + cp_row * SR + cp_col * 16;
+        const cq_u8* cp_gbase = wt + (cq_i64)cp_row * row_bytes + (cq_i64)st0 * KB * CQ_QB + cp_col * 16;
+
+        auto issue = [&](int i) {
+            if (i < nst) {
+                const int b0 = (st0 + i) * KB;
+                const int nbl = cq_imin(KB, nb - b0);
+                if (mode == 2 && nbl == KB) {
+                    const cq_u32 sd = cp_sbase + (cq_u32)((i % ST) * STAGE);
+                    const cq_u8* gs = cp_gbase + (cq_i64)i * (KB * CQ_QB);
+                    if (cp_ok) {
 #pragma unroll
-    for (int k = 0; k < CH; ++k) {
-        const int i = tid + k * CQ_MM_THREADS;
-        const int r = i / NVEC, c = i - r * NVEC;
-        const bool ok = i < RT * NVEC && r < rows;
-        soff[k] = ok ? r * SR + c * 16 : -1;
-        goff[k] = ok ? (cq_i64)r * row_bytes + c * 16 : 0;
-    }
+                        for (int k = 0; k < CPT; ++k)
+                            if (k < CPT - 1 || cp_col < LAST) cq_cp16_s(sd + k * TPR * 16, gs + k * TPR * 16);
+                    }
+                } else {
+                    cq_stage_rows(smem + (i % ST) * STAGE, SR, wt + (cq_i64)b0 * CQ_QB, row_bytes, rows,
+                                  nbl * CQ_QB, mode);
+                }
+            }
+            cq_cp_commit();
+        };
 
-    auto issue = [&](int i) {
-        if (i < nst) {
+        // This thread's B column in each n8 tile: activation row m, part p.
+        const cq_u16* xcol[NT];
+#pragma unroll
+        for (int nt = 0; nt < NT; ++nt) {
+            const int n = cq_imin(nt * 8 + g, M * P - 1), m = n / P, p = n - m * P;
+            if (SPLIT3)  // parts[block][p * M + m][32], thread t's 8 values at 8t
+                xcol[nt] = x + (cq_i64)(p * M + m) * 32 + 8 * t;
+            else
+                xcol[nt] = x + (cq_i64)m * ldx + 4 * t;
+        }
+        const cq_i64 xstride = SPLIT3 ? (cq_i64)3 * M * 32 : 32;  // elements from one block to the next
+
+        float acc[NT][4];
+#pragma unroll
+        for (int nt = 0; nt < NT; ++nt)
+#pragma unroll
+            for (int i = 0; i < 4; ++i) acc[nt][i] = 0.0f;
+
+#pragma unroll
+        for (int i = 0; i < ST - 1; ++i) issue(i);
+
+        // XS: this split's activations, already in the B-fragment order, in
+        // shared memory after the stages: one 16-byte record a (block, column, t),
+        // so that a block's fragment is one shared load instead of two global
+        // loads and four permutes (float16 x), and float32 x needs no separate
+        // kernel for its bfloat16 parts (x is then the float32 activations).
+        // Filled while the first stages are in flight; the loop's first barrier
+        // publishes it.
+        if (XS && first) {
+            uint4* xs = reinterpret_cast<uint4*>(smem + ST * STAGE);
+            const int nbr = cq_imin(nb, (st0 + nst) * KB) - st0 * KB;
+            cq_mv_fill_x<SPLIT3>(xs, x, ldx, M, (cq_i64)st0 * KB, nbr);
+            xs_lane = xs + cq_imin(g, M * P - 1) * 4 + t;
+        }
+
+        for (int i = 0; i < nst; ++i) {
+            cq_cp_wait<ST - 2>();
+            __syncthreads();
+            issue(i + ST - 1);
+            const cq_u8* sb = smem + (i % ST) * STAGE + (rt * 16 + g) * SR;
             const int b0 = (st0 + i) * KB;
             const int nbl = cq_imin(KB, nb - b0);
-            cq_u8* dst = smem + (i % ST) * STAGE;
-            const cq_u8* src = wt + (cq_i64)b0 * CQ_QB;
-            if (mode == 2 && nbl == KB) {
-#pragma unroll
-                for (int k = 0; k < CH; ++k)
-                    if (soff[k] >= 0) cq_cp16(dst + soff[k], src + goff[k]);
-            } else {
-                cq_stage_rows(dst, SR, src, row_bytes, rows, nbl * CQ_QB, mode);
-            }
-        }
-        cq_cp_commit();
-    };
-
-    // This thread's B column in each n8 tile: activation row m, part p.
-    const cq_u16* xcol[NT];
-#pragma unroll
-    for (int nt = 0; nt < NT; ++nt) {
-        const int n = cq_imin(nt * 8 + g, M * P - 1), m = n / P, p = n - m * P;
-        if (SPLIT3)  // parts[block][p * M + m][32], thread t's 8 values at 8t
-            xcol[nt] = x + (cq_i64)(p * M + m) * 32 + 8 * t;
-        else
-            xcol[nt] = x + (cq_i64)m * ldx + 4 * t;
-    }
-    const cq_i64 xstride = SPLIT3 ? (cq_i64)3 * M * 32 : 32;  // elements from one block to the next
-
-    float acc[NT][4];
-#pragma unroll
-    for (int nt = 0; nt < NT; ++nt)
-#pragma unroll
-        for (int i = 0; i < 4; ++i) acc[nt][i] = 0.0f;
-
-#pragma unroll
-    for (int i = 0; i < ST - 1; ++i) issue(i);
-
-    for (int i = 0; i < nst; ++i) {
-        cq_cp_wait<ST - 2>();
-        __syncthreads();
-        issue(i + ST - 1);
-        const cq_u8* sb = smem + (i % ST) * STAGE + (rt * 16 + g) * SR;
-        const int b0 = (st0 + i) * KB;
-        const int nbl = cq_imin(KB, nb - b0);
-        auto do_block = [&](int bl, bool odd) {
-            const cq_u8* r0 = sb + bl * CQ_QB;  // row g of the tile
-            const cq_u8* r1 = r0 + 8 * SR;      // row g + 8
-            cq_u32 q0, q1;
-            if (odd) {  // qs at an address = 0 mod 4 (row stride and stage are multiples of 4)
-                q0 = *reinterpret_cast<const cq_u32*>(r0 + 2 + 4 * t);
-                q1 = *reinterpret_cast<const cq_u32*>(r1 + 2 + 4 * t);
-            } else {    // qs at 2 mod 4: two aligned words, funnel-shifted
-                q0 = __funnelshift_r(*reinterpret_cast<const cq_u32*>(r0 + 4 * t),
-                                     *reinterpret_cast<const cq_u32*>(r0 + 4 * t + 4), 16);
-                q1 = __funnelshift_r(*reinterpret_cast<const cq_u32*>(r1 + 4 * t),
-                                     *reinterpret_cast<const cq_u32*>(r1 + 4 * t + 4), 16);
-            }
-            const float d0 = cq_half_to_float(*reinterpret_cast<const cq_u16*>(r0));
-            const float d1 = cq_half_to_float(*reinterpret_cast<const cq_u16*>(r1));
-            cq_u32 v0[4], v1[4];
-            cq_mv_decode<SPLIT3>(q0, v0);
-            cq_mv_decode<SPLIT3>(q1, v1);
-            // mma A registers: {row g, row g + 8} x {first, second k half} of each mma
-            const cq_u32 a[8] = {v0[0], v1[0], v0[1], v1[1], v0[2], v1[2], v0[3], v1[3]};
-            const cq_i64 b = b0 + bl;
-#pragma unroll
-            for (int nt = 0; nt < NT; ++nt) {
-                // Columns past the last activation row read a valid row again
-                // (xcol clamped below); their results are never used.
-                cq_u32 bf[4];
-                const cq_u16* xp = xcol[nt] + b * xstride;
-                if (SPLIT3) {
-                    const uint4 v = *reinterpret_cast<const uint4*>(xp);
-                    bf[0] = v.x; bf[1] = v.y; bf[2] = v.z; bf[3] = v.w;
-                } else {
-                    const uint2 lo = *reinterpret_cast<const uint2*>(xp);
-                    const uint2 hi = *reinterpret_cast<const uint2*>(xp + 16);
-                    bf[0] = __byte_perm(lo.x, lo.y, 0x5410);
-                    bf[1] = __byte_perm(lo.x, lo.y, 0x7632);
-                    bf[2] = __byte_perm(hi.x, hi.y, 0x5410);
-                    bf[3] = __byte_perm(hi.x, hi.y, 0x7632);
+            auto do_block = [&](int bl, bool odd) {
+                const cq_u8* r0 = sb + bl * CQ_QB;  // row g of the tile
+                const cq_u8* r1 = r0 + 8 * SR;      // row g + 8
+                cq_u32 q0, q1;
+                if (odd) {  // qs at an address = 0 mod 4 (row stride and stage are multiples of 4)
+                    q0 = *reinterpret_cast<const cq_u32*>(r0 + 2 + 4 * t);
+                    q1 = *reinterpret_cast<const cq_u32*>(r1 + 2 + 4 * t);
+                } else {    // qs at 2 mod 4: two aligned words, funnel-shifted
+                    q0 = __funnelshift_r(*reinterpret_cast<const cq_u32*>(r0 + 4 * t),
+                                         *reinterpret_cast<const cq_u32*>(r0 + 4 * t + 4), 16);
+                    q1 = __funnelshift_r(*reinterpret_cast<const cq_u32*>(r1 + 4 * t),
+                                         *reinterpret_cast<const cq_u32*>(r1 + 4 * t + 4), 16);
                 }
-                float c[4];
-                cq_mv_mma_block<SPLIT3>(c, a, bf);
-                acc[nt][0] = fmaf(d0, c[0], acc[nt][0]);
-                acc[nt][1] = fmaf(d0, c[1], acc[nt][1]);
-                acc[nt][2] = fmaf(d1, c[2], acc[nt][2]);
-                acc[nt][3] = fmaf(d1, c[3], acc[nt][3]);
-            }
-        };
-        if (nbl == KB) {  // full stage: warp kw takes the block pairs kw, kw + KW, ... (parity known)
+                const float d0 = cq_half_to_float(*reinterpret_cast<const cq_u16*>(r0));
+                const float d1 = cq_half_to_float(*reinterpret_cast<const cq_u16*>(r1));
+                cq_u32 v0[4], v1[4];
+                cq_mv_decode<SPLIT3>(q0, v0);
+                cq_mv_decode<SPLIT3>(q1, v1);
+                // mma A registers: {row g, row g + 8} x {first, second k half} of each mma
+                const cq_u32 a[8] = {v0[0], v1[0], v0[1], v1[1], v0[2], v1[2], v0[3], v1[3]};
+                const cq_i64 b = b0 + bl;
 #pragma unroll
-            for (int h = 0; h < KB / (2 * KW); ++h) {
-                const int pr = kw + KW * h;
-                do_block(2 * pr, false);
-                do_block(2 * pr + 1, true);
+                for (int nt = 0; nt < NT; ++nt) {
+                    // Columns past the last activation row read a valid row again
+                    // (xcol clamped below); their results are never used.
+                    cq_u32 bf[4];
+                    const cq_u16* xp = xcol[nt] + b * xstride;
+                    if (XS) {
+                        const uint4 v = xs_lane[(i * KB + bl) * M * (P * 4)];  // this split's block i * KB + bl
+                        bf[0] = v.x; bf[1] = v.y; bf[2] = v.z; bf[3] = v.w;
+                    } else if (SPLIT3) {
+                        const uint4 v = *reinterpret_cast<const uint4*>(xp);
+                        bf[0] = v.x; bf[1] = v.y; bf[2] = v.z; bf[3] = v.w;
+                    } else {
+                        const uint2 lo = *reinterpret_cast<const uint2*>(xp);
+                        const uint2 hi = *reinterpret_cast<const uint2*>(xp + 16);
+                        bf[0] = __byte_perm(lo.x, lo.y, 0x5410);
+                        bf[1] = __byte_perm(lo.x, lo.y, 0x7632);
+                        bf[2] = __byte_perm(hi.x, hi.y, 0x5410);
+                        bf[3] = __byte_perm(hi.x, hi.y, 0x7632);
+                    }
+                    float c[4];
+                    cq_mv_mma_block<SPLIT3>(c, a, bf);
+                    acc[nt][0] = fmaf(d0, c[0], acc[nt][0]);
+                    acc[nt][1] = fmaf(d0, c[1], acc[nt][1]);
+                    acc[nt][2] = fmaf(d1, c[2], acc[nt][2]);
+                    acc[nt][3] = fmaf(d1, c[3], acc[nt][3]);
+                }
+            };
+            if (nbl == KB) {  // full stage: warp kw takes the block pairs kw, kw + KW, ... (parity known)
+#pragma unroll
+                for (int h = 0; h < KB / (2 * KW); ++h) {
+                    const int pr = kw + KW * h;
+                    do_block(2 * pr, false);
+                    do_block(2 * pr + 1, true);
+                }
+            } else {
+                for (int bl = kw; bl < nbl; bl += KW) do_block(bl, bl & 1);
             }
-        } else {
-            for (int bl = kw; bl < nbl; bl += KW) do_block(bl, bl & 1);
         }
-    }
-    cq_cp_wait<0>();
-    __syncthreads();
+        cq_cp_wait<0>();
+        __syncthreads();
 
-    // Sum the K interleaves and the parts: red[kw][row][col].
-    float* red = reinterpret_cast<float*>(smem);
-    static_assert(KW * RT * NC * 4 <= ST * STAGE, "reduction buffer");
+        // Sum the K interleaves and the parts: red[kw][row][col].
+        float* red = reinterpret_cast<float*>(smem);
+        static_assert(KW * RT * NC * 4 <= ST * STAGE, "reduction buffer");
 #pragma unroll
-    for (int nt = 0; nt < NT; ++nt) {
-        const int row = rt * 16 + g, col = nt * 8 + 2 * t;
-        red[(kw * RT + row) * NC + col] = acc[nt][0];
-        red[(kw * RT + row) * NC + col + 1] = acc[nt][1];
-        red[(kw * RT + row + 8) * NC + col] = acc[nt][2];
-        red[(kw * RT + row + 8) * NC + col + 1] = acc[nt][3];
-    }
-    __syncthreads();
-    const int nout = RT * M;
-    for (int i = tid; i < nout; i += CQ_MM_THREADS) {
-        const int r = i % RT, m = i / RT;
-        if (r < rows) {
-            float v = 0.0f;
+        for (int nt = 0; nt < NT; ++nt) {
+            const int row = rt * 16 + g, col = nt * 8 + 2 * t;
+            red[(kw * RT + row) * NC + col] = acc[nt][0];
+            red[(kw * RT + row) * NC + col + 1] = acc[nt][1];
+            red[(kw * RT + row + 8) * NC + col] = acc[nt][2];
+            red[(kw * RT + row + 8) * NC + col + 1] = acc[nt][3];
+        }
+        __syncthreads();
+        const int nout = RT * M;
+        for (int i = tid; i < nout; i += CQ_MM_THREADS) {
+            const int r = i % RT, m = i / RT;
+            if (r < rows) {
+                float v = 0.0f;
 #pragma unroll
-            for (int h = 0; h < KW; ++h)
+                for (int h = 0; h < KW; ++h)
 #pragma unroll
-                for (int p = 0; p < P; ++p) v += red[(h * RT + r) * NC + m * P + p];
-            if (n_split == 1)
-                cq_store1(y + (cq_i64)m * ldy + n0 + r, v);
-            else
-                ws[((cq_i64)split * M + m) * N + n0 + r] = v;
+                    for (int p = 0; p < P; ++p) v += red[(h * RT + r) * NC + m * P + p];
+                if (n_split == 1)
+                    cq_store1(y + (cq_i64)m * ldy + n0 + r, v);
+                else
+                    ws[((cq_i64)split * M + m) * N + n0 + r] = v;
+            }
+        }
+        if (n_split > 1) {
+            // Split-K: the last block of the tile to arrive adds the partial sums
+            // up in split order (deterministic) and writes y.
+            __threadfence();
+            __syncthreads();
+            if (tid == 0) is_last = atomicAdd(counters + tile, 1) == n_split - 1;
+            __syncthreads();
+            if (is_last) {
+                __threadfence();
+                for (int i = tid; i < nout; i += CQ_MM_THREADS) {
+                    const int r = i % RT, m = i / RT;
+                    if (r < rows) {
+                        float v = 0.0f;
+                        for (int s = 0; s < n_split; ++s) v += cq_ld_cg(ws + ((cq_i64)s * M + m) * N + n0 + r);
+                        cq_store1(y + (cq_i64)m * ldy + n0 + r, v);
+                    }
+                }
+                if (tid == 0) counters[tile] = 0;  // ready for the next launch on this stream
+            }
+        }
+    };
+    if (!XS) {
+        process_tile(blockIdx.x, false);
+    } else if (gridDim.x >= n_tiles) {  // a thread block for every tile: no queue
+        process_tile(blockIdx.x, true);
+    } else {
+        for (int tile = blockIdx.x, first = 1; tile < n_tiles; first = 0) {
+            int next = 0;
+            if (tid == 0) next = (int)gridDim.x + atomicAdd(queue, 1);  // used after this tile: latency hidden
+            process_tile(tile, first);
+            // Also keeps the next tile's copies into the stages after every
+            // read of the reduction buffer in process_tile.
+            if (tid == 0) next_tile = next;
+            __syncthreads();
+            tile = next_tile;
         }
     }
-    if (n_split == 1) return;
-    // Split-K: the last block of the tile to arrive adds the partial sums up
-    // in split order (deterministic) and writes y.
-    __threadfence();
-    __syncthreads();
-    if (tid == 0) is_last = atomicAdd(counters + tile, 1) == n_split - 1;
-    __syncthreads();
-    if (!is_last) return;
-    __threadfence();
-    for (int i = tid; i < nout; i += CQ_MM_THREADS) {
-        const int r = i % RT, m = i / RT;
-        if (r < rows) {
-            float v = 0.0f;
-            for (int s = 0; s < n_split; ++s) v += cq_ld_cg(ws + ((cq_i64)s * M + m) * N + n0 + r);
-            cq_store1(y + (cq_i64)m * ldy + n0 + r, v);
-        }
+    if (XS && gridDim.x < n_tiles && tid == 0 &&
+        atomicAdd(counters + n_tiles + n_split + split, 1) == (int)gridDim.x - 1) {
+        *queue = 0;  // every thread block of this split has taken its last tile
+        counters[n_tiles + n_split + split] = 0;
     }
-    if (tid == 0) counters[tile] = 0;  // ready for the next launch on this stream
 #endif
 }
 
@@ -467,23 +585,15 @@ cq_q4_0_xprep_bf16x3(const float* __restrict__ x, cq_i64 ldx, int M, int nb, cq_
         const float4 lo = *reinterpret_cast<const float4*>(src);
         const float4 hi = *reinterpret_cast<const float4*>(src + 16);
         const float in[8] = {lo.x, lo.z, lo.y, lo.w, hi.x, hi.z, hi.y, hi.w};
-        cq_u32 bits[3][8];
+        cq_u32 bits[8][3];
 #pragma unroll
-        for (int e = 0; e < 8; ++e) {
-            const float p0 = cq_bf16_round(in[e]);
-            const float r1 = in[e] - p0;  // exact
-            const float p1 = cq_bf16_round(r1);
-            const float p2 = cq_bf16_round(r1 - p1);  // r1 - p1 exact
-            bits[0][e] = __float_as_uint(p0) >> 16;
-            bits[1][e] = __float_as_uint(p1) >> 16;
-            bits[2][e] = __float_as_uint(p2) >> 16;
-        }
+        for (int e = 0; e < 8; ++e) cq_split_bf16x3(in[e], bits[e]);
 #pragma unroll
         for (int p = 0; p < 3; ++p) {
             cq_u16* dst = parts + (b * (3 * M) + p * M + m) * 32 + 8 * t;
             *reinterpret_cast<uint4*>(dst) =
-                make_uint4(bits[p][0] | (bits[p][1] << 16), bits[p][2] | (bits[p][3] << 16),
-                           bits[p][4] | (bits[p][5] << 16), bits[p][6] | (bits[p][7] << 16));
+                make_uint4(bits[0][p] | (bits[1][p] << 16), bits[2][p] | (bits[3][p] << 16),
+                           bits[4][p] | (bits[5][p] << 16), bits[6][p] | (bits[7][p] << 16));
         }
     }
 }
@@ -813,22 +923,34 @@ __device__ __forceinline__ void cq_mm_gen(const cq_u8* __restrict__ w, cq_i64 ro
 }
 
 // ------------------------------------------------------------ instantiations
-#define CQ_MV_TC_KERNEL(XN, SPLIT3, NT, ON, OT, RT, KB, ST)                                              \
-    extern "C" __global__ void __launch_bounds__(CQ_MM_THREADS)                                          \
-        cq_q4_0_mv_tc_##XN##_##ON##_n##NT##_r##RT##_k##KB##_s##ST(                                       \
+// One column tile: thread blocks an SM the compiler must allow registers for
+// (5: at most 48 registers a thread, spilling a word or two), which the
+// smaller geometries' stage rings, with or without x_shared records, leave
+// room for in shared memory. More column tiles need more registers (unbounded).
+// -DCQ_MV_MIN_BLOCKS=0 lifts the bound.
+#ifndef CQ_MV_MIN_BLOCKS
+#define CQ_MV_MIN_BLOCKS 5
+#endif
+#define CQ_MV_TC_KERNEL(XN, SPLIT3, NT, ON, OT, RT, KB, ST) \
+    CQ_MV_TC_KERNEL_X(XN, SPLIT3, NT, ON, OT, RT, KB, ST, false, , (NT == 1 ? CQ_MV_MIN_BLOCKS : 0))
+#define CQ_MV_TC_KERNEL_X(XN, SPLIT3, NT, ON, OT, RT, KB, ST, XS, XSUF, MINB)                           \
+    extern "C" __global__ void __launch_bounds__(CQ_MM_THREADS, MINB)                                    \
+        cq_q4_0_mv_tc_##XN##_##ON##_n##NT##_r##RT##_k##KB##_s##ST##XSUF(                                 \
             const cq_u8* __restrict__ w, cq_i64 row_bytes, int N, int nb, const cq_u16* __restrict__ x,  \
             cq_i64 ldx, int M, OT* __restrict__ y, cq_i64 ldy, int mode, int stages_per_split,          \
             float* __restrict__ ws, int* __restrict__ counters) {                                       \
-        cq_mv_tc<SPLIT3, NT, OT, RT, KB, ST>(w, row_bytes, N, nb, x, ldx, M, y, ldy, mode,                \
+        cq_mv_tc<SPLIT3, NT, OT, RT, KB, ST, XS>(w, row_bytes, N, nb, x, ldx, M, y, ldy, mode,            \
                                              stages_per_split, ws, counters);                           \
     }
 // Every x type / column-tile count of one geometry.
 #define CQ_MV_TC_GEOM(ON, OT, RT, KB, ST)             \
     CQ_MV_TC_KERNEL(f16, false, 1, ON, OT, RT, KB, ST) \
     CQ_MV_TC_KERNEL(f16, false, 2, ON, OT, RT, KB, ST) \
+    CQ_MV_TC_KERNEL_X(f16, false, 1, ON, OT, RT, KB, ST, true, _xs, CQ_MV_MIN_BLOCKS) \
     CQ_MV_TC_KERNEL(f32, true, 1, ON, OT, RT, KB, ST)  \
     CQ_MV_TC_KERNEL(f32, true, 2, ON, OT, RT, KB, ST)  \
-    CQ_MV_TC_KERNEL(f32, true, 3, ON, OT, RT, KB, ST)
+    CQ_MV_TC_KERNEL(f32, true, 3, ON, OT, RT, KB, ST) \
+    CQ_MV_TC_KERNEL_X(f32, true, 1, ON, OT, RT, KB, ST, true, _xs, CQ_MV_MIN_BLOCKS)
 #define CQ_MV_GEN_KERNEL(XN, XT, ON, OT)                                                                 \
     extern "C" __global__ void __launch_bounds__(CQ_MM_THREADS) cq_q4_0_mv_gen_##XN##_##ON(             \
         const cq_u8* __restrict__ w, cq_i64 row_bytes, int N, int nb, const XT* __restrict__ x,          \
@@ -849,6 +971,8 @@ __device__ __forceinline__ void cq_mm_gen(const cq_u8* __restrict__ w, cq_i64 ro
 
 #define CQ_MATMUL_FOR_OUT(ON, OT)               \
     CQ_MV_TC_GEOM(ON, OT, 16, 64, 3)            \
+    CQ_MV_TC_GEOM(ON, OT, 16, 64, 2)            \
+    CQ_MV_TC_KERNEL_X(f32, true, 1, ON, OT, 16, 32, 3, true, _xs, CQ_MV_MIN_BLOCKS) \
     CQ_MV_GEN_KERNEL(f16, cq_f16, ON, OT)       \
     CQ_MV_GEN_KERNEL(f32, float, ON, OT)        \
     CQ_MM_KERNELS(ON, OT)

@@ -2,7 +2,8 @@
 // M = 1..8 activation rows: y[m, n] = sum_k x[m, k] * W[n, k].
 //
 // Appended after q4_0_matmul.hip (uses its CQ_QB, CQ_MM_THREADS, CQ_SM80,
-// CQ_MV_SR, cq_smem_addr, cq_cp_commit, cq_cp_wait, cq_ld_cg, cq_store1).
+// CQ_MV_SR, cq_smem_addr, cq_cp16_s, cq_cp16_s_if, cq_cp_commit, cq_cp_wait,
+// cq_ld_cg, cq_store1).
 // On targets without the instruction (AMD, sm < 80) every kernel body here
 // compiles to nothing; the host never launches them there.
 //
@@ -106,14 +107,6 @@ __device__ __forceinline__ float cq_half_hi(cq_u32 w) {
     float f;
     asm("{ .reg .b16 l, h; mov.b32 {l, h}, %1; cvt.f32.f16 %0, h; }" : "=f"(f) : "r"(w));
     return f;
-}
-__device__ __forceinline__ void cq_cp16_s(cq_u32 dst, const void* src) {
-    asm volatile("cp.async.cg.shared.global [%0], [%1], 16;\n" ::"r"(dst), "l"(src) : "memory");
-}
-// Same, only where pred != 0 (a predicated instruction, no branch).
-__device__ __forceinline__ void cq_cp16_s_if(cq_u32 dst, const void* src, int pred) {
-    asm volatile("{ .reg .pred p; setp.ne.b32 p, %2, 0; @p cp.async.cg.shared.global [%0], [%1], 16; }\n" ::"r"(dst),
-                 "l"(src), "r"(pred) : "memory");
 }
 __device__ __forceinline__ uint4 cq_ldg_nc16(const uint4* p) {
     uint4 v;
