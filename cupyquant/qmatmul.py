@@ -10,8 +10,8 @@ Paths (``path=``; ``None`` chooses by M = number of activation rows and platform
   activations split exactly enough into three bfloat16 parts, every block
   scaled by its d in float32, in chunks of 16 (float16 x) or 8 (float32 x)
   rows, each one pass over the weights. For the rows and x dtypes of
-  MATVEC_INT8_M (float32 x, 4 to 8 rows, where it measured faster): int8
-  tensor cores (mma m16n8k32 u8 x s8). There the weights' nibbles go in as
+  MATVEC_INT8_M (none by default since session 10; ``path="matvec_int8"``
+  forces it): int8 tensor cores (mma m16n8k32 u8 x s8). There the weights' nibbles go in as
   they are (q and 16 q, the -8 folded into a per-block correction) and each
   activation row is first turned, per 32-value block, into 32-bit fixed point
   (an exponent and four int8 limbs, ``cq_q4_0_xprep_i8_*``). That is a
@@ -98,8 +98,14 @@ MV_BLOCKS_PER_SM = 0.5  # H100: no K split for 4096 rows was faster than one (40
 #: (notes/h200_s9/bench_matmul_ab.txt) the int8 kernel was slower at M = 1 for
 #: both x dtypes (e.g. 25.0 against 17.3 us, 14336 x 4096) and at M = 8 with
 #: float16 x (34.4 against 25.4 us), faster at M = 8 with float32 x (34.6
-#: against 43.4 us; 1.06-1.25x on the four benchmark shapes).
-MATVEC_INT8_M = {"float32": (4, 8)}
+#: against 43.4 us; 1.06-1.25x on the four benchmark shapes). Since the float16
+#: kernel's staging and geometry changes (session 10 final run,
+#: notes/h200_s10/final/bench_matmul.txt) that is over: float32 x, M = 4, the
+#: float16 kernel was faster on all four shapes (10.67 / 23.72 / 27.46 / 141.61
+#: against 12.84 / 27.93 / 28.84 / 146.94 us), M = 8 on two (13.22 / 227.61
+#: against 15.54 / 262.66) and 4% slower on the other two (35.97 / 37.32
+#: against 34.69 / 35.83). So no rows by default; path="matvec_int8" forces it.
+MATVEC_INT8_M: dict = {}
 #: Int8 matrix-vector: geometry (Q4_0 blocks per row and stage, stages) or None
 #: for the compiled default mk.MVI8_GEOMETRIES[0]. Each warp streams one 16-row
 #: tile; K is split so that the (tile, split) warps fill about MVI8_FILL x

@@ -544,15 +544,15 @@ __device__ __forceinline__ void cq_mv_tc(const cq_u8* __restrict__ w, cq_i64 row
             }
         }
     };
+    const bool use_queue = XS && (int)gridDim.x < n_tiles;  // else a thread block for every tile
     if (!XS) {
         process_tile(blockIdx.x, false);
-    } else if (gridDim.x >= n_tiles) {  // a thread block for every tile: no queue
-        process_tile(blockIdx.x, true);
-    } else {
+    } else {  // one inlined copy of process_tile for both cases (instruction cache)
         for (int tile = blockIdx.x, first = 1; tile < n_tiles; first = 0) {
-            int next = 0;
-            if (tid == 0) next = (int)gridDim.x + atomicAdd(queue, 1);  // used after this tile: latency hidden
+            int next = n_tiles;
+            if (use_queue && tid == 0) next = (int)gridDim.x + atomicAdd(queue, 1);  // used after this tile
             process_tile(tile, first);
+            if (!use_queue) break;
             // Also keeps the next tile's copies into the stages after every
             // read of the reduction buffer in process_tile.
             if (tid == 0) next_tile = next;
@@ -560,8 +560,7 @@ __device__ __forceinline__ void cq_mv_tc(const cq_u8* __restrict__ w, cq_i64 row
             tile = next_tile;
         }
     }
-    if (XS && gridDim.x < n_tiles && tid == 0 &&
-        atomicAdd(counters + n_tiles + n_split + split, 1) == (int)gridDim.x - 1) {
+    if (use_queue && tid == 0 && atomicAdd(counters + n_tiles + n_split + split, 1) == (int)gridDim.x - 1) {
         *queue = 0;  // every thread block of this split has taken its last tile
         counters[n_tiles + n_split + split] = 0;
     }
