@@ -22,9 +22,11 @@ THREADS = 256
 #: block, Q4_0 blocks per row and stage, pipeline stages); CQ_MV_TC_GEOM lines
 #: at the end of q4_0_matmul.hip.
 MV_GEOMETRIES = ((16, 64, 3), (16, 64, 2))
-#: The one more geometry compiled only for the x_shared kernels of float32 x
-#: (their records take 3x the shared memory of float16 x).
-MV_GEOMETRY_XS_F32_LARGE = (16, 32, 3)
+#: One more geometry, compiled only for two kernels: float16 x with one column
+#: tile reading x from global memory (a smaller stage ring leaves the L1 cache
+#: room for up to 8 activation rows) and float32 x_shared (whose records take
+#: 3x the shared memory of float16 x).
+MV_GEOMETRY_SMALL = (16, 32, 3)
 #: Matrix-vector on int8 tensor cores (q4_0_matvec_int8.hip): the compiled
 #: geometries (Q4_0 blocks per row and stage, stages of each warp's ring);
 #: CQ_MVI8_GEOM lines at the end of that file. One warp a 16-row tile.
@@ -129,7 +131,8 @@ def all_kernel_names() -> list[str]:
             names.append(mv_tc_name("float16", o, 1, geo, x_shared=True))
             names += [mv_tc_name("float32", o, n, geo) for n in (1, 2, 3)]
             names.append(mv_tc_name("float32", o, 1, geo, x_shared=True))
-        names.append(mv_tc_name("float32", o, 1, MV_GEOMETRY_XS_F32_LARGE, x_shared=True))
+        names.append(mv_tc_name("float16", o, 1, MV_GEOMETRY_SMALL))
+        names.append(mv_tc_name("float32", o, 1, MV_GEOMETRY_SMALL, x_shared=True))
         for geo in MVI8_GEOMETRIES:
             names += [mvi8_name(o, n, geo) for n in range(1, MVI8_MAX_M // 2 + 1)]
         names += [mv_gen_name("float16", o), mv_gen_name("float32", o), mm_tc_name(o), mm_gen_name(o)]

@@ -72,9 +72,12 @@ DEQUANT_SCRATCH_BYTES = 256 << 20
 #: Tensor-core matrix-vector: geometry (rows per thread block, blocks per row
 #: and stage, stages) for every launch, or None to choose (see _mv_plan):
 #: x_shared kernels (16, 64, 2), or (16, 32, 3) for float32 records over 32
-#: KiB; otherwise (16, 64, 3) for float16 x, (16, 64, 2) for float32 x (its
-#: bfloat16 parts are read from global memory: a smaller stage ring leaves the
-#: L1 cache more room). Chosen on an H200 (notes/h200_s10/run2_probe_mv.txt).
+#: KiB; otherwise float16 x (16, 32, 3) with one column tile, else (16, 64,
+#: 3), and float32 x (16, 64, 2) (x is read from global memory there: a
+#: smaller stage ring leaves the L1 cache more room; float16 x, M = 8: 9.56 /
+#: 21.68 / 26.01 / 135.27 us with (16, 32, 3) against 9.13 / 24.51 / 26.62 /
+#: 171.93 with (16, 64, 3) on the four benchmark shapes). Chosen on an H200
+#: (notes/h200_s10/run1_probe_mv.txt, run2_probe_mv.txt).
 #: K is split so that the thread blocks fill about MV_BLOCKS_PER_SM x (thread
 #: blocks resident on a multiprocessor) x multiprocessors.
 MV_GEOMETRY = None
@@ -297,7 +300,7 @@ def _mv_plan(cp, x_dtype, y_dtype, mc: int, nb: int, tiles: int, n_tiles: int, s
     if limit:
         geo = tuple(MV_GEOMETRY) if MV_GEOMETRY is not None else mk.MV_GEOMETRIES[1]
         if MV_GEOMETRY is None and f32 and mk.mv_x_shared_bytes(cols, -(-nb // geo[1]) * geo[1]) > (32 << 10):
-            geo = mk.MV_GEOMETRY_XS_F32_LARGE
+            geo = mk.MV_GEOMETRY_SMALL
         rt, kb, _ = geo
         smem = mk.mv_smem_bytes(*geo)
         name = mk.mv_tc_name(x_dtype, y_dtype, 1, geo, x_shared=True)
@@ -315,8 +318,10 @@ def _mv_plan(cp, x_dtype, y_dtype, mc: int, nb: int, tiles: int, n_tiles: int, s
                 return _kernel_with_smem(cp, name, smem + xs), geo, smem + xs, grid_x, splits, sps, True
     if MV_GEOMETRY is not None:
         geo = tuple(MV_GEOMETRY)
+    elif f32:
+        geo = mk.MV_GEOMETRIES[1]
     else:
-        geo = mk.MV_GEOMETRIES[1] if f32 else mk.MV_GEOMETRIES[0]
+        geo = mk.MV_GEOMETRY_SMALL if n_tiles == 1 else mk.MV_GEOMETRIES[0]
     smem = mk.mv_smem_bytes(*geo)
     kern = _kernel_with_smem(cp, mk.mv_tc_name(x_dtype, y_dtype, n_tiles, geo), smem)
     capacity = max(1, int(MV_BLOCKS_PER_SM * _occupancy(cp, kern, smem) * sms))

@@ -971,6 +971,7 @@ __device__ __forceinline__ void cq_mm_gen(const cq_u8* __restrict__ w, cq_i64 ro
 #define CQ_MATMUL_FOR_OUT(ON, OT)               \
     CQ_MV_TC_GEOM(ON, OT, 16, 64, 3)            \
     CQ_MV_TC_GEOM(ON, OT, 16, 64, 2)            \
+    CQ_MV_TC_KERNEL(f16, false, 1, ON, OT, 16, 32, 3)  \
     CQ_MV_TC_KERNEL_X(f32, true, 1, ON, OT, 16, 32, 3, true, _xs, CQ_MV_MIN_BLOCKS) \
     CQ_MV_GEN_KERNEL(f16, cq_f16, ON, OT)       \
     CQ_MV_GEN_KERNEL(f32, float, ON, OT)        \
