@@ -1,5 +1,6 @@
-# Session 10, after the final run: the two changes made from its figures (one
-# inlined tile body in the x_shared kernels; no int8 kernel on the auto path),
+# Session 10, after the final run: the changes made from its figures (one
+# inlined tile body in the x_shared kernels; no int8 kernel on the auto path;
+# float16 x with one column tile on geometry (16, 32, 3) where x_shared does not fit),
 # checked on the submitted code: every matmul GPU test, the matmul benchmark,
 # ncu counts of the x_shared kernel.
 python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade --target /tmp/site .whl/*.whl && export PYTHONPATH=/tmp/site:$PWD || exit 1
