@@ -299,9 +299,9 @@ def _mv_plan(cp, x_dtype, y_dtype, mc: int, nb: int, tiles: int, n_tiles: int, s
     limit = MV_X_SHARED_MAX.get(np.dtype(x_dtype).name, 0) if n_tiles == 1 else 0
     if limit:
         geo = tuple(MV_GEOMETRY) if MV_GEOMETRY is not None else mk.MV_GEOMETRIES[1]
-        if MV_GEOMETRY is None and f32 and mk.mv_x_shared_bytes(cols, -(-nb // geo[1]) * geo[1]) > (32 << 10):
+        if MV_GEOMETRY is None and f32 and mk.mv_x_shared_bytes(cols, -(-nb // geo[1]) * geo[1]) > MV_X_SHARED_ANY:
             geo = mk.MV_GEOMETRY_SMALL
-        rt, kb, _ = geo
+        kb = geo[1]
         smem = mk.mv_smem_bytes(*geo)
         name = mk.mv_tc_name(x_dtype, y_dtype, 1, geo, x_shared=True)
         xs = mk.mv_x_shared_bytes(cols, -(-nb // kb) * kb)  # every stage of K; a split needs less
