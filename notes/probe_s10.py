@@ -58,6 +58,8 @@ VARIANTS = {
     # run 3: the submitted choice (persistent x_shared kernels) against no x_shared
     "auto": (NEW_SOURCE, None, 0.5, None),
     "auto_noxs": (NEW_SOURCE, None, 0.5, 0),
+    # run 4: the previous commit's kernels (notes/_ab_old_matmul.json) with this host code
+    "old_head": (OLD_SOURCE, None, 0.5, None),
 }
 if os.environ.get("PROBE_MV"):
     VARIANTS = {v: VARIANTS[v] for v in os.environ["PROBE_MV"].split(",")}
