@@ -281,6 +281,30 @@ __device__ __forceinline__ void cq_split_bf16x3(float v, cq_u32* bits) {
     bits[2] = __float_as_uint(p2) >> 16;
 }
 
+// One B-fragment record of thread t for one block and column (cq_mv_tc's k
+// order): block values 4t, 4t+2 | 4t+1, 4t+3 | 16+4t, 16+4t+2 | 16+4t+1,
+// 16+4t+3, as bfloat16 / float16 pairs. src: the block's value 4t.
+// float16 x: one record.
+__device__ __forceinline__ uint4 cq_mv_record_f16(const cq_u16* src) {
+    const uint2 lo = *reinterpret_cast<const uint2*>(src);
+    const uint2 hi = *reinterpret_cast<const uint2*>(src + 16);
+    return make_uint4(__byte_perm(lo.x, lo.y, 0x5410), __byte_perm(lo.x, lo.y, 0x7632),
+                      __byte_perm(hi.x, hi.y, 0x5410), __byte_perm(hi.x, hi.y, 0x7632));
+}
+// float32 x: the records of its three bfloat16 parts (cq_split_bf16x3).
+__device__ __forceinline__ void cq_mv_records_bf16x3(const float* src, uint4* rec) {
+    const float4 lo = *reinterpret_cast<const float4*>(src);
+    const float4 hi = *reinterpret_cast<const float4*>(src + 16);
+    const float in[8] = {lo.x, lo.z, lo.y, lo.w, hi.x, hi.z, hi.y, hi.w};
+    cq_u32 bits[8][3];
+#pragma unroll
+    for (int e = 0; e < 8; ++e) cq_split_bf16x3(in[e], bits[e]);
+#pragma unroll
+    for (int p = 0; p < 3; ++p)
+        rec[p] = make_uint4(bits[0][p] | (bits[1][p] << 16), bits[2][p] | (bits[3][p] << 16),
+                            bits[4][p] | (bits[5][p] << 16), bits[6][p] | (bits[7][p] << 16));
+}
+
 // The B-fragment records of cq_mv_tc's XS variant: for blocks b0 .. b0 + nbr
 // of the M activation rows, records[b][column][t] (column = m * P + p, P = 3
 // bfloat16 parts for float32 x, 1 for float16 x), each 16 bytes: block
@@ -293,25 +317,12 @@ __device__ __forceinline__ void cq_mv_fill_x(uint4* records, const cq_u16* x, cq
     for (int r = threadIdx.x; r < nbr * M * 4; r += CQ_MM_THREADS) {
         const int t = r & 3, bm = r >> 2, m = bm % M, b = bm / M;
         if (SPLIT3) {
-            const float* src = reinterpret_cast<const float*>(x) + (cq_i64)m * ldx + (b0 + b) * 32 + 4 * t;
-            const float4 lo = *reinterpret_cast<const float4*>(src);
-            const float4 hi = *reinterpret_cast<const float4*>(src + 16);
-            const float in[8] = {lo.x, lo.z, lo.y, lo.w, hi.x, hi.z, hi.y, hi.w};
-            cq_u32 bits[8][3];
+            uint4 rec[3];
+            cq_mv_records_bf16x3(reinterpret_cast<const float*>(x) + (cq_i64)m * ldx + (b0 + b) * 32 + 4 * t, rec);
 #pragma unroll
-            for (int e = 0; e < 8; ++e) cq_split_bf16x3(in[e], bits[e]);
-#pragma unroll
-            for (int p = 0; p < 3; ++p)
-                records[((cq_i64)b * M * P + m * P + p) * 4 + t] =
-                    make_uint4(bits[0][p] | (bits[1][p] << 16), bits[2][p] | (bits[3][p] << 16),
-                               bits[4][p] | (bits[5][p] << 16), bits[6][p] | (bits[7][p] << 16));
+            for (int p = 0; p < 3; ++p) records[((cq_i64)b * M * P + m * P + p) * 4 + t] = rec[p];
         } else {
-            const cq_u16* src = x + (cq_i64)m * ldx + (b0 + b) * 32 + 4 * t;
-            const uint2 lo = *reinterpret_cast<const uint2*>(src);
-            const uint2 hi = *reinterpret_cast<const uint2*>(src + 16);
-            records[((cq_i64)b * M + m) * 4 + t] =
-                make_uint4(__byte_perm(lo.x, lo.y, 0x5410), __byte_perm(lo.x, lo.y, 0x7632),
-                           __byte_perm(hi.x, hi.y, 0x5410), __byte_perm(hi.x, hi.y, 0x7632));
+            records[((cq_i64)b * M + m) * 4 + t] = cq_mv_record_f16(x + (cq_i64)m * ldx + (b0 + b) * 32 + 4 * t);
         }
     }
 }
@@ -458,22 +469,14 @@ __device__ __forceinline__ void cq_mv_tc(const cq_u8* __restrict__ w, cq_i64 row
                 for (int nt = 0; nt < NT; ++nt) {
                     // Columns past the last activation row read a valid row again
                     // (xcol clamped below); their results are never used.
-                    cq_u32 bf[4];
-                    const cq_u16* xp = xcol[nt] + b * xstride;
-                    if (XS) {
-                        const uint4 v = xs_lane[(i * KB + bl) * M * (P * 4)];  // this split's block i * KB + bl
-                        bf[0] = v.x; bf[1] = v.y; bf[2] = v.z; bf[3] = v.w;
-                    } else if (SPLIT3) {
-                        const uint4 v = *reinterpret_cast<const uint4*>(xp);
-                        bf[0] = v.x; bf[1] = v.y; bf[2] = v.z; bf[3] = v.w;
-                    } else {
-                        const uint2 lo = *reinterpret_cast<const uint2*>(xp);
-                        const uint2 hi = *reinterpret_cast<const uint2*>(xp + 16);
-                        bf[0] = __byte_perm(lo.x, lo.y, 0x5410);
-                        bf[1] = __byte_perm(lo.x, lo.y, 0x7632);
-                        bf[2] = __byte_perm(hi.x, hi.y, 0x5410);
-                        bf[3] = __byte_perm(hi.x, hi.y, 0x7632);
-                    }
+                    uint4 v;
+                    if (XS)  // this split's block i * KB + bl
+                        v = xs_lane[(i * KB + bl) * M * (P * 4)];
+                    else if (SPLIT3)  // records prepared by cq_q4_0_xprep_bf16x3
+                        v = *reinterpret_cast<const uint4*>(xcol[nt] + b * xstride);
+                    else
+                        v = cq_mv_record_f16(xcol[nt] + b * xstride);
+                    const cq_u32 bf[4] = {v.x, v.y, v.z, v.w};
                     float c[4];
                     cq_mv_mma_block<SPLIT3>(c, a, bf);
                     acc[nt][0] = fmaf(d0, c[0], acc[nt][0]);
@@ -580,20 +583,11 @@ cq_q4_0_xprep_bf16x3(const float* __restrict__ x, cq_i64 ldx, int M, int nb, cq_
         const cq_i64 mb = q >> 2;
         const cq_i64 b = mb % nb;
         const int m = (int)(mb / nb);
-        const float* src = x + (cq_i64)m * ldx + b * 32 + 4 * t;
-        const float4 lo = *reinterpret_cast<const float4*>(src);
-        const float4 hi = *reinterpret_cast<const float4*>(src + 16);
-        const float in[8] = {lo.x, lo.z, lo.y, lo.w, hi.x, hi.z, hi.y, hi.w};
-        cq_u32 bits[8][3];
+        uint4 rec[3];
+        cq_mv_records_bf16x3(x + (cq_i64)m * ldx + b * 32 + 4 * t, rec);
 #pragma unroll
-        for (int e = 0; e < 8; ++e) cq_split_bf16x3(in[e], bits[e]);
-#pragma unroll
-        for (int p = 0; p < 3; ++p) {
-            cq_u16* dst = parts + (b * (3 * M) + p * M + m) * 32 + 8 * t;
-            *reinterpret_cast<uint4*>(dst) =
-                make_uint4(bits[0][p] | (bits[1][p] << 16), bits[2][p] | (bits[3][p] << 16),
-                           bits[4][p] | (bits[5][p] << 16), bits[6][p] | (bits[7][p] << 16));
-        }
+        for (int p = 0; p < 3; ++p)
+            *reinterpret_cast<uint4*>(parts + (b * (3 * M) + p * M + m) * 32 + 8 * t) = rec[p];
     }
 }
 
