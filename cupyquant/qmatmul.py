@@ -380,13 +380,12 @@ def _matvec_tc(cp, x2, w, y2, N, K, dev):
     sms = device_info(dev).get("sm_count", 80)
     f32 = x2.dtype == cp.float32
     chunk = 8 if f32 else 16
+    tiles = -(-N // (MV_GEOMETRY or mk.MV_GEOMETRIES[0])[0])  # every compiled geometry has 16-row tiles
     for m0 in range(0, M, chunk):
         mc = min(chunk, M - m0)
         xc = x2[m0:m0 + mc]
         yc = y2[m0:m0 + mc]
         n_tiles = -(-3 * mc // 8) if f32 else (1 if mc <= 8 else 2)
-        rt = (MV_GEOMETRY or mk.MV_GEOMETRIES[0])[0]
-        tiles = -(-N // rt)
         kern, geo, smem, grid_x, splits, sps, x_shared = _mv_plan(cp, x2.dtype, y2.dtype, mc, nb, tiles,
                                                                   n_tiles, sms)
         if f32 and not x_shared:

@@ -134,7 +134,8 @@ GIL_SWITCH_INTERVAL = 0.0002
 #: (notes/h200_s10/run1_bench_load.txt), 80.7 against 95.5 ms for 12 against
 #: 8 in session 9. About three quarters of the cores, at most 12: room for
 #: the dispatching thread and the driver's threads.
-HOST_THREADS = max(1, min(12, (os.cpu_count() or 1) - (os.cpu_count() or 1) // 4))
+_CORES = os.cpu_count() or 1
+HOST_THREADS = max(1, min(12, _CORES - _CORES // 4))
 #: "mmap": NumPy copy out of a read-only memory map of the file (the faster
 #: one measured there); "pread": os.preadv from the file into pinned memory
 #: (17-27 GB/s there with 4-16 threads).
