@@ -59,10 +59,20 @@ def matmul_sources() -> dict[str, str]:
     return {"matmul Q4_0": matmul_source()}
 
 
+def _mv_row_bytes(kb: int) -> int:
+    """Shared row stride of a stage (CQ_MV_SR): kb blocks, padded."""
+    return kb * 18 + (16 if (kb // 8) % 2 == 0 else 0)
+
+
 def mv_smem_bytes(rows: int, kb: int, stages: int) -> int:
     """Dynamic shared memory of a tensor-core matrix-vector geometry (CQ_MV_SMEM)."""
-    row = kb * 18 + (16 if (kb // 8) % 2 == 0 else 0)
-    return stages * rows * row
+    return stages * rows * _mv_row_bytes(kb)
+
+
+def mv_x_shared_offset(rows: int, kb: int, stages: int) -> int:
+    """Where an x_shared kernel's activation records start in its dynamic
+    shared memory (CQ_MV_XS_OFFSET): over the last row's padding."""
+    return mv_smem_bytes(rows, kb, stages) - (_mv_row_bytes(kb) - kb * 18)
 
 
 def mvi8_smem_bytes(kb: int, stages: int) -> int:

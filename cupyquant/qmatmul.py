@@ -302,7 +302,7 @@ def _mv_plan(cp, x_dtype, y_dtype, mc: int, nb: int, tiles: int, n_tiles: int, s
         if MV_GEOMETRY is None and f32 and mk.mv_x_shared_bytes(cols, -(-nb // geo[1]) * geo[1]) > MV_X_SHARED_ANY:
             geo = mk.MV_GEOMETRY_SMALL
         kb = geo[1]
-        smem = mk.mv_smem_bytes(*geo)
+        smem = mk.mv_x_shared_offset(*geo)  # + the records
         name = mk.mv_tc_name(x_dtype, y_dtype, 1, geo, x_shared=True)
         xs = mk.mv_x_shared_bytes(cols, -(-nb // kb) * kb)  # every stage of K; a split needs less
         if xs <= limit:

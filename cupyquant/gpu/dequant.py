@@ -10,7 +10,11 @@ from .platform import cupy_module, device_info
 THREADS = 256        # CQ_THREADS in hip/common.h
 TILE_BYTES_MAX = 16384  # CQ_TILE_BYTES_MAX
 UNROLL_MAX = 8          # CQ_UNROLL_MAX
-BLOCKS_PER_SM = 32      # measured best on the H100; a grid-stride loop does the rest
+# Thread blocks an SM at most: measured best on the H100 and again on the H200
+# with warp tiles (one tile a thread block at 14336 x 4096; persistent grids of
+# 4 / 8 / 12 an SM ran at 0.84-0.89 of the copy against 0.90-0.92, notes/h200_s11
+# run 3); a grid-stride loop does the rest.
+BLOCKS_PER_SM = 32
 
 
 def tile_elems(fmt) -> int:

@@ -347,7 +347,9 @@ __device__ __forceinline__ void cq_store8(cq_bf16* p, const float* v, int valid)
 // (16-byte aligned). Every store instruction then covers one contiguous range.
 // For float32 a lane's 8 values are 32 bytes, so lanes first swap halves with
 // shuffles: store k writes float4 number k*W + l, half (l & 1) of the values of
-// lane (k*W + l) / 2. All lanes of the warp must be active.
+// lane (k*W + l) / 2. All lanes of the warp must be active. Storing each lane's
+// two float4 as they are (every store half of each 32-byte sector) ran at
+// 0.46-0.61 of the copy against 0.87-0.91 (H200, notes/h200_s11/run6).
 __device__ __forceinline__ void cq_store8_warp(float* warp_dst, const float* v, int lane) {
     const int half = lane & 1;
 #pragma unroll
@@ -393,7 +395,23 @@ __device__ __forceinline__ void cq_store8_warp(cq_bf16* warp_dst, const float* v
 // thread decodes CQ_UNROLL groups of 8 values and writes each group with one
 // or two 16-byte stores. All of a tile's loads are issued before the first
 // is used, so that enough bytes are in flight to reach memory bandwidth.
+// On NVIDIA each warp stages and decodes its own slice of a full tile (warp
+// tiles), synchronising with warp barriers only.
 #define CQ_THREADS 256
+// Warp tiles (see cq_dequant_tiles): NVIDIA only. On the H200 (notes/h200_s11,
+// run 2) float16 output of Q3_K 0.90 -> 0.92 of the copy, Q5_K 0.90 -> 0.93,
+// TQ1_0 0.89 -> 0.91, F32 -> float32 0.93 -> 0.97, the rest within +-0.01.
+// -DCQ_WARP_TILES=0 turns them off (A/B timing).
+#ifndef CQ_WARP_TILES
+#define CQ_WARP_TILES 1
+#endif
+#if defined(CQ_CUDA) && CQ_WARP_TILES
+#define CQ_WARP_TILES_ON true
+#define CQ_SYNC_WARP() __syncwarp()
+#else
+#define CQ_WARP_TILES_ON false
+#define CQ_SYNC_WARP() __syncthreads()
+#endif
 // Groups of 8 values a thread decodes per tile: as many as keep a tile's
 // staged bytes under CQ_TILE_BYTES_MAX (at most 8), so that even formats with
 // few bytes per value have enough loads in flight. Mirrored by
@@ -404,6 +422,8 @@ __device__ __forceinline__ void cq_store8_warp(cq_bf16* warp_dst, const float* v
 #ifndef CQ_UNROLL_MAX
 #define CQ_UNROLL_MAX 8
 #endif
+
+template <bool B> struct cq_bool { static constexpr bool value = B; };
 
 template <class D>
 struct cq_tile {
@@ -430,14 +450,19 @@ CQ_DECODER_TRAIT(cq_shared_table, shared_table_bytes, int, 0)
 
 // Optional per-decoder tuning (measured on the H200, see notes/):
 //   static constexpr int min_blocks: thread blocks per SM the NVIDIA compiler
-//     must fit, capping registers to match (0, the default: its own choice);
+//     must fit, capping registers to match (default CQ_MIN_BLOCKS_DEFAULT, 4:
+//     at most 64 registers; 0: the compiler's own choice, which with warp
+//     tiles went up to 119 registers, 2 thread blocks an SM);
 //   static constexpr int decode_unroll: groups of 8 a thread decodes
 //     interleaved (default: all of the tile's, fully unrolled). Fewer groups
 //     in flight need fewer registers.
 // Formats whose full unroll needs many registers run faster with 2 and 4.
 // CQ_TUNE_MIN_BLOCKS / CQ_TUNE_DECODE_UNROLL (-D options) override both for
 // every decoder of a module: for tuning sweeps only.
-CQ_DECODER_TRAIT(cq_min_blocks, min_blocks, int, 0)
+#ifndef CQ_MIN_BLOCKS_DEFAULT
+#define CQ_MIN_BLOCKS_DEFAULT 4
+#endif
+CQ_DECODER_TRAIT(cq_min_blocks, min_blocks, int, CQ_MIN_BLOCKS_DEFAULT)
 CQ_DECODER_TRAIT(cq_decode_unroll, decode_unroll, int, CQ_UNROLL_MAX)
 #if defined(CQ_TUNE_MIN_BLOCKS)
 #define CQ_MIN_BLOCKS_OF(D) CQ_TUNE_MIN_BLOCKS
@@ -486,16 +511,15 @@ __device__ __forceinline__ void cq_dequant_tiles(const cq_u8* __restrict__ src, 
     constexpr int tile_bytes_full = cq_tile<D>::bytes;
     static_assert(cq_tile<D>::bytes_u1 % 16 == 0, "tiles must start 16-byte aligned");
     constexpr int vec_full = tile_bytes_full / 16;
-    constexpr int vec_per_thread = (vec_full + CQ_THREADS - 1) / CQ_THREADS;
     __shared__ uint4 stage[vec_full + 1];  // + slack for cq_load8<1>'s last word
     cq_u8* sbytes = reinterpret_cast<cq_u8*>(stage);
     constexpr int table_vecs = cq_shared_table<D>::value / 16;
     __shared__ uint4 stable[table_vecs > 0 ? table_vecs : 1];
     if constexpr (table_vecs > 0) {
-        // visible to every thread after the first tile's __syncthreads below
         for (int i = threadIdx.x; i < table_vecs; i += CQ_THREADS)
             stable[i] = static_cast<const uint4*>(tables)[i];
         tables = stable;
+        __syncthreads();
     }
 
     constexpr int SG = cq_scale_groups<D>::value;
@@ -519,7 +543,25 @@ __device__ __forceinline__ void cq_dequant_tiles(const cq_u8* __restrict__ src, 
     const bool src_aligned = cq_aligned16(src);
     const bool dst_aligned = cq_aligned16(dst);
     const int lane = threadIdx.x % CQ_WARP_SIZE;
-    const int warp_first = threadIdx.x - lane;
+    const int warp = threadIdx.x / CQ_WARP_SIZE;
+
+    // Warp tiles (WT): on full, aligned tiles each warp loads, stages and
+    // decodes its own contiguous slice of the tile (NW slices), with warp
+    // barriers only, so that no warp waits for the others of its thread block.
+    // Otherwise (and on AMD, where a wave barrier is not portable through
+    // hiprtc) the thread block shares the tile, with block barriers.
+    constexpr bool WT = CQ_WARP_TILES_ON;
+    constexpr int NW = CQ_THREADS / CQ_WARP_SIZE;
+    constexpr int W_VECS = vec_full / NW;          // 16-byte pieces of a warp's slice
+    constexpr int W_VALS = CQ_TILE_ELEMS / NW;     // values of a warp's slice
+    static_assert(!WT || (vec_full % NW == 0 && tile_bytes_full == vec_full * 16), "warp slices of whole pieces");
+    constexpr int vec_per_thread = WT ? (W_VECS + CQ_WARP_SIZE - 1) / CQ_WARP_SIZE
+                                      : (vec_full + CQ_THREADS - 1) / CQ_THREADS;
+    // Piece k of this thread: its index in the tile, and whether it is one.
+    auto piece = [&](int k) -> int {
+        return WT ? warp * W_VECS + lane + k * CQ_WARP_SIZE : (int)threadIdx.x + k * CQ_THREADS;
+    };
+    auto piece_in_slice = [&](int k) -> bool { return !WT || lane + k * CQ_WARP_SIZE < W_VECS; };
 
     // Registers holding the next tile's bytes: loaded before the current tile
     // is decoded, so the loads' latency overlaps the decoding and the stores.
@@ -534,8 +576,8 @@ __device__ __forceinline__ void cq_dequant_tiles(const cq_u8* __restrict__ src, 
         const int nvec = tile_bytes_of(t) / 16;
 #pragma unroll
         for (int k = 0; k < vec_per_thread; ++k) {
-            const int i = threadIdx.x + k * CQ_THREADS;
-            if (i < nvec) r[k] = vsrc[i];
+            const int i = piece(k);
+            if (piece_in_slice(k) && i < nvec) r[k] = vsrc[i];
         }
     };
     if (src_aligned && (cq_i64)blockIdx.x < n_tiles) prefetch(blockIdx.x);
@@ -546,49 +588,89 @@ __device__ __forceinline__ void cq_dequant_tiles(const cq_u8* __restrict__ src, 
         const int tile_elems = left < CQ_TILE_ELEMS ? (int)left : CQ_TILE_ELEMS;
         const int tile_bytes = tile_bytes_of(tile);
         const cq_u8* tsrc = src + e0 / D::block_size * D::type_size;
+        const bool fast = dst_aligned && tile_elems == CQ_TILE_ELEMS;
+        const bool warp_local = WT && fast && src_aligned;  // uniform over the thread block
+        // A shared tile: the warps may still be decoding their slices of the last one.
+        if (WT && !warp_local) __syncthreads();
         int first_byte = 0;
         if (src_aligned) {
             const int nvec = tile_bytes / 16;
 #pragma unroll
             for (int k = 0; k < vec_per_thread; ++k) {
-                const int i = threadIdx.x + k * CQ_THREADS;
-                if (i < nvec) stage[i] = r[k];
+                const int i = piece(k);
+                if (piece_in_slice(k) && i < nvec) stage[i] = r[k];
             }
             first_byte = nvec * 16;
         }
         for (int i = first_byte + threadIdx.x; i < tile_bytes; i += CQ_THREADS) sbytes[i] = tsrc[i];
-        __syncthreads();
+        if (warp_local) CQ_SYNC_WARP(); else __syncthreads();
         if constexpr (SG > 0) {
-            for (int i = threadIdx.x; i < tile_bytes / D::type_size * SG; i += CQ_THREADS)
-                sscale[i] = D::group_scale(sbytes + i / SG * D::type_size, i % SG);
-            __syncthreads();
+            if (warp_local) {
+                constexpr int W_BLOCKS = W_VALS / D::block_size;
+                for (int i = lane; i < W_BLOCKS * SG; i += CQ_WARP_SIZE) {
+                    const int g = warp * W_BLOCKS * SG + i;
+                    sscale[g] = D::group_scale(sbytes + g / SG * D::type_size, g % SG);
+                }
+                CQ_SYNC_WARP();
+            } else {
+                for (int i = threadIdx.x; i < tile_bytes / D::type_size * SG; i += CQ_THREADS)
+                    sscale[i] = D::group_scale(sbytes + i / SG * D::type_size, i % SG);
+                __syncthreads();
+            }
         }
         if (src_aligned && tile + gridDim.x < n_tiles) prefetch(tile + gridDim.x);
 
-        if (dst_aligned && tile_elems == CQ_TILE_ELEMS) {
+        // LOCAL: the warp's own slice (warp tiles), else the shared tile.
+        auto decode_fast = [&](auto local_tag) {
+            constexpr bool LOCAL = decltype(local_tag)::value;
             constexpr int DU = CQ_DECODE_UNROLL_OF(D) < CQ_UNROLL ? CQ_DECODE_UNROLL_OF(D) : CQ_UNROLL;
             static_assert(DU >= 1 && CQ_UNROLL % DU == 0, "decode_unroll must divide the unroll");
-            // The warp's output span of group u is wdst + u * CQ_THREADS * 8: a
-            // constant offset from one pointer, 16-byte aligned (dst is, and
-            // tiles and warp spans are whole multiples of 8 values).
-            Out* const wdst = dst + e0 + (cq_i64)warp_first * 8;
+            // Lane l's group u is value e_thread + u * U_STRIDE of the tile, with
+            // e_thread = 8 * threadIdx.x and U_STRIDE = 8 * CQ_THREADS (shared
+            // tile), or e_thread = the warp's slice + 8 * l and U_STRIDE = 8 *
+            // CQ_WARP_SIZE (warp tiles). U_STRIDE is a whole number of blocks
+            // (U_BLOCKS): the sub-block index is the same for every u and the
+            // block, scale and output addresses are fixed strides from bases, so
+            // a loop over u that is not unrolled costs a few adds an iteration
+            // instead of recomputing the division by block_size. Each store of a
+            // warp covers 8 * CQ_WARP_SIZE consecutive values at wdst + u *
+            // U_STRIDE, 16-byte aligned (dst is; spans are multiples of 8 values).
+            constexpr unsigned U_STRIDE = LOCAL ? CQ_WARP_SIZE * 8 : CQ_THREADS * 8;
+            constexpr unsigned U_BLOCKS = U_STRIDE / D::block_size;
+            static_assert((CQ_WARP_SIZE * 8) % D::block_size == 0, "block size must divide 8 * CQ_WARP_SIZE");
+            const unsigned e_thread = LOCAL ? (unsigned)(warp * W_VALS + lane * 8) : threadIdx.x * 8u;
+            Out* const wdst = dst + e0 + (LOCAL ? (cq_i64)warp * W_VALS : (cq_i64)(threadIdx.x - lane) * 8);
+            const int sub = (int)((e_thread % D::block_size) / 8);
+            const cq_u8* const tblk = sbytes + e_thread / D::block_size * D::type_size;
 #pragma unroll 1
             for (int u0 = 0; u0 < CQ_UNROLL; u0 += DU) {
 #pragma unroll
                 for (int du = 0; du < DU; ++du) {
-                    const unsigned e = ((unsigned)(u0 + du) * CQ_THREADS + threadIdx.x) * 8u;
+                    const int u = u0 + du;
+                    const cq_u8* const blk = tblk + u * U_BLOCKS * D::type_size;
                     if constexpr (sizeof(Out) == 2 && cq_direct16<D>::value) {
                         cq_u32 w[4];
-                        D::template decode8_16<cq_conv16<Out>::fn>(sbytes + e / D::block_size * D::type_size,
-                                                                   (e % D::block_size) / 8, w);
-                        cq_store16(reinterpret_cast<uint4*>(wdst + (u0 + du) * (CQ_THREADS * 8) + 8 * lane),
+                        D::template decode8_16<cq_conv16<Out>::fn>(blk, sub, w);
+                        cq_store16(reinterpret_cast<uint4*>(wdst + u * U_STRIDE + 8 * lane),
                                    make_uint4(w[0], w[1], w[2], w[3]));
                     } else {
                         float v[8];
-                        decode(e, v);
-                        cq_store8_warp(wdst + (u0 + du) * (CQ_THREADS * 8), v, lane);
+                        if constexpr (SG > 0)
+                            D::decode8_scaled(blk, sub, sscale[(e_thread / D::block_size + u * U_BLOCKS) * SG +
+                                                               sub / (D::block_size / 8 / SG)], v);
+                        else
+                            D::decode8(blk, sub, tables, v);
+                        cq_store8_warp(wdst + u * U_STRIDE, v, lane);
                     }
                 }
+            }
+        };
+        if (fast) {
+            if constexpr (WT) {
+                if (warp_local) decode_fast(cq_bool<true>{});
+                else decode_fast(cq_bool<false>{});
+            } else {
+                decode_fast(cq_bool<false>{});
             }
         } else {
 #pragma unroll
@@ -601,7 +683,7 @@ __device__ __forceinline__ void cq_dequant_tiles(const cq_u8* __restrict__ src, 
                 }
             }
         }
-        __syncthreads();
+        if (warp_local) CQ_SYNC_WARP(); else __syncthreads();
     }
 }
 

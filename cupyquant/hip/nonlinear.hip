@@ -4,9 +4,15 @@
 // The skeleton copies them into shared memory (shared_table_bytes).
 
 // v[i] = d * kv[code i], codes one a byte in q.
+// Codes are at most 15, so each byte of q * 4 is its entry's byte offset
+// (no carry into the next byte): one byte permute extracts it (the compiler's
+// own extraction took a mask and a shift-add a value).
 __device__ __forceinline__ void cq_codebook8(float d, const float* kv, uint2 q, float* v) {
+    const uint2 off = make_uint2(q.x << 2, q.y << 2);
+    const cq_u8* kb = reinterpret_cast<const cq_u8*>(kv);
 #pragma unroll
-    for (int i = 0; i < 8; ++i) v[i] = CQ_MUL(d, kv[cq_byte8(q, i)]);
+    for (int i = 0; i < 8; ++i)
+        v[i] = CQ_MUL(d, *reinterpret_cast<const float*>(kb + cq_prmt(i < 4 ? off.x : off.y, 0u, 0x4440u | (i & 3))));
 }
 
 // IQ4_NL: d (f16), qs[16], the Q4_0 layout; x = d * kvalues[q].

@@ -267,6 +267,12 @@ extern __shared__ uint4 cq_dyn_smem[];
 // cq_mv_smem_bytes(RT, KB, ST).
 #define CQ_MV_SR(KB) ((KB) * CQ_QB + ((((KB) / 8) % 2) == 0 ? 16 : 0))
 #define CQ_MV_SMEM(RT, KB, ST) ((ST) * (RT) * CQ_MV_SR(KB))
+// The XS variant's activation records start over the padding of the ring's
+// last row (never read or written): 16 bytes less a thread block, which is
+// what a fifth thread block an SM needs with (16, 64, 2) and 8 KiB of records
+// (allocations are whole 128-byte units plus 1 KiB the system reserves, out
+// of 228 KiB an SM). cupyquant/matmul_kernels.py mv_x_shared_offset mirrors it.
+#define CQ_MV_XS_OFFSET(RT, KB, ST) (CQ_MV_SMEM(RT, KB, ST) - (CQ_MV_SR(KB) - (KB) * CQ_QB))
 
 // float32 x -> three bfloat16 parts (bit patterns) whose sum is x to about
 // 2^-24 relative: each part the nearest bfloat16 of what the earlier parts
@@ -431,7 +437,7 @@ __device__ __forceinline__ void cq_mv_tc(const cq_u8* __restrict__ w, cq_i64 row
         // Filled while the first stages are in flight; the loop's first barrier
         // publishes it.
         if (XS && first) {
-            uint4* xs = reinterpret_cast<uint4*>(smem + ST * STAGE);
+            uint4* xs = reinterpret_cast<uint4*>(smem + CQ_MV_XS_OFFSET(RT, KB, ST));
             const int nbr = cq_imin(nb, (st0 + nst) * KB) - st0 * KB;
             cq_mv_fill_x<SPLIT3>(xs, x, ldx, M, (cq_i64)st0 * KB, nbr);
             xs_lane = xs + cq_imin(g, M * P - 1) * 4 + t;
@@ -501,7 +507,7 @@ __device__ __forceinline__ void cq_mv_tc(const cq_u8* __restrict__ w, cq_i64 row
 
         // Sum the K interleaves and the parts: red[kw][row][col].
         float* red = reinterpret_cast<float*>(smem);
-        static_assert(KW * RT * NC * 4 <= ST * STAGE, "reduction buffer");
+        static_assert(KW * RT * NC * 4 <= CQ_MV_XS_OFFSET(RT, KB, ST), "reduction buffer");
 #pragma unroll
         for (int nt = 0; nt < NT; ++nt) {
             const int row = rt * 16 + g, col = nt * 8 + 2 * t;
