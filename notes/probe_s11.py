@@ -7,7 +7,7 @@ one process.
     PYTHONPATH=. python notes/probe_s11.py mv              # matrix-vector (auto path)
     PYTHONPATH=. python notes/probe_s11.py dqgrid [FORMAT...]  # dequant grids (warp tiles)
     PYTHONPATH=. python notes/probe_s11.py dqmb [FORMAT...]    # dequant register bounds (warp tiles)
-    PYTHONPATH=. python notes/probe_s11.py dqf32 [FORMAT...]   # float32 stores without shuffles
+    PYTHONPATH=. python notes/probe_s11.py dqf32 [FORMAT...]   # float32 stores: shuffles or shared memory
     PYTHONPATH=. python notes/probe_s11.py write           # write-only ceiling
 
 dq: the skeleton's fast path with per-thread base addresses (fewer index
@@ -39,54 +39,46 @@ import cupyquant.qmatmul as mm  # noqa: E402
 part = sys.argv[1]
 HEAD = json.load(open("notes/_ab_head_s11.json"))
 
-if part == "dq":
-    import dequant_variants
-    from cupyquant import FORMATS
-    ceil = copy_bandwidth(cp)
-    print(f"copy {ceil/1e9:.0f} GB/s", flush=True)
-    names = sys.argv[2:] or list(FORMATS)
-    variants = {"head": (), "block": ("-DCQ_WARP_TILES=0", "-DCQ_MIN_BLOCKS_DEFAULT=0"),
-                "block_mb4": ("-DCQ_WARP_TILES=0",), "warp_free": ("-DCQ_MIN_BLOCKS_DEFAULT=0",), "warp": ()}
-    dequant_variants.print_table(cp, ceil, names, variants,
-                                 os.environ.get("PROBE_DTYPES", "float16,float32").split(","),
-                                 sources={"head": HEAD["dequant"]}, strict=False)
+# Dequant tables: part -> (variants, default formats, dtypes). Each variant
+# is extra compiler options, or (options, thread blocks an SM of the grid).
+DQ_ALL = None  # every format
+DQ_KEY = ["Q4_0", "Q2_K", "Q3_K", "Q5_K", "Q6_K", "TQ1_0", "TQ2_0", "MXFP4"]
+DQ_PARTS = {
+    # run 1 ("head" / "new") and run 2: "block": the thread block shares each
+    # tile (as before) with the previous register bounds; "block_mb4": the
+    # same, every format bounded to 64 registers; "warp": warp tiles, 64
+    # registers; "warp_free": warp tiles with the previous register bounds.
+    "dq": ({"head": (), "block": ("-DCQ_WARP_TILES=0", "-DCQ_MIN_BLOCKS_DEFAULT=0"),
+            "block_mb4": ("-DCQ_WARP_TILES=0",), "warp_free": ("-DCQ_MIN_BLOCKS_DEFAULT=0",), "warp": ()},
+           DQ_ALL, ("float16", "float32")),
+    # run 3: warp tiles with persistent grids (4 thread blocks are resident at
+    # 64 registers) and half tiles
+    "dqgrid": ({"g32": (), "g4": ((), 4), "g8": ((), 8), "g12": ((), 12),
+                "u4g4": (("-DCQ_UNROLL_MAX=4",), 4), "u4g32": (("-DCQ_UNROLL_MAX=4",), 32)},
+               DQ_KEY + ["IQ2_XXS", "IQ1_M", "F32"], ("float16", "float32")),
+    # run 4: 5 / 6 thread blocks an SM (48 / 40 registers), with and without 2
+    # groups decoded at a time
+    "dqmb": ({"mb4": (), "mb5": ("-DCQ_TUNE_MIN_BLOCKS=5",), "mb6": ("-DCQ_TUNE_MIN_BLOCKS=6",),
+              "mb5du2": ("-DCQ_TUNE_MIN_BLOCKS=5", "-DCQ_TUNE_DECODE_UNROLL=2"),
+              "mb6du2": ("-DCQ_TUNE_MIN_BLOCKS=6", "-DCQ_TUNE_DECODE_UNROLL=2")},
+             DQ_KEY + ["NVFP4", "IQ4_NL"], ("float16", "float32")),
+    # run 6 used "-DCQ_F32_STORE_SHUFFLE=0" (each lane's two float4 stored as
+    # they are), run 7 "-DCQ_F32_XPOSE=0" against the default (float32 output
+    # through shared memory): both A/B options existed only in the working
+    # tree of their run; neither change was kept.
+    "dqf32": ({"shuffle": ("-DCQ_F32_XPOSE=0",), "xpose": (), "shuffle2": ("-DCQ_F32_XPOSE=0",), "xpose2": ()},
+              DQ_ALL, ("float32",)),
+}
 
-if part == "dqgrid":
-    # run 3: warp tiles (the working tree's default) with persistent grids
-    # (thread blocks an SM; 4 are resident at 64 registers), and half tiles
+if part in DQ_PARTS:
     import dequant_variants
     from cupyquant import FORMATS
+    variants, default_names, dtypes = DQ_PARTS[part]
     ceil = copy_bandwidth(cp)
     print(f"copy {ceil/1e9:.0f} GB/s", flush=True)
-    names = sys.argv[2:] or ["Q4_0", "Q3_K", "Q5_K", "Q6_K", "TQ1_0", "TQ2_0", "MXFP4", "IQ2_XXS", "IQ1_M", "F32"]
-    variants = {"g32": (), "g4": ((), 4), "g8": ((), 8), "g12": ((), 12),
-                "u4g4": (("-DCQ_UNROLL_MAX=4",), 4), "u4g32": (("-DCQ_UNROLL_MAX=4",), 32)}
-    dequant_variants.print_table(cp, ceil, names, variants,
-                                 os.environ.get("PROBE_DTYPES", "float16,float32").split(","), strict=False)
-
-if part == "dqmb":
-    # run 4: warp tiles with more thread blocks an SM (register bounds 5 / 6,
-    # i.e. 48 / 40 registers), with and without 2 groups decoded at a time
-    import dequant_variants
-    from cupyquant import FORMATS
-    ceil = copy_bandwidth(cp)
-    print(f"copy {ceil/1e9:.0f} GB/s", flush=True)
-    names = sys.argv[2:] or ["Q4_0", "Q2_K", "Q3_K", "Q5_K", "Q6_K", "TQ1_0", "TQ2_0", "MXFP4", "NVFP4", "IQ4_NL"]
-    variants = {"mb4": (), "mb5": ("-DCQ_TUNE_MIN_BLOCKS=5",), "mb6": ("-DCQ_TUNE_MIN_BLOCKS=6",),
-                "mb5du2": ("-DCQ_TUNE_MIN_BLOCKS=5", "-DCQ_TUNE_DECODE_UNROLL=2"),
-                "mb6du2": ("-DCQ_TUNE_MIN_BLOCKS=6", "-DCQ_TUNE_DECODE_UNROLL=2")}
-    dequant_variants.print_table(cp, ceil, names, variants,
-                                 os.environ.get("PROBE_DTYPES", "float16,float32").split(","), strict=False)
-
-if part == "dqf32":
-    # run 6: float32 output stored as each lane's two float4 (no shuffles)
-    import dequant_variants
-    from cupyquant import FORMATS
-    ceil = copy_bandwidth(cp)
-    print(f"copy {ceil/1e9:.0f} GB/s", flush=True)
-    names = sys.argv[2:] or ["Q4_0", "Q2_K", "Q3_K", "Q5_K", "Q6_K", "TQ1_0", "TQ2_0", "MXFP4", "IQ2_XXS", "IQ1_S", "F32"]
-    variants = {"shuffle": (), "noshuffle": ("-DCQ_F32_STORE_SHUFFLE=0",), "shuffle2": ()}
-    dequant_variants.print_table(cp, ceil, names, variants, ["float32"], strict=False)
+    names = sys.argv[2:] or default_names or list(FORMATS)
+    dtypes = os.environ.get("PROBE_DTYPES", ",".join(dtypes)).split(",")
+    dequant_variants.print_table(cp, ceil, names, variants, dtypes, sources={"head": HEAD["dequant"]}, strict=False)
 
 if part == "write":
     ceil = copy_bandwidth(cp)
