@@ -37,7 +37,7 @@ import cupyquant.matmul_kernels as mk  # noqa: E402
 import cupyquant.qmatmul as mm  # noqa: E402
 
 part = sys.argv[1]
-HEAD = json.load(open("notes/_ab_head_s11.json"))
+HEAD = json.load(open("notes/_ab_head_s11.json")) if os.path.exists("notes/_ab_head_s11.json") else {}
 
 # Dequant tables: part -> (variants, default formats, dtypes). Each variant
 # is extra compiler options, or (options, thread blocks an SM of the grid).
@@ -78,7 +78,24 @@ if part in DQ_PARTS:
     print(f"copy {ceil/1e9:.0f} GB/s", flush=True)
     names = sys.argv[2:] or default_names or list(FORMATS)
     dtypes = os.environ.get("PROBE_DTYPES", ",".join(dtypes)).split(",")
-    dequant_variants.print_table(cp, ceil, names, variants, dtypes, sources={"head": HEAD["dequant"]}, strict=False)
+    dequant_variants.print_table(cp, ceil, names, variants, dtypes, sources={"head": HEAD.get("dequant", {})}, strict=False)
+
+if part == "mvsplit":
+    # run 8: K split more often (MV_BLOCKS_PER_SM) for the shapes with few row
+    # tiles: 4096 x 14336 runs 256 thread blocks of 3 an SM on 132 SMs
+    from test_bench_matmul import get_bench
+    bench = get_bench()
+    print(f"copy {bench.ceiling()/1e9:.0f} GB/s", flush=True)
+    per_sm = [0.5, 1.0, 2.0, 3.0, 4.0]
+    for shape in [(4096, 14336), (4096, 4096), (14336, 4096)]:
+        for m, xd in [(1, "float16"), (1, "float32"), (2, "float16"), (4, "float16"), (8, "float16")]:
+            row = []
+            for bps in per_sm:
+                mm.MV_BLOCKS_PER_SM = bps
+                r, _ = bench.measure(shape, m, xd, "matvec_f16tc")
+                row.append(f"{bps}: {r['time_us']:7.2f}")
+            print(f"{shape[0]}x{shape[1]} M={m} {xd}: " + " | ".join(row), flush=True)
+    mm.MV_BLOCKS_PER_SM = 0.5
 
 if part == "write":
     ceil = copy_bandwidth(cp)
