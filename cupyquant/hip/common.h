@@ -525,10 +525,10 @@ __device__ __forceinline__ void cq_dequant_tiles(const cq_u8* __restrict__ src, 
     constexpr int SG = cq_scale_groups<D>::value;
     static_assert(SG == 0 || (D::block_size / 8) % SG == 0, "a group of 8 values shares one scale");
     __shared__ float2 sscale[SG > 0 ? CQ_TILE_ELEMS / D::block_size * SG : 1];
-    // e: first value of the group inside the tile (a multiple of 8, >= 0).
-    // Unsigned so that the divisions are shifts with no sign fix-up: on the
-    // fast path below e = 8 * (u * CQ_THREADS + threadIdx.x), which makes
-    // sub and the part of blk that varies with u compile-time folds.
+    // The group of 8 values starting at value e of the tile (a multiple of 8,
+    // >= 0; unsigned so that the divisions are shifts with no sign fix-up), for
+    // partial or unaligned tiles; the fast path below computes its addresses
+    // from per-thread bases instead.
     auto decode = [&](unsigned e, float* v) {
         const unsigned blk = e / D::block_size, sub = (e % D::block_size) / 8;
         if constexpr (SG > 0)
