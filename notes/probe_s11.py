@@ -97,6 +97,22 @@ if part == "mvsplit":
             print(f"{shape[0]}x{shape[1]} M={m} {xd}: " + " | ".join(row), flush=True)
     mm.MV_BLOCKS_PER_SM = 0.5
 
+if part == "mmpipe":
+    # run 9: dequant_gemm in row chunks, dequantization on a second stream
+    # overlapped with cuBLAS (DEQUANT_GEMM_CHUNKS; 1 = dequantize all, then
+    # multiply). The option existed only in that run's working tree: slower, not kept.
+    from test_bench_matmul import get_bench
+    bench = get_bench()
+    print(f"copy {bench.ceiling()/1e9:.0f} GB/s", flush=True)
+    for shape in [(4096, 4096), (14336, 4096), (4096, 14336), (128256, 4096)]:
+        for xd in ("float16", "float32"):
+            row = []
+            for chunks in (1, 2, 4, 8):
+                mm.DEQUANT_GEMM_CHUNKS = chunks
+                r, _ = bench.measure(shape, 512, xd, "dequant_gemm")
+                row.append(f"{chunks}: {r['time_us']:8.2f} ({r['ratio_to_cublas']:.2f})")
+            print(f"{shape[0]}x{shape[1]} M=512 {xd} cuBLAS {r['cublas_f16_us']:.2f}: " + " | ".join(row), flush=True)
+
 if part == "write":
     ceil = copy_bandwidth(cp)
     print(f"copy {ceil/1e9:.0f} GB/s", flush=True)
