@@ -548,8 +548,8 @@ __device__ __forceinline__ void cq_dequant_tiles(const cq_u8* __restrict__ src, 
     // Warp tiles (WT): on full, aligned tiles each warp loads, stages and
     // decodes its own contiguous slice of the tile (NW slices), with warp
     // barriers only, so that no warp waits for the others of its thread block.
-    // Otherwise (and on AMD, where a wave barrier is not portable through
-    // hiprtc) the thread block shares the tile, with block barriers.
+    // Otherwise, and on AMD (never run here: a wavefront barrier there would
+    // be untested), the thread block shares the tile, with block barriers.
     constexpr bool WT = CQ_WARP_TILES_ON;
     constexpr int NW = CQ_THREADS / CQ_WARP_SIZE;
     constexpr int W_VECS = vec_full / NW;          // 16-byte pieces of a warp's slice
