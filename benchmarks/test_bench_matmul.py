@@ -142,11 +142,17 @@ def get_bench() -> Bench:
 
 
 def configs(shapes=SHAPES, ms=MS):
+    from cupyquant.qmatmul import _int8_matvec_for
     for shape in shapes:
         for m in ms:
             for xd in X_DTYPES:
-                # up to 8 rows also the previous matrix-vector kernel, for comparison
-                paths = [None, "matvec_f16tc"] if m <= 8 else [None] if m <= 16 else [None, "mma"]
+                # Where the auto path takes the int8 matrix-vector kernel
+                # (MATVEC_INT8_M), also the float16 tensor-core one, for
+                # comparison; elsewhere up to 8 rows auto is that kernel already.
+                if m <= 8:
+                    paths = [None, "matvec_f16tc"] if _int8_matvec_for(m, xd) else [None]
+                else:
+                    paths = [None] if m <= 16 else [None, "mma"]
                 for p in paths:
                     yield shape, m, xd, p
 

@@ -78,7 +78,7 @@ def mv_x_shared_offset(rows: int, kb: int, stages: int) -> int:
 def mvi8_smem_bytes(kb: int, stages: int) -> int:
     """Dynamic shared memory of one int8 matrix-vector thread block (CQ_I8_SMEM):
     8 warps, each a ring of ``stages`` x 16 rows x ``kb`` blocks."""
-    return (THREADS // 32) * stages * MVI8_ROWS * mv_smem_bytes(1, kb, 1)
+    return (THREADS // 32) * stages * MVI8_ROWS * _mv_row_bytes(kb)
 
 
 def out_suffix(dtype) -> str:
