@@ -49,6 +49,7 @@ import numpy as np
 
 from . import matmul_kernels as mk
 from .errors import UnsupportedFormatError
+from .gpu.launch import launch
 from .gpu.platform import backend, cupy_module, device_info
 
 PATHS = ("matvec", "mma", "dequant_gemm")
@@ -94,6 +95,12 @@ MV_X_SHARED_MAX = {"float16": 32 << 10, "float32": 96 << 10}
 #: ... and above this many bytes only when the grid is one wave of thread blocks.
 MV_X_SHARED_ANY = 32 << 10
 MV_BLOCKS_PER_SM = 0.5  # H100: no K split for 4096 rows was faster than one (4096 x 4096: 8.7 vs 10.6 us)
+#: ... and for 2 or more activation rows with K of at least MV_LONG_K (H200,
+#: 4096 x 14336, float16 x, M = 2 / 4 / 8: 22.1 / 23.3 / 25.5 us at 0.5,
+#: 19.4 / 20.6 / 23.7 at 1.0, notes/h200_s11/run8; M = 1 and K = 4096 were
+#: no faster or slower there).
+MV_BLOCKS_PER_SM_LONG_K = 1.0
+MV_LONG_K = 8192
 
 #: "matvec" on NVIDIA sm_80+ uses the int8 tensor-core kernel for these
 #: activation rows (x dtype -> (min M, max M); at most 8 rows a launch,
@@ -296,6 +303,7 @@ def _mv_plan(cp, x_dtype, y_dtype, mc: int, nb: int, tiles: int, n_tiles: int, s
     splits, stages per split, x_shared)."""
     f32 = x_dtype == cp.float32
     cols = mc * (3 if f32 else 1)  # B columns
+    bps = MV_BLOCKS_PER_SM_LONG_K if mc >= 2 and nb * 32 >= MV_LONG_K else MV_BLOCKS_PER_SM
     limit = MV_X_SHARED_MAX.get(np.dtype(x_dtype).name, 0) if n_tiles == 1 else 0
     if limit:
         geo = tuple(MV_GEOMETRY) if MV_GEOMETRY is not None else mk.MV_GEOMETRIES[1]
@@ -307,7 +315,7 @@ def _mv_plan(cp, x_dtype, y_dtype, mc: int, nb: int, tiles: int, n_tiles: int, s
         xs = mk.mv_x_shared_bytes(cols, -(-nb // kb) * kb)  # every stage of K; a split needs less
         if xs <= limit:
             resident = _occupancy(cp, _kernel_with_smem(cp, name, smem + xs), smem + xs) * sms
-            splits, sps = _mv_splits(nb, tiles, max(1, int(MV_BLOCKS_PER_SM * resident)), kb)
+            splits, sps = _mv_splits(nb, tiles, max(1, int(bps * resident)), kb)
             xs = mk.mv_x_shared_bytes(cols, sps * kb)
             # Over 32 KiB only while every tile has a resident thread block:
             # with fewer, the lower occupancy lost more than x_shared gained
@@ -324,7 +332,7 @@ def _mv_plan(cp, x_dtype, y_dtype, mc: int, nb: int, tiles: int, n_tiles: int, s
         geo = mk.MV_GEOMETRY_SMALL if n_tiles == 1 else mk.MV_GEOMETRIES[0]
     smem = mk.mv_smem_bytes(*geo)
     kern = _kernel_with_smem(cp, mk.mv_tc_name(x_dtype, y_dtype, n_tiles, geo), smem)
-    capacity = max(1, int(MV_BLOCKS_PER_SM * _occupancy(cp, kern, smem) * sms))
+    capacity = max(1, int(bps * _occupancy(cp, kern, smem) * sms))
     splits, sps = _mv_splits(nb, tiles, capacity, geo[1])
     return kern, geo, smem, tiles, splits, sps, False
 
@@ -392,16 +400,16 @@ def _matvec_tc(cp, x2, w, y2, N, K, dev):
             parts = cp.empty(3 * mc * K, dtype=cp.uint16)
             nquads = mc * nb * 4  # one thread a (row, block, t): 8 values
             pgrid = min(-(-nquads // mk.THREADS), sms * 8)
-            _function(mk.XPREP_NAME)((pgrid,), (mk.THREADS,),
-                                     (xc, np.int64(K), np.int32(mc), np.int32(nb), parts))
+            launch(_function(mk.XPREP_NAME), (pgrid,), (mk.THREADS,),
+                   (xc, np.int64(K), np.int32(mc), np.int32(nb), parts), pdl=True)
             xin = parts
         else:
             xin = xc
         ws, counters = _split_k_args(cp, splits, mc, N, tiles, dev, queues=x_shared)
-        kern((grid_x, splits), (mk.THREADS,),
-             (w.data, np.int64(row_bytes), np.int32(N), np.int32(nb), xin, np.int64(K), np.int32(mc),
-              yc, np.int64(N), np.int32(mode), np.int32(sps), ws, counters),
-             shared_mem=smem)
+        launch(kern, (grid_x, splits), (mk.THREADS,),
+               (w.data, np.int64(row_bytes), np.int32(N), np.int32(nb), xin, np.int64(K), np.int32(mc),
+                yc, np.int64(N), np.int32(mode), np.int32(sps), ws, counters),
+               shared_mem=smem, pdl=True)
 
 
 def _mvi8_geometry() -> tuple:

@@ -457,12 +457,12 @@ def test_failure_midway_releases_device_memory(cp, model, load_path, monkeypatch
     real = gl.launch_dequant
     calls = []
 
-    def failing(fmt, raw, out, stream=None):
+    def failing(fmt, raw, out, stream=None, **kw):
         if stream is not None:              # not the warm-up launches
             calls.append(fmt.name)
             if len(calls) == 7:
                 raise exc("injected failure")
-        return real(fmt, raw, out, stream=stream)
+        return real(fmt, raw, out, stream=stream, **kw)
 
     monkeypatch.setattr(gl, "launch_dequant", failing)
     with pytest.raises(exc, match="injected failure") as err:

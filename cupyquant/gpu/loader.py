@@ -17,7 +17,9 @@ How the bytes travel
    out of a read-only memory map of the file by default, or ``os.preadv``
    straight from the file, see ``READ_METHOD`` and the environment variable
    ``CUPYQUANT_LOAD_READ``; both release the GIL). ``LOOKAHEAD`` chunks are
-   being filled while earlier ones are being consumed by the device.
+   being filled while earlier ones are being consumed by the device. The
+   first ``LOOKAHEAD + 1`` chunks start filling before the outputs are
+   allocated and the kernels prepared (the host threads need neither).
 3. *Device.* Slot ``k`` has, on each device, its own stream. Two paths, chosen
    once per load and per device (``last_load_stats`` says which ran):
 
@@ -140,6 +142,11 @@ HOST_THREADS = max(1, min(12, _CORES - _CORES // 4))
 #: one measured there); "pread": os.preadv from the file into pinned memory
 #: (17-27 GB/s there with 4-16 threads).
 READ_METHOD = os.environ.get("CUPYQUANT_LOAD_READ") or "mmap"
+#: Launch the dequantization kernels with programmatic dependent launch
+#: (gpu/launch.py). Off: its ctypes launch costs more Python than CuPy's, and
+#: the loader's dispatching thread competes for the GIL with the copy threads
+#: (H200, 2.4 GB: 72 ms against 67 ms with it off, notes/h200_s12 run 1).
+PDL = False
 #: Kernels read the quantized bytes straight from the pinned buffers (no
 #: device staging) on devices that can (see device_reads_host).
 ZERO_COPY = _env_flag("CUPYQUANT_LOAD_ZERO_COPY", True)
@@ -403,6 +410,7 @@ class _Load:
         self.pending = deque()      # (chunk, slot, futures) filled but not yet dispatched
         self.futures = []           # every host future not known to be finished
         self.slot = 0               # bytes of one slot
+        self.submitted = 0          # chunks whose host copies have been started
         self.staging_bytes = 0      # device staging bytes taken, all devices
 
     # ------------------------------------------------------------ setup
@@ -421,20 +429,23 @@ class _Load:
                     job.dst = flat.view(cp.uint8) if job.direct else flat
         self.current = None
 
-    def prepare_devices(self) -> int:
-        """Compile the kernels; pinned buffers, streams, and per device either
-        views of the pinned buffers (zero-copy) or device staging; the number
-        of slots."""
-        cp = self.cp
+    def prepare_host(self) -> None:
+        """The pinned staging buffers (slots)."""
         span = max((c.end - c.start for c in self.chunks), default=0)
-        slot = min(SLOT_BYTES, -(-span // (1 << 20)) * (1 << 20))
-        n_slots = max(1, min(N_SLOTS, len(self.chunks)))
-        self.slot = slot
+        self.slot = min(SLOT_BYTES, -(-span // (1 << 20)) * (1 << 20))
         if self.chunks:
+            n_slots = max(1, min(N_SLOTS, len(self.chunks)))
             self.current = "(pinned host staging buffers)"
-            host = _allocate_pinned(n_slots, slot)
+            host = _allocate_pinned(n_slots, self.slot)
             self.pinned = [host[k] for k in range(n_slots)]
             self.slot_free = [None] * n_slots
+        self.current = None
+
+    def prepare_devices(self) -> None:
+        """Compile the kernels; streams, and per device either views of the
+        pinned buffers (zero-copy) or device staging."""
+        cp = self.cp
+        n_slots, slot = len(self.pinned), self.slot
         by_device = {}
         for job in self.jobs:
             by_device.setdefault(job.device, set())
@@ -466,7 +477,6 @@ class _Load:
                 for s in self.streams[dev]:
                     s.wait_event(ready)
         self.current = None
-        return n_slots
 
     def stats(self) -> dict:
         paths = {dev: ("zero-copy" if zc else "staging") for dev, zc in self.zero_copy.items()}
@@ -481,22 +491,37 @@ class _Load:
                 "complete": False}
 
     # ------------------------------------------------------------- run
+    # Chunk k uses slot k % n_slots. Before chunk k is submitted at most
+    # `lookahead` chunks wait undispatched, and lookahead < n_slots, so chunk
+    # k - n_slots (the slot's previous user) has been dispatched, and its
+    # slot_free event recorded, before chunk k refills the slot.
+    def lookahead(self) -> int:
+        return max(0, min(LOOKAHEAD, len(self.pinned) - 1))
+
+    def submit(self, k: int) -> None:
+        """Start the host copies of chunk k into its slot."""
+        chunk, slot = self.chunks[k], k % len(self.pinned)
+        if k >= len(self.pinned):
+            self.slot_free[slot].synchronize()   # nothing reads the pinned buffer any more
+        self.current = chunk.pieces[0][0].name
+        futs = self.reader.submit(chunk, self.pinned[slot])
+        self.futures.extend(futs)
+        self.pending.append((chunk, slot, futs))
+        self.submitted = k + 1
+
+    def start_fills(self) -> None:
+        """Submit the first chunks (lookahead + 1, each to a slot of its own)
+        before the outputs and kernels are set up: the host threads need
+        neither, and the first chunks' copies then overlap that setup."""
+        for k in range(min(self.lookahead() + 1, len(self.chunks))):
+            self.submit(k)
+
     def run(self) -> None:
-        n_slots = len(self.pinned)
-        # Chunk k uses slot k % n_slots. At most `lookahead` chunks wait undispatched,
-        # and lookahead < n_slots, so chunk k - n_slots (the slot's previous user) has
-        # been dispatched, and its slot_free event recorded, before chunk k refills the slot.
-        lookahead = max(0, min(LOOKAHEAD, n_slots - 1))
-        for k, chunk in enumerate(self.chunks):
-            slot = k % n_slots
-            if k >= n_slots:
-                self.slot_free[slot].synchronize()   # nothing reads the pinned buffer any more
-            self.current = chunk.pieces[0][0].name
-            futs = self.reader.submit(chunk, self.pinned[slot])
-            self.futures.extend(futs)
-            self.pending.append((chunk, slot, futs))
-            if len(self.pending) > lookahead:
+        lookahead = self.lookahead()
+        for k in range(self.submitted, len(self.chunks)):
+            while len(self.pending) > lookahead:
                 self.dispatch(*self.pending.popleft())
+            self.submit(k)
         while self.pending:
             self.dispatch(*self.pending.popleft())
         self.synchronize()
@@ -534,7 +559,8 @@ class _Load:
                     fmt = job.fmt
                     e0 = tpos // fmt.type_size * fmt.block_size
                     e1 = e0 + n // fmt.type_size * fmt.block_size
-                    launch_dequant(fmt, src_all[cpos:cpos + n], job.dst[e0:e1], stream=stream)
+                    launch_dequant(fmt, src_all[cpos:cpos + n], job.dst[e0:e1], stream=stream,
+                                   pdl=PDL)
             if zero_copy:
                 self.mark_slot_free(slot, stream)  # after every kernel / copy reading the buffer
         if self.bar is not None:
@@ -695,14 +721,16 @@ def load_to_gpu(files, *, device=None, dtype=None, quantized=False, progress=Non
         desc = f"loading {os.path.basename(str(files[0].path))}" if files else "loading"
         bar = _progress_bar(progress, total, desc)
         load = _Load(cp, jobs, chunks, reader, bar, ZERO_COPY)
-        load.allocate_outputs()
-        load.prepare_devices()
-        stats = load.stats()
-        _set_last_load_stats(stats)
         switch = sys.getswitchinterval()
         if GIL_SWITCH_INTERVAL:
             sys.setswitchinterval(GIL_SWITCH_INTERVAL)
         try:
+            load.prepare_host()
+            load.start_fills()
+            load.allocate_outputs()
+            load.prepare_devices()
+            stats = load.stats()
+            _set_last_load_stats(stats)
             load.run()
         finally:
             sys.setswitchinterval(switch)

@@ -49,6 +49,30 @@ __device__ __forceinline__ float cq_warp_sum(float v) {
     return v;
 }
 
+// ------------------------------------------ programmatic dependent launch
+// The dequantization and tensor-core matrix-vector kernels start with
+// CQ_GRID_DEPENDENCY(); only kernels that do may be launched with the
+// programmatic-stream-serialization attribute (cupyquant/gpu/launch.py, NVIDIA
+// sm_90+). Such a launch may be scheduled while the previous kernel of its stream is still
+// running: "launch_dependents" lets the next kernel's thread blocks take the
+// multiprocessors this grid leaves during its tail, and "wait" holds this
+// thread block until the previous grid has completed and its memory writes
+// are visible. Nothing is read or written before the wait, so the result is
+// the same as with plain stream order; what overlaps is only the launch and
+// the thread blocks' start. Without the attribute both are no-ops; before
+// sm_90 and on AMD the macro is empty.
+// CQ_GRID_WAIT() alone (no early "launch_dependents": the next grid is
+// scheduled as this one's thread blocks exit) is for grids that do not fill
+// the GPU, where thread blocks scheduled early would crowd onto the SMs that
+// had free slots first.
+#if defined(CQ_CUDA) && defined(__CUDA_ARCH__) && (__CUDA_ARCH__ >= 900)
+#define CQ_GRID_WAIT() asm volatile("griddepcontrol.wait;" ::: "memory")
+#define CQ_GRID_DEPENDENCY() asm volatile("griddepcontrol.launch_dependents;\n\tgriddepcontrol.wait;" ::: "memory")
+#else
+#define CQ_GRID_WAIT() ((void)0)
+#define CQ_GRID_DEPENDENCY() ((void)0)
+#endif
+
 // ------------------------------------------------- exact float32 arithmetic
 // Round-to-nearest operations the compiler may not fuse into an FMA.
 // On NVIDIA they are explicit PTX without the .ftz modifier: CuPy compiles
@@ -699,6 +723,7 @@ __device__ __forceinline__ void cq_dequant_tiles(const cq_u8* __restrict__ src, 
     extern "C" __global__ void CQ_DEQUANT_BOUNDS(DECODER) cq_dequant_##TAG##_##SUFFIX(       \
         const cq_u8* __restrict__ src, OUT* __restrict__ dst, cq_i64 n_elems,               \
         const void* __restrict__ tables) {                                                  \
+        CQ_GRID_DEPENDENCY();                                                               \
         cq_dequant_tiles<DECODER>(src, dst, n_elems, tables);                               \
     }
 

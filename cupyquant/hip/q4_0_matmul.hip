@@ -35,6 +35,18 @@
 
 __device__ __forceinline__ int cq_imin(int a, int b) { return a < b ? a : b; }
 
+// Programmatic dependent launch (common.h) of the matrix-vector kernels
+// and their activation preparation: wait only, by default (-DCQ_MV_EARLY_TRIGGER=1
+// also lets the next grid be scheduled from this one's start; A/B probe only).
+#ifndef CQ_MV_EARLY_TRIGGER
+#define CQ_MV_EARLY_TRIGGER 0
+#endif
+#if CQ_MV_EARLY_TRIGGER
+#define CQ_MV_GRID_DEPENDENCY() CQ_GRID_DEPENDENCY()
+#else
+#define CQ_MV_GRID_DEPENDENCY() CQ_GRID_WAIT()
+#endif
+
 // ------------------------------------------------------------- single stores
 __device__ __forceinline__ void cq_store1(float* p, float v) { *p = v; }
 __device__ __forceinline__ void cq_store1(cq_f16* p, float v) { p->bits = cq_float_to_half(v); }
@@ -582,6 +594,7 @@ __device__ __forceinline__ void cq_mv_tc(const cq_u8* __restrict__ w, cq_i64 row
 // 4t, 4t+2, 4t+1, 4t+3, then the same plus 16.
 extern "C" __global__ void __launch_bounds__(CQ_MM_THREADS)
 cq_q4_0_xprep_bf16x3(const float* __restrict__ x, cq_i64 ldx, int M, int nb, cq_u16* __restrict__ parts) {
+    CQ_MV_GRID_DEPENDENCY();
     const cq_i64 nquads = (cq_i64)M * nb * 4;
     for (cq_i64 q = (cq_i64)blockIdx.x * CQ_MM_THREADS + threadIdx.x; q < nquads;
          q += (cq_i64)gridDim.x * CQ_MM_THREADS) {
@@ -938,6 +951,7 @@ __device__ __forceinline__ void cq_mm_gen(const cq_u8* __restrict__ w, cq_i64 ro
             const cq_u8* __restrict__ w, cq_i64 row_bytes, int N, int nb, const cq_u16* __restrict__ x,  \
             cq_i64 ldx, int M, OT* __restrict__ y, cq_i64 ldy, int mode, int stages_per_split,          \
             float* __restrict__ ws, int* __restrict__ counters) {                                       \
+        CQ_MV_GRID_DEPENDENCY();                                                                         \
         cq_mv_tc<SPLIT3, NT, OT, RT, KB, ST, XS>(w, row_bytes, N, nb, x, ldx, M, y, ldy, mode,            \
                                              stages_per_split, ws, counters);                           \
     }

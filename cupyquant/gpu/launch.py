@@ -1,0 +1,162 @@
+"""Kernel launches with programmatic dependent launch (PDL) where it exists.
+
+A kernel launched with CUDA's programmatic-stream-serialization attribute
+(sm_90 and newer) may be scheduled while the previous kernel of its stream is
+still running; the kernel itself waits (``griddepcontrol.wait``, the
+``CQ_GRID_DEPENDENCY()`` macro of ``hip/common.h``) before it touches global
+memory, so results are those of plain stream order. What it saves is the gap
+between two kernels: the next grid's launch and thread-block start overlap the
+previous grid's tail. Only kernels that begin with that macro may be launched
+with ``pdl=True``; everything else, and every launch on ROCm, on older GPUs,
+with a driver lacking ``cuLaunchKernelEx`` or with ``PDL`` off, goes through
+CuPy's ordinary launch.
+
+CuPy has no way to pass launch attributes, so the PDL launch calls the CUDA
+driver's ``cuLaunchKernelEx`` through ctypes on CuPy's function handle and
+stream: it is recorded by stream capture like any launch (CUDA graphs keep the
+programmatic edge).
+"""
+
+from __future__ import annotations
+
+import ctypes
+import ctypes.util
+import os
+import threading
+
+import numpy as np
+
+from .platform import backend, cupy_module, device_info
+
+#: Launch the kernels that support it with programmatic dependent launch
+#: (environment variable ``CUPYQUANT_PDL=0`` turns it off).
+PDL = os.environ.get("CUPYQUANT_PDL", "1").strip().lower() not in ("0", "false", "no", "off")
+
+_CU_LAUNCH_ATTRIBUTE_PROGRAMMATIC_STREAM_SERIALIZATION = 6  # cuda.h, CUlaunchAttributeID
+
+
+class _AttrValue(ctypes.Union):           # CUlaunchAttributeValue: 64 bytes
+    _fields_ = [("pad", ctypes.c_char * 64), ("as_int", ctypes.c_int)]
+
+
+class _Attr(ctypes.Structure):            # CUlaunchAttribute
+    _fields_ = [("id", ctypes.c_int), ("pad", ctypes.c_char * 4), ("value", _AttrValue)]
+
+
+class _Config(ctypes.Structure):          # CUlaunchConfig
+    _fields_ = [("grid", ctypes.c_uint * 3), ("block", ctypes.c_uint * 3),
+                ("shared_mem", ctypes.c_uint), ("stream", ctypes.c_void_p),
+                ("attrs", ctypes.POINTER(_Attr)), ("num_attrs", ctypes.c_uint)]
+
+
+_lock = threading.Lock()
+_driver = None       # ctypes library, False when unusable
+_pdl_devices: dict = {}
+
+
+def _libcuda():
+    global _driver
+    if _driver is None:
+        with _lock:
+            if _driver is None:
+                lib = False
+                for name in ("libcuda.so.1", ctypes.util.find_library("cuda"), "nvcuda.dll"):
+                    if not name:
+                        continue
+                    try:
+                        cand = ctypes.CDLL(name)
+                        fn = cand.cuLaunchKernelEx
+                    except (OSError, AttributeError):
+                        continue
+                    fn.restype = ctypes.c_int
+                    fn.argtypes = [ctypes.POINTER(_Config), ctypes.c_void_p,
+                                   ctypes.POINTER(ctypes.c_void_p), ctypes.c_void_p]
+                    lib = cand
+                    break
+                _driver = lib
+    return _driver
+
+
+def pdl_usable(dev_id: int) -> bool:
+    """True when launches on device ``dev_id`` can use PDL (CUDA, sm_90+,
+    a driver with cuLaunchKernelEx, ``PDL`` on)."""
+    if not PDL:
+        return False
+    ok = _pdl_devices.get(dev_id)
+    if ok is None:
+        ok = False
+        if backend() == "cuda":
+            arch = device_info(dev_id).get("arch", "sm_0")
+            try:
+                ok = int(arch.split("_")[1]) >= 90 and bool(_libcuda())
+            except (IndexError, ValueError):
+                ok = False
+        _pdl_devices[dev_id] = ok
+    return ok
+
+
+def _c_arg(a):
+    """A ctypes value for one kernel argument (what CuPy's launch would pass)."""
+    cp = cupy_module()
+    if isinstance(a, cp.ndarray):
+        return ctypes.c_void_p(a.data.ptr)
+    if isinstance(a, np.generic):
+        if a.dtype == np.int64:
+            return ctypes.c_int64(int(a))
+        if a.dtype == np.uint64:
+            return ctypes.c_uint64(int(a))
+        if a.dtype == np.int32:
+            return ctypes.c_int32(int(a))
+        if a.dtype == np.uint32:
+            return ctypes.c_uint32(int(a))
+        if a.dtype == np.float32:
+            return ctypes.c_float(float(a))
+    raise TypeError(f"kernel argument of type {type(a).__name__} "
+                    f"({getattr(a, 'dtype', '')}) is not supported by the PDL launch")
+
+
+def _as3(d) -> tuple:
+    d = tuple(int(v) for v in (d if isinstance(d, tuple) else (d,)))
+    return d + (1,) * (3 - len(d))
+
+
+def launch(kern, grid, block, args, *, shared_mem: int = 0, stream=None, pdl: bool = False) -> None:
+    """Launch ``kern`` (a CuPy RawKernel) like ``kern(grid, block, args,
+    shared_mem=..., stream=...)``; with ``pdl`` (only for kernels that start
+    with CQ_GRID_DEPENDENCY()) through cuLaunchKernelEx with the
+    programmatic-stream-serialization attribute where :func:`pdl_usable`."""
+    cp = cupy_module()
+    if not pdl or cp is None or not pdl_usable(cp.cuda.Device().id):
+        kern(grid, block, args, shared_mem=shared_mem, stream=stream)
+        return
+    values = [_c_arg(a) for a in args]
+    params = (ctypes.c_void_p * len(values))(*[ctypes.cast(ctypes.pointer(v), ctypes.c_void_p)
+                                               for v in values])
+    attr = _Attr()
+    attr.id = _CU_LAUNCH_ATTRIBUTE_PROGRAMMATIC_STREAM_SERIALIZATION
+    attr.value.as_int = 1
+    cfg = _Config()
+    cfg.grid[:] = _as3(grid)
+    cfg.block[:] = _as3(block)
+    cfg.shared_mem = int(shared_mem)
+    st = stream if stream is not None else cp.cuda.get_current_stream()
+    cfg.stream = ctypes.c_void_p(st.ptr)
+    cfg.attrs = ctypes.pointer(attr)
+    cfg.num_attrs = 1
+    func = kern.kernel.ptr if hasattr(kern, "kernel") else kern.ptr
+    status = _libcuda().cuLaunchKernelEx(ctypes.byref(cfg), ctypes.c_void_p(func), params, None)
+    if status != 0:
+        raise RuntimeError(f"cuLaunchKernelEx of {getattr(kern, 'name', kern)} failed: "
+                           f"CUresult {status} ({_error_name(status)})")
+
+
+def _error_name(status: int) -> str:
+    lib = _libcuda()
+    s = ctypes.c_char_p()
+    try:
+        lib.cuGetErrorName.argtypes = [ctypes.c_int, ctypes.POINTER(ctypes.c_char_p)]
+        if lib.cuGetErrorName(status, ctypes.byref(s)) == 0 and s.value:
+            return s.value.decode()
+    except AttributeError:
+        pass
+    return "unknown"

@@ -1,0 +1,109 @@
+"""cupyquant.gpu.launch: programmatic dependent launch (PDL) through the CUDA
+driver, and the ordinary CuPy launch everywhere else.
+
+The structure layouts are checked against cuda.h without a GPU; the GPU test
+chains kernels where each reads what the one before it wrote, launched with
+PDL, and compares with plain launches bit for bit (a kernel that read before
+its grid-dependency wait would see stale data)."""
+
+from __future__ import annotations
+
+import ctypes
+
+import numpy as np
+import pytest
+
+from cupyquant import FORMATS, QuantizedTensor
+from cupyquant.gpu import launch as gl
+from cupyquant.gpu.platform import cupy_module, device_info, gpu_available
+from cupyquant.testing import sane_blocks
+
+
+def test_driver_structures_match_cuda_h():
+    # CUlaunchAttribute: id, 4 bytes of padding, a 64-byte union.
+    assert ctypes.sizeof(gl._Attr) == 72 and gl._Attr.value.offset == 8
+    # CUlaunchConfig: 7 unsigned ints, the stream handle 8-byte aligned,
+    # the attribute pointer, the attribute count.
+    assert gl._Config.shared_mem.offset == 24
+    assert gl._Config.stream.offset == 32 and gl._Config.attrs.offset == 40
+    assert gl._Config.num_attrs.offset == 48 and ctypes.sizeof(gl._Config) == 56
+
+
+def test_dims_padded_to_three():
+    assert gl._as3((5,)) == (5, 1, 1)
+    assert gl._as3((5, 2)) == (5, 2, 1)
+    assert gl._as3(7) == (7, 1, 1)
+
+
+def test_fallback_is_cupys_launch(monkeypatch):
+    """Without PDL (switched off, or no usable driver/GPU) the kernel object
+    is called as CuPy's launch would be, with the same arguments."""
+    calls = []
+
+    def fake_kernel(grid, block, args, shared_mem=0, stream=None):
+        calls.append((grid, block, args, shared_mem, stream))
+
+    monkeypatch.setattr(gl, "PDL", False)
+    gl.launch(fake_kernel, (3,), (256,), ("a", 1), shared_mem=64, stream="s", pdl=True)
+    gl.launch(fake_kernel, (4, 2), (128,), (), pdl=False)
+    assert calls == [((3,), (256,), ("a", 1), 64, "s"), ((4, 2), (128,), (), 0, None)]
+    assert gl.pdl_usable(0) is False
+
+
+needs_gpu = pytest.mark.skipif(not gpu_available(), reason="no usable GPU (CuPy)")
+
+
+@needs_gpu
+def test_pdl_usable_where_the_driver_and_gpu_have_it(monkeypatch):
+    monkeypatch.setattr(gl, "PDL", True)
+    gl._pdl_devices.clear()
+    arch = device_info(0).get("arch", "")
+    expect = arch.startswith("sm_") and int(arch[3:]) >= 90 and bool(gl._libcuda())
+    assert gl.pdl_usable(0) is expect
+
+
+@needs_gpu
+def test_unsupported_argument_type_is_named():
+    with pytest.raises(TypeError, match="float"):
+        gl._c_arg(1.5)
+
+
+@needs_gpu
+@pytest.mark.parametrize("x_dtype", ["float16", "float32"])
+def test_dependent_kernels_see_their_inputs(monkeypatch, x_dtype):
+    """x is written by a dequantization kernel, read at once by the
+    matrix-vector kernel, then overwritten by the next round's dequantization:
+    results with PDL equal those of plain launches, bit for bit."""
+    cp = cupy_module()
+    rng = np.random.default_rng(12)
+    n, k, rounds = 3000, 4096, 12
+    w = QuantizedTensor(FORMATS["Q4_0"], (n, k),
+                        cp.asarray(sane_blocks(FORMATS["Q4_0"], n * k // 32, rng)))
+    src_fmt = FORMATS["F16"]
+    # Each round's activations as F16 "blocks": large, so that a stale read shows.
+    srcs = [cp.asarray((rng.standard_normal(k) * 4).astype(np.float16).view(np.uint8))
+            for _ in range(rounds)]
+    dtype = cp.dtype(x_dtype)
+
+    def chain():
+        x = cp.full((1, k), np.nan, dtype=dtype)
+        ys = []
+        for s in srcs:
+            src_fmt.dequant(s, out=x.reshape(-1))      # writes x
+            ys.append(_q_matmul(x, w))                 # reads x; the next round overwrites it
+        return cp.stack(ys)
+
+    monkeypatch.setattr(gl, "PDL", False)
+    ref = chain()
+    cp.cuda.Device().synchronize()
+    monkeypatch.setattr(gl, "PDL", True)
+    got = chain()
+    cp.cuda.Device().synchronize()
+    view = cp.uint16 if dtype == cp.float16 else cp.uint32
+    assert bool(cp.isfinite(ref).all())
+    assert bool((got.view(view) == ref.view(view)).all())
+
+
+def _q_matmul(x, w):
+    from cupyquant.qmatmul import matmul
+    return matmul(x, w)
