@@ -236,7 +236,7 @@ def h2d_figures(cp, path, infos, data_offset):
                 fmt = FORMATS[info.qtype]
                 a = info.offset - data_offset
                 launch_dequant(fmt, src[a:a + info.nbytes], scratch[:info.n_elements],
-                               stream=stream)
+                               stream=stream, pdl=gl.PDL)   # launched as the loader does
         all_kernels()
         stream.synchronize()
         times = []

@@ -5,6 +5,7 @@
     PYTHONPATH=. python notes/probe_s12.py ceil                 # read-only kernel: PDL off / on
     PYTHONPATH=. python notes/probe_s12.py load                 # loader timeline and host/GPU contention
     PYTHONPATH=. python notes/probe_s12.py mvgeo                # matrix-vector with 32-row thread blocks
+    PYTHONPATH=. python notes/probe_s12.py launchcost           # host cost of a launch, PDL off / on
 
 PDL = programmatic dependent launch (cupyquant/gpu/launch.py): the kernels
 are the same in both columns (they start with CQ_GRID_DEPENDENCY(), a no-op
@@ -281,6 +282,8 @@ if part == "load":
                ("part 8M", dict(PART_BYTES=8 << 20)), ("part 16M", dict(PART_BYTES=16 << 20)),
                ("threads 16", dict(HOST_THREADS=16)), ("threads 8", dict(HOST_THREADS=8)),
                ("look 3 part 8M", dict(LOOKAHEAD=3, PART_BYTES=8 << 20)), ("new again", {})]
+    if os.environ.get("PROBE_LOAD_AB"):   # run 4: the early fills alone, alternating
+        CONFIGS = [("new", {}), ("old flow", dict(early=False))] * 3
     for rep, (cname, kw) in enumerate(CONFIGS * 1):
         setter(**{**base, **kw})()
         res, _ = timed()   # warm-up with this setting
@@ -409,3 +412,29 @@ if part == "mvgeo":
             err = float(cp.linalg.norm(y.astype(cp.float64) - ref) / cp.linalg.norm(ref))
             print(f"accuracy {g} M={m} {xd}: {err:.2e}", flush=True)
     mm.MV_GEOMETRY = None
+
+if part == "launchcost":
+    # run 5: host time of one launch (CuPy's, or cuLaunchKernelEx through
+    # ctypes with PDL), dequant of 16 Q4_K blocks and matrix-vector M = 1
+    from cupyquant import FORMATS, QuantizedTensor
+    from cupyquant.gpu.dequant import launch_dequant
+    from cupyquant.testing import sane_blocks
+    fmt = FORMATS["Q4_K"]
+    tiny = cp.zeros(fmt.type_size * 16, cp.uint8)
+    tout = cp.empty(fmt.block_size * 16, cp.float16)
+    q = FORMATS["Q4_0"]
+    w = QuantizedTensor(q, (256, 4096), cp.asarray(sane_blocks(q, 256 * 128, np.random.default_rng(0))))
+    x = cp.ones((1, 4096), cp.float16)
+    y = cp.empty((1, 256), cp.float16)
+    for flag in (False, True, False, True):
+        gpu_launch.PDL = flag
+        for what, fn in (("launch_dequant", lambda: launch_dequant(fmt, tiny, tout)),
+                         ("matmul M=1", lambda: mm.matmul(x, w, out=y))):
+            fn()
+            cp.cuda.Device().synchronize()
+            t0 = time.perf_counter()
+            for _ in range(2000):
+                fn()
+            t = (time.perf_counter() - t0) / 2000
+            cp.cuda.Device().synchronize()
+            print(f"{what:15s} PDL={flag}: {t*1e6:.1f} us a call on the host", flush=True)

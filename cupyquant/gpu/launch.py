@@ -95,22 +95,19 @@ def pdl_usable(dev_id: int) -> bool:
     return ok
 
 
+# NumPy scalar type -> (ctypes type, Python conversion).
+_C_SCALAR = {np.int64: (ctypes.c_int64, int), np.uint64: (ctypes.c_uint64, int),
+             np.int32: (ctypes.c_int32, int), np.uint32: (ctypes.c_uint32, int),
+             np.float32: (ctypes.c_float, float)}
+
+
 def _c_arg(a):
     """A ctypes value for one kernel argument (what CuPy's launch would pass)."""
-    cp = cupy_module()
-    if isinstance(a, cp.ndarray):
+    conv = _C_SCALAR.get(type(a))
+    if conv is not None:
+        return conv[0](conv[1](a))
+    if isinstance(a, cupy_module().ndarray):
         return ctypes.c_void_p(a.data.ptr)
-    if isinstance(a, np.generic):
-        if a.dtype == np.int64:
-            return ctypes.c_int64(int(a))
-        if a.dtype == np.uint64:
-            return ctypes.c_uint64(int(a))
-        if a.dtype == np.int32:
-            return ctypes.c_int32(int(a))
-        if a.dtype == np.uint32:
-            return ctypes.c_uint32(int(a))
-        if a.dtype == np.float32:
-            return ctypes.c_float(float(a))
     raise TypeError(f"kernel argument of type {type(a).__name__} "
                     f"({getattr(a, 'dtype', '')}) is not supported by the PDL launch")
 
@@ -120,31 +117,35 @@ def _as3(d) -> tuple:
     return d + (1,) * (3 - len(d))
 
 
+# The one attribute every PDL launch passes (read by the driver during the call).
+_PDL_ATTR = _Attr()
+_PDL_ATTR.id = _CU_LAUNCH_ATTRIBUTE_PROGRAMMATIC_STREAM_SERIALIZATION
+_PDL_ATTR.value.as_int = 1
+_PDL_ATTR_PTR = ctypes.pointer(_PDL_ATTR)
+
+
 def launch(kern, grid, block, args, *, shared_mem: int = 0, stream=None, pdl: bool = False) -> None:
     """Launch ``kern`` (a CuPy RawKernel) like ``kern(grid, block, args,
     shared_mem=..., stream=...)``; with ``pdl`` (only for kernels that start
     with CQ_GRID_DEPENDENCY()) through cuLaunchKernelEx with the
     programmatic-stream-serialization attribute where :func:`pdl_usable`."""
     cp = cupy_module()
-    if not pdl or cp is None or not pdl_usable(cp.cuda.Device().id):
+    if not pdl or cp is None or not pdl_usable(cp.cuda.runtime.getDevice()):
         kern(grid, block, args, shared_mem=shared_mem, stream=stream)
         return
     values = [_c_arg(a) for a in args]
-    params = (ctypes.c_void_p * len(values))(*[ctypes.cast(ctypes.pointer(v), ctypes.c_void_p)
-                                               for v in values])
-    attr = _Attr()
-    attr.id = _CU_LAUNCH_ATTRIBUTE_PROGRAMMATIC_STREAM_SERIALIZATION
-    attr.value.as_int = 1
+    params = (ctypes.c_void_p * len(values))()
+    for i, v in enumerate(values):
+        params[i] = ctypes.addressof(v)
     cfg = _Config()
-    cfg.grid[:] = _as3(grid)
-    cfg.block[:] = _as3(block)
+    cfg.grid[:] = (*grid, 1, 1)[:3] if isinstance(grid, tuple) else _as3(grid)
+    cfg.block[:] = (*block, 1, 1)[:3] if isinstance(block, tuple) else _as3(block)
     cfg.shared_mem = int(shared_mem)
-    st = stream if stream is not None else cp.cuda.get_current_stream()
-    cfg.stream = ctypes.c_void_p(st.ptr)
-    cfg.attrs = ctypes.pointer(attr)
+    cfg.stream = (stream if stream is not None else cp.cuda.get_current_stream()).ptr
+    cfg.attrs = _PDL_ATTR_PTR
     cfg.num_attrs = 1
     func = kern.kernel.ptr if hasattr(kern, "kernel") else kern.ptr
-    status = _libcuda().cuLaunchKernelEx(ctypes.byref(cfg), ctypes.c_void_p(func), params, None)
+    status = _libcuda().cuLaunchKernelEx(ctypes.byref(cfg), func, params, None)
     if status != 0:
         raise RuntimeError(f"cuLaunchKernelEx of {getattr(kern, 'name', kern)} failed: "
                            f"CUresult {status} ({_error_name(status)})")
