@@ -42,6 +42,7 @@ Paths (``path=``; ``None`` chooses by M = number of activation rows and platform
 
 from __future__ import annotations
 
+import functools
 import math
 import threading
 
@@ -182,6 +183,7 @@ def _check_args(x, w, out, dtype, path):
     return cp, N, K
 
 
+@functools.lru_cache(maxsize=None)
 def _tensor_cores(dev_id: int) -> bool:
     if backend() != "cuda":
         return False
@@ -380,6 +382,9 @@ def _kernel_with_smem(cp, name: str, smem: int):
     return kern
 
 
+_mv_plans: dict = {}
+
+
 def _matvec_tc(cp, x2, w, y2, N, K, dev):
     M = x2.shape[0]
     nb = K // 32
@@ -391,11 +396,17 @@ def _matvec_tc(cp, x2, w, y2, N, K, dev):
     tiles = -(-N // (MV_GEOMETRY or mk.MV_GEOMETRIES[0])[0])  # every compiled geometry has 16-row tiles
     for m0 in range(0, M, chunk):
         mc = min(chunk, M - m0)
-        xc = x2[m0:m0 + mc]
-        yc = y2[m0:m0 + mc]
+        xc, yc = (x2, y2) if mc == M else (x2[m0:m0 + mc], y2[m0:m0 + mc])
         n_tiles = -(-3 * mc // 8) if f32 else (1 if mc <= 8 else 2)
-        kern, geo, smem, grid_x, splits, sps, x_shared = _mv_plan(cp, x2.dtype, y2.dtype, mc, nb, tiles,
-                                                                  n_tiles, sms)
+        # The plan depends only on these and the module's knobs: cached, since
+        # working it out costs more host time than a small kernel takes.
+        key = (dev, x2.dtype.char, y2.dtype.char, mc, nb, tiles, n_tiles, sms, mk.MODULE_KEY,
+               MV_GEOMETRY and tuple(MV_GEOMETRY), MV_BLOCKS_PER_SM, MV_BLOCKS_PER_SM_LONG_K,
+               MV_LONG_K, tuple(sorted(MV_X_SHARED_MAX.items())), MV_X_SHARED_ANY)
+        plan = _mv_plans.get(key)
+        if plan is None:
+            plan = _mv_plans[key] = _mv_plan(cp, x2.dtype, y2.dtype, mc, nb, tiles, n_tiles, sms)
+        kern, geo, smem, grid_x, splits, sps, x_shared = plan
         if f32 and not x_shared:
             parts = cp.empty(3 * mc * K, dtype=cp.uint16)
             nquads = mc * nb * 4  # one thread a (row, block, t): 8 values
