@@ -438,3 +438,14 @@ if part == "launchcost":
             t = (time.perf_counter() - t0) / 2000
             cp.cuda.Device().synchronize()
             print(f"{what:15s} PDL={flag}: {t*1e6:.1f} us a call on the host", flush=True)
+    # where the host time of matmul goes (run 6)
+    import cProfile
+    import pstats
+    gpu_launch.PDL = True
+    prof = cProfile.Profile()
+    prof.enable()
+    for _ in range(2000):
+        mm.matmul(x, w, out=y)
+    prof.disable()
+    cp.cuda.Device().synchronize()
+    pstats.Stats(prof).sort_stats("tottime").print_stats(18)
