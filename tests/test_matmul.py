@@ -378,13 +378,12 @@ def test_matvec_f16tc_x_shared_or_not(n, k, offset, m, x_shared, monkeypatch):
     limit = (1 << 20) if x_shared else 0
     monkeypatch.setattr(mm, "MV_X_SHARED_MAX", {"float16": limit, "float32": limit})
     launched = []
-    real_name = mk.mv_tc_name
+    real_launch = mm.launch
 
-    def spy(*args, **kw):
-        name = real_name(*args, **kw)
-        launched.append(name)
-        return name
-    monkeypatch.setattr(mk, "mv_tc_name", spy)
+    def spy(kern, *args, **kw):  # every launch, also of a cached plan
+        launched.append(kern.name)
+        return real_launch(kern, *args, **kw)
+    monkeypatch.setattr(mm, "launch", spy)
     rng = np.random.default_rng()
     c = case(n, k, offset)
     for x_dtype in ("float32", "float16", "float32", "float16"):
