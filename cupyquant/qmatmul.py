@@ -132,6 +132,19 @@ class MatmulFormatError(UnsupportedFormatError, TypeError):
 
 
 # ---------------------------------------------------------------- validation
+_RESULT_DTYPES = ("float32", "float16", "bfloat16")
+_dtype_names: dict = {}
+
+
+def _dtype_name(dt) -> str:
+    """``numpy.dtype(dt).name``, remembered: NumPy computes the name in Python
+    (several microseconds), and every matmul call asks for it."""
+    name = _dtype_names.get(dt)
+    if name is None:
+        name = _dtype_names[dt] = np.dtype(dt).name
+    return name
+
+
 def _check_args(x, w, out, dtype, path):
     """Everything that can be checked without touching the GPU. Returns (cp, N, K)."""
     from .quantized import QuantizedTensor
@@ -164,14 +177,14 @@ def _check_args(x, w, out, dtype, path):
     if x.device.id != w.data.device.id:
         raise ValueError(f"matmul: x is on device {x.device.id}, w on device {w.data.device.id}")
     res_dtype = cp.dtype(x.dtype if dtype is None else dtype)
-    if res_dtype.name not in ("float32", "float16", "bfloat16"):
+    if _dtype_name(res_dtype) not in _RESULT_DTYPES:
         raise TypeError(f"matmul: result dtype must be float32, float16 or bfloat16, got {res_dtype}")
     if out is not None:
         if not isinstance(out, cp.ndarray):
             raise TypeError(f"matmul: out must be a CuPy array, got {type(out).__name__}")
         if dtype is not None and out.dtype != res_dtype:
             raise TypeError(f"matmul: dtype={res_dtype} disagrees with out.dtype={out.dtype}")
-        if out.dtype.name not in ("float32", "float16", "bfloat16"):
+        if _dtype_name(out.dtype) not in _RESULT_DTYPES:
             raise TypeError(f"matmul: out must be float32, float16 or bfloat16, got {out.dtype}")
         want = tuple(x.shape[:-1]) + (N,)
         if tuple(out.shape) != want:
@@ -195,13 +208,13 @@ def _tensor_cores(dev_id: int) -> bool:
 
 
 def _int8_matvec_for(M: int, x_dtype) -> bool:
-    lo, hi = MATVEC_INT8_M.get(np.dtype(x_dtype).name, (1, 0))
+    lo, hi = MATVEC_INT8_M.get(_dtype_name(x_dtype), (1, 0))
     return lo <= M <= min(hi, mk.MVI8_MAX_M)
 
 
 def choose_path(M: int, x_dtype, dev_id: int = 0) -> str:
     """The path ``path=None`` takes for M activation rows of ``x_dtype``."""
-    name = np.dtype(x_dtype).name
+    name = _dtype_name(x_dtype)
     if _tensor_cores(dev_id):
         return "matvec" if M <= MATVEC_MAX_M.get(name, 8) else NVIDIA_LARGE_M_PATH
     return "matvec" if M <= MATVEC_MAX_M_PORTABLE else "dequant_gemm"
