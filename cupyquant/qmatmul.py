@@ -396,6 +396,22 @@ def _kernel_with_smem(cp, name: str, smem: int):
 
 
 _mv_plans: dict = {}
+#: Programmatic dependent launch (gpu/launch.py) for the matrix-vector kernels:
+#: "capture" = only while the current stream is being captured into a CUDA
+#: graph. Back to back in a graph it saves 0.2-0.3 us a product on the H200;
+#: called from Python one at a time, its ctypes launch costs 9 us more host
+#: time a call (28.5 against 37.5 us, notes/h200_s12 run 8), and such calls
+#: are bound by the host. "always" / "never" for A/B runs.
+MATVEC_PDL = "capture"
+
+
+def _matvec_pdl(cp) -> bool:
+    if MATVEC_PDL != "capture":
+        return MATVEC_PDL == "always"
+    try:
+        return bool(cp.cuda.get_current_stream().is_capturing())
+    except Exception:  # no such query, or the legacy stream during another capture
+        return False
 
 
 def _matvec_tc(cp, x2, w, y2, N, K, dev):
@@ -407,6 +423,7 @@ def _matvec_tc(cp, x2, w, y2, N, K, dev):
     f32 = x2.dtype == cp.float32
     chunk = 8 if f32 else 16
     tiles = -(-N // (MV_GEOMETRY or mk.MV_GEOMETRIES[0])[0])  # every compiled geometry has 16-row tiles
+    pdl = _matvec_pdl(cp)
     for m0 in range(0, M, chunk):
         mc = min(chunk, M - m0)
         xc, yc = (x2, y2) if mc == M else (x2[m0:m0 + mc], y2[m0:m0 + mc])
@@ -425,7 +442,7 @@ def _matvec_tc(cp, x2, w, y2, N, K, dev):
             nquads = mc * nb * 4  # one thread a (row, block, t): 8 values
             pgrid = min(-(-nquads // mk.THREADS), sms * 8)
             launch(_function(mk.XPREP_NAME), (pgrid,), (mk.THREADS,),
-                   (xc, np.int64(K), np.int32(mc), np.int32(nb), parts), pdl=True)
+                   (xc, np.int64(K), np.int32(mc), np.int32(nb), parts), pdl=pdl)
             xin = parts
         else:
             xin = xc
@@ -433,7 +450,7 @@ def _matvec_tc(cp, x2, w, y2, N, K, dev):
         launch(kern, (grid_x, splits), (mk.THREADS,),
                (w.data, np.int64(row_bytes), np.int32(N), np.int32(nb), xin, np.int64(K), np.int32(mc),
                 yc, np.int64(N), np.int32(mode), np.int32(sps), ws, counters),
-               shared_mem=smem, pdl=True)
+               shared_mem=smem, pdl=pdl)
 
 
 def _mvi8_geometry() -> tuple:

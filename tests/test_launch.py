@@ -93,6 +93,8 @@ def test_dependent_kernels_see_their_inputs(monkeypatch, x_dtype):
             ys.append(_q_matmul(x, w))                 # reads x; the next round overwrites it
         return cp.stack(ys)
 
+    import cupyquant.qmatmul as mm
+    monkeypatch.setattr(mm, "MATVEC_PDL", "always")  # also outside graph capture
     monkeypatch.setattr(gl, "PDL", False)
     ref = chain()
     cp.cuda.Device().synchronize()
@@ -107,3 +109,29 @@ def test_dependent_kernels_see_their_inputs(monkeypatch, x_dtype):
 def _q_matmul(x, w):
     from cupyquant.qmatmul import matmul
     return matmul(x, w)
+
+
+def test_matvec_pdl_only_under_capture_by_default(monkeypatch):
+    """The matrix-vector kernels use PDL while the current stream is being
+    captured into a graph (where launches run back to back), not for calls
+    launched one at a time, whose cost is the host's; a failing query means no."""
+    import types
+
+    import cupyquant.qmatmul as mm
+
+    def fake_cp(capturing):
+        def is_capturing():
+            if isinstance(capturing, Exception):
+                raise capturing
+            return capturing
+        stream = types.SimpleNamespace(is_capturing=is_capturing)
+        return types.SimpleNamespace(cuda=types.SimpleNamespace(get_current_stream=lambda: stream))
+
+    monkeypatch.setattr(mm, "MATVEC_PDL", "capture")
+    assert mm._matvec_pdl(fake_cp(True)) is True
+    assert mm._matvec_pdl(fake_cp(False)) is False
+    assert mm._matvec_pdl(fake_cp(RuntimeError("legacy stream"))) is False
+    monkeypatch.setattr(mm, "MATVEC_PDL", "always")
+    assert mm._matvec_pdl(fake_cp(False)) is True
+    monkeypatch.setattr(mm, "MATVEC_PDL", "never")
+    assert mm._matvec_pdl(fake_cp(True)) is False
