@@ -99,7 +99,7 @@ MV_BLOCKS_PER_SM = 0.5  # H100: no K split for 4096 rows was faster than one (40
 #: ... and for 2 or more activation rows with K of at least MV_LONG_K (H200,
 #: 4096 x 14336, float16 x, M = 2 / 4 / 8: 22.1 / 23.3 / 25.5 us at 0.5,
 #: 19.4 / 20.6 / 23.7 at 1.0, notes/h200_s11/run8; M = 1 and K = 4096 were
-#: no faster or slower there).
+#: no faster or slower there; confirmed in notes/h200_s12 run 1).
 MV_BLOCKS_PER_SM_LONG_K = 1.0
 MV_LONG_K = 8192
 
