@@ -175,36 +175,39 @@ class Q3_K(BlockFormat, qtype=T.Q3_K):
 _Q3_TOP_SHIFTS = np.array([0, 2, 4, 6], dtype=np.uint64)
 
 
-class Q4_K(BlockFormat, qtype=T.Q4_K):
-    """(d * sc) * q - (dmin * m); q: 4 bits, 6-bit scale and minimum per 32
-    values. Value 64*c + 32*s + j is nibble s of qs[32*c + j]."""
-    block_fields = (("d", "<f2"), ("dmin", "<f2"), ("scales", "u1", 12), ("qs", "u1", 128))
+class _Q45K(BlockFormat):
+    """Q4_K and Q5_K: (d * sc) * q - (dmin * m), 6-bit scale and minimum per
+    32 values; the nibbles start at byte ``qs_start``. Value 64*c + 32*s + j
+    has its low 4 bits in nibble s of qs[32*c + j]."""
     hip_family = "kquants"
+    qs_start = 16
+
+    def high_bits(self, blocks, q8) -> None:
+        """OR any bits above the nibble into q8 (n, 8, 32); Q4_K has none."""
 
     def decode_blocks(self, blocks, out):
         n = blocks.shape[0]
         dsc, dm = _q45_factors(blocks)
         q8 = np.empty((n, 4, 2, 32), np.uint8)
-        _nibbles_into(q8, blocks[:, 16:144].reshape(n, 4, 32))
+        _nibbles_into(q8, blocks[:, self.qs_start:self.qs_start + 128].reshape(n, 4, 32))
+        self.high_bits(blocks, q8.reshape(n, 8, 32))
         np.copyto(out, q8.reshape(n, 256))
         _apply(out, dsc, dm)
 
 
-class Q5_K(BlockFormat, qtype=T.Q5_K):
+class Q4_K(_Q45K, qtype=T.Q4_K):
+    """q: 4 bits."""
+    block_fields = (("d", "<f2"), ("dmin", "<f2"), ("scales", "u1", 12), ("qs", "u1", 128))
+
+
+class Q5_K(_Q45K, qtype=T.Q5_K):
     """As Q4_K with a fifth bit: bit k of qh[j] is bit 4 of value 32*k + j."""
     block_fields = (("d", "<f2"), ("dmin", "<f2"), ("scales", "u1", 12), ("qh", "u1", 32),
                     ("qs", "u1", 128))
-    hip_family = "kquants"
+    qs_start = 48
 
-    def decode_blocks(self, blocks, out):
-        n = blocks.shape[0]
-        dsc, dm = _q45_factors(blocks)
-        q8 = np.empty((n, 4, 2, 32), np.uint8)
-        _nibbles_into(q8, blocks[:, 48:176].reshape(n, 4, 32))
-        q8 = q8.reshape(n, 8, 32)
+    def high_bits(self, blocks, q8) -> None:
         np.bitwise_or(q8, _bit_planes(blocks[:, 16:48], 4).transpose(1, 0, 2), out=q8)
-        np.copyto(out, q8.reshape(n, 256))
-        _apply(out, dsc, dm)
 
 
 class Q6_K(BlockFormat, qtype=T.Q6_K):
