@@ -14,16 +14,15 @@ import pytest
 from gguf import GGUFReader
 
 from cupyquant.gguf_file import open_gguf
-from cupyquant.testing import write_tokenizer_sized_gguf
+from cupyquant.testing import LARGE_TOKENIZER, write_tokenizer_sized_gguf
 
-N_TOKENS = 262_144
-N_BLOCKS = 30   # x 10 tensors = 300 tensors
+N_TOKENS, N_BLOCKS = LARGE_TOKENIZER   # x 10 tensors = 300 tensors
 
 
 @pytest.fixture(scope="module")
 def bench_file(tmp_path_factory):
     path = tmp_path_factory.mktemp("open") / "tokenizer.gguf"
-    write_tokenizer_sized_gguf(path, N_TOKENS, N_BLOCKS)
+    write_tokenizer_sized_gguf(path)
     return str(path)
 
 

@@ -83,10 +83,16 @@ def sane_blocks(fmt, n_blocks: int, rng: np.random.Generator) -> np.ndarray:
     return raw
 
 
-def write_tokenizer_sized_gguf(path, n_tokens: int = 262_144, n_blocks: int = 30) -> None:
+#: (tokens, blocks) of the tokenizer-sized file the reader test and the
+#: open benchmark use: a 262,144-token vocabulary and 300 tensors.
+LARGE_TOKENIZER = (262_144, 30)
+
+
+def write_tokenizer_sized_gguf(path, n_tokens: int = LARGE_TOKENIZER[0],
+                               n_blocks: int = LARGE_TOKENIZER[1]) -> None:
     """A GGUF file shaped like a real model's header: ``n_tokens`` token strings
     with their scores and types, and 10 small tensors per block (300 by
-    default). Used by the open-time test and benchmark."""
+    default). Used by the reader test and the open benchmark."""
     from gguf import GGUFWriter, GGMLQuantizationType as T
 
     rng = np.random.default_rng(0)
