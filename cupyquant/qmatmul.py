@@ -319,7 +319,7 @@ def _mv_plan(cp, x_dtype, y_dtype, mc: int, nb: int, tiles: int, n_tiles: int, s
     f32 = x_dtype == cp.float32
     cols = mc * (3 if f32 else 1)  # B columns
     bps = MV_BLOCKS_PER_SM_LONG_K if mc >= 2 and nb * 32 >= MV_LONG_K else MV_BLOCKS_PER_SM
-    limit = MV_X_SHARED_MAX.get(np.dtype(x_dtype).name, 0) if n_tiles == 1 else 0
+    limit = MV_X_SHARED_MAX.get(_dtype_name(x_dtype), 0) if n_tiles == 1 else 0
     if limit:
         geo = tuple(MV_GEOMETRY) if MV_GEOMETRY is not None else mk.MV_GEOMETRIES[1]
         if MV_GEOMETRY is None and f32 and mk.mv_x_shared_bytes(cols, -(-nb // geo[1]) * geo[1]) > MV_X_SHARED_ANY:

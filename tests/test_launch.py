@@ -16,6 +16,7 @@ import pytest
 from cupyquant import FORMATS, QuantizedTensor
 from cupyquant.gpu import launch as gl
 from cupyquant.gpu.platform import cupy_module, device_info, gpu_available
+from cupyquant.qmatmul import matmul
 from cupyquant.testing import sane_blocks
 
 
@@ -90,7 +91,7 @@ def test_dependent_kernels_see_their_inputs(monkeypatch, x_dtype):
         ys = []
         for s in srcs:
             src_fmt.dequant(s, out=x.reshape(-1))      # writes x
-            ys.append(_q_matmul(x, w))                 # reads x; the next round overwrites it
+            ys.append(matmul(x, w))                    # reads x; the next round overwrites it
         return cp.stack(ys)
 
     import cupyquant.qmatmul as mm
@@ -104,11 +105,6 @@ def test_dependent_kernels_see_their_inputs(monkeypatch, x_dtype):
     view = cp.uint16 if dtype == cp.float16 else cp.uint32
     assert bool(cp.isfinite(ref).all())
     assert bool((got.view(view) == ref.view(view)).all())
-
-
-def _q_matmul(x, w):
-    from cupyquant.qmatmul import matmul
-    return matmul(x, w)
 
 
 def test_matvec_pdl_only_under_capture_by_default(monkeypatch):

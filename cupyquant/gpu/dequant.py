@@ -53,7 +53,7 @@ def as_device_bytes(fmt, buf):
 def launch_dequant(fmt, raw, out_flat, stream=None, pdl=True):
     """Run the format's kernel: ``raw`` (uint8, whole blocks) -> ``out_flat``.
     ``pdl``: with programmatic dependent launch where usable (gpu/launch.py;
-    back to back on the H200 0.5-1 us a launch faster, notes/h200_s12)."""
+    back to back on the H200 0.5-0.8 us a launch faster, notes/h200_s12)."""
     cp = cupy_module()
     n_elems = raw.size // fmt.type_size * fmt.block_size
     if n_elems == 0:

@@ -2,12 +2,12 @@
 
 A kernel launched with CUDA's programmatic-stream-serialization attribute
 (sm_90 and newer) may be scheduled while the previous kernel of its stream is
-still running; the kernel itself waits (``griddepcontrol.wait``, the
-``CQ_GRID_DEPENDENCY()`` macro of ``hip/common.h``) before it touches global
-memory, so results are those of plain stream order. What it saves is the gap
-between two kernels: the next grid's launch and thread-block start overlap the
-previous grid's tail. Only kernels that begin with that macro may be launched
-with ``pdl=True``; everything else, and every launch on ROCm, on older GPUs,
+still running; the kernel itself waits (``griddepcontrol.wait``: the
+``CQ_GRID_DEPENDENCY()`` and ``CQ_GRID_WAIT()`` macros of ``hip/common.h``)
+before it touches global memory, so results are those of plain stream order.
+What it saves is the gap between two kernels: the next grid's launch and
+thread-block start overlap the previous grid's tail. Only kernels that begin
+with one of those macros may be launched with ``pdl=True``; everything else, and every launch on ROCm, on older GPUs,
 with a driver lacking ``cuLaunchKernelEx`` or with ``PDL`` off, goes through
 CuPy's ordinary launch.
 
@@ -113,8 +113,8 @@ def _c_arg(a):
 
 
 def _as3(d) -> tuple:
-    d = tuple(int(v) for v in (d if isinstance(d, tuple) else (d,)))
-    return d + (1,) * (3 - len(d))
+    """A grid or block size (an int or a tuple of up to 3) as 3 dimensions."""
+    return (*(d if isinstance(d, tuple) else (d,)), 1, 1)[:3]
 
 
 # The one attribute every PDL launch passes (read by the driver during the call).
@@ -127,7 +127,7 @@ _PDL_ATTR_PTR = ctypes.pointer(_PDL_ATTR)
 def launch(kern, grid, block, args, *, shared_mem: int = 0, stream=None, pdl: bool = False) -> None:
     """Launch ``kern`` (a CuPy RawKernel) like ``kern(grid, block, args,
     shared_mem=..., stream=...)``; with ``pdl`` (only for kernels that start
-    with CQ_GRID_DEPENDENCY()) through cuLaunchKernelEx with the
+    with CQ_GRID_DEPENDENCY() or CQ_GRID_WAIT()) through cuLaunchKernelEx with the
     programmatic-stream-serialization attribute where :func:`pdl_usable`."""
     cp = cupy_module()
     if not pdl or cp is None or not pdl_usable(cp.cuda.runtime.getDevice()):
@@ -138,8 +138,8 @@ def launch(kern, grid, block, args, *, shared_mem: int = 0, stream=None, pdl: bo
     for i, v in enumerate(values):
         params[i] = ctypes.addressof(v)
     cfg = _Config()
-    cfg.grid[:] = (*grid, 1, 1)[:3] if isinstance(grid, tuple) else _as3(grid)
-    cfg.block[:] = (*block, 1, 1)[:3] if isinstance(block, tuple) else _as3(block)
+    cfg.grid[:] = _as3(grid)
+    cfg.block[:] = _as3(block)
     cfg.shared_mem = int(shared_mem)
     cfg.stream = (stream if stream is not None else cp.cuda.get_current_stream()).ptr
     cfg.attrs = _PDL_ATTR_PTR

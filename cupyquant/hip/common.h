@@ -51,16 +51,16 @@ __device__ __forceinline__ float cq_warp_sum(float v) {
 
 // ------------------------------------------ programmatic dependent launch
 // The dequantization and tensor-core matrix-vector kernels start with
-// CQ_GRID_DEPENDENCY(); only kernels that do may be launched with the
-// programmatic-stream-serialization attribute (cupyquant/gpu/launch.py, NVIDIA
-// sm_90+). Such a launch may be scheduled while the previous kernel of its stream is still
-// running: "launch_dependents" lets the next kernel's thread blocks take the
-// multiprocessors this grid leaves during its tail, and "wait" holds this
-// thread block until the previous grid has completed and its memory writes
-// are visible. Nothing is read or written before the wait, so the result is
-// the same as with plain stream order; what overlaps is only the launch and
-// the thread blocks' start. Without the attribute both are no-ops; before
-// sm_90 and on AMD the macro is empty.
+// CQ_GRID_DEPENDENCY() or CQ_GRID_WAIT(); only kernels that do may be launched
+// with the programmatic-stream-serialization attribute (cupyquant/gpu/launch.py,
+// NVIDIA sm_90+). Such a launch may be scheduled while the previous kernel of
+// its stream is still running: "launch_dependents" lets the next kernel's
+// thread blocks take the multiprocessors this grid leaves during its tail, and
+// "wait" holds this thread block until the previous grid has completed and its
+// memory writes are visible. Nothing is read or written before the wait, so
+// the result is the same as with plain stream order; what overlaps is only the
+// launch and the thread blocks' start. Without the attribute both are no-ops;
+// before sm_90 and on AMD the macros are empty.
 // CQ_GRID_WAIT() alone (no early "launch_dependents": the next grid is
 // scheduled as this one's thread blocks exit) is for grids that do not fill
 // the GPU, where thread blocks scheduled early would crowd onto the SMs that
