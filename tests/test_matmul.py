@@ -12,7 +12,6 @@ import numpy as np
 import pytest
 
 from cupyquant import FORMATS, QuantizedTensor
-from cupyquant import matmul_kernels as mk
 from cupyquant.gpu.platform import cupy_module, gpu_available
 from cupyquant.qmatmul import MatmulFormatError, matmul
 
