@@ -1,0 +1,335 @@
+"""Device probe, session 13 (H200).
+
+    PYTHONPATH=. python notes/probe_s13.py trace_mv    # matrix-vector M = 1: per-block timeline
+    PYTHONPATH=. python notes/probe_s13.py trace_dq    # dequant: per-block timeline
+    PYTHONPATH=. python notes/probe_s13.py wr          # write kernels shaped like the dequant tiles
+
+trace_*: the shipped kernel source with timestamp hooks patched in (every
+anchor is asserted), compiled as a separate module. Thread 0 of a thread
+block appends (globaltimer, clock64, kind | smid | block, payload) to a
+device log at: block start, tile start, stage arrival (after the barrier),
+tile end, block end. The summaries say where a kernel's time goes: launch
+skew, the latency of the first and later stages, the tail, and the bytes
+arriving per 0.5 us bin.
+"""
+import sys
+
+import cupy as cp
+import numpy as np
+
+sys.path.insert(0, "benchmarks")
+from gpu_timing import copy_bandwidth, gpu_seconds_per_call  # noqa: E402
+
+from cupyquant.hip import read_source  # noqa: E402
+
+part = sys.argv[1]
+CAP = 1 << 18
+TRACE_HDR = r"""
+__device__ unsigned long long cq_trace_n;
+__device__ unsigned long long cq_trace_log[%d * 4];
+__device__ __forceinline__ void cq_trace(unsigned kind, unsigned payload) {
+    unsigned long long t, c = clock64();
+    unsigned smid;
+    asm volatile("mov.u64 %%0, %%%%globaltimer;" : "=l"(t));
+    asm volatile("mov.u32 %%0, %%%%smid;" : "=r"(smid));
+    const unsigned long long i = atomicAdd(&cq_trace_n, 1ULL);
+    if (i < %d) {
+        cq_trace_log[4 * i] = t;
+        cq_trace_log[4 * i + 1] = c;
+        cq_trace_log[4 * i + 2] = ((unsigned long long)kind << 56) | ((unsigned long long)smid << 40) | blockIdx.x;
+        cq_trace_log[4 * i + 3] = payload;
+    }
+}
+#define CQ_TRACE(kind, payload) do { if (threadIdx.x == 0) cq_trace((kind), (payload)); } while (0)
+""" % (CAP, CAP)
+
+
+def patch(text, anchor, new, count=1):
+    assert text.count(anchor) == count, (anchor, text.count(anchor))
+    return text.replace(anchor, new)
+
+
+def read_log(mod):
+    n = int(cp.ndarray((1,), cp.uint64, mod.get_global("cq_trace_n")).get()[0])
+    n = min(n, CAP)
+    log = cp.ndarray((CAP, 4), cp.uint64, mod.get_global("cq_trace_log"))[:n].get()
+    return log
+
+
+def reset_log(mod):
+    cp.ndarray((1,), cp.uint64, mod.get_global("cq_trace_n")).fill(0)
+
+
+def decode(log):
+    t = log[:, 0].astype(np.int64)
+    kind = (log[:, 2] >> np.uint64(56)).astype(np.int64)
+    sm = ((log[:, 2] >> np.uint64(40)) & np.uint64(0xFFFF)).astype(np.int64)
+    blk = (log[:, 2] & np.uint64(0xFFFFFFFF)).astype(np.int64)
+    pay = log[:, 3].astype(np.int64)
+    return t, kind, sm, blk, pay
+
+
+def pct(a, ps=(0, 10, 50, 90, 100)):
+    if len(a) == 0:
+        return "-"
+    return " ".join(f"{np.percentile(a, p)/1e3:6.2f}" for p in ps)
+
+
+def timeline(t0, t_end, times, weights, label, bin_ns=500):
+    nb = int((t_end - t0) // bin_ns) + 1
+    h = np.zeros(nb)
+    np.add.at(h, ((times - t0) // bin_ns).astype(np.int64), weights)
+    gbps = h / bin_ns  # bytes / ns = GB/s
+    print(f"  {label} per {bin_ns} ns bin (GB/s): " + " ".join(f"{v:.0f}" for v in gbps), flush=True)
+
+
+# ---------------------------------------------------------------- matrix-vector
+if part == "trace_mv":
+    import cupyquant.matmul_kernels as mk
+    import cupyquant.qmatmul as mm
+    from cupyquant.gpu.modules import get_module
+    from test_bench_matmul import get_bench
+
+    kern = read_source(mk.SOURCE_FILE)
+    kern = patch(kern, "    int* const queue = XS ? counters + n_tiles + split : nullptr;\n",
+                 "    int* const queue = XS ? counters + n_tiles + split : nullptr;\n    CQ_TRACE(0, 0);\n")
+    kern = patch(kern, "    auto process_tile = [&](const int tile, const bool first) {\n",
+                 "    auto process_tile = [&](const int tile, const bool first) {\n        CQ_TRACE(1, tile);\n")
+    kern = patch(kern, "            cq_cp_wait<ST - 2>();\n            __syncthreads();\n            issue(i + ST - 1);\n",
+                 "            cq_cp_wait<ST - 2>();\n            __syncthreads();\n            CQ_TRACE(2, (tile << 8) | i);\n"
+                 "            issue(i + ST - 1);\n")
+    kern = patch(kern, "    };\n    const bool use_queue = XS",
+                 "        CQ_TRACE(3, tile);\n    };\n    const bool use_queue = XS")
+    kern = patch(kern, "        counters[n_tiles + n_split + split] = 0;\n    }\n#endif\n}\n",
+                 "        counters[n_tiles + n_split + split] = 0;\n    }\n    CQ_TRACE(4, 0);\n#endif\n}\n")
+    src = "\n".join([read_source("common.h"), TRACE_HDR, kern, read_source(mk.SOURCE_FILE_INT8), ""])
+    plain_source = mk.matmul_source
+    # qmatmul.MATVEC_PDL = "capture": PDL only while the current stream is captured
+    s = cp.cuda.Stream(non_blocking=True)
+    seen = {"null stream, eager": mm._matvec_pdl(cp)}
+    with s:
+        seen["side stream, eager"] = mm._matvec_pdl(cp)
+        s.begin_capture()
+        seen["side stream, capturing"] = mm._matvec_pdl(cp)
+        g = s.end_capture()
+        seen["side stream, after capture"] = mm._matvec_pdl(cp)
+    print(f"matvec PDL selector: {seen}", flush=True)
+    bench = get_bench()
+    print(f"copy {bench.ceiling()/1e9:.0f} GB/s", flush=True)
+    for shape in [(4096, 4096), (14336, 4096), (4096, 14336), (128256, 4096)]:
+        for m, xd in [(1, "float16"), (8, "float16")]:
+            mk.matmul_source = plain_source
+            mk.MODULE_KEY = "matmul:Q4_0"
+            r, _ = bench.measure(shape, m, xd, "matvec")
+            mk.matmul_source = lambda: src
+            mk.MODULE_KEY = "matmul:Q4_0:trace"
+            rt, _ = bench.measure(shape, m, xd, "matvec")
+            print(f"{shape[0]}x{shape[1]} M={m} {xd}: plain {r['time_us']:.2f} us, traced {rt['time_us']:.2f} us "
+                  f"(graph replays)", flush=True)
+            q, _ = bench.weights(shape)
+            x = cp.random.standard_normal((m, shape[1]), dtype=cp.float32).astype(xd)
+            out = cp.empty((m, shape[0]), xd)
+            mod = get_module(mk.MODULE_KEY, src)
+            for rep in range(2):
+                for w in q[1:]:
+                    mm.matmul(x, w, out=out, path="matvec")
+                cp.cuda.Device().synchronize()
+                reset_log(mod)
+                mm.matmul(x, q[0], out=out, path="matvec")
+                cp.cuda.Device().synchronize()
+            log = read_log(mod)
+            t, kind, sm, blk, pay = decode(log)
+            t0 = t[kind == 0].min()
+            t_end = t[kind == 4].max()
+            starts = t[kind == 0] - t0
+            ts = np.unique(np.sort(t))
+            res = np.diff(ts)
+            res = res[res > 0].min() if len(res) else -1
+            n_blocks = int((kind == 0).sum())
+            n_tiles_done = int((kind == 3).sum())
+            print(f"  span {(t_end - t0)/1e3:.2f} us, {n_blocks} blocks on {len(np.unique(sm[kind == 0]))} SMs, "
+                  f"{n_tiles_done} tile ends, globaltimer step >= {res} ns, events {len(t)}", flush=True)
+            print(f"  block start (us, p0/10/50/90/100): {pct(starts)}", flush=True)
+            # per tile: start, stage arrivals, end
+            tiles = {}
+            for ti, k, p in zip(t - t0, kind, pay):
+                if k == 1:
+                    tiles.setdefault((int(p), None), {})["start"] = ti
+            # stage arrivals keyed by tile (and block, since split-K tiles share a tile id)
+            key_start = {}
+            first_lat, next_lat, tile_dur, tail_work = [], [], [], []
+            order = np.argsort(t, kind="stable")
+            cur = {}
+            stage_t, stage_i = [], []
+            for j in order:
+                b, k, p, ti = int(blk[j]), int(kind[j]), int(pay[j]), int(t[j] - t0)
+                if k == 1:
+                    cur[b] = {"start": ti, "last": ti, "i": -1}
+                elif k == 2 and b in cur:
+                    c = cur[b]
+                    (first_lat if (p & 255) == 0 else next_lat).append(ti - c["last"])
+                    c["last"] = ti
+                    stage_t.append(ti)
+                    stage_i.append(p & 255)
+                elif k == 3 and b in cur:
+                    tile_dur.append(ti - cur[b]["start"])
+            ends = t[kind == 4] - t0
+            tile_ends = t[kind == 3] - t0
+            print(f"  stage 0 after tile start (us): {pct(np.array(first_lat))}", flush=True)
+            print(f"  later stage after previous (us): {pct(np.array(next_lat))}", flush=True)
+            print(f"  tile duration (us): {pct(np.array(tile_dur))}", flush=True)
+            print(f"  tile ends (us): {pct(tile_ends)}; block ends: {pct(ends)}", flush=True)
+            geo_bytes = 16 * 64 * 18  # (16, 64, x) stage of full rows: weight bytes that arrived
+            timeline(0, t_end - t0, np.array(stage_t), np.full(len(stage_t), geo_bytes), "stage arrivals x 18.4 KB")
+            act = np.zeros(int((t_end - t0) // 500) + 1)
+            for b, c in cur.items():
+                pass
+            print(f"  time to 50% / 90% / 100% of stages: "
+                  f"{np.percentile(stage_t, 50)/1e3:.2f} / {np.percentile(stage_t, 90)/1e3:.2f} / "
+                  f"{np.max(stage_t)/1e3:.2f} us", flush=True)
+    mk.matmul_source = plain_source
+    mk.MODULE_KEY = "matmul:Q4_0"
+
+# ---------------------------------------------------------------- dequantization
+if part == "trace_dq":
+    from cupyquant import FORMATS
+    from cupyquant.gpu.dequant import BLOCKS_PER_SM, THREADS, tile_elems
+    from cupyquant.gpu.modules import compile_options
+    from cupyquant.gpu.platform import device_info
+    from cupyquant.testing import sane_blocks
+
+    common = read_source("common.h")
+    anchor = "// ------------------------------------------------- the dequantization skeleton"
+    common = patch(common, anchor, TRACE_HDR + anchor)
+    common = patch(common, "    if (src_aligned && (cq_i64)blockIdx.x < n_tiles) prefetch(blockIdx.x);\n",
+                   "    if (src_aligned && (cq_i64)blockIdx.x < n_tiles) prefetch(blockIdx.x);\n    CQ_TRACE(0, 0);\n")
+    common = patch(common, "        if (warp_local) CQ_SYNC_WARP(); else __syncthreads();\n        if constexpr (SG > 0) {",
+                   "        if (warp_local) CQ_SYNC_WARP(); else __syncthreads();\n        CQ_TRACE(1, (unsigned)tile);\n"
+                   "        if constexpr (SG > 0) {")
+    common = patch(common, "        if (warp_local) CQ_SYNC_WARP(); else __syncthreads();\n    }\n}\n",
+                   "        if (warp_local) CQ_SYNC_WARP(); else __syncthreads();\n        CQ_TRACE(2, (unsigned)tile);\n    }\n}\n")
+    ceil = copy_bandwidth(cp)
+    print(f"copy {ceil/1e9:.0f} GB/s", flush=True)
+    sms = device_info(0)["sm_count"]
+    n = 14336 * 4096
+    for name in sys.argv[2:] or ["TQ1_0", "Q4_0", "Q2_K"]:
+        fmt = FORMATS[name]
+        src = fmt.source.replace(read_source("common.h"), common)
+        assert src != fmt.source
+        mod = cp.RawModule(code=src, options=compile_options())
+        host = sane_blocks(fmt, n // fmt.block_size, np.random.default_rng(0))
+        k = max(1, -(-(300 << 20) // host.nbytes))
+        ins = [cp.asarray(host) for _ in range(k)]
+        for dt in ("float32", "float16"):
+            out = cp.empty(n, dt)
+            ref = fmt.dequant(ins[0], out=cp.empty(n, dt))
+            kern = mod.get_function(fmt.kernel_name(out.dtype))
+            n_tiles = -(-n // tile_elems(fmt))
+            grid = min(n_tiles, sms * BLOCKS_PER_SM)
+
+            def launch(i):
+                kern((grid,), (THREADS,), (ins[i], out, np.int64(n), np.uint64(0)))
+            t_plain, _, _ = gpu_seconds_per_call([lambda i=i: fmt.dequant(ins[i], out=out) for i in range(k)])
+            t_tr, _, _ = gpu_seconds_per_call([lambda i=i: launch(i) for i in range(k)])
+            same = bool((out.view(cp.uint8) == ref.view(cp.uint8)).all())
+            moved = host.nbytes + out.nbytes
+            print(f"{name} -> {dt}: plain {t_plain*1e6:.1f} us ({moved/t_plain/ceil:.3f}), traced {t_tr*1e6:.1f} us "
+                  f"({moved/t_tr/ceil:.3f}) same={same}; tiles {n_tiles}, grid {grid}", flush=True)
+            for rep in range(2):
+                for i in range(1, k):
+                    launch(i)
+                cp.cuda.Device().synchronize()
+                reset_log(mod)
+                launch(0)
+                cp.cuda.Device().synchronize()
+            t, kind, sm, blk, pay = decode(read_log(mod))
+            t0 = t[kind == 0].min()
+            t_end = t[kind == 2].max()
+            st = {int(b): int(x - t0) for b, x in zip(blk[kind == 0], t[kind == 0])}
+            ar = {int(b): int(x - t0) for b, x in zip(blk[kind == 1], t[kind == 1])}
+            en = {int(b): int(x - t0) for b, x in zip(blk[kind == 2], t[kind == 2])}
+            bl = sorted(st)
+            lat = np.array([ar[b] - st[b] for b in bl if b in ar])
+            dec = np.array([en[b] - ar[b] for b in bl if b in en and b in ar])
+            life = np.array([en[b] - st[b] for b in bl if b in en])
+            # resident blocks over time and the gap between a block's end and the next start on its SM
+            print(f"  span {(t_end - t0)/1e3:.2f} us; {len(bl)} blocks", flush=True)
+            print(f"  block start (us): {pct(np.array([st[b] for b in bl]))}", flush=True)
+            print(f"  load latency (start -> tile staged, us): {pct(lat)}", flush=True)
+            print(f"  decode+store (staged -> warp 0 done, us): {pct(dec)}", flush=True)
+            print(f"  block life (us): {pct(life)}", flush=True)
+            te = tile_elems(fmt) * out.itemsize
+            timeline(0, t_end - t0, np.array([en[b] for b in bl if b in en]), np.full(len(en), te),
+                     f"tile ends x {te >> 10} KiB output")
+            tb = np.arange(0, t_end - t0 + 500, 500)
+            res = [int(sum(1 for b in bl if st[b] <= x < en.get(b, 1 << 62))) for x in tb]
+            print("  resident blocks per 0.5 us: " + " ".join(map(str, res)), flush=True)
+            ins_done = None
+        ins = out = ref = None
+        cp.get_default_memory_pool().free_all_blocks()
+
+# ---------------------------------------------------------------- write kernels
+if part == "wr":
+    from cupyquant import FORMATS
+    from cupyquant.gpu.platform import device_info
+    from cupyquant.testing import sane_blocks
+    src = r"""
+    // grid-stride 16-byte streaming stores
+    extern "C" __global__ void __launch_bounds__(256, 4) wr_grid(float4* p, long long n4) {
+        for (long long i = blockIdx.x * 256LL + threadIdx.x; i < n4; i += (long long)gridDim.x * 256)
+            __stcs(p + i, make_float4(i, 1.f, 2.f, 3.f));
+    }
+    // the dequant f32 shape: one 64 KiB tile a block, a warp's 8 KiB slice,
+    // 8 groups of two 512-byte warp stores; LOAD: first a 16-byte load per lane
+    // of the warp's slice of a 54 * 64 byte input (TQ1_0) and its use.
+    template <bool LOAD, bool STREAM>
+    __device__ void tiles(float4* p, const uint4* src, long long n4) {
+        const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
+        float4* w = p + blockIdx.x * 4096LL + warp * 512;
+        float a = lane;
+        if (LOAD) {
+            const int nv = 54 * 64 / 16 / 8;  // 27 pieces a warp
+            uint4 v = lane < nv ? src[blockIdx.x * (54 * 64 / 16 * 1LL) + warp * nv + lane] : make_uint4(0, 0, 0, 0);
+            __shared__ uint4 s[256];
+            s[threadIdx.x] = v;
+            __syncwarp();
+            a = __uint_as_float(s[(threadIdx.x ^ 1)].x & 0x3fffffff);
+        }
+#pragma unroll
+        for (int u = 0; u < 8; ++u)
+#pragma unroll
+            for (int k = 0; k < 2; ++k) {
+                float4 v = make_float4(a, a + u, a + k, a);
+                if (STREAM) __stcs(w + u * 64 + k * 32 + lane, v); else w[u * 64 + k * 32 + lane] = v;
+            }
+    }
+    extern "C" __global__ void __launch_bounds__(256, 4) wr_tiles(float4* p, const uint4* s, long long n4) { tiles<false, true>(p, s, n4); }
+    extern "C" __global__ void __launch_bounds__(256, 4) wr_tiles_plain(float4* p, const uint4* s, long long n4) { tiles<false, false>(p, s, n4); }
+    extern "C" __global__ void __launch_bounds__(256, 4) ldwr_tiles(float4* p, const uint4* s, long long n4) { tiles<true, true>(p, s, n4); }
+    """
+    mod = cp.RawModule(code=src, options=("--std=c++17",))
+    ceil = copy_bandwidth(cp)
+    sms = device_info(0)["sm_count"]
+    n = 14336 * 4096
+    n4 = n // 4
+    outs = [cp.empty(n, cp.float32) for _ in range(2)]
+    fmt = FORMATS["TQ1_0"]
+    host = sane_blocks(fmt, n // fmt.block_size, np.random.default_rng(0))
+    ins = [cp.asarray(host) for _ in range(4)]
+    print(f"copy {ceil/1e9:.0f} GB/s; output {n*4/1e6:.1f} MB", flush=True)
+    rows = []
+    for name in ["wr_grid", "wr_tiles", "wr_tiles_plain", "ldwr_tiles"]:
+        f = mod.get_function(name)
+        grids = [sms * g for g in (4, 8)] if name == "wr_grid" else [n // 16384]
+        for grid in grids:
+            calls = [lambda i=i: f((grid,), (256,), (outs[i % 2], ins[i % 4], np.int64(n4))) for i in range(4)]
+            t, _, _ = gpu_seconds_per_call(calls)
+            moved = n * 4 + (host.nbytes if name.startswith("ld") else 0)
+            print(f"{name:15s} grid {grid:5d}: {t*1e6:6.1f} us  {moved/t/ceil:.3f} of the copy", flush=True)
+    for name in ["TQ1_0", "Q4_0", "F32"]:
+        fmt = FORMATS[name]
+        h = sane_blocks(fmt, n // fmt.block_size, np.random.default_rng(0))
+        ii = [cp.asarray(h) for _ in range(max(2, -(-(200 << 20) // h.nbytes)))]
+        t, _, _ = gpu_seconds_per_call([lambda i=i: fmt.dequant(ii[i % len(ii)], out=outs[i % 2]) for i in range(len(ii))])
+        print(f"dequant {name:6s} -> f32: {t*1e6:6.1f} us  {(h.nbytes + n*4)/t/ceil:.3f} of the copy", flush=True)
+        ii = None
