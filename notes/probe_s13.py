@@ -12,6 +12,7 @@ tile end, block end. The summaries say where a kernel's time goes: launch
 skew, the latency of the first and later stages, the tail, and the bytes
 arriving per 0.5 us bin.
 """
+import os
 import sys
 
 import cupy as cp
@@ -212,6 +213,8 @@ if part == "trace_dq":
     print(f"copy {ceil/1e9:.0f} GB/s", flush=True)
     sms = device_info(0)["sm_count"]
     n = 14336 * 4096
+    PERSISTENT = [int(g) for g in os.environ.get("PROBE_PERSISTENT", "").split(",") if g]
+    DTYPES = os.environ.get("PROBE_DTYPES", "float32,float16").split(",")
     for name in sys.argv[2:] or ["TQ1_0", "Q4_0", "Q2_K"]:
         fmt = FORMATS[name]
         src = fmt.source.replace(read_source("common.h"), common)
@@ -220,51 +223,51 @@ if part == "trace_dq":
         host = sane_blocks(fmt, n // fmt.block_size, np.random.default_rng(0))
         k = max(1, -(-(300 << 20) // host.nbytes))
         ins = [cp.asarray(host) for _ in range(k)]
-        for dt in ("float32", "float16"):
+        for dt in DTYPES:
             out = cp.empty(n, dt)
             ref = fmt.dequant(ins[0], out=cp.empty(n, dt))
             kern = mod.get_function(fmt.kernel_name(out.dtype))
             n_tiles = -(-n // tile_elems(fmt))
-            grid = min(n_tiles, sms * BLOCKS_PER_SM)
+            for grid in [min(n_tiles, sms * BLOCKS_PER_SM)] + [sms * g for g in PERSISTENT]:
 
-            def launch(i):
-                kern((grid,), (THREADS,), (ins[i], out, np.int64(n), np.uint64(0)))
-            t_plain, _, _ = gpu_seconds_per_call([lambda i=i: fmt.dequant(ins[i], out=out) for i in range(k)])
-            t_tr, _, _ = gpu_seconds_per_call([lambda i=i: launch(i) for i in range(k)])
-            same = bool((out.view(cp.uint8) == ref.view(cp.uint8)).all())
-            moved = host.nbytes + out.nbytes
-            print(f"{name} -> {dt}: plain {t_plain*1e6:.1f} us ({moved/t_plain/ceil:.3f}), traced {t_tr*1e6:.1f} us "
-                  f"({moved/t_tr/ceil:.3f}) same={same}; tiles {n_tiles}, grid {grid}", flush=True)
-            for rep in range(2):
-                for i in range(1, k):
-                    launch(i)
-                cp.cuda.Device().synchronize()
-                reset_log(mod)
-                launch(0)
-                cp.cuda.Device().synchronize()
-            t, kind, sm, blk, pay = decode(read_log(mod))
-            t0 = t[kind == 0].min()
-            t_end = t[kind == 2].max()
-            st = {int(b): int(x - t0) for b, x in zip(blk[kind == 0], t[kind == 0])}
-            ar = {int(b): int(x - t0) for b, x in zip(blk[kind == 1], t[kind == 1])}
-            en = {int(b): int(x - t0) for b, x in zip(blk[kind == 2], t[kind == 2])}
-            bl = sorted(st)
-            lat = np.array([ar[b] - st[b] for b in bl if b in ar])
-            dec = np.array([en[b] - ar[b] for b in bl if b in en and b in ar])
-            life = np.array([en[b] - st[b] for b in bl if b in en])
-            # resident blocks over time and the gap between a block's end and the next start on its SM
-            print(f"  span {(t_end - t0)/1e3:.2f} us; {len(bl)} blocks", flush=True)
-            print(f"  block start (us): {pct(np.array([st[b] for b in bl]))}", flush=True)
-            print(f"  load latency (start -> tile staged, us): {pct(lat)}", flush=True)
-            print(f"  decode+store (staged -> warp 0 done, us): {pct(dec)}", flush=True)
-            print(f"  block life (us): {pct(life)}", flush=True)
-            te = tile_elems(fmt) * out.itemsize
-            timeline(0, t_end - t0, np.array([en[b] for b in bl if b in en]), np.full(len(en), te),
-                     f"tile ends x {te >> 10} KiB output")
-            tb = np.arange(0, t_end - t0 + 500, 500)
-            res = [int(sum(1 for b in bl if st[b] <= x < en.get(b, 1 << 62))) for x in tb]
-            print("  resident blocks per 0.5 us: " + " ".join(map(str, res)), flush=True)
-            ins_done = None
+                def launch(i):
+                    kern((grid,), (THREADS,), (ins[i], out, np.int64(n), np.uint64(0)))
+                t_plain, _, _ = gpu_seconds_per_call([lambda i=i: fmt.dequant(ins[i], out=out) for i in range(k)])
+                t_tr, _, _ = gpu_seconds_per_call([lambda i=i: launch(i) for i in range(k)])
+                same = bool((out.view(cp.uint8) == ref.view(cp.uint8)).all())
+                moved = host.nbytes + out.nbytes
+                print(f"{name} -> {dt}: plain {t_plain*1e6:.1f} us ({moved/t_plain/ceil:.3f}), traced {t_tr*1e6:.1f} us "
+                      f"({moved/t_tr/ceil:.3f}) same={same}; tiles {n_tiles}, grid {grid}", flush=True)
+                for rep in range(2):
+                    for i in range(1, k):
+                        launch(i)
+                    cp.cuda.Device().synchronize()
+                    reset_log(mod)
+                    launch(0)
+                    cp.cuda.Device().synchronize()
+                t, kind, sm, blk, pay = decode(read_log(mod))
+                t0 = t[kind == 0].min()
+                t_end = t[kind == 2].max()
+                st = {int(b): int(x - t0) for b, x in zip(blk[kind == 0], t[kind == 0])}
+                ar = {int(b): int(x - t0) for b, x in zip(blk[kind == 1], t[kind == 1])}
+                en = {int(b): int(x - t0) for b, x in zip(blk[kind == 2], t[kind == 2])}
+                bl = sorted(st)
+                lat = np.array([ar[b] - st[b] for b in bl if b in ar])
+                dec = np.array([en[b] - ar[b] for b in bl if b in en and b in ar])
+                life = np.array([en[b] - st[b] for b in bl if b in en])
+                # resident blocks over time and the gap between a block's end and the next start on its SM
+                print(f"  span {(t_end - t0)/1e3:.2f} us; {len(bl)} blocks", flush=True)
+                print(f"  block start (us): {pct(np.array([st[b] for b in bl]))}", flush=True)
+                print(f"  load latency (start -> tile staged, us): {pct(lat)}", flush=True)
+                print(f"  decode+store (staged -> warp 0 done, us): {pct(dec)}", flush=True)
+                print(f"  block life (us): {pct(life)}", flush=True)
+                te = tile_elems(fmt) * out.itemsize
+                timeline(0, t_end - t0, np.array([en[b] for b in bl if b in en]), np.full(len(en), te),
+                         f"tile ends x {te >> 10} KiB output")
+                tb = np.arange(0, t_end - t0 + 500, 500)
+                res = [int(sum(1 for b in bl if st[b] <= x < en.get(b, 1 << 62))) for x in tb]
+                print("  resident blocks per 0.5 us: " + " ".join(map(str, res)), flush=True)
+                ins_done = None
         ins = out = ref = None
         cp.get_default_memory_pool().free_all_blocks()
 
@@ -275,7 +278,7 @@ if part == "wr":
     from cupyquant.testing import sane_blocks
     src = r"""
     // grid-stride 16-byte streaming stores
-    extern "C" __global__ void __launch_bounds__(256, 4) wr_grid(float4* p, long long n4) {
+    extern "C" __global__ void __launch_bounds__(256, 4) wr_grid(float4* p, const uint4*, long long n4) {
         for (long long i = blockIdx.x * 256LL + threadIdx.x; i < n4; i += (long long)gridDim.x * 256)
             __stcs(p + i, make_float4(i, 1.f, 2.f, 3.f));
     }
@@ -333,3 +336,58 @@ if part == "wr":
         t, _, _ = gpu_seconds_per_call([lambda i=i: fmt.dequant(ii[i % len(ii)], out=outs[i % 2]) for i in range(len(ii))])
         print(f"dequant {name:6s} -> f32: {t*1e6:6.1f} us  {(h.nbytes + n*4)/t/ceil:.3f} of the copy", flush=True)
         ii = None
+
+# ---------------------------------------------------------------- matrix-vector geometries
+if part == "mvgeo":
+    # run 2: deeper stage rings (more of K in flight a thread block): the
+    # timelines of run 1 show 4096 x 4096 and 4096 x 14336 (256 tiles, fewer
+    # than the resident thread blocks) as serial round trips, one stage of
+    # 18.4 KB in flight a thread block.
+    import cupyquant.matmul_kernels as mk
+    import cupyquant.qmatmul as mm
+    from test_bench_matmul import get_bench
+    NEW = [(16, 64, 4), (16, 32, 4), (16, 32, 6), (16, 64, 5)]
+    extra = ["CQ_MV_TC_KERNEL_X(f16, false, 1, f16, cq_f16, 16, 32, 3, true, _xs, CQ_MV_MIN_BLOCKS)"]
+    for rt, kb, st in NEW:
+        extra += [f"CQ_MV_TC_KERNEL_X(f16, false, 1, f16, cq_f16, {rt}, {kb}, {st}, true, _xs, CQ_MV_MIN_BLOCKS)",
+                  f"CQ_MV_TC_KERNEL_X(f32, true, 1, f32, float, {rt}, {kb}, {st}, true, _xs, CQ_MV_MIN_BLOCKS)",
+                  f"CQ_MV_TC_KERNEL(f16, false, 1, f16, cq_f16, {rt}, {kb}, {st})"]
+    mk.EXTRA_INSTANTIATIONS = "\n".join(extra) + "\n"
+    mk.MODULE_KEY += ":probe13geo"
+    bench = get_bench()
+    print(f"copy {bench.ceiling()/1e9:.0f} GB/s", flush=True)
+    GEOS = [(16, 64, 2), (16, 64, 3), (16, 32, 3)] + NEW
+
+    def geo(g):
+        def apply():
+            mm.MV_GEOMETRY = g
+        return apply
+
+    def ab(label, fn, settings):
+        cells = []
+        for name, apply in settings.items():
+            apply()
+            try:
+                cells.append(f"{name} {fn()}")
+            except Exception as exc:
+                cells.append(f"{name} FAILED {type(exc).__name__}: {str(exc)[:60]}")
+        print(label + ": " + " | ".join(cells), flush=True)
+    SET = {"auto": geo(None), **{f"{g[1]}x{g[2]}": geo(g) for g in GEOS}, "auto2": geo(None)}
+    cases = [(1, "float16"), (1, "float32"), (2, "float16"), (8, "float16")]
+    for shape in [(4096, 4096), (4096, 14336), (14336, 4096), (128256, 4096)]:
+        for m, xd in cases:
+            def f(shape=shape, m=m, xd=xd):
+                r, _ = bench.measure(shape, m, xd, "matvec")
+                return f"{r['time_us']:6.2f}"
+            ab(f"{shape[0]}x{shape[1]} M={m} {xd[:5]}", f, SET)
+    # accuracy of the new geometries (a wrong kernel must not look fast)
+    q, _ = bench.weights((4096, 14336))
+    for g in GEOS:
+        mm.MV_GEOMETRY = g
+        for m, xd in cases:
+            x = cp.random.standard_normal((m, 14336), dtype=cp.float32).astype(xd)
+            y = mm.matmul(x, q[0], path="matvec")
+            ref = x.astype(cp.float64) @ q[0].dequant(dtype="float32").astype(cp.float64).T
+            err = float(cp.linalg.norm(y.astype(cp.float64) - ref) / cp.linalg.norm(ref))
+            print(f"accuracy {g} M={m} {xd}: {err:.2e}", flush=True)
+    mm.MV_GEOMETRY = None
