@@ -391,3 +391,93 @@ if part == "mvgeo":
             err = float(cp.linalg.norm(y.astype(cp.float64) - ref) / cp.linalg.norm(ref))
             print(f"accuracy {g} M={m} {xd}: {err:.2e}", flush=True)
     mm.MV_GEOMETRY = None
+
+# ---------------------------------------------------------------- L2 prefetch A/B
+if part == "dql2":
+    # run 3: dequant with the first tile of thread block b + AHEAD prefetched
+    # into L2 by thread block b (CQ_DQ_L2_AHEAD; 0 = off), same kernels otherwise
+    from cupyquant import FORMATS
+    from cupyquant.gpu.dequant import BLOCKS_PER_SM, THREADS, tile_elems
+    from cupyquant.gpu.launch import launch
+    from cupyquant.gpu.modules import compile_options, device_table, get_function
+    from cupyquant.gpu.platform import device_info
+    from cupyquant.testing import sane_blocks
+    ceil = copy_bandwidth(cp)
+    print(f"copy {ceil/1e9:.0f} GB/s", flush=True)
+    sms = device_info(0)["sm_count"]
+    n = 14336 * 4096
+    AHEADS = [int(a) for a in os.environ.get("PROBE_AHEADS", "0,512,256,1024,0,512").split(",")]
+    names = sys.argv[2:] or ["TQ1_0", "Q2_K", "TQ2_0", "Q4_0", "Q6_K", "IQ2_XXS", "IQ1_S", "F16", "F32"]
+    for name in names:
+        fmt = FORMATS[name]
+        host = sane_blocks(fmt, n // fmt.block_size, np.random.default_rng(0))
+        k = max(2, -(-(250 << 20) // host.nbytes))
+        ins = [cp.asarray(host) for _ in range(k)]
+        tables = fmt.tables()
+        tptr = device_table(fmt.name, fmt.tables).data.ptr if tables is not None else 0
+        n_tiles = -(-n // tile_elems(fmt))
+        grid = min(n_tiles, sms * BLOCKS_PER_SM)
+        for dt in ("float32", "float16"):
+            out = cp.empty(n, dt)
+            ref = fmt.dequant(ins[0], out=cp.empty(n, dt))
+            cells = []
+            for a in AHEADS:
+                kern = get_function(f"dql2:{name}:{a}", fmt.source, fmt.kernel_name(out.dtype),
+                                    compile_options((f"-DCQ_DQ_L2_AHEAD={a}",)))
+                calls = [lambda i=i: launch(kern, (grid,), (THREADS,), (ins[i], out, np.int64(n), np.uint64(tptr)))
+                         for i in range(k)]
+                t, _, _ = gpu_seconds_per_call(calls)
+                out.fill(0)
+                launch(kern, (grid,), (THREADS,), (ins[0], out, np.int64(n), np.uint64(tptr)))
+                same = bool((out.view(cp.uint8) == ref.view(cp.uint8)).all())
+                cells.append(f"{a:4d}: {t*1e6:6.1f} us {(host.nbytes + out.nbytes)/t/ceil:.3f}{'' if same else ' MISMATCH'}")
+            print(f"{name:8s} {dt:8s} " + " | ".join(cells), flush=True)
+        ins = out = ref = None
+        cp.get_default_memory_pool().free_all_blocks()
+
+if part == "mvl2":
+    # run 3: matrix-vector with L2 prefetch of a tile's later stages (1) and of
+    # a persistent thread block's next tile (2), against none (0); the float16
+    # one-column-tile kernels without x_shared at (16, 64, 2) against auto
+    import cupyquant.matmul_kernels as mk
+    import cupyquant.qmatmul as mm
+    from test_bench_matmul import get_bench
+    plain_source, plain_key = mk.matmul_source, mk.MODULE_KEY
+    srcs = {v: f"#define CQ_MV_L2 {v}\n" + plain_source() for v in (0, 1, 2)}
+
+    def variant(v, geo=None):
+        def apply():
+            mk.matmul_source = lambda: srcs[v]
+            mk.MODULE_KEY = f"{plain_key}:l2{v}"
+            mm.MV_GEOMETRY = geo
+        return apply
+    bench = get_bench()
+    print(f"copy {bench.ceiling()/1e9:.0f} GB/s", flush=True)
+    SET = {"L0": variant(0), "L1": variant(1), "L2": variant(2), "L0b": variant(0), "L1b": variant(1)}
+    SET64 = {"L0 642": variant(0, (16, 64, 2)), "L1 642": variant(1, (16, 64, 2)), "L2 642": variant(2, (16, 64, 2)),
+             "L0 auto": variant(0), "L1 auto": variant(1)}
+
+    def ab(label, fn, settings):
+        cells = []
+        for name, apply in settings.items():
+            apply()
+            try:
+                cells.append(f"{name} {fn()}")
+            except Exception as exc:
+                cells.append(f"{name} FAILED {type(exc).__name__}: {str(exc)[:60]}")
+        print(label + ": " + " | ".join(cells), flush=True)
+    for shape in [(4096, 4096), (4096, 14336), (14336, 4096), (128256, 4096)]:
+        for m, xd, sets in [(1, "float16", SET), (1, "float32", SET), (2, "float16", SET), (8, "float16", SET64)]:
+            def f(shape=shape, m=m, xd=xd):
+                r, _ = bench.measure(shape, m, xd, "matvec")
+                return f"{r['time_us']:6.2f}"
+            ab(f"{shape[0]}x{shape[1]} M={m} {xd[:5]}", f, sets)
+    q, _ = bench.weights((14336, 4096))
+    for m, xd in [(1, "float16"), (1, "float32"), (8, "float16")]:
+        x = cp.random.standard_normal((m, 4096), dtype=cp.float32).astype(xd)
+        ys = []
+        for v in (0, 1, 2):
+            variant(v)()
+            ys.append(mm.matmul(x, q[0], path="matvec"))
+        print(f"bit-equal across L2 variants M={m} {xd}: {[bool((ys[0] == y).all()) for y in ys[1:]]}", flush=True)
+    mk.matmul_source, mk.MODULE_KEY, mm.MV_GEOMETRY = plain_source, plain_key, None

@@ -73,6 +73,26 @@ __device__ __forceinline__ float cq_warp_sum(float v) {
 #define CQ_GRID_DEPENDENCY() ((void)0)
 #endif
 
+// ------------------------------------------------------------ L2 prefetch
+// Ask the L2 cache for the bytes [p, p + nbytes) that a later thread block
+// (or a later stage) will read, with every thread of the block issuing a
+// share of the requests (one a CQ_L2_LINE-byte line): a hint, nothing waits
+// for it, and the data are the same whether or not it arrives in time. On
+// NVIDIA only (prefetch.global.L2); elsewhere nothing is issued.
+#define CQ_L2_LINE 128
+__device__ __forceinline__ void cq_prefetch_l2(const void* p, cq_i64 nbytes, int tid, int nthreads) {
+#if defined(CQ_CUDA)
+    // from the start of p's line, so that the last line is covered too
+    const cq_u64 lead = reinterpret_cast<cq_u64>(p) % CQ_L2_LINE;
+    const char* b = static_cast<const char*>(p) - lead;
+    nbytes += (cq_i64)lead;
+    for (cq_i64 i = (cq_i64)tid * CQ_L2_LINE; i < nbytes; i += (cq_i64)nthreads * CQ_L2_LINE)
+        asm volatile("prefetch.global.L2 [%0];" ::"l"(b + i));
+#else
+    (void)p; (void)nbytes; (void)tid; (void)nthreads;
+#endif
+}
+
 // ------------------------------------------------- exact float32 arithmetic
 // Round-to-nearest operations the compiler may not fuse into an FMA.
 // On NVIDIA they are explicit PTX without the .ftz modifier: CuPy compiles
@@ -443,6 +463,9 @@ __device__ __forceinline__ void cq_store8_warp(cq_bf16* warp_dst, const float* v
 #ifndef CQ_TILE_BYTES_MAX
 #define CQ_TILE_BYTES_MAX 16384
 #endif
+#ifndef CQ_DQ_L2_AHEAD
+#define CQ_DQ_L2_AHEAD 512
+#endif
 #ifndef CQ_UNROLL_MAX
 #define CQ_UNROLL_MAX 8
 #endif
@@ -605,6 +628,19 @@ __device__ __forceinline__ void cq_dequant_tiles(const cq_u8* __restrict__ src, 
         }
     };
     if (src_aligned && (cq_i64)blockIdx.x < n_tiles) prefetch(blockIdx.x);
+    // The tile of thread block blockIdx.x + CQ_DQ_L2_AHEAD (its first), into
+    // L2 now, so that its loads find it there when it starts: a thread block
+    // that only loads at its start waited ~2.5 us (median, H200) for its
+    // tile from memory busy with the other thread blocks' writes, decoding
+    // and storing nothing meanwhile (notes/h200_s13, run 1). About one round
+    // of resident thread blocks ahead: far enough to arrive in time, near
+    // enough to stay in L2. 0 turns it off (A/B).
+    if constexpr (CQ_DQ_L2_AHEAD > 0) {
+        const cq_i64 ahead = (cq_i64)blockIdx.x + CQ_DQ_L2_AHEAD;
+        if (ahead < (cq_i64)gridDim.x && ahead < n_tiles)
+            cq_prefetch_l2(src + ahead * CQ_TILE_ELEMS / D::block_size * D::type_size, tile_bytes_of(ahead),
+                           threadIdx.x, CQ_THREADS);
+    }
 
     for (cq_i64 tile = blockIdx.x; tile < n_tiles; tile += gridDim.x) {
         const cq_i64 e0 = tile * CQ_TILE_ELEMS;
