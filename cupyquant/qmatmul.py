@@ -74,15 +74,21 @@ DEQUANT_SCRATCH_BYTES = 256 << 20
 #: Tensor-core matrix-vector: geometry (rows per thread block, blocks per row
 #: and stage, stages) for every launch, or None to choose (see _mv_plan):
 #: x_shared kernels (16, 64, 2), or (16, 32, 3) for float32 records over 32
-#: KiB; otherwise float16 x (16, 32, 3) with one column tile, else (16, 64,
-#: 3), and float32 x (16, 64, 2) (x is read from global memory there: a
-#: smaller stage ring leaves the L1 cache more room; float16 x, M = 8: 9.56 /
-#: 21.68 / 26.01 / 135.27 us with (16, 32, 3) against 9.13 / 24.51 / 26.62 /
-#: 171.93 with (16, 64, 3) on the four benchmark shapes). Chosen on an H200
-#: (notes/h200_s10/run1_probe_mv.txt, run2_probe_mv.txt).
+#: KiB; otherwise float16 x with one column tile (16, 64, 2) where its
+#: (tile, split) thread blocks are at most MV_FEW_WAVES rounds of the resident
+#: ones, else (16, 32, 3); float16 x with two column tiles (16, 64, 3), and
+#: float32 x (16, 64, 2). x is read from global memory there, and a smaller
+#: stage ring leaves the L1 cache more room: float16 x, M = 8, on the four
+#: benchmark shapes 9.56 / 21.68 / 26.01 / 135.27 us with (16, 32, 3) against
+#: 9.13 / 24.51 / 26.62 / 171.93 with (16, 64, 3) (notes/h200_s10). (16, 64,
+#: 2) against (16, 32, 3), same run (notes/h200_s13 runs 2 and 3): 9.15 / 21.99
+#: / 23.19 / 137.75 against 9.82 / 24.04 / 24.05 / 133.55 (0.3 / 1.4 / 0.8 /
+#: 12 rounds), and 18.13 against 19.06 for M = 2 on 4096 x 14336. Deeper rings
+#: ((16, 64, 3-5), (16, 32, 4-6)) were slower on every shape at M = 1, 2 and 8.
 #: K is split so that the thread blocks fill about MV_BLOCKS_PER_SM x (thread
 #: blocks resident on a multiprocessor) x multiprocessors.
 MV_GEOMETRY = None
+MV_FEW_WAVES = 2
 #: Tensor-core matrix-vector with one column tile (float16 x up to 8 rows,
 #: float32 x up to 2): the x_shared kernels, which copy their K range of the
 #: activations into shared memory in the order of the mma fragments (float32
@@ -343,8 +349,16 @@ def _mv_plan(cp, x_dtype, y_dtype, mc: int, nb: int, tiles: int, n_tiles: int, s
         geo = tuple(MV_GEOMETRY)
     elif f32:
         geo = mk.MV_GEOMETRIES[1]
+    elif n_tiles == 1:
+        geo = mk.MV_GEOMETRY_SMALL
+        few = mk.MV_GEOMETRIES[1]  # ... or the larger stages where the tiles are few
+        smem = mk.mv_smem_bytes(*few)
+        resident = _occupancy(cp, _kernel_with_smem(cp, mk.mv_tc_name(x_dtype, y_dtype, 1, few), smem), smem) * sms
+        splits, _ = _mv_splits(nb, tiles, max(1, int(bps * resident)), few[1])
+        if tiles * splits <= MV_FEW_WAVES * resident:
+            geo = few
     else:
-        geo = mk.MV_GEOMETRY_SMALL if n_tiles == 1 else mk.MV_GEOMETRIES[0]
+        geo = mk.MV_GEOMETRIES[0]
     smem = mk.mv_smem_bytes(*geo)
     kern = _kernel_with_smem(cp, mk.mv_tc_name(x_dtype, y_dtype, n_tiles, geo), smem)
     capacity = max(1, int(bps * _occupancy(cp, kern, smem) * sms))
@@ -432,7 +446,7 @@ def _matvec_tc(cp, x2, w, y2, N, K, dev):
         # working it out costs more host time than a small kernel takes.
         key = (dev, x2.dtype.char, y2.dtype.char, mc, nb, tiles, n_tiles, sms, mk.MODULE_KEY,
                MV_GEOMETRY and tuple(MV_GEOMETRY), MV_BLOCKS_PER_SM, MV_BLOCKS_PER_SM_LONG_K,
-               MV_LONG_K, tuple(sorted(MV_X_SHARED_MAX.items())), MV_X_SHARED_ANY)
+               MV_LONG_K, tuple(sorted(MV_X_SHARED_MAX.items())), MV_X_SHARED_ANY, MV_FEW_WAVES)
         plan = _mv_plans.get(key)
         if plan is None:
             plan = _mv_plans[key] = _mv_plan(cp, x2.dtype, y2.dtype, mc, nb, tiles, n_tiles, sms)

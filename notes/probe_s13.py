@@ -213,6 +213,7 @@ if part == "trace_dq":
     print(f"copy {ceil/1e9:.0f} GB/s", flush=True)
     sms = device_info(0)["sm_count"]
     n = 14336 * 4096
+    AHEAD = int(os.environ.get("PROBE_AHEAD", "0"))  # L2 prefetch distance (kernels since run 4)
     PERSISTENT = [int(g) for g in os.environ.get("PROBE_PERSISTENT", "").split(",") if g]
     DTYPES = os.environ.get("PROBE_DTYPES", "float32,float16").split(",")
     for name in sys.argv[2:] or ["TQ1_0", "Q4_0", "Q2_K"]:
@@ -231,7 +232,7 @@ if part == "trace_dq":
             for grid in [min(n_tiles, sms * BLOCKS_PER_SM)] + [sms * g for g in PERSISTENT]:
 
                 def launch(i):
-                    kern((grid,), (THREADS,), (ins[i], out, np.int64(n), np.uint64(0)))
+                    kern((grid,), (THREADS,), (ins[i], out, np.int64(n), np.uint64(0), np.int32(AHEAD)))
                 t_plain, _, _ = gpu_seconds_per_call([lambda i=i: fmt.dequant(ins[i], out=out) for i in range(k)])
                 t_tr, _, _ = gpu_seconds_per_call([lambda i=i: launch(i) for i in range(k)])
                 same = bool((out.view(cp.uint8) == ref.view(cp.uint8)).all())
@@ -394,48 +395,43 @@ if part == "mvgeo":
 
 # ---------------------------------------------------------------- L2 prefetch A/B
 if part == "dql2":
-    # run 3: dequant with the first tile of thread block b + AHEAD prefetched
-    # into L2 by thread block b (CQ_DQ_L2_AHEAD; 0 = off), same kernels otherwise
+    # run 3 (at commit "L2 prefetch hints"): CQ_DQ_L2_AHEAD -D knob, 0 / 256 /
+    # 512 / 1024. Since then the distance is a kernel argument chosen by
+    # gpu/dequant.py (l2_ahead); this part compares "auto" (that choice) with
+    # fixed distances through launch_dequant(ahead=...).
     from cupyquant import FORMATS
-    from cupyquant.gpu.dequant import BLOCKS_PER_SM, THREADS, tile_elems
-    from cupyquant.gpu.launch import launch
-    from cupyquant.gpu.modules import compile_options, device_table, get_function
+    from cupyquant.gpu.dequant import l2_ahead, launch_dequant
     from cupyquant.gpu.platform import device_info
     from cupyquant.testing import sane_blocks
     ceil = copy_bandwidth(cp)
-    print(f"copy {ceil/1e9:.0f} GB/s", flush=True)
-    sms = device_info(0)["sm_count"]
+    l2 = device_info(0)["l2_bytes"]
+    print(f"copy {ceil/1e9:.0f} GB/s; L2 {l2 >> 20} MiB", flush=True)
     n = 14336 * 4096
-    AHEADS = [int(a) for a in os.environ.get("PROBE_AHEADS", "0,512,256,1024,0,512").split(",")]
-    names = sys.argv[2:] or ["TQ1_0", "Q2_K", "TQ2_0", "Q4_0", "Q6_K", "IQ2_XXS", "IQ1_S", "F16", "F32"]
+    AHEADS = [None if a == "auto" else int(a) for a in os.environ.get("PROBE_AHEADS", "0,auto,0,auto").split(",")]
+    names = sys.argv[2:] or list(FORMATS)
     for name in names:
         fmt = FORMATS[name]
         host = sane_blocks(fmt, n // fmt.block_size, np.random.default_rng(0))
         k = max(2, -(-(250 << 20) // host.nbytes))
         ins = [cp.asarray(host) for _ in range(k)]
-        tables = fmt.tables()
-        tptr = device_table(fmt.name, fmt.tables).data.ptr if tables is not None else 0
-        n_tiles = -(-n // tile_elems(fmt))
-        grid = min(n_tiles, sms * BLOCKS_PER_SM)
         for dt in ("float32", "float16"):
             out = cp.empty(n, dt)
             ref = fmt.dequant(ins[0], out=cp.empty(n, dt))
             cells = []
             for a in AHEADS:
-                kern = get_function(f"dql2:{name}:{a}", fmt.source, fmt.kernel_name(out.dtype),
-                                    compile_options((f"-DCQ_DQ_L2_AHEAD={a}",)))
-                calls = [lambda i=i: launch(kern, (grid,), (THREADS,), (ins[i], out, np.int64(n), np.uint64(tptr)))
-                         for i in range(k)]
+                calls = [lambda i=i: launch_dequant(fmt, ins[i], out, ahead=a) for i in range(k)]
                 t, _, _ = gpu_seconds_per_call(calls)
                 out.fill(0)
-                launch(kern, (grid,), (THREADS,), (ins[0], out, np.int64(n), np.uint64(tptr)))
+                launch_dequant(fmt, ins[0], out, ahead=a)
                 same = bool((out.view(cp.uint8) == ref.view(cp.uint8)).all())
-                cells.append(f"{a:4d}: {t*1e6:6.1f} us {(host.nbytes + out.nbytes)/t/ceil:.3f}{'' if same else ' MISMATCH'}")
+                label = f"auto={l2_ahead(fmt, out.dtype, l2)}" if a is None else str(a)
+                cells.append(f"{label}: {t*1e6:6.1f} us {(host.nbytes + out.nbytes)/t/ceil:.3f}{'' if same else ' MISMATCH'}")
             print(f"{name:8s} {dt:8s} " + " | ".join(cells), flush=True)
         ins = out = ref = None
         cp.get_default_memory_pool().free_all_blocks()
 
 if part == "mvl2":
+    # (run 3 only: the CQ_MV_L2 code was removed after it measured slower)
     # run 3: matrix-vector with L2 prefetch of a tile's later stages (1) and of
     # a persistent thread block's next tile (2), against none (0); the float16
     # one-column-tile kernels without x_shared at (16, 64, 2) against auto

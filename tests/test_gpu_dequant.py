@@ -88,6 +88,50 @@ def test_gpu_tens_of_millions(cp, name):
         assert_bit_exact(got, fmt.decode(raw, dtype=np.float16), name)
 
 
+def test_l2_prefetch_distance():
+    """The host's choice of the L2 prefetch distance (no GPU needed): none
+    where reads are half the traffic or more, else as many thread blocks as
+    fit the byte window, bounded by the L2 size and a maximum."""
+    from cupyquant.gpu.dequant import (L2_PREFETCH_L2_SHARE, L2_PREFETCH_MAX_AHEAD, L2_PREFETCH_WINDOW,
+                                       l2_ahead, tile_bytes)
+    l2 = 50 << 20
+    assert l2_ahead(FORMATS["F32"], "float32", l2) == 0
+    assert l2_ahead(FORMATS["F32"], "float16", l2) == 0
+    assert l2_ahead(FORMATS["F16"], "float16", l2) == 0
+    assert l2_ahead(FORMATS["F16"], "float32", l2) == L2_PREFETCH_WINDOW // tile_bytes(FORMATS["F16"])
+    assert l2_ahead(FORMATS["TQ1_0"], "float32", l2) == L2_PREFETCH_MAX_AHEAD
+    for name, fmt in FORMATS.items():
+        if fmt.block_size == 1:
+            continue
+        for dt in ("float32", "float16", "bfloat16"):
+            a = l2_ahead(fmt, dt, l2)
+            assert 0 < a <= L2_PREFETCH_MAX_AHEAD, name
+            assert a * tile_bytes(fmt) <= L2_PREFETCH_WINDOW, name
+            assert a == L2_PREFETCH_MAX_AHEAD or (a + 1) * tile_bytes(fmt) > L2_PREFETCH_WINDOW, name
+        small = l2_ahead(fmt, "float16", 6 << 20)
+        assert small * tile_bytes(fmt) <= (6 << 20) // L2_PREFETCH_L2_SHARE, name
+        assert l2_ahead(fmt, "float16", 0) == 0  # L2 size unknown: no prefetch
+
+
+@pytest.mark.parametrize("name", ["TQ1_0", "Q4_0", "Q6_K", "IQ2_XXS", "F16"])
+def test_gpu_l2_prefetch_distance_does_not_change_results(cp, name):
+    """Whatever the prefetch distance (none, one thread block, past the grid,
+    the automatic one), from aligned and unaligned buffers, the output is the
+    NumPy decoder's bit for bit: the prefetch is only a hint."""
+    from cupyquant.gpu.dequant import launch_dequant, tile_elems
+    fmt = FORMATS[name]
+    n_blocks = 300 * tile_elems(fmt) // fmt.block_size + 3  # 300 full tiles and a partial one
+    raw = make_blocks(fmt, n_blocks, np.random.default_rng(17))
+    ref = fmt.decode(raw)
+    for offset in (0, 3):
+        dev = cp.zeros(raw.size + offset, cp.uint8)
+        dev[offset:] = cp.asarray(raw)
+        for ahead in (0, 1, 7, 299, 301, None, 1 << 30):
+            out = cp.full(ref.size, POISON["float32"])
+            launch_dequant(fmt, dev[offset:], out, ahead=ahead)
+            assert_bit_exact(cp.asnumpy(out), ref, f"{name} offset {offset} ahead {ahead}")
+
+
 def test_gpu_shape_dtype_and_errors(cp):
     fmt = FORMATS["Q4_0"]
     raw = cp.asarray(make_blocks(fmt, 8, np.random.default_rng(0)))

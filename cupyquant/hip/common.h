@@ -75,19 +75,18 @@ __device__ __forceinline__ float cq_warp_sum(float v) {
 
 // ------------------------------------------------------------ L2 prefetch
 // Ask the L2 cache for the bytes [p, p + nbytes) that a later thread block
-// (or a later stage) will read, with every thread of the block issuing a
-// share of the requests (one a CQ_L2_LINE-byte line): a hint, nothing waits
-// for it, and the data are the same whether or not it arrives in time. On
-// NVIDIA only (prefetch.global.L2); elsewhere nothing is issued.
+// will read, every thread of the block issuing a share of the requests (one a
+// CQ_L2_LINE-byte line, at an address inside the range): a hint, nothing
+// waits for it, and the results are the same whether or not it arrives in
+// time. On NVIDIA only (prefetch.global.L2); elsewhere nothing is issued.
 #define CQ_L2_LINE 128
 __device__ __forceinline__ void cq_prefetch_l2(const void* p, cq_i64 nbytes, int tid, int nthreads) {
 #if defined(CQ_CUDA)
-    // from the start of p's line, so that the last line is covered too
-    const cq_u64 lead = reinterpret_cast<cq_u64>(p) % CQ_L2_LINE;
-    const char* b = static_cast<const char*>(p) - lead;
-    nbytes += (cq_i64)lead;
-    for (cq_i64 i = (cq_i64)tid * CQ_L2_LINE; i < nbytes; i += (cq_i64)nthreads * CQ_L2_LINE)
-        asm volatile("prefetch.global.L2 [%0];" ::"l"(b + i));
+    const char* first = static_cast<const char*>(p);
+    const cq_i64 lead = (cq_i64)(reinterpret_cast<cq_u64>(p) % CQ_L2_LINE);
+    const char* line0 = first - lead;  // line k is touched at max(p, line0 + k * CQ_L2_LINE)
+    for (cq_i64 k = tid; k * CQ_L2_LINE < nbytes + lead; k += nthreads)
+        asm volatile("prefetch.global.L2 [%0];" ::"l"(k == 0 ? first : line0 + k * CQ_L2_LINE));
 #else
     (void)p; (void)nbytes; (void)tid; (void)nthreads;
 #endif
@@ -463,9 +462,6 @@ __device__ __forceinline__ void cq_store8_warp(cq_bf16* warp_dst, const float* v
 #ifndef CQ_TILE_BYTES_MAX
 #define CQ_TILE_BYTES_MAX 16384
 #endif
-#ifndef CQ_DQ_L2_AHEAD
-#define CQ_DQ_L2_AHEAD 512
-#endif
 #ifndef CQ_UNROLL_MAX
 #define CQ_UNROLL_MAX 8
 #endif
@@ -550,7 +546,7 @@ template <> struct cq_conv16<cq_bf16> { static constexpr cq_u16 (*fn)(float) = c
 
 template <class D, class Out>
 __device__ __forceinline__ void cq_dequant_tiles(const cq_u8* __restrict__ src, Out* __restrict__ dst,
-                                                 cq_i64 n_elems, const void* __restrict__ tables) {
+                                                 cq_i64 n_elems, const void* __restrict__ tables, int l2_ahead) {
     constexpr int CQ_UNROLL = cq_tile<D>::unroll;
     constexpr int CQ_TILE_ELEMS = cq_tile<D>::elems;
     static_assert(CQ_TILE_ELEMS % D::block_size == 0, "block size must divide the tile");
@@ -628,15 +624,15 @@ __device__ __forceinline__ void cq_dequant_tiles(const cq_u8* __restrict__ src, 
         }
     };
     if (src_aligned && (cq_i64)blockIdx.x < n_tiles) prefetch(blockIdx.x);
-    // The tile of thread block blockIdx.x + CQ_DQ_L2_AHEAD (its first), into
-    // L2 now, so that its loads find it there when it starts: a thread block
-    // that only loads at its start waited ~2.5 us (median, H200) for its
-    // tile from memory busy with the other thread blocks' writes, decoding
-    // and storing nothing meanwhile (notes/h200_s13, run 1). About one round
-    // of resident thread blocks ahead: far enough to arrive in time, near
-    // enough to stay in L2. 0 turns it off (A/B).
-    if constexpr (CQ_DQ_L2_AHEAD > 0) {
-        const cq_i64 ahead = (cq_i64)blockIdx.x + CQ_DQ_L2_AHEAD;
+    // The first tile of thread block blockIdx.x + l2_ahead, into L2 now, so
+    // that its loads find it there when it starts. A thread block reads its
+    // tile only at its start, and while memory is busy with the other thread
+    // blocks' writes that read took ~2.5 us (median, H200), during which the
+    // thread block decoded and stored nothing (notes/h200_s13 run 1). The host
+    // picks l2_ahead (gpu/dequant.py): 0 where the kernel's traffic is not
+    // mostly writes.
+    if (l2_ahead > 0) {
+        const cq_i64 ahead = (cq_i64)blockIdx.x + l2_ahead;
         if (ahead < (cq_i64)gridDim.x && ahead < n_tiles)
             cq_prefetch_l2(src + ahead * CQ_TILE_ELEMS / D::block_size * D::type_size, tile_bytes_of(ahead),
                            threadIdx.x, CQ_THREADS);
@@ -758,9 +754,9 @@ __device__ __forceinline__ void cq_dequant_tiles(const cq_u8* __restrict__ src, 
 #define CQ_DEQUANT_KERNEL_1(TAG, DECODER, SUFFIX, OUT)                                       \
     extern "C" __global__ void CQ_DEQUANT_BOUNDS(DECODER) cq_dequant_##TAG##_##SUFFIX(       \
         const cq_u8* __restrict__ src, OUT* __restrict__ dst, cq_i64 n_elems,               \
-        const void* __restrict__ tables) {                                                  \
+        const void* __restrict__ tables, int l2_ahead) {                                    \
         CQ_GRID_DEPENDENCY();                                                               \
-        cq_dequant_tiles<DECODER>(src, dst, n_elems, tables);                               \
+        cq_dequant_tiles<DECODER>(src, dst, n_elems, tables, l2_ahead);                     \
     }
 
 #define CQ_DEQUANT_KERNELS(TAG, DECODER)              \

@@ -46,14 +46,6 @@ __device__ __forceinline__ int cq_imin(int a, int b) { return a < b ? a : b; }
 #else
 #define CQ_MV_GRID_DEPENDENCY() CQ_GRID_WAIT()
 #endif
-// L2 prefetch in the tensor-core matrix-vector kernels (cq_prefetch_l2):
-// 1 = at a tile's start, the bytes of its stages that the ring does not copy
-// yet, so that those later copies find them in L2 instead of each waiting a
-// round trip to memory after the one before; 2 = also, in a persistent
-// thread block, the whole next tile from its queue. 0 = none (A/B).
-#ifndef CQ_MV_L2
-#define CQ_MV_L2 1
-#endif
 
 // ------------------------------------------------------------- single stores
 __device__ __forceinline__ void cq_store1(float* p, float v) { *p = v; }
@@ -389,7 +381,6 @@ __device__ __forceinline__ void cq_mv_tc(const cq_u8* __restrict__ w, cq_i64 row
     // tile a thread block.
     int* const queue = XS ? counters + n_tiles + split : nullptr;
     const uint4* xs_lane = nullptr;
-    int next_pf = n_tiles;  // thread 0: the next tile from the queue (CQ_MV_L2 2)
     auto process_tile = [&](const int tile, const bool first) {
         const int n0 = tile * RT;
         const int rows = cq_imin(RT, N - n0);
@@ -449,14 +440,6 @@ __device__ __forceinline__ void cq_mv_tc(const cq_u8* __restrict__ w, cq_i64 row
 
 #pragma unroll
         for (int i = 0; i < ST - 1; ++i) issue(i);
-        if constexpr (CQ_MV_L2 >= 1) {
-            // rows split over the warps, a row's bytes over the lanes
-            const cq_i64 lo = (cq_i64)(st0 + ST - 1) * KB * CQ_QB;
-            const cq_i64 hi = (cq_i64)cq_imin(nb, (st0 + nst) * KB) * CQ_QB;
-            if (hi > lo)
-                for (int r = warp; r < rows; r += CQ_MM_THREADS / 32)
-                    cq_prefetch_l2(wt + (cq_i64)r * row_bytes + lo, hi - lo, lane, 32);
-        }
 
         // XS: this split's activations, already in the B-fragment order, in
         // shared memory after the stages: one 16-byte record a (block, column, t),
@@ -476,17 +459,6 @@ __device__ __forceinline__ void cq_mv_tc(const cq_u8* __restrict__ w, cq_i64 row
             cq_cp_wait<ST - 2>();
             __syncthreads();
             issue(i + ST - 1);
-            if constexpr (CQ_MV_L2 >= 2 && XS) {
-                // warp 0, once its queue reply is surely back: the next tile
-                const int nx = (i == 0 && warp == 0) ? CQ_SHFL(next_pf, 0) : n_tiles;
-                if (nx < n_tiles) {
-                    const int nrows = cq_imin(RT, N - nx * RT);
-                    const cq_i64 lo = (cq_i64)st0 * KB * CQ_QB;
-                    const cq_i64 hi = (cq_i64)cq_imin(nb, (st0 + nst) * KB) * CQ_QB;
-                    for (int r = 0; r < nrows; ++r)
-                        cq_prefetch_l2(w + ((cq_i64)nx * RT + r) * row_bytes + lo, hi - lo, lane, 32);
-                }
-            }
             const cq_u8* sb = smem + (i % ST) * STAGE + (rt * 16 + g) * SR;
             const int b0 = (st0 + i) * KB;
             const int nbl = cq_imin(KB, nb - b0);
@@ -600,7 +572,6 @@ __device__ __forceinline__ void cq_mv_tc(const cq_u8* __restrict__ w, cq_i64 row
         for (int tile = blockIdx.x, first = 1; tile < n_tiles; first = 0) {
             int next = n_tiles;
             if (use_queue && tid == 0) next = (int)gridDim.x + atomicAdd(queue, 1);  // used after this tile
-            if (CQ_MV_L2 >= 2) next_pf = next;
             process_tile(tile, first);
             if (!use_queue) break;
             // Also keeps the next tile's copies into the stages after every
