@@ -9,7 +9,7 @@ import numpy as np
 
 from cupyquant import FORMATS
 from cupyquant.gpu.dequant import launch_dequant, tile_elems
-from cupyquant.testing import make_blocks
+from cupyquant.testing import assert_bit_exact, make_blocks
 
 for name in ("TQ1_0", "Q4_0"):
     fmt = FORMATS[name]
@@ -22,5 +22,11 @@ for name in ("TQ1_0", "Q4_0"):
         for ahead in (1, 5, 39, 40, None):
             out = cp.empty(ref.size, cp.float32)
             launch_dequant(fmt, dev[offset:], out, ahead=ahead)
-            same = np.array_equal(cp.asnumpy(out).view(np.uint32), ref.view(np.uint32))
-            print(f"{name} offset {offset} ahead {ahead}: {'ok' if same else 'MISMATCH'}", flush=True)
+            # NaN positions equal, every other bit equal (NaN payloads may differ;
+            # run 4's copy of this script compared every bit, NaNs included, and
+            # printed MISMATCH for all 20 cases: the blocks hold NaN scales)
+            try:
+                assert_bit_exact(cp.asnumpy(out), ref)
+                print(f"{name} offset {offset} ahead {ahead}: ok", flush=True)
+            except AssertionError as exc:
+                print(f"{name} offset {offset} ahead {ahead}: MISMATCH {str(exc)[:100]}", flush=True)
