@@ -477,3 +477,43 @@ if part == "mvl2":
             ys.append(mm.matmul(x, q[0], path="matvec"))
         print(f"bit-equal across L2 variants M={m} {xd}: {[bool((ys[0] == y).all()) for y in ys[1:]]}", flush=True)
     mk.matmul_source, mk.MODULE_KEY, mm.MV_GEOMETRY = plain_source, plain_key, None
+
+if part == "mvsplit":
+    # run 6: K split for M = 1 (MV_BLOCKS_PER_SM) and for M >= 2 with long K
+    # (MV_BLOCKS_PER_SM_LONG_K). Run 1's timelines: 4096 x 14336 at M = 1 runs
+    # 256 thread blocks (2 an SM, 4 warps a scheduler) whose stages arrive
+    # every ~1.5 us, and deeper rings (runs 2-3) were no faster: the compute of
+    # a stage at that occupancy, not the memory latency, looks like the limit.
+    import cupyquant.qmatmul as mm
+    from test_bench_matmul import get_bench
+    bench = get_bench()
+    print(f"copy {bench.ceiling()/1e9:.0f} GB/s", flush=True)
+
+    def bps(v, long_k):
+        def apply():
+            mm.MV_BLOCKS_PER_SM = v
+            mm.MV_BLOCKS_PER_SM_LONG_K = long_k
+        return apply
+
+    def ab(label, fn, settings):
+        cells = []
+        for name, apply in settings.items():
+            apply()
+            try:
+                cells.append(f"{name} {fn()}")
+            except Exception as exc:
+                cells.append(f"{name} FAILED {type(exc).__name__}: {str(exc)[:60]}")
+        print(label + ": " + " | ".join(cells), flush=True)
+    SET = {f"{v}": bps(v, v) for v in (0.5, 1.0, 1.5, 2.0, 3.0)}
+    SET["0.5/1.0"] = bps(0.5, 1.0)
+    for shape in [(4096, 14336), (4096, 4096), (14336, 4096)]:
+        for m, xd in [(1, "float16"), (1, "float32"), (8, "float16"), (4, "float16")]:
+            def f(shape=shape, m=m, xd=xd):
+                r, _ = bench.measure(shape, m, xd, "matvec")
+                plan = [p for k, p in mm._mv_plans.items() if k[3] == m and k[4] == shape[1] // 32
+                        and k[5] == -(-shape[0] // 16) and k[10] == mm.MV_BLOCKS_PER_SM
+                        and k[1] == cp.dtype(xd).char]
+                g = f"g{plan[-1][3]}s{plan[-1][4]}" if plan else "?"
+                return f"{r['time_us']:6.2f} ({g})"
+            ab(f"{shape[0]}x{shape[1]} M={m} {xd[:5]}", f, SET)
+    bps(0.5, 1.0)()
