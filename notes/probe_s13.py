@@ -45,6 +45,18 @@ __device__ __forceinline__ void cq_trace(unsigned kind, unsigned payload) {
 """ % (CAP, CAP)
 
 
+
+def ab(label, fn, settings):
+    """One row: fn() under each setting (name -> callable that applies it)."""
+    cells = []
+    for name, apply in settings.items():
+        apply()
+        try:
+            cells.append(f"{name} {fn()}")
+        except Exception as exc:
+            cells.append(f"{name} FAILED {type(exc).__name__}: {str(exc)[:60]}")
+    print(label + ": " + " | ".join(cells), flush=True)
+
 def patch(text, anchor, new, count=1):
     assert text.count(anchor) == count, (anchor, text.count(anchor))
     return text.replace(anchor, new)
@@ -364,15 +376,6 @@ if part == "mvgeo":
             mm.MV_GEOMETRY = g
         return apply
 
-    def ab(label, fn, settings):
-        cells = []
-        for name, apply in settings.items():
-            apply()
-            try:
-                cells.append(f"{name} {fn()}")
-            except Exception as exc:
-                cells.append(f"{name} FAILED {type(exc).__name__}: {str(exc)[:60]}")
-        print(label + ": " + " | ".join(cells), flush=True)
     SET = {"auto": geo(None), **{f"{g[1]}x{g[2]}": geo(g) for g in GEOS}, "auto2": geo(None)}
     cases = [(1, "float16"), (1, "float32"), (2, "float16"), (8, "float16")]
     for shape in [(4096, 4096), (4096, 14336), (14336, 4096), (128256, 4096)]:
@@ -453,15 +456,6 @@ if part == "mvl2":
     SET64 = {"L0 642": variant(0, (16, 64, 2)), "L1 642": variant(1, (16, 64, 2)), "L2 642": variant(2, (16, 64, 2)),
              "L0 auto": variant(0), "L1 auto": variant(1)}
 
-    def ab(label, fn, settings):
-        cells = []
-        for name, apply in settings.items():
-            apply()
-            try:
-                cells.append(f"{name} {fn()}")
-            except Exception as exc:
-                cells.append(f"{name} FAILED {type(exc).__name__}: {str(exc)[:60]}")
-        print(label + ": " + " | ".join(cells), flush=True)
     for shape in [(4096, 4096), (4096, 14336), (14336, 4096), (128256, 4096)]:
         for m, xd, sets in [(1, "float16", SET), (1, "float32", SET), (2, "float16", SET), (8, "float16", SET64)]:
             def f(shape=shape, m=m, xd=xd):
@@ -495,15 +489,6 @@ if part == "mvsplit":
             mm.MV_BLOCKS_PER_SM_LONG_K = long_k
         return apply
 
-    def ab(label, fn, settings):
-        cells = []
-        for name, apply in settings.items():
-            apply()
-            try:
-                cells.append(f"{name} {fn()}")
-            except Exception as exc:
-                cells.append(f"{name} FAILED {type(exc).__name__}: {str(exc)[:60]}")
-        print(label + ": " + " | ".join(cells), flush=True)
     SET = {f"{v}": bps(v, v) for v in (0.5, 1.0, 1.5, 2.0, 3.0)}
     SET["0.5/1.0"] = bps(0.5, 1.0)
     for shape in [(4096, 14336), (4096, 4096), (14336, 4096)]:
@@ -517,3 +502,40 @@ if part == "mvsplit":
                 return f"{r['time_us']:6.2f} ({g})"
             ab(f"{shape[0]}x{shape[1]} M={m} {xd[:5]}", f, SET)
     bps(0.5, 1.0)()
+
+if part == "mvxs8":
+    # run 7: x_shared records of 64 KiB (float16 x, M = 8, K = 4096) on the
+    # many-tile shapes, where each of 8016 thread blocks otherwise reads its 8
+    # rows of x (64 KiB) from L2: persistent thread blocks (2 an SM) would copy
+    # them once each. Default: records over 32 KiB only when one wave.
+    import cupyquant.qmatmul as mm
+    from test_bench_matmul import get_bench
+    bench = get_bench()
+    print(f"copy {bench.ceiling()/1e9:.0f} GB/s", flush=True)
+
+    def xs(limit, any_):
+        def apply():
+            mm.MV_X_SHARED_MAX = {"float16": limit, "float32": 96 << 10}
+            mm.MV_X_SHARED_ANY = any_
+        return apply
+    SET = {"32K": xs(32 << 10, 32 << 10), "64K": xs(64 << 10, 64 << 10), "32Kb": xs(32 << 10, 32 << 10),
+           "64Kb": xs(64 << 10, 64 << 10)}
+    for shape in [(128256, 4096), (14336, 4096), (4096, 4096)]:
+        for m in (8, 6, 4):
+            def f(shape=shape, m=m):
+                r, _ = bench.measure(shape, m, "float16", "matvec")
+                return f"{r['time_us']:7.2f}"
+            ab(f"{shape[0]}x{shape[1]} M={m} float16", f, SET)
+    xs(32 << 10, 32 << 10)()
+
+if part == "ncu_mv":
+    # run 7: the kernel for ncu (notes/device_s13_run7.sh profiles one launch)
+    import cupyquant.qmatmul as mm
+    from test_bench_matmul import random_q4_0_device
+    n, k = (int(v) for v in os.environ.get("PROBE_SHAPE", "4096x14336").split("x"))
+    w = random_q4_0_device(n, k, seed=0)
+    x = cp.random.standard_normal((1, k), dtype=cp.float32).astype(cp.float16)
+    for _ in range(6):
+        y = mm.matmul(x, w)
+    cp.cuda.Device().synchronize()
+    print("done", y.shape, flush=True)
