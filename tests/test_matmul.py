@@ -376,6 +376,7 @@ def test_matvec_f16tc_x_shared_or_not(n, k, offset, m, x_shared, monkeypatch):
     import cupyquant.qmatmul as mm
     limit = (1 << 20) if x_shared else 0
     monkeypatch.setattr(mm, "MV_X_SHARED_MAX", {"float16": limit, "float32": limit})
+    monkeypatch.setattr(mm, "MV_X_SHARED_ANY", limit)  # any size of records, any number of tiles
     launched = []
     real_launch = mm.launch
 
@@ -394,6 +395,29 @@ def test_matvec_f16tc_x_shared_or_not(n, k, offset, m, x_shared, monkeypatch):
     counters = mm._counters.get((cupy_module().cuda.Device().id, cupy_module().cuda.get_current_stream().ptr))
     if counters is not None:
         assert int(counters.sum()) == 0, "tile / queue counters not left zero"
+
+
+@gpu
+@pytest.mark.parametrize("n,expect_xs", [(1000, False), (30_000, True)])
+def test_matvec_large_x_shared_records_where_tiles_are_many(n, expect_xs, monkeypatch):
+    """float16 x, M = 8, K = 4096: 64 KiB of x_shared records a thread block.
+    The default rule (MV_X_SHARED_LARGE "waves") takes the x_shared kernel
+    only where there are more tiles than resident thread blocks (N = 30000:
+    1875 tiles), and the kernel that reads x from global memory otherwise
+    (N = 1000: 63 tiles); both float32-accurate."""
+    _need_tensor_cores("matvec_f16tc")
+    import cupyquant.qmatmul as mm
+    launched = []
+    real_launch = mm.launch
+
+    def spy(kern, *args, **kw):
+        launched.append(kern.name)
+        return real_launch(kern, *args, **kw)
+    monkeypatch.setattr(mm, "launch", spy)
+    c = case(n, 4096, 0)
+    err = run_check(c, 8, "float16", "matvec_f16tc", np.random.default_rng(), out_dtype="float32")
+    assert err <= 1e-5, err
+    assert launched[-1].endswith("_xs") == expect_xs, launched
 
 
 @gpu
