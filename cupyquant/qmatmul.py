@@ -98,17 +98,16 @@ MV_FEW_WAVES = 2
 #: 4096^2 7.83 -> 6.56, 14336x4096 17.04 -> 14.20, 4096x14336 20.96 -> 14.72;
 #: float32 x 8.89 -> 7.17, 19.65 -> 16.11, 21.27 -> 17.90 (86 KiB, (16, 32,
 #: 3)). M = 8 float16 (64 KiB) was slower (24.5 -> 30.6): hence 32 KiB there.
-MV_X_SHARED_MAX = {"float16": 64 << 10, "float32": 96 << 10}
-#: ... and above this many bytes only where MV_X_SHARED_LARGE allows it:
-#: "one wave" = every (tile, split) thread block is resident at once (float32
-#: x, M = 2, 128256 x 4096 with 48 KiB records: 105 -> 133 us elsewhere,
-#: notes/h200_s10 run 3); "waves" = there are more (tile, split) thread blocks
-#: than resident ones, each of which would otherwise read its rows of x from
-#: L2 (float16 x, M = 8, 64 KiB records, H200 notes/h200_s13 run 7: 128256 x
-#: 4096 133.1 -> 118.2 us, 14336 x 4096 22.2-23.0 -> 20.7-20.9; 4096 x 4096,
-#: one wave, 9.22 -> 9.82, so not there; M = 4 and 6 within 1%).
+MV_X_SHARED_MAX = {"float16": 32 << 10, "float32": 96 << 10}
+#: ... and above this many bytes only when the grid is one wave of thread blocks.
 MV_X_SHARED_ANY = 32 << 10
-MV_X_SHARED_LARGE = {"float16": "waves", "float32": "one wave"}
+#: ... and also records up to these many bytes (x dtype -> bytes) where the
+#: tiles outnumber the resident thread blocks, each of which would otherwise
+#: read its rows of x from L2 (float16 x, M = 8, 64 KiB records on the H200,
+#: notes/h200_s13 run 7: 128256 x 4096 133.1 -> 118.2 us, 14336 x 4096
+#: 22.2-23.0 -> 20.7-20.9; 4096 x 4096, one wave, 9.22 -> 9.82, so not there;
+#: M = 4 and 6 within 1%).
+MV_X_SHARED_MANY_TILES = {"float16": 64 << 10}
 MV_BLOCKS_PER_SM = 0.5  # H100: no K split for 4096 rows was faster than one (4096 x 4096: 8.7 vs 10.6 us)
 #: ... and for 2 or more activation rows with K of at least MV_LONG_K (H200,
 #: 4096 x 14336, float16 x, M = 2 / 4 / 8: 22.1 / 23.3 / 25.5 us at 0.5,
@@ -334,20 +333,25 @@ def _mv_plan(cp, x_dtype, y_dtype, mc: int, nb: int, tiles: int, n_tiles: int, s
     cols = mc * (3 if f32 else 1)  # B columns
     bps = MV_BLOCKS_PER_SM_LONG_K if mc >= 2 and nb * 32 >= MV_LONG_K else MV_BLOCKS_PER_SM
     limit = MV_X_SHARED_MAX.get(_dtype_name(x_dtype), 0) if n_tiles == 1 else 0
-    if limit:
+    many = MV_X_SHARED_MANY_TILES.get(_dtype_name(x_dtype), 0) if n_tiles == 1 else 0
+    if limit or many:
         geo = tuple(MV_GEOMETRY) if MV_GEOMETRY is not None else mk.MV_GEOMETRIES[1]
         if MV_GEOMETRY is None and f32 and mk.mv_x_shared_bytes(cols, -(-nb // geo[1]) * geo[1]) > MV_X_SHARED_ANY:
             geo = mk.MV_GEOMETRY_SMALL
         kb = geo[1]
         smem = mk.mv_x_shared_offset(*geo)  # + the records
         name = mk.mv_tc_name(x_dtype, y_dtype, 1, geo, x_shared=True)
-        xs = mk.mv_x_shared_bytes(cols, -(-nb // kb) * kb)  # every stage of K; a split needs less
-        if xs <= limit:
-            resident = _occupancy(cp, _kernel_with_smem(cp, name, smem + xs), smem + xs) * sms
+        xs_all = mk.mv_x_shared_bytes(cols, -(-nb // kb) * kb)  # every stage of K; a split needs less
+        if xs_all <= max(limit, many):
+            resident = _occupancy(cp, _kernel_with_smem(cp, name, smem + xs_all), smem + xs_all) * sms
             splits, sps = _mv_splits(nb, tiles, max(1, int(bps * resident)), kb)
             xs = mk.mv_x_shared_bytes(cols, sps * kb)
-            one_wave = tiles * splits <= resident
-            if xs <= MV_X_SHARED_ANY or one_wave == (MV_X_SHARED_LARGE.get(_dtype_name(x_dtype)) == "one wave"):
+            # Over 32 KiB only while every tile has a resident thread block:
+            # with fewer, the lower occupancy lost more than x_shared gained
+            # (float32 x, M = 2, 128256 x 4096: 105 -> 133 us, run 3); or,
+            # within MV_X_SHARED_MANY_TILES, only where they are fewer.
+            if (xs_all <= limit and (xs <= MV_X_SHARED_ANY or tiles * splits <= resident)) or \
+                    (xs_all <= many and tiles * splits > resident):
                 # persistent thread blocks: as many as are resident, at most one a tile
                 grid_x = max(1, min(tiles, resident // splits))
                 return _kernel_with_smem(cp, name, smem + xs), geo, smem + xs, grid_x, splits, sps, True
@@ -453,7 +457,7 @@ def _matvec_tc(cp, x2, w, y2, N, K, dev):
         key = (dev, x2.dtype.char, y2.dtype.char, mc, nb, tiles, n_tiles, sms, mk.MODULE_KEY,
                MV_GEOMETRY and tuple(MV_GEOMETRY), MV_BLOCKS_PER_SM, MV_BLOCKS_PER_SM_LONG_K,
                MV_LONG_K, tuple(sorted(MV_X_SHARED_MAX.items())), MV_X_SHARED_ANY, MV_FEW_WAVES,
-               tuple(sorted(MV_X_SHARED_LARGE.items())))
+               tuple(sorted(MV_X_SHARED_MANY_TILES.items())))
         plan = _mv_plans.get(key)
         if plan is None:
             plan = _mv_plans[key] = _mv_plan(cp, x2.dtype, y2.dtype, mc, nb, tiles, n_tiles, sms)

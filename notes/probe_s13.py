@@ -539,3 +539,16 @@ if part == "ncu_mv":
         y = mm.matmul(x, w)
     cp.cuda.Device().synchronize()
     print("done", y.shape, flush=True)
+
+if part == "m8check":
+    # run 9: which kernel the shipped rules pick at M = 8 float16 x, and its time
+    import cupyquant.qmatmul as mm
+    from test_bench_matmul import get_bench
+    bench = get_bench()
+    print(f"copy {bench.ceiling()/1e9:.0f} GB/s", flush=True)
+    for shape in [(4096, 4096), (14336, 4096), (4096, 14336), (128256, 4096)]:
+        for m in (8, 1):
+            mm._mv_plans.clear()
+            r, _ = bench.measure(shape, m, "float16", "matvec")
+            names = [p[0].name for p in mm._mv_plans.values()]
+            print(f"{shape[0]}x{shape[1]} M={m} float16: {r['time_us']:7.2f} us  {names}", flush=True)

@@ -376,7 +376,7 @@ def test_matvec_f16tc_x_shared_or_not(n, k, offset, m, x_shared, monkeypatch):
     import cupyquant.qmatmul as mm
     limit = (1 << 20) if x_shared else 0
     monkeypatch.setattr(mm, "MV_X_SHARED_MAX", {"float16": limit, "float32": limit})
-    monkeypatch.setattr(mm, "MV_X_SHARED_ANY", limit)  # any size of records, any number of tiles
+    monkeypatch.setattr(mm, "MV_X_SHARED_MANY_TILES", {})
     launched = []
     real_launch = mm.launch
 
@@ -401,10 +401,10 @@ def test_matvec_f16tc_x_shared_or_not(n, k, offset, m, x_shared, monkeypatch):
 @pytest.mark.parametrize("n,expect_xs", [(1000, False), (30_000, True)])
 def test_matvec_large_x_shared_records_where_tiles_are_many(n, expect_xs, monkeypatch):
     """float16 x, M = 8, K = 4096: 64 KiB of x_shared records a thread block.
-    The default rule (MV_X_SHARED_LARGE "waves") takes the x_shared kernel
-    only where there are more tiles than resident thread blocks (N = 30000:
-    1875 tiles), and the kernel that reads x from global memory otherwise
-    (N = 1000: 63 tiles); both float32-accurate."""
+    The default rule (MV_X_SHARED_MANY_TILES) takes the x_shared kernel only
+    where there are more tiles than resident thread blocks (N = 30000: 1875
+    tiles), and the kernel that reads x from global memory otherwise (N =
+    1000: 63 tiles); both float32-accurate."""
     _need_tensor_cores("matvec_f16tc")
     import cupyquant.qmatmul as mm
     launched = []
