@@ -88,6 +88,8 @@ DEQUANT_SCRATCH_BYTES = 256 << 20
 #: K is split so that the thread blocks fill about MV_BLOCKS_PER_SM x (thread
 #: blocks resident on a multiprocessor) x multiprocessors.
 MV_GEOMETRY = None
+#: Rounds of resident thread blocks up to which float16 x with one column
+#: tile and x from global memory takes (16, 64, 2) (see MV_GEOMETRY).
 MV_FEW_WAVES = 2
 #: Tensor-core matrix-vector with one column tile (float16 x up to 8 rows,
 #: float32 x up to 2): the x_shared kernels, which copy their K range of the
@@ -348,8 +350,9 @@ def _mv_plan(cp, x_dtype, y_dtype, mc: int, nb: int, tiles: int, n_tiles: int, s
             xs = mk.mv_x_shared_bytes(cols, sps * kb)
             # Over 32 KiB only while every tile has a resident thread block:
             # with fewer, the lower occupancy lost more than x_shared gained
-            # (float32 x, M = 2, 128256 x 4096: 105 -> 133 us, run 3); or,
-            # within MV_X_SHARED_MANY_TILES, only where they are fewer.
+            # (float32 x, M = 2, 128256 x 4096: 105 -> 133 us, run 3). Records
+            # within MV_X_SHARED_MANY_TILES: only where the tiles outnumber
+            # the resident thread blocks.
             if (xs_all <= limit and (xs <= MV_X_SHARED_ANY or tiles * splits <= resident)) or \
                     (xs_all <= many and tiles * splits > resident):
                 # persistent thread blocks: as many as are resident, at most one a tile

@@ -54,6 +54,7 @@ def l2_ahead(fmt, out_dtype, l2_cache_bytes: int) -> int:
     window = min(L2_PREFETCH_WINDOW, l2_cache_bytes // L2_PREFETCH_L2_SHARE)
     return min(L2_PREFETCH_MAX_AHEAD, window // tile_in)
 
+
 GPU_DTYPES = ("float32", "float16", "bfloat16")
 
 
