@@ -345,8 +345,8 @@ def _mv_plan(cp, x_dtype, y_dtype, mc: int, nb: int, tiles: int, n_tiles: int, s
         name = mk.mv_tc_name(x_dtype, y_dtype, 1, geo, x_shared=True)
         xs_all = mk.mv_x_shared_bytes(cols, -(-nb // kb) * kb)  # every stage of K; a split needs less
         if xs_all <= max(limit, many):
-            resident = _occupancy(cp, _kernel_with_smem(cp, name, smem + xs_all), smem + xs_all) * sms
-            splits, sps = _mv_splits(nb, tiles, max(1, int(bps * resident)), kb)
+            # occupancy with room for every stage's records; the kernel gets only its split's (xs)
+            _, resident, (splits, sps) = _mv_fit(cp, name, smem + xs_all, sms, nb, tiles, kb, bps)
             xs = mk.mv_x_shared_bytes(cols, sps * kb)
             # Over 32 KiB only while every tile has a resident thread block:
             # with fewer, the lower occupancy lost more than x_shared gained
@@ -358,25 +358,34 @@ def _mv_plan(cp, x_dtype, y_dtype, mc: int, nb: int, tiles: int, n_tiles: int, s
                 # persistent thread blocks: as many as are resident, at most one a tile
                 grid_x = max(1, min(tiles, resident // splits))
                 return _kernel_with_smem(cp, name, smem + xs), geo, smem + xs, grid_x, splits, sps, True
+    fit = None  # _mv_fit of geo, where already worked out
     if MV_GEOMETRY is not None:
         geo = tuple(MV_GEOMETRY)
     elif f32:
         geo = mk.MV_GEOMETRIES[1]
     elif n_tiles == 1:
-        geo = mk.MV_GEOMETRY_SMALL
-        few = mk.MV_GEOMETRIES[1]  # ... or the larger stages where the tiles are few
-        smem = mk.mv_smem_bytes(*few)
-        resident = _occupancy(cp, _kernel_with_smem(cp, mk.mv_tc_name(x_dtype, y_dtype, 1, few), smem), smem) * sms
-        splits, _ = _mv_splits(nb, tiles, max(1, int(bps * resident)), few[1])
-        if tiles * splits <= MV_FEW_WAVES * resident:
-            geo = few
+        geo = mk.MV_GEOMETRIES[1]  # the larger stages where the tiles are few ...
+        fit = _mv_fit(cp, mk.mv_tc_name(x_dtype, y_dtype, 1, geo), mk.mv_smem_bytes(*geo), sms, nb, tiles,
+                      geo[1], bps)
+        _, resident, (splits, _) = fit
+        if tiles * splits > MV_FEW_WAVES * resident:
+            geo, fit = mk.MV_GEOMETRY_SMALL, None  # ... else the smaller stage ring
     else:
         geo = mk.MV_GEOMETRIES[0]
     smem = mk.mv_smem_bytes(*geo)
-    kern = _kernel_with_smem(cp, mk.mv_tc_name(x_dtype, y_dtype, n_tiles, geo), smem)
-    capacity = max(1, int(bps * _occupancy(cp, kern, smem) * sms))
-    splits, sps = _mv_splits(nb, tiles, capacity, geo[1])
+    kern, _, (splits, sps) = fit or _mv_fit(cp, mk.mv_tc_name(x_dtype, y_dtype, n_tiles, geo), smem, sms, nb,
+                                            tiles, geo[1], bps)
     return kern, geo, smem, tiles, splits, sps, False
+
+
+def _mv_fit(cp, name: str, smem: int, sms: int, nb: int, tiles: int, kb: int, bps: float) -> tuple:
+    """(kernel, resident thread blocks, (splits, stages per split)) for the
+    kernel ``name`` with ``smem`` bytes of dynamic shared memory on ``sms``
+    multiprocessors: K split (``kb`` blocks a stage) so that the (tile,
+    split) thread blocks fill about ``bps`` x the resident ones."""
+    kern = _kernel_with_smem(cp, name, smem)
+    resident = _occupancy(cp, kern, smem) * sms
+    return kern, resident, _mv_splits(nb, tiles, max(1, int(bps * resident)), kb)
 
 
 def _mv_splits(nb: int, tiles: int, capacity: int, kb: int) -> tuple[int, int]:

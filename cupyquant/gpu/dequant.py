@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 
 from .launch import launch
@@ -47,8 +49,14 @@ L2_PREFETCH_MAX_AHEAD = 1024     # thread blocks ahead, at most
 def l2_ahead(fmt, out_dtype, l2_cache_bytes: int) -> int:
     """How many thread blocks ahead each one prefetches (0: none) for
     ``fmt`` -> ``out_dtype`` on a device with that much L2 cache."""
+    # by name: equal dtype objects give one cache entry; fmt is the registry's singleton
+    return _l2_ahead(fmt, getattr(out_dtype, "name", str(out_dtype)), l2_cache_bytes)
+
+
+@functools.lru_cache(maxsize=None)
+def _l2_ahead(fmt, out_dtype_name: str, l2_cache_bytes: int) -> int:
     tile_in = tile_bytes(fmt)
-    itemsize = 4 if getattr(out_dtype, "name", str(out_dtype)) == "float32" else 2  # GPU_DTYPES
+    itemsize = 4 if out_dtype_name == "float32" else 2  # GPU_DTYPES
     if tile_elems(fmt) * itemsize <= tile_in:
         return 0  # reads are half the traffic or more: nothing waits behind writes
     window = min(L2_PREFETCH_WINDOW, l2_cache_bytes // L2_PREFETCH_L2_SHARE)
@@ -82,9 +90,6 @@ def as_device_bytes(fmt, buf):
     return raw
 
 
-_aheads: dict = {}
-
-
 def launch_dequant(fmt, raw, out_flat, stream=None, pdl=True, ahead=None):
     """Run the format's kernel: ``raw`` (uint8, whole blocks) -> ``out_flat``.
     ``pdl``: with programmatic dependent launch where usable (gpu/launch.py;
@@ -102,10 +107,7 @@ def launch_dequant(fmt, raw, out_flat, stream=None, pdl=True, ahead=None):
     info = device_info(cp.cuda.Device().id)
     grid = int(min(n_tiles, info.get("sm_count", 80) * BLOCKS_PER_SM))
     if ahead is None:
-        key = (fmt.name, out_flat.dtype.char, info.get("l2_bytes", 0))
-        ahead = _aheads.get(key)
-        if ahead is None:
-            ahead = _aheads[key] = l2_ahead(fmt, out_flat.dtype, key[2])
+        ahead = l2_ahead(fmt, out_flat.dtype, info.get("l2_bytes", 0))
     launch(kernel, (grid,), (THREADS,),
            (raw, out_flat, np.int64(n_elems), np.uint64(table_ptr), np.int32(ahead)),
            stream=stream, pdl=pdl)
