@@ -117,7 +117,7 @@ class Bench:
         qbytes = q[0].nbytes
         info = {
             "shape": f"{n}x{k}", "M": m, "x_dtype": x_dtype,
-            "path": path or f"auto:{choose_path(m, x_dtype, cp.cuda.Device().id)}",
+            "path": path or f"auto:{choose_path(m, x_dtype, cp.cuda.Device().id, n)}",
             "time_us": t * 1e6,
             "weight_GBps": qbytes / t / 1e9,
             "copy_GBps": self.ceiling() / 1e9,
@@ -142,7 +142,8 @@ def get_bench() -> Bench:
 
 
 def configs(shapes=SHAPES, ms=MS):
-    from cupyquant.qmatmul import _int8_matvec_for
+    from cupyquant.qmatmul import _int8_matvec_for, choose_path
+    dev = cupy_module().cuda.Device().id if gpu_available() else 0
     for shape in shapes:
         for m in ms:
             for xd in X_DTYPES:
@@ -151,8 +152,11 @@ def configs(shapes=SHAPES, ms=MS):
                 # comparison; elsewhere up to 8 rows auto is that kernel already.
                 if m <= 8:
                     paths = [None, "matvec_f16tc"] if _int8_matvec_for(m, xd) else [None]
-                else:
-                    paths = [None] if m <= 16 else [None, "mma"]
+                elif m <= 16:
+                    paths = [None]
+                else:  # and the large-M path the auto choice is not (wgmma: dequant_gemm)
+                    auto = choose_path(m, xd, dev, shape[0]) if gpu_available() else "dequant_gemm"
+                    paths = [None, "dequant_gemm" if auto == "wgmma" else "mma"]
                 for p in paths:
                     yield shape, m, xd, p
 

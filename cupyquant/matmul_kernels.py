@@ -1,20 +1,37 @@
 """Kernel source of the fused Q4_0 matmul (cupyquant/hip/q4_0_matmul.hip) and its kernel names.
 
 The source is assembled like a format's dequantization source: the shared
-header ``common.h`` followed by the kernel file, one text that hiprtc and NVRTC
-both compile (no ``#include``). ``matmul_sources()`` lists it for
-``python -m cupyquant.offline_compile`` (CI compiles it for gfx90a, gfx1030 and
-sm_90 without a GPU).
+header ``common.h``, the matmul helpers ``q4_0_mm_common.hip``, then the kernel
+files, one text that hiprtc and NVRTC both compile (no ``#include``). The
+wgmma kernels (``q4_0_matmul_sm90.hip``) are a second module, compiled for
+NVIDIA's architecture-specific target sm_90a (the only one with wgmma).
+``matmul_sources()`` lists both for ``python -m cupyquant.offline_compile``
+(CI compiles them for gfx90a, gfx1030 and sm_90 without a GPU, and the second
+also for sm_90a).
 """
 
 from __future__ import annotations
 
 from .hip import read_source
 
+#: Helpers (Q4_0 layout, staging copies, tensor-core helpers) of every matmul kernel file.
+COMMON_FILE = "q4_0_mm_common.hip"
 SOURCE_FILE = "q4_0_matmul.hip"
 #: The int8 tensor-core matrix-vector kernels, appended after SOURCE_FILE.
 SOURCE_FILE_INT8 = "q4_0_matvec_int8.hip"
 MODULE_KEY = "matmul:Q4_0"
+#: The wgmma module: its file, key and the compile option that selects sm_90a
+#: (CuPy appends its own -arch for the device; NVRTC then compiles for sm_90a,
+#: which the host verifies with the module's cq_q4_0_sm90a_compiled kernel).
+SM90_SOURCE_FILE = "q4_0_matmul_sm90.hip"
+SM90_MODULE_KEY = "matmul:Q4_0:sm90a"
+SM90_OPTIONS = ("-arch=sm_90a",)
+SM90_PROBE_NAME = "cq_q4_0_sm90a_compiled"
+#: wgmma matrix-matrix: activation rows a thread block (the wgmma N), stages,
+#: weight rows a thread block (CQ_WG_STAGES, CQ_WG_ROWS).
+WGMMA_WIDTHS = (128, 256)
+WGMMA_STAGES = 4
+WGMMA_ROWS = 128
 
 #: Threads per thread block of every matmul kernel (CQ_MM_THREADS).
 THREADS = 256
@@ -50,13 +67,36 @@ EXTRA_INSTANTIATIONS = ""
 
 def matmul_source() -> str:
     """The exact text handed to ``cupy.RawModule`` for the matmul kernels."""
-    return "\n".join([read_source("common.h"), read_source(SOURCE_FILE), read_source(SOURCE_FILE_INT8),
-                      EXTRA_INSTANTIATIONS, ""])
+    return "\n".join([read_source("common.h"), read_source(COMMON_FILE), read_source(SOURCE_FILE),
+                      read_source(SOURCE_FILE_INT8), EXTRA_INSTANTIATIONS, ""])
+
+
+def matmul_sm90_source() -> str:
+    """The exact text handed to ``cupy.RawModule`` for the wgmma kernels."""
+    return "\n".join([read_source("common.h"), read_source(COMMON_FILE), read_source(SM90_SOURCE_FILE), ""])
 
 
 def matmul_sources() -> dict[str, str]:
     """Label -> source, for the offline compile check."""
-    return {"matmul Q4_0": matmul_source()}
+    return {"matmul Q4_0": matmul_source(), "matmul Q4_0 sm90a": matmul_sm90_source()}
+
+
+#: Extra offline-compile targets of a source (label -> targets).
+EXTRA_TARGETS = {"matmul Q4_0 sm90a": ("sm_90a",)}
+
+
+def wgmma_name(out_dtype, width: int) -> str:
+    return f"cq_q4_0_mm_wgmma_{out_suffix(out_dtype)}_n{width}"
+
+
+def wgmma_smem_bytes(width: int) -> int:
+    """Dynamic shared memory of a wgmma kernel (CQ_WG_SMEM): the x stages, two
+    weight slots of 144 bytes a row, 1024 bytes to align the x tiles."""
+    return WGMMA_STAGES * width * 128 + 2 * WGMMA_ROWS * 144 + 1024
+
+
+def all_wgmma_kernel_names() -> list[str]:
+    return [wgmma_name(o, w) for o in _OUT_SUFFIX for w in WGMMA_WIDTHS] + [SM90_PROBE_NAME]
 
 
 def _mv_row_bytes(kb: int) -> int:

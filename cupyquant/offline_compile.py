@@ -148,6 +148,16 @@ def all_sources() -> dict[str, str]:
     return sources
 
 
+def extra_targets() -> dict[str, tuple]:
+    """Source label -> targets it is compiled for besides AMD_TARGETS and
+    NVIDIA_TARGETS (the wgmma module: sm_90a)."""
+    try:
+        from .matmul_kernels import EXTRA_TARGETS
+    except ImportError:
+        return {}
+    return dict(EXTRA_TARGETS)
+
+
 def main(argv=None) -> int:
     import argparse
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -158,7 +168,7 @@ def main(argv=None) -> int:
     for label, src in all_sources().items():
         if args.only and not any(o in label for o in args.only):
             continue
-        for target in args.targets:
+        for target in list(args.targets) + [t for t in extra_targets().get(label, ()) if t not in args.targets]:
             res = compile_source(src, target)
             status = "ok" if res.ok else "FAILED"
             print(f"{label:28s} {target:8s} {status} ({res.binary_size} bytes)")

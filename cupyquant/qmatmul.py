@@ -38,6 +38,14 @@ Paths (``path=``; ``None`` chooses by M = number of activation rows and platform
   with the format's GPU dequantization kernel and multiply with cuBLAS /
   hipBLAS, slab by slab: on CUDA the GEMM that ``cupy.matmul`` would call,
   issued directly into the slab's columns of y (no copy), else ``cupy.matmul``.
+* ``"wgmma"``: large M on NVIDIA sm_90 (H100 / H200): fused matrix-matrix
+  kernel on Hopper's warpgroup tensor-core instructions (q4_0_matmul_sm90.hip,
+  compiled for sm_90a): the weights decoded to float16 d * (q - 8) straight
+  into the instruction's registers, the activations (float16) from shared
+  memory; no scratch buffer. Needs K a multiple of 256 and 16-byte aligned
+  weights. The automatic path takes it above WGMMA_FROM_M rows where its grid
+  is large enough (WGMMA_MIN_BLOCKS_PER_SM) and the weights allow it, else
+  "matvec" (up to MATVEC_MAX_M rows) or "dequant_gemm".
 """
 
 from __future__ import annotations
@@ -53,7 +61,7 @@ from .errors import UnsupportedFormatError
 from .gpu.launch import launch
 from .gpu.platform import backend, cupy_module, device_info
 
-PATHS = ("matvec", "mma", "dequant_gemm")
+PATHS = ("matvec", "mma", "dequant_gemm", "wgmma")
 #: Kernels forced for tests and comparisons: the portable ones (any platform)
 #: and the two NVIDIA sm_80+ matrix-vector kernels ("matvec_int8": int8 tensor
 #: cores, chunks of 8 rows; "matvec_f16tc": float16/bfloat16 tensor cores,
@@ -62,13 +70,39 @@ _TEST_PATHS = ("matvec_generic", "mma_generic", "matvec_int8", "matvec_f16tc")
 
 #: Auto path: matrix-vector up to this many activation rows (float16 / float32
 #: x) on NVIDIA sm_80+ (chunks of 16 / 8 rows, each one pass over the weights),
-#: and elsewhere (portable kernel, chunks of 8). Estimated on an H100 from the
-#: measured chunk times and dequant_gemm times (not swept at these M).
-MATVEC_MAX_M = {"float16": 48, "float32": 16}
+#: and elsewhere (portable kernel, chunks of 8); above WGMMA_FROM_M rows the
+#: wgmma kernel instead where its grid is large (WGMMA_MIN_BLOCKS_PER_SM).
+#: H200, float16 x, matvec / dequant_gemm us (notes/h200_s14 run 7): M = 24:
+#: 4096^2 21.5 / 23.5, 4096 x 14336 66.8 / 75.0; M = 32: 24.3 / 23.7, 81.2 /
+#: 75.4; M = 48: 35.5 / 24.2, 126.4 / 75.9 (session 13 and before: 48).
+#: float32 x: M = 16 24.5 / 27.2 and 70.0 / 79.8.
+MATVEC_MAX_M = {"float16": 32, "float32": 16}
 MATVEC_MAX_M_PORTABLE = 8
-#: Auto path on NVIDIA sm_80+ above MATVEC_MAX_M: "dequant_gemm" (measured
-#: faster than this module's mma.sync kernel on an H100) or "mma".
+#: Auto path on NVIDIA sm_80+ above MATVEC_MAX_M where "wgmma" is not
+#: available: "dequant_gemm" (measured faster than this module's mma.sync
+#: kernel on an H100) or "mma".
 NVIDIA_LARGE_M_PATH = "dequant_gemm"
+#: Auto path on sm_90 above WGMMA_FROM_M rows: the wgmma kernel where it can
+#: run and its grid has at least WGMMA_MIN_BLOCKS_PER_SM thread blocks of 128 x
+#: 128 an SM (fewer: each thread block's serial stages are the limit). H200,
+#: us (notes/h200_s14 run 7), wgmma / matvec / dequant_gemm: 14336 x 4096
+#: (112 blocks of 128 rows a 128-row column) float16 x M = 17 37.9 / 56.8 /
+#: 73.0, M = 128 38.5 / - / 75.2, float32 x M = 17 39.6 / 84.2 / 76.5; 4096^2 (32
+#: blocks) M = 128 35.8 / - / 27.0; 4096 x 14336 M = 64 119.0 / 168.0 / 77.9;
+#: M = 512 (128 blocks): 4096^2 38.0 / - / 37.9, 14336 x 4096 112.1 / - /
+#: 127.4, 128256 x 4096 1024 / - / 1054 (float16 x; 1.27-1.49x cuBLAS on
+#: float16 weights, and no scratch buffer).
+WGMMA_AUTO = True
+WGMMA_MIN_BLOCKS_PER_SM = 0.75
+#: ... only above this many activation rows (x dtype): one pass of the
+#: matrix-vector kernel (float16 x) / its float32-accurate rows (float32 x).
+WGMMA_FROM_M = {"float16": 16, "float32": 16}
+#: wgmma thread blocks of 256 activation rows (one an SM) where there are at
+#: least this many rounds of them on the multiprocessors, else of 128 (two an
+#: SM). H200, M = 512, us, 128 / 256 rows (run 6): 4096^2 34.9 / 53.9 (0.5
+#: rounds), 14336 x 4096 126.3 / 120.7 (1.7), 4096 x 14336 114.8 / 175.8,
+#: 128256 x 4096 1139 / 1046.
+WGMMA_WIDE_MIN_ROUNDS = 1.5
 #: Largest float16 scratch buffer of the "dequant_gemm" path (bytes).
 DEQUANT_SCRATCH_BYTES = 256 << 20
 #: Tensor-core matrix-vector: geometry (rows per thread block, blocks per row
@@ -227,12 +261,62 @@ def _int8_matvec_for(M: int, x_dtype) -> bool:
     return lo <= M <= min(hi, mk.MVI8_MAX_M)
 
 
-def choose_path(M: int, x_dtype, dev_id: int = 0) -> str:
-    """The path ``path=None`` takes for M activation rows of ``x_dtype``."""
+def choose_path(M: int, x_dtype, dev_id: int = 0, N: int | None = None) -> str:
+    """The path ``path=None`` takes for M activation rows of ``x_dtype`` and N
+    weight rows (None: many). Where the weights do not allow "wgmma", matmul
+    takes :func:`_path_without_wgmma` instead."""
     name = _dtype_name(x_dtype)
     if _tensor_cores(dev_id):
-        return "matvec" if M <= MATVEC_MAX_M.get(name, 8) else NVIDIA_LARGE_M_PATH
+        if M > WGMMA_FROM_M.get(name, 16) and WGMMA_AUTO and wgmma_available(dev_id):
+            sms = device_info(dev_id).get("sm_count", 1)
+            if N is None or -(-N // mk.WGMMA_ROWS) * -(-M // 128) >= WGMMA_MIN_BLOCKS_PER_SM * sms:
+                return "wgmma"
+    return _path_without_wgmma(M, name, dev_id)
+
+
+def _path_without_wgmma(M: int, x_dtype_name: str, dev_id: int) -> str:
+    if _tensor_cores(dev_id):
+        return "matvec" if M <= MATVEC_MAX_M.get(x_dtype_name, 8) else NVIDIA_LARGE_M_PATH
     return "matvec" if M <= MATVEC_MAX_M_PORTABLE else "dequant_gemm"
+
+
+#: Why the wgmma kernels are not available on a device (diagnostics), if so.
+wgmma_error: dict = {}
+
+
+@functools.lru_cache(maxsize=None)
+def wgmma_available(dev_id: int) -> bool:
+    """Whether the wgmma kernels run on device ``dev_id``: an NVIDIA sm_90 GPU
+    (sm_90a code runs on compute capability 9.0 only) where the module
+    compiled with wgmma, as its probe kernel reports."""
+    if backend() != "cuda" or device_info(dev_id).get("arch") != "sm_90":
+        wgmma_error[dev_id] = "not an NVIDIA sm_90 GPU"
+        return False
+    cp = cupy_module()
+    try:
+        with cp.cuda.Device(dev_id):
+            flag = cp.zeros(1, dtype=cp.int32)
+            _sm90_function(mk.SM90_PROBE_NAME)((1,), (1,), (flag,))
+            ok = int(flag.get()[0]) == 1
+    except Exception as exc:  # e.g. a runtime compiler without sm_90a
+        wgmma_error[dev_id] = f"{type(exc).__name__}: {exc}"
+        return False
+    if not ok:
+        wgmma_error[dev_id] = "the module compiled without wgmma (not for sm_90a)"
+    return ok
+
+
+def _wgmma_unusable(w, N: int, K: int, dev: int):
+    """None where the wgmma kernel can multiply by ``w``, else why not."""
+    if not wgmma_available(dev):
+        return f"needs an NVIDIA sm_90 GPU with the wgmma kernels ({wgmma_error.get(dev)})"
+    if K % 256:
+        return f"needs K a multiple of 256 (whole 144-byte weight pieces), got K = {K}"
+    if w.data.data.ptr % 16:
+        return "needs 16-byte aligned weight blocks (QuantizedTensor.data)"
+    if -(-N // mk.WGMMA_ROWS) > 65535:
+        return f"supports at most {65535 * mk.WGMMA_ROWS} weight rows, got N = {N}"
+    return None
 
 
 # ---------------------------------------------------------------- public API
@@ -259,8 +343,15 @@ def matmul(x, w, *, out=None, dtype=None, path=None):
             x2 = cp.array(x2, order="C", copy=True)
         y2 = out.reshape(M, N)
         dev = x.device.id
-        if path is None:
-            path = choose_path(M, x.dtype, dev)
+        auto = path is None
+        if auto:
+            path = choose_path(M, x.dtype, dev, N)
+        if path == "wgmma":
+            why = _wgmma_unusable(w, N, K, dev)
+            if why is not None:
+                if not auto:
+                    raise ValueError(f"matmul: path='wgmma' {why}")
+                path = _path_without_wgmma(M, _dtype_name(x.dtype), dev)
         if path == "matvec":
             if not _tensor_cores(dev):
                 _matvec_gen(cp, x2, w, y2, N, K, dev)
@@ -281,6 +372,8 @@ def matmul(x, w, *, out=None, dtype=None, path=None):
                 _mma_gen(cp, x2, w, y2, N, K)
         elif path == "mma_generic":
             _mma_gen(cp, x2, w, y2, N, K)
+        elif path == "wgmma":
+            _wgmma(cp, x2, w, y2, N, K, dev)
         else:
             _dequant_gemm(cp, x2, w, y2, N, K)
     return out
@@ -290,6 +383,11 @@ def matmul(x, w, *, out=None, dtype=None, path=None):
 def _function(name: str):
     from .gpu.modules import get_function
     return get_function(mk.MODULE_KEY, mk.matmul_source(), name)
+
+
+def _sm90_function(name: str):
+    from .gpu.modules import compile_options, get_function
+    return get_function(mk.SM90_MODULE_KEY, mk.matmul_sm90_source(), name, compile_options(mk.SM90_OPTIONS))
 
 
 def _weight_mode(w, row_bytes: int) -> int:
@@ -582,6 +680,24 @@ def _mma_tc(cp, x2, w, y2, N, K):
          (w.data, np.int64(row_bytes), np.int32(N), np.int32(nb), x16, np.int64(K), np.int32(M),
           y2, np.int64(N), np.int32(mode)),
          shared_mem=mk.MM_TC_SMEM)
+
+
+def _wgmma(cp, x2, w, y2, N, K, dev):
+    M = x2.shape[0]
+    x16 = _as_f16(cp, x2)
+    rows = mk.WGMMA_ROWS
+    wide = -(-N // rows) * -(-M // 256) >= WGMMA_WIDE_MIN_ROUNDS * device_info(dev)["sm_count"]
+    width = 256 if wide else 128
+    smem = mk.wgmma_smem_bytes(width)
+    kern = _sm90_function(mk.wgmma_name(y2.dtype, width))
+    key = (dev, id(kern), smem)
+    if key not in _smem_set:
+        _set_max_dynamic_smem(cp, kern, smem)
+        _smem_set.add(key)
+    kern((-(-M // width), -(-N // rows)), (mk.THREADS,),
+         (w.data, np.int64(K // 32 * 18), np.int32(N), np.int32(K // 32), x16, np.int64(K), np.int32(M),
+          y2, np.int64(N)),
+         shared_mem=smem)
 
 
 def _mma_gen(cp, x2, w, y2, N, K):

@@ -16,7 +16,7 @@ import pytest
 
 from cupyquant.hip import read_source
 from cupyquant.offline_compile import (AMD_TARGETS, NVIDIA_TARGETS, CompilerUnavailable,
-                                       all_sources, compile_source, compiler_path)
+                                       all_sources, compile_source, compiler_path, extra_targets)
 
 TARGETS = AMD_TARGETS + NVIDIA_TARGETS
 
@@ -76,6 +76,16 @@ def _compile_or_fail(label: str, source: str, target: str) -> None:
 @pytest.mark.parametrize("label", list(SOURCES))
 def test_source_compiles(label, target):
     _compile_or_fail(label, _source(label), target)
+
+
+@pytest.mark.parametrize("label,target", [(label, t) for label, ts in extra_targets().items() for t in ts])
+def test_source_compiles_for_extra_targets(label, target):
+    """The wgmma module for sm_90a, where its kernels are more than empty bodies."""
+    _compile_or_fail(label, _source(label), target)
+    # ... and they are: its binary is far larger than the sm_90 build's
+    big = compile_source(_source(label), target).binary_size
+    small = compile_source(_source(label), "sm_90").binary_size
+    assert big > 4 * small, (big, small)
 
 
 def test_all_sources_assembles():
@@ -168,12 +178,12 @@ def test_assembled_source_has_no_unguarded_include(label):
 # Raw warp intrinsics (whose masks and widths differ between CUDA and HIP) and
 # lane arithmetic on a literal 32 belong nowhere but common.h's macros, except
 # in code compiled only for one architecture family, whose width is fixed:
-# under `#if defined(CQ_CUDA)`, `__CUDA_ARCH__`, `CQ_SM80`-style, `CQ_AMD_*`
+# under `#if defined(CQ_CUDA)`, `__CUDA_ARCH__`, `CQ_SM80` / `CQ_SM90A`-style, `CQ_AMD_*`
 # (e.g. CQ_AMD_MFMA: wave64 matrix cores) or `__gfx*__` / `__GFX9__` guards.
 _RAW_WARP = re.compile(r"\b__(shfl\w*|ballot\w*|any_sync|all_sync|activemask|match_\w+|reduce_\w+_sync)\s*\(")
 _LANE32 = re.compile(r"\b(threadIdx\.x|tid|lane\w*)\s*(&\s*(31|0x1[fF])\b|%\s*32\b|>>\s*5\b|/\s*32\b)")
 _FULL_MASK = re.compile(r"0x[fF]{8}[uU]?[lL]*\s*,")
-_FIXED_WIDTH = re.compile(r"(!?)\s*(?:defined\s*\(?\s*)?\b(CQ_CUDA|__CUDA_ARCH__|CQ_SM\d+|CQ_AMD_\w+|__gfx\w+__|__GFX\d+__)\b")
+_FIXED_WIDTH = re.compile(r"(!?)\s*(?:defined\s*\(?\s*)?\b(CQ_CUDA|__CUDA_ARCH__|CQ_SM\d+A?|CQ_AMD_\w+|__gfx\w+__|__GFX\d+__)\b")
 
 
 def _fixed_width_branch(directive: str, cond: str, in_else: bool) -> bool:

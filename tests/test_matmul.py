@@ -90,8 +90,9 @@ def test_kernel_source_is_listed_for_offline_compile():
 
 
 def test_every_kernel_name_is_compiled():
-    """all_kernel_names() (what the host launches) against the .entry names of
-    the module's PTX (NVRTC, -G: PTX in ~2 s instead of the optimised build)."""
+    """all_kernel_names() / all_wgmma_kernel_names() (what the host launches)
+    against the .entry names of each module's PTX (NVRTC, -G: PTX in ~2 s
+    instead of the optimised build)."""
     import ctypes
     import re
     from cupyquant import matmul_kernels as mk
@@ -103,21 +104,26 @@ def test_every_kernel_name_is_compiled():
     P = ctypes.c_void_p
     lib.nvrtcGetPTXSize.restype, lib.nvrtcGetPTXSize.argtypes = ctypes.c_int, [P, ctypes.POINTER(ctypes.c_size_t)]
     lib.nvrtcGetPTX.restype, lib.nvrtcGetPTX.argtypes = ctypes.c_int, [P, ctypes.c_char_p]
-    prog = P()
-    assert lib.nvrtcCreateProgram(ctypes.byref(prog), mk.matmul_source().encode(), b"matmul.hip", 0, None, None) == 0
-    try:
-        opts = [b"--gpu-architecture=compute_90", b"--std=c++17", b"-G"]
-        rc = lib.nvrtcCompileProgram(prog, len(opts), (ctypes.c_char_p * len(opts))(*opts))
-        assert rc == 0, f"NVRTC failed ({rc})"
-        size = ctypes.c_size_t()
-        assert lib.nvrtcGetPTXSize(prog, ctypes.byref(size)) == 0
-        buf = ctypes.create_string_buffer(size.value)
-        assert lib.nvrtcGetPTX(prog, buf) == 0
-    finally:
-        lib.nvrtcDestroyProgram(ctypes.byref(prog))
-    entries = set(re.findall(r"\.entry\s+(\w+)", buf.value.decode()))
-    missing = set(mk.all_kernel_names()) - entries
-    assert not missing, sorted(missing)
+    for source, arch, names in [(mk.matmul_source(), b"compute_90", mk.all_kernel_names()),
+                                (mk.matmul_sm90_source(), b"compute_90a", mk.all_wgmma_kernel_names())]:
+        prog = P()
+        assert lib.nvrtcCreateProgram(ctypes.byref(prog), source.encode(), b"matmul.hip", 0, None, None) == 0
+        try:
+            opts = [b"--gpu-architecture=" + arch, b"--std=c++17", b"-G"]
+            rc = lib.nvrtcCompileProgram(prog, len(opts), (ctypes.c_char_p * len(opts))(*opts))
+            assert rc == 0, f"NVRTC failed ({rc})"
+            size = ctypes.c_size_t()
+            assert lib.nvrtcGetPTXSize(prog, ctypes.byref(size)) == 0
+            buf = ctypes.create_string_buffer(size.value)
+            assert lib.nvrtcGetPTX(prog, buf) == 0
+        finally:
+            lib.nvrtcDestroyProgram(ctypes.byref(prog))
+        ptx = buf.value.decode()
+        entries = set(re.findall(r"\.entry\s+(\w+)", ptx))
+        missing = set(names) - entries
+        assert not missing, sorted(missing)
+        if arch == b"compute_90a":  # the wgmma kernels are real there, not empty bodies
+            assert "wgmma.mma_async" in ptx
 
 
 # ------------------------------------- int8 matrix-vector: NumPy emulation (CPU)
@@ -321,8 +327,9 @@ N_ODD = 4096 + 37  # a multiple of no tile size (16, 64, 128)
 @gpu
 @pytest.mark.parametrize("x_dtype", ["float32", "float16"])
 @pytest.mark.parametrize("m", MS)
-@pytest.mark.parametrize("path", ["matvec", "mma", "dequant_gemm", None])
+@pytest.mark.parametrize("path", ["matvec", "mma", "dequant_gemm", "wgmma", None])
 def test_paths_accuracy(path, m, x_dtype):
+    _need_wgmma(path)
     rng = np.random.default_rng()
     c = case(N_ODD, 512)
     err = run_check(c, m, x_dtype, path, rng)
@@ -422,8 +429,9 @@ def test_matvec_large_x_shared_records_where_tiles_are_many(n, expect_xs, monkey
 
 @gpu
 @pytest.mark.parametrize("out_dtype", ["float32", "float16", "bfloat16"])
-@pytest.mark.parametrize("path", ["matvec", "mma", "dequant_gemm"])
+@pytest.mark.parametrize("path", ["matvec", "mma", "dequant_gemm", "wgmma"])
 def test_out_dtypes_and_batch_dims(out_dtype, path):
+    _need_wgmma(path)
     cp = cupy_module()
     try:
         cp.dtype(out_dtype)
@@ -508,12 +516,132 @@ def test_different_devices():
         matmul(x, c.w)
 
 
+def test_auto_path_rules(monkeypatch):
+    """choose_path on an sm_90 GPU of 132 SMs with wgmma (faked: CPU test):
+    matvec for one pass of rows (float16 x) or float32-accurate rows (float32
+    x); then wgmma where its grid has at least 0.75 thread blocks an SM,
+    otherwise matvec up to MATVEC_MAX_M rows and dequant_gemm above."""
+    import cupyquant.qmatmul as mm
+    monkeypatch.setattr(mm, "_tensor_cores", lambda dev: True)
+    monkeypatch.setattr(mm, "wgmma_available", lambda dev: True)
+    monkeypatch.setattr(mm, "device_info", lambda dev: {"sm_count": 132})
+    cases = [(16, "float16", 14336, "matvec"), (17, "float16", 14336, "wgmma"), (17, "float16", 4096, "matvec"),
+             (32, "float16", 4096, "matvec"), (33, "float16", 4096, "dequant_gemm"),
+             (512, "float16", 4096, "wgmma"), (128, "float16", 4096, "dequant_gemm"),
+             (8, "float32", 128256, "matvec"), (16, "float32", 14336, "matvec"),
+             (17, "float32", 14336, "wgmma"), (17, "float32", 4096, "dequant_gemm"),
+             (512, "float32", None, "wgmma")]
+    for m, xd, n, want in cases:
+        assert mm.choose_path(m, xd, 0, n) == want, (m, xd, n, want)
+    monkeypatch.setattr(mm, "wgmma_available", lambda dev: False)
+    assert mm.choose_path(512, "float16", 0, 128256) == mm.NVIDIA_LARGE_M_PATH
+    assert mm.choose_path(20, "float16", 0, 128256) == "matvec"
+
+
 @gpu
 def test_auto_path_choice():
     from cupyquant.qmatmul import choose_path
     assert choose_path(1, "float32") == "matvec"
     assert choose_path(8, "float16") == "matvec"
-    assert choose_path(512, "float16") in ("mma", "dequant_gemm")
+    assert choose_path(512, "float16") in ("mma", "dequant_gemm", "wgmma")
+    from cupyquant.qmatmul import wgmma_available
+    dev = cupy_module().cuda.Device().id
+    cc = cupy_module().cuda.Device().compute_capability
+    if cc == "90":  # H100 / H200: the wgmma kernels must be there
+        assert wgmma_available(dev), __import__("cupyquant.qmatmul").qmatmul.wgmma_error
+        assert choose_path(512, "float16") == "wgmma"
+        # the automatic path: wgmma where the weights allow it, else dequant_gemm (K = 800)
+        launched = []
+        import cupyquant.qmatmul as mm
+        real = mm._wgmma
+
+        def spy(*a):
+            launched.append(a[-3:-1])
+            return real(*a)
+        mm._wgmma = spy
+        try:
+            rng = np.random.default_rng()
+            assert run_check(case(N_ODD, 512), 512, "float16", None, rng) <= 2e-3
+            assert launched == [(N_ODD, 512)]
+            assert run_check(case(300, 800), 512, "float16", None, rng) <= 2e-3
+            assert launched == [(N_ODD, 512)]
+        finally:
+            mm._wgmma = real
+
+
+# ------------------------------------------------- wgmma kernel (GPU tests)
+def _need_wgmma(path="wgmma"):
+    if path == "wgmma":
+        from cupyquant.qmatmul import wgmma_available
+        if not wgmma_available(cupy_module().cuda.Device().id):
+            pytest.skip("the wgmma path needs an NVIDIA sm_90 GPU")
+
+
+@gpu
+@pytest.mark.parametrize("width", [128, 256])
+@pytest.mark.parametrize("n,k", [(N_ODD, 512), (1000, 4096), (300, 1024), (130, 14336)])
+@pytest.mark.parametrize("m", [1, 3, 17, 200, 512, 600])
+def test_wgmma_accuracy(n, k, m, width, monkeypatch):
+    """Both thread-block widths (128 / 256 activation rows), M and N not
+    multiples of either, outputs poisoned first; float32 and float16 x."""
+    _need_wgmma()
+    import cupyquant.qmatmul as mm
+    monkeypatch.setattr(mm, "WGMMA_WIDE_MIN_ROUNDS", 0 if width == 256 else float("inf"))
+    launched = []
+    real = mm._sm90_function
+
+    def spy(name):
+        launched.append(name)
+        return real(name)
+    monkeypatch.setattr(mm, "_sm90_function", spy)
+    rng = np.random.default_rng()
+    c = case(n, k)
+    for x_dtype, out_dtype in [("float16", None), ("float32", None), ("float16", "float32")]:
+        err = run_check(c, m, x_dtype, "wgmma", rng, out_dtype=out_dtype)
+        assert err <= tolerance("wgmma", x_dtype, out_dtype), (x_dtype, out_dtype, err)
+    assert launched and all(name.endswith(f"_n{width}") for name in launched), launched
+
+
+@gpu
+def test_wgmma_requirements_and_fallback():
+    """K not a multiple of 256, or weights not 16-byte aligned: path="wgmma"
+    says why; the automatic path takes dequant_gemm there (and is right)."""
+    _need_wgmma()
+    rng = np.random.default_rng()
+    for n, k, offset, what in [(300, 800, 0, "multiple of 256"), (250, 512, 2, "16-byte aligned")]:
+        c = case(n, k, offset)
+        with pytest.raises(ValueError, match=what):
+            run_check(c, 64, "float16", "wgmma", rng)
+        err = run_check(c, 64, "float16", None, rng)
+        assert err <= tolerance("dequant_gemm", "float16", None), err
+
+
+@gpu
+def test_wgmma_nonfinite_scales():
+    """NaN / Inf scales d: non-finite outputs exactly in the columns of the
+    bad weight rows (where the float64 reference is non-finite), the rest
+    accurate."""
+    _need_wgmma()
+    cp = cupy_module()
+    rng = np.random.default_rng(17)
+    n, k = 600, 512
+    raw = random_q4_0(rng, n, k).reshape(-1, 18)
+    bad_rows = [3, 17, 41, 599]
+    for r, v in zip(bad_rows, [0x7E00, 0x7C00, 0xFC00, 0x7C01]):
+        blk = r * (k // 32) + 5
+        raw[blk, 0], raw[blk, 1] = v & 0xFF, v >> 8
+    raw = raw.reshape(-1)
+    w = QuantizedTensor("Q4_0", (n, k), cp.asarray(raw))
+    w64 = Q4_0.decode(raw).reshape(n, k).astype(np.float64)
+    x = rng.standard_normal((40, k)).astype(np.float16)
+    out = cp.full((40, n), 0.0, dtype=cp.float32)
+    y = cp.asnumpy(matmul(cp.asarray(x), w, out=out, path="wgmma"))
+    with np.errstate(invalid="ignore", over="ignore"):
+        ref = x.astype(np.float64) @ w64.T
+    assert (np.isfinite(y) == np.isfinite(ref)).all()
+    assert (~np.isfinite(y)).any(axis=0).nonzero()[0].tolist() == bad_rows
+    fin = np.isfinite(ref)
+    assert np.linalg.norm(y[fin] - ref[fin]) <= 2e-3 * np.linalg.norm(ref[fin])
 
 
 # --------------------------------------- int8 matrix-vector kernel (GPU tests)

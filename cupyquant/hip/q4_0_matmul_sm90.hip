@@ -1,0 +1,273 @@
+// cupyquant: fused Q4_0 matrix-matrix product on Hopper's warpgroup tensor-core
+// instructions (wgmma, NVIDIA sm_90a), y[m, n] = sum_k x[m, k] * W[n, k].
+//
+// Concatenated after common.h and q4_0_mm_common.hip (no #include), compiled
+// as a module of its own for sm_90a (cupyquant/matmul_kernels.py): wgmma
+// exists only on that architecture-specific target. Everywhere else the
+// kernels compile to an empty body (cq_q4_0_sm90a_compiled reports which) and
+// the host does not launch them.
+//
+// A thread block holds 128 weight rows (two warpgroups of 64) and BN (128 or
+// 256) activation rows. The weights are the wgmma "A" operand, decoded from
+// their Q4_0 blocks straight into registers as float16 d * (q - 8) (one
+// rounding, as the mma.sync matrix-matrix kernel of q4_0_matmul.hip); the
+// activations (float16) are the "B" operand, which wgmma reads from shared
+// memory through a matrix descriptor (K-major, 128-byte swizzle). A stage is
+// 64 of K: BN rows x 128 bytes of x, copied by cp.async into a ring of
+// CQ_WG_STAGES slots, refilled CQ_WG_STAGES - 2 stages ahead so that the
+// wgmma of the previous stage may still run while the next is issued. The
+// weights come four stages at a time (8 Q4_0 blocks, 144 bytes a row, in
+// 16-byte copies) into two slots of their own: one 4-byte copy a word was the
+// limit of a first version (H200, notes/h200_s14 runs 4-6: 432 -> 514 TFLOP/s
+// on 128256 x 4096, M = 512).
+//
+// k order: thread t of a warp holds, for rows g and g + 8 of its warp's 16, the
+// k pairs (2t, 2t + 1) and (2t + 8, 2t + 9) of each k16 step (the wgmma A
+// fragment). In a Q4_0 block value j < 16 is the low nibble of qs[j] and value
+// 16 + j its high nibble: the bytes qs[2t], qs[2t + 1], qs[8 + 2t], qs[9 + 2t]
+// hold all eight values thread t needs from the block's two k16 steps.
+//
+// Requirements (checked by the host, cupyquant/qmatmul.py): K a multiple of
+// 256, the weight buffer 16-byte aligned, x float16 with rows of K elements
+// (16-byte aligned).
+
+#if defined(CQ_CUDA) && defined(__CUDA_ARCH__) && defined(__CUDA_ARCH_FEAT_SM90_ALL)
+#define CQ_SM90A 1
+#endif
+
+#ifndef CQ_WG_STAGES
+#define CQ_WG_STAGES 4
+#endif
+#define CQ_WG_ROWS 128  // weight rows a thread block (CQ_MM_THREADS = 2 warpgroups)
+// Dynamic shared memory: the x stages, two weight slots, 1024 bytes to align
+// the x tiles for the swizzle. cupyquant/matmul_kernels.py wgmma_smem_bytes mirrors it.
+#define CQ_WG_SMEM(BN) (CQ_WG_STAGES * (BN) * 128 + 2 * CQ_WG_ROWS * 144 + 1024)
+
+#if defined(CQ_SM90A)
+__device__ __forceinline__ void cq_wgmma_fence() { asm volatile("wgmma.fence.sync.aligned;\n" ::: "memory"); }
+__device__ __forceinline__ void cq_wgmma_commit() { asm volatile("wgmma.commit_group.sync.aligned;\n" ::: "memory"); }
+template <int N>
+__device__ __forceinline__ void cq_wgmma_wait() { asm volatile("wgmma.wait_group.sync.aligned %0;\n" ::"n"(N) : "memory"); }
+// Shared-memory writes of the generic proxy (cp.async) made visible to the
+// async proxy through which wgmma reads.
+__device__ __forceinline__ void cq_fence_proxy_async() { asm volatile("fence.proxy.async.shared::cta;\n" ::: "memory"); }
+// 16 bytes global -> shared (32-bit shared address), zero-filled when !valid.
+__device__ __forceinline__ void cq_cp16_zfill_s(cq_u32 dst, const void* src, bool valid) {
+    asm volatile("cp.async.cg.shared.global [%0], [%1], 16, %2;\n" ::"r"(dst), "l"(src), "r"(valid ? 16 : 0) : "memory");
+}
+// wgmma matrix descriptor of a K-major tile with 128-byte swizzle at shared
+// address addr: 8-row groups 1024 bytes apart (stride), leading offset unused.
+__device__ __forceinline__ cq_u64 cq_wgmma_desc_sw128(cq_u32 addr) {
+    return (cq_u64)((addr & 0x3FFFF) >> 4) | ((cq_u64)1 << 16) | ((cq_u64)(1024 >> 4) << 32) | ((cq_u64)1 << 62);
+}
+// d (64 x 128, float32) += A (64 x 16, float16 registers) * B (16 x 128, float16, shared
+// memory, K-major, 128-byte swizzle, descriptor desc).
+__device__ __forceinline__ void cq_wgmma_n128(float* d, const cq_u32* a, cq_u64 desc) {
+    asm volatile("wgmma.mma_async.sync.aligned.m64n128k16.f32.f16.f16 "
+                 "{"
+                 "%0,%1,%2,%3,%4,%5,%6,%7,%8,%9,%10,%11,%12,%13,%14,%15,"
+                 "%16,%17,%18,%19,%20,%21,%22,%23,%24,%25,%26,%27,%28,%29,%30,%31,"
+                 "%32,%33,%34,%35,%36,%37,%38,%39,%40,%41,%42,%43,%44,%45,%46,%47,"
+                 "%48,%49,%50,%51,%52,%53,%54,%55,%56,%57,%58,%59,%60,%61,%62,%63"
+                 "}, {%64,%65,%66,%67}, %68, 1, 1, 1, 0;\n"
+                 : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3]), "+f"(d[4]), "+f"(d[5]), "+f"(d[6]), "+f"(d[7]),
+                   "+f"(d[8]), "+f"(d[9]), "+f"(d[10]), "+f"(d[11]), "+f"(d[12]), "+f"(d[13]), "+f"(d[14]), "+f"(d[15]),
+                   "+f"(d[16]), "+f"(d[17]), "+f"(d[18]), "+f"(d[19]), "+f"(d[20]), "+f"(d[21]), "+f"(d[22]), "+f"(d[23]),
+                   "+f"(d[24]), "+f"(d[25]), "+f"(d[26]), "+f"(d[27]), "+f"(d[28]), "+f"(d[29]), "+f"(d[30]), "+f"(d[31]),
+                   "+f"(d[32]), "+f"(d[33]), "+f"(d[34]), "+f"(d[35]), "+f"(d[36]), "+f"(d[37]), "+f"(d[38]), "+f"(d[39]),
+                   "+f"(d[40]), "+f"(d[41]), "+f"(d[42]), "+f"(d[43]), "+f"(d[44]), "+f"(d[45]), "+f"(d[46]), "+f"(d[47]),
+                   "+f"(d[48]), "+f"(d[49]), "+f"(d[50]), "+f"(d[51]), "+f"(d[52]), "+f"(d[53]), "+f"(d[54]), "+f"(d[55]),
+                   "+f"(d[56]), "+f"(d[57]), "+f"(d[58]), "+f"(d[59]), "+f"(d[60]), "+f"(d[61]), "+f"(d[62]), "+f"(d[63])
+                 : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "l"(desc));
+}
+// d (64 x 256, float32) += A (64 x 16, float16 registers) * B (16 x 256, float16, shared
+// memory, K-major, 128-byte swizzle, descriptor desc).
+__device__ __forceinline__ void cq_wgmma_n256(float* d, const cq_u32* a, cq_u64 desc) {
+    asm volatile("wgmma.mma_async.sync.aligned.m64n256k16.f32.f16.f16 "
+                 "{"
+                 "%0,%1,%2,%3,%4,%5,%6,%7,%8,%9,%10,%11,%12,%13,%14,%15,"
+                 "%16,%17,%18,%19,%20,%21,%22,%23,%24,%25,%26,%27,%28,%29,%30,%31,"
+                 "%32,%33,%34,%35,%36,%37,%38,%39,%40,%41,%42,%43,%44,%45,%46,%47,"
+                 "%48,%49,%50,%51,%52,%53,%54,%55,%56,%57,%58,%59,%60,%61,%62,%63,"
+                 "%64,%65,%66,%67,%68,%69,%70,%71,%72,%73,%74,%75,%76,%77,%78,%79,"
+                 "%80,%81,%82,%83,%84,%85,%86,%87,%88,%89,%90,%91,%92,%93,%94,%95,"
+                 "%96,%97,%98,%99,%100,%101,%102,%103,%104,%105,%106,%107,%108,%109,%110,%111,"
+                 "%112,%113,%114,%115,%116,%117,%118,%119,%120,%121,%122,%123,%124,%125,%126,%127"
+                 "}, {%128,%129,%130,%131}, %132, 1, 1, 1, 0;\n"
+                 : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3]), "+f"(d[4]), "+f"(d[5]), "+f"(d[6]), "+f"(d[7]),
+                   "+f"(d[8]), "+f"(d[9]), "+f"(d[10]), "+f"(d[11]), "+f"(d[12]), "+f"(d[13]), "+f"(d[14]), "+f"(d[15]),
+                   "+f"(d[16]), "+f"(d[17]), "+f"(d[18]), "+f"(d[19]), "+f"(d[20]), "+f"(d[21]), "+f"(d[22]), "+f"(d[23]),
+                   "+f"(d[24]), "+f"(d[25]), "+f"(d[26]), "+f"(d[27]), "+f"(d[28]), "+f"(d[29]), "+f"(d[30]), "+f"(d[31]),
+                   "+f"(d[32]), "+f"(d[33]), "+f"(d[34]), "+f"(d[35]), "+f"(d[36]), "+f"(d[37]), "+f"(d[38]), "+f"(d[39]),
+                   "+f"(d[40]), "+f"(d[41]), "+f"(d[42]), "+f"(d[43]), "+f"(d[44]), "+f"(d[45]), "+f"(d[46]), "+f"(d[47]),
+                   "+f"(d[48]), "+f"(d[49]), "+f"(d[50]), "+f"(d[51]), "+f"(d[52]), "+f"(d[53]), "+f"(d[54]), "+f"(d[55]),
+                   "+f"(d[56]), "+f"(d[57]), "+f"(d[58]), "+f"(d[59]), "+f"(d[60]), "+f"(d[61]), "+f"(d[62]), "+f"(d[63]),
+                   "+f"(d[64]), "+f"(d[65]), "+f"(d[66]), "+f"(d[67]), "+f"(d[68]), "+f"(d[69]), "+f"(d[70]), "+f"(d[71]),
+                   "+f"(d[72]), "+f"(d[73]), "+f"(d[74]), "+f"(d[75]), "+f"(d[76]), "+f"(d[77]), "+f"(d[78]), "+f"(d[79]),
+                   "+f"(d[80]), "+f"(d[81]), "+f"(d[82]), "+f"(d[83]), "+f"(d[84]), "+f"(d[85]), "+f"(d[86]), "+f"(d[87]),
+                   "+f"(d[88]), "+f"(d[89]), "+f"(d[90]), "+f"(d[91]), "+f"(d[92]), "+f"(d[93]), "+f"(d[94]), "+f"(d[95]),
+                   "+f"(d[96]), "+f"(d[97]), "+f"(d[98]), "+f"(d[99]), "+f"(d[100]), "+f"(d[101]), "+f"(d[102]), "+f"(d[103]),
+                   "+f"(d[104]), "+f"(d[105]), "+f"(d[106]), "+f"(d[107]), "+f"(d[108]), "+f"(d[109]), "+f"(d[110]), "+f"(d[111]),
+                   "+f"(d[112]), "+f"(d[113]), "+f"(d[114]), "+f"(d[115]), "+f"(d[116]), "+f"(d[117]), "+f"(d[118]), "+f"(d[119]),
+                   "+f"(d[120]), "+f"(d[121]), "+f"(d[122]), "+f"(d[123]), "+f"(d[124]), "+f"(d[125]), "+f"(d[126]), "+f"(d[127])
+                 : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "l"(desc));
+}
+template <int BN>
+__device__ __forceinline__ void cq_wgmma(float* d, const cq_u32* a, cq_u64 desc) {
+    if constexpr (BN == 128)
+        cq_wgmma_n128(d, a, desc);
+    else
+        cq_wgmma_n256(d, a, desc);
+}
+#endif
+
+template <class OT, int BN>
+__device__ __forceinline__ void cq_mm_wgmma(const cq_u8* __restrict__ w, cq_i64 row_bytes, int N, int nb,
+                                            const cq_u16* __restrict__ x, cq_i64 ldx, int M,
+                                            OT* __restrict__ y, cq_i64 ldy) {
+#if defined(CQ_SM90A)
+    constexpr int ST = CQ_WG_STAGES, ROWS = CQ_WG_ROWS, THREADS = CQ_MM_THREADS;
+    constexpr int XR = THREADS / 8;  // x rows a pass of the copies
+    constexpr int ND = BN / 2;       // accumulators a thread
+    constexpr int WP = (ROWS * 9 + THREADS - 1) / THREADS;  // weight pieces a thread
+    static_assert(THREADS == 256 && ST >= 3 && ST <= 6, "two warpgroups; a weight slot is refilled "
+                                                       "4 stages after its last reader");
+    const cq_u32 sbase = (cq_smem_addr(cq_dyn_smem) + 1023u) & ~1023u;
+    const cq_u32 wbase = sbase + ST * BN * 128;
+    const cq_u8* const smem_generic = reinterpret_cast<const cq_u8*>(cq_dyn_smem) - cq_smem_addr(cq_dyn_smem);
+    const int tid = threadIdx.x, lane = tid & 31, warp = tid >> 5;
+    const int g = lane >> 2, t = lane & 3;
+    const int m0 = blockIdx.x * BN;    // activation rows vary fastest, so that the thread
+    const int n0 = blockIdx.y * ROWS;  // blocks sharing a weight tile run together
+    const int kt_all = nb / 2;         // stages (K / 64)
+
+    // Copies. Every address is a fixed offset from pointers set up here: the
+    // copies sit between a stage's barrier and its wgmma.
+    // x: stage kt -> slot kt % ST; piece c (16 bytes) of row j at
+    // j * 128 + ((c ^ (j & 7)) << 4) (the 128-byte swizzle). Thread tid copies
+    // piece tid % 8 of the rows tid / 8 + XR i.
+    const int xj = tid >> 3, xc = tid & 7;
+    const cq_u16* const xg = x + (cq_i64)(m0 + xj) * ldx + xc * 8;
+    const cq_i64 xpass = XR * ldx;
+    const cq_u32 xdst = xj * 128 + ((xc ^ (xj & 7)) << 4);
+    cq_u32 xok = 0;  // bit i: row xj + XR i exists
+#pragma unroll
+    for (int i = 0; i < BN / XR; ++i) xok |= (cq_u32)(m0 + xj + XR * i < M) << i;
+    // Weights: stages 4s .. 4s + 3 (144 bytes a row) -> slot s % 2, copied with
+    // the x of stage 4s. Thread tid copies the pieces tid + THREADS i (row p / 9,
+    // piece p % 9); rows past N are zero-filled (d = 0: finite zeros).
+    const cq_u8* wsrc[WP];
+    cq_u32 wdst[WP], wok = 0;
+#pragma unroll
+    for (int i = 0; i < WP; ++i) {
+        const int p = tid + THREADS * i, r = p / 9, c = p - 9 * r;
+        const bool ok = p < ROWS * 9 && n0 + r < N;
+        wok |= (cq_u32)ok << i;
+        wsrc[i] = w + (ok ? (cq_i64)(n0 + r) * row_bytes + c * 16 : 0);
+        wdst[i] = r * 144 + c * 16;
+    }
+    auto issue = [&](int kt) {
+        if (kt < kt_all) {
+            const cq_u32 slot = sbase + (kt % ST) * (BN * 128);
+            const cq_u16* xp = xg + kt * 64;
+#pragma unroll
+            for (int i = 0; i < BN / XR; ++i, xp += xpass) {
+                const bool ok = (xok >> i) & 1;
+                cq_cp16_zfill_s(slot + xdst + i * XR * 128, ok ? xp : x, ok);
+            }
+            if ((kt & 3) == 0) {
+                const cq_u32 wslot = wbase + ((kt >> 2) & 1) * (ROWS * 144);
+#pragma unroll
+                for (int i = 0; i < WP; ++i)
+                    if (i < WP - 1 || tid + THREADS * i < ROWS * 9)
+                        cq_cp16_zfill_s(wslot + wdst[i], wsrc[i] + (kt >> 2) * 144, (wok >> i) & 1);
+            }
+        }
+        cq_cp_commit();  // one group a stage, empty past the end
+    };
+
+    float acc[ND];
+#pragma unroll
+    for (int i = 0; i < ND; ++i) acc[i] = 0.0f;
+    // This thread's weight rows: 64 x warpgroup + 16 x warp + g (and + 8).
+    const int wrow = 64 * (warp >> 2) + 16 * (warp & 3) + g;
+
+#pragma unroll
+    for (int s = 0; s < ST - 2; ++s) issue(s);
+
+    cq_u32 a[2][16];  // A registers of two stages: one may still be read by a running wgmma
+    auto stage = [&](int kt, cq_u32* ar) {
+        cq_cp_wait<ST - 3>();
+        cq_fence_proxy_async();
+        __syncthreads();  // stage kt is in; every wgmma of stage kt - 2 is done (waited below)
+        issue(kt + ST - 2);
+        const cq_u32 xs = sbase + (kt % ST) * (BN * 128);
+        const cq_u8* ws = smem_generic + wbase + ((kt >> 2) & 1) * (ROWS * 144) + (kt & 3) * 36;
+#pragma unroll
+        for (int bl = 0; bl < 2; ++bl) {
+#pragma unroll
+            for (int h = 0; h < 2; ++h) {  // rows g, g + 8
+                const cq_u8* r = ws + (wrow + 8 * h) * 144 + bl * CQ_QB;
+                const cq_u32 d = *reinterpret_cast<const cq_u16*>(r);
+                const cq_u32 d2 = d | (d << 16);
+                const cq_u32 lo = *reinterpret_cast<const cq_u16*>(r + 2 + 2 * t);
+                const cq_u32 hi = *reinterpret_cast<const cq_u16*>(r + 10 + 2 * t);
+                // q bytes: qs[2t], qs[8 + 2t], qs[2t + 1], qs[9 + 2t]
+                const cq_u32 q = __byte_perm(lo, hi, 0x5140);
+                // k16 step 2 bl (values 0-15): a[0] / a[1] rows g / g + 8 at k 2t, a[2] / a[3] at 2t + 8
+                ar[8 * bl + h] = cq_deq_pair_f16(q & 0x000F000Fu, d2);
+                ar[8 * bl + 2 + h] = cq_deq_pair_f16((q >> 8) & 0x000F000Fu, d2);
+                // k16 step 2 bl + 1 (values 16-31): the high nibbles
+                ar[8 * bl + 4 + h] = cq_deq_pair_f16((q >> 4) & 0x000F000Fu, d2);
+                ar[8 * bl + 6 + h] = cq_deq_pair_f16((q >> 12) & 0x000F000Fu, d2);
+            }
+        }
+        cq_wgmma_fence();
+#pragma unroll
+        for (int s = 0; s < 4; ++s) cq_wgmma<BN>(acc, ar + 4 * s, cq_wgmma_desc_sw128(xs + 32 * s));
+        cq_wgmma_commit();
+        cq_wgmma_wait<1>();  // the previous stage's wgmma: its A registers and x slot are free
+    };
+    int kt = 0;
+    for (; kt + 1 < kt_all; kt += 2) {  // two A register sets, alternating
+        stage(kt, a[0]);
+        stage(kt + 1, a[1]);
+    }
+    if (kt < kt_all) stage(kt, a[0]);
+    cq_wgmma_wait<0>();
+    cq_cp_wait<0>();
+
+    // acc[4c + e]: weight row wrow (+ 8 for e >= 2), activation row m0 + 8c + 2t (+ 1 for odd e)
+#pragma unroll
+    for (int c = 0; c < BN / 8; ++c) {
+#pragma unroll
+        for (int e = 0; e < 4; ++e) {
+            const int m = m0 + 8 * c + 2 * t + (e & 1), n = n0 + wrow + 8 * (e >> 1);
+            if (m < M && n < N) cq_store1(y + (cq_i64)m * ldy + n, acc[4 * c + e]);
+        }
+    }
+#endif
+}
+
+#define CQ_MM_WGMMA_KERNEL(SUF, OT, BN)                                                                     \
+    extern "C" __global__ void __launch_bounds__(CQ_MM_THREADS, 1)                                          \
+    cq_q4_0_mm_wgmma_##SUF##_n##BN(const cq_u8* __restrict__ w, cq_i64 row_bytes, int N, int nb,            \
+                                   const cq_u16* __restrict__ x, cq_i64 ldx, int M, OT* __restrict__ y,      \
+                                   cq_i64 ldy) {                                                            \
+        cq_mm_wgmma<OT, BN>(w, row_bytes, N, nb, x, ldx, M, y, ldy);                                        \
+    }
+CQ_MM_WGMMA_KERNEL(f32, float, 128)
+CQ_MM_WGMMA_KERNEL(f16, cq_f16, 128)
+CQ_MM_WGMMA_KERNEL(bf16, cq_bf16, 128)
+CQ_MM_WGMMA_KERNEL(f32, float, 256)
+CQ_MM_WGMMA_KERNEL(f16, cq_f16, 256)
+CQ_MM_WGMMA_KERNEL(bf16, cq_bf16, 256)
+
+// flag[0] = 1 where the kernels above were compiled with wgmma (sm_90a), else 0.
+extern "C" __global__ void cq_q4_0_sm90a_compiled(int* flag) {
+#if defined(CQ_SM90A)
+    flag[0] = 1;
+#else
+    flag[0] = 0;
+#endif
+}
