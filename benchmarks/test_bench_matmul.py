@@ -117,7 +117,7 @@ class Bench:
         qbytes = q[0].nbytes
         info = {
             "shape": f"{n}x{k}", "M": m, "x_dtype": x_dtype,
-            "path": path or f"auto:{choose_path(m, x_dtype, cp.cuda.Device().id, n)}",
+            "path": path or f"auto:{choose_path(m, x_dtype, cp.cuda.Device().id, n, k)}",
             "time_us": t * 1e6,
             "weight_GBps": qbytes / t / 1e9,
             "copy_GBps": self.ceiling() / 1e9,
@@ -155,7 +155,7 @@ def configs(shapes=SHAPES, ms=MS):
                 elif m <= 16:
                     paths = [None]
                 else:  # and the large-M path the auto choice is not (wgmma: dequant_gemm)
-                    auto = choose_path(m, xd, dev, shape[0]) if gpu_available() else "dequant_gemm"
+                    auto = choose_path(m, xd, dev, *shape) if gpu_available() else "dequant_gemm"
                     paths = [None, "dequant_gemm" if auto == "wgmma" else "mma"]
                 for p in paths:
                     yield shape, m, xd, p

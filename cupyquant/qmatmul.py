@@ -94,6 +94,13 @@ NVIDIA_LARGE_M_PATH = "dequant_gemm"
 #: float16 weights, and no scratch buffer).
 WGMMA_AUTO = True
 WGMMA_MIN_BLOCKS_PER_SM = 0.75
+#: ... and on smaller grids, split over K (WGMMA_SPLIT_MAX_BLOCKS_PER_SM), for
+#: K of at least this: run 9, 4096 x 14336 (32 blocks), M = 17 / 33 / 64 / 128,
+#: wgmma with 8 splits 38.2 / 41.4 / 47.3 / 61.3 us against matvec 59.1 (M =
+#: 17) and dequant_gemm 75.1 / 75.7 / 77.3 / 78.8; with K = 4096 (4096^2) the
+#: split sums cost more: 19.7 / 22.6 / 26.8 / 40.2 against matvec 18.4 and
+#: dequant_gemm 23.5 / 24.2 / 22.2 / 26.2, so not there.
+WGMMA_SPLIT_MIN_K = 8192
 #: ... only above this many activation rows (x dtype): one pass of the
 #: matrix-vector kernel (float16 x) / its float32-accurate rows (float32 x).
 WGMMA_FROM_M = {"float16": 16, "float32": 16}
@@ -103,6 +110,17 @@ WGMMA_FROM_M = {"float16": 16, "float32": 16}
 #: rounds), 14336 x 4096 126.3 / 120.7 (1.7), 4096 x 14336 114.8 / 175.8,
 #: 128256 x 4096 1139 / 1046.
 WGMMA_WIDE_MIN_ROUNDS = 1.5
+#: Split-K of the wgmma kernel (128-row thread blocks) where its grid has at
+#: most WGMMA_SPLIT_MAX_BLOCKS_PER_SM thread blocks an SM: into as many K
+#: ranges as make about WGMMA_SPLIT_BLOCKS_PER_SM thread blocks an SM (two are
+#: resident), each at least WGMMA_MIN_STAGES_PER_SPLIT stages of 64 (a multiple
+#: of 4). Run 9 (H200): 4096 x 14336, M = 17, 125.2 -> 38.2 us (32 -> 256
+#: blocks); on grids of 112-128 blocks splits were slower (4096^2 M = 512 38.6
+#: -> 82.3 us, 14336 x 4096 M = 17 39.4 -> 50.1): the last thread block of a
+#: tile adds the partial sums up alone.
+WGMMA_SPLIT_MAX_BLOCKS_PER_SM = 0.5
+WGMMA_SPLIT_BLOCKS_PER_SM = 2.0
+WGMMA_MIN_STAGES_PER_SPLIT = 16
 #: Largest float16 scratch buffer of the "dequant_gemm" path (bytes).
 DEQUANT_SCRATCH_BYTES = 256 << 20
 #: Tensor-core matrix-vector: geometry (rows per thread block, blocks per row
@@ -261,16 +279,19 @@ def _int8_matvec_for(M: int, x_dtype) -> bool:
     return lo <= M <= min(hi, mk.MVI8_MAX_M)
 
 
-def choose_path(M: int, x_dtype, dev_id: int = 0, N: int | None = None) -> str:
-    """The path ``path=None`` takes for M activation rows of ``x_dtype`` and N
-    weight rows (None: many). Where the weights do not allow "wgmma", matmul
-    takes :func:`_path_without_wgmma` instead."""
+def choose_path(M: int, x_dtype, dev_id: int = 0, N: int | None = None, K: int | None = None) -> str:
+    """The path ``path=None`` takes for M activation rows of ``x_dtype``, N
+    weight rows and K (None: many). Where the weights do not allow "wgmma",
+    matmul takes :func:`_path_without_wgmma` instead."""
     name = _dtype_name(x_dtype)
     if _tensor_cores(dev_id):
         if M > WGMMA_FROM_M.get(name, 16) and WGMMA_AUTO and wgmma_available(dev_id):
             sms = device_info(dev_id).get("sm_count", 1)
-            if N is None or -(-N // mk.WGMMA_ROWS) * -(-M // 128) >= WGMMA_MIN_BLOCKS_PER_SM * sms:
+            blocks = -(-N // mk.WGMMA_ROWS) * -(-M // 128) if N is not None else None
+            if blocks is None or blocks >= WGMMA_MIN_BLOCKS_PER_SM * sms:
                 return "wgmma"
+            if blocks <= WGMMA_SPLIT_MAX_BLOCKS_PER_SM * sms and K is not None and K >= WGMMA_SPLIT_MIN_K:
+                return "wgmma"  # split over K
     return _path_without_wgmma(M, name, dev_id)
 
 
@@ -345,7 +366,7 @@ def matmul(x, w, *, out=None, dtype=None, path=None):
         dev = x.device.id
         auto = path is None
         if auto:
-            path = choose_path(M, x.dtype, dev, N)
+            path = choose_path(M, x.dtype, dev, N, K)
         if path == "wgmma":
             why = _wgmma_unusable(w, N, K, dev)
             if why is not None:
@@ -682,21 +703,36 @@ def _mma_tc(cp, x2, w, y2, N, K):
          shared_mem=mk.MM_TC_SMEM)
 
 
+def _wgmma_plan(M: int, N: int, K: int, sms: int) -> tuple[int, int, int]:
+    """(width, splits, stages per split) of the wgmma kernel for an M x N x K product."""
+    rows = mk.WGMMA_ROWS
+    if -(-N // rows) * -(-M // 256) >= WGMMA_WIDE_MIN_ROUNDS * sms:
+        return 256, 1, K // 64
+    blocks = -(-N // rows) * -(-M // 128)
+    groups = K // 256  # the weights come 4 stages at a time: a split is whole groups
+    splits = 1
+    if blocks <= WGMMA_SPLIT_MAX_BLOCKS_PER_SM * sms:
+        splits = min(-(-int(WGMMA_SPLIT_BLOCKS_PER_SM * sms) // blocks),
+                     max(1, groups // max(1, WGMMA_MIN_STAGES_PER_SPLIT // 4)))
+    per = -(-groups // splits)
+    return 128, -(-groups // per), 4 * per
+
+
 def _wgmma(cp, x2, w, y2, N, K, dev):
     M = x2.shape[0]
     x16 = _as_f16(cp, x2)
-    rows = mk.WGMMA_ROWS
-    wide = -(-N // rows) * -(-M // 256) >= WGMMA_WIDE_MIN_ROUNDS * device_info(dev)["sm_count"]
-    width = 256 if wide else 128
+    width, splits, sps = _wgmma_plan(M, N, K, device_info(dev)["sm_count"])
     smem = mk.wgmma_smem_bytes(width)
     kern = _sm90_function(mk.wgmma_name(y2.dtype, width))
     key = (dev, id(kern), smem)
     if key not in _smem_set:
         _set_max_dynamic_smem(cp, kern, smem)
         _smem_set.add(key)
-    kern((-(-M // width), -(-N // rows)), (mk.THREADS,),
+    grid = (-(-M // width), -(-N // mk.WGMMA_ROWS), splits)
+    ws, counters = _split_k_args(cp, splits, M, N, grid[0] * grid[1], dev)
+    kern(grid, (mk.THREADS,),
          (w.data, np.int64(K // 32 * 18), np.int32(N), np.int32(K // 32), x16, np.int64(K), np.int32(M),
-          y2, np.int64(N)),
+          y2, np.int64(N), np.int32(sps), ws, counters),
          shared_mem=smem)
 
 

@@ -189,7 +189,9 @@ if part == "mthr":
     print(f"wgmma available: {mm.wgmma_available(dev)} {mm.wgmma_error.get(dev, '')}", flush=True)
     bench = get_bench()
     for shape in [(4096, 4096), (14336, 4096), (4096, 14336)]:
-        for xd, ms in [("float16", [8, 16, 17, 24, 32, 48, 64, 96, 128]), ("float32", [8, 16, 17, 32, 48])]:
+        grid = ([("float16", [16, 17, 32, 33, 128]), ("float32", [16, 17])] if os.environ.get("PROBE_MTHR_SHORT")
+                else [("float16", [8, 16, 17, 24, 32, 48, 64, 96, 128]), ("float32", [8, 16, 17, 32, 48])])
+        for xd, ms in grid:
             for m in ms:
                 cells = []
                 for p in ("matvec", "wgmma", "dequant_gemm"):
@@ -198,5 +200,37 @@ if part == "mthr":
                         cells.append(f"{p} {r['time_us']:7.2f}")
                     except Exception as exc:
                         cells.append(f"{p} FAILED {type(exc).__name__}: {str(exc)[:60]}")
-                print(f"{shape[0]}x{shape[1]} M={m:3d} {xd[:5]} [auto {mm.choose_path(m, xd, dev)}]: "
+                print(f"{shape[0]}x{shape[1]} M={m:3d} {xd[:5]} [auto {mm.choose_path(m, xd, dev, *shape)}]: "
                       + " | ".join(cells), flush=True)
+
+# ---------------------------------------------------------------- wgmma split-K
+if part == "wgsplit":
+    # wgmma split-K on small grids (run 7: a thread block's 64-224 serial
+    # stages were the limit where the grid is small): no split / the default
+    # (2 blocks an SM, at least 16 stages a split) / at least 8 stages a split,
+    # against dequant_gemm and matvec; the plan in brackets.
+    import cupyquant.qmatmul as mm
+    from test_bench_matmul import get_bench
+    dev = cp.cuda.Device().id
+    sms = cp.cuda.runtime.getDeviceProperties(dev)["multiProcessorCount"]
+    bench = get_bench()
+
+    def split(bps, min_st):
+        def apply():
+            mm.WGMMA_SPLIT_BLOCKS_PER_SM, mm.WGMMA_MIN_STAGES_PER_SPLIT = bps, min_st
+        return apply
+    SET = {"nosplit": split(0, 16), "split": split(2.0, 16), "split8": split(2.0, 8), "split4/8": split(4.0, 8)}
+    for shape in [(4096, 4096), (4096, 14336), (14336, 4096)]:
+        for m in [17, 33, 64, 128, 512]:
+            cells = []
+            for name, apply in SET.items():
+                apply()
+                r, _ = bench.measure(shape, m, "float16", "wgmma")
+                cells.append(f"{name} {r['time_us']:7.2f} {mm._wgmma_plan(m, shape[0], shape[1], sms)}")
+            split(2.0, 16)()
+            for p in (["matvec"] if m <= 32 else []) + ["dequant_gemm"]:
+                r, _ = bench.measure(shape, m, "float16", p)
+                cells.append(f"{p} {r['time_us']:7.2f}")
+            t_blas, _ = bench.cublas_time(shape, m)
+            print(f"{shape[0]}x{shape[1]} M={m:3d} [auto {mm.choose_path(m, 'float16', dev, *shape)}] "
+                  f"cuBLAS {t_blas*1e6:6.2f}: " + " | ".join(cells), flush=True)

@@ -525,14 +525,19 @@ def test_auto_path_rules(monkeypatch):
     monkeypatch.setattr(mm, "_tensor_cores", lambda dev: True)
     monkeypatch.setattr(mm, "wgmma_available", lambda dev: True)
     monkeypatch.setattr(mm, "device_info", lambda dev: {"sm_count": 132})
-    cases = [(16, "float16", 14336, "matvec"), (17, "float16", 14336, "wgmma"), (17, "float16", 4096, "matvec"),
-             (32, "float16", 4096, "matvec"), (33, "float16", 4096, "dequant_gemm"),
-             (512, "float16", 4096, "wgmma"), (128, "float16", 4096, "dequant_gemm"),
-             (8, "float32", 128256, "matvec"), (16, "float32", 14336, "matvec"),
-             (17, "float32", 14336, "wgmma"), (17, "float32", 4096, "dequant_gemm"),
-             (512, "float32", None, "wgmma")]
-    for m, xd, n, want in cases:
-        assert mm.choose_path(m, xd, 0, n) == want, (m, xd, n, want)
+    cases = [(16, "float16", 14336, 4096, "matvec"), (17, "float16", 14336, 4096, "wgmma"),
+             (17, "float16", 4096, 4096, "matvec"), (32, "float16", 4096, 4096, "matvec"),
+             (33, "float16", 4096, 4096, "dequant_gemm"), (512, "float16", 4096, 4096, "wgmma"),
+             (128, "float16", 4096, 4096, "dequant_gemm"),
+             # small grids with long K: wgmma split over K
+             (17, "float16", 4096, 14336, "wgmma"), (128, "float16", 4096, 14336, "wgmma"),
+             (16, "float16", 4096, 14336, "matvec"), (17, "float32", 4096, 14336, "wgmma"),
+             (300, "float16", 4096, 14336, "dequant_gemm"),  # 96 blocks: neither rule
+             (8, "float32", 128256, 4096, "matvec"), (16, "float32", 14336, 4096, "matvec"),
+             (17, "float32", 14336, 4096, "wgmma"), (17, "float32", 4096, 4096, "dequant_gemm"),
+             (512, "float32", None, None, "wgmma")]
+    for m, xd, n, k, want in cases:
+        assert mm.choose_path(m, xd, 0, n, k) == want, (m, xd, n, k, want)
     monkeypatch.setattr(mm, "wgmma_available", lambda dev: False)
     assert mm.choose_path(512, "float16", 0, 128256) == mm.NVIDIA_LARGE_M_PATH
     assert mm.choose_path(20, "float16", 0, 128256) == "matvec"
@@ -578,15 +583,21 @@ def _need_wgmma(path="wgmma"):
 
 
 @gpu
-@pytest.mark.parametrize("width", [128, 256])
+@pytest.mark.parametrize("width,split", [(128, False), (128, True), (256, False)])
 @pytest.mark.parametrize("n,k", [(N_ODD, 512), (1000, 4096), (300, 1024), (130, 14336)])
 @pytest.mark.parametrize("m", [1, 3, 17, 200, 512, 600])
-def test_wgmma_accuracy(n, k, m, width, monkeypatch):
-    """Both thread-block widths (128 / 256 activation rows), M and N not
-    multiples of either, outputs poisoned first; float32 and float16 x."""
+def test_wgmma_accuracy(n, k, m, width, split, monkeypatch):
+    """Both thread-block widths (128 / 256 activation rows), split-K into as
+    many splits as K allows (one group of 4 stages each) or none, M and N not
+    multiples of the tiles, outputs poisoned first; float32 and float16 x;
+    the split counters left zero for the next launch."""
     _need_wgmma()
     import cupyquant.qmatmul as mm
     monkeypatch.setattr(mm, "WGMMA_WIDE_MIN_ROUNDS", 0 if width == 256 else float("inf"))
+    monkeypatch.setattr(mm, "WGMMA_SPLIT_MAX_BLOCKS_PER_SM", 1e9 if split else 0)
+    monkeypatch.setattr(mm, "WGMMA_SPLIT_BLOCKS_PER_SM", 1e9)
+    monkeypatch.setattr(mm, "WGMMA_MIN_STAGES_PER_SPLIT", 4)
+    assert (mm._wgmma_plan(m, n, k, 132)[1] > 1) == (split and k >= 512)
     launched = []
     real = mm._sm90_function
 
@@ -600,6 +611,28 @@ def test_wgmma_accuracy(n, k, m, width, monkeypatch):
         err = run_check(c, m, x_dtype, "wgmma", rng, out_dtype=out_dtype)
         assert err <= tolerance("wgmma", x_dtype, out_dtype), (x_dtype, out_dtype, err)
     assert launched and all(name.endswith(f"_n{width}") for name in launched), launched
+    counters = mm._counters.get((cupy_module().cuda.Device().id, cupy_module().cuda.get_current_stream().ptr))
+    if counters is not None:
+        assert int(counters.sum()) == 0, "split counters not left zero"
+
+
+def test_wgmma_plan():
+    """Width 256 on many-tile grids, else 128 with split-K on small grids (at
+    most 0.5 blocks an SM): whole groups of 4 stages a split, at least
+    WGMMA_MIN_STAGES_PER_SPLIT."""
+    import cupyquant.qmatmul as mm
+    assert mm._wgmma_plan(512, 128256, 4096, 132) == (256, 1, 64)
+    assert mm._wgmma_plan(512, 14336, 4096, 132) == (256, 1, 64)
+    assert mm._wgmma_plan(1200, 4096, 4096, 132) == (128, 1, 64)     # 320 blocks of 128 x 128
+    assert mm._wgmma_plan(512, 4096, 4096, 132) == (128, 1, 64)      # 128 blocks: no split
+    assert mm._wgmma_plan(17, 14336, 4096, 132) == (128, 1, 64)      # 112 blocks
+    assert mm._wgmma_plan(64, 4096, 14336, 132) == (128, 8, 28)      # 32 blocks (run 9)
+    for m, n, k in [(17, 4096, 4096), (64, 4096, 14336), (200, 130, 512), (3, 100, 256), (256, 4096, 14336)]:
+        width, splits, sps = mm._wgmma_plan(m, n, k, 132)
+        assert width == 128 and sps % 4 == 0 and splits * sps >= k // 64 > (splits - 1) * sps
+        assert splits == 1 or sps >= mm.WGMMA_MIN_STAGES_PER_SPLIT
+        blocks = -(-n // 128) * -(-m // 128)
+        assert splits == 1 or blocks * (splits - 1) < mm.WGMMA_SPLIT_BLOCKS_PER_SM * 132
 
 
 @gpu

@@ -27,6 +27,12 @@
 // 16 + j its high nibble: the bytes qs[2t], qs[2t + 1], qs[8 + 2t], qs[9 + 2t]
 // hold all eight values thread t needs from the block's two k16 steps.
 //
+// Split-K (grids with few thread blocks, whose serial stages would be the
+// limit): thread block z of gridDim.z takes stages [z * stages_per_split, ...)
+// (a multiple of 4), writes its float32 partial sums to ws[z][m][n], and the
+// last of a tile's thread blocks to arrive (counters, left zero again) adds
+// them up in split order (deterministic) and writes y.
+//
 // Requirements (checked by the host, cupyquant/qmatmul.py): K a multiple of
 // 256, the weight buffer 16-byte aligned, x float16 with rows of K elements
 // (16-byte aligned).
@@ -124,7 +130,8 @@ __device__ __forceinline__ void cq_wgmma(float* d, const cq_u32* a, cq_u64 desc)
 template <class OT, int BN>
 __device__ __forceinline__ void cq_mm_wgmma(const cq_u8* __restrict__ w, cq_i64 row_bytes, int N, int nb,
                                             const cq_u16* __restrict__ x, cq_i64 ldx, int M,
-                                            OT* __restrict__ y, cq_i64 ldy) {
+                                            OT* __restrict__ y, cq_i64 ldy, int stages_per_split,
+                                            float* __restrict__ ws, int* __restrict__ counters) {
 #if defined(CQ_SM90A)
     constexpr int ST = CQ_WG_STAGES, ROWS = CQ_WG_ROWS, THREADS = CQ_MM_THREADS;
     constexpr int XR = THREADS / 8;  // x rows a pass of the copies
@@ -139,11 +146,13 @@ __device__ __forceinline__ void cq_mm_wgmma(const cq_u8* __restrict__ w, cq_i64 
     const int g = lane >> 2, t = lane & 3;
     const int m0 = blockIdx.x * BN;    // activation rows vary fastest, so that the thread
     const int n0 = blockIdx.y * ROWS;  // blocks sharing a weight tile run together
-    const int kt_all = nb / 2;         // stages (K / 64)
+    const int split = blockIdx.z, n_split = gridDim.z;
+    const int kt0 = split * stages_per_split;                                     // first stage (K / 64) ...
+    const int nst = (nb / 2 < kt0 + stages_per_split ? nb / 2 : kt0 + stages_per_split) - kt0;  // ... and count
 
     // Copies. Every address is a fixed offset from pointers set up here: the
     // copies sit between a stage's barrier and its wgmma.
-    // x: stage kt -> slot kt % ST; piece c (16 bytes) of row j at
+    // x: local stage i -> slot i % ST; piece c (16 bytes) of row j at
     // j * 128 + ((c ^ (j & 7)) << 4) (the 128-byte swizzle). Thread tid copies
     // piece tid % 8 of the rows tid / 8 + XR i.
     const int xj = tid >> 3, xc = tid & 7;
@@ -153,9 +162,10 @@ __device__ __forceinline__ void cq_mm_wgmma(const cq_u8* __restrict__ w, cq_i64 
     cq_u32 xok = 0;  // bit i: row xj + XR i exists
 #pragma unroll
     for (int i = 0; i < BN / XR; ++i) xok |= (cq_u32)(m0 + xj + XR * i < M) << i;
-    // Weights: stages 4s .. 4s + 3 (144 bytes a row) -> slot s % 2, copied with
-    // the x of stage 4s. Thread tid copies the pieces tid + THREADS i (row p / 9,
-    // piece p % 9); rows past N are zero-filled (d = 0: finite zeros).
+    // Weights: local stages 4s .. 4s + 3 (144 bytes a row) -> slot s % 2, copied
+    // with the x of local stage 4s (kt0 is a multiple of 4). Thread tid copies
+    // the pieces p = tid + THREADS i (row p / 9, piece p % 9); rows past N are
+    // zero-filled (d = 0: finite zeros).
     const cq_u8* wsrc[WP];
     cq_u32 wdst[WP], wok = 0;
 #pragma unroll
@@ -166,21 +176,22 @@ __device__ __forceinline__ void cq_mm_wgmma(const cq_u8* __restrict__ w, cq_i64 
         wsrc[i] = w + (ok ? (cq_i64)(n0 + r) * row_bytes + c * 16 : 0);
         wdst[i] = r * 144 + c * 16;
     }
-    auto issue = [&](int kt) {
-        if (kt < kt_all) {
-            const cq_u32 slot = sbase + (kt % ST) * (BN * 128);
-            const cq_u16* xp = xg + kt * 64;
+    auto issue = [&](int i) {  // local stage i, stage kt0 + i of K
+        if (i < nst) {
+            const int kt = kt0 + i;
+            const cq_u32 slot = sbase + (i % ST) * (BN * 128);
+            const cq_u16* xp = xg + (cq_i64)kt * 64;
 #pragma unroll
-            for (int i = 0; i < BN / XR; ++i, xp += xpass) {
-                const bool ok = (xok >> i) & 1;
-                cq_cp16_zfill_s(slot + xdst + i * XR * 128, ok ? xp : x, ok);
+            for (int r = 0; r < BN / XR; ++r, xp += xpass) {
+                const bool ok = (xok >> r) & 1;
+                cq_cp16_zfill_s(slot + xdst + r * XR * 128, ok ? xp : x, ok);
             }
-            if ((kt & 3) == 0) {
-                const cq_u32 wslot = wbase + ((kt >> 2) & 1) * (ROWS * 144);
+            if ((i & 3) == 0) {
+                const cq_u32 wslot = wbase + ((i >> 2) & 1) * (ROWS * 144);
 #pragma unroll
-                for (int i = 0; i < WP; ++i)
-                    if (i < WP - 1 || tid + THREADS * i < ROWS * 9)
-                        cq_cp16_zfill_s(wslot + wdst[i], wsrc[i] + (kt >> 2) * 144, (wok >> i) & 1);
+                for (int j = 0; j < WP; ++j)
+                    if (j < WP - 1 || tid + THREADS * j < ROWS * 9)
+                        cq_cp16_zfill_s(wslot + wdst[j], wsrc[j] + (cq_i64)(kt >> 2) * 144, (wok >> j) & 1);
             }
         }
         cq_cp_commit();  // one group a stage, empty past the end
@@ -196,18 +207,18 @@ __device__ __forceinline__ void cq_mm_wgmma(const cq_u8* __restrict__ w, cq_i64 
     for (int s = 0; s < ST - 2; ++s) issue(s);
 
     cq_u32 a[2][16];  // A registers of two stages: one may still be read by a running wgmma
-    auto stage = [&](int kt, cq_u32* ar) {
+    auto stage = [&](int i, cq_u32* ar) {  // local stage i
         cq_cp_wait<ST - 3>();
         cq_fence_proxy_async();
-        __syncthreads();  // stage kt is in; every wgmma of stage kt - 2 is done (waited below)
-        issue(kt + ST - 2);
-        const cq_u32 xs = sbase + (kt % ST) * (BN * 128);
-        const cq_u8* ws = smem_generic + wbase + ((kt >> 2) & 1) * (ROWS * 144) + (kt & 3) * 36;
+        __syncthreads();  // stage i is in; every wgmma of stage i - 2 is done (waited below)
+        issue(i + ST - 2);
+        const cq_u32 xs = sbase + (i % ST) * (BN * 128);
+        const cq_u8* wsm = smem_generic + wbase + ((i >> 2) & 1) * (ROWS * 144) + (i & 3) * 36;
 #pragma unroll
         for (int bl = 0; bl < 2; ++bl) {
 #pragma unroll
             for (int h = 0; h < 2; ++h) {  // rows g, g + 8
-                const cq_u8* r = ws + (wrow + 8 * h) * 144 + bl * CQ_QB;
+                const cq_u8* r = wsm + (wrow + 8 * h) * 144 + bl * CQ_QB;
                 const cq_u32 d = *reinterpret_cast<const cq_u16*>(r);
                 const cq_u32 d2 = d | (d << 16);
                 const cq_u32 lo = *reinterpret_cast<const cq_u16*>(r + 2 + 2 * t);
@@ -228,33 +239,64 @@ __device__ __forceinline__ void cq_mm_wgmma(const cq_u8* __restrict__ w, cq_i64 
         cq_wgmma_commit();
         cq_wgmma_wait<1>();  // the previous stage's wgmma: its A registers and x slot are free
     };
-    int kt = 0;
-    for (; kt + 1 < kt_all; kt += 2) {  // two A register sets, alternating
-        stage(kt, a[0]);
-        stage(kt + 1, a[1]);
+    int i = 0;
+    for (; i + 1 < nst; i += 2) {  // two A register sets, alternating
+        stage(i, a[0]);
+        stage(i + 1, a[1]);
     }
-    if (kt < kt_all) stage(kt, a[0]);
+    if (i < nst) stage(i, a[0]);
     cq_wgmma_wait<0>();
     cq_cp_wait<0>();
 
     // acc[4c + e]: weight row wrow (+ 8 for e >= 2), activation row m0 + 8c + 2t (+ 1 for odd e)
+    if (n_split == 1) {
+#pragma unroll
+        for (int c = 0; c < BN / 8; ++c) {
+#pragma unroll
+            for (int e = 0; e < 4; ++e) {
+                const int m = m0 + 8 * c + 2 * t + (e & 1), n = n0 + wrow + 8 * (e >> 1);
+                if (m < M && n < N) cq_store1(y + (cq_i64)m * ldy + n, acc[4 * c + e]);
+            }
+        }
+        return;
+    }
 #pragma unroll
     for (int c = 0; c < BN / 8; ++c) {
 #pragma unroll
         for (int e = 0; e < 4; ++e) {
             const int m = m0 + 8 * c + 2 * t + (e & 1), n = n0 + wrow + 8 * (e >> 1);
-            if (m < M && n < N) cq_store1(y + (cq_i64)m * ldy + n, acc[4 * c + e]);
+            if (m < M && n < N) ws[((cq_i64)split * M + m) * N + n] = acc[4 * c + e];
         }
+    }
+    __shared__ int is_last;
+    __threadfence();
+    __syncthreads();
+    const int tile = blockIdx.y * gridDim.x + blockIdx.x;
+    if (tid == 0) is_last = atomicAdd(counters + tile, 1) == n_split - 1;
+    __syncthreads();
+    if (is_last) {
+        __threadfence();
+        for (int p = tid; p < BN * ROWS; p += THREADS) {  // consecutive threads: consecutive n
+            const int m = m0 + p / ROWS, n = n0 + p % ROWS;
+            if (m < M && n < N) {
+                float v = 0.0f;
+                for (int sp = 0; sp < n_split; ++sp) v += cq_ld_cg(ws + ((cq_i64)sp * M + m) * N + n);
+                cq_store1(y + (cq_i64)m * ldy + n, v);
+            }
+        }
+        if (tid == 0) counters[tile] = 0;  // ready for the next launch on this stream
     }
 #endif
 }
 
+// 128-row thread blocks: two an SM (at most 128 registers a thread).
 #define CQ_MM_WGMMA_KERNEL(SUF, OT, BN)                                                                     \
-    extern "C" __global__ void __launch_bounds__(CQ_MM_THREADS, 1)                                          \
+    extern "C" __global__ void __launch_bounds__(CQ_MM_THREADS, (BN) == 128 ? 2 : 1)                        \
     cq_q4_0_mm_wgmma_##SUF##_n##BN(const cq_u8* __restrict__ w, cq_i64 row_bytes, int N, int nb,            \
                                    const cq_u16* __restrict__ x, cq_i64 ldx, int M, OT* __restrict__ y,      \
-                                   cq_i64 ldy) {                                                            \
-        cq_mm_wgmma<OT, BN>(w, row_bytes, N, nb, x, ldx, M, y, ldy);                                        \
+                                   cq_i64 ldy, int stages_per_split, float* __restrict__ ws,                 \
+                                   int* __restrict__ counters) {                                            \
+        cq_mm_wgmma<OT, BN>(w, row_bytes, N, nb, x, ldx, M, y, ldy, stages_per_split, ws, counters);        \
     }
 CQ_MM_WGMMA_KERNEL(f32, float, 128)
 CQ_MM_WGMMA_KERNEL(f16, cq_f16, 128)
