@@ -15,20 +15,9 @@ import numpy as np
 sys.path.insert(0, "benchmarks")
 sys.path.insert(0, "notes")
 from gpu_timing import copy_bandwidth, gpu_seconds_per_call  # noqa: E402,F401
+from probe_util import ab  # noqa: E402
 
 part = sys.argv[1]
-
-
-def ab(label, fn, settings):
-    """One row: fn() under each setting (name -> callable that applies it)."""
-    cells = []
-    for name, apply in settings.items():
-        apply()
-        try:
-            cells.append(f"{name} {fn()}")
-        except Exception as exc:
-            cells.append(f"{name} FAILED {type(exc).__name__}: {str(exc)[:80]}")
-    print(label + ": " + " | ".join(cells), flush=True)
 
 
 # ---------------------------------------------------------------- x_shared fill
