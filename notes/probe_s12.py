@@ -29,16 +29,7 @@ import cupyquant.qmatmul as mm  # noqa: E402
 part = sys.argv[1]
 
 
-def ab(label_fn, fn, settings):
-    """Run fn() under each setting (name -> callable that applies it); one row."""
-    cells = []
-    for name, apply in settings.items():
-        apply()
-        try:
-            cells.append(f"{name} {fn()}")
-        except Exception as exc:
-            cells.append(f"{name} FAILED {type(exc).__name__}: {str(exc)[:80]}")
-    print(label_fn + ": " + " | ".join(cells), flush=True)
+from probe_util import ab  # noqa: E402  (shared since session 14; the same function)
 
 
 def pdl(on):

@@ -19,6 +19,7 @@ import cupy as cp
 import numpy as np
 
 sys.path.insert(0, "benchmarks")
+sys.path.insert(0, "notes")
 from gpu_timing import copy_bandwidth, gpu_seconds_per_call  # noqa: E402
 
 from cupyquant.hip import read_source  # noqa: E402
@@ -46,16 +47,7 @@ __device__ __forceinline__ void cq_trace(unsigned kind, unsigned payload) {
 
 
 
-def ab(label, fn, settings):
-    """One row: fn() under each setting (name -> callable that applies it)."""
-    cells = []
-    for name, apply in settings.items():
-        apply()
-        try:
-            cells.append(f"{name} {fn()}")
-        except Exception as exc:
-            cells.append(f"{name} FAILED {type(exc).__name__}: {str(exc)[:60]}")
-    print(label + ": " + " | ".join(cells), flush=True)
+from probe_util import ab  # noqa: E402  (shared since session 14; the same function)
 
 def patch(text, anchor, new, count=1):
     assert text.count(anchor) == count, (anchor, text.count(anchor))
