@@ -347,8 +347,8 @@ def matmul(x, w, *, out=None, dtype=None, path=None):
     x: CuPy array (..., K), float16 or float32. Returns (..., N) in x's dtype,
     or ``dtype`` (float32, float16, bfloat16), or writes into ``out``
     (C-contiguous, shape (..., N)). ``path``: None (automatic), "matvec",
-    "mma" or "dequant_gemm" (see the module docstring). Runs on the current
-    stream of x's device.
+    "mma", "dequant_gemm" or "wgmma" (see the module docstring). Runs on the
+    current stream of x's device.
     """
     cp, N, K = _check_args(x, w, out, dtype, path)
     res_dtype = out.dtype if out is not None else cp.dtype(x.dtype if dtype is None else dtype)

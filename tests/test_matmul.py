@@ -636,6 +636,18 @@ def test_wgmma_plan():
 
 
 @gpu
+@pytest.mark.parametrize("path", [None, "matvec", "mma", "dequant_gemm", "wgmma"])
+def test_no_activation_rows(path):
+    """M = 0: an empty result of the right shape (no launch)."""
+    _need_wgmma(path)
+    cp = cupy_module()
+    c = case(N_ODD, 512)
+    for xd in (cp.float32, cp.float16):
+        y = matmul(cp.ones((0, 512), xd), c.w, path=path)
+        assert y.shape == (0, N_ODD) and y.dtype == xd
+
+
+@gpu
 def test_wgmma_requirements_and_fallback():
     """K not a multiple of 256, or weights not 16-byte aligned: path="wgmma"
     says why; the automatic path takes dequant_gemm there (and is right)."""
