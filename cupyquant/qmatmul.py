@@ -114,7 +114,7 @@ WGMMA_WIDE_MIN_ROUNDS = 1.5
 #: most WGMMA_SPLIT_MAX_BLOCKS_PER_SM thread blocks an SM: into as many K
 #: ranges as make about WGMMA_SPLIT_BLOCKS_PER_SM thread blocks an SM (two are
 #: resident), each at least WGMMA_MIN_STAGES_PER_SPLIT stages of 64 (a multiple
-#: of 4). Run 9 (H200): 4096 x 14336, M = 17, 125.2 -> 38.2 us (32 -> 256
+#: of 4); either 0: never. Run 9 (H200): 4096 x 14336, M = 17, 125.2 -> 38.2 us (32 -> 256
 #: blocks); on grids of 112-128 blocks splits were slower (4096^2 M = 512 38.6
 #: -> 82.3 us, 14336 x 4096 M = 17 39.4 -> 50.1): the last thread block of a
 #: tile adds the partial sums up alone.
@@ -711,9 +711,9 @@ def _wgmma_plan(M: int, N: int, K: int, sms: int) -> tuple[int, int, int]:
     blocks = -(-N // rows) * -(-M // 128)
     groups = K // 256  # the weights come 4 stages at a time: a split is whole groups
     splits = 1
-    if blocks <= WGMMA_SPLIT_MAX_BLOCKS_PER_SM * sms:
-        splits = min(-(-int(WGMMA_SPLIT_BLOCKS_PER_SM * sms) // blocks),
-                     max(1, groups // max(1, WGMMA_MIN_STAGES_PER_SPLIT // 4)))
+    if WGMMA_SPLIT_BLOCKS_PER_SM > 0 and blocks <= WGMMA_SPLIT_MAX_BLOCKS_PER_SM * sms:
+        splits = max(1, min(-(-int(WGMMA_SPLIT_BLOCKS_PER_SM * sms) // blocks),
+                            groups // max(1, WGMMA_MIN_STAGES_PER_SPLIT // 4)))
     per = -(-groups // splits)
     return 128, -(-groups // per), 4 * per
 

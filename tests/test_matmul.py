@@ -633,6 +633,26 @@ def test_wgmma_plan():
         assert splits == 1 or sps >= mm.WGMMA_MIN_STAGES_PER_SPLIT
         blocks = -(-n // 128) * -(-m // 128)
         assert splits == 1 or blocks * (splits - 1) < mm.WGMMA_SPLIT_BLOCKS_PER_SM * 132
+    # either knob at 0: no split (session 14 run 10's sanitizer script set the
+    # target to 0 and met a division by zero here)
+    for knob in ("WGMMA_SPLIT_BLOCKS_PER_SM", "WGMMA_SPLIT_MAX_BLOCKS_PER_SM"):
+        saved = getattr(mm, knob)
+        setattr(mm, knob, 0)
+        try:
+            for m, n, k in [(1, 1, 256), (17, 4096, 14336), (3, 100, 256)]:
+                assert mm._wgmma_plan(m, n, k, 132) == (128, 1, k // 64)
+        finally:
+            setattr(mm, knob, saved)
+    # a split never exceeds the groups of 4 stages K has
+    for min_st in (4, 16, 64):
+        saved = mm.WGMMA_MIN_STAGES_PER_SPLIT
+        mm.WGMMA_MIN_STAGES_PER_SPLIT = min_st
+        try:
+            for k in (256, 512, 4096, 14336):
+                width, splits, sps = mm._wgmma_plan(1, 128, k, 132)
+                assert splits >= 1 and sps % 4 == 0 and splits * sps >= k // 64 > (splits - 1) * sps
+        finally:
+            mm.WGMMA_MIN_STAGES_PER_SPLIT = saved
 
 
 @gpu
