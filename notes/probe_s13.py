@@ -107,7 +107,8 @@ if part == "trace_mv":
                  "        CQ_TRACE(3, tile);\n    };\n    const bool use_queue = XS")
     kern = patch(kern, "        counters[n_tiles + n_split + split] = 0;\n    }\n#endif\n}\n",
                  "        counters[n_tiles + n_split + split] = 0;\n    }\n    CQ_TRACE(4, 0);\n#endif\n}\n")
-    src = "\n".join([read_source("common.h"), TRACE_HDR, kern, read_source(mk.SOURCE_FILE_INT8), ""])
+    src = "\n".join([read_source("common.h"), TRACE_HDR, read_source(mk.COMMON_FILE), kern,  # helpers: split off in s14
+                      read_source(mk.SOURCE_FILE_INT8), ""])
     plain_source = mk.matmul_source
     # qmatmul.MATVEC_PDL = "capture": PDL only while the current stream is captured
     s = cp.cuda.Stream(non_blocking=True)
