@@ -57,10 +57,6 @@ __device__ __forceinline__ void cq_wgmma_wait() { asm volatile("wgmma.wait_group
 // Shared-memory writes of the generic proxy (cp.async) made visible to the
 // async proxy through which wgmma reads.
 __device__ __forceinline__ void cq_fence_proxy_async() { asm volatile("fence.proxy.async.shared::cta;\n" ::: "memory"); }
-// 16 bytes global -> shared (32-bit shared address), zero-filled when !valid.
-__device__ __forceinline__ void cq_cp16_zfill_s(cq_u32 dst, const void* src, bool valid) {
-    asm volatile("cp.async.cg.shared.global [%0], [%1], 16, %2;\n" ::"r"(dst), "l"(src), "r"(valid ? 16 : 0) : "memory");
-}
 // wgmma matrix descriptor of a K-major tile with 128-byte swizzle at shared
 // address addr: 8-row groups 1024 bytes apart (stride), leading offset unused.
 __device__ __forceinline__ cq_u64 cq_wgmma_desc_sw128(cq_u32 addr) {

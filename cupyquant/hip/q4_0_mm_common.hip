@@ -101,12 +101,16 @@ __device__ __forceinline__ void cq_cp16_s_if(cq_u32 dst, const void* src, int pr
     asm volatile("{ .reg .pred p; setp.ne.b32 p, %2, 0; @p cp.async.cg.shared.global [%0], [%1], 16; }\n" ::"r"(dst),
                  "l"(src), "r"(pred) : "memory");
 }
+// Same, zero-filled when !valid (src is not read then, but must be a valid pointer).
+// (cq_cp16_zfill below: the same at a generic shared pointer.)
+__device__ __forceinline__ void cq_cp16_zfill_s(cq_u32 dst, const void* src, bool valid) {
+    asm volatile("cp.async.cg.shared.global [%0], [%1], 16, %2;\n" ::"r"(dst), "l"(src), "r"(valid ? 16 : 0) : "memory");
+}
 #endif
 // Same, zero-filled when !valid (src is not read then, but must be a valid pointer).
 __device__ __forceinline__ void cq_cp16_zfill(void* dst, const void* src, bool valid) {
 #if defined(CQ_SM80)
-    asm volatile("cp.async.cg.shared.global [%0], [%1], 16, %2;\n" ::"r"(cq_smem_addr(dst)), "l"(src),
-                 "r"(valid ? 16 : 0) : "memory");
+    cq_cp16_zfill_s(cq_smem_addr(dst), src, valid);
 #else
     *reinterpret_cast<uint4*>(dst) = valid ? *reinterpret_cast<const uint4*>(src) : make_uint4(0, 0, 0, 0);
 #endif
