@@ -59,7 +59,7 @@ import numpy as np
 from . import matmul_kernels as mk
 from .errors import UnsupportedFormatError
 from .gpu.launch import launch
-from .gpu.platform import backend, cupy_module, device_info
+from .gpu.platform import backend, cuda_sm, cupy_module, device_info
 
 PATHS = ("matvec", "mma", "dequant_gemm", "wgmma")
 #: Kernels forced for tests and comparisons: the portable ones (any platform)
@@ -263,15 +263,9 @@ def _check_args(x, w, out, dtype, path):
     return cp, N, K
 
 
-@functools.lru_cache(maxsize=None)
+@functools.lru_cache(maxsize=None)  # asked on every call
 def _tensor_cores(dev_id: int) -> bool:
-    if backend() != "cuda":
-        return False
-    arch = device_info(dev_id).get("arch", "sm_0")
-    try:
-        return int(arch.split("_")[1]) >= 80
-    except (IndexError, ValueError):
-        return False
+    return cuda_sm(dev_id) >= 80
 
 
 def _int8_matvec_for(M: int, x_dtype) -> bool:
@@ -287,7 +281,7 @@ def choose_path(M: int, x_dtype, dev_id: int = 0, N: int | None = None, K: int |
     if _tensor_cores(dev_id):
         if M > WGMMA_FROM_M.get(name, 16) and WGMMA_AUTO and wgmma_available(dev_id):
             sms = device_info(dev_id).get("sm_count", 1)
-            blocks = -(-N // mk.WGMMA_ROWS) * -(-M // 128) if N is not None else None
+            blocks = _wgmma_blocks(M, N, 128) if N is not None else None
             if blocks is None or blocks >= WGMMA_MIN_BLOCKS_PER_SM * sms:
                 return "wgmma"
             if blocks <= WGMMA_SPLIT_MAX_BLOCKS_PER_SM * sms and K is not None and K >= WGMMA_SPLIT_MIN_K:
@@ -310,7 +304,7 @@ def wgmma_available(dev_id: int) -> bool:
     """Whether the wgmma kernels run on device ``dev_id``: an NVIDIA sm_90 GPU
     (sm_90a code runs on compute capability 9.0 only) where the module
     compiled with wgmma, as its probe kernel reports."""
-    if backend() != "cuda" or device_info(dev_id).get("arch") != "sm_90":
+    if cuda_sm(dev_id) != 90:
         wgmma_error[dev_id] = "not an NVIDIA sm_90 GPU"
         return False
     cp = cupy_module()
@@ -539,9 +533,10 @@ def _occupancy(cp, kern, smem: int) -> int:
     return n
 
 
-def _kernel_with_smem(cp, name: str, smem: int):
-    """The kernel ``name``, allowed ``smem`` bytes of dynamic shared memory."""
-    kern = _function(name)
+def _kernel_with_smem(cp, name: str, smem: int, function=None):
+    """The kernel ``name`` of the matmul module (or of ``function``'s, e.g.
+    _sm90_function), allowed ``smem`` bytes of dynamic shared memory."""
+    kern = (function or _function)(name)
     if smem > (48 << 10):
         key = (cp.cuda.Device().id, id(kern), smem)  # per function object, not name: two modules
         if key not in _smem_set:                     # may hold kernels of the same name
@@ -703,12 +698,17 @@ def _mma_tc(cp, x2, w, y2, N, K):
          shared_mem=mk.MM_TC_SMEM)
 
 
+def _wgmma_blocks(M: int, N: int, width: int) -> int:
+    """Thread blocks of the wgmma kernel (one split): WGMMA_ROWS weight rows x
+    ``width`` activation rows each."""
+    return -(-N // mk.WGMMA_ROWS) * -(-M // width)
+
+
 def _wgmma_plan(M: int, N: int, K: int, sms: int) -> tuple[int, int, int]:
     """(width, splits, stages per split) of the wgmma kernel for an M x N x K product."""
-    rows = mk.WGMMA_ROWS
-    if -(-N // rows) * -(-M // 256) >= WGMMA_WIDE_MIN_ROUNDS * sms:
+    if _wgmma_blocks(M, N, 256) >= WGMMA_WIDE_MIN_ROUNDS * sms:
         return 256, 1, K // 64
-    blocks = -(-N // rows) * -(-M // 128)
+    blocks = _wgmma_blocks(M, N, 128)
     groups = K // 256  # the weights come 4 stages at a time: a split is whole groups
     splits = 1
     if WGMMA_SPLIT_BLOCKS_PER_SM > 0 and blocks <= WGMMA_SPLIT_MAX_BLOCKS_PER_SM * sms:
@@ -723,11 +723,7 @@ def _wgmma(cp, x2, w, y2, N, K, dev):
     x16 = _as_f16(cp, x2)
     width, splits, sps = _wgmma_plan(M, N, K, device_info(dev)["sm_count"])
     smem = mk.wgmma_smem_bytes(width)
-    kern = _sm90_function(mk.wgmma_name(y2.dtype, width))
-    key = (dev, id(kern), smem)
-    if key not in _smem_set:
-        _set_max_dynamic_smem(cp, kern, smem)
-        _smem_set.add(key)
+    kern = _kernel_with_smem(cp, mk.wgmma_name(y2.dtype, width), smem, _sm90_function)
     grid = (-(-M // width), -(-N // mk.WGMMA_ROWS), splits)
     ws, counters = _split_k_args(cp, splits, M, N, grid[0] * grid[1], dev)
     kern(grid, (mk.THREADS,),

@@ -20,6 +20,18 @@ from cupyquant.qmatmul import matmul
 from cupyquant.testing import sane_blocks
 
 
+def test_cuda_sm_reads_the_architecture(monkeypatch):
+    """platform.cuda_sm, which PDL (sm_90+), the tensor-core kernels (sm_80+)
+    and wgmma (sm_90 exactly) are chosen by: the number of an "sm_NN" name on
+    CUDA, 0 on ROCm, without a GPU or for a name it cannot read."""
+    from cupyquant.gpu import platform as pf
+    for arch, be, want in [("sm_90", "cuda", 90), ("sm_80", "cuda", 80), ("sm_120", "cuda", 120),
+                           ("sm_90", "rocm", 0), ("gfx90a", "rocm", 0), ("sm_x", "cuda", 0), (None, "cuda", 0)]:
+        monkeypatch.setattr(pf, "backend", lambda be=be: be)
+        monkeypatch.setattr(pf, "device_info", lambda dev, arch=arch: {} if arch is None else {"arch": arch})
+        assert pf.cuda_sm(0) == want, (arch, be)
+
+
 def test_driver_structures_match_cuda_h():
     # CUlaunchAttribute: id, 4 bytes of padding, a 64-byte union.
     assert ctypes.sizeof(gl._Attr) == 72 and gl._Attr.value.offset == 8

@@ -26,7 +26,7 @@ import threading
 
 import numpy as np
 
-from .platform import backend, cupy_module, device_info
+from .platform import cupy_module, cuda_sm
 
 #: Launch the kernels that support it with programmatic dependent launch
 #: (environment variable ``CUPYQUANT_PDL=0`` turns it off).
@@ -84,14 +84,7 @@ def pdl_usable(dev_id: int) -> bool:
         return False
     ok = _pdl_devices.get(dev_id)
     if ok is None:
-        ok = False
-        if backend() == "cuda":
-            arch = device_info(dev_id).get("arch", "sm_0")
-            try:
-                ok = int(arch.split("_")[1]) >= 90 and bool(_libcuda())
-            except (IndexError, ValueError):
-                ok = False
-        _pdl_devices[dev_id] = ok
+        ok = _pdl_devices[dev_id] = cuda_sm(dev_id) >= 90 and bool(_libcuda())
     return ok
 
 

@@ -69,6 +69,18 @@ def device_info(device_id: int = 0) -> dict:
     }
 
 
+def cuda_sm(device_id: int = 0) -> int:
+    """An NVIDIA device's compute capability as one number (90 for sm_90);
+    0 on ROCm, without a usable GPU, or for an architecture name it cannot read."""
+    if backend() != "cuda":
+        return 0
+    arch = device_info(device_id).get("arch", "")
+    try:
+        return int(arch[3:]) if arch.startswith("sm_") else 0
+    except ValueError:
+        return 0
+
+
 def describe() -> str:
     """One line for humans: what GPU (if any) cupyquant will use."""
     if cupy_module() is None:
