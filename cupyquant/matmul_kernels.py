@@ -85,8 +85,10 @@ def matmul_sources() -> dict[str, str]:
 EXTRA_TARGETS = {"matmul Q4_0 sm90a": ("sm_90a",)}
 
 
-def wgmma_name(out_dtype, width: int) -> str:
-    return f"cq_q4_0_mm_wgmma_{out_suffix(out_dtype)}_n{width}"
+def wgmma_name(out_dtype, width: int, tma: bool = False) -> str:
+    """The wgmma kernel; ``tma``: the variant that copies x through a TMA
+    tensor map (its first argument)."""
+    return f"cq_q4_0_mm_wgmma_{'tma_' if tma else ''}{out_suffix(out_dtype)}_n{width}"
 
 
 def wgmma_smem_bytes(width: int) -> int:
@@ -96,7 +98,8 @@ def wgmma_smem_bytes(width: int) -> int:
 
 
 def all_wgmma_kernel_names() -> list[str]:
-    return [wgmma_name(o, w) for o in _OUT_SUFFIX for w in WGMMA_WIDTHS] + [SM90_PROBE_NAME]
+    return [wgmma_name(o, w, t) for o in _OUT_SUFFIX for w in WGMMA_WIDTHS for t in (False, True)] + \
+        [SM90_PROBE_NAME]
 
 
 def _mv_row_bytes(kb: int) -> int:

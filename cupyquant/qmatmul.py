@@ -121,6 +121,10 @@ WGMMA_WIDE_MIN_ROUNDS = 1.5
 WGMMA_SPLIT_MAX_BLOCKS_PER_SM = 0.5
 WGMMA_SPLIT_BLOCKS_PER_SM = 2.0
 WGMMA_MIN_STAGES_PER_SPLIT = 16
+#: The wgmma kernel copies x through a TMA tensor map (one instruction a
+#: stage; cupyquant/gpu/tensor_map.py) where the driver can encode one, else
+#: with cp.async by every thread.
+WGMMA_TMA = True
 #: Largest float16 scratch buffer of the "dequant_gemm" path (bytes).
 DEQUANT_SCRATCH_BYTES = 256 << 20
 #: Tensor-core matrix-vector: geometry (rows per thread block, blocks per row
@@ -297,6 +301,8 @@ def _path_without_wgmma(M: int, x_dtype_name: str, dev_id: int) -> str:
 
 #: Why the wgmma kernels are not available on a device (diagnostics), if so.
 wgmma_error: dict = {}
+#: Why a TMA tensor map could not be made for x (the cp.async kernel ran instead).
+tma_error: dict = {}
 
 
 @functools.lru_cache(maxsize=None)
@@ -443,7 +449,8 @@ def _split_k_args(cp, splits: int, rows: int, N: int, tiles: int, dev: int, queu
 def _mv_plan(cp, x_dtype, y_dtype, mc: int, nb: int, tiles: int, n_tiles: int, sms: int) -> tuple:
     """How a chunk of ``mc`` activation rows runs on the tensor-core
     matrix-vector kernel: (kernel, geometry, dynamic shared memory, grid x,
-    splits, stages per split, x_shared)."""
+    splits, stages per split, x_shared, full: the grid fills every resident
+    slot)."""
     f32 = x_dtype == cp.float32
     cols = mc * (3 if f32 else 1)  # B columns
     bps = MV_BLOCKS_PER_SM_LONG_K if mc >= 2 and nb * 32 >= MV_LONG_K else MV_BLOCKS_PER_SM
@@ -470,7 +477,8 @@ def _mv_plan(cp, x_dtype, y_dtype, mc: int, nb: int, tiles: int, n_tiles: int, s
                     (xs_all <= many and tiles * splits > resident):
                 # persistent thread blocks: as many as are resident, at most one a tile
                 grid_x = max(1, min(tiles, resident // splits))
-                return _kernel_with_smem(cp, name, smem + xs), geo, smem + xs, grid_x, splits, sps, True
+                return (_kernel_with_smem(cp, name, smem + xs), geo, smem + xs, grid_x, splits, sps, True,
+                        grid_x >= resident // splits)
     fit = None  # _mv_fit of geo, where already worked out
     if MV_GEOMETRY is not None:
         geo = tuple(MV_GEOMETRY)
@@ -486,9 +494,9 @@ def _mv_plan(cp, x_dtype, y_dtype, mc: int, nb: int, tiles: int, n_tiles: int, s
     else:
         geo = mk.MV_GEOMETRIES[0]
     smem = mk.mv_smem_bytes(*geo)
-    kern, _, (splits, sps) = fit or _mv_fit(cp, mk.mv_tc_name(x_dtype, y_dtype, n_tiles, geo), smem, sms, nb,
-                                            tiles, geo[1], bps)
-    return kern, geo, smem, tiles, splits, sps, False
+    kern, resident, (splits, sps) = fit or _mv_fit(cp, mk.mv_tc_name(x_dtype, y_dtype, n_tiles, geo), smem, sms,
+                                                   nb, tiles, geo[1], bps)
+    return kern, geo, smem, tiles, splits, sps, False, tiles * splits >= resident
 
 
 def _mv_fit(cp, name: str, smem: int, sms: int, nb: int, tiles: int, kb: int, bps: float) -> tuple:
@@ -553,6 +561,9 @@ _mv_plans: dict = {}
 #: time a call (28.5 against 37.5 us, notes/h200_s12 run 8), and such calls
 #: are bound by the host. "always" / "never" for A/B runs.
 MATVEC_PDL = "capture"
+#: The CQ_MV_EARLY bit of the matrix-vector kernels' mode argument
+#: (q4_0_mm_common.hip); 0 turns early scheduling and the prefetch off.
+MV_EARLY = 4
 
 
 def _matvec_pdl(cp) -> bool:
@@ -587,7 +598,7 @@ def _matvec_tc(cp, x2, w, y2, N, K, dev):
         plan = _mv_plans.get(key)
         if plan is None:
             plan = _mv_plans[key] = _mv_plan(cp, x2.dtype, y2.dtype, mc, nb, tiles, n_tiles, sms)
-        kern, geo, smem, grid_x, splits, sps, x_shared = plan
+        kern, geo, smem, grid_x, splits, sps, x_shared, full = plan
         if f32 and not x_shared:
             parts = cp.empty(3 * mc * K, dtype=cp.uint16)
             nquads = mc * nb * 4  # one thread a (row, block, t): 8 values
@@ -598,9 +609,12 @@ def _matvec_tc(cp, x2, w, y2, N, K, dev):
         else:
             xin = xc
         ws, counters = _split_k_args(cp, splits, mc, N, tiles, dev, queues=x_shared)
+        # Early scheduling of the next grid and L2 prefetch before the wait
+        # (CQ_MV_EARLY): only on full grids launched with PDL.
+        flags = MV_EARLY if pdl and full else 0
         launch(kern, (grid_x, splits), (mk.THREADS,),
                (w.data, np.int64(row_bytes), np.int32(N), np.int32(nb), xin, np.int64(K), np.int32(mc),
-                yc, np.int64(N), np.int32(mode), np.int32(sps), ws, counters),
+                yc, np.int64(N), np.int32(mode | flags), np.int32(sps), ws, counters),
                shared_mem=smem, pdl=pdl)
 
 
@@ -723,13 +737,30 @@ def _wgmma(cp, x2, w, y2, N, K, dev):
     x16 = _as_f16(cp, x2)
     width, splits, sps = _wgmma_plan(M, N, K, device_info(dev)["sm_count"])
     smem = mk.wgmma_smem_bytes(width)
-    kern = _kernel_with_smem(cp, mk.wgmma_name(y2.dtype, width), smem, _sm90_function)
+    xmap = _x_tensor_map(x16, M, K, width) if WGMMA_TMA else None
+    kern = _kernel_with_smem(cp, mk.wgmma_name(y2.dtype, width, xmap is not None), smem, _sm90_function)
     grid = (-(-M // width), -(-N // mk.WGMMA_ROWS), splits)
     ws, counters = _split_k_args(cp, splits, M, N, grid[0] * grid[1], dev)
-    kern(grid, (mk.THREADS,),
-         (w.data, np.int64(K // 32 * 18), np.int32(N), np.int32(K // 32), x16, np.int64(K), np.int32(M),
-          y2, np.int64(N), np.int32(sps), ws, counters),
-         shared_mem=smem)
+    args = (w.data, np.int64(K // 32 * 18), np.int32(N), np.int32(K // 32), x16, np.int64(K), np.int32(M),
+            y2, np.int64(N), np.int32(sps), ws, counters)
+    if xmap is None:
+        kern(grid, (mk.THREADS,), args, shared_mem=smem)
+    else:
+        launch(kern, grid, (mk.THREADS,), (xmap,) + args, shared_mem=smem)
+
+
+def _x_tensor_map(x16, M: int, K: int, width: int):
+    """TMA tensor map of the activations for the wgmma kernel (boxes of
+    ``width`` rows x 64 columns, 128-byte swizzle), or None where the driver
+    cannot encode one (the kernel then copies x with cp.async)."""
+    from .gpu import tensor_map
+    if not tensor_map.available():
+        return None
+    try:
+        return tensor_map.f16_rows_tiled(x16.data.ptr, M, K, K, width, 64)
+    except (RuntimeError, ValueError) as exc:
+        tma_error.setdefault(x16.device.id, repr(exc))
+        return None
 
 
 def _mma_gen(cp, x2, w, y2, N, K):

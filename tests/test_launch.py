@@ -81,6 +81,27 @@ def test_unsupported_argument_type_is_named():
         gl._c_arg(1.5)
 
 
+def test_tensor_map_is_passed_by_value():
+    """A TMA tensor map is a 128-byte structure the driver launch passes by
+    value (kernelParams points at it), like cuda.h's CUtensorMap."""
+    from cupyquant.gpu.tensor_map import TensorMap
+    tmap = TensorMap()
+    assert ctypes.sizeof(TensorMap) == 128
+    assert gl._c_arg(tmap) is tmap
+
+
+def test_tensor_map_refuses_misaligned_tensors(monkeypatch):
+    from cupyquant.gpu import tensor_map
+    monkeypatch.setattr(tensor_map, "_encode", lambda *a: 0)  # an encoder that would succeed
+    with pytest.raises(ValueError, match="16-byte"):
+        tensor_map.f16_rows_tiled(0x1008, 4, 64, 64, 4, 64)
+    with pytest.raises(ValueError, match="16-byte"):
+        tensor_map.f16_rows_tiled(0x1000, 4, 60, 60, 4, 64)
+    monkeypatch.setattr(tensor_map, "_encode", False)
+    with pytest.raises(RuntimeError, match="cuTensorMapEncodeTiled"):
+        tensor_map.f16_rows_tiled(0x1000, 4, 64, 64, 4, 64)
+
+
 @needs_gpu
 @pytest.mark.parametrize("x_dtype", ["float16", "float32"])
 def test_dependent_kernels_see_their_inputs(monkeypatch, x_dtype):
@@ -143,3 +164,58 @@ def test_matvec_pdl_only_under_capture_by_default(monkeypatch):
     assert mm._matvec_pdl(fake_cp(False)) is True
     monkeypatch.setattr(mm, "MATVEC_PDL", "never")
     assert mm._matvec_pdl(fake_cp(True)) is False
+
+
+@needs_gpu
+@pytest.mark.parametrize("x_dtype", ["float16", "float32"])
+def test_early_scheduled_products_see_their_inputs(monkeypatch, x_dtype):
+    """Matrix-vector grids that fill the GPU let the next grid be scheduled
+    before they end (CQ_MV_EARLY), whose thread blocks prefetch weights before
+    their wait: a chain where each product's x is the previous product's y
+    gives the same bits with PDL as with plain launches, and the early path
+    really ran."""
+    import cupyquant.qmatmul as mm
+    cp = cupy_module()
+    dev = cp.cuda.Device().id
+    sms = device_info(dev).get("sm_count", 80)
+    dtype = cp.dtype(x_dtype)
+    # The smallest square weight whose plan fills every resident slot.
+    k = None
+    for cand in range(4096, 65537, 2048):
+        nb, tiles = cand // 32, -(-cand // 16)
+        plan = mm._mv_plan(cp, dtype, dtype, 1, nb, tiles, 1, sms)
+        if plan[-1]:
+            k = cand
+            break
+    assert k is not None, "no full matrix-vector grid up to 65536 rows"
+    rng = np.random.default_rng(15)
+    ws = [QuantizedTensor(FORMATS["Q4_0"], (k, k), cp.asarray(sane_blocks(FORMATS["Q4_0"], k * k // 32, rng)))
+          for _ in range(3)]
+    x0 = cp.asarray(rng.standard_normal((1, k)).astype(x_dtype))
+    flags = []
+    real_launch = mm.launch
+
+    def spy(kern, grid, block, args, **kw):
+        if len(args) == 13:  # the tensor-core matrix-vector kernel: mode is args[9]
+            flags.append(int(args[9]) & mm.MV_EARLY)
+        return real_launch(kern, grid, block, args, **kw)
+
+    def chain():
+        y = x0
+        for w in ws:
+            y = matmul(y, w, path="matvec")
+        return y
+
+    monkeypatch.setattr(mm, "launch", spy)
+    monkeypatch.setattr(mm, "MATVEC_PDL", "never")
+    ref = chain()
+    cp.cuda.Device().synchronize()
+    assert flags and not any(flags)
+    flags.clear()
+    monkeypatch.setattr(mm, "MATVEC_PDL", "always")
+    got = chain()
+    cp.cuda.Device().synchronize()
+    assert all(flags) == gl.pdl_usable(dev) and len(flags) == 3
+    view = cp.uint16 if dtype == cp.float16 else cp.uint32
+    assert bool(cp.isfinite(ref).all())
+    assert bool((got.view(view) == ref.view(view)).all())

@@ -586,13 +586,19 @@ def _need_wgmma(path="wgmma"):
 @pytest.mark.parametrize("width,split", [(128, False), (128, True), (256, False)])
 @pytest.mark.parametrize("n,k", [(N_ODD, 512), (1000, 4096), (300, 1024), (130, 14336)])
 @pytest.mark.parametrize("m", [1, 3, 17, 200, 512, 600])
-def test_wgmma_accuracy(n, k, m, width, split, monkeypatch):
+@pytest.mark.parametrize("tma", [True, False])
+def test_wgmma_accuracy(n, k, m, width, split, tma, monkeypatch):
     """Both thread-block widths (128 / 256 activation rows), split-K into as
-    many splits as K allows (one group of 4 stages each) or none, M and N not
-    multiples of the tiles, outputs poisoned first; float32 and float16 x;
-    the split counters left zero for the next launch."""
+    many splits as K allows (one group of 4 stages each) or none, x copied
+    through a TMA tensor map or by cp.async, M and N not multiples of the
+    tiles, outputs poisoned first; float32 and float16 x; the split counters
+    left zero for the next launch."""
     _need_wgmma()
     import cupyquant.qmatmul as mm
+    from cupyquant.gpu import tensor_map
+    if tma and not tensor_map.available():
+        pytest.skip("the CUDA driver cannot encode TMA tensor maps")
+    monkeypatch.setattr(mm, "WGMMA_TMA", tma)
     monkeypatch.setattr(mm, "WGMMA_WIDE_MIN_ROUNDS", 0 if width == 256 else float("inf"))
     monkeypatch.setattr(mm, "WGMMA_SPLIT_MAX_BLOCKS_PER_SM", 1e9 if split else 0)
     monkeypatch.setattr(mm, "WGMMA_SPLIT_BLOCKS_PER_SM", 1e9)
@@ -610,7 +616,8 @@ def test_wgmma_accuracy(n, k, m, width, split, monkeypatch):
     for x_dtype, out_dtype in [("float16", None), ("float32", None), ("float16", "float32")]:
         err = run_check(c, m, x_dtype, "wgmma", rng, out_dtype=out_dtype)
         assert err <= tolerance("wgmma", x_dtype, out_dtype), (x_dtype, out_dtype, err)
-    assert launched and all(name.endswith(f"_n{width}") for name in launched), launched
+    assert launched and all(name.endswith(f"_n{width}") and ("_tma_" in name) == tma for name in launched), \
+        launched
     counters = mm._counters.get((cupy_module().cuda.Device().id, cupy_module().cuda.get_current_stream().ptr))
     if counters is not None:
         assert int(counters.sum()) == 0, "split counters not left zero"

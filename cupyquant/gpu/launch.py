@@ -99,6 +99,8 @@ def _c_arg(a):
     conv = _C_SCALAR.get(type(a))
     if conv is not None:
         return conv[0](conv[1](a))
+    if isinstance(a, ctypes.Structure):  # passed by value (e.g. a TMA tensor map)
+        return a
     if isinstance(a, cupy_module().ndarray):
         return ctypes.c_void_p(a.data.ptr)
     raise TypeError(f"kernel argument of type {type(a).__name__} "
@@ -121,11 +123,19 @@ def launch(kern, grid, block, args, *, shared_mem: int = 0, stream=None, pdl: bo
     """Launch ``kern`` (a CuPy RawKernel) like ``kern(grid, block, args,
     shared_mem=..., stream=...)``; with ``pdl`` (only for kernels that start
     with CQ_GRID_DEPENDENCY() or CQ_GRID_WAIT()) through cuLaunchKernelEx with the
-    programmatic-stream-serialization attribute where :func:`pdl_usable`."""
+    programmatic-stream-serialization attribute where :func:`pdl_usable`.
+    Arguments that are ctypes structures (a TMA tensor map) are passed by
+    value, which only the driver launch can do: it is then used with or
+    without PDL."""
     cp = cupy_module()
-    if not pdl or cp is None or not pdl_usable(cp.cuda.runtime.getDevice()):
+    use_pdl = pdl and cp is not None and pdl_usable(cp.cuda.runtime.getDevice())
+    by_value = any(isinstance(a, ctypes.Structure) for a in args)
+    if not use_pdl and not by_value:
         kern(grid, block, args, shared_mem=shared_mem, stream=stream)
         return
+    if not _libcuda():
+        raise RuntimeError(f"launching {getattr(kern, 'name', kern)} with a structure argument "
+                           "needs the CUDA driver's cuLaunchKernelEx")
     values = [_c_arg(a) for a in args]
     params = (ctypes.c_void_p * len(values))()
     for i, v in enumerate(values):
@@ -135,8 +145,8 @@ def launch(kern, grid, block, args, *, shared_mem: int = 0, stream=None, pdl: bo
     cfg.block[:] = _as3(block)
     cfg.shared_mem = int(shared_mem)
     cfg.stream = (stream if stream is not None else cp.cuda.get_current_stream()).ptr
-    cfg.attrs = _PDL_ATTR_PTR
-    cfg.num_attrs = 1
+    cfg.attrs = _PDL_ATTR_PTR if use_pdl else None
+    cfg.num_attrs = 1 if use_pdl else 0
     func = kern.kernel.ptr if hasattr(kern, "kernel") else kern.ptr
     status = _libcuda().cuLaunchKernelEx(ctypes.byref(cfg), func, params, None)
     if status != 0:

@@ -68,9 +68,11 @@ __device__ __forceinline__ float cq_warp_sum(float v) {
 #if defined(CQ_CUDA) && defined(__CUDA_ARCH__) && (__CUDA_ARCH__ >= 900)
 #define CQ_GRID_WAIT() asm volatile("griddepcontrol.wait;" ::: "memory")
 #define CQ_GRID_DEPENDENCY() asm volatile("griddepcontrol.launch_dependents;\n\tgriddepcontrol.wait;" ::: "memory")
+#define CQ_GRID_LAUNCH_DEPENDENTS() asm volatile("griddepcontrol.launch_dependents;" ::: "memory")
 #else
 #define CQ_GRID_WAIT() ((void)0)
 #define CQ_GRID_DEPENDENCY() ((void)0)
+#define CQ_GRID_LAUNCH_DEPENDENTS() ((void)0)
 #endif
 
 // ------------------------------------------------------------ L2 prefetch

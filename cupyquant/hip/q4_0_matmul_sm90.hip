@@ -114,6 +114,33 @@ __device__ __forceinline__ void cq_wgmma_n256(float* d, const cq_u32* a, cq_u64 
                    "+f"(d[120]), "+f"(d[121]), "+f"(d[122]), "+f"(d[123]), "+f"(d[124]), "+f"(d[125]), "+f"(d[126]), "+f"(d[127])
                  : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "l"(desc));
 }
+// ---- x through the tensor memory accelerator (TMA): one thread copies a
+// stage's BN x 64 box of x (2D tensor map, 128-byte swizzle, rows past M
+// zero-filled) and an mbarrier a slot counts its bytes in.
+__device__ __forceinline__ void cq_mbar_init(cq_u32 bar, int count) {
+    asm volatile("mbarrier.init.shared::cta.b64 [%0], %1;\n" ::"r"(bar), "r"(count) : "memory");
+}
+// The barriers' initialisation made visible to the async proxy (TMA).
+__device__ __forceinline__ void cq_fence_mbar_init() {
+    asm volatile("fence.mbarrier_init.release.cluster;\n" ::: "memory");
+}
+__device__ __forceinline__ void cq_mbar_expect_tx(cq_u32 bar, cq_u32 bytes) {
+    asm volatile("mbarrier.arrive.expect_tx.shared::cta.b64 _, [%0], %1;\n" ::"r"(bar), "r"(bytes) : "memory");
+}
+__device__ __forceinline__ void cq_mbar_wait(cq_u32 bar, cq_u32 phase) {
+    cq_u32 done;
+    do {
+        asm volatile("{ .reg .pred p; mbarrier.try_wait.parity.shared::cta.b64 p, [%1], %2; selp.u32 %0, 1, 0, p; }\n"
+                     : "=r"(done) : "r"(bar), "r"(phase) : "memory");
+    } while (!done);
+}
+// Box at element coordinates (c0 along K, c1 along M) of the tensor map at
+// tmap (a __grid_constant__ kernel parameter) into shared memory at dst.
+__device__ __forceinline__ void cq_tma_load_2d(cq_u32 dst, const void* tmap, int c0, int c1, cq_u32 bar) {
+    asm volatile("cp.async.bulk.tensor.2d.shared::cluster.global.mbarrier::complete_tx::bytes [%0], [%1, {%2, %3}], [%4];\n"
+                 ::"r"(dst), "l"(reinterpret_cast<cq_u64>(tmap)), "r"(c0), "r"(c1), "r"(bar) : "memory");
+}
+
 template <int BN>
 __device__ __forceinline__ void cq_wgmma(float* d, const cq_u32* a, cq_u64 desc) {
     if constexpr (BN == 128)
@@ -123,11 +150,25 @@ __device__ __forceinline__ void cq_wgmma(float* d, const cq_u32* a, cq_u64 desc)
 }
 #endif
 
-template <class OT, int BN>
+// The CUtensorMap of cuda.h (128 opaque bytes, 64-byte aligned), filled on the
+// host by cuTensorMapEncodeTiled (cupyquant/gpu/tensor_map.py).
+struct alignas(64) cq_tensor_map {
+    cq_u64 opaque[16];
+};
+#if defined(CQ_CUDA)
+#define CQ_GRID_CONSTANT __grid_constant__  // passed by value, addressable (sm_70+)
+#else
+#define CQ_GRID_CONSTANT
+#endif
+
+// TMA: x comes through the tensor map xmap (x itself is then unused);
+// otherwise through cp.async from x.
+template <class OT, int BN, bool TMA>
 __device__ __forceinline__ void cq_mm_wgmma(const cq_u8* __restrict__ w, cq_i64 row_bytes, int N, int nb,
                                             const cq_u16* __restrict__ x, cq_i64 ldx, int M,
                                             OT* __restrict__ y, cq_i64 ldy, int stages_per_split,
-                                            float* __restrict__ ws, int* __restrict__ counters) {
+                                            float* __restrict__ ws, int* __restrict__ counters,
+                                            const cq_tensor_map* xmap) {
 #if defined(CQ_SM90A)
     constexpr int ST = CQ_WG_STAGES, ROWS = CQ_WG_ROWS, THREADS = CQ_MM_THREADS;
     constexpr int XR = THREADS / 8;  // x rows a pass of the copies
@@ -172,15 +213,35 @@ __device__ __forceinline__ void cq_mm_wgmma(const cq_u8* __restrict__ w, cq_i64 
         wsrc[i] = w + (ok ? (cq_i64)(n0 + r) * row_bytes + c * 16 : 0);
         wdst[i] = r * 144 + c * 16;
     }
+    // TMA: slot s's barrier completes once per use (phase (i / ST) & 1 for local stage i).
+    __shared__ cq_u64 xfull[TMA ? ST : 1];
+    const cq_u32 bar0 = cq_smem_addr(xfull);
+    if (TMA) {
+        if (tid == 0) {
+#pragma unroll
+            for (int s = 0; s < ST; ++s) cq_mbar_init(bar0 + 8 * s, 1);
+            cq_fence_mbar_init();
+            asm volatile("prefetch.tensormap [%0];\n" ::"l"(reinterpret_cast<cq_u64>(xmap)) : "memory");
+        }
+        __syncthreads();
+    }
     auto issue = [&](int i) {  // local stage i, stage kt0 + i of K
         if (i < nst) {
             const int kt = kt0 + i;
             const cq_u32 slot = sbase + (i % ST) * (BN * 128);
-            const cq_u16* xp = xg + (cq_i64)kt * 64;
+            if (TMA) {
+                if (tid == 0) {
+                    const cq_u32 bar = bar0 + 8 * (i % ST);
+                    cq_mbar_expect_tx(bar, BN * 128);
+                    cq_tma_load_2d(slot, xmap, kt * 64, m0, bar);
+                }
+            } else {
+                const cq_u16* xp = xg + (cq_i64)kt * 64;
 #pragma unroll
-            for (int r = 0; r < BN / XR; ++r, xp += xpass) {
-                const bool ok = (xok >> r) & 1;
-                cq_cp16_zfill_s(slot + xdst + r * XR * 128, ok ? xp : x, ok);
+                for (int r = 0; r < BN / XR; ++r, xp += xpass) {
+                    const bool ok = (xok >> r) & 1;
+                    cq_cp16_zfill_s(slot + xdst + r * XR * 128, ok ? xp : x, ok);
+                }
             }
             if ((i & 3) == 0) {
                 const cq_u32 wslot = wbase + ((i >> 2) & 1) * (ROWS * 144);
@@ -204,8 +265,11 @@ __device__ __forceinline__ void cq_mm_wgmma(const cq_u8* __restrict__ w, cq_i64 
 
     cq_u32 a[2][16];  // A registers of two stages: one may still be read by a running wgmma
     auto stage = [&](int i, cq_u32* ar) {  // local stage i
-        cq_cp_wait<ST - 3>();
-        cq_fence_proxy_async();
+        cq_cp_wait<ST - 3>();  // this thread's weight copies
+        if (TMA)
+            cq_mbar_wait(bar0 + 8 * (i % ST), (i / ST) & 1);  // x of stage i (async proxy, as wgmma)
+        else
+            cq_fence_proxy_async();  // x copied by cp.async: visible to wgmma's async proxy
         __syncthreads();  // stage i is in; every wgmma of stage i - 2 is done (waited below)
         issue(i + ST - 2);
         const cq_u32 xs = sbase + (i % ST) * (BN * 128);
@@ -292,7 +356,17 @@ __device__ __forceinline__ void cq_mm_wgmma(const cq_u8* __restrict__ w, cq_i64 
                                    const cq_u16* __restrict__ x, cq_i64 ldx, int M, OT* __restrict__ y,      \
                                    cq_i64 ldy, int stages_per_split, float* __restrict__ ws,                 \
                                    int* __restrict__ counters) {                                            \
-        cq_mm_wgmma<OT, BN>(w, row_bytes, N, nb, x, ldx, M, y, ldy, stages_per_split, ws, counters);        \
+        cq_mm_wgmma<OT, BN, false>(w, row_bytes, N, nb, x, ldx, M, y, ldy, stages_per_split, ws, counters,  \
+                                   nullptr);                                                                \
+    }                                                                                                       \
+    extern "C" __global__ void __launch_bounds__(CQ_MM_THREADS, (BN) == 128 ? 2 : 1)                        \
+    cq_q4_0_mm_wgmma_tma_##SUF##_n##BN(const CQ_GRID_CONSTANT cq_tensor_map xmap, const cq_u8* __restrict__ w, \
+                                       cq_i64 row_bytes, int N, int nb, const cq_u16* __restrict__ x,        \
+                                       cq_i64 ldx, int M, OT* __restrict__ y, cq_i64 ldy,                    \
+                                       int stages_per_split, float* __restrict__ ws,                         \
+                                       int* __restrict__ counters) {                                        \
+        cq_mm_wgmma<OT, BN, true>(w, row_bytes, N, nb, x, ldx, M, y, ldy, stages_per_split, ws, counters,   \
+                                  &xmap);                                                                   \
     }
 CQ_MM_WGMMA_KERNEL(f32, float, 128)
 CQ_MM_WGMMA_KERNEL(f16, cq_f16, 128)

@@ -37,6 +37,19 @@ __device__ __forceinline__ int cq_imin(int a, int b) { return a < b ? a : b; }
 #else
 #define CQ_MV_GRID_DEPENDENCY() CQ_GRID_WAIT()
 #endif
+// The matrix-vector kernels' `mode` argument: bits 0-1 the weights' alignment
+// (cq_stage_rows), and CQ_MV_EARLY where the host launches a grid that fills
+// every resident slot with programmatic dependent launch: then each thread
+// block lets the next grid be scheduled once it has issued its last weight copy
+// (its thread blocks take the slots this grid leaves), and asks the L2 cache
+// for its first CQ_MV_PF_STAGES weight stages before its wait. On grids that
+// leave slots free the next grid's thread blocks would crowd onto the SMs with
+// room (4096 x 4096, M = 1: 6.5 -> 7.2 us on the H200), so the host sets the
+// bit only on full ones (14336 x 4096, M = 1: 16.2 -> 13.9 us; notes/h200_s15).
+#define CQ_MV_EARLY 4
+#ifndef CQ_MV_PF_STAGES
+#define CQ_MV_PF_STAGES 1
+#endif
 
 // ------------------------------------------------------------- single stores
 __device__ __forceinline__ void cq_store1(float* p, float v) { *p = v; }

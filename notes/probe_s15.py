@@ -1,0 +1,158 @@
+"""Device probe, session 15 (H200).
+
+    PYTHONPATH=. python notes/probe_s15.py pdl      # matrix-vector: PDL trigger + L2 prefetch before the wait
+
+Variants are the shipped kernel source with -D knobs prepended, compiled as
+separate modules (a distinct MODULE_KEY each).
+"""
+import os
+import sys
+import time
+
+import cupy as cp
+import numpy as np
+
+sys.path.insert(0, "benchmarks")
+sys.path.insert(0, "notes")
+from gpu_timing import copy_bandwidth, gpu_seconds_per_call  # noqa: E402,F401
+from probe_util import ab  # noqa: E402
+
+part = sys.argv[1]
+
+SHAPES = [(4096, 4096), (14336, 4096), (4096, 14336), (128256, 4096)]
+
+
+def source_variants(knobs: dict):
+    """name -> apply(): the matmul module compiled with those -D lines."""
+    import cupyquant.matmul_kernels as mk
+    plain_source, plain_key = mk.matmul_source, mk.MODULE_KEY
+    srcs = {name: "".join(f"#define {k} {v}\n" for k, v in defs.items()) + plain_source()
+            for name, defs in knobs.items()}
+
+    def variant(name):
+        def apply():
+            mk.matmul_source = lambda: srcs[name]
+            mk.MODULE_KEY = f"{plain_key}:{name}"
+        return apply
+
+    def restore():
+        mk.matmul_source, mk.MODULE_KEY = plain_source, plain_key
+    return {name: variant(name) for name in knobs}, restore
+
+
+# ---------------------------------------------------------------- PDL prefetch
+if part == "pdl":
+    # Back to back in a graph, each matrix-vector grid waits (griddepcontrol.wait)
+    # at its start and is scheduled only as the previous one's thread blocks
+    # exit. T1: every thread block triggers its dependents once its last weight
+    # copy is issued; PFn: before the wait, a thread block asks L2 for its first
+    # n weight stages (safe: a hint, L2 is coherent).
+    import cupyquant.qmatmul as mm
+    from test_bench_matmul import get_bench
+    spec = os.environ.get("PROBE_PDL", "base=0,0;T1=1,0;T1PF1=1,1;T1PF2=1,2;PF2=0,2")
+    knobs = {}
+    for item in spec.split(";"):
+        name, vals = item.split("=")
+        t, pf = vals.split(",")
+        knobs[name] = {"CQ_MV_TRIGGER": t, "CQ_MV_PF_STAGES": pf}
+    SET, restore = source_variants(knobs)
+    t0 = time.time()
+    for name, apply in SET.items():  # compile each module once, outside the timings
+        apply()
+        mm.matmul(cp.ones((1, 4096), cp.float16), get_bench().weights((4096, 4096))[0][0], path="matvec")
+    print(f"compiled {len(SET)} variants in {time.time() - t0:.0f} s", flush=True)
+    bench = get_bench()
+    print(f"copy {bench.ceiling()/1e9:.0f} GB/s", flush=True)
+    cells = [(1, "float16"), (1, "float32"), (8, "float16"), (2, "float32")]
+    for shape in SHAPES:
+        for m, xd in cells:
+            def f(shape=shape, m=m, xd=xd):
+                r, _ = bench.measure(shape, m, xd, "matvec")
+                return f"{r['time_us']:6.2f}"
+            ab(f"{shape[0]}x{shape[1]} M={m} {xd[:5]}", f, SET)
+    # Behind a kernel that does not trigger (as in a model: norm, activation):
+    # one CuPy elementwise op before each product.
+    for shape in [(4096, 4096), (14336, 4096)]:
+        q, _ = bench.weights(shape)
+        x = cp.random.standard_normal((1, shape[1]), dtype=cp.float32).astype(cp.float16)
+        x2 = cp.empty_like(x)
+        out = cp.empty((1, shape[0]), dtype=cp.float16)
+
+        def f(q=q, x=x, x2=x2, out=out):
+            calls = [lambda w=w: (cp.multiply(x, 1.0, out=x2), mm.matmul(x2, w, out=out, path="matvec")) for w in q]
+            t, _, _ = gpu_seconds_per_call(calls)
+            return f"{t * 1e6:6.2f}"
+        ab(f"{shape[0]}x{shape[1]} M=1 f16 after an elementwise op (both timed)", f, SET)
+    # A dependent chain captured with PDL (each product's x is the last one's
+    # y) must equal the same chain run eagerly without PDL, bit for bit.
+    for shape, m, xd, steps in [((4096, 4096), 1, "float16", 4), ((4096, 4096), 8, "float16", 4),
+                                ((4096, 4096), 1, "float32", 6), ((4096, 4096), 2, "float32", 6),
+                                ((1000, 1000 // 32 * 32), 1, "float16", 3)]:
+        n, k = shape
+        from test_bench_matmul import random_q4_0_device
+        ws = [random_q4_0_device(k, k, seed=50 + i) for i in range(steps)]
+        x0 = cp.random.standard_normal((m, k), dtype=cp.float32).astype(xd)
+        res = {}
+        for name, apply in SET.items():
+            apply()
+            mm.MATVEC_PDL = "never"
+            y = x0
+            for w in ws:
+                y = mm.matmul(y, w, path="matvec")
+            eager = y.copy()
+            mm.MATVEC_PDL = "capture"
+            bufs = [x0.copy()] + [cp.empty((m, k), dtype=xd) for _ in ws]
+            stream = cp.cuda.Stream(non_blocking=True)
+            with stream:
+                for i, w in enumerate(ws):  # warm-up (plans, workspaces)
+                    mm.matmul(bufs[i], w, out=bufs[i + 1], path="matvec")
+                for b in bufs[1:]:
+                    b.fill(np.nan)
+                stream.begin_capture()
+                for i, w in enumerate(ws):
+                    mm.matmul(bufs[i], w, out=bufs[i + 1], path="matvec")
+                g = stream.end_capture()
+                g.launch(stream)
+                stream.synchronize()
+            res[name] = (bool((bufs[-1] == eager).all()), eager)
+        first = next(iter(res.values()))[1]
+        same = {name: (ok, bool((e == first).all())) for name, (ok, e) in res.items()}
+        print(f"chain {shape} M={m} {xd} x{steps}: (graph==eager, ==base) {same}", flush=True)
+    restore()
+
+# ---------------------------------------------------------------- wgmma: x through TMA
+if part == "tma":
+    # The wgmma kernel's x copies: 8 (256 rows) or 4 (128) cp.async a thread
+    # and stage, against one TMA instruction a stage (thread 0) completing on
+    # an mbarrier. Same kernel otherwise; results must be bit-identical.
+    import cupyquant.qmatmul as mm
+    from test_bench_matmul import get_bench
+    bench = get_bench()
+    print(f"copy {bench.ceiling()/1e9:.0f} GB/s", flush=True)
+
+    def tma(on):
+        def apply():
+            mm.WGMMA_TMA = on
+        return apply
+    SET = {"cpasync": tma(False), "tma": tma(True), "cpasync'": tma(False), "tma'": tma(True)}
+    for shape in SHAPES:
+        q, _ = bench.weights(shape)
+        for m, xd in [(512, "float16"), (512, "float32"), (17, "float16"), (64, "float16"), (1000, "float16")]:
+            if shape[0] == 128256 and m != 512:
+                continue
+            tb, _ = bench.cublas_time(shape, m)
+
+            def f(shape=shape, m=m, xd=xd, tb=tb):
+                r, _ = bench.measure(shape, m, xd, "wgmma")
+                return f"{r['time_us']:8.2f} ({r['time_us'] / (tb * 1e6):.3f})"
+            ab(f"{shape[0]}x{shape[1]} M={m} {xd[:5]} plan {mm._wgmma_plan(m, *shape, 132)}", f, SET)
+        x = cp.random.standard_normal((200, shape[1]), dtype=cp.float32).astype(cp.float16)
+        ys = []
+        for on in (False, True):
+            mm.WGMMA_TMA = on
+            ys.append(mm.matmul(x, q[0], path="wgmma"))
+        ref = x.astype(cp.float64) @ q[0].dequant(dtype="float32").astype(cp.float64).T
+        err = float(cp.linalg.norm(ys[1].astype(cp.float64) - ref) / cp.linalg.norm(ref))
+        print(f"{shape} M=200: tma bit-equal to cp.async {bool((ys[0] == ys[1]).all())}, rel err {err:.2e}, "
+              f"tma_error {mm.tma_error}", flush=True)
+    mm.WGMMA_TMA = True
