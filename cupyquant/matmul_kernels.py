@@ -29,7 +29,7 @@ SM90_OPTIONS = ("-arch=sm_90a",)
 SM90_PROBE_NAME = "cq_q4_0_sm90a_compiled"
 #: wgmma matrix-matrix: activation rows a thread block (the wgmma N), stages,
 #: weight rows a thread block (CQ_WG_STAGES, CQ_WG_ROWS).
-WGMMA_WIDTHS = (128, 256)
+WGMMA_WIDTHS = (64, 128, 256)
 WGMMA_STAGES = 4
 WGMMA_ROWS = 128
 

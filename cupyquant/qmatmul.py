@@ -121,6 +121,10 @@ WGMMA_WIDE_MIN_ROUNDS = 1.5
 WGMMA_SPLIT_MAX_BLOCKS_PER_SM = 0.5
 WGMMA_SPLIT_BLOCKS_PER_SM = 2.0
 WGMMA_MIN_STAGES_PER_SPLIT = 16
+#: Thread blocks of 64 activation rows (two an SM, twice as many blocks) where
+#: the 128-row grid, not split, has at most this many thread blocks an SM
+#: (0: never).
+WGMMA_NARROW_MAX_BLOCKS_PER_SM = 0.0
 #: The wgmma kernel copies x through a TMA tensor map (one instruction a
 #: stage; cupyquant/gpu/tensor_map.py) where the driver can encode one, else
 #: with cp.async by every thread.
@@ -728,6 +732,8 @@ def _wgmma_plan(M: int, N: int, K: int, sms: int) -> tuple[int, int, int]:
     if WGMMA_SPLIT_BLOCKS_PER_SM > 0 and blocks <= WGMMA_SPLIT_MAX_BLOCKS_PER_SM * sms:
         splits = max(1, min(-(-int(WGMMA_SPLIT_BLOCKS_PER_SM * sms) // blocks),
                             groups // max(1, WGMMA_MIN_STAGES_PER_SPLIT // 4)))
+    if splits == 1 and blocks <= WGMMA_NARROW_MAX_BLOCKS_PER_SM * sms:
+        return 64, 1, K // 64
     per = -(-groups // splits)
     return 128, -(-groups // per), 4 * per
 

@@ -130,11 +130,13 @@ if part == "tma":
     bench = get_bench()
     print(f"copy {bench.ceiling()/1e9:.0f} GB/s", flush=True)
 
-    def tma(on):
+    def tma(on, narrow=0.0):
         def apply():
             mm.WGMMA_TMA = on
+            mm.WGMMA_NARROW_MAX_BLOCKS_PER_SM = narrow
         return apply
-    SET = {"cpasync": tma(False), "tma": tma(True), "cpasync'": tma(False), "tma'": tma(True)}
+    SET = {"cpasync": tma(False), "tma": tma(True), "tma64": tma(True, 1.0), "cpasync64": tma(False, 1.0),
+           "cpasync'": tma(False), "tma'": tma(True)}
     for shape in SHAPES:
         q, _ = bench.weights(shape)
         for m, xd in [(512, "float16"), (512, "float32"), (17, "float16"), (64, "float16"), (1000, "float16")]:
@@ -146,6 +148,7 @@ if part == "tma":
                 r, _ = bench.measure(shape, m, xd, "wgmma")
                 return f"{r['time_us']:8.2f} ({r['time_us'] / (tb * 1e6):.3f})"
             ab(f"{shape[0]}x{shape[1]} M={m} {xd[:5]} plan {mm._wgmma_plan(m, *shape, 132)}", f, SET)
+        mm.WGMMA_NARROW_MAX_BLOCKS_PER_SM = 0.0
         x = cp.random.standard_normal((200, shape[1]), dtype=cp.float32).astype(cp.float16)
         ys = []
         for on in (False, True):

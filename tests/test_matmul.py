@@ -583,12 +583,12 @@ def _need_wgmma(path="wgmma"):
 
 
 @gpu
-@pytest.mark.parametrize("width,split", [(128, False), (128, True), (256, False)])
+@pytest.mark.parametrize("width,split", [(64, False), (128, False), (128, True), (256, False)])
 @pytest.mark.parametrize("n,k", [(N_ODD, 512), (1000, 4096), (300, 1024), (130, 14336)])
 @pytest.mark.parametrize("m", [1, 3, 17, 200, 512, 600])
 @pytest.mark.parametrize("tma", [True, False])
 def test_wgmma_accuracy(n, k, m, width, split, tma, monkeypatch):
-    """Both thread-block widths (128 / 256 activation rows), split-K into as
+    """Every thread-block width (64 / 128 / 256 activation rows), split-K into as
     many splits as K allows (one group of 4 stages each) or none, x copied
     through a TMA tensor map or by cp.async, M and N not multiples of the
     tiles, outputs poisoned first; float32 and float16 x; the split counters
@@ -600,6 +600,7 @@ def test_wgmma_accuracy(n, k, m, width, split, tma, monkeypatch):
         pytest.skip("the CUDA driver cannot encode TMA tensor maps")
     monkeypatch.setattr(mm, "WGMMA_TMA", tma)
     monkeypatch.setattr(mm, "WGMMA_WIDE_MIN_ROUNDS", 0 if width == 256 else float("inf"))
+    monkeypatch.setattr(mm, "WGMMA_NARROW_MAX_BLOCKS_PER_SM", 1e9 if width == 64 else 0)
     monkeypatch.setattr(mm, "WGMMA_SPLIT_MAX_BLOCKS_PER_SM", 1e9 if split else 0)
     monkeypatch.setattr(mm, "WGMMA_SPLIT_BLOCKS_PER_SM", 1e9)
     monkeypatch.setattr(mm, "WGMMA_MIN_STAGES_PER_SPLIT", 4)

@@ -62,6 +62,20 @@ __device__ __forceinline__ void cq_fence_proxy_async() { asm volatile("fence.pro
 __device__ __forceinline__ cq_u64 cq_wgmma_desc_sw128(cq_u32 addr) {
     return (cq_u64)((addr & 0x3FFFF) >> 4) | ((cq_u64)1 << 16) | ((cq_u64)(1024 >> 4) << 32) | ((cq_u64)1 << 62);
 }
+// d (64 x 64, float32) += A (64 x 16, float16 registers) * B (16 x 64, float16, shared
+// memory, K-major, 128-byte swizzle, descriptor desc).
+__device__ __forceinline__ void cq_wgmma_n64(float* d, const cq_u32* a, cq_u64 desc) {
+    asm volatile("wgmma.mma_async.sync.aligned.m64n64k16.f32.f16.f16 "
+                 "{"
+                 "%0,%1,%2,%3,%4,%5,%6,%7,%8,%9,%10,%11,%12,%13,%14,%15,"
+                 "%16,%17,%18,%19,%20,%21,%22,%23,%24,%25,%26,%27,%28,%29,%30,%31"
+                 "}, {%32,%33,%34,%35}, %36, 1, 1, 1, 0;\n"
+                 : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3]), "+f"(d[4]), "+f"(d[5]), "+f"(d[6]), "+f"(d[7]),
+                   "+f"(d[8]), "+f"(d[9]), "+f"(d[10]), "+f"(d[11]), "+f"(d[12]), "+f"(d[13]), "+f"(d[14]), "+f"(d[15]),
+                   "+f"(d[16]), "+f"(d[17]), "+f"(d[18]), "+f"(d[19]), "+f"(d[20]), "+f"(d[21]), "+f"(d[22]), "+f"(d[23]),
+                   "+f"(d[24]), "+f"(d[25]), "+f"(d[26]), "+f"(d[27]), "+f"(d[28]), "+f"(d[29]), "+f"(d[30]), "+f"(d[31])
+                 : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "l"(desc));
+}
 // d (64 x 128, float32) += A (64 x 16, float16 registers) * B (16 x 128, float16, shared
 // memory, K-major, 128-byte swizzle, descriptor desc).
 __device__ __forceinline__ void cq_wgmma_n128(float* d, const cq_u32* a, cq_u64 desc) {
@@ -143,7 +157,9 @@ __device__ __forceinline__ void cq_tma_load_2d(cq_u32 dst, const void* tmap, int
 
 template <int BN>
 __device__ __forceinline__ void cq_wgmma(float* d, const cq_u32* a, cq_u64 desc) {
-    if constexpr (BN == 128)
+    if constexpr (BN == 64)
+        cq_wgmma_n64(d, a, desc);
+    else if constexpr (BN == 128)
         cq_wgmma_n128(d, a, desc);
     else
         cq_wgmma_n256(d, a, desc);
@@ -349,9 +365,10 @@ __device__ __forceinline__ void cq_mm_wgmma(const cq_u8* __restrict__ w, cq_i64 
 #endif
 }
 
-// 128-row thread blocks: two an SM (at most 128 registers a thread).
+// 64- and 128-row thread blocks: two an SM (at most 128 registers a thread).
+#define CQ_MM_WGMMA_BLOCKS(BN) ((BN) <= 128 ? 2 : 1)
 #define CQ_MM_WGMMA_KERNEL(SUF, OT, BN)                                                                     \
-    extern "C" __global__ void __launch_bounds__(CQ_MM_THREADS, (BN) == 128 ? 2 : 1)                        \
+    extern "C" __global__ void __launch_bounds__(CQ_MM_THREADS, CQ_MM_WGMMA_BLOCKS(BN))                     \
     cq_q4_0_mm_wgmma_##SUF##_n##BN(const cq_u8* __restrict__ w, cq_i64 row_bytes, int N, int nb,            \
                                    const cq_u16* __restrict__ x, cq_i64 ldx, int M, OT* __restrict__ y,      \
                                    cq_i64 ldy, int stages_per_split, float* __restrict__ ws,                 \
@@ -359,7 +376,7 @@ __device__ __forceinline__ void cq_mm_wgmma(const cq_u8* __restrict__ w, cq_i64 
         cq_mm_wgmma<OT, BN, false>(w, row_bytes, N, nb, x, ldx, M, y, ldy, stages_per_split, ws, counters,  \
                                    nullptr);                                                                \
     }                                                                                                       \
-    extern "C" __global__ void __launch_bounds__(CQ_MM_THREADS, (BN) == 128 ? 2 : 1)                        \
+    extern "C" __global__ void __launch_bounds__(CQ_MM_THREADS, CQ_MM_WGMMA_BLOCKS(BN))                     \
     cq_q4_0_mm_wgmma_tma_##SUF##_n##BN(const CQ_GRID_CONSTANT cq_tensor_map xmap, const cq_u8* __restrict__ w, \
                                        cq_i64 row_bytes, int N, int nb, const cq_u16* __restrict__ x,        \
                                        cq_i64 ldx, int M, OT* __restrict__ y, cq_i64 ldy,                    \
@@ -368,6 +385,9 @@ __device__ __forceinline__ void cq_mm_wgmma(const cq_u8* __restrict__ w, cq_i64 
         cq_mm_wgmma<OT, BN, true>(w, row_bytes, N, nb, x, ldx, M, y, ldy, stages_per_split, ws, counters,   \
                                   &xmap);                                                                   \
     }
+CQ_MM_WGMMA_KERNEL(f32, float, 64)
+CQ_MM_WGMMA_KERNEL(f16, cq_f16, 64)
+CQ_MM_WGMMA_KERNEL(bf16, cq_bf16, 64)
 CQ_MM_WGMMA_KERNEL(f32, float, 128)
 CQ_MM_WGMMA_KERNEL(f16, cq_f16, 128)
 CQ_MM_WGMMA_KERNEL(bf16, cq_bf16, 128)
