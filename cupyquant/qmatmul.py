@@ -121,10 +121,11 @@ WGMMA_WIDE_MIN_ROUNDS = 1.5
 WGMMA_SPLIT_MAX_BLOCKS_PER_SM = 0.5
 WGMMA_SPLIT_BLOCKS_PER_SM = 2.0
 WGMMA_MIN_STAGES_PER_SPLIT = 16
-#: Thread blocks of 64 activation rows (two an SM, twice as many blocks) where
-#: the 128-row grid, not split, has at most this many thread blocks an SM
-#: (0: never).
-WGMMA_NARROW_MAX_BLOCKS_PER_SM = 0.0
+#: Thread blocks of 64 activation rows (half the wasted tensor work of 128
+#: when M is small) up to this many rows. Run 2 (H200, x through TMA), 14336 x
+#: 4096, M = 17 / 64: 128 rows 51.6 / 40.0 us, 64 rows 33.0 / 33.4; at M = 512
+#: 64 rows were slower (4096^2 34.1 -> 48.7 us).
+WGMMA_NARROW_MAX_M = 64
 #: The wgmma kernel copies x through a TMA tensor map (one instruction a
 #: stage; cupyquant/gpu/tensor_map.py) where the driver can encode one, else
 #: with cp.async by every thread.
@@ -726,16 +727,15 @@ def _wgmma_plan(M: int, N: int, K: int, sms: int) -> tuple[int, int, int]:
     """(width, splits, stages per split) of the wgmma kernel for an M x N x K product."""
     if _wgmma_blocks(M, N, 256) >= WGMMA_WIDE_MIN_ROUNDS * sms:
         return 256, 1, K // 64
-    blocks = _wgmma_blocks(M, N, 128)
+    width = 64 if M <= WGMMA_NARROW_MAX_M else 128
+    blocks = _wgmma_blocks(M, N, width)
     groups = K // 256  # the weights come 4 stages at a time: a split is whole groups
     splits = 1
     if WGMMA_SPLIT_BLOCKS_PER_SM > 0 and blocks <= WGMMA_SPLIT_MAX_BLOCKS_PER_SM * sms:
         splits = max(1, min(-(-int(WGMMA_SPLIT_BLOCKS_PER_SM * sms) // blocks),
                             groups // max(1, WGMMA_MIN_STAGES_PER_SPLIT // 4)))
-    if splits == 1 and blocks <= WGMMA_NARROW_MAX_BLOCKS_PER_SM * sms:
-        return 64, 1, K // 64
     per = -(-groups // splits)
-    return 128, -(-groups // per), 4 * per
+    return width, -(-groups // per), 4 * per
 
 
 def _wgmma(cp, x2, w, y2, N, K, dev):
@@ -763,7 +763,8 @@ def _x_tensor_map(x16, M: int, K: int, width: int):
     if not tensor_map.available():
         return None
     try:
-        return tensor_map.f16_rows_tiled(x16.data.ptr, M, K, K, width, 64)
+        # rows of a box: the kernel's (xbox_bytes): width, or M rounded up to 8 below it
+        return tensor_map.f16_rows_tiled(x16.data.ptr, M, K, K, min(width, -(-M // 8) * 8), 64)
     except (RuntimeError, ValueError) as exc:
         tma_error.setdefault(x16.device.id, repr(exc))
         return None

@@ -159,3 +159,56 @@ if part == "tma":
         print(f"{shape} M=200: tma bit-equal to cp.async {bool((ys[0] == ys[1]).all())}, rel err {err:.2e}, "
               f"tma_error {mm.tma_error}", flush=True)
     mm.WGMMA_TMA = True
+
+# ---------------------------------------------------------------- wgmma: ring depth, narrow blocks
+if part == "wgst":
+    # With x through TMA, is a deeper x ring (CQ_WG_STAGES 5, 6: refills 3, 4
+    # stages ahead) faster? And 64-row thread blocks for M <= 64 (with the
+    # box of M rounded up to 8 rows), also split over K.
+    import cupyquant.matmul_kernels as mk
+    import cupyquant.qmatmul as mm
+    from test_bench_matmul import get_bench
+    plain_source, plain_key, plain_st = mk.matmul_sm90_source, mk.SM90_MODULE_KEY, mk.WGMMA_STAGES
+    bench = get_bench()
+    print(f"copy {bench.ceiling()/1e9:.0f} GB/s", flush=True)
+
+    def stages(st):
+        src = f"#define CQ_WG_STAGES {st}\n" + plain_source()
+
+        def apply():
+            mk.matmul_sm90_source = lambda: src
+            mk.SM90_MODULE_KEY = f"{plain_key}:st{st}"
+            mk.WGMMA_STAGES = st
+        return apply
+    SET = {f"st{st}": stages(st) for st in (4, 5, 6)}
+    SET["st4'"] = stages(4)
+    for shape in SHAPES:
+        for m in (512, 1000):
+            tb, _ = bench.cublas_time(shape, m)
+
+            def f(shape=shape, m=m, tb=tb):
+                r, _ = bench.measure(shape, m, "float16", "wgmma")
+                return f"{r['time_us']:8.2f} ({r['time_us'] / (tb * 1e6):.3f})"
+            ab(f"{shape[0]}x{shape[1]} M={m} plan {mm._wgmma_plan(m, *shape, 132)}", f, SET)
+    stages(4)()
+
+    def narrow(max_m, tma=True):
+        def apply():
+            mm.WGMMA_NARROW_MAX_M = max_m
+            mm.WGMMA_TMA = tma
+        return apply
+    SET = {"w128": narrow(0), "w64": narrow(64), "w128cp": narrow(0, False), "w64cp": narrow(64, False)}
+    for shape in [(4096, 4096), (14336, 4096), (4096, 14336)]:
+        for m in (17, 33, 64):
+            tb, _ = bench.cublas_time(shape, m)
+
+            def f(shape=shape, m=m, tb=tb):
+                r, _ = bench.measure(shape, m, "float16", "wgmma")
+                return f"{r['time_us']:7.2f}"
+            ab(f"{shape[0]}x{shape[1]} M={m} plan64 {mm._wgmma_plan(m, *shape, 132)}", f, SET)
+            def g(shape=shape, m=m):
+                r, _ = bench.measure(shape, m, "float16", "matvec" if m <= 32 else "dequant_gemm")
+                return f"{r['time_us']:7.2f}"
+            ab(f"{shape[0]}x{shape[1]} M={m} {'matvec' if m <= 32 else 'dequant_gemm'}", g, {"": lambda: None})
+    narrow(64)()
+    mk.matmul_sm90_source, mk.SM90_MODULE_KEY, mk.WGMMA_STAGES = plain_source, plain_key, plain_st

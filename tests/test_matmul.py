@@ -583,7 +583,7 @@ def _need_wgmma(path="wgmma"):
 
 
 @gpu
-@pytest.mark.parametrize("width,split", [(64, False), (128, False), (128, True), (256, False)])
+@pytest.mark.parametrize("width,split", [(64, False), (64, True), (128, False), (128, True), (256, False)])
 @pytest.mark.parametrize("n,k", [(N_ODD, 512), (1000, 4096), (300, 1024), (130, 14336)])
 @pytest.mark.parametrize("m", [1, 3, 17, 200, 512, 600])
 @pytest.mark.parametrize("tma", [True, False])
@@ -600,7 +600,7 @@ def test_wgmma_accuracy(n, k, m, width, split, tma, monkeypatch):
         pytest.skip("the CUDA driver cannot encode TMA tensor maps")
     monkeypatch.setattr(mm, "WGMMA_TMA", tma)
     monkeypatch.setattr(mm, "WGMMA_WIDE_MIN_ROUNDS", 0 if width == 256 else float("inf"))
-    monkeypatch.setattr(mm, "WGMMA_NARROW_MAX_BLOCKS_PER_SM", 1e9 if width == 64 else 0)
+    monkeypatch.setattr(mm, "WGMMA_NARROW_MAX_M", 1 << 30 if width == 64 else 0)
     monkeypatch.setattr(mm, "WGMMA_SPLIT_MAX_BLOCKS_PER_SM", 1e9 if split else 0)
     monkeypatch.setattr(mm, "WGMMA_SPLIT_BLOCKS_PER_SM", 1e9)
     monkeypatch.setattr(mm, "WGMMA_MIN_STAGES_PER_SPLIT", 4)
@@ -625,19 +625,22 @@ def test_wgmma_accuracy(n, k, m, width, split, tma, monkeypatch):
 
 
 def test_wgmma_plan():
-    """Width 256 on many-tile grids, else 128 with split-K on small grids (at
-    most 0.5 blocks an SM): whole groups of 4 stages a split, at least
-    WGMMA_MIN_STAGES_PER_SPLIT."""
+    """Width 256 on many-tile grids, else 128 (64 up to WGMMA_NARROW_MAX_M
+    rows) with split-K on small grids (at most 0.5 blocks an SM): whole groups
+    of 4 stages a split, at least WGMMA_MIN_STAGES_PER_SPLIT."""
     import cupyquant.qmatmul as mm
     assert mm._wgmma_plan(512, 128256, 4096, 132) == (256, 1, 64)
     assert mm._wgmma_plan(512, 14336, 4096, 132) == (256, 1, 64)
     assert mm._wgmma_plan(1200, 4096, 4096, 132) == (128, 1, 64)     # 320 blocks of 128 x 128
     assert mm._wgmma_plan(512, 4096, 4096, 132) == (128, 1, 64)      # 128 blocks: no split
-    assert mm._wgmma_plan(17, 14336, 4096, 132) == (128, 1, 64)      # 112 blocks
-    assert mm._wgmma_plan(64, 4096, 14336, 132) == (128, 8, 28)      # 32 blocks (run 9)
+    assert mm._wgmma_plan(17, 14336, 4096, 132) == (64, 1, 64)       # 112 blocks, 64 rows
+    assert mm._wgmma_plan(65, 14336, 4096, 132) == (128, 1, 64)
+    assert mm._wgmma_plan(64, 4096, 14336, 132) == (64, 8, 28)       # 32 blocks (run 9)
+    assert mm._wgmma_plan(128, 4096, 14336, 132) == (128, 8, 28)
     for m, n, k in [(17, 4096, 4096), (64, 4096, 14336), (200, 130, 512), (3, 100, 256), (256, 4096, 14336)]:
         width, splits, sps = mm._wgmma_plan(m, n, k, 132)
-        assert width == 128 and sps % 4 == 0 and splits * sps >= k // 64 > (splits - 1) * sps
+        assert width == (64 if m <= mm.WGMMA_NARROW_MAX_M else 128)
+        assert sps % 4 == 0 and splits * sps >= k // 64 > (splits - 1) * sps
         assert splits == 1 or sps >= mm.WGMMA_MIN_STAGES_PER_SPLIT
         blocks = -(-n // 128) * -(-m // 128)
         assert splits == 1 or blocks * (splits - 1) < mm.WGMMA_SPLIT_BLOCKS_PER_SM * 132
@@ -647,8 +650,8 @@ def test_wgmma_plan():
         saved = getattr(mm, knob)
         setattr(mm, knob, 0)
         try:
-            for m, n, k in [(1, 1, 256), (17, 4096, 14336), (3, 100, 256)]:
-                assert mm._wgmma_plan(m, n, k, 132) == (128, 1, k // 64)
+            for m, n, k in [(1, 1, 256), (17, 4096, 14336), (3, 100, 256), (100, 4096, 14336)]:
+                assert mm._wgmma_plan(m, n, k, 132) == (64 if m <= 64 else 128, 1, k // 64)
         finally:
             setattr(mm, knob, saved)
     # a split never exceeds the groups of 4 stages K has

@@ -230,7 +230,11 @@ __device__ __forceinline__ void cq_mm_wgmma(const cq_u8* __restrict__ w, cq_i64 
         wdst[i] = r * 144 + c * 16;
     }
     // TMA: slot s's barrier completes once per use (phase (i / ST) & 1 for local stage i).
+    // The box (the host's tensor map) is BN rows, or M rounded up to 8 where
+    // M < BN: rows of a slot past it are never written, and only feed the
+    // accumulator columns of activation rows >= M, which are not stored.
     __shared__ cq_u64 xfull[TMA ? ST : 1];
+    const cq_u32 xbox_bytes = (cq_u32)cq_imin(BN, (M + 7) & ~7) * 128;
     const cq_u32 bar0 = cq_smem_addr(xfull);
     if (TMA) {
         if (tid == 0) {
@@ -248,7 +252,7 @@ __device__ __forceinline__ void cq_mm_wgmma(const cq_u8* __restrict__ w, cq_i64 
             if (TMA) {
                 if (tid == 0) {
                     const cq_u32 bar = bar0 + 8 * (i % ST);
-                    cq_mbar_expect_tx(bar, BN * 128);
+                    cq_mbar_expect_tx(bar, xbox_bytes);
                     cq_tma_load_2d(slot, xmap, kt * 64, m0, bar);
                 }
             } else {
