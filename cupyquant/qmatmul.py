@@ -27,6 +27,10 @@ Paths (``path=``; ``None`` chooses by M = number of activation rows and platform
   first copies its K range of the activations into shared memory in the
   mma fragments' order (float32 x split into its bfloat16 parts there, so no
   separate kernel), then stays resident and takes 16-row tiles from a queue.
+  Launched with PDL (under graph capture), a grid that fills every resident
+  slot lets the next grid be scheduled once its thread blocks have issued
+  their last weight copy, and asks L2 for its first weight stage before its
+  wait (MV_EARLY).
 * ``"mma"``: fused matrix-matrix kernel. NVIDIA sm_80+: tensor cores
   (mma.sync m16n8k16, weights dequantized to float16 in registers from raw
   blocks staged in shared memory). AMD: MFMA (CDNA) / WMMA (RDNA3) with a
@@ -42,7 +46,10 @@ Paths (``path=``; ``None`` chooses by M = number of activation rows and platform
   kernel on Hopper's warpgroup tensor-core instructions (q4_0_matmul_sm90.hip,
   compiled for sm_90a): the weights decoded to float16 d * (q - 8) straight
   into the instruction's registers, the activations (float16) from shared
-  memory; no scratch buffer. Needs K a multiple of 256 and 16-byte aligned
+  memory; no scratch buffer. Thread blocks of 128 weight rows x 64, 128 or
+  256 activation rows; where the driver can encode one, x comes through a TMA
+  tensor map (one copy instruction a stage, gpu/tensor_map.py; WGMMA_TMA),
+  else by cp.async. Needs K a multiple of 256 and 16-byte aligned
   weights. The automatic path takes it above WGMMA_FROM_M rows where its grid
   is large enough (WGMMA_MIN_BLOCKS_PER_SM) and the weights allow it, else
   "matvec" (up to MATVEC_MAX_M rows) or "dequant_gemm".
