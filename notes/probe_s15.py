@@ -212,3 +212,29 @@ if part == "wgst":
             ab(f"{shape[0]}x{shape[1]} M={m} {'matvec' if m <= 32 else 'dequant_gemm'}", g, {"": lambda: None})
     narrow(64)()
     mk.matmul_sm90_source, mk.SM90_MODULE_KEY, mk.WGMMA_STAGES = plain_source, plain_key, plain_st
+
+# ---------------------------------------------------------------- wgmma: two K splits on one-wave grids
+if part == "split2":
+    # 4096-row weights at M = 512 give 128 thread blocks of 128 x 128: one an
+    # SM. Split K in two: 256 blocks, two resident an SM (one wave), partial
+    # sums added by the tile's last block. Session 14's split of such grids
+    # made 3 splits (384 blocks: 1.5 waves) and was 2x slower.
+    import cupyquant.qmatmul as mm
+    from test_bench_matmul import get_bench
+    bench = get_bench()
+    print(f"copy {bench.ceiling()/1e9:.0f} GB/s", flush=True)
+
+    def split(max_bps, bps):
+        def apply():
+            mm.WGMMA_SPLIT_MAX_BLOCKS_PER_SM, mm.WGMMA_SPLIT_BLOCKS_PER_SM = max_bps, bps
+        return apply
+    SET = {"base": split(0.5, 2.0), "split2": split(1.0, 1.94), "base'": split(0.5, 2.0), "split2'": split(1.0, 1.94)}
+    for shape in [(4096, 4096), (4096, 14336)]:
+        for m, xd in [(512, "float16"), (512, "float32"), (1000, "float16"), (256, "float16")]:
+            tb, _ = bench.cublas_time(shape, m)
+
+            def f(shape=shape, m=m, xd=xd, tb=tb):
+                r, _ = bench.measure(shape, m, xd, "wgmma")
+                return f"{r['time_us']:8.2f} ({r['time_us'] / (tb * 1e6):.3f}) {mm._wgmma_plan(m, *shape, 132)}"
+            ab(f"{shape[0]}x{shape[1]} M={m} {xd[:5]}", f, SET)
+    split(0.5, 2.0)()
