@@ -238,3 +238,17 @@ if part == "split2":
                 return f"{r['time_us']:8.2f} ({r['time_us'] / (tb * 1e6):.3f}) {mm._wgmma_plan(m, *shape, 132)}"
             ab(f"{shape[0]}x{shape[1]} M={m} {xd[:5]}", f, SET)
     split(0.5, 2.0)()
+
+# ---------------------------------------------------------------- ncu of the wgmma kernel
+if part == "ncu_wg":
+    # run 6: the kernel for ncu (notes/device_s15_run6.sh profiles one launch)
+    import cupyquant.qmatmul as mm
+    from test_bench_matmul import random_q4_0_device
+    n, k = (int(v) for v in os.environ.get("PROBE_SHAPE", "4096x4096").split("x"))
+    m = int(os.environ.get("PROBE_M", "512"))
+    w = random_q4_0_device(n, k, seed=0)
+    x = cp.random.standard_normal((m, k), dtype=cp.float32).astype(cp.float16)
+    for _ in range(4):
+        y = mm.matmul(x, w, path="wgmma")
+    cp.cuda.Device().synchronize()
+    print("done", y.shape, mm._wgmma_plan(m, n, k, 132), flush=True)
