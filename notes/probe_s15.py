@@ -252,3 +252,42 @@ if part == "ncu_wg":
         y = mm.matmul(x, w, path="wgmma")
     cp.cuda.Device().synchronize()
     print("done", y.shape, mm._wgmma_plan(m, n, k, 132), flush=True)
+
+# ---------------------------------------------------------------- wgmma: 256 wide + split on one-wave grids
+if part == "wide_split":
+    # run 6's ncu: ~180 warp instructions a warp and stage, most of them the
+    # weights' decode, which 256-wide blocks spend on twice the products. On
+    # 4096-row weights at M = 512, 256-wide blocks are 64; split K in two to
+    # make 128 (one an SM).
+    import cupyquant.qmatmul as mm
+    from test_bench_matmul import get_bench
+    bench = get_bench()
+    print(f"copy {bench.ceiling()/1e9:.0f} GB/s", flush=True)
+    plain = mm._wgmma_plan
+
+    def plan(width, splits):
+        def apply():
+            if width is None:
+                mm._wgmma_plan = plain
+            else:
+                mm._wgmma_plan = lambda M, N, K, sms: (width, splits, -(-(K // 64) // splits))
+        return apply
+    SET = {"auto": plan(None, 0), "w256s2": plan(256, 2), "w256s1": plan(256, 1), "w128s1": plan(128, 1),
+           "auto'": plan(None, 0), "w256s2'": plan(256, 2)}
+    for shape in [(4096, 4096), (4096, 14336)]:
+        for m, xd in [(512, "float16"), (512, "float32"), (1000, "float16"), (384, "float16")]:
+            tb, _ = bench.cublas_time(shape, m)
+
+            def f(shape=shape, m=m, xd=xd, tb=tb):
+                r, _ = bench.measure(shape, m, xd, "wgmma")
+                return f"{r['time_us']:8.2f} ({r['time_us'] / (tb * 1e6):.3f})"
+            ab(f"{shape[0]}x{shape[1]} M={m} {xd[:5]} auto plan {plain(m, *shape, 132)}", f, SET)
+    mm._wgmma_plan = plain
+    # accuracy of the forced plan
+    q, _ = bench.weights((4096, 4096))
+    x = cp.random.standard_normal((512, 4096), dtype=cp.float32).astype(cp.float16)
+    plan(256, 2)()
+    y = mm.matmul(x, q[0], path="wgmma")
+    mm._wgmma_plan = plain
+    ref = x.astype(cp.float64) @ q[0].dequant(dtype="float32").astype(cp.float64).T
+    print(f"w256s2 rel err {float(cp.linalg.norm(y.astype(cp.float64) - ref) / cp.linalg.norm(ref)):.2e}")
