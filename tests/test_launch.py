@@ -170,39 +170,43 @@ def test_matvec_pdl_only_under_capture_by_default(monkeypatch):
 @pytest.mark.parametrize("x_dtype", ["float16", "float32"])
 def test_early_scheduled_products_see_their_inputs(monkeypatch, x_dtype):
     """Matrix-vector grids that fill the GPU let the next grid be scheduled
-    before they end (CQ_MV_EARLY), whose thread blocks prefetch weights before
-    their wait: a chain where each product's x is the previous product's y
-    gives the same bits with PDL as with plain launches, and the early path
-    really ran."""
+    before they end (CQ_MV_EARLY), and their thread blocks prefetch weights
+    before their wait: a chain A, B, A, B where each product's x is the
+    previous product's y (A: N x 4096 with a full grid, B: 4096 x N) gives the
+    same bits with PDL as with plain launches, and A's launches really took
+    the early path."""
     import cupyquant.qmatmul as mm
     cp = cupy_module()
     dev = cp.cuda.Device().id
     sms = device_info(dev).get("sm_count", 80)
     dtype = cp.dtype(x_dtype)
-    # The smallest square weight whose plan fills every resident slot.
-    k = None
-    for cand in range(4096, 65537, 2048):
-        nb, tiles = cand // 32, -(-cand // 16)
-        plan = mm._mv_plan(cp, dtype, dtype, 1, nb, tiles, 1, sms)
-        if plan[-1]:
-            k = cand
+    k = 4096
+    # The fewest weight rows whose plan (one activation row) fills every
+    # resident slot, with the activations in shared memory (no float32
+    # records' kernel first, where the early path is off).
+    n = None
+    for cand in range(4096, 65537, 256):
+        plan = mm._mv_plan(cp, dtype, dtype, 1, k // 32, -(-cand // 16), 1, sms)
+        if plan[-1] and plan[6]:
+            n = cand
             break
-    assert k is not None, "no full matrix-vector grid up to 65536 rows"
+    assert n is not None, "no full matrix-vector grid up to 65536 rows"
     rng = np.random.default_rng(15)
-    ws = [QuantizedTensor(FORMATS["Q4_0"], (k, k), cp.asarray(sane_blocks(FORMATS["Q4_0"], k * k // 32, rng)))
-          for _ in range(3)]
+    fmt = FORMATS["Q4_0"]
+    wa = QuantizedTensor(fmt, (n, k), cp.asarray(sane_blocks(fmt, n * k // 32, rng)))
+    wb = QuantizedTensor(fmt, (k, n), cp.asarray(sane_blocks(fmt, n * k // 32, rng)))
     x0 = cp.asarray(rng.standard_normal((1, k)).astype(x_dtype))
     flags = []
     real_launch = mm.launch
 
     def spy(kern, grid, block, args, **kw):
-        if len(args) == 13:  # the tensor-core matrix-vector kernel: mode is args[9]
-            flags.append(int(args[9]) & mm.MV_EARLY)
+        if len(args) == 13:  # the tensor-core matrix-vector kernel: (N, mode) are args 2 and 9
+            flags.append((int(args[2]), int(args[9]) & mm.MV_EARLY))
         return real_launch(kern, grid, block, args, **kw)
 
     def chain():
         y = x0
-        for w in ws:
+        for w in (wa, wb, wa, wb):
             y = matmul(y, w, path="matvec")
         return y
 
@@ -210,12 +214,13 @@ def test_early_scheduled_products_see_their_inputs(monkeypatch, x_dtype):
     monkeypatch.setattr(mm, "MATVEC_PDL", "never")
     ref = chain()
     cp.cuda.Device().synchronize()
-    assert flags and not any(flags)
+    assert len(flags) == 4 and not any(f for _, f in flags)
     flags.clear()
     monkeypatch.setattr(mm, "MATVEC_PDL", "always")
     got = chain()
     cp.cuda.Device().synchronize()
-    assert all(flags) == gl.pdl_usable(dev) and len(flags) == 3
+    early_a = [bool(f) for rows, f in flags if rows == n]
+    assert len(early_a) == 2 and all(early_a) == gl.pdl_usable(dev)
     view = cp.uint16 if dtype == cp.float16 else cp.uint32
     assert bool(cp.isfinite(ref).all())
     assert bool((got.view(view) == ref.view(view)).all())

@@ -385,9 +385,6 @@ __device__ __forceinline__ void cq_mv_tc(const cq_u8* __restrict__ w, cq_i64 row
 extern "C" __global__ void __launch_bounds__(CQ_MM_THREADS)
 cq_q4_0_xprep_bf16x3(const float* __restrict__ x, cq_i64 ldx, int M, int nb, cq_u16* __restrict__ parts) {
     CQ_MV_GRID_DEPENDENCY();
-    // The product's thread blocks may be scheduled now: this grid is small
-    // (float32 x, M = 2: 0.1-0.8 us faster on the H200, notes/h200_s15 run 1).
-    CQ_GRID_LAUNCH_DEPENDENTS();
     const cq_i64 nquads = (cq_i64)M * nb * 4;
     for (cq_i64 q = (cq_i64)blockIdx.x * CQ_MM_THREADS + threadIdx.x; q < nquads;
          q += (cq_i64)gridDim.x * CQ_MM_THREADS) {
