@@ -624,6 +624,31 @@ def test_wgmma_accuracy(n, k, m, width, split, tma, monkeypatch):
         assert int(counters.sum()) == 0, "split counters not left zero"
 
 
+def test_wgmma_x_tensor_map_or_cp_async(monkeypatch):
+    """The wgmma launch gets a TMA tensor map of x where the driver encodes
+    one (box: the width, or M rounded up to 8 below it), and None (the
+    cp.async kernel) where it cannot, with the reason kept."""
+    import types
+
+    import cupyquant.qmatmul as mm
+    from cupyquant.gpu import tensor_map
+    x16 = types.SimpleNamespace(data=types.SimpleNamespace(ptr=0x10000), device=types.SimpleNamespace(id=0))
+    seen = []
+
+    def encode(tmap, dtype, rank, ptr, dims, strides, box, elem, *rest):
+        seen.append((rank, ptr.value, tuple(dims), tuple(strides), tuple(box)))
+        return 0
+    monkeypatch.setattr(tensor_map, "_encode", encode)
+    assert isinstance(mm._x_tensor_map(x16, 17, 4096, 128), tensor_map.TensorMap)
+    assert isinstance(mm._x_tensor_map(x16, 600, 4096, 256), tensor_map.TensorMap)
+    assert seen == [(2, 0x10000, (4096, 17), (8192,), (64, 24)), (2, 0x10000, (4096, 600), (8192,), (64, 256))]
+    monkeypatch.setattr(tensor_map, "_encode", lambda *a: 1)  # CUresult 1: the driver refuses
+    monkeypatch.setattr(mm, "tma_error", {})
+    assert mm._x_tensor_map(x16, 17, 4096, 128) is None and "CUresult 1" in mm.tma_error[0]
+    monkeypatch.setattr(tensor_map, "_encode", False)  # no encoder in the driver
+    assert mm._x_tensor_map(x16, 17, 4096, 128) is None
+
+
 def test_wgmma_plan():
     """Width 256 on many-tile grids, else 128 (64 up to WGMMA_NARROW_MAX_M
     rows) with split-K on small grids (at most 0.5 blocks an SM): whole groups
