@@ -7,15 +7,18 @@
 // kernels compile to an empty body (cq_q4_0_sm90a_compiled reports which) and
 // the host does not launch them.
 //
-// A thread block holds 128 weight rows (two warpgroups of 64) and BN (128 or
-// 256) activation rows. The weights are the wgmma "A" operand, decoded from
+// A thread block holds 128 weight rows (two warpgroups of 64) and BN (64, 128
+// or 256) activation rows. The weights are the wgmma "A" operand, decoded from
 // their Q4_0 blocks straight into registers as float16 d * (q - 8) (one
 // rounding, as the mma.sync matrix-matrix kernel of q4_0_matmul.hip); the
 // activations (float16) are the "B" operand, which wgmma reads from shared
 // memory through a matrix descriptor (K-major, 128-byte swizzle). A stage is
-// 64 of K: BN rows x 128 bytes of x, copied by cp.async into a ring of
-// CQ_WG_STAGES slots, refilled CQ_WG_STAGES - 2 stages ahead so that the
-// wgmma of the previous stage may still run while the next is issued. The
+// 64 of K: BN rows x 128 bytes of x, copied into a ring of CQ_WG_STAGES
+// slots, refilled CQ_WG_STAGES - 2 stages ahead so that the wgmma of the
+// previous stage may still run while the next is issued: by one TMA
+// instruction a stage where the host passes a tensor map (the _tma_ kernels;
+// 11-14% faster at M = 512 on the H200, notes/h200_s15 run 2), else by
+// cp.async from every thread. The
 // weights come four stages at a time (8 Q4_0 blocks, 144 bytes a row, in
 // 16-byte copies) into two slots of their own: one 4-byte copy a word was the
 // limit of a first version (H200, notes/h200_s14 runs 4-6: 432 -> 514 TFLOP/s
