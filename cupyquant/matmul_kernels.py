@@ -97,6 +97,12 @@ def wgmma_smem_bytes(width: int) -> int:
     return WGMMA_STAGES * width * 128 + 2 * WGMMA_ROWS * 144 + 1024
 
 
+def wgmma_x_box_rows(m: int, width: int) -> int:
+    """Rows of the TMA box of x for the wgmma _tma_ kernels (their xbox_bytes /
+    128): the width, or M rounded up to 8 where M is below it."""
+    return min(width, -(-m // 8) * 8)
+
+
 def all_wgmma_kernel_names() -> list[str]:
     return [wgmma_name(o, w, t) for o in _OUT_SUFFIX for w in WGMMA_WIDTHS for t in (False, True)] + \
         [SM90_PROBE_NAME]

@@ -758,12 +758,12 @@ def _wgmma(cp, x2, w, y2, N, K, dev):
     kern = _kernel_with_smem(cp, mk.wgmma_name(y2.dtype, width, xmap is not None), smem, _sm90_function)
     grid = (-(-M // width), -(-N // mk.WGMMA_ROWS), splits)
     ws, counters = _split_k_args(cp, splits, M, N, grid[0] * grid[1], dev)
-    args = (w.data, np.int64(K // 32 * 18), np.int32(N), np.int32(K // 32), x16, np.int64(K), np.int32(M),
-            y2, np.int64(N), np.int32(sps), ws, counters)
-    if xmap is None:
-        kern(grid, (mk.THREADS,), args, shared_mem=smem)
-    else:
-        launch(kern, grid, (mk.THREADS,), (xmap,) + args, shared_mem=smem)
+    # (launch passes the tensor map by value; without one it is CuPy's launch)
+    launch(kern, grid, (mk.THREADS,),
+           (() if xmap is None else (xmap,)) +
+           (w.data, np.int64(K // 32 * 18), np.int32(N), np.int32(K // 32), x16, np.int64(K), np.int32(M),
+            y2, np.int64(N), np.int32(sps), ws, counters),
+           shared_mem=smem)
 
 
 def _x_tensor_map(x16, M: int, K: int, width: int):
@@ -774,8 +774,7 @@ def _x_tensor_map(x16, M: int, K: int, width: int):
     if not tensor_map.available():
         return None
     try:
-        # rows of a box: the kernel's (xbox_bytes): width, or M rounded up to 8 below it
-        return tensor_map.f16_rows_tiled(x16.data.ptr, M, K, K, min(width, -(-M // 8) * 8), 64)
+        return tensor_map.f16_rows_tiled(x16.data.ptr, M, K, K, mk.wgmma_x_box_rows(M, width), 64)
     except (RuntimeError, ValueError) as exc:
         tma_error.setdefault(x16.device.id, repr(exc))
         return None

@@ -234,8 +234,9 @@ __device__ __forceinline__ void cq_mm_wgmma(const cq_u8* __restrict__ w, cq_i64 
     }
     // TMA: slot s's barrier completes once per use (phase (i / ST) & 1 for local stage i).
     // The box (the host's tensor map) is BN rows, or M rounded up to 8 where
-    // M < BN: rows of a slot past it are never written, and only feed the
-    // accumulator columns of activation rows >= M, which are not stored.
+    // M < BN (matmul_kernels.wgmma_x_box_rows mirrors it): rows of a slot past
+    // it are never written, and only feed the accumulator columns of
+    // activation rows >= M, which are not stored.
     __shared__ cq_u64 xfull[TMA ? ST : 1];
     const cq_u32 xbox_bytes = (cq_u32)cq_imin(BN, (M + 7) & ~7) * 128;
     const cq_u32 bar0 = cq_smem_addr(xfull);
