@@ -31,7 +31,12 @@ SM90_PROBE_NAME = "cq_q4_0_sm90a_compiled"
 #: weight rows a thread block (CQ_WG_STAGES, CQ_WG_ROWS).
 WGMMA_WIDTHS = (64, 128, 256)
 WGMMA_STAGES = 4
+#: ... for 64-row thread blocks (CQ_WG_STAGES_N64).
+WGMMA_STAGES_N64 = 6
 WGMMA_ROWS = 128
+#: Bytes of a weight row a TMA box of the wgmma _tma_ kernels copies: four
+#: stages of K (8 Q4_0 blocks), the kernels' ROWS * 144 expect_tx.
+WGMMA_W_BOX_BYTES = 144
 
 #: Threads per thread block of every matmul kernel (CQ_MM_THREADS).
 THREADS = 256
@@ -86,15 +91,15 @@ EXTRA_TARGETS = {"matmul Q4_0 sm90a": ("sm_90a",)}
 
 
 def wgmma_name(out_dtype, width: int, tma: bool = False) -> str:
-    """The wgmma kernel; ``tma``: the variant that copies x through a TMA
-    tensor map (its first argument)."""
+    """The wgmma kernel; ``tma``: the variant that copies x and the weights
+    through TMA tensor maps (its first two arguments)."""
     return f"cq_q4_0_mm_wgmma_{'tma_' if tma else ''}{out_suffix(out_dtype)}_n{width}"
 
 
 def wgmma_smem_bytes(width: int) -> int:
     """Dynamic shared memory of a wgmma kernel (CQ_WG_SMEM): the x stages, two
     weight slots of 144 bytes a row, 1024 bytes to align the x tiles."""
-    return WGMMA_STAGES * width * 128 + 2 * WGMMA_ROWS * 144 + 1024
+    return (WGMMA_STAGES_N64 if width == 64 else WGMMA_STAGES) * width * 128 + 2 * WGMMA_ROWS * 144 + 1024
 
 
 def wgmma_x_box_rows(m: int, width: int) -> int:

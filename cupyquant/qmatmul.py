@@ -47,9 +47,10 @@ Paths (``path=``; ``None`` chooses by M = number of activation rows and platform
   compiled for sm_90a): the weights decoded to float16 d * (q - 8) straight
   into the instruction's registers, the activations (float16) from shared
   memory; no scratch buffer. Thread blocks of 128 weight rows x 64, 128 or
-  256 activation rows; where the driver can encode one, x comes through a TMA
-  tensor map (one copy instruction a stage, gpu/tensor_map.py; WGMMA_TMA),
-  else by cp.async. Needs K a multiple of 256 and 16-byte aligned
+  256 activation rows; where the driver can encode them, x and the weights
+  come through TMA tensor maps (one copy instruction a stage from one thread,
+  gpu/tensor_map.py; WGMMA_TMA) and the thread block's warps meet only at
+  mbarriers, else by cp.async from every thread. Needs K a multiple of 256 and 16-byte aligned
   weights. The automatic path takes it above WGMMA_FROM_M rows where its grid
   is large enough (WGMMA_MIN_BLOCKS_PER_SM) and the weights allow it, else
   "matvec" (up to MATVEC_MAX_M rows) or "dequant_gemm".
@@ -117,6 +118,11 @@ WGMMA_FROM_M = {"float16": 16, "float32": 16}
 #: rounds), 14336 x 4096 126.3 / 120.7 (1.7), 4096 x 14336 114.8 / 175.8,
 #: 128256 x 4096 1139 / 1046.
 WGMMA_WIDE_MIN_ROUNDS = 1.5
+#: ... and only above this many activation rows: a narrower block covers them
+#: with less wasted tensor work. H200, 128256 x 4096, float16 x, us, 256 rows
+#: -> 64 / 128 (notes/h200_s16 run 3): M = 17 351 -> 176, M = 64 389 -> 193,
+#: M = 100 398 -> 241.
+WGMMA_WIDE_MIN_M = 128
 #: Split-K of the wgmma kernel (128-row thread blocks) where its grid has at
 #: most WGMMA_SPLIT_MAX_BLOCKS_PER_SM thread blocks an SM: into as many K
 #: ranges as make about WGMMA_SPLIT_BLOCKS_PER_SM thread blocks an SM (two are
@@ -133,10 +139,12 @@ WGMMA_MIN_STAGES_PER_SPLIT = 16
 #: 4096, M = 17 / 64: 128 rows 51.6 / 40.0 us, 64 rows 33.0 / 33.4; at M = 512
 #: 64 rows were slower (4096^2 34.1 -> 48.7 us).
 WGMMA_NARROW_MAX_M = 64
-#: The wgmma kernel copies x through a TMA tensor map (one instruction a
-#: stage; cupyquant/gpu/tensor_map.py) where the driver can encode one, else
-#: with cp.async by every thread.
+#: The wgmma kernel copies x and the weights through TMA tensor maps (one
+#: instruction a stage; cupyquant/gpu/tensor_map.py) where the driver can
+#: encode them, else with cp.async by every thread.
 WGMMA_TMA = True
+#: L2 promotion (bytes: 0, 64, 128 or 256) of the weights' tensor map.
+WGMMA_W_L2_PROMOTION = 256
 #: Largest float16 scratch buffer of the "dequant_gemm" path (bytes).
 DEQUANT_SCRATCH_BYTES = 256 << 20
 #: Tensor-core matrix-vector: geometry (rows per thread block, blocks per row
@@ -736,7 +744,7 @@ def _wgmma_blocks(M: int, N: int, width: int) -> int:
 
 def _wgmma_plan(M: int, N: int, K: int, sms: int) -> tuple[int, int, int]:
     """(width, splits, stages per split) of the wgmma kernel for an M x N x K product."""
-    if _wgmma_blocks(M, N, 256) >= WGMMA_WIDE_MIN_ROUNDS * sms:
+    if M > WGMMA_WIDE_MIN_M and _wgmma_blocks(M, N, 256) >= WGMMA_WIDE_MIN_ROUNDS * sms:
         return 256, 1, K // 64
     width = 64 if M <= WGMMA_NARROW_MAX_M else 128
     blocks = _wgmma_blocks(M, N, width)
@@ -754,30 +762,41 @@ def _wgmma(cp, x2, w, y2, N, K, dev):
     x16 = _as_f16(cp, x2)
     width, splits, sps = _wgmma_plan(M, N, K, device_info(dev)["sm_count"])
     smem = mk.wgmma_smem_bytes(width)
-    xmap = _x_tensor_map(x16, M, K, width) if WGMMA_TMA else None
-    kern = _kernel_with_smem(cp, mk.wgmma_name(y2.dtype, width, xmap is not None), smem, _sm90_function)
+    maps = _tensor_maps(x16, w, M, N, K, width) if WGMMA_TMA else ()
+    kern = _kernel_with_smem(cp, mk.wgmma_name(y2.dtype, width, bool(maps)), smem, _sm90_function)
     grid = (-(-M // width), -(-N // mk.WGMMA_ROWS), splits)
     ws, counters = _split_k_args(cp, splits, M, N, grid[0] * grid[1], dev)
-    # (launch passes the tensor map by value; without one it is CuPy's launch)
+    # (launch passes the tensor maps by value; without them it is CuPy's launch)
     launch(kern, grid, (mk.THREADS,),
-           (() if xmap is None else (xmap,)) +
-           (w.data, np.int64(K // 32 * 18), np.int32(N), np.int32(K // 32), x16, np.int64(K), np.int32(M),
-            y2, np.int64(N), np.int32(sps), ws, counters),
+           maps + (w.data, np.int64(K // 32 * 18), np.int32(N), np.int32(K // 32), x16, np.int64(K), np.int32(M),
+                   y2, np.int64(N), np.int32(sps), ws, counters),
            shared_mem=smem)
 
 
-def _x_tensor_map(x16, M: int, K: int, width: int):
-    """TMA tensor map of the activations for the wgmma kernel (boxes of
-    ``width`` rows x 64 columns, 128-byte swizzle), or None where the driver
-    cannot encode one (the kernel then copies x with cp.async)."""
+def _tensor_maps(x16, w, M: int, N: int, K: int, width: int) -> tuple:
+    """The TMA tensor maps of the wgmma _tma_ kernels: the activations (boxes
+    of ``width`` rows, or M rounded up to 8, x 64 columns, 128-byte swizzle)
+    and the weights (boxes of WGMMA_ROWS rows x 144 bytes, 4 stages of K), or
+    () where the driver cannot encode them (the kernel then copies with
+    cp.async; tma_error says why)."""
     from .gpu import tensor_map
     if not tensor_map.available():
-        return None
+        return ()
     try:
-        return tensor_map.f16_rows_tiled(x16.data.ptr, M, K, K, mk.wgmma_x_box_rows(M, width), 64)
+        xmap = tensor_map.f16_rows_tiled(x16.data.ptr, M, K, K, mk.wgmma_x_box_rows(M, width), 64)
+        return xmap, _w_tensor_map(w.data.data.ptr, N, K // 32 * 18, WGMMA_W_L2_PROMOTION)
     except (RuntimeError, ValueError) as exc:
         tma_error.setdefault(x16.device.id, repr(exc))
-        return None
+        return ()
+
+
+@functools.lru_cache(maxsize=256)
+def _w_tensor_map(ptr: int, N: int, row_bytes: int, l2_promotion: int):
+    """A weight's tensor map: a function of its address, shape and the L2
+    promotion only, so cached (a decode step multiplies by the same weights
+    every token)."""
+    from .gpu import tensor_map
+    return tensor_map.u8_rows_tiled(ptr, N, row_bytes, mk.WGMMA_ROWS, mk.WGMMA_W_BOX_BYTES, l2_promotion)
 
 
 def _mma_gen(cp, x2, w, y2, N, K):

@@ -97,6 +97,9 @@ def test_tensor_map_refuses_misaligned_tensors(monkeypatch):
         tensor_map.f16_rows_tiled(0x1008, 4, 64, 64, 4, 64)
     with pytest.raises(ValueError, match="16-byte"):
         tensor_map.f16_rows_tiled(0x1000, 4, 60, 60, 4, 64)
+    with pytest.raises(ValueError, match="16-byte"):
+        tensor_map.u8_rows_tiled(0x1000, 4, 2304, 128, 140)   # a box row of 140 bytes
+    assert isinstance(tensor_map.u8_rows_tiled(0x1000, 4, 2304, 128, 144), tensor_map.TensorMap)
     monkeypatch.setattr(tensor_map, "_encode", False)
     with pytest.raises(RuntimeError, match="cuTensorMapEncodeTiled"):
         tensor_map.f16_rows_tiled(0x1000, 4, 64, 64, 4, 64)

@@ -589,8 +589,9 @@ def _need_wgmma(path="wgmma"):
 @pytest.mark.parametrize("tma", [True, False])
 def test_wgmma_accuracy(n, k, m, width, split, tma, monkeypatch):
     """Every thread-block width (64 / 128 / 256 activation rows), split-K into as
-    many splits as K allows (one group of 4 stages each) or none, x copied
-    through a TMA tensor map or by cp.async, M and N not multiples of the
+    many splits as K allows (one group of 4 stages each) or none, x and the
+    weights copied through TMA tensor maps (the mbarrier pipeline: many uses
+    of every slot at K = 14336) or by cp.async, M and N not multiples of the
     tiles, outputs poisoned first; float32 and float16 x; the split counters
     left zero for the next launch."""
     _need_wgmma()
@@ -624,34 +625,44 @@ def test_wgmma_accuracy(n, k, m, width, split, tma, monkeypatch):
         assert int(counters.sum()) == 0, "split counters not left zero"
 
 
-def test_wgmma_x_tensor_map_or_cp_async(monkeypatch):
-    """The wgmma launch gets a TMA tensor map of x where the driver encodes
-    one (box: the width, or M rounded up to 8 below it), and None (the
-    cp.async kernel) where it cannot, with the reason kept."""
+def test_wgmma_tensor_maps_or_cp_async(monkeypatch):
+    """The wgmma launch gets TMA tensor maps of x (box: the width, or M rounded
+    up to 8 below it; 128-byte swizzle) and of the weights (boxes of 128 rows
+    x 144 bytes, unswizzled, rows past N read as zero) where the driver
+    encodes them, and none (the cp.async kernel) where it cannot, with the
+    reason kept."""
     import types
 
     import cupyquant.qmatmul as mm
     from cupyquant.gpu import tensor_map
     x16 = types.SimpleNamespace(data=types.SimpleNamespace(ptr=0x10000), device=types.SimpleNamespace(id=0))
+    w = types.SimpleNamespace(data=types.SimpleNamespace(data=types.SimpleNamespace(ptr=0x200000)))
     seen = []
 
-    def encode(tmap, dtype, rank, ptr, dims, strides, box, elem, *rest):
-        seen.append((rank, ptr.value, tuple(dims), tuple(strides), tuple(box)))
+    def encode(tmap, dtype, rank, ptr, dims, strides, box, elem, interleave, swizzle, *rest):
+        seen.append((dtype, rank, ptr.value, tuple(dims), tuple(strides), tuple(box), swizzle))
         return 0
     monkeypatch.setattr(tensor_map, "_encode", encode)
-    assert isinstance(mm._x_tensor_map(x16, 17, 4096, 128), tensor_map.TensorMap)
-    assert isinstance(mm._x_tensor_map(x16, 600, 4096, 256), tensor_map.TensorMap)
-    assert seen == [(2, 0x10000, (4096, 17), (8192,), (64, 24)), (2, 0x10000, (4096, 600), (8192,), (64, 256))]
+    mm._w_tensor_map.cache_clear()
+    maps = mm._tensor_maps(x16, w, 17, 1000, 4096, 128)
+    assert len(maps) == 2 and all(isinstance(t, tensor_map.TensorMap) for t in maps)
+    assert seen == [(6, 2, 0x10000, (4096, 17), (8192,), (64, 24), 3),       # float16, 128-byte swizzle
+                    (0, 2, 0x200000, (2304, 1000), (2304,), (144, 128), 0)]  # bytes, no swizzle
+    seen.clear()
+    assert len(mm._tensor_maps(x16, w, 600, 1000, 4096, 256)) == 2
+    assert seen == [(6, 2, 0x10000, (4096, 600), (8192,), (64, 256), 3)]    # the weights' map is cached
     monkeypatch.setattr(tensor_map, "_encode", lambda *a: 1)  # CUresult 1: the driver refuses
     monkeypatch.setattr(mm, "tma_error", {})
-    assert mm._x_tensor_map(x16, 17, 4096, 128) is None and "CUresult 1" in mm.tma_error[0]
+    mm._w_tensor_map.cache_clear()
+    assert mm._tensor_maps(x16, w, 17, 1000, 4096, 128) == () and "CUresult 1" in mm.tma_error[0]
     monkeypatch.setattr(tensor_map, "_encode", False)  # no encoder in the driver
-    assert mm._x_tensor_map(x16, 17, 4096, 128) is None
+    assert mm._tensor_maps(x16, w, 17, 1000, 4096, 128) == ()
+    mm._w_tensor_map.cache_clear()
 
 
 def test_wgmma_plan():
-    """Width 256 on many-tile grids, else 128 (64 up to WGMMA_NARROW_MAX_M
-    rows) with split-K on small grids (at most 0.5 blocks an SM): whole groups
+    """Width 256 on many-tile grids above 128 rows, else 128 (64 up to
+    WGMMA_NARROW_MAX_M rows) with split-K on small grids (at most 0.5 blocks an SM): whole groups
     of 4 stages a split, at least WGMMA_MIN_STAGES_PER_SPLIT."""
     import cupyquant.qmatmul as mm
     assert mm._wgmma_plan(512, 128256, 4096, 132) == (256, 1, 64)
@@ -662,6 +673,9 @@ def test_wgmma_plan():
     assert mm._wgmma_plan(65, 14336, 4096, 132) == (128, 1, 64)
     assert mm._wgmma_plan(64, 4096, 14336, 132) == (64, 8, 28)       # 32 blocks (run 9)
     assert mm._wgmma_plan(128, 4096, 14336, 132) == (128, 8, 28)
+    assert mm._wgmma_plan(17, 128256, 4096, 132) == (64, 1, 64)      # 1002 blocks, but M fits 64 rows
+    assert mm._wgmma_plan(100, 128256, 4096, 132) == (128, 1, 64)
+    assert mm._wgmma_plan(129, 128256, 4096, 132) == (256, 1, 64)
     for m, n, k in [(17, 4096, 4096), (64, 4096, 14336), (200, 130, 512), (3, 100, 256), (256, 4096, 14336)]:
         width, splits, sps = mm._wgmma_plan(m, n, k, 132)
         assert width == (64 if m <= mm.WGMMA_NARROW_MAX_M else 128)

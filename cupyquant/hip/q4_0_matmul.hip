@@ -562,10 +562,10 @@ __device__ __forceinline__ void cq_mm_tc(const cq_u8* __restrict__ w, cq_i64 row
             const cq_u32 u0 = *reinterpret_cast<const cq_u16*>(p + 2 + 2 * t);
             const cq_u32 u1 = *reinterpret_cast<const cq_u16*>(p + 10 + 2 * t);
             const cq_u32 s0 = __byte_perm(u0, 0u, 0x4140), s1 = __byte_perm(u1, 0u, 0x4140);
-            bfr[jn][0][0] = cq_deq_pair_f16(s0 & 0x000F000Fu, d2);
-            bfr[jn][0][1] = cq_deq_pair_f16(s1 & 0x000F000Fu, d2);
-            bfr[jn][1][0] = cq_deq_pair_f16((s0 >> 4) & 0x000F000Fu, d2);
-            bfr[jn][1][1] = cq_deq_pair_f16((s1 >> 4) & 0x000F000Fu, d2);
+            bfr[jn][0][0] = cq_deq_pair_f16<false>(s0, d2);
+            bfr[jn][0][1] = cq_deq_pair_f16<false>(s1, d2);
+            bfr[jn][1][0] = cq_deq_pair_f16<true>(s0, d2);
+            bfr[jn][1][1] = cq_deq_pair_f16<true>(s1, d2);
         }
 #pragma unroll
         for (int i = 0; i < 4; ++i)

@@ -13,16 +13,23 @@
 // rounding, as the mma.sync matrix-matrix kernel of q4_0_matmul.hip); the
 // activations (float16) are the "B" operand, which wgmma reads from shared
 // memory through a matrix descriptor (K-major, 128-byte swizzle). A stage is
-// 64 of K: BN rows x 128 bytes of x, copied into a ring of CQ_WG_STAGES
-// slots, refilled CQ_WG_STAGES - 2 stages ahead so that the wgmma of the
-// previous stage may still run while the next is issued: by one TMA
-// instruction a stage where the host passes a tensor map (the _tma_ kernels;
-// 11-14% faster at M = 512 on the H200, notes/h200_s15 run 2), else by
-// cp.async from every thread. The
-// weights come four stages at a time (8 Q4_0 blocks, 144 bytes a row, in
-// 16-byte copies) into two slots of their own: one 4-byte copy a word was the
-// limit of a first version (H200, notes/h200_s14 runs 4-6: 432 -> 514 TFLOP/s
-// on 128256 x 4096, M = 512).
+// 64 of K: BN rows x 128 bytes of x in a ring of CQ_WG_ST(BN) slots, refilled
+// that many stages less 2 ahead so that the wgmma of the previous stage may
+// still run while the next is issued. The weights come four stages at a time
+// (8 Q4_0 blocks, 144 bytes a row) into two slots of their own.
+// Two ways to copy (the host picks):
+// - the _tma_ kernels: thread 0 issues one TMA copy a stage for x and one
+//   every fourth stage for the weights (tensor maps from the host); every
+//   slot has a "full" and an "empty" mbarrier, and the warps meet nowhere
+//   else in the loop. H200, M = 512, float16 x, against x by TMA with the
+//   weights by cp.async and a thread-block barrier a stage: 4096^2 35.6 ->
+//   34.8 us, 14336 x 4096 99.4 -> 95.2, 4096 x 14336 113.4 -> 121.2 (the one
+//   shape it loses), 128256 x 4096 939 -> 891; M = 1000 on 4096^2 61.0 ->
+//   52.8 (notes/h200_s16 run 2);
+// - otherwise cp.async from every thread (16-byte copies) and a thread-block
+//   barrier a stage.
+// The weights' decode is one lop3, one exact fma and the product by d a
+// register pair (cq_deq_pair_f16).
 //
 // k order: thread t of a warp holds, for rows g and g + 8 of its warp's 16, the
 // k pairs (2t, 2t + 1) and (2t + 8, 2t + 9) of each k16 step (the wgmma A
@@ -47,10 +54,18 @@
 #ifndef CQ_WG_STAGES
 #define CQ_WG_STAGES 4
 #endif
+// ... and for 64-row thread blocks (small M): their x slots are 8 KiB, so 6
+// of them (4 stages ahead) still leave two thread blocks an SM. H200, float16
+// x, 14336 x 4096, M = 17 / 64: 32.8-36.3 / 33.6 us with 4 slots, 29.1 / 29.4
+// with 6 (notes/h200_s16 run 3).
+#ifndef CQ_WG_STAGES_N64
+#define CQ_WG_STAGES_N64 6
+#endif
+#define CQ_WG_ST(BN) ((BN) == 64 ? CQ_WG_STAGES_N64 : CQ_WG_STAGES)
 #define CQ_WG_ROWS 128  // weight rows a thread block (CQ_MM_THREADS = 2 warpgroups)
 // Dynamic shared memory: the x stages, two weight slots, 1024 bytes to align
 // the x tiles for the swizzle. cupyquant/matmul_kernels.py wgmma_smem_bytes mirrors it.
-#define CQ_WG_SMEM(BN) (CQ_WG_STAGES * (BN) * 128 + 2 * CQ_WG_ROWS * 144 + 1024)
+#define CQ_WG_SMEM(BN) (CQ_WG_ST(BN) * (BN) * 128 + 2 * CQ_WG_ROWS * 144 + 1024)
 
 #if defined(CQ_SM90A)
 __device__ __forceinline__ void cq_wgmma_fence() { asm volatile("wgmma.fence.sync.aligned;\n" ::: "memory"); }
@@ -144,6 +159,10 @@ __device__ __forceinline__ void cq_fence_mbar_init() {
 __device__ __forceinline__ void cq_mbar_expect_tx(cq_u32 bar, cq_u32 bytes) {
     asm volatile("mbarrier.arrive.expect_tx.shared::cta.b64 _, [%0], %1;\n" ::"r"(bar), "r"(bytes) : "memory");
 }
+// One arrival (release: this thread's earlier shared-memory reads are done).
+__device__ __forceinline__ void cq_mbar_arrive(cq_u32 bar) {
+    asm volatile("mbarrier.arrive.shared::cta.b64 _, [%0];\n" ::"r"(bar) : "memory");
+}
 __device__ __forceinline__ void cq_mbar_wait(cq_u32 bar, cq_u32 phase) {
     cq_u32 done;
     do {
@@ -180,16 +199,16 @@ struct alignas(64) cq_tensor_map {
 #define CQ_GRID_CONSTANT
 #endif
 
-// TMA: x comes through the tensor map xmap (x itself is then unused);
-// otherwise through cp.async from x.
+// TMA: x and the weights come through the tensor maps xmap and wmap (x is
+// then unused, w only for its address in wmap); otherwise through cp.async.
 template <class OT, int BN, bool TMA>
 __device__ __forceinline__ void cq_mm_wgmma(const cq_u8* __restrict__ w, cq_i64 row_bytes, int N, int nb,
                                             const cq_u16* __restrict__ x, cq_i64 ldx, int M,
                                             OT* __restrict__ y, cq_i64 ldy, int stages_per_split,
                                             float* __restrict__ ws, int* __restrict__ counters,
-                                            const cq_tensor_map* xmap) {
+                                            const cq_tensor_map* xmap, const cq_tensor_map* wmap) {
 #if defined(CQ_SM90A)
-    constexpr int ST = CQ_WG_STAGES, ROWS = CQ_WG_ROWS, THREADS = CQ_MM_THREADS;
+    constexpr int ST = CQ_WG_ST(BN), ROWS = CQ_WG_ROWS, THREADS = CQ_MM_THREADS;
     constexpr int XR = THREADS / 8;  // x rows a pass of the copies
     constexpr int ND = BN / 2;       // accumulators a thread
     constexpr int WP = (ROWS * 9 + THREADS - 1) / THREADS;  // weight pieces a thread
@@ -232,32 +251,57 @@ __device__ __forceinline__ void cq_mm_wgmma(const cq_u8* __restrict__ w, cq_i64 
         wsrc[i] = w + (ok ? (cq_i64)(n0 + r) * row_bytes + c * 16 : 0);
         wdst[i] = r * 144 + c * 16;
     }
-    // TMA: slot s's barrier completes once per use (phase (i / ST) & 1 for local stage i).
-    // The box (the host's tensor map) is BN rows, or M rounded up to 8 where
-    // M < BN (matmul_kernels.wgmma_x_box_rows mirrors it): rows of a slot past
-    // it are never written, and only feed the accumulator columns of
-    // activation rows >= M, which are not stored.
-    __shared__ cq_u64 xfull[TMA ? ST : 1];
+    // TMA: thread 0 copies a stage's x (a box of BN rows, or M rounded up to 8
+    // where M < BN: matmul_kernels.wgmma_x_box_rows mirrors it; rows of a slot
+    // past it are never written and only feed the accumulator columns of
+    // activation rows >= M, which are not stored) and every fourth stage the
+    // weights (128 rows x 144 bytes; rows past N read as zero: d = 0, finite
+    // zeros). Each slot has a "full" mbarrier (the copy's bytes) and an
+    // "empty" one (one arrival a warp: its wgmma of the slot's stage, or its
+    // decode of the weight slot's last stage, is done), so that no barrier of
+    // the whole thread block is needed in the loop and the two warpgroups run
+    // apart. A barrier completes once a use of its slot: use u of x slot
+    // i % ST is local stage i = u ST + i % ST (phase u & 1); weight slot
+    // (i / 4) % 2 serves stages i .. i + 3, use i / 8.
     const cq_u32 xbox_bytes = (cq_u32)cq_imin(BN, (M + 7) & ~7) * 128;
-    const cq_u32 bar0 = cq_smem_addr(xfull);
+    constexpr int WARPS = THREADS / 32;
+    __shared__ cq_u64 bars[TMA ? 2 * ST + 4 : 1];
+    const cq_u32 xfull = cq_smem_addr(bars), xempty = xfull + 8 * ST, wfull = xempty + 8 * ST,
+                 wempty = wfull + 16;
     if (TMA) {
         if (tid == 0) {
 #pragma unroll
-            for (int s = 0; s < ST; ++s) cq_mbar_init(bar0 + 8 * s, 1);
+            for (int s = 0; s < ST; ++s) {
+                cq_mbar_init(xfull + 8 * s, 1);
+                cq_mbar_init(xempty + 8 * s, WARPS);
+            }
+#pragma unroll
+            for (int s = 0; s < 2; ++s) {
+                cq_mbar_init(wfull + 8 * s, 1);
+                cq_mbar_init(wempty + 8 * s, WARPS);
+            }
             cq_fence_mbar_init();
             asm volatile("prefetch.tensormap [%0];\n" ::"l"(reinterpret_cast<cq_u64>(xmap)) : "memory");
+            asm volatile("prefetch.tensormap [%0];\n" ::"l"(reinterpret_cast<cq_u64>(wmap)) : "memory");
         }
         __syncthreads();
     }
-    auto issue = [&](int i) {  // local stage i, stage kt0 + i of K
+    auto issue = [&](int i) {  // local stage i, stage kt0 + i of K (TMA: thread 0 only)
         if (i < nst) {
             const int kt = kt0 + i;
             const cq_u32 slot = sbase + (i % ST) * (BN * 128);
             if (TMA) {
-                if (tid == 0) {
-                    const cq_u32 bar = bar0 + 8 * (i % ST);
-                    cq_mbar_expect_tx(bar, xbox_bytes);
-                    cq_tma_load_2d(slot, xmap, kt * 64, m0, bar);
+                const int u = i / ST;
+                const cq_u32 full = xfull + 8 * (i % ST);
+                if (u > 0) cq_mbar_wait(xempty + 8 * (i % ST), (u - 1) & 1);  // stage i - ST's wgmma done
+                cq_mbar_expect_tx(full, xbox_bytes);
+                cq_tma_load_2d(slot, xmap, kt * 64, m0, full);
+                if ((i & 3) == 0) {
+                    const int wsl = (i >> 2) & 1, wu = i >> 3;
+                    const cq_u32 wfl = wfull + 8 * wsl;
+                    if (wu > 0) cq_mbar_wait(wempty + 8 * wsl, (wu - 1) & 1);  // stages i - 8 .. i - 5 decoded
+                    cq_mbar_expect_tx(wfl, ROWS * 144);
+                    cq_tma_load_2d(wbase + wsl * (ROWS * 144), wmap, (kt >> 2) * 144, n0, wfl);
                 }
             } else {
                 const cq_u16* xp = xg + (cq_i64)kt * 64;
@@ -266,16 +310,16 @@ __device__ __forceinline__ void cq_mm_wgmma(const cq_u8* __restrict__ w, cq_i64 
                     const bool ok = (xok >> r) & 1;
                     cq_cp16_zfill_s(slot + xdst + r * XR * 128, ok ? xp : x, ok);
                 }
-            }
-            if ((i & 3) == 0) {
-                const cq_u32 wslot = wbase + ((i >> 2) & 1) * (ROWS * 144);
+                if ((i & 3) == 0) {
+                    const cq_u32 wslot = wbase + ((i >> 2) & 1) * (ROWS * 144);
 #pragma unroll
-                for (int j = 0; j < WP; ++j)
-                    if (j < WP - 1 || tid + THREADS * j < ROWS * 9)
-                        cq_cp16_zfill_s(wslot + wdst[j], wsrc[j] + (cq_i64)(kt >> 2) * 144, (wok >> j) & 1);
+                    for (int j = 0; j < WP; ++j)
+                        if (j < WP - 1 || tid + THREADS * j < ROWS * 9)
+                            cq_cp16_zfill_s(wslot + wdst[j], wsrc[j] + (cq_i64)(kt >> 2) * 144, (wok >> j) & 1);
+                }
             }
         }
-        cq_cp_commit();  // one group a stage, empty past the end
+        if (!TMA) cq_cp_commit();  // one group a stage, empty past the end
     };
 
     float acc[ND];
@@ -284,19 +328,26 @@ __device__ __forceinline__ void cq_mm_wgmma(const cq_u8* __restrict__ w, cq_i64 
     // This thread's weight rows: 64 x warpgroup + 16 x warp + g (and + 8).
     const int wrow = 64 * (warp >> 2) + 16 * (warp & 3) + g;
 
+    if (!TMA || tid == 0) {
 #pragma unroll
-    for (int s = 0; s < ST - 2; ++s) issue(s);
+        for (int s = 0; s < ST - 2; ++s) issue(s);
+    }
 
+    // Descriptor of slot 0; the others are whole 1024-byte units on (the
+    // address field cannot carry: shared addresses are below 2^18).
+    const cq_u64 xdesc0 = cq_wgmma_desc_sw128(sbase);
     cq_u32 a[2][16];  // A registers of two stages: one may still be read by a running wgmma
     auto stage = [&](int i, cq_u32* ar) {  // local stage i
-        cq_cp_wait<ST - 3>();  // this thread's weight copies
-        if (TMA)
-            cq_mbar_wait(bar0 + 8 * (i % ST), (i / ST) & 1);  // x of stage i (async proxy, as wgmma)
-        else
-            cq_fence_proxy_async();  // x copied by cp.async: visible to wgmma's async proxy
-        __syncthreads();  // stage i is in; every wgmma of stage i - 2 is done (waited below)
-        issue(i + ST - 2);
-        const cq_u32 xs = sbase + (i % ST) * (BN * 128);
+        if (TMA) {
+            cq_mbar_wait(xfull + 8 * (i % ST), (i / ST) & 1);  // x of stage i (async proxy, as wgmma)
+            if ((i & 3) == 0) cq_mbar_wait(wfull + 8 * ((i >> 2) & 1), (i >> 3) & 1);  // its weights
+            if (tid == 0) issue(i + ST - 2);
+        } else {
+            cq_cp_wait<ST - 3>();     // this thread's copies of stage i
+            cq_fence_proxy_async();   // x copied by cp.async: visible to wgmma's async proxy
+            __syncthreads();          // stage i is in; every wgmma of stage i - 2 is done (waited below)
+            issue(i + ST - 2);
+        }
         const cq_u8* wsm = smem_generic + wbase + ((i >> 2) & 1) * (ROWS * 144) + (i & 3) * 36;
 #pragma unroll
         for (int bl = 0; bl < 2; ++bl) {
@@ -308,20 +359,27 @@ __device__ __forceinline__ void cq_mm_wgmma(const cq_u8* __restrict__ w, cq_i64 
                 const cq_u32 lo = *reinterpret_cast<const cq_u16*>(r + 2 + 2 * t);
                 const cq_u32 hi = *reinterpret_cast<const cq_u16*>(r + 10 + 2 * t);
                 // q bytes: qs[2t], qs[8 + 2t], qs[2t + 1], qs[9 + 2t]
-                const cq_u32 q = __byte_perm(lo, hi, 0x5140);
+                const cq_u32 q = __byte_perm(lo, hi, 0x5140), q8 = q >> 8;
                 // k16 step 2 bl (values 0-15): a[0] / a[1] rows g / g + 8 at k 2t, a[2] / a[3] at 2t + 8
-                ar[8 * bl + h] = cq_deq_pair_f16(q & 0x000F000Fu, d2);
-                ar[8 * bl + 2 + h] = cq_deq_pair_f16((q >> 8) & 0x000F000Fu, d2);
+                ar[8 * bl + h] = cq_deq_pair_f16<false>(q, d2);
+                ar[8 * bl + 2 + h] = cq_deq_pair_f16<false>(q8, d2);
                 // k16 step 2 bl + 1 (values 16-31): the high nibbles
-                ar[8 * bl + 4 + h] = cq_deq_pair_f16((q >> 4) & 0x000F000Fu, d2);
-                ar[8 * bl + 6 + h] = cq_deq_pair_f16((q >> 12) & 0x000F000Fu, d2);
+                ar[8 * bl + 4 + h] = cq_deq_pair_f16<true>(q, d2);
+                ar[8 * bl + 6 + h] = cq_deq_pair_f16<true>(q8, d2);
             }
         }
+        if (TMA && (i & 3) == 3) {  // this warp's last read of the weight slot
+            __syncwarp();
+            if (lane == 0) cq_mbar_arrive(wempty + 8 * ((i >> 2) & 1));
+        }
         cq_wgmma_fence();
+        // k16 step s of the slot: 32 bytes on (the descriptor counts 16-byte units)
+        const cq_u64 xd = xdesc0 + (cq_u64)(((i % ST) * (BN * 128)) >> 4);
 #pragma unroll
-        for (int s = 0; s < 4; ++s) cq_wgmma<BN>(acc, ar + 4 * s, cq_wgmma_desc_sw128(xs + 32 * s));
+        for (int s = 0; s < 4; ++s) cq_wgmma<BN>(acc, ar + 4 * s, xd + 2 * s);
         cq_wgmma_commit();
         cq_wgmma_wait<1>();  // the previous stage's wgmma: its A registers and x slot are free
+        if (TMA && i > 0 && lane == 0) cq_mbar_arrive(xempty + 8 * ((i - 1) % ST));
     };
     int i = 0;
     for (; i + 1 < nst; i += 2) {  // two A register sets, alternating
@@ -330,7 +388,7 @@ __device__ __forceinline__ void cq_mm_wgmma(const cq_u8* __restrict__ w, cq_i64 
     }
     if (i < nst) stage(i, a[0]);
     cq_wgmma_wait<0>();
-    cq_cp_wait<0>();
+    if (!TMA) cq_cp_wait<0>();
 
     // acc[4c + e]: weight row wrow (+ 8 for e >= 2), activation row m0 + 8c + 2t (+ 1 for odd e)
     if (n_split == 1) {
@@ -382,16 +440,17 @@ __device__ __forceinline__ void cq_mm_wgmma(const cq_u8* __restrict__ w, cq_i64 
                                    cq_i64 ldy, int stages_per_split, float* __restrict__ ws,                 \
                                    int* __restrict__ counters) {                                            \
         cq_mm_wgmma<OT, BN, false>(w, row_bytes, N, nb, x, ldx, M, y, ldy, stages_per_split, ws, counters,  \
-                                   nullptr);                                                                \
+                                   nullptr, nullptr);                                                       \
     }                                                                                                       \
     extern "C" __global__ void __launch_bounds__(CQ_MM_THREADS, CQ_MM_WGMMA_BLOCKS(BN))                     \
-    cq_q4_0_mm_wgmma_tma_##SUF##_n##BN(const CQ_GRID_CONSTANT cq_tensor_map xmap, const cq_u8* __restrict__ w, \
+    cq_q4_0_mm_wgmma_tma_##SUF##_n##BN(const CQ_GRID_CONSTANT cq_tensor_map xmap,                           \
+                                       const CQ_GRID_CONSTANT cq_tensor_map wmap, const cq_u8* __restrict__ w, \
                                        cq_i64 row_bytes, int N, int nb, const cq_u16* __restrict__ x,        \
                                        cq_i64 ldx, int M, OT* __restrict__ y, cq_i64 ldy,                    \
                                        int stages_per_split, float* __restrict__ ws,                         \
                                        int* __restrict__ counters) {                                        \
         cq_mm_wgmma<OT, BN, true>(w, row_bytes, N, nb, x, ldx, M, y, ldy, stages_per_split, ws, counters,   \
-                                  &xmap);                                                                   \
+                                  &xmap, &wmap);                                                            \
     }
 CQ_MM_WGMMA_KERNEL(f32, float, 64)
 CQ_MM_WGMMA_KERNEL(f16, cq_f16, 64)

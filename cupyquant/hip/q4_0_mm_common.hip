@@ -216,11 +216,21 @@ __device__ __forceinline__ cq_u32 cq_bfma2(cq_u32 a, cq_u32 b, cq_u32 c) {
     asm("fma.rn.bf16x2 %0, %1, %2, %3;\n" : "=r"(r) : "r"(a), "r"(b), "r"(c));
     return r;
 }
-// float16x2 of d * (q - 8), one rounding (the product of two float16 values).
-// nib: two 4-bit values q in bits 0-3 and 16-19, the rest zero; the magic
-// exponent makes 1024 + q exactly, * 1 - 1032 removes the offset (exact).
-__device__ __forceinline__ cq_u32 cq_deq_pair_f16(cq_u32 nib, cq_u32 d2) {
-    cq_u32 r = cq_hfma2(nib | 0x64006400u, 0x3C003C00u, 0xE408E408u);
+// float16x2 of q - 8 (exact) for the nibble pair at bits 0-3 and 16-19 of w
+// (HIGH false) or at bits 4-7 and 20-23 (HIGH true): one lop3 puts the pair
+// into the mantissas of 1024 (1024 + q, or 1024 + 16 q for the high
+// nibbles, which needs no shift), one fma removes the offset (* 1 - 1032, or
+// * (1/16) - 72; all exact).
+template <bool HIGH>
+__device__ __forceinline__ cq_u32 cq_nib_f16(cq_u32 w) {
+    return HIGH ? cq_hfma2(cq_lop3_or_and(w, 0x00F000F0u, 0x64006400u), 0x2C002C00u, 0xD480D480u)
+                : cq_hfma2(cq_lop3_or_and(w, 0x000F000Fu, 0x64006400u), 0x3C003C00u, 0xE408E408u);
+}
+// float16x2 of d * (q - 8), one rounding (the product of two float16 values),
+// for the nibble pair of w that cq_nib_f16<HIGH> takes; d2: d in both halves.
+template <bool HIGH>
+__device__ __forceinline__ cq_u32 cq_deq_pair_f16(cq_u32 w, cq_u32 d2) {
+    cq_u32 r = cq_nib_f16<HIGH>(w);
     asm("mul.rn.f16x2 %0, %0, %1;\n" : "+r"(r) : "r"(d2));
     return r;
 }
@@ -235,12 +245,11 @@ __device__ __forceinline__ void cq_mv_decode(cq_u32 q, cq_u32* a) {
         a[1] = cq_bfma2(cq_lop3_or_and(q8, M, MAG), ONE, OFF);
         a[2] = cq_bfma2(cq_lop3_or_and(q >> 4, M, MAG), ONE, OFF);
         a[3] = cq_bfma2(cq_lop3_or_and(q >> 12, M, MAG), ONE, OFF);
-    } else {  // 1024 + v: * 1 - 1032; 1024 + 16 v: * (1/16) - 72 (all exact)
-        const cq_u32 MLO = 0x000F000Fu, MHI = 0x00F000F0u, MAG = 0x64006400u;
-        a[0] = cq_hfma2(cq_lop3_or_and(q, MLO, MAG), 0x3C003C00u, 0xE408E408u);
-        a[1] = cq_hfma2(cq_lop3_or_and(q8, MLO, MAG), 0x3C003C00u, 0xE408E408u);
-        a[2] = cq_hfma2(cq_lop3_or_and(q, MHI, MAG), 0x2C002C00u, 0xD480D480u);
-        a[3] = cq_hfma2(cq_lop3_or_and(q8, MHI, MAG), 0x2C002C00u, 0xD480D480u);
+    } else {  // cq_nib_f16
+        a[0] = cq_nib_f16<false>(q);
+        a[1] = cq_nib_f16<false>(q8);
+        a[2] = cq_nib_f16<true>(q);
+        a[3] = cq_nib_f16<true>(q8);
     }
 }
 // c = A * B with fresh float32 accumulators (k = 32: two mma).
