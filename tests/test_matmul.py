@@ -601,6 +601,7 @@ def test_wgmma_accuracy(n, k, m, width, split, tma, monkeypatch):
         pytest.skip("the CUDA driver cannot encode TMA tensor maps")
     monkeypatch.setattr(mm, "WGMMA_TMA", tma)
     monkeypatch.setattr(mm, "WGMMA_WIDE_MIN_ROUNDS", 0 if width == 256 else float("inf"))
+    monkeypatch.setattr(mm, "WGMMA_WIDE_MIN_M", 0)  # 256-row blocks also for M <= 128
     monkeypatch.setattr(mm, "WGMMA_NARROW_MAX_M", 1 << 30 if width == 64 else 0)
     monkeypatch.setattr(mm, "WGMMA_SPLIT_MAX_BLOCKS_PER_SM", 1e9 if split else 0)
     monkeypatch.setattr(mm, "WGMMA_SPLIT_BLOCKS_PER_SM", 1e9)
