@@ -125,3 +125,40 @@ if part == "wg2":
             return f"{r['time_us']:8.2f} ({r['time_us'] / (tb * 1e6):.3f})"
         ab(f"{shape[0]}x{shape[1]} M={m} f16 plan {mm._wgmma_plan(m, *shape, 132)}", f, SET)
     setting()()
+
+if part == "wg3":
+    # Run 9: the weights asked for 4 stages ahead (at stage 4G - 4) instead of
+    # with the x of stage 4G (2 ahead): notes/s16_prev_sm90.cu is the module
+    # source before this change (the sm90 files of the commit before
+    # this change joined as matmul_sm90_source joins them; not kept).
+    import cupyquant.matmul_kernels as mk
+    import cupyquant.qmatmul as mm
+    from test_bench_matmul import get_bench
+    bench = get_bench()
+    print(f"copy {bench.ceiling()/1e9:.0f} GB/s", flush=True)
+    plain_src, plain_key = mk.matmul_sm90_source, mk.SM90_MODULE_KEY
+    prev = open("notes/s16_prev_sm90.cu").read()
+
+    def setting(src, key):
+        def apply():
+            mk.matmul_sm90_source = (lambda: src) if src else plain_src
+            mk.SM90_MODULE_KEY = plain_key + key
+        return apply
+    SET = {"prev": setting(prev, ":prev"), "lead4": setting(None, ""), "prev'": setting(prev, ":prev"),
+           "lead4'": setting(None, "")}
+    q, _ = bench.weights((4096, 4096))
+    x = cp.random.standard_normal((600, 4096), dtype=cp.float32).astype(cp.float16)
+    outs = {}
+    for name, apply in SET.items():
+        apply()
+        outs[name] = mm.matmul(x, q[0], path="wgmma")
+        print(name, "bit-identical to prev:", bool((outs[name] == outs["prev"]).all()), flush=True)
+    for shape, m in [((4096, 4096), 512), ((14336, 4096), 512), ((4096, 14336), 512), ((128256, 4096), 512),
+                     ((4096, 4096), 1000), ((4096, 14336), 64), ((128256, 4096), 64)]:
+        tb, _ = bench.cublas_time(shape, m)
+
+        def f(shape=shape, m=m, tb=tb):
+            r, _ = bench.measure(shape, m, "float16", "wgmma")
+            return f"{r['time_us']:8.2f} ({r['time_us'] / (tb * 1e6):.3f})"
+        ab(f"{shape[0]}x{shape[1]} M={m} f16 plan {mm._wgmma_plan(m, *shape, 132)}", f, SET)
+    setting(None, "")()

@@ -296,12 +296,23 @@ __device__ __forceinline__ void cq_mm_wgmma(const cq_u8* __restrict__ w, cq_i64 
                 if (u > 0) cq_mbar_wait(xempty + 8 * (i % ST), (u - 1) & 1);  // stage i - ST's wgmma done
                 cq_mbar_expect_tx(full, xbox_bytes);
                 cq_tma_load_2d(slot, xmap, kt * 64, m0, full);
-                if ((i & 3) == 0) {
-                    const int wsl = (i >> 2) & 1, wu = i >> 3;
-                    const cq_u32 wfl = wfull + 8 * wsl;
-                    if (wu > 0) cq_mbar_wait(wempty + 8 * wsl, (wu - 1) & 1);  // stages i - 8 .. i - 5 decoded
-                    cq_mbar_expect_tx(wfl, ROWS * 144);
-                    cq_tma_load_2d(wbase + wsl * (ROWS * 144), wmap, (kt >> 2) * 144, n0, wfl);
+                // The weights of group G (stages 4G .. 4G + 3) go with x stage
+                // 4G - WOFF, so that they are asked for at stage 4G - 4 whatever
+                // the x ring: as soon as their slot's last group (stages
+                // 4G - 8 .. 4G - 5) is decoded. With the x (2 stages ahead, ring
+                // of 4) they waited on the memory: the top stall of the kernel
+                // (ncu, notes/h200_s16 run 8).
+                constexpr int WOFF = 6 - ST;
+                const int wi = i + WOFF;
+                if ((wi & 3) == 0 || i == 0) {
+                    const int G = (wi & 3) == 0 ? wi >> 2 : 0;
+                    if (4 * G < nst) {
+                        const int wsl = G & 1, wu = G >> 1;
+                        const cq_u32 wfl = wfull + 8 * wsl;
+                        if (wu > 0) cq_mbar_wait(wempty + 8 * wsl, (wu - 1) & 1);  // group G - 2 decoded
+                        cq_mbar_expect_tx(wfl, ROWS * 144);
+                        cq_tma_load_2d(wbase + wsl * (ROWS * 144), wmap, ((kt0 >> 2) + G) * 144, n0, wfl);
+                    }
                 }
             } else {
                 const cq_u16* xp = xg + (cq_i64)kt * 64;
