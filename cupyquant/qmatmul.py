@@ -50,10 +50,11 @@ Paths (``path=``; ``None`` chooses by M = number of activation rows and platform
   256 activation rows; where the driver can encode them, x and the weights
   come through TMA tensor maps (one copy instruction a stage from one thread,
   gpu/tensor_map.py; WGMMA_TMA) and the thread block's warps meet only at
-  mbarriers, else by cp.async from every thread. Needs K a multiple of 256 and 16-byte aligned
-  weights. The automatic path takes it above WGMMA_FROM_M rows where its grid
-  is large enough (WGMMA_MIN_BLOCKS_PER_SM) and the weights allow it, else
-  "matvec" (up to MATVEC_MAX_M rows) or "dequant_gemm".
+  mbarriers, else by cp.async from every thread. Needs K a multiple of 256
+  and 16-byte aligned weights. The automatic path takes it above
+  WGMMA_FROM_M rows where its grid is large enough (WGMMA_MIN_BLOCKS_PER_SM)
+  and the weights allow it, else "matvec" (up to MATVEC_MAX_M rows) or
+  "dequant_gemm".
 """
 
 from __future__ import annotations
@@ -321,7 +322,8 @@ def _path_without_wgmma(M: int, x_dtype_name: str, dev_id: int) -> str:
 
 #: Why the wgmma kernels are not available on a device (diagnostics), if so.
 wgmma_error: dict = {}
-#: Why a TMA tensor map could not be made for x (the cp.async kernel ran instead).
+#: Why the TMA tensor maps (x and the weights) could not be made on a device
+#: (the cp.async kernel ran instead).
 tma_error: dict = {}
 
 

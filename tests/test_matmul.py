@@ -663,8 +663,9 @@ def test_wgmma_tensor_maps_or_cp_async(monkeypatch):
 
 def test_wgmma_plan():
     """Width 256 on many-tile grids above 128 rows, else 128 (64 up to
-    WGMMA_NARROW_MAX_M rows) with split-K on small grids (at most 0.5 blocks an SM): whole groups
-    of 4 stages a split, at least WGMMA_MIN_STAGES_PER_SPLIT."""
+    WGMMA_NARROW_MAX_M rows) with split-K on small grids (at most 0.5 blocks
+    an SM): whole groups of 4 stages a split, at least
+    WGMMA_MIN_STAGES_PER_SPLIT."""
     import cupyquant.qmatmul as mm
     assert mm._wgmma_plan(512, 128256, 4096, 132) == (256, 1, 64)
     assert mm._wgmma_plan(512, 14336, 4096, 132) == (256, 1, 64)
