@@ -104,12 +104,14 @@ NVIDIA_LARGE_M_PATH = "dequant_gemm"
 WGMMA_AUTO = True
 WGMMA_MIN_BLOCKS_PER_SM = 0.75
 #: ... and on smaller grids, split over K (WGMMA_SPLIT_MAX_BLOCKS_PER_SM), for
-#: K of at least this: run 9, 4096 x 14336 (32 blocks), M = 17 / 33 / 64 / 128,
-#: wgmma with 8 splits 38.2 / 41.4 / 47.3 / 61.3 us against matvec 59.1 (M =
-#: 17) and dequant_gemm 75.1 / 75.7 / 77.3 / 78.8; with K = 4096 (4096^2) the
-#: split sums cost more: 19.7 / 22.6 / 26.8 / 40.2 against matvec 18.4 and
-#: dequant_gemm 23.5 / 24.2 / 22.2 / 26.2, so not there.
-WGMMA_SPLIT_MIN_K = 8192
+#: K of at least this. Session 14 run 9, 4096 x 14336 (32 blocks), M = 17 / 33
+#: / 64 / 128, wgmma with 8 splits 38.2 / 41.4 / 47.3 / 61.3 us against matvec
+#: 59.1 (M = 17) and dequant_gemm 75.1 / 75.7 / 77.3 / 78.8. With K = 4096 the
+#: split sums cost more than they gained until session 17 made them parallel
+#: (notes/h200_s17 run 2, 4096^2, 4 splits against the path taken before: M
+#: = 17 13.3 us against matvec 18.6, M = 128 19.7 / 256 24.0 against
+#: dequant_gemm 27.3 / 28.7).
+WGMMA_SPLIT_MIN_K = 4096
 #: ... only above this many activation rows (x dtype): one pass of the
 #: matrix-vector kernel (float16 x) / its float32-accurate rows (float32 x).
 WGMMA_FROM_M = {"float16": 16, "float32": 16}
@@ -124,17 +126,29 @@ WGMMA_WIDE_MIN_ROUNDS = 1.5
 #: -> 64 / 128 (notes/h200_s16 run 3): M = 17 351 -> 176, M = 64 389 -> 193,
 #: M = 100 398 -> 241.
 WGMMA_WIDE_MIN_M = 128
-#: Split-K of the wgmma kernel (128-row thread blocks) where its grid has at
-#: most WGMMA_SPLIT_MAX_BLOCKS_PER_SM thread blocks an SM: into as many K
-#: ranges as make about WGMMA_SPLIT_BLOCKS_PER_SM thread blocks an SM (two are
-#: resident), each at least WGMMA_MIN_STAGES_PER_SPLIT stages of 64 (a multiple
-#: of 4); either 0: never. Run 9 (H200): 4096 x 14336, M = 17, 125.2 -> 38.2 us (32 -> 256
-#: blocks); on grids of 112-128 blocks splits were slower (4096^2 M = 512 38.6
-#: -> 82.3 us, 14336 x 4096 M = 17 39.4 -> 50.1): the last thread block of a
-#: tile adds the partial sums up alone.
+#: Split-K of the wgmma kernel where its grid (one split) has at most
+#: WGMMA_SPLIT_MAX_BLOCKS_PER_SM thread blocks an SM (..._N64 for 64-row
+#: blocks): into as many K ranges as fit WGMMA_SPLIT_BLOCKS_PER_SM thread
+#: blocks an SM (two are resident), each at least WGMMA_MIN_STAGES_PER_SPLIT
+#: stages of 64 (whole groups of 4); any of these 0: never. The last thread
+#: block of a tile adds the partial sums (notes/h200_s17 run 2, new sum against
+#: the one-element-a-thread sum of sessions 14-16: 4096 x 14336 M = 64 / 128 /
+#: 256 36.2 / 56.3 / 101.2 -> 28.0 / 38.7 / 69.6 us). Run 2 also: 128-row
+#: blocks on grids of 96-128 blocks gained nothing from a split (4096^2 M =
+#: 512 32.5 -> 34.8 us, 2 splits), 64-row ones on 112 did (14336 x 4096 M =
+#: 17 / 64 28.7 / 29.2 -> 26.2 / 27.8 with 2, 30.8 / 33.1 with 3).
 WGMMA_SPLIT_MAX_BLOCKS_PER_SM = 0.5
+WGMMA_SPLIT_MAX_BLOCKS_PER_SM_N64 = 0.9
 WGMMA_SPLIT_BLOCKS_PER_SM = 2.0
 WGMMA_MIN_STAGES_PER_SPLIT = 16
+#: Above WGMMA_WIDE_MIN_M rows, where 128-row blocks would be more than
+#: WGMMA_SPLIT_MAX_BLOCKS_PER_SM but at most one an SM and K is at least
+#: this: 256-row blocks (half the weights' decode a product) split over K
+#: into at most one thread block an SM. Run 2, 4096 x 14336: M = 512 102.9 /
+#: 114.3 -> 95.9 / 99.5 us (2 splits), M = 384 99.3 -> 82.3; not on 4096^2 (M
+#: = 512 32.5 -> 34.1-34.4, M = 256 24.0 -> 30.8), nor at M = 1000 (256
+#: blocks of 128 rows: 186.0 -> 195.1).
+WGMMA_WIDE_SPLIT_MIN_K = 8192
 #: Thread blocks of 64 activation rows (half the wasted tensor work of 128
 #: when M is small) up to this many rows. Run 2 (H200, x through TMA), 14336 x
 #: 4096, M = 17 / 64: 128 rows 51.6 / 40.0 us, 64 rows 33.0 / 33.4; at M = 512
@@ -191,8 +205,10 @@ MV_BLOCKS_PER_SM = 0.5  # H100: no K split for 4096 rows was faster than one (40
 #: ... and for 2 or more activation rows with K of at least MV_LONG_K (H200,
 #: 4096 x 14336, float16 x, M = 2 / 4 / 8: 22.1 / 23.3 / 25.5 us at 0.5,
 #: 19.4 / 20.6 / 23.7 at 1.0, notes/h200_s11/run8; M = 1 and K = 4096 were
-#: no faster or slower there; confirmed in notes/h200_s12 run 1).
-MV_BLOCKS_PER_SM_LONG_K = 1.0
+#: no faster or slower there; confirmed in notes/h200_s12 run 1). 1.5 against
+#: 1.0 (notes/h200_s17 run 2, same process): M = 4 / 6 / 8 19.47 / 21.02 /
+#: 22.87 against 20.15-20.30 / 21.52-21.65 / 23.31-23.74 us; 2.0 slower.
+MV_BLOCKS_PER_SM_LONG_K = 1.5
 MV_LONG_K = 8192
 
 #: "matvec" on NVIDIA sm_80+ uses the int8 tensor-core kernel for these
@@ -309,7 +325,7 @@ def choose_path(M: int, x_dtype, dev_id: int = 0, N: int | None = None, K: int |
             blocks = _wgmma_blocks(M, N, 128) if N is not None else None
             if blocks is None or blocks >= WGMMA_MIN_BLOCKS_PER_SM * sms:
                 return "wgmma"
-            if blocks <= WGMMA_SPLIT_MAX_BLOCKS_PER_SM * sms and K is not None and K >= WGMMA_SPLIT_MIN_K:
+            if K is not None and K >= WGMMA_SPLIT_MIN_K and _wgmma_plan(M, N, K, sms)[1] > 1:
                 return "wgmma"  # split over K
     return _path_without_wgmma(M, name, dev_id)
 
@@ -758,17 +774,27 @@ def _wgmma_blocks(M: int, N: int, width: int) -> int:
 
 def _wgmma_plan(M: int, N: int, K: int, sms: int) -> tuple[int, int, int]:
     """(width, splits, stages per split) of the wgmma kernel for an M x N x K product."""
-    if M > WGMMA_WIDE_MIN_M and _wgmma_blocks(M, N, 256) >= WGMMA_WIDE_MIN_ROUNDS * sms:
-        return 256, 1, K // 64
+    groups = K // 256  # the weights come 4 stages at a time: a split is whole groups
+    if M > WGMMA_WIDE_MIN_M:
+        wide = _wgmma_blocks(M, N, 256)
+        if wide >= WGMMA_WIDE_MIN_ROUNDS * sms:
+            return 256, 1, K // 64
+        if K >= WGMMA_WIDE_SPLIT_MIN_K and WGMMA_SPLIT_MAX_BLOCKS_PER_SM * sms < _wgmma_blocks(M, N, 128) <= sms:
+            return (256,) + _wgmma_split(groups, sms // wide)
     width = 64 if M <= WGMMA_NARROW_MAX_M else 128
     blocks = _wgmma_blocks(M, N, width)
-    groups = K // 256  # the weights come 4 stages at a time: a split is whole groups
-    splits = 1
-    if WGMMA_SPLIT_BLOCKS_PER_SM > 0 and blocks <= WGMMA_SPLIT_MAX_BLOCKS_PER_SM * sms:
-        splits = max(1, min(-(-int(WGMMA_SPLIT_BLOCKS_PER_SM * sms) // blocks),
-                            groups // max(1, WGMMA_MIN_STAGES_PER_SPLIT // 4)))
+    limit = WGMMA_SPLIT_MAX_BLOCKS_PER_SM_N64 if width == 64 else WGMMA_SPLIT_MAX_BLOCKS_PER_SM
+    fit = int(WGMMA_SPLIT_BLOCKS_PER_SM * sms) // blocks if blocks <= limit * sms else 1
+    return (width,) + _wgmma_split(groups, fit)
+
+
+def _wgmma_split(groups: int, fit: int) -> tuple[int, int]:
+    """(splits, stages per split): K (``groups`` groups of 4 stages) in at
+    most ``fit`` ranges of whole groups, each at least
+    WGMMA_MIN_STAGES_PER_SPLIT stages."""
+    splits = max(1, min(fit, groups // max(1, WGMMA_MIN_STAGES_PER_SPLIT // 4)))
     per = -(-groups // splits)
-    return width, -(-groups // per), 4 * per
+    return -(-groups // per), 4 * per
 
 
 def _wgmma(cp, x2, w, y2, N, K, dev):

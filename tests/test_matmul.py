@@ -519,22 +519,26 @@ def test_different_devices():
 def test_auto_path_rules(monkeypatch):
     """choose_path on an sm_90 GPU of 132 SMs with wgmma (faked: CPU test):
     matvec for one pass of rows (float16 x) or float32-accurate rows (float32
-    x); then wgmma where its grid has at least 0.75 thread blocks an SM,
-    otherwise matvec up to MATVEC_MAX_M rows and dequant_gemm above."""
+    x); then wgmma where its grid has at least 0.75 thread blocks an SM or its
+    plan splits K (K >= 4096), otherwise matvec up to MATVEC_MAX_M rows and
+    dequant_gemm above."""
     import cupyquant.qmatmul as mm
     monkeypatch.setattr(mm, "_tensor_cores", lambda dev: True)
     monkeypatch.setattr(mm, "wgmma_available", lambda dev: True)
     monkeypatch.setattr(mm, "device_info", lambda dev: {"sm_count": 132})
     cases = [(16, "float16", 14336, 4096, "matvec"), (17, "float16", 14336, 4096, "wgmma"),
-             (17, "float16", 4096, 4096, "matvec"), (32, "float16", 4096, 4096, "matvec"),
-             (33, "float16", 4096, 4096, "dequant_gemm"), (512, "float16", 4096, 4096, "wgmma"),
-             (128, "float16", 4096, 4096, "dequant_gemm"),
-             # small grids with long K: wgmma split over K
+             (512, "float16", 4096, 4096, "wgmma"),
+             # small grids: wgmma split over K
+             (17, "float16", 4096, 4096, "wgmma"), (32, "float16", 4096, 4096, "wgmma"),
+             (128, "float16", 4096, 4096, "wgmma"), (17, "float32", 4096, 4096, "wgmma"),
              (17, "float16", 4096, 14336, "wgmma"), (128, "float16", 4096, 14336, "wgmma"),
              (16, "float16", 4096, 14336, "matvec"), (17, "float32", 4096, 14336, "wgmma"),
-             (300, "float16", 4096, 14336, "dequant_gemm"),  # 96 blocks: neither rule
+             (300, "float16", 4096, 14336, "wgmma"),  # 96 blocks of 128 rows: 256 rows, 2 splits
+             # ... not with K < 4096
+             (17, "float16", 4096, 2048, "matvec"), (32, "float16", 4096, 2048, "matvec"),
+             (33, "float16", 4096, 2048, "dequant_gemm"), (17, "float32", 4096, 2048, "dequant_gemm"),
              (8, "float32", 128256, 4096, "matvec"), (16, "float32", 14336, 4096, "matvec"),
-             (17, "float32", 14336, 4096, "wgmma"), (17, "float32", 4096, 4096, "dequant_gemm"),
+             (17, "float32", 14336, 4096, "wgmma"),
              (512, "float32", None, None, "wgmma")]
     for m, xd, n, k, want in cases:
         assert mm.choose_path(m, xd, 0, n, k) == want, (m, xd, n, k, want)
@@ -583,7 +587,7 @@ def _need_wgmma(path="wgmma"):
 
 
 @gpu
-@pytest.mark.parametrize("width,split", [(64, False), (64, True), (128, False), (128, True), (256, False)])
+@pytest.mark.parametrize("width,split", [(64, False), (64, True), (128, False), (128, True), (256, False), (256, True)])
 @pytest.mark.parametrize("n,k", [(N_ODD, 512), (1000, 4096), (300, 1024), (130, 14336)])
 @pytest.mark.parametrize("m", [1, 3, 17, 200, 512, 600])
 @pytest.mark.parametrize("tma", [True, False])
@@ -600,10 +604,15 @@ def test_wgmma_accuracy(n, k, m, width, split, tma, monkeypatch):
     if tma and not tensor_map.available():
         pytest.skip("the CUDA driver cannot encode TMA tensor maps")
     monkeypatch.setattr(mm, "WGMMA_TMA", tma)
-    monkeypatch.setattr(mm, "WGMMA_WIDE_MIN_ROUNDS", 0 if width == 256 else float("inf"))
+    monkeypatch.setattr(mm, "WGMMA_WIDE_MIN_ROUNDS", 0 if width == 256 and not split else float("inf"))
     monkeypatch.setattr(mm, "WGMMA_WIDE_MIN_M", 0)  # 256-row blocks also for M <= 128
+    monkeypatch.setattr(mm, "WGMMA_WIDE_SPLIT_MIN_K", 0 if width == 256 else float("inf"))
     monkeypatch.setattr(mm, "WGMMA_NARROW_MAX_M", 1 << 30 if width == 64 else 0)
-    monkeypatch.setattr(mm, "WGMMA_SPLIT_MAX_BLOCKS_PER_SM", 1e9 if split else 0)
+    for knob in ("WGMMA_SPLIT_MAX_BLOCKS_PER_SM", "WGMMA_SPLIT_MAX_BLOCKS_PER_SM_N64"):
+        monkeypatch.setattr(mm, knob, 1e9 if split else 0)
+    if width == 256 and split:  # the 256-row split rule needs a one-wave grid of 128-row blocks
+        monkeypatch.setattr(mm, "WGMMA_SPLIT_MAX_BLOCKS_PER_SM", -1.0)
+        monkeypatch.setattr(mm, "_wgmma_blocks", lambda M, N, width: 1)
     monkeypatch.setattr(mm, "WGMMA_SPLIT_BLOCKS_PER_SM", 1e9)
     monkeypatch.setattr(mm, "WGMMA_MIN_STAGES_PER_SPLIT", 4)
     assert (mm._wgmma_plan(m, n, k, 132)[1] > 1) == (split and k >= 512)
@@ -664,47 +673,75 @@ def test_wgmma_tensor_maps_or_cp_async(monkeypatch):
 def test_wgmma_plan():
     """Width 256 on many-tile grids above 128 rows, else 128 (64 up to
     WGMMA_NARROW_MAX_M rows) with split-K on small grids (at most 0.5 blocks
-    an SM): whole groups of 4 stages a split, at least
+    an SM, 0.9 for 64-row blocks) into as many splits as fit two blocks an SM;
+    256-row blocks split over K where 128-row ones would be one wave and K is
+    long. Whole groups of 4 stages a split, at least
     WGMMA_MIN_STAGES_PER_SPLIT."""
     import cupyquant.qmatmul as mm
     assert mm._wgmma_plan(512, 128256, 4096, 132) == (256, 1, 64)
     assert mm._wgmma_plan(512, 14336, 4096, 132) == (256, 1, 64)
     assert mm._wgmma_plan(1200, 4096, 4096, 132) == (128, 1, 64)     # 320 blocks of 128 x 128
-    assert mm._wgmma_plan(512, 4096, 4096, 132) == (128, 1, 64)      # 128 blocks: no split
-    assert mm._wgmma_plan(17, 14336, 4096, 132) == (64, 1, 64)       # 112 blocks, 64 rows
-    assert mm._wgmma_plan(65, 14336, 4096, 132) == (128, 1, 64)
+    assert mm._wgmma_plan(512, 4096, 4096, 132) == (128, 1, 64)      # 128 blocks, K = 4096: no split
+    assert mm._wgmma_plan(384, 4096, 4096, 132) == (128, 1, 64)      # 96 blocks: no split
+    assert mm._wgmma_plan(512, 4096, 14336, 132) == (256, 2, 112)    # 128 blocks, long K: 64 x 2 of 256 rows
+    assert mm._wgmma_plan(384, 4096, 14336, 132) == (256, 2, 112)
+    assert mm._wgmma_plan(1000, 4096, 14336, 132) == (128, 1, 224)   # 256 blocks: two waves already
+    assert mm._wgmma_plan(17, 14336, 4096, 132) == (64, 2, 32)       # 112 blocks of 64 rows: 2 splits
+    assert mm._wgmma_plan(65, 14336, 4096, 132) == (128, 1, 64)      # 112 blocks of 128 rows: none
     assert mm._wgmma_plan(64, 4096, 14336, 132) == (64, 8, 28)       # 32 blocks (run 9)
     assert mm._wgmma_plan(128, 4096, 14336, 132) == (128, 8, 28)
+    assert mm._wgmma_plan(256, 4096, 14336, 132) == (128, 4, 56)     # 64 blocks
+    assert mm._wgmma_plan(17, 4096, 4096, 132) == (64, 4, 16)        # 32 blocks, 16 stages a split
     assert mm._wgmma_plan(17, 128256, 4096, 132) == (64, 1, 64)      # 1002 blocks, but M fits 64 rows
     assert mm._wgmma_plan(100, 128256, 4096, 132) == (128, 1, 64)
     assert mm._wgmma_plan(129, 128256, 4096, 132) == (256, 1, 64)
-    for m, n, k in [(17, 4096, 4096), (64, 4096, 14336), (200, 130, 512), (3, 100, 256), (256, 4096, 14336)]:
+    for m, n, k in [(17, 4096, 4096), (64, 4096, 14336), (200, 130, 512), (3, 100, 256), (256, 4096, 14336),
+                    (40, 8192, 2048), (100, 4096, 14336)]:
         width, splits, sps = mm._wgmma_plan(m, n, k, 132)
         assert width == (64 if m <= mm.WGMMA_NARROW_MAX_M else 128)
         assert sps % 4 == 0 and splits * sps >= k // 64 > (splits - 1) * sps
         assert splits == 1 or sps >= mm.WGMMA_MIN_STAGES_PER_SPLIT
-        blocks = -(-n // 128) * -(-m // 128)
-        assert splits == 1 or blocks * (splits - 1) < mm.WGMMA_SPLIT_BLOCKS_PER_SM * 132
-    # either knob at 0: no split (session 14 run 10's sanitizer script set the
-    # target to 0 and met a division by zero here)
-    for knob in ("WGMMA_SPLIT_BLOCKS_PER_SM", "WGMMA_SPLIT_MAX_BLOCKS_PER_SM"):
-        saved = getattr(mm, knob)
-        setattr(mm, knob, 0)
+        blocks = -(-n // 128) * -(-m // width)
+        assert splits == 1 or blocks * splits <= mm.WGMMA_SPLIT_BLOCKS_PER_SM * 132
+    # no split with the target at 0, or with both grid limits at 0 (session 14
+    # run 10's sanitizer script set the target to 0 and met a division by zero here)
+    for knobs in (("WGMMA_SPLIT_BLOCKS_PER_SM",), ("WGMMA_SPLIT_MAX_BLOCKS_PER_SM", "WGMMA_SPLIT_MAX_BLOCKS_PER_SM_N64")):
+        saved = {knob: getattr(mm, knob) for knob in knobs}
+        for knob in knobs:
+            setattr(mm, knob, 0)
         try:
             for m, n, k in [(1, 1, 256), (17, 4096, 14336), (3, 100, 256), (100, 4096, 14336)]:
                 assert mm._wgmma_plan(m, n, k, 132) == (64 if m <= 64 else 128, 1, k // 64)
         finally:
-            setattr(mm, knob, saved)
+            for knob, value in saved.items():
+                setattr(mm, knob, value)
     # a split never exceeds the groups of 4 stages K has
     for min_st in (4, 16, 64):
         saved = mm.WGMMA_MIN_STAGES_PER_SPLIT
         mm.WGMMA_MIN_STAGES_PER_SPLIT = min_st
         try:
             for k in (256, 512, 4096, 14336):
-                width, splits, sps = mm._wgmma_plan(1, 128, k, 132)
-                assert splits >= 1 and sps % 4 == 0 and splits * sps >= k // 64 > (splits - 1) * sps
+                for m, n in [(1, 128), (300, 4096)]:
+                    width, splits, sps = mm._wgmma_plan(m, n, k, 132)
+                    assert splits >= 1 and sps % 4 == 0 and splits * sps >= k // 64 > (splits - 1) * sps
         finally:
             mm.WGMMA_MIN_STAGES_PER_SPLIT = saved
+
+
+def test_wgmma_chosen_where_it_splits(monkeypatch):
+    """The auto path takes the wgmma kernel on small grids exactly where its
+    plan splits K (K >= WGMMA_SPLIT_MIN_K): 4096^2 at M = 17 (4 splits), not
+    K = 2048 (matrix-vector / dequantize + GEMM as before)."""
+    import cupyquant.qmatmul as mm
+    monkeypatch.setattr(mm, "_tensor_cores", lambda dev: True)
+    monkeypatch.setattr(mm, "wgmma_available", lambda dev: True)
+    monkeypatch.setattr(mm, "device_info", lambda dev: {"sm_count": 132})
+    assert mm.choose_path(17, "float16", 0, 4096, 4096) == "wgmma"
+    assert mm.choose_path(384, "float16", 0, 4096, 14336) == "wgmma"   # 256-row blocks, 2 splits
+    assert mm.choose_path(17, "float16", 0, 4096, 2048) == "matvec"
+    assert mm.choose_path(200, "float16", 0, 4096, 2048) == mm.NVIDIA_LARGE_M_PATH
+    assert mm.choose_path(16, "float16", 0, 4096, 4096) == "matvec"    # one pass of the matrix-vector kernel
+    assert mm.choose_path(17, "float16", 0, 14336, 4096) == "wgmma"   # 112 blocks: large enough
 
 
 @gpu

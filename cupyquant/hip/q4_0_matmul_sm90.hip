@@ -62,6 +62,9 @@
 #define CQ_WG_STAGES_N64 6
 #endif
 #define CQ_WG_ST(BN) ((BN) == 64 ? CQ_WG_STAGES_N64 : CQ_WG_STAGES)
+#ifndef CQ_WG_SUM_U4
+#define CQ_WG_SUM_U4 8
+#endif
 #define CQ_WG_ROWS 128  // weight rows a thread block (CQ_MM_THREADS = 2 warpgroups)
 // Dynamic shared memory: the x stages, two weight slots, 1024 bytes to align
 // the x tiles for the swizzle. cupyquant/matmul_kernels.py wgmma_smem_bytes mirrors it.
@@ -413,6 +416,8 @@ __device__ __forceinline__ void cq_mm_wgmma(const cq_u8* __restrict__ w, cq_i64 
         }
         return;
     }
+    // Split-K: every thread block writes its partial sums to ws[split]; the
+    // last of a tile's to arrive adds them up (cq_wgmma_split_sum).
 #pragma unroll
     for (int c = 0; c < BN / 8; ++c) {
 #pragma unroll
@@ -429,12 +434,61 @@ __device__ __forceinline__ void cq_mm_wgmma(const cq_u8* __restrict__ w, cq_i64 
     __syncthreads();
     if (is_last) {
         __threadfence();
-        for (int p = tid; p < BN * ROWS; p += THREADS) {  // consecutive threads: consecutive n
-            const int m = m0 + p / ROWS, n = n0 + p % ROWS;
-            if (m < M && n < N) {
-                float v = 0.0f;
-                for (int sp = 0; sp < n_split; ++sp) v += cq_ld_cg(ws + ((cq_i64)sp * M + m) * N + n);
-                cq_store1(y + (cq_i64)m * ldy + n, v);
+        // Every thread has U4 float4 groups of consecutive n in flight
+        // (U elements where N is not a multiple of 4). One element at a time
+        // a thread, the sum was the kernel's tail (sessions 14-16: splits on
+        // grids of 128 blocks 2x slower, 4096^2 M = 512 38.6 -> 82.3 us).
+        if ((N & 3) == 0) {
+            constexpr int U4 = CQ_WG_SUM_U4;
+#pragma unroll 1
+            for (int p0 = 4 * tid; p0 < BN * ROWS; p0 += 4 * U4 * THREADS) {
+                float4 v[U4];
+#pragma unroll
+                for (int u = 0; u < U4; ++u) v[u] = make_float4(0.0f, 0.0f, 0.0f, 0.0f);
+                for (int sp = 0; sp < n_split; ++sp) {
+#pragma unroll
+                    for (int u = 0; u < U4; ++u) {
+                        const int p = p0 + 4 * u * THREADS, m = m0 + p / ROWS, n = n0 + p % ROWS;
+                        if (m < M && n < N) {  // n + 3 < N too
+                            const float4 a = cq_ld_cg4(ws + ((cq_i64)sp * M + m) * N + n);
+                            v[u].x += a.x;
+                            v[u].y += a.y;
+                            v[u].z += a.z;
+                            v[u].w += a.w;
+                        }
+                    }
+                }
+#pragma unroll
+                for (int u = 0; u < U4; ++u) {
+                    const int p = p0 + 4 * u * THREADS, m = m0 + p / ROWS, n = n0 + p % ROWS;
+                    if (m < M && n < N) {
+                        OT* const yp = y + (cq_i64)m * ldy + n;
+                        cq_store1(yp, v[u].x);
+                        cq_store1(yp + 1, v[u].y);
+                        cq_store1(yp + 2, v[u].z);
+                        cq_store1(yp + 3, v[u].w);
+                    }
+                }
+            }
+        } else {
+            constexpr int U = 8;
+#pragma unroll 1
+            for (int p0 = tid; p0 < BN * ROWS; p0 += U * THREADS) {
+                float v[U];
+#pragma unroll
+                for (int u = 0; u < U; ++u) v[u] = 0.0f;
+                for (int sp = 0; sp < n_split; ++sp) {
+#pragma unroll
+                    for (int u = 0; u < U; ++u) {
+                        const int p = p0 + u * THREADS, m = m0 + p / ROWS, n = n0 + p % ROWS;
+                        if (m < M && n < N) v[u] += cq_ld_cg(ws + ((cq_i64)sp * M + m) * N + n);
+                    }
+                }
+#pragma unroll
+                for (int u = 0; u < U; ++u) {
+                    const int p = p0 + u * THREADS, m = m0 + p / ROWS, n = n0 + p % ROWS;
+                    if (m < M && n < N) cq_store1(y + (cq_i64)m * ldy + n, v[u]);
+                }
             }
         }
         if (tid == 0) counters[tile] = 0;  // ready for the next launch on this stream

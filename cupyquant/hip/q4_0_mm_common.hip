@@ -201,6 +201,11 @@ __device__ __forceinline__ float cq_ld_cg(const float* p) {
     asm volatile("ld.global.cg.f32 %0, [%1];\n" : "=f"(v) : "l"(p));
     return v;
 }
+__device__ __forceinline__ float4 cq_ld_cg4(const float* p) {  // p 16-byte aligned
+    float4 v;
+    asm volatile("ld.global.cg.v4.f32 {%0, %1, %2, %3}, [%4];\n" : "=f"(v.x), "=f"(v.y), "=f"(v.z), "=f"(v.w) : "l"(p));
+    return v;
+}
 __device__ __forceinline__ cq_u32 cq_lop3_or_and(cq_u32 a, cq_u32 mask, cq_u32 magic) {
     cq_u32 r;  // (a & mask) | magic
     asm("lop3.b32 %0, %1, %2, %3, 0xEA;\n" : "=r"(r) : "r"(a), "r"(mask), "r"(magic));
