@@ -102,6 +102,12 @@ def wgmma_smem_bytes(width: int) -> int:
     return (WGMMA_STAGES_N64 if width == 64 else WGMMA_STAGES) * width * 128 + 2 * WGMMA_ROWS * 144 + 1024
 
 
+def wgmma_blocks_per_sm(width: int) -> int:
+    """Thread blocks of a wgmma kernel an SM (its launch bounds,
+    CQ_MM_WGMMA_BLOCKS): two of 64 or 128 activation rows, one of 256."""
+    return 2 if width <= 128 else 1
+
+
 def wgmma_x_box_rows(m: int, width: int) -> int:
     """Rows of the TMA box of x for the wgmma _tma_ kernels (their xbox_bytes /
     128): the width, or M rounded up to 8 where M is below it."""

@@ -149,6 +149,11 @@ WGMMA_MIN_STAGES_PER_SPLIT = 16
 #: = 512 32.5 -> 34.1-34.4, M = 256 24.0 -> 30.8), nor at M = 1000 (256
 #: blocks of 128 rows: 186.0 -> 195.1).
 WGMMA_WIDE_SPLIT_MIN_K = 8192
+#: Unsplit wgmma grids of several waves whose last wave fills at most half
+#: the resident slots: that wave's weight rows in a second launch, split over
+#: K to fill them (_wgmma_tail). 128256 x 4096 at M = 512: 2004 blocks of 256
+#: rows, 15 waves of 132 and 24 blocks; the 24 as 4 splits each.
+WGMMA_TAIL = True
 #: Thread blocks of 64 activation rows (half the wasted tensor work of 128
 #: when M is small) up to this many rows. Run 2 (H200, x through TMA), 14336 x
 #: 4096, M = 17 / 64: 128 rows 51.6 / 40.0 us, 64 rows 33.0 / 33.4; at M = 512
@@ -797,26 +802,57 @@ def _wgmma_split(groups: int, fit: int) -> tuple[int, int]:
     return -(-groups // per), 4 * per
 
 
+def _wgmma_tail(M: int, N: int, width: int, sms: int) -> int:
+    """Weight rows of the unsplit launch of the wgmma kernel where its grid
+    (``width`` activation rows a block, no split) runs in several waves and the
+    last one fills at most half the resident slots: those tiles then go to a
+    second launch, split over K to fill the slots (WGMMA_TAIL); else N."""
+    per_sm = mk.wgmma_blocks_per_sm(width)
+    m_tiles, n_tiles = -(-M // width), -(-N // mk.WGMMA_ROWS)
+    slots = per_sm * sms
+    last = (m_tiles * n_tiles) % slots
+    if not WGMMA_TAIL or m_tiles * n_tiles <= slots or last == 0 or 2 * last > slots:
+        return N
+    return (n_tiles - -(-last // m_tiles)) * mk.WGMMA_ROWS
+
+
 def _wgmma(cp, x2, w, y2, N, K, dev):
     M = x2.shape[0]
     x16 = _as_f16(cp, x2)
-    width, splits, sps = _wgmma_plan(M, N, K, device_info(dev)["sm_count"])
+    sms = device_info(dev)["sm_count"]
+    width, splits, sps = _wgmma_plan(M, N, K, sms)
+    n_main = _wgmma_tail(M, N, width, sms) if splits == 1 else N
+    _wgmma_launch(cp, x16, w.data, y2, n_main, K, width, splits, sps, dev)
+    if n_main < N:  # the last wave's tiles, split over K
+        tail = -(-(N - n_main) // mk.WGMMA_ROWS) * -(-M // width)
+        splits, sps = _wgmma_split(K // 256, mk.wgmma_blocks_per_sm(width) * sms // tail)
+        row_bytes = K // 32 * 18
+        _wgmma_launch(cp, x16, w.data[n_main * row_bytes:], y2[:, n_main:], N - n_main, K, width, splits, sps,
+                      dev)
+
+
+def _wgmma_launch(cp, x16, wdata, y2, N, K, width, splits, sps, dev):
+    """One launch of the wgmma kernel: x16 (M x K float16) times the N weight
+    rows from ``wdata`` (uint8, 16-byte aligned) into y2 (M x N, rows N apart
+    or wider: a column slice of the result)."""
+    M = x16.shape[0]
     smem = mk.wgmma_smem_bytes(width)
-    maps = _tensor_maps(x16, w, M, N, K, width) if WGMMA_TMA else ()
+    maps = _tensor_maps(x16, wdata.data.ptr, M, N, K, width) if WGMMA_TMA else ()
     kern = _kernel_with_smem(cp, mk.wgmma_name(y2.dtype, width, bool(maps)), smem, _sm90_function)
     grid = (-(-M // width), -(-N // mk.WGMMA_ROWS), splits)
     ws, counters = _split_k_args(cp, splits, M, N, grid[0] * grid[1], dev)
     # (launch passes the tensor maps by value; without them it is CuPy's launch)
     launch(kern, grid, (mk.THREADS,),
-           maps + (w.data, np.int64(K // 32 * 18), np.int32(N), np.int32(K // 32), x16, np.int64(K), np.int32(M),
-                   y2, np.int64(N), np.int32(sps), ws, counters),
+           maps + (wdata, np.int64(K // 32 * 18), np.int32(N), np.int32(K // 32), x16, np.int64(K), np.int32(M),
+                   y2, np.int64(y2.strides[0] // y2.itemsize), np.int32(sps), ws, counters),
            shared_mem=smem)
 
 
-def _tensor_maps(x16, w, M: int, N: int, K: int, width: int) -> tuple:
+def _tensor_maps(x16, w_ptr: int, M: int, N: int, K: int, width: int) -> tuple:
     """The TMA tensor maps of the wgmma _tma_ kernels: the activations (boxes
     of ``width`` rows, or M rounded up to 8, x 64 columns, 128-byte swizzle)
-    and the weights (boxes of WGMMA_ROWS rows x 144 bytes, 4 stages of K), or
+    and the N weight rows at w_ptr (boxes of WGMMA_ROWS rows x 144 bytes, 4
+    stages of K), or
     () where the driver cannot encode them (the kernel then copies with
     cp.async; tma_error says why)."""
     from .gpu import tensor_map
@@ -824,7 +860,7 @@ def _tensor_maps(x16, w, M: int, N: int, K: int, width: int) -> tuple:
         return ()
     try:
         xmap = tensor_map.f16_rows_tiled(x16.data.ptr, M, K, K, mk.wgmma_x_box_rows(M, width), 64)
-        return xmap, _w_tensor_map(w.data.data.ptr, N, K // 32 * 18, WGMMA_W_L2_PROMOTION)
+        return xmap, _w_tensor_map(w_ptr, N, K // 32 * 18, WGMMA_W_L2_PROMOTION)
     except (RuntimeError, ValueError) as exc:
         tma_error.setdefault(x16.device.id, repr(exc))
         return ()

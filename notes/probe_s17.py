@@ -252,3 +252,41 @@ if part == "ring":
             return f"{r['time_us']:8.2f} ({r['time_us'] / (tb * 1e6):.3f})"
         ab(f"{shape[0]}x{shape[1]} M={m} f16 plan {mm._wgmma_plan(m, *shape, 132)}", f, SET)
     ring(plain_st)()
+
+if part == "tail":
+    # Run 4: the last wave's tiles in a second launch split over K (WGMMA_TAIL)
+    # against one launch; and more matrix-vector M = 8 knobs.
+    import cupyquant.qmatmul as mm
+    from test_bench_matmul import get_bench
+    bench = get_bench()
+
+    def tail(on):
+        def apply():
+            mm.WGMMA_TAIL = on
+        return apply
+    SET = {"tail": tail(True), "one": tail(False), "tail'": tail(True), "one'": tail(False)}
+    for shape, m, xd in [((128256, 4096), 512, "float16"), ((128256, 4096), 512, "float32"),
+                         ((128256, 4096), 1000, "float16")]:
+        tb, _ = bench.cublas_time(shape, m)
+
+        def f(shape=shape, m=m, xd=xd, tb=tb):
+            r, _ = bench.measure(shape, m, xd, "wgmma")
+            return f"{r['time_us']:8.2f} ({r['time_us'] / (tb * 1e6):.3f})"
+        ab(f"{shape[0]}x{shape[1]} M={m} {xd[:5]} rows {mm._wgmma_tail(m, shape[0], 256, 132)}", f, SET)
+    tail(True)()
+    plain = {k: getattr(mm, k) for k in ("MV_BLOCKS_PER_SM_LONG_K", "MV_GEOMETRY")}
+
+    def knobs(**kw):
+        def apply():
+            for k, v in dict(plain, **kw).items():
+                setattr(mm, k, v)
+        return apply
+    SET = {"auto": knobs(), "bps1": knobs(MV_BLOCKS_PER_SM_LONG_K=1.0), "bps1.25": knobs(MV_BLOCKS_PER_SM_LONG_K=1.25),
+           "bps1.75": knobs(MV_BLOCKS_PER_SM_LONG_K=1.75), "g16_32_3": knobs(MV_GEOMETRY=(16, 32, 3)),
+           "auto'": knobs(), "bps1'": knobs(MV_BLOCKS_PER_SM_LONG_K=1.0)}
+    for m in (8, 2):
+        def f(m=m):
+            r, _ = bench.measure((4096, 14336), m, "float16", None)
+            return f"{r['time_us']:7.2f}"
+        ab(f"4096x14336 M={m} float16 (auto bps {plain['MV_BLOCKS_PER_SM_LONG_K']})", f, SET)
+    knobs()()

@@ -49,6 +49,33 @@ for n, k, m in [(1, 256, 1), (130, 512, 200), (257, 1024, 513), (128, 14336, 17)
                 print(f"N={n} K={k} M={m} width {width} plan {plan} tma {tma} {od}: rel err {err:.1e} "
                       f"{'ok' if ok else 'BAD'}", flush=True)
 
+# The tail launch (WGMMA_TAIL): 8 SMs faked, so that 33 weight tiles x 3
+# activation tiles of 256 rows leave a last wave of 3 blocks, split over K in
+# a launch of its own on a column slice of y; N - 4096 = 37 / 36 (the sums'
+# scalar and float4 paths), weights with no slack.
+mm._wgmma_plan = plain_plan
+mm.WGMMA_SPLIT_BLOCKS_PER_SM, mm.WGMMA_MIN_STAGES_PER_SPLIT = 2.0, 4
+mm.WGMMA_WIDE_MIN_ROUNDS, mm.WGMMA_WIDE_SPLIT_MIN_K = 0, float("inf")
+real_info = mm.device_info
+mm.device_info = lambda dev: dict(real_info(dev), sm_count=8)
+for n in (4096 + 37, 4096 + 36):
+    k, m = 4096, 600
+    raw = random_q4_0(rng, n, k)
+    w = QuantizedTensor("Q4_0", (n, k), cp.asarray(raw))
+    w64 = Q4_0.decode(raw).reshape(n, k).astype(np.float64)
+    x = rng.standard_normal((m, k)).astype(np.float16)
+    ref = x.astype(np.float64) @ w64.T
+    for tma in (True, False):
+        mm.WGMMA_TMA = tma
+        out = cp.full((m, n), cp.nan, dtype=cp.float32)
+        mm.matmul(cp.asarray(x), w, out=out, path="wgmma")
+        y = cp.asnumpy(out).astype(np.float64)
+        err = float(np.linalg.norm(y - ref) / np.linalg.norm(ref))
+        ok = np.isfinite(y).all() and err <= 2e-3
+        print(f"tail N={n} K={k} M={m} rows {mm._wgmma_tail(m, n, 256, 8)} + rest split, tma {tma}: "
+              f"rel err {err:.1e} {'ok' if ok else 'BAD'}", flush=True)
+mm.device_info = real_info
+
 # Matrix-vector, a full grid launched with PDL: CQ_MV_EARLY set.
 mm.MATVEC_PDL = "always"
 calls = []

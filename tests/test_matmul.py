@@ -635,6 +635,54 @@ def test_wgmma_accuracy(n, k, m, width, split, tma, monkeypatch):
         assert int(counters.sum()) == 0, "split counters not left zero"
 
 
+@gpu
+@pytest.mark.parametrize("width", [128, 256])
+@pytest.mark.parametrize("n", [N_ODD, 4096 + 36])
+@pytest.mark.parametrize("tma", [True, False])
+def test_wgmma_tail_launch(n, width, tma, monkeypatch):
+    """A grid whose last wave is small (8 SMs faked: 33 weight tiles x 3
+    activation tiles of 256 rows, or x 5 of 128 at two an SM) runs as an
+    unsplit launch over whole waves and a second, split over K, on the last
+    wave's weight rows (a column slice of the result); N - 4096 = 37 / 36:
+    the split sums' scalar and float4 paths. Outputs poisoned first, float16
+    and float32 x."""
+    _need_wgmma()
+    import cupyquant.qmatmul as mm
+    from cupyquant.gpu import tensor_map
+    if tma and not tensor_map.available():
+        pytest.skip("the CUDA driver cannot encode TMA tensor maps")
+    monkeypatch.setattr(mm, "WGMMA_TMA", tma)
+    monkeypatch.setattr(mm, "WGMMA_WIDE_MIN_ROUNDS", 0 if width == 256 else float("inf"))
+    monkeypatch.setattr(mm, "WGMMA_WIDE_MIN_M", 0)
+    monkeypatch.setattr(mm, "WGMMA_WIDE_SPLIT_MIN_K", float("inf"))
+    monkeypatch.setattr(mm, "WGMMA_MIN_STAGES_PER_SPLIT", 4)
+    real_info = mm.device_info
+    monkeypatch.setattr(mm, "device_info", lambda dev: dict(real_info(dev), sm_count=8))
+    m = 600
+    tiles = -(-m // width) * 33
+    slots = 8 * (2 if width == 128 else 1)
+    assert mm._wgmma_plan(m, n, 4096, 8)[1] == 1 and 0 < tiles % slots <= slots // 2
+    n_main = mm._wgmma_tail(m, n, width, 8)
+    assert n_main == (33 - -(-(tiles % slots) // -(-m // width))) * 128 < n
+    launched = []
+    real = mm._wgmma_launch
+
+    def spy(cp, x16, wdata, y2, N, K, width, splits, sps, dev):
+        launched.append((N, splits, y2.shape))
+        return real(cp, x16, wdata, y2, N, K, width, splits, sps, dev)
+    monkeypatch.setattr(mm, "_wgmma_launch", spy)
+    rng = np.random.default_rng()
+    c = case(n, 4096)
+    for x_dtype in ("float16", "float32"):
+        launched.clear()
+        err = run_check(c, m, x_dtype, "wgmma", rng)
+        assert err <= tolerance("wgmma", x_dtype, None), (x_dtype, err)
+        assert [(N, y_shape) for N, _, y_shape in launched] == [(n_main, (m, n)), (n - n_main, (m, n - n_main))]
+        assert launched[0][1] == 1 and launched[1][1] > 1, launched
+    counters = mm._counters.get((cupy_module().cuda.Device().id, cupy_module().cuda.get_current_stream().ptr))
+    assert counters is not None and int(counters.sum()) == 0, "split counters not left zero"
+
+
 def test_wgmma_tensor_maps_or_cp_async(monkeypatch):
     """The wgmma launch gets TMA tensor maps of x (box: the width, or M rounded
     up to 8 below it; 128-byte swizzle) and of the weights (boxes of 128 rows
@@ -646,7 +694,7 @@ def test_wgmma_tensor_maps_or_cp_async(monkeypatch):
     import cupyquant.qmatmul as mm
     from cupyquant.gpu import tensor_map
     x16 = types.SimpleNamespace(data=types.SimpleNamespace(ptr=0x10000), device=types.SimpleNamespace(id=0))
-    w = types.SimpleNamespace(data=types.SimpleNamespace(data=types.SimpleNamespace(ptr=0x200000)))
+    w = 0x200000  # the weights' address
     seen = []
 
     def encode(tmap, dtype, rank, ptr, dims, strides, box, elem, interleave, swizzle, *rest):
