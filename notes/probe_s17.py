@@ -290,3 +290,45 @@ if part == "tail":
             return f"{r['time_us']:7.2f}"
         ab(f"4096x14336 M={m} float16 (auto bps {plain['MV_BLOCKS_PER_SM_LONG_K']})", f, SET)
     knobs()()
+
+if part == "slack":
+    # Run 5: deeper x rings with the same lead (CQ_WG_SLACK): thread 0 refills
+    # the slot of stage i - 2 - slack at stage i, so it (and with it the
+    # wgmma of its warpgroup) waits for the other warpgroup only when that
+    # one is more than `slack` stages behind. Run 3's deeper rings kept
+    # slack 0 (more lead) and were slower.
+    import cupyquant.matmul_kernels as mk
+    import cupyquant.qmatmul as mm
+    from test_bench_matmul import get_bench
+    bench = get_bench()
+    plain_src, plain_key, plain_st = mk.matmul_sm90_source, mk.SM90_MODULE_KEY, mk.WGMMA_STAGES
+
+    def ring(st, slack):
+        src = plain_src() if (st, slack) == (plain_st, 0) else \
+            f"#define CQ_WG_STAGES {st}\n#define CQ_WG_SLACK {slack}\n" + plain_src()
+
+        def apply():
+            mk.matmul_sm90_source = lambda: src
+            mk.SM90_MODULE_KEY = plain_key + ("" if (st, slack) == (plain_st, 0) else f":st{st}s{slack}")
+            mk.WGMMA_STAGES = st
+        return apply
+    q, _ = bench.weights((4096, 4096))
+    x = cp.random.standard_normal((600, 4096), dtype=cp.float32).astype(cp.float16)
+    ring(4, 0)()
+    base = mm.matmul(x, q[0], path="wgmma")
+    for st, slack in [(5, 1), (6, 2), (6, 1), (5, 0)]:
+        ring(st, slack)()
+        print(f"st{st} slack {slack}: bit-identical {bool((mm.matmul(x, q[0], path='wgmma') == base).all())}",
+              flush=True)
+    narrow = {"st4": ring(4, 0), "st5s1": ring(5, 1), "st6s2": ring(6, 2), "st6s1": ring(6, 1), "st4'": ring(4, 0),
+              "st5s1'": ring(5, 1), "st6s2'": ring(6, 2)}
+    wide = {"st4": ring(4, 0), "st5s1": ring(5, 1), "st4'": ring(4, 0), "st5s1'": ring(5, 1)}
+    for shape, m, sets in [((4096, 4096), 512, narrow), ((4096, 4096), 384, narrow), ((4096, 4096), 1000, wide),
+                           ((4096, 14336), 512, wide), ((14336, 4096), 512, wide)]:
+        tb, _ = bench.cublas_time(shape, m)
+
+        def f(shape=shape, m=m, tb=tb):
+            r, _ = bench.measure(shape, m, "float16", "wgmma")
+            return f"{r['time_us']:8.2f} ({r['time_us'] / (tb * 1e6):.3f})"
+        ab(f"{shape[0]}x{shape[1]} M={m} f16 plan {mm._wgmma_plan(m, *shape, 132)}", f, sets)
+    ring(plain_st, 0)()

@@ -776,6 +776,25 @@ def test_wgmma_plan():
             mm.WGMMA_MIN_STAGES_PER_SPLIT = saved
 
 
+def test_wgmma_tail_rows(monkeypatch):
+    """The unsplit launch keeps whole waves where the last one would fill at
+    most half the resident slots (one block of 256 rows an SM, two of 64 or
+    128); the rest of the weight rows go to a split launch."""
+    import cupyquant.qmatmul as mm
+    assert mm._wgmma_tail(512, 128256, 256, 132) == 990 * 128   # 2004 blocks: 15 waves + 24
+    assert mm._wgmma_tail(1000, 128256, 256, 132) == 990 * 128  # 4008 blocks: 30 waves + 48
+    assert mm._wgmma_tail(512, 14336, 256, 132) == 14336        # 224 blocks: last wave 92 of 132
+    assert mm._wgmma_tail(512, 4096, 128, 132) == 4096          # one wave
+    assert mm._wgmma_tail(17, 128256, 64, 132) == 128256        # 1002 blocks, 2 an SM: last wave 210 of 264
+    assert mm._wgmma_tail(200, 8448, 128, 132) == 8448          # 132 blocks: one wave
+    assert mm._wgmma_tail(200, 34000, 128, 132) == 264 * 128  # 266 tiles x 2 = 532 blocks: 2 waves + 4
+    for m, n, width in [(512, 128256, 256), (300, 70000, 128), (64, 50000, 64), (1, 1, 64)]:
+        rows = mm._wgmma_tail(m, n, width, 132)
+        assert rows == n or (rows % 128 == 0 and 0 < rows < n)
+    monkeypatch.setattr(mm, "WGMMA_TAIL", False)
+    assert mm._wgmma_tail(512, 128256, 256, 132) == 128256
+
+
 def test_wgmma_chosen_where_it_splits(monkeypatch):
     """The auto path takes the wgmma kernel on small grids exactly where its
     plan splits K (K >= WGMMA_SPLIT_MIN_K): 4096^2 at M = 17 (4 splits), not

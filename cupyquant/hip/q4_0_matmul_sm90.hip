@@ -62,6 +62,12 @@
 #define CQ_WG_STAGES_N64 6
 #endif
 #define CQ_WG_ST(BN) ((BN) == 64 ? CQ_WG_STAGES_N64 : CQ_WG_STAGES)
+// TMA: x stages copied CQ_WG_ST - 2 - CQ_WG_SLACK ahead. Thread 0 refills the
+// slot of stage i - 2 - CQ_WG_SLACK at stage i, so it waits for the other
+// warpgroup only if that one is more than CQ_WG_SLACK stages behind.
+#ifndef CQ_WG_SLACK
+#define CQ_WG_SLACK 0
+#endif
 #ifndef CQ_WG_SUM_U4
 #define CQ_WG_SUM_U4 8
 #endif
@@ -215,6 +221,8 @@ __device__ __forceinline__ void cq_mm_wgmma(const cq_u8* __restrict__ w, cq_i64 
     constexpr int XR = THREADS / 8;  // x rows a pass of the copies
     constexpr int ND = BN / 2;       // accumulators a thread
     constexpr int WP = (ROWS * 9 + THREADS - 1) / THREADS;  // weight pieces a thread
+    constexpr int LEAD = TMA ? ST - 2 - CQ_WG_SLACK : ST - 2;  // x stages copied ahead
+    static_assert(LEAD >= 1 && LEAD <= 4, "the weights of stages 4G .. 4G + 3 go with x stage 4G - 4 + LEAD");
     static_assert(THREADS == 256 && ST >= 3 && ST <= 6, "two warpgroups; a weight slot is refilled "
                                                        "4 stages after its last reader");
     const cq_u32 sbase = (cq_smem_addr(cq_dyn_smem) + 1023u) & ~1023u;
@@ -305,7 +313,7 @@ __device__ __forceinline__ void cq_mm_wgmma(const cq_u8* __restrict__ w, cq_i64 
                 // 4G - 8 .. 4G - 5) is decoded. With the x (2 stages ahead, ring
                 // of 4) they waited on the memory: the top stall of the kernel
                 // (ncu, notes/h200_s16 run 8).
-                constexpr int WOFF = 6 - ST;
+                constexpr int WOFF = 4 - LEAD;
                 const int wi = i + WOFF;
                 if ((wi & 3) == 0 || i == 0) {
                     const int G = (wi & 3) == 0 ? wi >> 2 : 0;
@@ -344,7 +352,7 @@ __device__ __forceinline__ void cq_mm_wgmma(const cq_u8* __restrict__ w, cq_i64 
 
     if (!TMA || tid == 0) {
 #pragma unroll
-        for (int s = 0; s < ST - 2; ++s) issue(s);
+        for (int s = 0; s < LEAD; ++s) issue(s);
     }
 
     // Descriptor of slot 0; the others are whole 1024-byte units on (the
@@ -355,7 +363,7 @@ __device__ __forceinline__ void cq_mm_wgmma(const cq_u8* __restrict__ w, cq_i64 
         if (TMA) {
             cq_mbar_wait(xfull + 8 * (i % ST), (i / ST) & 1);  // x of stage i (async proxy, as wgmma)
             if ((i & 3) == 0) cq_mbar_wait(wfull + 8 * ((i >> 2) & 1), (i >> 3) & 1);  // its weights
-            if (tid == 0) issue(i + ST - 2);
+            if (tid == 0) issue(i + LEAD);
         } else {
             cq_cp_wait<ST - 3>();     // this thread's copies of stage i
             cq_fence_proxy_async();   // x copied by cp.async: visible to wgmma's async proxy
