@@ -64,7 +64,10 @@
 #define CQ_WG_ST(BN) ((BN) == 64 ? CQ_WG_STAGES_N64 : CQ_WG_STAGES)
 // TMA: x stages copied CQ_WG_ST - 2 - CQ_WG_SLACK ahead. Thread 0 refills the
 // slot of stage i - 2 - CQ_WG_SLACK at stage i, so it waits for the other
-// warpgroup only if that one is more than CQ_WG_SLACK stages behind.
+// warpgroup only if that one is more than CQ_WG_SLACK stages behind. Kept at
+// 0: rings of 5 / 6 slots with slack 1 / 2 were slower (H200, 4096^2 M = 512
+// 32.3-32.6 -> 34.3-34.7 us; 5 / 6 slots with slack 0, i.e. more lead, too:
+// notes/h200_s17 runs 3 and 6).
 #ifndef CQ_WG_SLACK
 #define CQ_WG_SLACK 0
 #endif
