@@ -50,11 +50,14 @@ Paths (``path=``; ``None`` chooses by M = number of activation rows and platform
   256 activation rows; where the driver can encode them, x and the weights
   come through TMA tensor maps (one copy instruction a stage from one thread,
   gpu/tensor_map.py; WGMMA_TMA) and the thread block's warps meet only at
-  mbarriers, else by cp.async from every thread. Needs K a multiple of 256
-  and 16-byte aligned weights. The automatic path takes it above
-  WGMMA_FROM_M rows where its grid is large enough (WGMMA_MIN_BLOCKS_PER_SM)
-  and the weights allow it, else "matvec" (up to MATVEC_MAX_M rows) or
-  "dequant_gemm".
+  mbarriers, else by cp.async from every thread. Small grids split K (the
+  last thread block of a tile adds the float32 partial sums in split order);
+  the small last wave of a many-wave grid runs as a second launch split over
+  K (WGMMA_TAIL). Needs K a multiple of 256 and 16-byte aligned weights. The
+  automatic path takes it above WGMMA_FROM_M rows where its grid is large
+  enough (WGMMA_MIN_BLOCKS_PER_SM) or its plan splits K (K >=
+  WGMMA_SPLIT_MIN_K) and the weights allow it, else "matvec" (up to
+  MATVEC_MAX_M rows) or "dequant_gemm".
 """
 
 from __future__ import annotations
@@ -851,10 +854,9 @@ def _wgmma_launch(cp, x16, wdata, y2, N, K, width, splits, sps, dev):
 def _tensor_maps(x16, w_ptr: int, M: int, N: int, K: int, width: int) -> tuple:
     """The TMA tensor maps of the wgmma _tma_ kernels: the activations (boxes
     of ``width`` rows, or M rounded up to 8, x 64 columns, 128-byte swizzle)
-    and the N weight rows at w_ptr (boxes of WGMMA_ROWS rows x 144 bytes, 4
-    stages of K), or
-    () where the driver cannot encode them (the kernel then copies with
-    cp.async; tma_error says why)."""
+    and the N weight rows at ``w_ptr`` (boxes of WGMMA_ROWS rows x 144 bytes,
+    4 stages of K), or () where the driver cannot encode them (the kernel then
+    copies with cp.async; tma_error says why)."""
     from .gpu import tensor_map
     if not tensor_map.available():
         return ()

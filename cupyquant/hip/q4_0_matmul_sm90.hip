@@ -428,7 +428,7 @@ __device__ __forceinline__ void cq_mm_wgmma(const cq_u8* __restrict__ w, cq_i64 
         return;
     }
     // Split-K: every thread block writes its partial sums to ws[split]; the
-    // last of a tile's to arrive adds them up (cq_wgmma_split_sum).
+    // last of a tile's to arrive adds them up in split order (deterministic).
 #pragma unroll
     for (int c = 0; c < BN / 8; ++c) {
 #pragma unroll
