@@ -550,9 +550,22 @@ def _mv_fit(cp, name: str, smem: int, sms: int, nb: int, tiles: int, kb: int, bp
     kernel ``name`` with ``smem`` bytes of dynamic shared memory on ``sms``
     multiprocessors: K split (``kb`` blocks a stage) so that the (tile,
     split) thread blocks fill about ``bps`` x the resident ones."""
+    if MV_GEOMETRY is not None and name not in _compiled_kernel_names():
+        raise ValueError(f"matmul: MV_GEOMETRY = {tuple(MV_GEOMETRY)} has no compiled kernel {name} for this "
+                         f"launch (compiled geometries: {mk.MV_GEOMETRIES + (mk.MV_GEOMETRY_SMALL,)}, the "
+                         f"last only for some kernels)")
     kern = _kernel_with_smem(cp, name, smem)
     resident = _occupancy(cp, kern, smem) * sms
     return kern, resident, _mv_splits(nb, tiles, max(1, int(bps * resident)), kb)
+
+
+@functools.lru_cache(maxsize=1)
+def _compiled_kernel_names() -> frozenset:
+    """Kernels of the matmul module: a forced MV_GEOMETRY is checked against
+    them (without it the plan asks only for compiled ones; with it, a launch
+    at a geometry without its kernel failed with CUDA_ERROR_NOT_FOUND,
+    notes/h200_s17 run 4)."""
+    return frozenset(mk.all_kernel_names())
 
 
 def _mv_splits(nb: int, tiles: int, capacity: int, kb: int) -> tuple[int, int]:

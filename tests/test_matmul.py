@@ -776,6 +776,30 @@ def test_wgmma_plan():
             mm.WGMMA_MIN_STAGES_PER_SPLIT = saved
 
 
+def test_forced_mv_geometry_without_kernel(monkeypatch):
+    """MV_GEOMETRY forced to a geometry that has no compiled kernel for the
+    launch (float16 x_shared at (16, 32, 3)) is a clear ValueError before any
+    GPU call, not CUDA_ERROR_NOT_FOUND; a compiled one passes the check."""
+    import types
+
+    import cupyquant.matmul_kernels as mk
+    import cupyquant.qmatmul as mm
+    fake_cp = types.SimpleNamespace(float32=np.dtype(np.float32))
+    monkeypatch.setattr(mm, "MV_GEOMETRY", (16, 32, 3))
+    with pytest.raises(ValueError, match=r"MV_GEOMETRY = \(16, 32, 3\) has no compiled kernel cq_q4_0_mv"):
+        mm._mv_plan(fake_cp, np.dtype(np.float16), np.dtype(np.float16), 2, 448, 256, 1, 132)
+    monkeypatch.setattr(mm, "MV_GEOMETRY", mk.MV_GEOMETRIES[1])
+    reached = []
+
+    def no_gpu(cp, name, smem, function=None):
+        reached.append(name)
+        raise RuntimeError("no GPU here")
+    monkeypatch.setattr(mm, "_kernel_with_smem", no_gpu)
+    with pytest.raises(RuntimeError, match="no GPU here"):
+        mm._mv_plan(fake_cp, np.dtype(np.float16), np.dtype(np.float16), 2, 448, 256, 1, 132)
+    assert reached and reached[0] in mk.all_kernel_names()
+
+
 def test_wgmma_tail_rows(monkeypatch):
     """The unsplit launch keeps whole waves where the last one would fill at
     most half the resident slots (one block of 256 rows an SM, two of 64 or
