@@ -823,13 +823,12 @@ def _wgmma_tail(M: int, N: int, width: int, sms: int) -> int:
     (``width`` activation rows a block, no split) runs in several waves and the
     last one fills at most half the resident slots: those tiles then go to a
     second launch, split over K to fill the slots (WGMMA_TAIL); else N."""
-    per_sm = mk.wgmma_blocks_per_sm(width)
-    m_tiles, n_tiles = -(-M // width), -(-N // mk.WGMMA_ROWS)
-    slots = per_sm * sms
-    last = (m_tiles * n_tiles) % slots
-    if not WGMMA_TAIL or m_tiles * n_tiles <= slots or last == 0 or 2 * last > slots:
+    blocks = _wgmma_blocks(M, N, width)
+    slots = mk.wgmma_blocks_per_sm(width) * sms
+    last = blocks % slots
+    if not WGMMA_TAIL or blocks <= slots or last == 0 or 2 * last > slots:
         return N
-    return (n_tiles - -(-last // m_tiles)) * mk.WGMMA_ROWS
+    return (-(-N // mk.WGMMA_ROWS) - -(-last // -(-M // width))) * mk.WGMMA_ROWS  # whole weight tiles
 
 
 def _wgmma(cp, x2, w, y2, N, K, dev):
@@ -840,7 +839,7 @@ def _wgmma(cp, x2, w, y2, N, K, dev):
     n_main = _wgmma_tail(M, N, width, sms) if splits == 1 else N
     _wgmma_launch(cp, x16, w.data, y2, n_main, K, width, splits, sps, dev)
     if n_main < N:  # the last wave's tiles, split over K
-        tail = -(-(N - n_main) // mk.WGMMA_ROWS) * -(-M // width)
+        tail = _wgmma_blocks(M, N - n_main, width)
         splits, sps = _wgmma_split(K // 256, mk.wgmma_blocks_per_sm(width) * sms // tail)
         row_bytes = K // 32 * 18
         _wgmma_launch(cp, x16, w.data[n_main * row_bytes:], y2[:, n_main:], N - n_main, K, width, splits, sps,
