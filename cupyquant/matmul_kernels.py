@@ -34,6 +34,10 @@ WGMMA_STAGES = 4
 #: ... for 64-row thread blocks (CQ_WG_STAGES_N64).
 WGMMA_STAGES_N64 = 6
 WGMMA_ROWS = 128
+#: ... or 64 weight rows for these widths: one warpgroup (the _r64 kernels) or
+#: two taking turns over K (_r64x2, TMA only, WGMMA_STAGES_K2 x slots).
+WGMMA_R64_WIDTHS = (256,)
+WGMMA_STAGES_K2 = 6
 #: Bytes of a weight row a TMA box of the wgmma _tma_ kernels copies: four
 #: stages of K (8 Q4_0 blocks), the kernels' ROWS * 144 expect_tx.
 WGMMA_W_BOX_BYTES = 144
@@ -90,22 +94,33 @@ def matmul_sources() -> dict[str, str]:
 EXTRA_TARGETS = {"matmul Q4_0 sm90a": ("sm_90a",)}
 
 
-def wgmma_name(out_dtype, width: int, tma: bool = False) -> str:
-    """The wgmma kernel; ``tma``: the variant that copies x and the weights
+def wgmma_name(out_dtype, width: int, tma: bool = False, rows: int = WGMMA_ROWS, warpgroups: int = 2) -> str:
+    """The wgmma kernel for ``width`` activation rows, ``rows`` weight rows and
+    ``warpgroups`` warpgroups a thread block (128 rows: 2; 64 rows: 1, or 2
+    taking turns over K); ``tma``: the variant that copies x and the weights
     through TMA tensor maps (its first two arguments)."""
-    return f"cq_q4_0_mm_wgmma_{'tma_' if tma else ''}{out_suffix(out_dtype)}_n{width}"
+    suffix = "" if rows == WGMMA_ROWS else f"_r{rows}" + ("x2" if warpgroups == 2 else "")
+    return f"cq_q4_0_mm_wgmma_{'tma_' if tma else ''}{out_suffix(out_dtype)}_n{width}{suffix}"
 
 
-def wgmma_smem_bytes(width: int) -> int:
+def wgmma_threads(warpgroups: int = 2) -> int:
+    """Threads of a wgmma thread block: 128 a warpgroup."""
+    return 128 * warpgroups
+
+
+def wgmma_smem_bytes(width: int, rows: int = WGMMA_ROWS, warpgroups: int = 2) -> int:
     """Dynamic shared memory of a wgmma kernel (CQ_WG_SMEM): the x stages, two
     weight slots of 144 bytes a row, 1024 bytes to align the x tiles."""
-    return (WGMMA_STAGES_N64 if width == 64 else WGMMA_STAGES) * width * 128 + 2 * WGMMA_ROWS * 144 + 1024
+    turns = warpgroups * 64 // rows  # CQ_WG_KW
+    stages = WGMMA_STAGES_K2 if turns == 2 else WGMMA_STAGES_N64 if width == 64 else WGMMA_STAGES
+    return stages * width * 128 + 2 * rows * 144 + 1024
 
 
-def wgmma_blocks_per_sm(width: int) -> int:
+def wgmma_blocks_per_sm(width: int, rows: int = WGMMA_ROWS) -> int:
     """Thread blocks of a wgmma kernel an SM (its launch bounds,
-    CQ_MM_WGMMA_BLOCKS): two of 64 or 128 activation rows, one of 256."""
-    return 2 if width <= 128 else 1
+    CQ_MM_WGMMA_BLOCKS): two of 64 or 128 activation rows and 128 weight rows,
+    else one."""
+    return 2 if width <= 128 and rows == WGMMA_ROWS else 1
 
 
 def wgmma_x_box_rows(m: int, width: int) -> int:
@@ -116,6 +131,8 @@ def wgmma_x_box_rows(m: int, width: int) -> int:
 
 def all_wgmma_kernel_names() -> list[str]:
     return [wgmma_name(o, w, t) for o in _OUT_SUFFIX for w in WGMMA_WIDTHS for t in (False, True)] + \
+        [wgmma_name(o, w, t, 64, 1) for o in _OUT_SUFFIX for w in WGMMA_R64_WIDTHS for t in (False, True)] + \
+        [wgmma_name(o, w, True, 64, 2) for o in _OUT_SUFFIX for w in WGMMA_R64_WIDTHS] + \
         [SM90_PROBE_NAME]
 
 

@@ -124,6 +124,13 @@ WGMMA_FROM_M = {"float16": 16, "float32": 16}
 #: rounds), 14336 x 4096 126.3 / 120.7 (1.7), 4096 x 14336 114.8 / 175.8,
 #: 128256 x 4096 1139 / 1046.
 WGMMA_WIDE_MIN_ROUNDS = 1.5
+#: ... and only where 256-row blocks compute at most this many more
+#: activation rows (padding of the last tile) than 128-row ones: M = 300 is
+#: 512 rows of 256-row blocks and 384 of 128-row ones, whose last tile's x box
+#: is also mostly zero-filled by the TMA, which is slow. H200, M = 300, 128 /
+#: 256 rows (notes/h200_s18 run 3): 14336 x 4096 86.0 / 129.7 us, 128256 x
+#: 4096 738.6 / 875.1.
+WGMMA_WIDE_MAX_EXTRA_ROWS = 0
 #: ... and only above this many activation rows: a narrower block covers them
 #: with less wasted tensor work. H200, 128256 x 4096, float16 x, us, 256 rows
 #: -> 64 / 128 (notes/h200_s16 run 3): M = 17 351 -> 176, M = 64 389 -> 193,
@@ -152,6 +159,23 @@ WGMMA_MIN_STAGES_PER_SPLIT = 16
 #: = 512 32.5 -> 34.1-34.4, M = 256 24.0 -> 30.8), nor at M = 1000 (256
 #: blocks of 128 rows: 186.0 -> 195.1).
 WGMMA_WIDE_SPLIT_MIN_K = 8192
+#: Thread blocks of 64 weight rows x 256 activation rows (one an SM;
+#: _wgmma_choice) above WGMMA_WIDE_MIN_M rows where they, or they split in two
+#: over K, make one wave of at least this many an SM, for K from
+#: WGMMA_SPLIT_MIN_K to WGMMA_R64_MAX_K (measured at K = 4096 only): the products per weight decoded of 128 x 256 blocks where
+#: those would leave half the SMs idle (4096 weight rows, M = 129-512). H200,
+#: 4096^2, float16 x, us, 128-row plan / 64-row blocks with two warpgroups
+#: (notes/h200_s18 run 3): M = 512 33.0-33.2 / 29.6-29.8 (1.28 / 1.15x
+#: cuBLAS), M = 384 31.9 / 29.5, M = 300 31.8 / 29.4, M = 256 (2 splits)
+#: 24.8 / 22.6; float32 x M = 512 35.9 / 33.2. Not at K = 14336: 4096 x 14336
+#: M = 512 88.5 (256-row blocks, 2 splits) / 115.5. WGMMA_R64 False: never.
+WGMMA_R64 = True
+WGMMA_R64_MIN_BLOCKS_PER_SM = 0.75
+WGMMA_R64_MAX_K = 4096
+#: Warpgroups of those blocks: 2 taking turns over K (even / odd stages; needs
+#: the TMA tensor maps), or 1 (as the cp.async fallback: M = 512 on 4096^2
+#: 30.8-31.1 us against 29.6-29.8 with 2, run 3).
+WGMMA_R64_WARPGROUPS = 2
 #: Unsplit wgmma grids of several waves whose last wave fills at most half
 #: the resident slots: that wave's weight rows in a second launch, split over
 #: K to fill them (_wgmma_tail). 128256 x 4096 at M = 512: 2004 blocks of 256
@@ -333,8 +357,10 @@ def choose_path(M: int, x_dtype, dev_id: int = 0, N: int | None = None, K: int |
             blocks = _wgmma_blocks(M, N, 128) if N is not None else None
             if blocks is None or blocks >= WGMMA_MIN_BLOCKS_PER_SM * sms:
                 return "wgmma"
-            if K is not None and K >= WGMMA_SPLIT_MIN_K and _wgmma_plan(M, N, K, sms)[1] > 1:
-                return "wgmma"  # split over K
+            if K is not None:
+                rows, _, splits, _ = _wgmma_choice(M, N, K, sms)
+                if rows != mk.WGMMA_ROWS or (K >= WGMMA_SPLIT_MIN_K and splits > 1):
+                    return "wgmma"  # one-warpgroup blocks filling a wave, or split over K
     return _path_without_wgmma(M, name, dev_id)
 
 
@@ -787,10 +813,24 @@ def _mma_tc(cp, x2, w, y2, N, K):
          shared_mem=mk.MM_TC_SMEM)
 
 
-def _wgmma_blocks(M: int, N: int, width: int) -> int:
-    """Thread blocks of the wgmma kernel (one split): WGMMA_ROWS weight rows x
+def _wgmma_blocks(M: int, N: int, width: int, rows: int = mk.WGMMA_ROWS) -> int:
+    """Thread blocks of the wgmma kernel (one split): ``rows`` weight rows x
     ``width`` activation rows each."""
-    return -(-N // mk.WGMMA_ROWS) * -(-M // width)
+    return -(-N // rows) * -(-M // width)
+
+
+def _wgmma_choice(M: int, N: int, K: int, sms: int) -> tuple[int, int, int, int]:
+    """(weight rows, width, splits, stages per split) of the wgmma kernel for an
+    M x N x K product: thread blocks of 64 weight rows x 256 activation rows
+    where they, or they split in two over K, make one wave of
+    WGMMA_R64_MIN_BLOCKS_PER_SM to 1 an SM (WGMMA_SPLIT_MIN_K <= K <=
+    WGMMA_R64_MAX_K), else :func:`_wgmma_plan`'s blocks of 128 weight rows."""
+    if WGMMA_R64 and M > WGMMA_WIDE_MIN_M and WGMMA_SPLIT_MIN_K <= K <= WGMMA_R64_MAX_K:
+        blocks = _wgmma_blocks(M, N, 256, 64)
+        for splits, sps in ((1, K // 64), _wgmma_split(K // 256, 2)):
+            if WGMMA_R64_MIN_BLOCKS_PER_SM * sms <= splits * blocks <= sms:
+                return 64, 256, splits, sps
+    return (mk.WGMMA_ROWS,) + _wgmma_plan(M, N, K, sms)
 
 
 def _wgmma_plan(M: int, N: int, K: int, sms: int) -> tuple[int, int, int]:
@@ -798,7 +838,7 @@ def _wgmma_plan(M: int, N: int, K: int, sms: int) -> tuple[int, int, int]:
     groups = K // 256  # the weights come 4 stages at a time: a split is whole groups
     if M > WGMMA_WIDE_MIN_M:
         wide = _wgmma_blocks(M, N, 256)
-        if wide >= WGMMA_WIDE_MIN_ROUNDS * sms:
+        if wide >= WGMMA_WIDE_MIN_ROUNDS * sms and -(-M // 256) * 256 - -(-M // 128) * 128 <= WGMMA_WIDE_MAX_EXTRA_ROWS:
             return 256, 1, K // 64
         if K >= WGMMA_WIDE_SPLIT_MIN_K and WGMMA_SPLIT_MAX_BLOCKS_PER_SM * sms < _wgmma_blocks(M, N, 128) <= sms:
             return (256,) + _wgmma_split(groups, sms // wide)
@@ -835,7 +875,10 @@ def _wgmma(cp, x2, w, y2, N, K, dev):
     M = x2.shape[0]
     x16 = _as_f16(cp, x2)
     sms = device_info(dev)["sm_count"]
-    width, splits, sps = _wgmma_plan(M, N, K, sms)
+    rows, width, splits, sps = _wgmma_choice(M, N, K, sms)
+    if rows != mk.WGMMA_ROWS:  # one wave by construction
+        _wgmma_launch(cp, x16, w.data, y2, N, K, width, splits, sps, dev, rows, WGMMA_R64_WARPGROUPS)
+        return
     n_main = _wgmma_tail(M, N, width, sms) if splits == 1 else N
     _wgmma_launch(cp, x16, w.data, y2, n_main, K, width, splits, sps, dev)
     if n_main < N:  # the last wave's tiles, split over K
@@ -846,27 +889,32 @@ def _wgmma(cp, x2, w, y2, N, K, dev):
                       dev)
 
 
-def _wgmma_launch(cp, x16, wdata, y2, N, K, width, splits, sps, dev):
+def _wgmma_launch(cp, x16, wdata, y2, N, K, width, splits, sps, dev, rows=mk.WGMMA_ROWS, warpgroups=2):
     """One launch of the wgmma kernel: x16 (M x K float16) times the N weight
     rows from ``wdata`` (uint8, 16-byte aligned) into y2 (M x N, rows N apart
-    or wider: a column slice of the result)."""
+    or wider: a column slice of the result); thread blocks of ``rows`` weight
+    rows x ``width`` activation rows, ``warpgroups`` warpgroups (64 rows: 1
+    or 2)."""
     M = x16.shape[0]
-    smem = mk.wgmma_smem_bytes(width)
-    maps = _tensor_maps(x16, wdata.data.ptr, M, N, K, width) if WGMMA_TMA else ()
-    kern = _kernel_with_smem(cp, mk.wgmma_name(y2.dtype, width, bool(maps)), smem, _sm90_function)
-    grid = (-(-M // width), -(-N // mk.WGMMA_ROWS), splits)
+    maps = _tensor_maps(x16, wdata.data.ptr, M, N, K, width, rows) if WGMMA_TMA else ()
+    if rows != mk.WGMMA_ROWS and not maps:
+        warpgroups = 1  # turns over K need the TMA's mbarriers: the one-warpgroup cp.async kernel
+    smem = mk.wgmma_smem_bytes(width, rows, warpgroups)
+    kern = _kernel_with_smem(cp, mk.wgmma_name(y2.dtype, width, bool(maps), rows, warpgroups), smem,
+                             _sm90_function)
+    grid = (-(-M // width), -(-N // rows), splits)
     ws, counters = _split_k_args(cp, splits, M, N, grid[0] * grid[1], dev)
     # (launch passes the tensor maps by value; without them it is CuPy's launch)
-    launch(kern, grid, (mk.THREADS,),
+    launch(kern, grid, (mk.wgmma_threads(warpgroups),),
            maps + (wdata, np.int64(K // 32 * 18), np.int32(N), np.int32(K // 32), x16, np.int64(K), np.int32(M),
                    y2, np.int64(y2.strides[0] // y2.itemsize), np.int32(sps), ws, counters),
            shared_mem=smem)
 
 
-def _tensor_maps(x16, w_ptr: int, M: int, N: int, K: int, width: int) -> tuple:
+def _tensor_maps(x16, w_ptr: int, M: int, N: int, K: int, width: int, rows: int = mk.WGMMA_ROWS) -> tuple:
     """The TMA tensor maps of the wgmma _tma_ kernels: the activations (boxes
     of ``width`` rows, or M rounded up to 8, x 64 columns, 128-byte swizzle)
-    and the N weight rows at ``w_ptr`` (boxes of WGMMA_ROWS rows x 144 bytes,
+    and the N weight rows at ``w_ptr`` (boxes of ``rows`` rows x 144 bytes,
     4 stages of K), or () where the driver cannot encode them (the kernel then
     copies with cp.async; tma_error says why)."""
     from .gpu import tensor_map
@@ -874,19 +922,19 @@ def _tensor_maps(x16, w_ptr: int, M: int, N: int, K: int, width: int) -> tuple:
         return ()
     try:
         xmap = tensor_map.f16_rows_tiled(x16.data.ptr, M, K, K, mk.wgmma_x_box_rows(M, width), 64)
-        return xmap, _w_tensor_map(w_ptr, N, K // 32 * 18, WGMMA_W_L2_PROMOTION)
+        return xmap, _w_tensor_map(w_ptr, N, K // 32 * 18, WGMMA_W_L2_PROMOTION, rows)
     except (RuntimeError, ValueError) as exc:
         tma_error.setdefault(x16.device.id, repr(exc))
         return ()
 
 
 @functools.lru_cache(maxsize=256)
-def _w_tensor_map(ptr: int, N: int, row_bytes: int, l2_promotion: int):
-    """A weight's tensor map: a function of its address, shape and the L2
-    promotion only, so cached (a decode step multiplies by the same weights
-    every token)."""
+def _w_tensor_map(ptr: int, N: int, row_bytes: int, l2_promotion: int, rows: int = mk.WGMMA_ROWS):
+    """A weight's tensor map (boxes of ``rows`` rows): a function of its
+    address, shape, box and the L2 promotion only, so cached (a decode step
+    multiplies by the same weights every token)."""
     from .gpu import tensor_map
-    return tensor_map.u8_rows_tiled(ptr, N, row_bytes, mk.WGMMA_ROWS, mk.WGMMA_W_BOX_BYTES, l2_promotion)
+    return tensor_map.u8_rows_tiled(ptr, N, row_bytes, rows, mk.WGMMA_W_BOX_BYTES, l2_promotion)
 
 
 def _mma_gen(cp, x2, w, y2, N, K):

@@ -534,6 +534,7 @@ def test_auto_path_rules(monkeypatch):
              (17, "float16", 4096, 14336, "wgmma"), (128, "float16", 4096, 14336, "wgmma"),
              (16, "float16", 4096, 14336, "matvec"), (17, "float32", 4096, 14336, "wgmma"),
              (300, "float16", 4096, 14336, "wgmma"),  # 96 blocks of 128 rows: 256 rows, 2 splits
+             (384, "float16", 4096, 4096, "wgmma"),   # 96 blocks of 128 rows: 128 of 64 x 256
              # ... not with K < 4096
              (17, "float16", 4096, 2048, "matvec"), (32, "float16", 4096, 2048, "matvec"),
              (33, "float16", 4096, 2048, "dequant_gemm"), (17, "float32", 4096, 2048, "dequant_gemm"),
@@ -587,13 +588,17 @@ def _need_wgmma(path="wgmma"):
 
 
 @gpu
-@pytest.mark.parametrize("width,split", [(64, False), (64, True), (128, False), (128, True), (256, False), (256, True)])
+@pytest.mark.parametrize("width,split", [(64, False), (64, True), (128, False), (128, True), (256, False), (256, True),
+                                         ("256_r64", False), ("256_r64", True), ("256_r64x2", False),
+                                         ("256_r64x2", True)])
 @pytest.mark.parametrize("n,k", [(N_ODD, 512), (1000, 4096), (300, 1024), (130, 14336)])
 @pytest.mark.parametrize("m", [1, 3, 17, 200, 512, 600])
 @pytest.mark.parametrize("tma", [True, False])
 def test_wgmma_accuracy(n, k, m, width, split, tma, monkeypatch):
-    """Every thread-block width (64 / 128 / 256 activation rows), split-K into as
-    many splits as K allows (one group of 4 stages each) or none, x and the
+    """Every thread-block width (64 / 128 / 256 activation rows; 256 also with
+    blocks of 64 weight rows, one warpgroup, "256_r64", or two taking turns
+    over K, "256_r64x2": TMA only, else the first), split-K into as many
+    splits as K allows (one group of 4 stages each) or none, x and the
     weights copied through TMA tensor maps (the mbarrier pipeline: many uses
     of every slot at K = 14336) or by cp.async, M and N not multiples of the
     tiles, outputs poisoned first; float32 and float16 x; the split counters
@@ -604,18 +609,26 @@ def test_wgmma_accuracy(n, k, m, width, split, tma, monkeypatch):
     if tma and not tensor_map.available():
         pytest.skip("the CUDA driver cannot encode TMA tensor maps")
     monkeypatch.setattr(mm, "WGMMA_TMA", tma)
+    monkeypatch.setattr(mm, "WGMMA_R64", False)
+    if width in ("256_r64", "256_r64x2"):  # the plan forced: the rule is test_wgmma_choice's
+        splits = k // 256 if split else 1
+        monkeypatch.setattr(mm, "_wgmma_choice", lambda M, N, K, sms: (64, 256, splits, K // 64 // splits))
+        monkeypatch.setattr(mm, "WGMMA_R64_WARPGROUPS", 2 if width == "256_r64x2" else 1)
+        if not tma:
+            width = "256_r64"  # the one-warpgroup kernel: turns over K need TMA
     monkeypatch.setattr(mm, "WGMMA_WIDE_MIN_ROUNDS", 0 if width == 256 and not split else float("inf"))
     monkeypatch.setattr(mm, "WGMMA_WIDE_MIN_M", 0)  # 256-row blocks also for M <= 128
+    monkeypatch.setattr(mm, "WGMMA_WIDE_MAX_EXTRA_ROWS", 1 << 30)  # ... and for any M
     monkeypatch.setattr(mm, "WGMMA_WIDE_SPLIT_MIN_K", 0 if width == 256 else float("inf"))
     monkeypatch.setattr(mm, "WGMMA_NARROW_MAX_M", 1 << 30 if width == 64 else 0)
     for knob in ("WGMMA_SPLIT_MAX_BLOCKS_PER_SM", "WGMMA_SPLIT_MAX_BLOCKS_PER_SM_N64"):
         monkeypatch.setattr(mm, knob, 1e9 if split else 0)
     if width == 256 and split:  # the 256-row split rule needs a one-wave grid of 128-row blocks
         monkeypatch.setattr(mm, "WGMMA_SPLIT_MAX_BLOCKS_PER_SM", -1.0)
-        monkeypatch.setattr(mm, "_wgmma_blocks", lambda M, N, width: 1)
+        monkeypatch.setattr(mm, "_wgmma_blocks", lambda M, N, width, rows=128: 1)
     monkeypatch.setattr(mm, "WGMMA_SPLIT_BLOCKS_PER_SM", 1e9)
     monkeypatch.setattr(mm, "WGMMA_MIN_STAGES_PER_SPLIT", 4)
-    assert (mm._wgmma_plan(m, n, k, 132)[1] > 1) == (split and k >= 512)
+    assert (mm._wgmma_choice(m, n, k, 132)[2] > 1) == (split and k >= 512)
     launched = []
     real = mm._sm90_function
 
@@ -654,6 +667,7 @@ def test_wgmma_tail_launch(n, width, tma, monkeypatch):
     monkeypatch.setattr(mm, "WGMMA_TMA", tma)
     monkeypatch.setattr(mm, "WGMMA_WIDE_MIN_ROUNDS", 0 if width == 256 else float("inf"))
     monkeypatch.setattr(mm, "WGMMA_WIDE_MIN_M", 0)
+    monkeypatch.setattr(mm, "WGMMA_WIDE_MAX_EXTRA_ROWS", 1 << 30)
     monkeypatch.setattr(mm, "WGMMA_WIDE_SPLIT_MIN_K", float("inf"))
     monkeypatch.setattr(mm, "WGMMA_MIN_STAGES_PER_SPLIT", 4)
     real_info = mm.device_info
@@ -667,9 +681,9 @@ def test_wgmma_tail_launch(n, width, tma, monkeypatch):
     launched = []
     real = mm._wgmma_launch
 
-    def spy(cp, x16, wdata, y2, N, K, width, splits, sps, dev):
+    def spy(cp, x16, wdata, y2, N, K, width, splits, sps, dev, rows=128):
         launched.append((N, splits, y2.shape))
-        return real(cp, x16, wdata, y2, N, K, width, splits, sps, dev)
+        return real(cp, x16, wdata, y2, N, K, width, splits, sps, dev, rows)
     monkeypatch.setattr(mm, "_wgmma_launch", spy)
     rng = np.random.default_rng()
     c = case(n, 4096)
@@ -743,6 +757,9 @@ def test_wgmma_plan():
     assert mm._wgmma_plan(17, 128256, 4096, 132) == (64, 1, 64)      # 1002 blocks, but M fits 64 rows
     assert mm._wgmma_plan(100, 128256, 4096, 132) == (128, 1, 64)
     assert mm._wgmma_plan(129, 128256, 4096, 132) == (256, 1, 64)
+    assert mm._wgmma_plan(300, 14336, 4096, 132) == (128, 1, 64)     # 256-row blocks: 512 rows for 300
+    assert mm._wgmma_plan(384, 128256, 4096, 132) == (128, 1, 64)
+    assert mm._wgmma_plan(385, 128256, 4096, 132) == (256, 1, 64)
     for m, n, k in [(17, 4096, 4096), (64, 4096, 14336), (200, 130, 512), (3, 100, 256), (256, 4096, 14336),
                     (40, 8192, 2048), (100, 4096, 14336)]:
         width, splits, sps = mm._wgmma_plan(m, n, k, 132)
@@ -774,6 +791,38 @@ def test_wgmma_plan():
                     assert splits >= 1 and sps % 4 == 0 and splits * sps >= k // 64 > (splits - 1) * sps
         finally:
             mm.WGMMA_MIN_STAGES_PER_SPLIT = saved
+
+
+def test_wgmma_choice(monkeypatch):
+    """Thread blocks of 64 weight rows x 256 activation rows where they (or they
+    split in two over K) make one wave of 0.75-1 an SM above WGMMA_WIDE_MIN_M
+    rows and K <= WGMMA_R64_MAX_K; everywhere else the 128-row plan of
+    _wgmma_plan."""
+    import cupyquant.qmatmul as mm
+    assert mm._wgmma_choice(512, 4096, 4096, 132) == (64, 256, 1, 64)     # 64 x 2 = 128 blocks
+    assert mm._wgmma_choice(384, 4096, 4096, 132) == (64, 256, 1, 64)
+    assert mm._wgmma_choice(512, 4160, 4096, 132) == (64, 256, 1, 64)     # 65 x 2 = 130
+    assert mm._wgmma_choice(512, 4352, 4096, 132) == (128, 128, 1, 64)    # 68 x 2 = 136: two waves
+    assert mm._wgmma_choice(256, 4096, 4096, 132) == (64, 256, 2, 32)     # 64 blocks, split in two
+    assert mm._wgmma_choice(256, 2048, 4096, 132) == (128,) + mm._wgmma_plan(256, 2048, 4096, 132)  # 32 x 2
+    assert mm._wgmma_choice(128, 8192, 4096, 132) == (128,) + mm._wgmma_plan(128, 8192, 4096, 132)  # M <= 128
+    assert mm._wgmma_choice(1000, 4096, 4096, 132) == (128, 128, 1, 64)   # 256 blocks
+    assert mm._wgmma_choice(512, 14336, 4096, 132) == (128, 256, 1, 64)
+    assert mm._wgmma_choice(512, 4096, 14336, 132) == (128, 256, 2, 112)  # long K: the 128-row plan
+    for m, n, k in [(512, 4096, 4096), (300, 4096, 2048), (17, 4096, 4096), (600, 100, 256)]:
+        rows, width, splits, sps = mm._wgmma_choice(m, n, k, 132)
+        assert sps % 4 == 0 and splits * sps >= k // 64 > (splits - 1) * sps
+        assert rows == 128 or (width == 256 and 0.75 * 132 <= splits * mm._wgmma_blocks(m, n, 256, 64) <= 132)
+    monkeypatch.setattr(mm, "WGMMA_R64", False)
+    assert mm._wgmma_choice(512, 4096, 4096, 132) == (128, 128, 1, 64)
+    monkeypatch.setattr(mm, "WGMMA_R64", True)
+    assert mm._wgmma_choice(512, 4096, 2048, 132) == (128, 128, 1, 32)    # K < WGMMA_SPLIT_MIN_K
+    monkeypatch.setattr(mm, "WGMMA_R64_MAX_K", 8192)
+    assert mm._wgmma_choice(512, 4096, 8192, 132) == (64, 256, 1, 128)
+    monkeypatch.setattr(mm, "WGMMA_SPLIT_MIN_K", 1024)
+    assert mm._wgmma_choice(512, 4096, 2048, 132) == (64, 256, 1, 32)
+    assert mm._wgmma_choice(256, 4096, 2048, 132) == (64, 256, 2, 16)
+    assert mm._wgmma_choice(256, 4096, 1024, 132) == (128,) + mm._wgmma_plan(256, 4096, 1024, 132)  # no 2 splits
 
 
 def test_forced_mv_geometry_without_kernel(monkeypatch):

@@ -7,8 +7,10 @@
 // kernels compile to an empty body (cq_q4_0_sm90a_compiled reports which) and
 // the host does not launch them.
 //
-// A thread block holds 128 weight rows (two warpgroups of 64) and BN (64, 128
-// or 256) activation rows. The weights are the wgmma "A" operand, decoded from
+// A thread block holds ROWS weight rows and BN (64, 128 or 256) activation
+// rows: 128 weight rows as two warpgroups of 64, or 64 weight rows as one
+// warpgroup or as two that take turns over K (even / odd stages, their sums
+// added in shared memory at the end). The weights are the wgmma "A" operand, decoded from
 // their Q4_0 blocks straight into registers as float16 d * (q - 8) (one
 // rounding, as the mma.sync matrix-matrix kernel of q4_0_matmul.hip); the
 // activations (float16) are the "B" operand, which wgmma reads from shared
@@ -62,6 +64,12 @@
 #define CQ_WG_STAGES_N64 6
 #endif
 #define CQ_WG_ST(BN) ((BN) == 64 ? CQ_WG_STAGES_N64 : CQ_WG_STAGES)
+// ... and where two warpgroups take turns over K (KW = 2): each owns every
+// other slot, and a slot is free again only two of its own stages later (its
+// wgmma waited for one stage after it), so 6 slots give it one stage ahead
+// (LEAD 2 of the block's stages), as the 4 slots of the other kernels.
+#define CQ_WG_STAGES_K2 6
+#define CQ_WG_STX(BN, KW) ((KW) == 2 ? CQ_WG_STAGES_K2 : CQ_WG_ST(BN))
 // TMA: x stages copied CQ_WG_ST - 2 - CQ_WG_SLACK ahead. Thread 0 refills the
 // slot of stage i - 2 - CQ_WG_SLACK at stage i, so it waits for the other
 // warpgroup only if that one is more than CQ_WG_SLACK stages behind. Kept at
@@ -74,10 +82,18 @@
 #ifndef CQ_WG_SUM_U4
 #define CQ_WG_SUM_U4 8
 #endif
-#define CQ_WG_ROWS 128  // weight rows a thread block (CQ_MM_THREADS = 2 warpgroups)
+#define CQ_WG_ROWS 128  // weight rows a thread block (CQ_MM_THREADS = 2 warpgroups) ...
+// ... or 64 (one warpgroup, 128 threads: the _r64 kernels). With 256
+// activation rows such a thread block makes the same products per weight
+// decoded as the 128 x 256 one, on twice as many thread blocks: one wave of
+// them where 128-row ones would leave half the SMs idle (4096 weight rows,
+// M = 512: 128 thread blocks).
+// Warpgroups taking turns over K on the same weight rows: 1, or 2 (WGS = 2
+// warpgroups on 64 rows).
+#define CQ_WG_KW(ROWS, WGS) ((WGS) * 64 / (ROWS))
 // Dynamic shared memory: the x stages, two weight slots, 1024 bytes to align
 // the x tiles for the swizzle. cupyquant/matmul_kernels.py wgmma_smem_bytes mirrors it.
-#define CQ_WG_SMEM(BN) (CQ_WG_ST(BN) * (BN) * 128 + 2 * CQ_WG_ROWS * 144 + 1024)
+#define CQ_WG_SMEM(BN, ROWS, WGS) (CQ_WG_STX(BN, CQ_WG_KW(ROWS, WGS)) * (BN) * 128 + 2 * (ROWS) * 144 + 1024)
 
 #if defined(CQ_SM90A)
 __device__ __forceinline__ void cq_wgmma_fence() { asm volatile("wgmma.fence.sync.aligned;\n" ::: "memory"); }
@@ -213,21 +229,23 @@ struct alignas(64) cq_tensor_map {
 
 // TMA: x and the weights come through the tensor maps xmap and wmap (x is
 // then unused, w only for its address in wmap); otherwise through cp.async.
-template <class OT, int BN, bool TMA>
+template <class OT, int BN, bool TMA, int ROWS, int WGS>
 __device__ __forceinline__ void cq_mm_wgmma(const cq_u8* __restrict__ w, cq_i64 row_bytes, int N, int nb,
                                             const cq_u16* __restrict__ x, cq_i64 ldx, int M,
                                             OT* __restrict__ y, cq_i64 ldy, int stages_per_split,
                                             float* __restrict__ ws, int* __restrict__ counters,
                                             const cq_tensor_map* xmap, const cq_tensor_map* wmap) {
 #if defined(CQ_SM90A)
-    constexpr int ST = CQ_WG_ST(BN), ROWS = CQ_WG_ROWS, THREADS = CQ_MM_THREADS;
+    constexpr int KW = CQ_WG_KW(ROWS, WGS);  // warpgroups taking turns over K: stage i is warpgroup i % KW's
+    constexpr int ST = CQ_WG_STX(BN, KW), THREADS = 128 * WGS;
     constexpr int XR = THREADS / 8;  // x rows a pass of the copies
     constexpr int ND = BN / 2;       // accumulators a thread
     constexpr int WP = (ROWS * 9 + THREADS - 1) / THREADS;  // weight pieces a thread
-    constexpr int LEAD = TMA ? ST - 2 - CQ_WG_SLACK : ST - 2;  // x stages copied ahead
+    constexpr int LEAD = KW == 2 ? ST - 4 : TMA ? ST - 2 - CQ_WG_SLACK : ST - 2;  // x stages copied ahead
     static_assert(LEAD >= 1 && LEAD <= 4, "the weights of stages 4G .. 4G + 3 go with x stage 4G - 4 + LEAD");
-    static_assert(THREADS == 256 && ST >= 3 && ST <= 6, "two warpgroups; a weight slot is refilled "
-                                                       "4 stages after its last reader");
+    static_assert((ROWS == 64 || (ROWS == 128 && WGS == 2)) && (WGS == 1 || WGS == 2) && ST >= 3 && ST <= 6,
+                  "one or two warpgroups; a weight slot is refilled 4 stages after its last reader");
+    static_assert(KW == 1 || (TMA && ST % 2 == 0 && LEAD % 2 == 0), "turns over K: TMA, every other slot");
     const cq_u32 sbase = (cq_smem_addr(cq_dyn_smem) + 1023u) & ~1023u;
     const cq_u32 wbase = sbase + ST * BN * 128;
     const cq_u8* const smem_generic = reinterpret_cast<const cq_u8*>(cq_dyn_smem) - cq_smem_addr(cq_dyn_smem);
@@ -265,12 +283,13 @@ __device__ __forceinline__ void cq_mm_wgmma(const cq_u8* __restrict__ w, cq_i64 
         wsrc[i] = w + (ok ? (cq_i64)(n0 + r) * row_bytes + c * 16 : 0);
         wdst[i] = r * 144 + c * 16;
     }
-    // TMA: thread 0 copies a stage's x (a box of BN rows, or M rounded up to 8
-    // where M < BN: matmul_kernels.wgmma_x_box_rows mirrors it; rows of a slot
-    // past it are never written and only feed the accumulator columns of
-    // activation rows >= M, which are not stored) and every fourth stage the
-    // weights (128 rows x 144 bytes; rows past N read as zero: d = 0, finite
-    // zeros). Each slot has a "full" mbarrier (the copy's bytes) and an
+    // TMA: thread 0 (with turns over K, the first thread of the stage's
+    // warpgroup) copies a stage's x (a box of BN rows from row mx, or M rounded
+    // up to 8 where M < BN: matmul_kernels.wgmma_x_box_rows mirrors it; rows of
+    // a slot past it are never written and only feed the accumulator columns of
+    // activation rows >= M, which are not stored) and every fourth stage thread
+    // 0 the weights (ROWS rows x 144 bytes; rows past N read as zero: d = 0,
+    // finite zeros). Each slot has a "full" mbarrier (the copy's bytes) and an
     // "empty" one (one arrival a warp: its wgmma of the slot's stage, or its
     // decode of the weight slot's last stage, is done), so that no barrier of
     // the whole thread block is needed in the loop and the two warpgroups run
@@ -278,6 +297,20 @@ __device__ __forceinline__ void cq_mm_wgmma(const cq_u8* __restrict__ w, cq_i64 
     // i % ST is local stage i = u ST + i % ST (phase u & 1); weight slot
     // (i / 4) % 2 serves stages i .. i + 3, use i / 8.
     const cq_u32 xbox_bytes = (cq_u32)cq_imin(BN, (M + 7) & ~7) * 128;
+    // The x slots hold activation rows mx .. mx + BN - 1: in the 64-row
+    // kernels, for the last activation tile where it is partly past M, the BN
+    // rows before M (TMA, M >= BN), so that its box is in bounds: a box mostly
+    // past M, zero-filled by the TMA, was slow (H200, blocks of 64 x 256,
+    // 4096^2, M = 512 / 384 / 300: 29.8 / 42.7 / 61.7 us, then 29.6 / 29.5 /
+    // 29.4 with the shift; notes/h200_s18 runs 1 and 3). The rows below m0
+    // are then another thread block's: not stored here. (Copying a stage as
+    // four 64-row boxes instead was slower still, 42.4 us at M = 512, run 2.)
+    // Not in the 128-row kernels: there the shift cost 3-6% at full tiles (their
+    // registers 188 -> 220 with 256 activation rows; 14336 x 4096 / 128256 x
+    // 4096 at M = 512, run 3), and the host avoids their mostly empty last
+    // tiles (qmatmul._wgmma_plan).
+    constexpr bool SHIFT = TMA && ROWS == 64;
+    const int mx = SHIFT && M >= BN ? cq_imin(m0, M - BN) : m0;
     constexpr int WARPS = THREADS / 32;
     __shared__ cq_u64 bars[TMA ? 2 * ST + 4 : 1];
     const cq_u32 xfull = cq_smem_addr(bars), xempty = xfull + 8 * ST, wfull = xempty + 8 * ST,
@@ -287,7 +320,7 @@ __device__ __forceinline__ void cq_mm_wgmma(const cq_u8* __restrict__ w, cq_i64 
 #pragma unroll
             for (int s = 0; s < ST; ++s) {
                 cq_mbar_init(xfull + 8 * s, 1);
-                cq_mbar_init(xempty + 8 * s, WARPS);
+                cq_mbar_init(xempty + 8 * s, WARPS / KW);  // the warps of the slot's warpgroups
             }
 #pragma unroll
             for (int s = 0; s < 2; ++s) {
@@ -309,7 +342,7 @@ __device__ __forceinline__ void cq_mm_wgmma(const cq_u8* __restrict__ w, cq_i64 
                 const cq_u32 full = xfull + 8 * (i % ST);
                 if (u > 0) cq_mbar_wait(xempty + 8 * (i % ST), (u - 1) & 1);  // stage i - ST's wgmma done
                 cq_mbar_expect_tx(full, xbox_bytes);
-                cq_tma_load_2d(slot, xmap, kt * 64, m0, full);
+                cq_tma_load_2d(slot, xmap, kt * 64, mx, full);
                 // The weights of group G (stages 4G .. 4G + 3) go with x stage
                 // 4G - WOFF, so that they are asked for at stage 4G - 4 whatever
                 // the x ring: as soon as their slot's last group (stages
@@ -350,8 +383,8 @@ __device__ __forceinline__ void cq_mm_wgmma(const cq_u8* __restrict__ w, cq_i64 
     float acc[ND];
 #pragma unroll
     for (int i = 0; i < ND; ++i) acc[i] = 0.0f;
-    // This thread's weight rows: 64 x warpgroup + 16 x warp + g (and + 8).
-    const int wrow = 64 * (warp >> 2) + 16 * (warp & 3) + g;
+    // This thread's weight rows: 64 x warpgroup (KW = 1) + 16 x warp + g (and + 8).
+    const int wrow = (KW == 2 ? 0 : 64 * (warp >> 2)) + 16 * (warp & 3) + g;
 
     if (!TMA || tid == 0) {
 #pragma unroll
@@ -365,8 +398,8 @@ __device__ __forceinline__ void cq_mm_wgmma(const cq_u8* __restrict__ w, cq_i64 
     auto stage = [&](int i, cq_u32* ar) {  // local stage i
         if (TMA) {
             cq_mbar_wait(xfull + 8 * (i % ST), (i / ST) & 1);  // x of stage i (async proxy, as wgmma)
-            if ((i & 3) == 0) cq_mbar_wait(wfull + 8 * ((i >> 2) & 1), (i >> 3) & 1);  // its weights
-            if (tid == 0) issue(i + LEAD);
+            if ((i & 3) < KW) cq_mbar_wait(wfull + 8 * ((i >> 2) & 1), (i >> 3) & 1);  // its weights
+            if ((KW == 2 ? tid & 127 : tid) == 0) issue(i + LEAD);  // its warpgroup's next stages
         } else {
             cq_cp_wait<ST - 3>();     // this thread's copies of stage i
             cq_fence_proxy_async();   // x copied by cp.async: visible to wgmma's async proxy
@@ -393,7 +426,7 @@ __device__ __forceinline__ void cq_mm_wgmma(const cq_u8* __restrict__ w, cq_i64 
                 ar[8 * bl + 6 + h] = cq_deq_pair_f16<true>(q8, d2);
             }
         }
-        if (TMA && (i & 3) == 3) {  // this warp's last read of the weight slot
+        if (TMA && (i & 3) >= 4 - KW) {  // this warp's last read of the weight slot
             __syncwarp();
             if (lane == 0) cq_mbar_arrive(wempty + 8 * ((i >> 2) & 1));
         }
@@ -404,25 +437,40 @@ __device__ __forceinline__ void cq_mm_wgmma(const cq_u8* __restrict__ w, cq_i64 
         for (int s = 0; s < 4; ++s) cq_wgmma<BN>(acc, ar + 4 * s, xd + 2 * s);
         cq_wgmma_commit();
         cq_wgmma_wait<1>();  // the previous stage's wgmma: its A registers and x slot are free
-        if (TMA && i > 0 && lane == 0) cq_mbar_arrive(xempty + 8 * ((i - 1) % ST));
+        if (TMA && i >= KW && lane == 0) cq_mbar_arrive(xempty + 8 * ((i - KW) % ST));
     };
-    int i = 0;
-    for (; i + 1 < nst; i += 2) {  // two A register sets, alternating
+    int i = KW == 2 ? warp >> 2 : 0;
+    for (; i + KW < nst; i += 2 * KW) {  // two A register sets, alternating
         stage(i, a[0]);
-        stage(i + 1, a[1]);
+        stage(i + KW, a[1]);
     }
     if (i < nst) stage(i, a[0]);
     cq_wgmma_wait<0>();
     if (!TMA) cq_cp_wait<0>();
+    if (KW == 2) {  // warpgroup 1's sums onto warpgroup 0's, through the x slots
+        __syncthreads();  // every wgmma done: no x slot is read or written any more
+        float* const red = reinterpret_cast<float*>(const_cast<cq_u8*>(smem_generic) + sbase);
+        if (warp >= 4) {
+#pragma unroll
+            for (int e = 0; e < ND; ++e) red[e * 128 + (tid & 127)] = acc[e];
+        }
+        __syncthreads();
+        if (warp < 4) {
+#pragma unroll
+            for (int e = 0; e < ND; ++e) acc[e] += red[e * 128 + tid];
+        }
+    }
+    const bool owner = KW == 1 || warp < 4;  // this thread holds outputs
 
-    // acc[4c + e]: weight row wrow (+ 8 for e >= 2), activation row m0 + 8c + 2t (+ 1 for odd e)
+    // acc[4c + e]: weight row wrow (+ 8 for e >= 2), activation row mx + 8c + 2t (+ 1 for odd e)
     if (n_split == 1) {
+        if (!owner) return;
 #pragma unroll
         for (int c = 0; c < BN / 8; ++c) {
 #pragma unroll
             for (int e = 0; e < 4; ++e) {
-                const int m = m0 + 8 * c + 2 * t + (e & 1), n = n0 + wrow + 8 * (e >> 1);
-                if (m < M && n < N) cq_store1(y + (cq_i64)m * ldy + n, acc[4 * c + e]);
+                const int m = mx + 8 * c + 2 * t + (e & 1), n = n0 + wrow + 8 * (e >> 1);
+                if ((!SHIFT || m >= m0) && m < M && n < N) cq_store1(y + (cq_i64)m * ldy + n, acc[4 * c + e]);
             }
         }
         return;
@@ -433,8 +481,8 @@ __device__ __forceinline__ void cq_mm_wgmma(const cq_u8* __restrict__ w, cq_i64 
     for (int c = 0; c < BN / 8; ++c) {
 #pragma unroll
         for (int e = 0; e < 4; ++e) {
-            const int m = m0 + 8 * c + 2 * t + (e & 1), n = n0 + wrow + 8 * (e >> 1);
-            if (m < M && n < N) ws[((cq_i64)split * M + m) * N + n] = acc[4 * c + e];
+            const int m = mx + 8 * c + 2 * t + (e & 1), n = n0 + wrow + 8 * (e >> 1);
+            if (owner && (!SHIFT || m >= m0) && m < M && n < N) ws[((cq_i64)split * M + m) * N + n] = acc[4 * c + e];
         }
     }
     __shared__ int is_last;
@@ -507,36 +555,45 @@ __device__ __forceinline__ void cq_mm_wgmma(const cq_u8* __restrict__ w, cq_i64 
 #endif
 }
 
-// 64- and 128-row thread blocks: two an SM (at most 128 registers a thread).
-#define CQ_MM_WGMMA_BLOCKS(BN) ((BN) <= 128 ? 2 : 1)
-#define CQ_MM_WGMMA_KERNEL(SUF, OT, BN)                                                                     \
-    extern "C" __global__ void __launch_bounds__(CQ_MM_THREADS, CQ_MM_WGMMA_BLOCKS(BN))                     \
-    cq_q4_0_mm_wgmma_##SUF##_n##BN(const cq_u8* __restrict__ w, cq_i64 row_bytes, int N, int nb,            \
-                                   const cq_u16* __restrict__ x, cq_i64 ldx, int M, OT* __restrict__ y,      \
-                                   cq_i64 ldy, int stages_per_split, float* __restrict__ ws,                 \
-                                   int* __restrict__ counters) {                                            \
-        cq_mm_wgmma<OT, BN, false>(w, row_bytes, N, nb, x, ldx, M, y, ldy, stages_per_split, ws, counters,  \
-                                   nullptr, nullptr);                                                       \
-    }                                                                                                       \
-    extern "C" __global__ void __launch_bounds__(CQ_MM_THREADS, CQ_MM_WGMMA_BLOCKS(BN))                     \
-    cq_q4_0_mm_wgmma_tma_##SUF##_n##BN(const CQ_GRID_CONSTANT cq_tensor_map xmap,                           \
-                                       const CQ_GRID_CONSTANT cq_tensor_map wmap, const cq_u8* __restrict__ w, \
-                                       cq_i64 row_bytes, int N, int nb, const cq_u16* __restrict__ x,        \
-                                       cq_i64 ldx, int M, OT* __restrict__ y, cq_i64 ldy,                    \
-                                       int stages_per_split, float* __restrict__ ws,                         \
-                                       int* __restrict__ counters) {                                        \
-        cq_mm_wgmma<OT, BN, true>(w, row_bytes, N, nb, x, ldx, M, y, ldy, stages_per_split, ws, counters,   \
-                                  &xmap, &wmap);                                                            \
+// 64- and 128-activation-row thread blocks of 128 weight rows: two an SM (at
+// most 128 registers a thread); 256 activation rows: one. ROWS = 64 (kernel
+// names ending _r64 for one warpgroup, _r64x2 for two taking turns over K):
+// one an SM, their x rings' 128 / 192 KiB.
+#define CQ_MM_WGMMA_BLOCKS(BN, ROWS) ((BN) <= 128 && (ROWS) == 128 ? 2 : 1)
+#define CQ_MM_WGMMA_KERNEL_CP(SUF, OT, BN, ROWS, WGS, RSUF)                                                 \
+    extern "C" __global__ void __launch_bounds__(128 * (WGS), CQ_MM_WGMMA_BLOCKS(BN, ROWS))                 \
+    cq_q4_0_mm_wgmma_##SUF##_n##BN##RSUF(const cq_u8* __restrict__ w, cq_i64 row_bytes, int N, int nb,      \
+                                         const cq_u16* __restrict__ x, cq_i64 ldx, int M,                   \
+                                         OT* __restrict__ y, cq_i64 ldy, int stages_per_split,               \
+                                         float* __restrict__ ws, int* __restrict__ counters) {              \
+        cq_mm_wgmma<OT, BN, false, ROWS, WGS>(w, row_bytes, N, nb, x, ldx, M, y, ldy, stages_per_split, ws, \
+                                              counters, nullptr, nullptr);                                  \
     }
-CQ_MM_WGMMA_KERNEL(f32, float, 64)
-CQ_MM_WGMMA_KERNEL(f16, cq_f16, 64)
-CQ_MM_WGMMA_KERNEL(bf16, cq_bf16, 64)
-CQ_MM_WGMMA_KERNEL(f32, float, 128)
-CQ_MM_WGMMA_KERNEL(f16, cq_f16, 128)
-CQ_MM_WGMMA_KERNEL(bf16, cq_bf16, 128)
-CQ_MM_WGMMA_KERNEL(f32, float, 256)
-CQ_MM_WGMMA_KERNEL(f16, cq_f16, 256)
-CQ_MM_WGMMA_KERNEL(bf16, cq_bf16, 256)
+#define CQ_MM_WGMMA_KERNEL_TMA(SUF, OT, BN, ROWS, WGS, RSUF)                                                \
+    extern "C" __global__ void __launch_bounds__(128 * (WGS), CQ_MM_WGMMA_BLOCKS(BN, ROWS))                 \
+    cq_q4_0_mm_wgmma_tma_##SUF##_n##BN##RSUF(const CQ_GRID_CONSTANT cq_tensor_map xmap,                     \
+                                             const CQ_GRID_CONSTANT cq_tensor_map wmap,                     \
+                                             const cq_u8* __restrict__ w, cq_i64 row_bytes, int N, int nb,  \
+                                             const cq_u16* __restrict__ x, cq_i64 ldx, int M,               \
+                                             OT* __restrict__ y, cq_i64 ldy, int stages_per_split,           \
+                                             float* __restrict__ ws, int* __restrict__ counters) {          \
+        cq_mm_wgmma<OT, BN, true, ROWS, WGS>(w, row_bytes, N, nb, x, ldx, M, y, ldy, stages_per_split, ws,  \
+                                             counters, &xmap, &wmap);                                       \
+    }
+#define CQ_MM_WGMMA_KERNEL(SUF, OT, BN)                    \
+    CQ_MM_WGMMA_KERNEL_CP(SUF, OT, BN, 128, 2, )           \
+    CQ_MM_WGMMA_KERNEL_TMA(SUF, OT, BN, 128, 2, )
+// (turns over K need the TMA's mbarriers: no cp.async kernel for _r64x2)
+#define CQ_MM_WGMMA_KERNELS(SUF, OT)                       \
+    CQ_MM_WGMMA_KERNEL(SUF, OT, 64)                        \
+    CQ_MM_WGMMA_KERNEL(SUF, OT, 128)                       \
+    CQ_MM_WGMMA_KERNEL(SUF, OT, 256)                       \
+    CQ_MM_WGMMA_KERNEL_CP(SUF, OT, 256, 64, 1, _r64)       \
+    CQ_MM_WGMMA_KERNEL_TMA(SUF, OT, 256, 64, 1, _r64)      \
+    CQ_MM_WGMMA_KERNEL_TMA(SUF, OT, 256, 64, 2, _r64x2)
+CQ_MM_WGMMA_KERNELS(f32, float)
+CQ_MM_WGMMA_KERNELS(f16, cq_f16)
+CQ_MM_WGMMA_KERNELS(bf16, cq_bf16)
 
 // flag[0] = 1 where the kernels above were compiled with wgmma (sm_90a), else 0.
 extern "C" __global__ void cq_q4_0_sm90a_compiled(int* flag) {
