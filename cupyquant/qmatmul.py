@@ -47,7 +47,9 @@ Paths (``path=``; ``None`` chooses by M = number of activation rows and platform
   compiled for sm_90a): the weights decoded to float16 d * (q - 8) straight
   into the instruction's registers, the activations (float16) from shared
   memory; no scratch buffer. Thread blocks of 128 weight rows x 64, 128 or
-  256 activation rows; where the driver can encode them, x and the weights
+  256 activation rows, or of 64 weight rows x 256 activation rows where
+  those fill one wave (WGMMA_R64; two warpgroups taking turns over K, their
+  sums added at the end); where the driver can encode them, x and the weights
   come through TMA tensor maps (one copy instruction a stage from one thread,
   gpu/tensor_map.py; WGMMA_TMA) and the thread block's warps meet only at
   mbarriers, else by cp.async from every thread. Small grids split K (the
@@ -55,8 +57,9 @@ Paths (``path=``; ``None`` chooses by M = number of activation rows and platform
   the small last wave of a many-wave grid runs as a second launch split over
   K (WGMMA_TAIL). Needs K a multiple of 256 and 16-byte aligned weights. The
   automatic path takes it above WGMMA_FROM_M rows where its grid is large
-  enough (WGMMA_MIN_BLOCKS_PER_SM) or its plan splits K (K >=
-  WGMMA_SPLIT_MIN_K) and the weights allow it, else "matvec" (up to
+  enough (WGMMA_MIN_BLOCKS_PER_SM), its plan splits K (K >=
+  WGMMA_SPLIT_MIN_K) or takes the 64-row blocks, and the weights allow it,
+  else "matvec" (up to
   MATVEC_MAX_M rows) or "dequant_gemm".
 """
 
