@@ -165,16 +165,21 @@ WGMMA_WIDE_SPLIT_MIN_K = 8192
 #: Thread blocks of 64 weight rows x 256 activation rows (one an SM;
 #: _wgmma_choice) above WGMMA_WIDE_MIN_M rows where they, or they split in two
 #: over K, make one wave of at least this many an SM, for K from
-#: WGMMA_SPLIT_MIN_K to WGMMA_R64_MAX_K (measured at K = 4096 only): the products per weight decoded of 128 x 256 blocks where
+#: WGMMA_SPLIT_MIN_K to WGMMA_R64_MAX_K: the products per weight decoded of 128 x 256 blocks where
 #: those would leave half the SMs idle (4096 weight rows, M = 129-512). H200,
 #: 4096^2, float16 x, us, 128-row plan / 64-row blocks with two warpgroups
 #: (notes/h200_s18 run 3): M = 512 33.0-33.2 / 29.6-29.8 (1.28 / 1.15x
 #: cuBLAS), M = 384 31.9 / 29.5, M = 300 31.8 / 29.4, M = 256 (2 splits)
-#: 24.8 / 22.6; float32 x M = 512 35.9 / 33.2. Not at K = 14336: 4096 x 14336
-#: M = 512 88.5 (256-row blocks, 2 splits) / 115.5. WGMMA_R64 False: never.
+#: 24.8 / 22.6; float32 x M = 512 35.9 / 33.2. M = 512 on 4096 x 6144 (run 5):
+#: 46.5 / 42.3. Not from K = 8192, where 256-row blocks split K in two: 4096 x
+#: 8192 55.9-56.3 / 57.9-58.8 (run 5), 4096 x 14336 88.5 / 115.5 (run 3).
+#: Under ncu (clocks locked at 1.32 GHz, caches flushed) 4096^2 took 58.7 K
+#: cycles both ways, 20% of the issue slots busy against 29% (run 5): why it
+#: gains at full clocks with warm caches is not settled (clocks under the
+#: lower power of half the decode?). WGMMA_R64 False: never.
 WGMMA_R64 = True
 WGMMA_R64_MIN_BLOCKS_PER_SM = 0.75
-WGMMA_R64_MAX_K = 4096
+WGMMA_R64_MAX_K = 6144
 #: Warpgroups of those blocks: 2 taking turns over K (even / odd stages; needs
 #: the TMA tensor maps), or 1 (as the cp.async fallback: M = 512 on 4096^2
 #: 30.8-31.1 us against 29.6-29.8 with 2, run 3).

@@ -4,6 +4,8 @@
     PYTHONPATH=. python notes/probe_s18.py r64b  # ... one or two warpgroups, x as 64-row boxes (run 2)
     PYTHONPATH=. python notes/probe_s18.py r64c  # ... one 256-row box, shifted on the last tile (run 3)
     PYTHONPATH=. python notes/probe_s18.py auto  # the automatic path on those shapes (run 4)
+    PYTHONPATH=. python notes/probe_s18.py k8192  # 64-row blocks at K = 6144 / 8192 (run 5)
+    PROBE_R64=1 PYTHONPATH=. python notes/probe_s18.py ncu  # one product for ncu (run 5)
 
 Part "r64": thread blocks of 64 weight rows x 256 activation rows (one
 warpgroup, one an SM; qmatmul._wgmma_choice) against the plans of 128 weight
@@ -248,3 +250,41 @@ if part == "auto":
         r, _ = bench.measure(shape, m, "float16", None)
         print(f"{shape[0]}x{shape[1]} M={m} float16 auto ({r['path']}): {r['time_us']:8.2f} us "
               f"({r['time_us'] / (tb * 1e6):.3f}x cuBLAS {tb * 1e6:.2f})", flush=True)
+
+
+if part == "ncu":
+    # one wgmma product for ncu (--launch-skip 2 --launch-count 1):
+    # PROBE_R64=0 the 128-row plan, else the 64-row blocks (two warpgroups)
+    import os
+    import cupyquant.qmatmul as mm
+    from test_bench_matmul import random_q4_0_device
+    mm.WGMMA_R64 = os.environ.get("PROBE_R64", "1") != "0"
+    n, k = (int(v) for v in os.environ.get("PROBE_SHAPE", "4096x4096").split("x"))
+    m = int(os.environ.get("PROBE_M", "512"))
+    w = random_q4_0_device(n, k, seed=0)
+    x = cp.random.standard_normal((m, k), dtype=cp.float32).astype(cp.float16)
+    for _ in range(4):
+        y = mm.matmul(x, w, path="wgmma")
+    cp.cuda.Device().synchronize()
+    print("done", y.shape, mm._wgmma_choice(m, n, k, 132), flush=True)
+
+if part == "k8192":
+    # Run 5: 64-row blocks at K = 6144 / 8192 (measured good at 4096, bad at
+    # 14336), against the 128-row plans.
+    import cupyquant.qmatmul as mm
+    from test_bench_matmul import get_bench
+    bench = get_bench()
+
+    def setting(r64, maxk=1 << 30):
+        def apply():
+            mm.WGMMA_R64, mm.WGMMA_R64_MAX_K = r64, maxk
+        return apply
+    for shape in [(4096, 6144), (4096, 8192), (4096, 4096)]:
+        tb, _ = bench.cublas_time(shape, 512)
+
+        def f(shape=shape):
+            r, _ = bench.measure(shape, 512, "float16", "wgmma")
+            return f"{r['time_us']:8.2f} ({r['time_us'] / (tb * 1e6):.3f})"
+        ab(f"{shape[0]}x{shape[1]} M=512 float16 cuBLAS {tb * 1e6:.2f} r128 plan {mm._wgmma_plan(512, *shape, 132)}",
+           f, {"r128": setting(False), "r64": setting(True), "r128'": setting(False), "r64'": setting(True)})
+    setting(True, 4096)()

@@ -817,6 +817,8 @@ def test_wgmma_choice(monkeypatch):
     assert mm._wgmma_choice(512, 4096, 4096, 132) == (128, 128, 1, 64)
     monkeypatch.setattr(mm, "WGMMA_R64", True)
     assert mm._wgmma_choice(512, 4096, 2048, 132) == (128, 128, 1, 32)    # K < WGMMA_SPLIT_MIN_K
+    assert mm._wgmma_choice(512, 4096, 6144, 132) == (64, 256, 1, 96)
+    assert mm._wgmma_choice(512, 4096, 8192, 132) == (128, 256, 2, 64)    # K > WGMMA_R64_MAX_K
     monkeypatch.setattr(mm, "WGMMA_R64_MAX_K", 8192)
     assert mm._wgmma_choice(512, 4096, 8192, 132) == (64, 256, 1, 128)
     monkeypatch.setattr(mm, "WGMMA_SPLIT_MIN_K", 1024)
