@@ -10,8 +10,8 @@
 // A thread block holds ROWS weight rows and BN (64, 128 or 256) activation
 // rows: 128 weight rows as two warpgroups of 64, or 64 weight rows as one
 // warpgroup or as two that take turns over K (even / odd stages, their sums
-// added in shared memory at the end). The weights are the wgmma "A" operand, decoded from
-// their Q4_0 blocks straight into registers as float16 d * (q - 8) (one
+// added in shared memory at the end). The weights are the wgmma "A" operand,
+// decoded from their Q4_0 blocks straight into registers as float16 d * (q - 8) (one
 // rounding, as the mma.sync matrix-matrix kernel of q4_0_matmul.hip); the
 // activations (float16) are the "B" operand, which wgmma reads from shared
 // memory through a matrix descriptor (K-major, 128-byte swizzle). A stage is
@@ -82,12 +82,12 @@
 #ifndef CQ_WG_SUM_U4
 #define CQ_WG_SUM_U4 8
 #endif
-#define CQ_WG_ROWS 128  // weight rows a thread block (CQ_MM_THREADS = 2 warpgroups) ...
-// ... or 64 (one warpgroup, 128 threads: the _r64 kernels). With 256
-// activation rows such a thread block makes the same products per weight
-// decoded as the 128 x 256 one, on twice as many thread blocks: one wave of
-// them where 128-row ones would leave half the SMs idle (4096 weight rows,
-// M = 512: 128 thread blocks).
+#define CQ_WG_ROWS 128  // weight rows a thread block of two warpgroups (kernels without _r64)
+// Thread blocks of 64 weight rows (_r64: one warpgroup; _r64x2: two taking
+// turns over K) with 256 activation rows make the same products per weight
+// decoded as the 128 x 256 ones on twice as many thread blocks: one wave of
+// them where 128 x 256 blocks would leave half the SMs idle (4096 weight
+// rows, M = 512: 128 thread blocks).
 // Warpgroups taking turns over K on the same weight rows: 1, or 2 (WGS = 2
 // warpgroups on 64 rows).
 #define CQ_WG_KW(ROWS, WGS) ((WGS) * 64 / (ROWS))
