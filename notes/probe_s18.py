@@ -6,6 +6,7 @@
     PYTHONPATH=. python notes/probe_s18.py auto  # the automatic path on those shapes (run 4)
     PYTHONPATH=. python notes/probe_s18.py k8192  # 64-row blocks at K = 6144 / 8192 (run 5)
     PROBE_R64=1 PYTHONPATH=. python notes/probe_s18.py ncu  # one product for ncu (run 5)
+    PYTHONPATH=. python notes/probe_s18.py mv8xs  # matrix-vector M = 4-8, x_shared split over K (run 7)
 
 Part "r64": thread blocks of 64 weight rows x 256 activation rows (one
 warpgroup, one an SM; qmatmul._wgmma_choice) against the plans of 128 weight
@@ -288,3 +289,63 @@ if part == "k8192":
         ab(f"{shape[0]}x{shape[1]} M=512 float16 cuBLAS {tb * 1e6:.2f} r128 plan {mm._wgmma_plan(512, *shape, 132)}",
            f, {"r128": setting(False), "r64": setting(True), "r128'": setting(False), "r64'": setting(True)})
     setting(True, 4096)()
+
+
+if part == "mv8xs":
+    # Run 7: matrix-vector, 4096 x 14336 at M = 4 / 6 / 8 (float16 x; M = 8 is
+    # 1.54x M = 1, goal 1.5): the x_shared kernel split over K so that each
+    # split's activation records fit (the automatic plan asks whether all of
+    # K's records fit, 229 KiB at M = 8, and reads x from global memory), as
+    # persistent thread blocks taking tiles from each split's queue.
+    import cupyquant.matmul_kernels as mk
+    import cupyquant.qmatmul as mm
+    from test_bench_matmul import get_bench
+    bench = get_bench()
+    plain = mm._mv_plan
+    sms = 132
+
+    def xs_plan(geo, splits_wanted):
+        def plan(cp_, x_dtype, y_dtype, mc, nb, tiles, n_tiles, sms_):
+            kb = geo[1]
+            n_st = -(-nb // kb)
+            sps = -(-n_st // splits_wanted)
+            splits = -(-n_st // sps)
+            name = mk.mv_tc_name(x_dtype, y_dtype, 1, geo, x_shared=True)
+            smem = mk.mv_x_shared_offset(*geo) + mk.mv_x_shared_bytes(mc, sps * kb)
+            kern = mm._kernel_with_smem(cp_, name, smem)
+            resident = mm._occupancy(cp_, kern, smem) * sms_
+            grid_x = max(1, min(tiles, resident // splits))
+            return kern, geo, smem, grid_x, splits, sps, True, grid_x >= resident // splits
+        return plan
+
+    def setting(planf=None):
+        def apply():
+            mm._mv_plan = planf or plain
+            mm._mv_plans.clear()
+        return apply
+    settings = {"auto": setting(), "g2s7": setting(xs_plan((16, 64, 2), 7)), "g2s4": setting(xs_plan((16, 64, 2), 4)),
+                "g3s7": setting(xs_plan((16, 64, 3), 7)), "auto'": setting(), "g2s7'": setting(xs_plan((16, 64, 2), 7))}
+    shape = (4096, 14336)
+    q, _ = bench.weights(shape)
+    for m in (8, 6, 4):
+        x = cp.random.standard_normal((m, shape[1]), dtype=cp.float32).astype(cp.float16)
+        ref = x.astype(cp.float64) @ q[0].dequant(dtype="float32").astype(cp.float64).T
+        for name in ("g2s7", "g2s4", "g3s7"):
+            settings[name]()
+            y = mm.matmul(x, q[0], path="matvec")
+            err = float(cp.linalg.norm(y.astype(cp.float64) - ref) / cp.linalg.norm(ref))
+            p = mm._mv_plans[next(iter(mm._mv_plans))]
+            print(f"M={m} {name}: plan geo {p[1]} smem {p[2]} grid {p[3]} splits {p[4]} sps {p[5]}: rel err {err:.2e}",
+                  flush=True)
+        setting()()
+        mm.matmul(x, q[0], path="matvec")
+        p = mm._mv_plans[next(iter(mm._mv_plans))]
+        print(f"M={m} auto: plan geo {p[1]} smem {p[2]} grid {p[3]} splits {p[4]} sps {p[5]} x_shared {p[6]}", flush=True)
+
+        def f(m=m):
+            r, _ = bench.measure(shape, m, "float16", None)
+            return f"{r['time_us']:7.2f}"
+        ab(f"{shape[0]}x{shape[1]} M={m} float16", f, settings)
+    r1, _ = bench.measure(shape, 1, "float16", None)
+    print(f"M=1 float16 auto {r1['time_us']:.2f} us", flush=True)
+    setting()()
