@@ -59,8 +59,7 @@ Paths (``path=``; ``None`` chooses by M = number of activation rows and platform
   automatic path takes it above WGMMA_FROM_M rows where its grid is large
   enough (WGMMA_MIN_BLOCKS_PER_SM), its plan splits K (K >=
   WGMMA_SPLIT_MIN_K) or takes the 64-row blocks, and the weights allow it,
-  else "matvec" (up to
-  MATVEC_MAX_M rows) or "dequant_gemm".
+  else "matvec" (up to MATVEC_MAX_M rows) or "dequant_gemm".
 """
 
 from __future__ import annotations
@@ -165,18 +164,18 @@ WGMMA_WIDE_SPLIT_MIN_K = 8192
 #: Thread blocks of 64 weight rows x 256 activation rows (one an SM;
 #: _wgmma_choice) above WGMMA_WIDE_MIN_M rows where they, or they split in two
 #: over K, make one wave of at least this many an SM, for K from
-#: WGMMA_SPLIT_MIN_K to WGMMA_R64_MAX_K: the products per weight decoded of 128 x 256 blocks where
-#: those would leave half the SMs idle (4096 weight rows, M = 129-512). H200,
-#: 4096^2, float16 x, us, 128-row plan / 64-row blocks with two warpgroups
-#: (notes/h200_s18 run 3): M = 512 33.0-33.2 / 29.6-29.8 (1.28 / 1.15x
-#: cuBLAS), M = 384 31.9 / 29.5, M = 300 31.8 / 29.4, M = 256 (2 splits)
+#: WGMMA_SPLIT_MIN_K to WGMMA_R64_MAX_K: the products per weight decoded of 128
+#: x 256 blocks where those would leave half the SMs idle (4096 weight rows, M
+#: = 129-512). H200, 4096^2, float16 x, us, 128-row plan / 64-row blocks with
+#: two warpgroups (notes/h200_s18 run 3): M = 512 33.0-33.2 / 29.6-29.8 (1.28 /
+#: 1.15x cuBLAS), M = 384 31.9 / 29.5, M = 300 31.8 / 29.4, M = 256 (2 splits)
 #: 24.8 / 22.6; float32 x M = 512 35.9 / 33.2. M = 512 on 4096 x 6144 (run 5):
 #: 46.5 / 42.3. Not from K = 8192, where 256-row blocks split K in two: 4096 x
-#: 8192 55.9-56.3 / 57.9-58.8 (run 5), 4096 x 14336 88.5 / 115.5 (run 3).
-#: Under ncu (clocks locked at 1.32 GHz, caches flushed) 4096^2 took 58.7 K
-#: cycles both ways, 20% of the issue slots busy against 29% (run 5): why it
-#: gains at full clocks with warm caches is not settled (clocks under the
-#: lower power of half the decode?). WGMMA_R64 False: never.
+#: 8192 55.9-56.3 / 57.9-58.8 (run 5), 4096 x 14336 88.5 / 115.5 (run 3). Under
+#: ncu, one launch, 4096^2 took the same cycles both ways (58.7 K at 1.32 GHz,
+#: caches flushed, run 5; 61.3 K at 1.74 GHz, caches warm, run 8): the gain
+#: shows only back to back in the benchmark's graphs, why is not settled.
+#: WGMMA_R64 False: never.
 WGMMA_R64 = True
 WGMMA_R64_MIN_BLOCKS_PER_SM = 0.75
 WGMMA_R64_MAX_K = 6144
@@ -368,7 +367,7 @@ def choose_path(M: int, x_dtype, dev_id: int = 0, N: int | None = None, K: int |
             if K is not None:
                 rows, _, splits, _ = _wgmma_choice(M, N, K, sms)
                 if rows != mk.WGMMA_ROWS or (K >= WGMMA_SPLIT_MIN_K and splits > 1):
-                    return "wgmma"  # one-warpgroup blocks filling a wave, or split over K
+                    return "wgmma"  # 64-row blocks filling a wave, or split over K
     return _path_without_wgmma(M, name, dev_id)
 
 
@@ -835,8 +834,9 @@ def _wgmma_choice(M: int, N: int, K: int, sms: int) -> tuple[int, int, int, int]
     WGMMA_R64_MAX_K), else :func:`_wgmma_plan`'s blocks of 128 weight rows."""
     if WGMMA_R64 and M > WGMMA_WIDE_MIN_M and WGMMA_SPLIT_MIN_K <= K <= WGMMA_R64_MAX_K:
         blocks = _wgmma_blocks(M, N, 256, 64)
+        wave = mk.wgmma_blocks_per_sm(256, 64) * sms
         for splits, sps in ((1, K // 64), _wgmma_split(K // 256, 2)):
-            if WGMMA_R64_MIN_BLOCKS_PER_SM * sms <= splits * blocks <= sms:
+            if WGMMA_R64_MIN_BLOCKS_PER_SM * sms <= splits * blocks <= wave:
                 return 64, 256, splits, sps
     return (mk.WGMMA_ROWS,) + _wgmma_plan(M, N, K, sms)
 
