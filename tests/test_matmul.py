@@ -428,6 +428,47 @@ def test_matvec_large_x_shared_records_where_tiles_are_many(n, expect_xs, monkey
 
 
 @gpu
+@pytest.mark.parametrize("n,k,offset,m", [(3001, 2048, 0, 1),   # one stage a tile
+                                          (3001, 4096, 0, 1),   # two
+                                          (3001, 4352, 0, 2),   # three, the last one partial
+                                          (3001, 4096, 1, 1),   # odd address: no next-tile copies
+                                          (155, 8192, 0, 2)])   # K split in two, each with a queue
+def test_matvec_x_shared_tile_queue(n, k, offset, m, monkeypatch):
+    """Persistent x_shared thread blocks that take many tiles from the queue
+    (the GPU made to look like 16 SMs of one resident thread block): the
+    two-stage ring runs on from one tile into the next (the next tile's
+    first stage is copied during this tile's last), float32-accurate for
+    float16 and float32 x, counters left zero."""
+    _need_tensor_cores("matvec_f16tc")
+    import cupyquant.qmatmul as mm
+    real_info, real_launch = mm.device_info, mm.launch
+    monkeypatch.setattr(mm, "device_info", lambda dev: {**real_info(dev), "sm_count": 16})
+    monkeypatch.setattr(mm, "_occupancy", lambda cp, kern, smem: 1)
+    monkeypatch.setattr(mm, "_mv_plans", {})
+    # x_shared (16, 64, 2) for every case here, also float32 x with records over 32 KiB
+    monkeypatch.setattr(mm, "MV_X_SHARED_MAX", {"float16": 1 << 20, "float32": 1 << 20})
+    monkeypatch.setattr(mm, "MV_X_SHARED_ANY", 1 << 20)
+    launched = []
+
+    def spy(kern, grid, *args, **kw):
+        launched.append((kern.name, tuple(grid)))
+        return real_launch(kern, grid, *args, **kw)
+    monkeypatch.setattr(mm, "launch", spy)
+    rng = np.random.default_rng()
+    c = case(n, k, offset)
+    tiles = -(-n // 16)
+    for x_dtype in ("float16", "float32", "float16"):
+        launched.clear()
+        err = run_check(c, m, x_dtype, "matvec_f16tc", rng, out_dtype="float32")
+        assert err <= 1e-5, (x_dtype, err)
+        name, (grid_x, splits) = launched[-1]
+        assert name.endswith("_s2_xs") and grid_x < tiles, launched
+        assert splits == (2 if k == 8192 else 1), launched
+    counters = mm._counters.get((cupy_module().cuda.Device().id, cupy_module().cuda.get_current_stream().ptr))
+    assert int(counters.sum()) == 0, "tile / queue counters not left zero"
+
+
+@gpu
 @pytest.mark.parametrize("out_dtype", ["float32", "float16", "bfloat16"])
 @pytest.mark.parametrize("path", ["matvec", "mma", "dequant_gemm", "wgmma"])
 def test_out_dtypes_and_batch_dims(out_dtype, path):

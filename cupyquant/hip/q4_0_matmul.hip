@@ -130,6 +130,13 @@ __device__ __forceinline__ void cq_mv_prefetch_first(const cq_u8* w, cq_i64 row_
 #endif
 }
 
+// Persistent x_shared thread blocks with a two-stage ring copy the next
+// tile's first stage during this tile's last (XT in cq_mv_tc); 0 turns that
+// off (A/B probes).
+#ifndef CQ_MV_XTILE
+#define CQ_MV_XTILE 1
+#endif
+
 // The early path exists where the kernel reads x itself (float16 x, or the
 // x_shared kernels' float32 x).
 #define CQ_MV_EARLY_COMPILED(SPLIT3, XS) (!(SPLIT3) || (XS))
@@ -176,6 +183,20 @@ __device__ __forceinline__ void cq_mv_tc(const cq_u8* __restrict__ w, cq_i64 row
     // tile a thread block.
     int* const queue = XS ? counters + n_tiles + split : nullptr;
     const uint4* xs_lane = nullptr;
+    const bool use_queue = XS && (int)gridDim.x < n_tiles;  // else a thread block for every tile
+    // xt: the stages of a persistent thread block's tiles follow each other
+    // in its two-stage ring: the next tile's first stage is copied while this
+    // tile's last one is used, so that a tile does not start with a whole
+    // round trip to memory. The tile's K sums are then reduced in the slot of
+    // its last stage, the one slot no copy is writing into. Only with a queue
+    // (one tile a thread block measured 2% slower with this code, notes/h200_s19
+    // run 1) and where every tile's first stage is a full one of 16-byte rows
+    // (the one copy the next-tile issue has); else each tile issues its own.
+    const bool xt = XS && ST == 2 && CQ_MV_XTILE && use_queue && mode == 2 && nb - st0 * KB >= KB;
+    int slot0 = 0;          // xt: ring slot of this tile's stage 0
+    int next = n_tiles;     // thread 0: the next tile from the queue
+    int xt_next = n_tiles;  // every thread (xt): the next tile, read in the last stage
+    auto slot_of = [&](const int i) { return xt ? (slot0 + i) % ST : i % ST; };
     auto process_tile = [&](const int tile, const bool first) {
         const int n0 = tile * RT;
         const int rows = cq_imin(RT, N - n0);
@@ -195,20 +216,22 @@ __device__ __forceinline__ void cq_mv_tc(const cq_u8* __restrict__ w, cq_i64 row
         const cq_u32 cp_sbase = cq_smem_addr(smem) + cp_row * SR + cp_col * 16;
         const cq_u8* cp_gbase = wt + (cq_i64)cp_row * row_bytes + (cq_i64)st0 * KB * CQ_QB + cp_col * 16;
 
+        // This thread's copies of a full stage with 16-byte rows (mode 2): from gs to sd.
+        auto copy_full = [&](const cq_u32 sd, const cq_u8* gs) {
+#pragma unroll
+            for (int k = 0; k < CPT; ++k)
+                if (k < CPT - 1 || cp_col < LAST) cq_cp16_s(sd + k * TPR * 16, gs + k * TPR * 16);
+        };
         auto issue = [&](int i) {
             if (i < nst) {
                 const int b0 = (st0 + i) * KB;
                 const int nbl = cq_imin(KB, nb - b0);
                 if (mode == 2 && nbl == KB) {
-                    const cq_u32 sd = cp_sbase + (cq_u32)((i % ST) * STAGE);
+                    const cq_u32 sd = cp_sbase + (cq_u32)(slot_of(i) * STAGE);
                     const cq_u8* gs = cp_gbase + (cq_i64)i * (KB * CQ_QB);
-                    if (cp_ok) {
-#pragma unroll
-                        for (int k = 0; k < CPT; ++k)
-                            if (k < CPT - 1 || cp_col < LAST) cq_cp16_s(sd + k * TPR * 16, gs + k * TPR * 16);
-                    }
+                    if (cp_ok) copy_full(sd, gs);
                 } else {
-                    cq_stage_rows(smem + (i % ST) * STAGE, SR, wt + (cq_i64)b0 * CQ_QB, row_bytes, rows,
+                    cq_stage_rows(smem + slot_of(i) * STAGE, SR, wt + (cq_i64)b0 * CQ_QB, row_bytes, rows,
                                   nbl * CQ_QB, mode);
                 }
             }
@@ -233,8 +256,10 @@ __device__ __forceinline__ void cq_mv_tc(const cq_u8* __restrict__ w, cq_i64 row
 #pragma unroll
             for (int i = 0; i < 4; ++i) acc[nt][i] = 0.0f;
 
+        if (!xt || first) {  // xt: the later tiles' stage 0 was issued during the tile before
 #pragma unroll
-        for (int i = 0; i < ST - 1; ++i) issue(i);
+            for (int i = 0; i < ST - 1; ++i) issue(i);
+        }
         if (early && nst <= ST - 1) CQ_GRID_LAUNCH_DEPENDENTS();
 
         // XS: this split's activations, already in the B-fragment order, in
@@ -252,12 +277,20 @@ __device__ __forceinline__ void cq_mv_tc(const cq_u8* __restrict__ w, cq_i64 row
         }
 
         for (int i = 0; i < nst; ++i) {
+            if (xt && i == nst - 1 && tid == 0) next_tile = next;  // published by the barrier below
             cq_cp_wait<ST - 2>();
             __syncthreads();
-            issue(i + ST - 1);
+            if (xt && i == nst - 1) {  // the next tile's stage 0 (if any)
+                const int nt = xt_next = next_tile;
+                if (nt < n_tiles && cp_row < N - nt * RT)
+                    copy_full(cp_sbase + (cq_u32)(slot_of(nst) * STAGE), cp_gbase + (cq_i64)(nt - tile) * RT * row_bytes);
+                cq_cp_commit();
+            } else {
+                issue(i + ST - 1);
+            }
             // every weight copy of this tile issued: the next grid may be scheduled
             if (early && i == nst - ST) CQ_GRID_LAUNCH_DEPENDENTS();
-            const cq_u8* sb = smem + (i % ST) * STAGE + (rt * 16 + g) * SR;
+            const cq_u8* sb = smem + slot_of(i) * STAGE + (rt * 16 + g) * SR;
             const int b0 = (st0 + i) * KB;
             const int nbl = cq_imin(KB, nb - b0);
             auto do_block = [&](int bl, bool odd) {
@@ -312,12 +345,13 @@ __device__ __forceinline__ void cq_mv_tc(const cq_u8* __restrict__ w, cq_i64 row
                 for (int bl = kw; bl < nbl; bl += KW) do_block(bl, bl & 1);
             }
         }
-        cq_cp_wait<0>();
+        if (!xt) cq_cp_wait<0>();  // xt: only the next tile's stage 0 can be in flight
         __syncthreads();
 
-        // Sum the K interleaves and the parts: red[kw][row][col].
-        float* red = reinterpret_cast<float*>(smem);
-        static_assert(KW * RT * NC * 4 <= CQ_MV_XS_OFFSET(RT, KB, ST), "reduction buffer");
+        // Sum the K interleaves and the parts: red[kw][row][col] (xt: in the
+        // slot of the last stage, the other one may be filling).
+        float* red = reinterpret_cast<float*>(smem + (xt ? slot_of(nst - 1) * STAGE : 0));
+        static_assert(KW * RT * NC * 4 <= STAGE && KW * RT * NC * 4 <= CQ_MV_XS_OFFSET(RT, KB, ST), "reduction buffer");
 #pragma unroll
         for (int nt = 0; nt < NT; ++nt) {
             const int row = rt * 16 + g, col = nt * 8 + 2 * t;
@@ -363,15 +397,19 @@ __device__ __forceinline__ void cq_mv_tc(const cq_u8* __restrict__ w, cq_i64 row
             }
         }
     };
-    const bool use_queue = XS && (int)gridDim.x < n_tiles;  // else a thread block for every tile
     if (!XS) {
         process_tile(blockIdx.x, false);
     } else {  // one inlined copy of process_tile for both cases (instruction cache)
         for (int tile = blockIdx.x, first = 1; tile < n_tiles; first = 0) {
-            int next = n_tiles;
+            next = n_tiles;
             if (use_queue && tid == 0) next = (int)gridDim.x + atomicAdd(queue, 1);  // used after this tile
             process_tile(tile, first);
+            slot0 = (slot0 + nst) % ST;
             if (!use_queue) break;
+            if (xt) {  // read after the last stage's barrier, which is also before any copy into red
+                tile = xt_next;
+                continue;
+            }
             // Also keeps the next tile's copies into the stages after every
             // read of the reduction buffer in process_tile.
             if (tid == 0) next_tile = next;

@@ -1,0 +1,116 @@
+"""Device probe, session 19 (H200).
+
+    PYTHONPATH=. python notes/probe_s19.py xtile   # matrix-vector: next tile's first stage during the last (run 1)
+    PYTHONPATH=. python notes/probe_s19.py mv2     # ... only with a queue; unbounded registers, 3-stage rings (run 2)
+
+Part "xtile": the persistent x_shared matrix-vector kernels with CQ_MV_XTILE
+1 (the shipped source: the next tile's first stage is copied during this
+tile's last stage) against 0 (the source with the define set to 0, compiled
+as a second module: each tile starts with its own first stage's round trip).
+First the outputs of both on the benchmark shapes (must be bit-identical: the
+same k order), then the benchmark's timing (CUDA graphs, rotating weights),
+alternating, two rounds. The kernel and grid each case launched are printed.
+"""
+import sys
+
+import cupy as cp
+
+sys.path.insert(0, "benchmarks")
+sys.path.insert(0, "notes")
+from probe_util import ab  # noqa: E402
+
+part = sys.argv[1]
+
+
+def module_setting(mm, defines=None, geometry=None):
+    """Apply: the matmul module compiled with these #defines prepended (None:
+    the shipped module) and MV_GEOMETRY; the cached plans dropped."""
+    import cupyquant.matmul_kernels as mk
+    from cupyquant.gpu.modules import get_function
+    real = mm.__dict__.setdefault("_probe_real_function", mm._function)
+    src = "".join(f"#define {k} {v}\n" for k, v in (defines or {}).items()) + mk.matmul_source()
+    key = "matmul:probe:" + ",".join(f"{k}={v}" for k, v in (defines or {}).items())
+
+    def apply():
+        mm._function = real if not defines else (lambda name: get_function(key, src, name))
+        mm.MV_GEOMETRY = geometry
+        mm._mv_plans.clear()
+    return apply
+
+
+def launch_spy(mm):
+    last = {}
+    real_launch = mm.launch
+
+    def spy(kern, grid, *args, **kw):
+        last["k"] = (kern.name.replace("cq_q4_0_mv_tc_", ""), tuple(grid))
+        return real_launch(kern, grid, *args, **kw)
+    mm.launch = spy
+    return last
+
+if part == "xtile":
+    import cupyquant.qmatmul as mm
+    from test_bench_matmul import get_bench
+    bench = get_bench()
+    print(f"copy {bench.ceiling()/1e9:.0f} GB/s", flush=True)
+    last = launch_spy(mm)
+    settings = {"xt1": module_setting(mm), "xt0": module_setting(mm, {"CQ_MV_XTILE": 0})}
+    cases = [(1, "float16"), (1, "float32"), (2, "float32"), (4, "float16"), (8, "float16")]
+    shapes = [(4096, 4096), (14336, 4096), (4096, 14336), (128256, 4096)]
+    for shape in shapes:
+        q, _ = bench.weights(shape)
+        for m, xd in cases:
+            x = cp.random.standard_normal((m, shape[1]), dtype=cp.float32).astype(xd)
+            outs = []
+            for name, apply in settings.items():
+                apply()
+                outs.append(mm.matmul(x, q[0], out=cp.full((m, shape[0]), cp.nan, dtype=xd)))
+            same = bool((outs[0].view(cp.uint16 if xd == "float16" else cp.uint32) ==
+                         outs[1].view(cp.uint16 if xd == "float16" else cp.uint32)).all())
+            print(f"{shape} M={m} {xd}: bit-identical {same}, kernel {last['k']}", flush=True)
+    for rnd in range(2):
+        for shape in shapes:
+            for m, xd in cases:
+                def fn(shape=shape, m=m, xd=xd):
+                    r, _ = bench.measure(shape, m, xd, None)
+                    return f"{r['time_us']:.2f} ({r['frac_copy']*100:.1f}%)"
+                ab(f"r{rnd} {shape[0]}x{shape[1]} M={m} {xd}", fn, settings)
+
+
+if part == "mv2":
+    import cupyquant.qmatmul as mm
+    from test_bench_matmul import get_bench
+    bench = get_bench()
+    print(f"copy {bench.ceiling()/1e9:.0f} GB/s", flush=True)
+    last = launch_spy(mm)
+    xt = {"new": module_setting(mm), "xt0": module_setting(mm, {"CQ_MV_XTILE": 0})}
+    regs = {"new": module_setting(mm), "minb0": module_setting(mm, {"CQ_MV_MIN_BLOCKS": 0}),
+            "g3": module_setting(mm, geometry=(16, 64, 3)),
+            "g3minb0": module_setting(mm, {"CQ_MV_MIN_BLOCKS": 0}, geometry=(16, 64, 3))}
+    shapes = [(4096, 4096), (14336, 4096), (4096, 14336), (128256, 4096)]
+
+    def timed(shape, m, xd):
+        def fn():
+            r, _ = bench.measure(shape, m, xd, None)
+            return f"{r['time_us']:.2f} ({r['frac_copy']*100:.1f}%) {last['k'][0]} {last['k'][1]}"
+        return fn
+    # bits: every setting against the shipped one
+    for shape in [(4096, 4096), (14336, 4096)]:
+        q, _ = bench.weights(shape)
+        for m, xd in [(1, "float16"), (1, "float32"), (8, "float16")]:
+            x = cp.random.standard_normal((m, shape[1]), dtype=cp.float32).astype(xd)
+            outs = {}
+            for name, apply in {**xt, **regs}.items():
+                apply()
+                outs[name] = mm.matmul(x, q[0], out=cp.full((m, shape[0]), cp.nan, dtype=xd))
+            u = cp.uint16 if xd == "float16" else cp.uint32
+            same = {n: bool((o.view(u) == outs["new"].view(u)).all()) for n, o in outs.items()}
+            print(f"{shape} M={m} {xd}: bit-identical to new {same}", flush=True)
+    for rnd in range(2):
+        for shape in shapes:
+            for m, xd in [(1, "float16"), (1, "float32"), (4, "float16"), (8, "float16")]:
+                ab(f"xt r{rnd} {shape[0]}x{shape[1]} M={m} {xd}", timed(shape, m, xd), xt)
+    for rnd in range(2):
+        for shape in [(4096, 4096), (4096, 14336)]:
+            for m, xd in [(1, "float16"), (1, "float32"), (8, "float16")]:
+                ab(f"regs r{rnd} {shape[0]}x{shape[1]} M={m} {xd}", timed(shape, m, xd), regs)
