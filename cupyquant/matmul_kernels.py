@@ -53,6 +53,9 @@ MV_GEOMETRIES = ((16, 64, 3), (16, 64, 2))
 #: room for up to 8 activation rows) and float32 x_shared (whose records take
 #: 3x the shared memory of float16 x).
 MV_GEOMETRY_SMALL = (16, 32, 3)
+#: The one geometry of the x_shared kernels for grids with a queue (float16
+#: x, "_xsq"; CQ_MV_TC_KERNEL_XQ in q4_0_matmul.hip).
+MV_QUEUE_GEOMETRY = (16, 64, 2)
 #: Matrix-vector on int8 tensor cores (q4_0_matvec_int8.hip): the compiled
 #: geometries (Q4_0 blocks per row and stage, stages of each warp's ring);
 #: CQ_MVI8_GEOM lines at the end of that file. One warp a 16-row tile.
@@ -163,16 +166,20 @@ def out_suffix(dtype) -> str:
     return _OUT_SUFFIX[name]
 
 
-def mv_tc_name(x_dtype, out_dtype, n_tiles: int, geometry=MV_GEOMETRIES[0], x_shared: bool = False) -> str:
+def mv_tc_name(x_dtype, out_dtype, n_tiles: int, geometry=MV_GEOMETRIES[0], x_shared: bool = False,
+               queue: bool = False) -> str:
     """Tensor-core matrix-vector kernel; ``n_tiles`` 8-column B tiles (1-2 for
     float16 x, 1-3 for float32 x); geometry (rows, blocks per stage, stages);
     ``x_shared``: the variant that first copies its activations into shared
     memory in the B-fragment order (one column tile; float32 x split there
     into its bfloat16 parts, no separate kernel; extra dynamic shared memory
-    mv_x_shared_bytes)."""
+    mv_x_shared_bytes); ``queue``: its variant for grids with fewer thread
+    blocks than tiles (MV_QUEUE_GEOMETRY, float16 x), whose thread blocks
+    copy their next tile's first stage during this tile's last."""
     x = _X_SUFFIX[getattr(x_dtype, "name", str(x_dtype))]
     rt, kb, st = geometry
-    return f"cq_q4_0_mv_tc_{x}_{out_suffix(out_dtype)}_n{n_tiles}_r{rt}_k{kb}_s{st}" + ("_xs" if x_shared else "")
+    suffix = ("_xsq" if queue else "_xs") if x_shared else ""
+    return f"cq_q4_0_mv_tc_{x}_{out_suffix(out_dtype)}_n{n_tiles}_r{rt}_k{kb}_s{st}" + suffix
 
 
 def mv_x_shared_bytes(columns: int, blocks: int) -> int:
@@ -218,6 +225,7 @@ def all_kernel_names() -> list[str]:
             names.append(mv_tc_name("float16", o, 1, geo, x_shared=True))
             names += [mv_tc_name("float32", o, n, geo) for n in (1, 2, 3)]
             names.append(mv_tc_name("float32", o, 1, geo, x_shared=True))
+        names.append(mv_tc_name("float16", o, 1, MV_QUEUE_GEOMETRY, x_shared=True, queue=True))
         names.append(mv_tc_name("float16", o, 1, MV_GEOMETRY_SMALL))
         names.append(mv_tc_name("float32", o, 1, MV_GEOMETRY_SMALL, x_shared=True))
         for geo in MVI8_GEOMETRIES:

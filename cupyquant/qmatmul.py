@@ -240,6 +240,14 @@ MV_X_SHARED_ANY = 32 << 10
 #: 22.2-23.0 -> 20.7-20.9; 4096 x 4096, one wave, 9.22 -> 9.82, so not there;
 #: M = 4 and 6 within 1%).
 MV_X_SHARED_MANY_TILES = {"float16": 64 << 10}
+#: x dtypes whose x_shared grids with a queue (fewer thread blocks than
+#: tiles) take the "_xsq" kernel (mk.MV_QUEUE_GEOMETRY), whose thread blocks
+#: copy their next tile's first stage during this tile's last. H200, us,
+#: _xsq / _xs (notes/h200_s19 run 2): float16 x, 14336 x 4096 M = 1 / 4 / 8
+#: 13.6 / 15.3 / 19.1 against 14.5 / 17.0 / 20.2; 128256 x 4096 86.5 / 98.3 /
+#: 116.1 against 85.7 / 97.6 / 118.4. Float32 x was slower with it (14336 x
+#: 4096 M = 1 15.6 against 15.4; 128256 x 4096 104.8 against 100.4), so none.
+MV_XS_QUEUE_KERNEL = ("float16",)
 MV_BLOCKS_PER_SM = 0.5  # H100: no K split for 4096 rows was faster than one (4096 x 4096: 8.7 vs 10.6 us)
 #: ... and for 2 or more activation rows with K of at least MV_LONG_K (H200,
 #: 4096 x 14336, float16 x, M = 2 / 4 / 8: 22.1 / 23.3 / 25.5 us at 0.5,
@@ -556,6 +564,8 @@ def _mv_plan(cp, x_dtype, y_dtype, mc: int, nb: int, tiles: int, n_tiles: int, s
                     (xs_all <= many and tiles * splits > resident):
                 # persistent thread blocks: as many as are resident, at most one a tile
                 grid_x = max(1, min(tiles, resident // splits))
+                if grid_x < tiles and _dtype_name(x_dtype) in MV_XS_QUEUE_KERNEL and geo == mk.MV_QUEUE_GEOMETRY:
+                    name = mk.mv_tc_name(x_dtype, y_dtype, 1, geo, x_shared=True, queue=True)
                 return (_kernel_with_smem(cp, name, smem + xs), geo, smem + xs, grid_x, splits, sps, True,
                         grid_x >= resident // splits)
     fit = None  # _mv_fit of geo, where already worked out
@@ -686,6 +696,7 @@ def _matvec_tc(cp, x2, w, y2, N, K, dev):
         key = (dev, x2.dtype.char, y2.dtype.char, mc, nb, tiles, n_tiles, sms, mk.MODULE_KEY,
                MV_GEOMETRY and tuple(MV_GEOMETRY), MV_BLOCKS_PER_SM, MV_BLOCKS_PER_SM_LONG_K,
                MV_LONG_K, tuple(sorted(MV_X_SHARED_MAX.items())), MV_X_SHARED_ANY, MV_FEW_WAVES,
+               tuple(MV_XS_QUEUE_KERNEL),
                tuple(sorted(MV_X_SHARED_MANY_TILES.items())))
         plan = _mv_plans.get(key)
         if plan is None:

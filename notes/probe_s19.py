@@ -2,6 +2,7 @@
 
     PYTHONPATH=. python notes/probe_s19.py xtile   # matrix-vector: next tile's first stage during the last (run 1)
     PYTHONPATH=. python notes/probe_s19.py mv2     # ... only with a queue; unbounded registers, 3-stage rings (run 2)
+    PYTHONPATH=. python notes/probe_s19.py mv3     # "_xsq" kernels, x_shared fill by cp.async (run 3)
 
 Part "xtile": the persistent x_shared matrix-vector kernels with CQ_MV_XTILE
 1 (the shipped source: the next tile's first stage is copied during this
@@ -22,9 +23,10 @@ from probe_util import ab  # noqa: E402
 part = sys.argv[1]
 
 
-def module_setting(mm, defines=None, geometry=None):
+def module_setting(mm, defines=None, geometry=None, queue_kernel=("float16",)):
     """Apply: the matmul module compiled with these #defines prepended (None:
-    the shipped module) and MV_GEOMETRY; the cached plans dropped."""
+    the shipped module), MV_GEOMETRY and MV_XS_QUEUE_KERNEL; the cached
+    plans dropped."""
     import cupyquant.matmul_kernels as mk
     from cupyquant.gpu.modules import get_function
     real = mm.__dict__.setdefault("_probe_real_function", mm._function)
@@ -34,6 +36,7 @@ def module_setting(mm, defines=None, geometry=None):
     def apply():
         mm._function = real if not defines else (lambda name: get_function(key, src, name))
         mm.MV_GEOMETRY = geometry
+        mm.MV_XS_QUEUE_KERNEL = queue_kernel
         mm._mv_plans.clear()
     return apply
 
@@ -114,3 +117,35 @@ if part == "mv2":
         for shape in [(4096, 4096), (4096, 14336)]:
             for m, xd in [(1, "float16"), (1, "float32"), (8, "float16")]:
                 ab(f"regs r{rnd} {shape[0]}x{shape[1]} M={m} {xd}", timed(shape, m, xd), regs)
+
+if part == "mv3":
+    import cupyquant.qmatmul as mm
+    from test_bench_matmul import get_bench
+    bench = get_bench()
+    print(f"copy {bench.ceiling()/1e9:.0f} GB/s", flush=True)
+    last = launch_spy(mm)
+    settings = {"new": module_setting(mm), "noq": module_setting(mm, queue_kernel=()),
+                "nofill": module_setting(mm, {"CQ_MV_XFILL_ASYNC": 0}),
+                "base": module_setting(mm, {"CQ_MV_XFILL_ASYNC": 0}, queue_kernel=())}
+    shapes = [(4096, 4096), (14336, 4096), (4096, 14336), (128256, 4096)]
+    for shape in shapes:
+        q, _ = bench.weights(shape)
+        for m, xd in [(1, "float16"), (8, "float16"), (1, "float32")]:
+            x = cp.random.standard_normal((m, shape[1]), dtype=cp.float32).astype(xd)
+            outs = {}
+            for name, apply in settings.items():
+                apply()
+                outs[name] = mm.matmul(x, q[0], out=cp.full((m, shape[0]), cp.nan, dtype=xd))
+            u = cp.uint16 if xd == "float16" else cp.uint32
+            same = all(bool((o.view(u) == outs["base"].view(u)).all()) for o in outs.values())
+            print(f"{shape} M={m} {xd}: every setting bit-identical to base: {same}", flush=True)
+
+    def timed(shape, m, xd):
+        def fn():
+            r, _ = bench.measure(shape, m, xd, None)
+            return f"{r['time_us']:.2f} ({r['frac_copy']*100:.1f}%) {last['k'][0].split('_s')[-1]} {last['k'][1][0]}"
+        return fn
+    for rnd in range(2):
+        for shape in shapes:
+            for m, xd in [(1, "float16"), (4, "float16"), (8, "float16")] + ([(1, "float32")] if rnd == 0 else []):
+                ab(f"r{rnd} {shape[0]}x{shape[1]} M={m} {xd}", timed(shape, m, xd), settings)

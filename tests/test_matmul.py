@@ -424,7 +424,8 @@ def test_matvec_large_x_shared_records_where_tiles_are_many(n, expect_xs, monkey
     c = case(n, 4096, 0)
     err = run_check(c, 8, "float16", "matvec_f16tc", np.random.default_rng(), out_dtype="float32")
     assert err <= 1e-5, err
-    assert launched[-1].endswith("_xs") == expect_xs, launched
+    # x_shared with a queue (N = 30000: more tiles than resident thread blocks): "_xsq"
+    assert ("_xs" in launched[-1]) == expect_xs and launched[-1].endswith("_xsq") == expect_xs, launched
 
 
 @gpu
@@ -435,10 +436,11 @@ def test_matvec_large_x_shared_records_where_tiles_are_many(n, expect_xs, monkey
                                           (155, 8192, 0, 2)])   # K split in two, each with a queue
 def test_matvec_x_shared_tile_queue(n, k, offset, m, monkeypatch):
     """Persistent x_shared thread blocks that take many tiles from the queue
-    (the GPU made to look like 16 SMs of one resident thread block): the
-    two-stage ring runs on from one tile into the next (the next tile's
-    first stage is copied during this tile's last), float32-accurate for
-    float16 and float32 x, counters left zero."""
+    (the GPU made to look like 16 SMs of one resident thread block): with
+    float16 x the "_xsq" kernel, whose two-stage ring runs on from one tile
+    into the next (the next tile's first stage is copied during this tile's
+    last; not where the weights are not 16-byte aligned), with float32 x the
+    "_xs" kernel; float32-accurate, counters left zero."""
     _need_tensor_cores("matvec_f16tc")
     import cupyquant.qmatmul as mm
     real_info, real_launch = mm.device_info, mm.launch
@@ -462,7 +464,7 @@ def test_matvec_x_shared_tile_queue(n, k, offset, m, monkeypatch):
         err = run_check(c, m, x_dtype, "matvec_f16tc", rng, out_dtype="float32")
         assert err <= 1e-5, (x_dtype, err)
         name, (grid_x, splits) = launched[-1]
-        assert name.endswith("_s2_xs") and grid_x < tiles, launched
+        assert name.endswith("_s2_xsq" if x_dtype == "float16" else "_s2_xs") and grid_x < tiles, launched
         assert splits == (2 if k == 8192 else 1), launched
     counters = mm._counters.get((cupy_module().cuda.Device().id, cupy_module().cuda.get_current_stream().ptr))
     assert int(counters.sum()) == 0, "tile / queue counters not left zero"
@@ -1077,3 +1079,27 @@ def test_matvec_auto_uses_int8_where_configured(monkeypatch):
         matmul(cp.zeros((m, 512), cp.float32), c.w, path="matvec")
     matmul(cp.zeros((4, 512), cp.float16), c.w, path="matvec")
     assert calls == ["f16tc", "int8", "int8", "f16tc", "f16tc"]
+
+
+def test_mv_plan_queue_kernel(monkeypatch):
+    """The x_shared plan takes the "_xsq" kernel (next tile's first stage
+    copied during this tile's last) only for float16 x (MV_XS_QUEUE_KERNEL)
+    on grids with fewer thread blocks than tiles; one tile a thread block
+    and float32 x keep "_xs" (CPU only: occupancy faked at 5 an SM)."""
+    import types
+
+    import cupyquant.qmatmul as mm
+    fake_cp = types.SimpleNamespace(float32=np.dtype(np.float32))
+    monkeypatch.setattr(mm, "_kernel_with_smem", lambda cp, name, smem, function=None: types.SimpleNamespace(name=name))
+    monkeypatch.setattr(mm, "_occupancy", lambda cp, kern, smem: 5)
+    f16, f32 = np.dtype(np.float16), np.dtype(np.float32)
+
+    def plan(x_dtype, m, tiles):  # K = 4096 (128 blocks), 132 SMs
+        kern, geo, smem, grid_x, splits, sps, x_shared, full = mm._mv_plan(fake_cp, x_dtype, f16, m, 128, tiles, 1, 132)
+        return kern.name.replace("cq_q4_0_mv_tc_", ""), grid_x, splits
+    assert plan(f16, 1, 8016) == ("f16_f16_n1_r16_k64_s2_xsq", 660, 1)   # 128256 rows
+    assert plan(f16, 8, 896) == ("f16_f16_n1_r16_k64_s2_xsq", 660, 1)    # 14336 rows, 64 KiB records
+    assert plan(f16, 1, 256) == ("f16_f16_n1_r16_k64_s2_xs", 256, 1)     # 4096 rows: a block a tile
+    assert plan(f32, 1, 8016)[0] == "f32_f16_n1_r16_k64_s2_xs"
+    monkeypatch.setattr(mm, "MV_XS_QUEUE_KERNEL", ())
+    assert plan(f16, 1, 8016) == ("f16_f16_n1_r16_k64_s2_xs", 660, 1)

@@ -109,6 +109,34 @@ __device__ __forceinline__ void cq_mv_fill_x(uint4* records, const cq_u16* x, cq
     }
 }
 
+// float16 x, the XS fill in two steps (CQ_MV_XFILL_ASYNC): cq_mv_copy_x_raw
+// copies each (block, row) of x, 64 bytes, by cp.async into the 64 bytes its
+// record takes (so the copy joins the first weight stage's group and no
+// thread waits for a global load), cq_mv_permute_x then turns the landed
+// values into the records in place: thread t of a record reads the values
+// it needs (4t .. 4t+3 and 16+4t .. 16+4t+3) and writes its own 16 bytes
+// after the warp's reads. x rows and x must be 16-byte aligned.
+#if defined(CQ_SM80)
+__device__ __forceinline__ void cq_mv_copy_x_raw(uint4* records, const cq_u16* x, cq_i64 ldx, int M, cq_i64 b0,
+                                                 int nbr) {
+    const cq_u32 base = cq_smem_addr(records);
+    for (int m = 0; m < M; ++m)
+        for (int j = threadIdx.x; j < nbr * 4; j += CQ_MM_THREADS)  // 16-byte piece j & 3 of block j >> 2
+            cq_cp16_s(base + (((j >> 2) * M + m) * 4 + (j & 3)) * 16,
+                      x + (cq_i64)m * ldx + (b0 + (j >> 2)) * 32 + 8 * (j & 3));
+}
+__device__ __forceinline__ void cq_mv_permute_x(uint4* records, int n_records) {
+    for (int j0 = 0; j0 < n_records; j0 += CQ_MM_THREADS) {  // the same trip count for every thread
+        const int j = j0 + threadIdx.x;
+        uint4 rec;
+        if (j < n_records)
+            rec = cq_mv_record_f16(reinterpret_cast<const cq_u16*>(records + (j & ~3)) + 4 * (j & 3));
+        __syncwarp();  // the other three threads of the record have read their values
+        if (j < n_records) records[j] = rec;
+    }
+}
+#endif
+
 // Before the grid dependency wait (programmatic dependent launch, CQ_MV_EARLY):
 // ask the L2 cache for this thread block's first CQ_MV_PF_STAGES weight stages
 // (its first tile, its K split). Nothing may be read into registers or shared
@@ -130,9 +158,15 @@ __device__ __forceinline__ void cq_mv_prefetch_first(const cq_u8* w, cq_i64 row_
 #endif
 }
 
-// Persistent x_shared thread blocks with a two-stage ring copy the next
-// tile's first stage during this tile's last (XT in cq_mv_tc); 0 turns that
-// off (A/B probes).
+// float16 x_shared kernels: x copied by cp.async, then permuted in shared
+// memory (cq_mv_copy_x_raw); 0: loaded into registers and permuted there
+// (cq_mv_fill_x, A/B probes).
+#ifndef CQ_MV_XFILL_ASYNC
+#define CQ_MV_XFILL_ASYNC 1
+#endif
+
+// The XQ kernels copy the next tile's first stage during this tile's last
+// (XT in cq_mv_tc); 0 turns that off (A/B probes).
 #ifndef CQ_MV_XTILE
 #define CQ_MV_XTILE 1
 #endif
@@ -141,7 +175,7 @@ __device__ __forceinline__ void cq_mv_prefetch_first(const cq_u8* w, cq_i64 row_
 // x_shared kernels' float32 x).
 #define CQ_MV_EARLY_COMPILED(SPLIT3, XS) (!(SPLIT3) || (XS))
 
-template <bool SPLIT3, int NT, class OT, int RT, int KB, int ST, bool XS>
+template <bool SPLIT3, int NT, class OT, int RT, int KB, int ST, bool XS, bool XQ = false>
 __device__ __forceinline__ void cq_mv_tc(const cq_u8* __restrict__ w, cq_i64 row_bytes, int N, int nb,
                                          const cq_u16* __restrict__ x, cq_i64 ldx, int M,
                                          OT* __restrict__ y, cq_i64 ldy, int mode, int stages_per_split,
@@ -184,15 +218,16 @@ __device__ __forceinline__ void cq_mv_tc(const cq_u8* __restrict__ w, cq_i64 row
     int* const queue = XS ? counters + n_tiles + split : nullptr;
     const uint4* xs_lane = nullptr;
     const bool use_queue = XS && (int)gridDim.x < n_tiles;  // else a thread block for every tile
-    // xt: the stages of a persistent thread block's tiles follow each other
-    // in its two-stage ring: the next tile's first stage is copied while this
-    // tile's last one is used, so that a tile does not start with a whole
-    // round trip to memory. The tile's K sums are then reduced in the slot of
-    // its last stage, the one slot no copy is writing into. Only with a queue
-    // (one tile a thread block measured 2% slower with this code, notes/h200_s19
-    // run 1) and where every tile's first stage is a full one of 16-byte rows
-    // (the one copy the next-tile issue has); else each tile issues its own.
-    const bool xt = XS && ST == 2 && CQ_MV_XTILE && use_queue && mode == 2 && nb - st0 * KB >= KB;
+    // XQ kernels (x_shared with a two-stage ring, for grids with a queue):
+    // the stages of a thread block's tiles follow each other in the ring,
+    // the next tile's first stage copied while this tile's last one is used,
+    // so that a tile does not start with a whole round trip to memory. The
+    // tile's K sums are then reduced in the slot of its last stage, the one
+    // slot no copy is writing into. At run time (xt) only with a queue and
+    // where every tile's first stage is a full one of 16-byte rows (the one
+    // copy the next-tile issue has); else each tile issues its own.
+    constexpr bool XT = XS && XQ && ST == 2 && CQ_MV_XTILE;
+    const bool xt = XT && use_queue && mode == 2 && nb - st0 * KB >= KB;
     int slot0 = 0;          // xt: ring slot of this tile's stage 0
     int next = n_tiles;     // thread 0: the next tile from the queue
     int xt_next = n_tiles;  // every thread (xt): the next tile, read in the last stage
@@ -229,7 +264,11 @@ __device__ __forceinline__ void cq_mv_tc(const cq_u8* __restrict__ w, cq_i64 row
                 if (mode == 2 && nbl == KB) {
                     const cq_u32 sd = cp_sbase + (cq_u32)(slot_of(i) * STAGE);
                     const cq_u8* gs = cp_gbase + (cq_i64)i * (KB * CQ_QB);
-                    if (cp_ok) copy_full(sd, gs);
+                    if (cp_ok) {
+#pragma unroll
+                        for (int k = 0; k < CPT; ++k)
+                            if (k < CPT - 1 || cp_col < LAST) cq_cp16_s(sd + k * TPR * 16, gs + k * TPR * 16);
+                    }
                 } else {
                     cq_stage_rows(smem + slot_of(i) * STAGE, SR, wt + (cq_i64)b0 * CQ_QB, row_bytes, rows,
                                   nbl * CQ_QB, mode);
@@ -256,6 +295,13 @@ __device__ __forceinline__ void cq_mv_tc(const cq_u8* __restrict__ w, cq_i64 row
 #pragma unroll
             for (int i = 0; i < 4; ++i) acc[nt][i] = 0.0f;
 
+        // float16 x_shared: this split's x by cp.async into the records, in the
+        // first stage's group (x and its rows 16-byte aligned; else cq_mv_fill_x below)
+        const bool xfill = XS && !SPLIT3 && CQ_MV_XFILL_ASYNC && first &&
+                           ((reinterpret_cast<unsigned long long>(x) | (unsigned long long)ldx * 2) & 15) == 0;
+        uint4* const xs = reinterpret_cast<uint4*>(smem + CQ_MV_XS_OFFSET(RT, KB, ST));
+        const int nbr = cq_imin(nb, (st0 + nst) * KB) - st0 * KB;  // XS: this split's blocks of K
+        if (xfill) cq_mv_copy_x_raw(xs, x, ldx, M, (cq_i64)st0 * KB, nbr);
         if (!xt || first) {  // xt: the later tiles' stage 0 was issued during the tile before
 #pragma unroll
             for (int i = 0; i < ST - 1; ++i) issue(i);
@@ -270,9 +316,7 @@ __device__ __forceinline__ void cq_mv_tc(const cq_u8* __restrict__ w, cq_i64 row
         // Filled while the first stages are in flight; the loop's first barrier
         // publishes it.
         if (XS && first) {
-            uint4* xs = reinterpret_cast<uint4*>(smem + CQ_MV_XS_OFFSET(RT, KB, ST));
-            const int nbr = cq_imin(nb, (st0 + nst) * KB) - st0 * KB;
-            cq_mv_fill_x<SPLIT3>(xs, x, ldx, M, (cq_i64)st0 * KB, nbr);
+            if (!xfill) cq_mv_fill_x<SPLIT3>(xs, x, ldx, M, (cq_i64)st0 * KB, nbr);
             xs_lane = xs + cq_imin(g, M * P - 1) * 4 + t;
         }
 
@@ -283,13 +327,18 @@ __device__ __forceinline__ void cq_mv_tc(const cq_u8* __restrict__ w, cq_i64 row
             if (xt && i == nst - 1) {  // the next tile's stage 0 (if any)
                 const int nt = xt_next = next_tile;
                 if (nt < n_tiles && cp_row < N - nt * RT)
-                    copy_full(cp_sbase + (cq_u32)(slot_of(nst) * STAGE), cp_gbase + (cq_i64)(nt - tile) * RT * row_bytes);
+                    copy_full(cp_sbase + (cq_u32)(slot_of(nst) * STAGE),
+                              cp_gbase + (cq_i64)(nt - tile) * RT * row_bytes);
                 cq_cp_commit();
             } else {
                 issue(i + ST - 1);
             }
             // every weight copy of this tile issued: the next grid may be scheduled
             if (early && i == nst - ST) CQ_GRID_LAUNCH_DEPENDENTS();
+            if (xfill && i == 0) {  // the raw x landed with stage 0: into records, then publish
+                cq_mv_permute_x(xs, nbr * M * 4);
+                __syncthreads();
+            }
             const cq_u8* sb = smem + slot_of(i) * STAGE + (rt * 16 + g) * SR;
             const int b0 = (st0 + i) * KB;
             const int nbl = cq_imin(KB, nb - b0);
@@ -781,7 +830,9 @@ __device__ __forceinline__ void cq_mm_gen(const cq_u8* __restrict__ w, cq_i64 ro
 #endif
 #define CQ_MV_TC_KERNEL(XN, SPLIT3, NT, ON, OT, RT, KB, ST) \
     CQ_MV_TC_KERNEL_X(XN, SPLIT3, NT, ON, OT, RT, KB, ST, false, , (NT == 1 ? CQ_MV_MIN_BLOCKS : 0))
-#define CQ_MV_TC_KERNEL_X(XN, SPLIT3, NT, ON, OT, RT, KB, ST, XS, XSUF, MINB)                           \
+#define CQ_MV_TC_KERNEL_X(XN, SPLIT3, NT, ON, OT, RT, KB, ST, XS, XSUF, MINB) \
+    CQ_MV_TC_KERNEL_XQ(XN, SPLIT3, NT, ON, OT, RT, KB, ST, XS, false, XSUF, MINB)
+#define CQ_MV_TC_KERNEL_XQ(XN, SPLIT3, NT, ON, OT, RT, KB, ST, XS, XQ, XSUF, MINB)                      \
     extern "C" __global__ void __launch_bounds__(CQ_MM_THREADS, MINB)                                    \
         cq_q4_0_mv_tc_##XN##_##ON##_n##NT##_r##RT##_k##KB##_s##ST##XSUF(                                 \
             const cq_u8* __restrict__ w, cq_i64 row_bytes, int N, int nb, const cq_u16* __restrict__ x,  \
@@ -790,7 +841,7 @@ __device__ __forceinline__ void cq_mm_gen(const cq_u8* __restrict__ w, cq_i64 ro
         if (CQ_MV_EARLY_COMPILED(SPLIT3, XS) && (mode & CQ_MV_EARLY))                                    \
             cq_mv_prefetch_first<RT, KB>(w, row_bytes, N, nb, stages_per_split);                          \
         CQ_MV_GRID_DEPENDENCY();                                                                         \
-        cq_mv_tc<SPLIT3, NT, OT, RT, KB, ST, XS>(w, row_bytes, N, nb, x, ldx, M, y, ldy, mode,            \
+        cq_mv_tc<SPLIT3, NT, OT, RT, KB, ST, XS, XQ>(w, row_bytes, N, nb, x, ldx, M, y, ldy, mode,        \
                                              stages_per_split, ws, counters);                           \
     }
 // Every x type / column-tile count of one geometry.
@@ -823,6 +874,7 @@ __device__ __forceinline__ void cq_mm_gen(const cq_u8* __restrict__ w, cq_i64 ro
 #define CQ_MATMUL_FOR_OUT(ON, OT)               \
     CQ_MV_TC_GEOM(ON, OT, 16, 64, 3)            \
     CQ_MV_TC_GEOM(ON, OT, 16, 64, 2)            \
+    CQ_MV_TC_KERNEL_XQ(f16, false, 1, ON, OT, 16, 64, 2, true, true, _xsq, CQ_MV_MIN_BLOCKS) \
     CQ_MV_TC_KERNEL(f16, false, 1, ON, OT, 16, 32, 3)  \
     CQ_MV_TC_KERNEL_X(f32, true, 1, ON, OT, 16, 32, 3, true, _xs, CQ_MV_MIN_BLOCKS) \
     CQ_MV_GEN_KERNEL(f16, cq_f16, ON, OT)       \
