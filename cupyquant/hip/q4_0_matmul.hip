@@ -251,12 +251,6 @@ __device__ __forceinline__ void cq_mv_tc(const cq_u8* __restrict__ w, cq_i64 row
         const cq_u32 cp_sbase = cq_smem_addr(smem) + cp_row * SR + cp_col * 16;
         const cq_u8* cp_gbase = wt + (cq_i64)cp_row * row_bytes + (cq_i64)st0 * KB * CQ_QB + cp_col * 16;
 
-        // This thread's copies of a full stage with 16-byte rows (mode 2): from gs to sd.
-        auto copy_full = [&](const cq_u32 sd, const cq_u8* gs) {
-#pragma unroll
-            for (int k = 0; k < CPT; ++k)
-                if (k < CPT - 1 || cp_col < LAST) cq_cp16_s(sd + k * TPR * 16, gs + k * TPR * 16);
-        };
         auto issue = [&](int i) {
             if (i < nst) {
                 const int b0 = (st0 + i) * KB;
@@ -324,11 +318,15 @@ __device__ __forceinline__ void cq_mv_tc(const cq_u8* __restrict__ w, cq_i64 row
             if (xt && i == nst - 1 && tid == 0) next_tile = next;  // published by the barrier below
             cq_cp_wait<ST - 2>();
             __syncthreads();
-            if (xt && i == nst - 1) {  // the next tile's stage 0 (if any)
+            if (xt && i == nst - 1) {  // the next tile's stage 0 (if any): a full stage, mode 2
                 const int nt = xt_next = next_tile;
-                if (nt < n_tiles && cp_row < N - nt * RT)
-                    copy_full(cp_sbase + (cq_u32)(slot_of(nst) * STAGE),
-                              cp_gbase + (cq_i64)(nt - tile) * RT * row_bytes);
+                if (nt < n_tiles && cp_row < N - nt * RT) {
+                    const cq_u32 sd = cp_sbase + (cq_u32)(slot_of(nst) * STAGE);
+                    const cq_u8* gs = cp_gbase + (cq_i64)(nt - tile) * RT * row_bytes;
+#pragma unroll
+                    for (int k = 0; k < CPT; ++k)
+                        if (k < CPT - 1 || cp_col < LAST) cq_cp16_s(sd + k * TPR * 16, gs + k * TPR * 16);
+                }
                 cq_cp_commit();
             } else {
                 issue(i + ST - 1);
