@@ -2,7 +2,13 @@
 
     PYTHONPATH=. python notes/probe_s19.py xtile   # matrix-vector: next tile's first stage during the last (run 1)
     PYTHONPATH=. python notes/probe_s19.py mv2     # ... only with a queue; unbounded registers, 3-stage rings (run 2)
-    PYTHONPATH=. python notes/probe_s19.py mv3     # "_xsq" kernels, x_shared fill by cp.async (run 3)
+    PYTHONPATH=. python notes/probe_s19.py mv3     # "_xsq" kernels, x_shared fill by cp.async (run 3, at 50bae6e)
+    PYTHONPATH=. python notes/probe_s19.py q       # "_xsq" against "_xs", one module, both orders (run 4)
+
+Parts xtile, mv2 and mv3 switch modules compiled with #defines that later
+commits removed or renamed (CQ_MV_XFILL_ASYNC is gone; CQ_MV_XTILE now acts
+only in the "_xsq" kernels): they ran at the commits named in
+notes/h200_s19/README.md.
 
 Part "xtile": the persistent x_shared matrix-vector kernels with CQ_MV_XTILE
 1 (the shipped source: the next tile's first stage is copied during this
@@ -149,3 +155,22 @@ if part == "mv3":
         for shape in shapes:
             for m, xd in [(1, "float16"), (4, "float16"), (8, "float16")] + ([(1, "float32")] if rnd == 0 else []):
                 ab(f"r{rnd} {shape[0]}x{shape[1]} M={m} {xd}", timed(shape, m, xd), settings)
+
+if part == "q":
+    import cupyquant.qmatmul as mm
+    from test_bench_matmul import get_bench
+    bench = get_bench()
+    print(f"copy {bench.ceiling()/1e9:.0f} GB/s", flush=True)
+    last = launch_spy(mm)
+    xsq, xs = module_setting(mm), module_setting(mm, queue_kernel=())
+
+    def timed(shape, m):
+        def fn():
+            r, _ = bench.measure(shape, m, "float16", None)
+            return f"{r['time_us']:.2f} ({r['frac_copy']*100:.1f}%) {last['k'][0].split('_s')[-1]} {last['k'][1][0]}"
+        return fn
+    for rnd in range(3):
+        order = {"xsq": xsq, "xs": xs} if rnd % 2 == 0 else {"xs": xs, "xsq": xsq}
+        for shape in [(14336, 4096), (128256, 4096)]:
+            for m in (1, 4, 8):
+                ab(f"r{rnd} {shape[0]}x{shape[1]} M={m} float16", timed(shape, m), order)

@@ -109,34 +109,6 @@ __device__ __forceinline__ void cq_mv_fill_x(uint4* records, const cq_u16* x, cq
     }
 }
 
-// float16 x, the XS fill in two steps (CQ_MV_XFILL_ASYNC): cq_mv_copy_x_raw
-// copies each (block, row) of x, 64 bytes, by cp.async into the 64 bytes its
-// record takes (so the copy joins the first weight stage's group and no
-// thread waits for a global load), cq_mv_permute_x then turns the landed
-// values into the records in place: thread t of a record reads the values
-// it needs (4t .. 4t+3 and 16+4t .. 16+4t+3) and writes its own 16 bytes
-// after the warp's reads. x rows and x must be 16-byte aligned.
-#if defined(CQ_SM80)
-__device__ __forceinline__ void cq_mv_copy_x_raw(uint4* records, const cq_u16* x, cq_i64 ldx, int M, cq_i64 b0,
-                                                 int nbr) {
-    const cq_u32 base = cq_smem_addr(records);
-    for (int m = 0; m < M; ++m)
-        for (int j = threadIdx.x; j < nbr * 4; j += CQ_MM_THREADS)  // 16-byte piece j & 3 of block j >> 2
-            cq_cp16_s(base + (((j >> 2) * M + m) * 4 + (j & 3)) * 16,
-                      x + (cq_i64)m * ldx + (b0 + (j >> 2)) * 32 + 8 * (j & 3));
-}
-__device__ __forceinline__ void cq_mv_permute_x(uint4* records, int n_records) {
-    for (int j0 = 0; j0 < n_records; j0 += CQ_MM_THREADS) {  // the same trip count for every thread
-        const int j = j0 + threadIdx.x;
-        uint4 rec;
-        if (j < n_records)
-            rec = cq_mv_record_f16(reinterpret_cast<const cq_u16*>(records + (j & ~3)) + 4 * (j & 3));
-        __syncwarp();  // the other three threads of the record have read their values
-        if (j < n_records) records[j] = rec;
-    }
-}
-#endif
-
 // Before the grid dependency wait (programmatic dependent launch, CQ_MV_EARLY):
 // ask the L2 cache for this thread block's first CQ_MV_PF_STAGES weight stages
 // (its first tile, its K split). Nothing may be read into registers or shared
@@ -157,13 +129,6 @@ __device__ __forceinline__ void cq_mv_prefetch_first(const cq_u8* w, cq_i64 row_
     (void)w; (void)row_bytes; (void)N; (void)nb; (void)stages_per_split;
 #endif
 }
-
-// float16 x_shared kernels: x copied by cp.async, then permuted in shared
-// memory (cq_mv_copy_x_raw); 0: loaded into registers and permuted there
-// (cq_mv_fill_x, A/B probes).
-#ifndef CQ_MV_XFILL_ASYNC
-#define CQ_MV_XFILL_ASYNC 1
-#endif
 
 // The XQ kernels copy the next tile's first stage during this tile's last
 // (XT in cq_mv_tc); 0 turns that off (A/B probes).
@@ -289,13 +254,6 @@ __device__ __forceinline__ void cq_mv_tc(const cq_u8* __restrict__ w, cq_i64 row
 #pragma unroll
             for (int i = 0; i < 4; ++i) acc[nt][i] = 0.0f;
 
-        // float16 x_shared: this split's x by cp.async into the records, in the
-        // first stage's group (x and its rows 16-byte aligned; else cq_mv_fill_x below)
-        const bool xfill = XS && !SPLIT3 && CQ_MV_XFILL_ASYNC && first &&
-                           ((reinterpret_cast<unsigned long long>(x) | (unsigned long long)ldx * 2) & 15) == 0;
-        uint4* const xs = reinterpret_cast<uint4*>(smem + CQ_MV_XS_OFFSET(RT, KB, ST));
-        const int nbr = cq_imin(nb, (st0 + nst) * KB) - st0 * KB;  // XS: this split's blocks of K
-        if (xfill) cq_mv_copy_x_raw(xs, x, ldx, M, (cq_i64)st0 * KB, nbr);
         if (!xt || first) {  // xt: the later tiles' stage 0 was issued during the tile before
 #pragma unroll
             for (int i = 0; i < ST - 1; ++i) issue(i);
@@ -310,7 +268,9 @@ __device__ __forceinline__ void cq_mv_tc(const cq_u8* __restrict__ w, cq_i64 row
         // Filled while the first stages are in flight; the loop's first barrier
         // publishes it.
         if (XS && first) {
-            if (!xfill) cq_mv_fill_x<SPLIT3>(xs, x, ldx, M, (cq_i64)st0 * KB, nbr);
+            uint4* xs = reinterpret_cast<uint4*>(smem + CQ_MV_XS_OFFSET(RT, KB, ST));
+            const int nbr = cq_imin(nb, (st0 + nst) * KB) - st0 * KB;
+            cq_mv_fill_x<SPLIT3>(xs, x, ldx, M, (cq_i64)st0 * KB, nbr);
             xs_lane = xs + cq_imin(g, M * P - 1) * 4 + t;
         }
 
@@ -333,10 +293,6 @@ __device__ __forceinline__ void cq_mv_tc(const cq_u8* __restrict__ w, cq_i64 row
             }
             // every weight copy of this tile issued: the next grid may be scheduled
             if (early && i == nst - ST) CQ_GRID_LAUNCH_DEPENDENTS();
-            if (xfill && i == 0) {  // the raw x landed with stage 0: into records, then publish
-                cq_mv_permute_x(xs, nbr * M * 4);
-                __syncthreads();
-            }
             const cq_u8* sb = smem + slot_of(i) * STAGE + (rt * 16 + g) * SR;
             const int b0 = (st0 + i) * KB;
             const int nbl = cq_imin(KB, nb - b0);
@@ -398,7 +354,8 @@ __device__ __forceinline__ void cq_mv_tc(const cq_u8* __restrict__ w, cq_i64 row
         // Sum the K interleaves and the parts: red[kw][row][col] (xt: in the
         // slot of the last stage, the other one may be filling).
         float* red = reinterpret_cast<float*>(smem + (xt ? slot_of(nst - 1) * STAGE : 0));
-        static_assert(KW * RT * NC * 4 <= STAGE && KW * RT * NC * 4 <= CQ_MV_XS_OFFSET(RT, KB, ST), "reduction buffer");
+        static_assert(KW * RT * NC * 4 <= STAGE && KW * RT * NC * 4 <= CQ_MV_XS_OFFSET(RT, KB, ST),
+                      "reduction buffer");
 #pragma unroll
         for (int nt = 0; nt < NT; ++nt) {
             const int row = rt * 16 + g, col = nt * 8 + 2 * t;
@@ -453,8 +410,8 @@ __device__ __forceinline__ void cq_mv_tc(const cq_u8* __restrict__ w, cq_i64 row
             process_tile(tile, first);
             slot0 = (slot0 + nst) % ST;
             if (!use_queue) break;
-            if (xt) {  // read after the last stage's barrier, which is also before any copy into red
-                tile = xt_next;
+            if (xt) {  // every thread read it after the last stage's barrier; the next
+                tile = xt_next;  // copy into this tile's reduction slot waits for the next tile's first barrier
                 continue;
             }
             // Also keeps the next tile's copies into the stages after every
