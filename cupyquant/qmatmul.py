@@ -29,10 +29,10 @@ Paths (``path=``; ``None`` chooses by M = number of activation rows and platform
   separate kernel), then stays resident and takes 16-row tiles from a queue
   (float16 x with fewer thread blocks than tiles: its "_xsq" build, which
   copies the next tile's first weight stage during this tile's last,
-  MV_XS_QUEUE_KERNEL). Launched with PDL (under graph capture), a grid that fills every resident
-  slot lets the next grid be scheduled once its thread blocks have issued
-  their last weight copy, and asks L2 for its first weight stage before its
-  wait (MV_EARLY).
+  MV_XS_QUEUE_KERNEL). Launched with PDL (under graph capture), a grid that
+  fills every resident slot lets the next grid be scheduled once its thread
+  blocks have issued their last weight copy, and asks L2 for its first
+  weight stage before its wait (MV_EARLY).
 * ``"mma"``: fused matrix-matrix kernel. NVIDIA sm_80+: tensor cores
   (mma.sync m16n8k16, weights dequantized to float16 in registers from raw
   blocks staged in shared memory). AMD: MFMA (CDNA) / WMMA (RDNA3) with a
@@ -245,12 +245,13 @@ MV_X_SHARED_MANY_TILES = {"float16": 64 << 10}
 #: x dtypes whose x_shared grids with a queue (fewer thread blocks than
 #: tiles) take the "_xsq" kernel (mk.MV_QUEUE_GEOMETRY), whose thread blocks
 #: copy their next tile's first stage during this tile's last. H200, float16
-#: x, us, _xsq / _xs (notes/h200_s19 run 3, one module): 14336 x 4096 M = 1 /
-#: 4 / 8 13.6 / 15.3-15.5 / 18.5 against 14.4-14.6 / 17.0-17.1 / 19.6;
-#: 128256 x 4096 M = 1 93.3-94.5 against 94.5-94.9, M = 4 96.5-100.4 against
-#: 101.2-106.8, M = 8 115.0 against 117.6-121.9. With the same code enabled
-#: for float32 x it was slower there (run 2: 128256 x 4096 M = 1 104.8 against
-#: 100.4 us; 14336 x 4096 15.6 against 15.4), so float16 only.
+#: x, us, _xsq / _xs (notes/h200_s19 run 5: one module, three rounds, both
+#: orders): 14336 x 4096 M = 1 / 4 / 8 13.6-13.8 / 15.1-15.3 / 18.6 against
+#: 14.4-14.7 / 16.9-17.3 / 19.9-20.0; 128256 x 4096 M = 1 86.7-86.9 against
+#: 86.2-86.6, M = 4 96.7-102.6 against 97.3-98.0, M = 8 114.8-118.5 against
+#: 117.7-120.6. With the same code enabled for float32 x it was slower
+#: (run 2: 128256 x 4096 M = 1 104.8 against 100.4 us; 14336 x 4096 15.6
+#: against 15.4), so float16 only.
 MV_XS_QUEUE_KERNEL = ("float16",)
 MV_BLOCKS_PER_SM = 0.5  # H100: no K split for 4096 rows was faster than one (4096 x 4096: 8.7 vs 10.6 us)
 #: ... and for 2 or more activation rows with K of at least MV_LONG_K (H200,

@@ -1090,12 +1090,14 @@ def test_mv_plan_queue_kernel(monkeypatch):
 
     import cupyquant.qmatmul as mm
     fake_cp = types.SimpleNamespace(float32=np.dtype(np.float32))
-    monkeypatch.setattr(mm, "_kernel_with_smem", lambda cp, name, smem, function=None: types.SimpleNamespace(name=name))
+    monkeypatch.setattr(mm, "_kernel_with_smem",
+                        lambda cp, name, smem, function=None: types.SimpleNamespace(name=name))
     monkeypatch.setattr(mm, "_occupancy", lambda cp, kern, smem: 5)
     f16, f32 = np.dtype(np.float16), np.dtype(np.float32)
 
     def plan(x_dtype, m, tiles):  # K = 4096 (128 blocks), 132 SMs
-        kern, geo, smem, grid_x, splits, sps, x_shared, full = mm._mv_plan(fake_cp, x_dtype, f16, m, 128, tiles, 1, 132)
+        kern, _, _, grid_x, splits, _, x_shared, _ = mm._mv_plan(fake_cp, x_dtype, f16, m, 128, tiles, 1, 132)
+        assert x_shared
         return kern.name.replace("cq_q4_0_mv_tc_", ""), grid_x, splits
     assert plan(f16, 1, 8016) == ("f16_f16_n1_r16_k64_s2_xsq", 660, 1)   # 128256 rows
     assert plan(f16, 8, 896) == ("f16_f16_n1_r16_k64_s2_xsq", 660, 1)    # 14336 rows, 64 KiB records
