@@ -249,9 +249,11 @@ MV_X_SHARED_MANY_TILES = {"float16": 64 << 10}
 #: orders): 14336 x 4096 M = 1 / 4 / 8 13.6-13.8 / 15.1-15.3 / 18.6 against
 #: 14.4-14.7 / 16.9-17.3 / 19.9-20.0; 128256 x 4096 M = 1 86.7-86.9 against
 #: 86.2-86.6, M = 4 96.7-102.6 against 97.3-98.0, M = 8 114.8-118.5 against
-#: 117.7-120.6. With the same code enabled for float32 x it was slower
-#: (run 2: 128256 x 4096 M = 1 104.8 against 100.4 us; 14336 x 4096 15.6
-#: against 15.4), so float16 only.
+#: 117.7-120.6. Other shapes (run 6), M = 1: 2-6% faster at K = 2048 /
+#: 4096 / 14336 (e.g. 32000 x 2048 15.9 against 16.9), equal on 28672 x 4096
+#: and 53248 x 8192; M = 8: 4-9% faster, 2% slower on 28672 x 4096. With the
+#: same code enabled for float32 x it was slower (run 2: 128256 x 4096 M = 1
+#: 104.8 against 100.4 us; 14336 x 4096 15.6 against 15.4), so float16 only.
 MV_XS_QUEUE_KERNEL = ("float16",)
 MV_BLOCKS_PER_SM = 0.5  # H100: no K split for 4096 rows was faster than one (4096 x 4096: 8.7 vs 10.6 us)
 #: ... and for 2 or more activation rows with K of at least MV_LONG_K (H200,

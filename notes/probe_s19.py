@@ -3,7 +3,8 @@
     PYTHONPATH=. python notes/probe_s19.py xtile   # matrix-vector: next tile's first stage during the last (run 1)
     PYTHONPATH=. python notes/probe_s19.py mv2     # ... only with a queue; unbounded registers, 3-stage rings (run 2)
     PYTHONPATH=. python notes/probe_s19.py mv3     # "_xsq" kernels, x_shared fill by cp.async (run 3, at 50bae6e)
-    PYTHONPATH=. python notes/probe_s19.py q       # "_xsq" against "_xs", one module, both orders (run 4)
+    PYTHONPATH=. python notes/probe_s19.py q       # "_xsq" against "_xs", one module, both orders (run 5)
+    PYTHONPATH=. python notes/probe_s19.py qshapes # ... on other shapes (K = 2048 / 4096 / 14336; run 6)
 
 Parts xtile, mv2 and mv3 switch modules compiled with #defines that later
 commits removed or renamed (CQ_MV_XFILL_ASYNC is gone; CQ_MV_XTILE now acts
@@ -156,7 +157,7 @@ if part == "mv3":
             for m, xd in [(1, "float16"), (4, "float16"), (8, "float16")] + ([(1, "float32")] if rnd == 0 else []):
                 ab(f"r{rnd} {shape[0]}x{shape[1]} M={m} {xd}", timed(shape, m, xd), settings)
 
-if part == "q":
+if part in ("q", "qshapes"):
     import cupyquant.qmatmul as mm
     from test_bench_matmul import get_bench
     bench = get_bench()
@@ -169,8 +170,10 @@ if part == "q":
             r, _ = bench.measure(shape, m, "float16", None)
             return f"{r['time_us']:.2f} ({r['frac_copy']*100:.1f}%) {last['k'][0].split('_s')[-1]} {last['k'][1][0]}"
         return fn
-    for rnd in range(3):
+    shapes = [(14336, 4096), (128256, 4096)] if part == "q" else \
+        [(11008, 4096), (28672, 4096), (32000, 2048), (14336, 2048), (14336, 14336), (53248, 8192)]
+    for rnd in range(3 if part == "q" else 2):
         order = {"xsq": xsq, "xs": xs} if rnd % 2 == 0 else {"xs": xs, "xsq": xsq}
-        for shape in [(14336, 4096), (128256, 4096)]:
-            for m in (1, 4, 8):
+        for shape in shapes:
+            for m in ((1, 4, 8) if part == "q" else (1, 8)):
                 ab(f"r{rnd} {shape[0]}x{shape[1]} M={m} float16", timed(shape, m), order)
