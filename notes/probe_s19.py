@@ -5,6 +5,7 @@
     PYTHONPATH=. python notes/probe_s19.py mv3     # "_xsq" kernels, x_shared fill by cp.async (run 3, at 50bae6e)
     PYTHONPATH=. python notes/probe_s19.py q       # "_xsq" against "_xs", one module, both orders (run 5)
     PYTHONPATH=. python notes/probe_s19.py qshapes # ... on other shapes (K = 2048 / 4096 / 14336; run 6)
+    PROBE_XSQ=1 PYTHONPATH=. python notes/probe_s19.py ncu  # six products 128256 x 4096 M = 1 for ncu (run 7)
 
 Parts xtile, mv2 and mv3 switch modules compiled with #defines that later
 commits removed or renamed (CQ_MV_XFILL_ASYNC is gone; CQ_MV_XTILE now acts
@@ -177,3 +178,19 @@ if part in ("q", "qshapes"):
         for shape in shapes:
             for m in ((1, 4, 8) if part == "q" else (1, 8)):
                 ab(f"r{rnd} {shape[0]}x{shape[1]} M={m} float16", timed(shape, m), order)
+
+if part == "ncu":
+    # six float16 x products on 128256 x 4096 at M = 1 (ncu --launch-skip 4
+    # --launch-count 1): "_xsq" with PROBE_XSQ=1, else "_xs"
+    import os
+
+    import cupyquant.qmatmul as mm
+    from test_bench_matmul import random_q4_0_device
+    mm.MV_XS_QUEUE_KERNEL = ("float16",) if os.environ.get("PROBE_XSQ") == "1" else ()
+    last = launch_spy(mm)
+    w = random_q4_0_device(128256, 4096, seed=0)
+    x = cp.random.standard_normal((1, 4096), dtype=cp.float32).astype(cp.float16)
+    for _ in range(6):
+        y = mm.matmul(x, w)
+    cp.cuda.Device().synchronize()
+    print("kernel", last["k"], flush=True)
