@@ -6,7 +6,6 @@
     PYTHONPATH=. python notes/probe_s19.py q       # "_xsq" against "_xs", one module, both orders (run 5)
     PYTHONPATH=. python notes/probe_s19.py qshapes # ... on other shapes (K = 2048 / 4096 / 14336; run 6)
     PROBE_XSQ=1 PYTHONPATH=. python notes/probe_s19.py ncu  # six products 128256 x 4096 M = 1 for ncu (run 7)
-    PYTHONPATH=. python notes/probe_s19.py cw      # "_xsq" with two copy warps against all copying, "_xs" (run 8)
 
 Parts xtile, mv2 and mv3 switch modules compiled with #defines that later
 commits removed or renamed (CQ_MV_XFILL_ASYNC is gone; CQ_MV_XTILE now acts
@@ -195,47 +194,3 @@ if part == "ncu":
         y = mm.matmul(x, w)
     cp.cuda.Device().synchronize()
     print("kernel", last["k"], flush=True)
-
-if part == "cw":
-    # one module: the shipped "_xsq" (XQ = 2: only the first CQ_MV_COPY_WARPS
-    # warps copy full stages), the run-5 "_xsq" (XQ = 1, every thread copies)
-    # appended as "_xsq1", and "_xs" (MV_XS_QUEUE_KERNEL off)
-    import cupyquant.matmul_kernels as mk
-    import cupyquant.qmatmul as mm
-    from test_bench_matmul import get_bench
-    mk.EXTRA_INSTANTIATIONS = "CQ_MV_TC_KERNEL_XQ(f16, false, 1, f16, cq_f16, 16, 64, 2, true, 1, _xsq1, CQ_MV_MIN_BLOCKS)"
-    real_name = mk.mv_tc_name
-    bench = get_bench()
-    print(f"copy {bench.ceiling()/1e9:.0f} GB/s", flush=True)
-    last = launch_spy(mm)
-
-    def setting(queue_kernel, suffix):
-        base = module_setting(mm, queue_kernel=queue_kernel)
-
-        def apply():
-            base()
-            mk.mv_tc_name = lambda *a, **kw: real_name(*a, **kw) + (suffix if kw.get("queue") else "")
-        return apply
-    xsq2, xsq1, xs = setting(("float16",), ""), setting(("float16",), "1"), setting((), "")
-    for shape in [(14336, 4096), (128256, 4096)]:
-        q, _ = bench.weights(shape)
-        for m in (1, 8):
-            x = cp.random.standard_normal((m, shape[1]), dtype=cp.float32).astype(cp.float16)
-            outs = []
-            for apply in (xsq2, xsq1, xs):
-                apply()
-                outs.append(mm.matmul(x, q[0], out=cp.full((m, shape[0]), cp.nan, dtype=cp.float16)))
-                outs[-1] = (outs[-1].view(cp.uint16), last["k"][0])
-            same = all(bool((o == outs[0][0]).all()) for o, _ in outs)
-            print(f"{shape} M={m}: bit-identical {same}, kernels {[k for _, k in outs]}", flush=True)
-
-    def timed(shape, m):
-        def fn():
-            r, _ = bench.measure(shape, m, "float16", None)
-            return f"{r['time_us']:.2f} ({r['frac_copy']*100:.1f}%) {last['k'][0].split('_s')[-1]}"
-        return fn
-    for rnd in range(2):
-        order = {"xsq2": xsq2, "xsq1": xsq1, "xs": xs} if rnd == 0 else {"xs": xs, "xsq1": xsq1, "xsq2": xsq2}
-        for shape in [(14336, 4096), (128256, 4096)]:
-            for m in (1, 8):
-                ab(f"r{rnd} {shape[0]}x{shape[1]} M={m} float16", timed(shape, m), order)
