@@ -864,7 +864,8 @@ def _wgmma_plan(M: int, N: int, K: int, sms: int) -> tuple[int, int, int]:
     groups = K // 256  # the weights come 4 stages at a time: a split is whole groups
     if M > WGMMA_WIDE_MIN_M:
         wide = _wgmma_blocks(M, N, 256)
-        if wide >= WGMMA_WIDE_MIN_ROUNDS * sms and -(-M // 256) * 256 - -(-M // 128) * 128 <= WGMMA_WIDE_MAX_EXTRA_ROWS:
+        extra_rows = -(-M // 256) * 256 - -(-M // 128) * 128  # padding of 256-row tiles beyond 128-row ones
+        if wide >= WGMMA_WIDE_MIN_ROUNDS * sms and extra_rows <= WGMMA_WIDE_MAX_EXTRA_ROWS:
             return 256, 1, K // 64
         if K >= WGMMA_WIDE_SPLIT_MIN_K and WGMMA_SPLIT_MAX_BLOCKS_PER_SM * sms < _wgmma_blocks(M, N, 128) <= sms:
             return (256,) + _wgmma_split(groups, sms // wide)
@@ -894,7 +895,8 @@ def _wgmma_tail(M: int, N: int, width: int, sms: int) -> int:
     last = blocks % slots
     if not WGMMA_TAIL or blocks <= slots or last == 0 or 2 * last > slots:
         return N
-    return (-(-N // mk.WGMMA_ROWS) - -(-last // -(-M // width))) * mk.WGMMA_ROWS  # whole weight tiles
+    m_tiles = -(-M // width)  # the last wave's blocks as whole weight tiles (all their activation tiles)
+    return (-(-N // mk.WGMMA_ROWS) - -(-last // m_tiles)) * mk.WGMMA_ROWS
 
 
 def _wgmma(cp, x2, w, y2, N, K, dev):
