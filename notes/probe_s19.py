@@ -26,38 +26,10 @@ import cupy as cp
 
 sys.path.insert(0, "benchmarks")
 sys.path.insert(0, "notes")
-from probe_util import ab  # noqa: E402
+from probe_util import ab, launch_spy, module_setting  # noqa: E402
 
 part = sys.argv[1]
 
-
-def module_setting(mm, defines=None, geometry=None, queue_kernel=("float16",)):
-    """Apply: the matmul module compiled with these #defines prepended (None:
-    the shipped module), MV_GEOMETRY and MV_XS_QUEUE_KERNEL; the cached
-    plans dropped."""
-    import cupyquant.matmul_kernels as mk
-    from cupyquant.gpu.modules import get_function
-    real = mm.__dict__.setdefault("_probe_real_function", mm._function)
-    src = "".join(f"#define {k} {v}\n" for k, v in (defines or {}).items()) + mk.matmul_source()
-    key = "matmul:probe:" + ",".join(f"{k}={v}" for k, v in (defines or {}).items())
-
-    def apply():
-        mm._function = real if not defines else (lambda name: get_function(key, src, name))
-        mm.MV_GEOMETRY = geometry
-        mm.MV_XS_QUEUE_KERNEL = queue_kernel
-        mm._mv_plans.clear()
-    return apply
-
-
-def launch_spy(mm):
-    last = {}
-    real_launch = mm.launch
-
-    def spy(kern, grid, *args, **kw):
-        last["k"] = (kern.name.replace("cq_q4_0_mv_tc_", ""), tuple(grid))
-        return real_launch(kern, grid, *args, **kw)
-    mm.launch = spy
-    return last
 
 if part == "xtile":
     import cupyquant.qmatmul as mm

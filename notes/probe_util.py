@@ -1,5 +1,6 @@
 """Helpers shared by the device probes (from session 14 on; probe_s12.py and
-probe_s13.py keep their own copies, as they ran)."""
+probe_s13.py keep their own copies, as they ran). module_setting and
+launch_spy came from probe_s19.py (session 20)."""
 
 
 def ab(label, fn, settings):
@@ -12,3 +13,32 @@ def ab(label, fn, settings):
         except Exception as exc:
             cells.append(f"{name} FAILED {type(exc).__name__}: {str(exc)[:80]}")
     print(label + ": " + " | ".join(cells), flush=True)
+
+
+def module_setting(mm, defines=None, geometry=None, queue_kernel=("float16",)):
+    """Apply: the matmul module compiled with these #defines prepended (None:
+    the shipped module), MV_GEOMETRY and MV_XS_QUEUE_KERNEL; the cached
+    plans dropped."""
+    import cupyquant.matmul_kernels as mk
+    from cupyquant.gpu.modules import get_function
+    real = mm.__dict__.setdefault("_probe_real_function", mm._function)
+    src = "".join(f"#define {k} {v}\n" for k, v in (defines or {}).items()) + mk.matmul_source()
+    key = "matmul:probe:" + ",".join(f"{k}={v}" for k, v in (defines or {}).items())
+
+    def apply():
+        mm._function = real if not defines else (lambda name: get_function(key, src, name))
+        mm.MV_GEOMETRY = geometry
+        mm.MV_XS_QUEUE_KERNEL = queue_kernel
+        mm._mv_plans.clear()
+    return apply
+
+
+def launch_spy(mm):
+    last = {}
+    real_launch = mm.launch
+
+    def spy(kern, grid, *args, **kw):
+        last["k"] = (kern.name.replace("cq_q4_0_mv_tc_", ""), tuple(grid))
+        return real_launch(kern, grid, *args, **kw)
+    mm.launch = spy
+    return last
