@@ -2,6 +2,8 @@
 
     PYTHONPATH=. python notes/probe_s20.py cw   # "_xsq": 2 / 4 / 8 copying warps, and "_xs" (run 1)
     PYTHONPATH=. python notes/probe_s20.py fill [GiB]  # page cache -> pinned fill alone / with H2D (run 1)
+    PYTHONPATH=. python notes/probe_s20.py cw2  # copying warps of the other matrix-vector kernels (run 2)
+    PYTHONPATH=. python notes/probe_s20.py pipe # the loader's pipeline without the loader (run 2)
 
 Part "cw": one module holding the shipped "_xsq" kernel (XQ = 8: all 256
 threads copy the weight stages) and two appended variants, "_xsq2" and
@@ -149,6 +151,187 @@ if part == "fill":
             print(f"r{rnd} both piece {piece >> 20} MiB: fill {res['fill']*1e3:.1f} ms "
                   f"{size/res['fill']/1e9:.1f} GB/s, H2D {res['h2d']*1e3:.1f} ms {size/res['h2d']/1e9:.1f} GB/s",
                   flush=True)
+    del view
+    mm.close()
+    os.close(fd)
+
+# Part "cw2" (run 2): copying warps CW of the other matrix-vector kernels. The
+# shipped "_xsq" has CW = 4 (run 1); appended variants, all float16 output:
+#   "_xsq_c{3,5,6,8}": "_xsq" (float16 x, queue) with CW = 3 / 5 / 6 / 8;
+#   "_xs_c{4,6}": float16 x_shared without the next-tile copies (one tile a
+#       thread block: 4096^2, 4096 x 14336 at M = 1);
+#   "_c{4,6}": the plain float16 kernel of geometry (16, 64, 2) (M = 8);
+#   float32 x, float32 output, x_shared "_xs_c4" of both geometries.
+CW2_EXTRA = "\n".join(
+    [f"CQ_MV_TC_KERNEL_XQ(f16, false, 1, f16, cq_f16, 16, 64, 2, true, true, {c}, _xsq_c{c}, CQ_MV_MIN_BLOCKS)"
+     for c in (3, 5, 6, 8)]
+    + [f"CQ_MV_TC_KERNEL_XQ(f16, false, 1, f16, cq_f16, 16, 64, 2, true, false, {c}, _xs_c{c}, CQ_MV_MIN_BLOCKS)"
+       for c in (4, 6)]
+    + [f"CQ_MV_TC_KERNEL_XQ(f16, false, 1, f16, cq_f16, 16, 64, 2, false, false, {c}, _c{c}, CQ_MV_MIN_BLOCKS)"
+       for c in (4, 6)]
+    + [f"CQ_MV_TC_KERNEL_XQ(f32, true, 1, f32, float, 16, {kb}, {st}, true, false, 4, _xs_c4, CQ_MV_MIN_BLOCKS)"
+       for kb, st in ((64, 2), (32, 3))])
+
+
+def cw2_namer(real_name, q="", xs="", plain="", f32xs=""):
+    """mv_tc_name with a variant suffix for the kernels the probe appends."""
+    def name(x_dtype, y_dtype, n_tiles, geo, x_shared=False, queue=False):
+        base = real_name(x_dtype, y_dtype, n_tiles, geo, x_shared=x_shared, queue=queue)
+        xd, yd = str(getattr(x_dtype, "name", x_dtype)), str(getattr(y_dtype, "name", y_dtype))
+        if n_tiles != 1:
+            return base
+        if xd == yd == "float16" and tuple(geo) == (16, 64, 2):
+            return base + (q if x_shared and queue else xs if x_shared else plain)
+        if xd == yd == "float32" and x_shared and not queue:
+            return base + f32xs
+        return base
+    return name
+
+
+if part == "cw2":
+    import cupyquant.matmul_kernels as mk
+    import cupyquant.qmatmul as mm
+    from test_bench_matmul import get_bench
+    mk.EXTRA_INSTANTIATIONS = CW2_EXTRA
+    real_name = mk.mv_tc_name
+    bench = get_bench()
+    print(f"copy {bench.ceiling()/1e9:.0f} GB/s", flush=True)
+    last = launch_spy(mm)
+
+    def setting(**suffixes):
+        base = module_setting(mm)
+
+        def apply():
+            base()
+            mk.mv_tc_name = cw2_namer(real_name, **suffixes)
+        return apply
+
+    def timed(shape, m, xd="float16"):
+        def fn():
+            r, _ = bench.measure(shape, m, xd, None)
+            return f"{r['time_us']:.2f} ({r['frac_copy']*100:.1f}%) {last['k'][0].split('_s', 1)[-1]}"
+        return fn
+
+    def check(shape, m, xd, settings):
+        q, _ = bench.weights(shape)
+        x = cp.random.standard_normal((m, shape[1]), dtype=cp.float32).astype(xd)
+        outs = []
+        for apply in settings.values():
+            apply()
+            y = mm.matmul(x, q[0], out=cp.full((m, shape[0]), cp.nan, dtype=xd))
+            outs.append((y.view(cp.uint16 if xd == "float16" else cp.uint32), last["k"][0]))
+        same = all(bool((o == outs[0][0]).all()) for o, _ in outs)
+        print(f"{shape} M={m} {xd}: bit-identical {same}, kernels {[k for _, k in outs]}", flush=True)
+
+    queue = {"c4": setting(), "c3": setting(q="_c3"), "c5": setting(q="_c5"), "c6": setting(q="_c6"),
+             "c8": setting(q="_c8")}
+    one_tile = {"c8": setting(), "c4": setting(xs="_c4", plain="_c4"), "c6": setting(xs="_c6", plain="_c6")}
+    f32 = {"c8": setting(), "c4": setting(f32xs="_c4")}
+    for shape in [(14336, 4096), (128256, 4096)]:
+        for m in (1, 8):
+            check(shape, m, "float16", queue)
+    for shape in [(4096, 4096), (4096, 14336), (14336, 14336)]:
+        for m in (1, 8):
+            check(shape, m, "float16", one_tile)
+    for shape in [(4096, 4096), (4096, 14336), (128256, 4096)]:
+        check(shape, 1, "float32", f32)
+    for rnd in range(2):
+        for shape in [(14336, 4096), (128256, 4096)]:
+            for m in (1, 4, 8):
+                order = dict(list(queue.items())[::(1 if rnd == 0 else -1)])
+                ab(f"r{rnd} queue {shape[0]}x{shape[1]} M={m} float16", timed(shape, m), order)
+        for shape in [(4096, 4096), (4096, 14336), (14336, 14336)]:
+            for m in (1, 8):
+                order = dict(list(one_tile.items())[::(1 if rnd == 0 else -1)])
+                ab(f"r{rnd} one-tile {shape[0]}x{shape[1]} M={m} float16", timed(shape, m), order)
+        for shape in [(4096, 4096), (4096, 14336), (128256, 4096)]:
+            order = dict(list(f32.items())[::(1 if rnd == 0 else -1)])
+            ab(f"r{rnd} f32 {shape[0]}x{shape[1]} M=1 float32", timed(shape, 1, "float32"), order)
+
+
+# Part "pipe" (run 2): the loader's pipeline without the loader: the file of
+# part "fill" in 64 MiB chunks through 4 pinned slots; each chunk filled by
+# 12 threads (pieces of PIECE), then either copied host -> device on its
+# slot's stream ("h2d") or read by a kernel straight from the pinned slot
+# ("zc", writing what it reads to the device, as the zero-copy path's
+# kernels read it); an event per slot before the slot is filled again; LOOK
+# chunks filling ahead. Against the part-"fill" figures it says how much of
+# the loader's time is the pipeline's dependencies and how much is the
+# loader's own Python.
+if part == "pipe":
+    import mmap
+    import os
+    import time
+    from concurrent.futures import ThreadPoolExecutor
+
+    import numpy as np
+    path = "/tmp/probe_fill.bin"
+    size = 2 << 30
+    if not os.path.exists(path) or os.path.getsize(path) != size:
+        block = np.random.default_rng(0).integers(0, 255, 64 << 20, dtype=np.uint8)
+        with open(path, "wb") as f:
+            for _ in range(size // block.nbytes):
+                f.write(block)
+    for _ in range(2):
+        with open(path, "rb") as f:
+            while f.read(64 << 20):
+                pass
+    slot, n_slots = 64 << 20, 4
+    mems = [cp.cuda.alloc_pinned_memory(slot) for _ in range(n_slots)]
+    bufs = [np.frombuffer(m, dtype=np.uint8, count=slot) for m in mems]
+    dev = cp.empty(size, dtype=cp.uint8)
+    streams = [cp.cuda.Stream(non_blocking=True) for _ in range(n_slots)]
+    events = [None] * n_slots
+    pool = ThreadPoolExecutor(12)
+    fd = os.open(path, os.O_RDONLY)
+    mm = mmap.mmap(fd, size, prot=mmap.PROT_READ)
+    view = np.frombuffer(mm, dtype=np.uint8)
+    read_kernel = cp.RawKernel(r"""
+    extern "C" __global__ void rd(const uint4* src, uint4* dst, long long n) {
+        for (long long i = blockIdx.x * (long long)blockDim.x + threadIdx.x; i < n;
+             i += (long long)gridDim.x * blockDim.x) dst[i] = src[i];
+    }""", "rd")
+
+    def run(mode, piece, look):
+        n = size // slot
+        futs = {}
+
+        def start(c):
+            s = c % n_slots
+            if events[s] is not None:
+                events[s].synchronize()
+            futs[c] = [pool.submit(np.copyto, bufs[s][o:o + piece], view[c * slot + o:c * slot + o + piece])
+                       for o in range(0, slot, piece)]
+        t0 = time.perf_counter()
+        for c in range(min(look, n)):
+            start(c)
+        for c in range(n):
+            s = c % n_slots
+            for f in futs.pop(c):
+                f.result()
+            with streams[s]:
+                if mode == "h2d":
+                    dev[c * slot:(c + 1) * slot].set(bufs[s], stream=streams[s])
+                else:
+                    ptr = mems[s].ptr
+                    src = cp.ndarray((slot // 16, 4), dtype=cp.uint32, memptr=cp.cuda.MemoryPointer(
+                        cp.cuda.UnownedMemory(ptr, slot, mems[s], device_id=0), 0))
+                    read_kernel((264,), (512,), (src, dev[c * slot:], cp.int64(slot // 16)))
+                events[s] = streams[s].record()
+            if c + look < n:
+                start(c + look)
+        for st in streams:
+            st.synchronize()
+        return time.perf_counter() - t0
+
+    run("h2d", 16 << 20, 2)
+    run("zc", 16 << 20, 2)
+    for rnd in range(2):
+        for mode in ("h2d", "zc"):
+            for piece, look in ((4 << 20, 2), (16 << 20, 2), (16 << 20, 3), (64 << 20, 3)):
+                t = run(mode, piece, look)
+                print(f"r{rnd} pipe {mode} piece {piece >> 20} MiB look {look}: {t*1e3:.1f} ms "
+                      f"{size/t/1e9:.1f} GB/s", flush=True)
     del view
     mm.close()
     os.close(fd)

@@ -140,7 +140,8 @@ __device__ __forceinline__ void cq_mv_prefetch_first(const cq_u8* w, cq_i64 row_
 // x_shared kernels' float32 x).
 #define CQ_MV_EARLY_COMPILED(SPLIT3, XS) (!(SPLIT3) || (XS))
 
-template <bool SPLIT3, int NT, class OT, int RT, int KB, int ST, bool XS, int XQ = 0>
+template <bool SPLIT3, int NT, class OT, int RT, int KB, int ST, bool XS, bool XQ = false,
+          int CW = CQ_MM_THREADS / 32>
 __device__ __forceinline__ void cq_mv_tc(const cq_u8* __restrict__ w, cq_i64 row_bytes, int N, int nb,
                                          const cq_u16* __restrict__ x, cq_i64 ldx, int M,
                                          OT* __restrict__ y, cq_i64 ldy, int mode, int stages_per_split,
@@ -191,7 +192,7 @@ __device__ __forceinline__ void cq_mv_tc(const cq_u8* __restrict__ w, cq_i64 row
     // slot no copy is writing into. At run time (xt) only with a queue and
     // where every tile's first stage is a full one of 16-byte rows (the one
     // copy the next-tile issue has); else each tile issues its own.
-    constexpr bool XT = XS && XQ != 0 && ST == 2 && CQ_MV_XTILE;
+    constexpr bool XT = XS && XQ && ST == 2 && CQ_MV_XTILE;
     const bool xt = XT && use_queue && mode == 2 && nb - st0 * KB >= KB;
     int slot0 = 0;          // xt: ring slot of this tile's stage 0
     int next = n_tiles;     // thread 0: the next tile from the queue
@@ -207,10 +208,10 @@ __device__ __forceinline__ void cq_mv_tc(const cq_u8* __restrict__ w, cq_i64 row
         // is then a fixed offset from two addresses kept in registers (a shared
         // address and a global pointer that advances by one stage), not a
         // division and a pointer conversion a piece recomputed every stage.
-        // XQ kernels: only the first 32 * XQ threads copy full stages (the
-        // others skip the copies' address arithmetic; threads past them have
-        // cp_row >= RT, so cp_ok is false).
-        constexpr int CT = XQ > 0 ? 32 * XQ : CQ_MM_THREADS;  // threads of those copies
+        // Only the first CT = 32 * CW threads copy full stages (CW "copy
+        // warps"; the others skip the copies' address arithmetic: their cp_row
+        // is >= RT, so cp_ok is false).
+        constexpr int CT = 32 * CW;
         constexpr int TPR = CT / RT;                  // threads a row
         constexpr int CPT = (NVEC + TPR - 1) / TPR;   // pieces a thread
         constexpr int LAST = NVEC - TPR * (CPT - 1);  // threads with a piece in the last round
@@ -790,8 +791,8 @@ __device__ __forceinline__ void cq_mm_gen(const cq_u8* __restrict__ w, cq_i64 ro
 #define CQ_MV_TC_KERNEL(XN, SPLIT3, NT, ON, OT, RT, KB, ST) \
     CQ_MV_TC_KERNEL_X(XN, SPLIT3, NT, ON, OT, RT, KB, ST, false, , (NT == 1 ? CQ_MV_MIN_BLOCKS : 0))
 #define CQ_MV_TC_KERNEL_X(XN, SPLIT3, NT, ON, OT, RT, KB, ST, XS, XSUF, MINB) \
-    CQ_MV_TC_KERNEL_XQ(XN, SPLIT3, NT, ON, OT, RT, KB, ST, XS, 0, XSUF, MINB)
-#define CQ_MV_TC_KERNEL_XQ(XN, SPLIT3, NT, ON, OT, RT, KB, ST, XS, XQ, XSUF, MINB)                      \
+    CQ_MV_TC_KERNEL_XQ(XN, SPLIT3, NT, ON, OT, RT, KB, ST, XS, false, CQ_MM_THREADS / 32, XSUF, MINB)
+#define CQ_MV_TC_KERNEL_XQ(XN, SPLIT3, NT, ON, OT, RT, KB, ST, XS, XQ, CW, XSUF, MINB)                  \
     extern "C" __global__ void __launch_bounds__(CQ_MM_THREADS, MINB)                                    \
         cq_q4_0_mv_tc_##XN##_##ON##_n##NT##_r##RT##_k##KB##_s##ST##XSUF(                                 \
             const cq_u8* __restrict__ w, cq_i64 row_bytes, int N, int nb, const cq_u16* __restrict__ x,  \
@@ -800,7 +801,7 @@ __device__ __forceinline__ void cq_mm_gen(const cq_u8* __restrict__ w, cq_i64 ro
         if (CQ_MV_EARLY_COMPILED(SPLIT3, XS) && (mode & CQ_MV_EARLY))                                    \
             cq_mv_prefetch_first<RT, KB>(w, row_bytes, N, nb, stages_per_split);                          \
         CQ_MV_GRID_DEPENDENCY();                                                                         \
-        cq_mv_tc<SPLIT3, NT, OT, RT, KB, ST, XS, XQ>(w, row_bytes, N, nb, x, ldx, M, y, ldy, mode,        \
+        cq_mv_tc<SPLIT3, NT, OT, RT, KB, ST, XS, XQ, CW>(w, row_bytes, N, nb, x, ldx, M, y, ldy, mode,    \
                                              stages_per_split, ws, counters);                           \
     }
 // Every x type / column-tile count of one geometry.
@@ -833,7 +834,7 @@ __device__ __forceinline__ void cq_mm_gen(const cq_u8* __restrict__ w, cq_i64 ro
 #define CQ_MATMUL_FOR_OUT(ON, OT)               \
     CQ_MV_TC_GEOM(ON, OT, 16, 64, 3)            \
     CQ_MV_TC_GEOM(ON, OT, 16, 64, 2)            \
-    CQ_MV_TC_KERNEL_XQ(f16, false, 1, ON, OT, 16, 64, 2, true, 8, _xsq, CQ_MV_MIN_BLOCKS) \
+    CQ_MV_TC_KERNEL_XQ(f16, false, 1, ON, OT, 16, 64, 2, true, true, 4, _xsq, CQ_MV_MIN_BLOCKS) \
     CQ_MV_TC_KERNEL(f16, false, 1, ON, OT, 16, 32, 3)  \
     CQ_MV_TC_KERNEL_X(f32, true, 1, ON, OT, 16, 32, 3, true, _xs, CQ_MV_MIN_BLOCKS) \
     CQ_MV_GEN_KERNEL(f16, cq_f16, ON, OT)       \
