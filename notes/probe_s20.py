@@ -4,6 +4,7 @@
     PYTHONPATH=. python notes/probe_s20.py fill [GiB]  # page cache -> pinned fill alone / with H2D (run 1)
     PYTHONPATH=. python notes/probe_s20.py cw2  # copying warps of the other matrix-vector kernels (run 2)
     PYTHONPATH=. python notes/probe_s20.py pipe # the loader's pipeline without the loader (run 2)
+    PYTHONPATH=. python notes/probe_s20.py cw3  # x_shared kernels: four copy warps (shipped) against eight (run 3)
 
 Part "cw": one module holding the shipped "_xsq" kernel (XQ = 8: all 256
 threads copy the weight stages) and two appended variants, "_xsq2" and
@@ -335,3 +336,58 @@ if part == "pipe":
     del view
     mm.close()
     os.close(fd)
+
+
+# Part "cw3" (run 3): every x_shared kernel now copies with four warps
+# (CQ_MV_XS_COPY_WARPS); the eight-warp builds appended as "_c8" ("_xsq_c8",
+# "_xs_c8" for float16 x, float16 output; float32 x, float32 output "_xs_c8"
+# of both geometries), on the activation row counts run 2 did not measure.
+CW3_EXTRA = "\n".join(
+    ["CQ_MV_TC_KERNEL_XQ(f16, false, 1, f16, cq_f16, 16, 64, 2, true, true, 8, _xsq_c8, CQ_MV_MIN_BLOCKS)",
+     "CQ_MV_TC_KERNEL_XQ(f16, false, 1, f16, cq_f16, 16, 64, 2, true, false, 8, _xs_c8, CQ_MV_MIN_BLOCKS)"]
+    + [f"CQ_MV_TC_KERNEL_XQ(f32, true, 1, f32, float, 16, {kb}, {st}, true, false, 8, _xs_c8, CQ_MV_MIN_BLOCKS)"
+       for kb, st in ((64, 2), (32, 3))])
+
+if part == "cw3":
+    import cupyquant.matmul_kernels as mk
+    import cupyquant.qmatmul as mm
+    from test_bench_matmul import get_bench
+    mk.EXTRA_INSTANTIATIONS = CW3_EXTRA
+    real_name = mk.mv_tc_name
+    bench = get_bench()
+    print(f"copy {bench.ceiling()/1e9:.0f} GB/s", flush=True)
+    last = launch_spy(mm)
+
+    def setting(**suffixes):
+        base = module_setting(mm)
+
+        def apply():
+            base()
+            mk.mv_tc_name = cw2_namer(real_name, **suffixes)
+        return apply
+
+    def timed(shape, m, xd):
+        def fn():
+            r, _ = bench.measure(shape, m, xd, None)
+            return f"{r['time_us']:.2f} ({r['frac_copy']*100:.1f}%) {last['k'][0].split('_s', 1)[-1]}"
+        return fn
+    settings = {"c4": setting(), "c8": setting(q="_c8", xs="_c8", f32xs="_c8")}
+    cases = [((4096, 4096), m, "float16") for m in (1, 2, 4)] + \
+        [((4096, 14336), m, "float16") for m in (1, 2)] + \
+        [((4096, 4096), m, "float32") for m in (1, 2)] + [((4096, 14336), m, "float32") for m in (1, 2)] + \
+        [((14336, 4096), m, "float32") for m in (1, 2)] + [((128256, 4096), m, "float32") for m in (1, 2)] + \
+        [((14336, 4096), 1, "float16"), ((128256, 4096), 1, "float16")]
+    for shape, m, xd in cases:
+        q, _ = bench.weights(shape)
+        x = cp.random.standard_normal((m, shape[1]), dtype=cp.float32).astype(xd)
+        outs = []
+        for apply in settings.values():
+            apply()
+            y = mm.matmul(x, q[0], out=cp.full((m, shape[0]), cp.nan, dtype=xd))
+            outs.append((y.view(cp.uint16 if xd == "float16" else cp.uint32), last["k"][0]))
+        same = all(bool((o == outs[0][0]).all()) for o, _ in outs)
+        print(f"{shape} M={m} {xd}: bit-identical {same}, kernels {[k for _, k in outs]}", flush=True)
+    for rnd in range(2):
+        order = settings if rnd == 0 else dict(list(settings.items())[::-1])
+        for shape, m, xd in cases:
+            ab(f"r{rnd} {shape[0]}x{shape[1]} M={m} {xd}", timed(shape, m, xd), order)

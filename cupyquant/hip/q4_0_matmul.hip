@@ -788,10 +788,26 @@ __device__ __forceinline__ void cq_mm_gen(const cq_u8* __restrict__ w, cq_i64 ro
 #ifndef CQ_MV_MIN_BLOCKS
 #define CQ_MV_MIN_BLOCKS 5
 #endif
+// Copy warps (CW) of the x_shared kernels: only the first four warps copy the
+// weight stages, the other four skip the copies' address arithmetic. H200,
+// us, four against all eight warps (notes/h200_s20 runs 1-2, one module):
+// "_xsq" 128256 x 4096 M = 1 83.7-88.6 against 86.7-96.0, 14336 x 4096
+// M = 1 13.4-13.5 against 13.7-13.9 (M = 4 / 8 3% / 1% slower); float32 x
+// "_xs" 4096 x 14336 17.8-18.1 against 18.3-18.5, 128256 x 4096 97.4-97.9
+// against 99.7-100.1; float16 "_xs" 4096 x 14336 14.5 against 14.7. Two,
+// three, five or six warps were slower; so were four in the kernels
+// without x_shared (M = 8 14336 x 14336 75.6 against 69.5).
+#ifndef CQ_MV_XS_COPY_WARPS
+#define CQ_MV_XS_COPY_WARPS 4
+#endif
 #define CQ_MV_TC_KERNEL(XN, SPLIT3, NT, ON, OT, RT, KB, ST) \
-    CQ_MV_TC_KERNEL_X(XN, SPLIT3, NT, ON, OT, RT, KB, ST, false, , (NT == 1 ? CQ_MV_MIN_BLOCKS : 0))
-#define CQ_MV_TC_KERNEL_X(XN, SPLIT3, NT, ON, OT, RT, KB, ST, XS, XSUF, MINB) \
-    CQ_MV_TC_KERNEL_XQ(XN, SPLIT3, NT, ON, OT, RT, KB, ST, XS, false, CQ_MM_THREADS / 32, XSUF, MINB)
+    CQ_MV_TC_KERNEL_XQ(XN, SPLIT3, NT, ON, OT, RT, KB, ST, false, false, CQ_MM_THREADS / 32, , \
+                       (NT == 1 ? CQ_MV_MIN_BLOCKS : 0))
+// The x_shared kernel of one geometry (one column tile): "_xs", and "_xsq"
+// for grids with a queue (XQ: the next tile's first stage copied during
+// this tile's last).
+#define CQ_MV_TC_KERNEL_XS(XN, SPLIT3, ON, OT, RT, KB, ST, XQ, XSUF) \
+    CQ_MV_TC_KERNEL_XQ(XN, SPLIT3, 1, ON, OT, RT, KB, ST, true, XQ, CQ_MV_XS_COPY_WARPS, XSUF, CQ_MV_MIN_BLOCKS)
 #define CQ_MV_TC_KERNEL_XQ(XN, SPLIT3, NT, ON, OT, RT, KB, ST, XS, XQ, CW, XSUF, MINB)                  \
     extern "C" __global__ void __launch_bounds__(CQ_MM_THREADS, MINB)                                    \
         cq_q4_0_mv_tc_##XN##_##ON##_n##NT##_r##RT##_k##KB##_s##ST##XSUF(                                 \
@@ -808,11 +824,11 @@ __device__ __forceinline__ void cq_mm_gen(const cq_u8* __restrict__ w, cq_i64 ro
 #define CQ_MV_TC_GEOM(ON, OT, RT, KB, ST)             \
     CQ_MV_TC_KERNEL(f16, false, 1, ON, OT, RT, KB, ST) \
     CQ_MV_TC_KERNEL(f16, false, 2, ON, OT, RT, KB, ST) \
-    CQ_MV_TC_KERNEL_X(f16, false, 1, ON, OT, RT, KB, ST, true, _xs, CQ_MV_MIN_BLOCKS) \
+    CQ_MV_TC_KERNEL_XS(f16, false, ON, OT, RT, KB, ST, false, _xs) \
     CQ_MV_TC_KERNEL(f32, true, 1, ON, OT, RT, KB, ST)  \
     CQ_MV_TC_KERNEL(f32, true, 2, ON, OT, RT, KB, ST)  \
     CQ_MV_TC_KERNEL(f32, true, 3, ON, OT, RT, KB, ST) \
-    CQ_MV_TC_KERNEL_X(f32, true, 1, ON, OT, RT, KB, ST, true, _xs, CQ_MV_MIN_BLOCKS)
+    CQ_MV_TC_KERNEL_XS(f32, true, ON, OT, RT, KB, ST, false, _xs)
 #define CQ_MV_GEN_KERNEL(XN, XT, ON, OT)                                                                 \
     extern "C" __global__ void __launch_bounds__(CQ_MM_THREADS) cq_q4_0_mv_gen_##XN##_##ON(             \
         const cq_u8* __restrict__ w, cq_i64 row_bytes, int N, int nb, const XT* __restrict__ x,          \
@@ -834,9 +850,9 @@ __device__ __forceinline__ void cq_mm_gen(const cq_u8* __restrict__ w, cq_i64 ro
 #define CQ_MATMUL_FOR_OUT(ON, OT)               \
     CQ_MV_TC_GEOM(ON, OT, 16, 64, 3)            \
     CQ_MV_TC_GEOM(ON, OT, 16, 64, 2)            \
-    CQ_MV_TC_KERNEL_XQ(f16, false, 1, ON, OT, 16, 64, 2, true, true, 4, _xsq, CQ_MV_MIN_BLOCKS) \
+    CQ_MV_TC_KERNEL_XS(f16, false, ON, OT, 16, 64, 2, true, _xsq) \
     CQ_MV_TC_KERNEL(f16, false, 1, ON, OT, 16, 32, 3)  \
-    CQ_MV_TC_KERNEL_X(f32, true, 1, ON, OT, 16, 32, 3, true, _xs, CQ_MV_MIN_BLOCKS) \
+    CQ_MV_TC_KERNEL_XS(f32, true, ON, OT, 16, 32, 3, false, _xs) \
     CQ_MV_GEN_KERNEL(f16, cq_f16, ON, OT)       \
     CQ_MV_GEN_KERNEL(f32, float, ON, OT)        \
     CQ_MM_KERNELS(ON, OT)
