@@ -5,6 +5,7 @@
     PYTHONPATH=. python notes/probe_s20.py cw2  # copying warps of the other matrix-vector kernels (run 2)
     PYTHONPATH=. python notes/probe_s20.py pipe # the loader's pipeline without the loader (run 2)
     PYTHONPATH=. python notes/probe_s20.py cw3  # x_shared kernels: four copy warps (shipped) against eight (run 3)
+    PYTHONPATH=. python notes/probe_s20.py rt   # queue kernels with 32-row tiles (run 4)
 
 Part "cw": one module holding the shipped "_xsq" kernel (XQ = 8: all 256
 threads copy the weight stages) and two appended variants, "_xsq2" and
@@ -391,3 +392,62 @@ if part == "cw3":
         order = settings if rnd == 0 else dict(list(settings.items())[::-1])
         for shape, m, xd in cases:
             ab(f"r{rnd} {shape[0]}x{shape[1]} M={m} {xd}", timed(shape, m, xd), order)
+
+
+# Part "rt" (run 4): the queue kernel ("_xsq", float16 x) with 32-row tiles:
+# half as many tiles, so half the per-tile code (queue, tile set-up,
+# reduction) for the same rows; the price is occupancy (shared memory a
+# thread block, KiB with 8 KiB of records at M = 1): (16, 64, 2) 45 (5 an SM,
+# shipped); (32, 64, 2) 83 (2); (32, 32, 2) 46 (4); (32, 32, 3) 65 (3, no
+# next-tile copies: those need two stages). Four copy warps in each.
+RT_GEOMETRIES = ((32, 64, 2), (32, 32, 2), (32, 32, 3))
+RT_EXTRA = "\n".join(f"CQ_MV_TC_KERNEL_XS(f16, false, f16, cq_f16, {r}, {kb}, {st}, true, _xsq)"
+                      for r, kb, st in RT_GEOMETRIES)
+
+if part == "rt":
+    import cupyquant.matmul_kernels as mk
+    import cupyquant.qmatmul as mm
+    from test_bench_matmul import get_bench
+    mk.EXTRA_INSTANTIATIONS = RT_EXTRA
+    shipped_queue_geometry = mk.MV_QUEUE_GEOMETRY
+    bench = get_bench()
+    print(f"copy {bench.ceiling()/1e9:.0f} GB/s", flush=True)
+    last = launch_spy(mm)
+
+    def setting(geo):
+        base = module_setting(mm, geometry=geo)
+
+        def apply():
+            base()
+            mk.MV_QUEUE_GEOMETRY = geo or shipped_queue_geometry
+        return apply
+    settings = {"16x64x2": setting(None)}
+    settings.update({"x".join(map(str, g)): setting(g) for g in RT_GEOMETRIES})
+    cases = [(shape, m) for shape in ((128256, 4096), (14336, 4096), (28672, 4096), (14336, 14336))
+             for m in (1, 4)]
+    for shape, m in cases:
+        q, _ = bench.weights(shape)
+        x = cp.random.standard_normal((m, shape[1]), dtype=cp.float32).astype(cp.float16)
+        outs = []
+        for apply in settings.values():
+            apply()
+            try:
+                y = mm.matmul(x, q[0], out=cp.full((m, shape[0]), cp.nan, dtype=cp.float16)).astype(cp.float32)
+                outs.append((y, last["k"]))
+            except Exception as exc:  # a geometry without the kernel the plan picked
+                outs.append((None, f"{type(exc).__name__}"))
+        ref = outs[0][0]
+        err = [float(cp.linalg.norm(o - ref) / cp.linalg.norm(ref)) if o is not None else float("nan")
+               for o, _ in outs]
+        print(f"{shape} M={m}: relative difference to 16x64x2 {['%.1e' % e for e in err]}, "
+              f"kernels {[k for _, k in outs]}", flush=True)
+
+    def timed(shape, m):
+        def fn():
+            r, _ = bench.measure(shape, m, "float16", None)
+            return f"{r['time_us']:.2f} ({r['frac_copy']*100:.1f}%)"
+        return fn
+    for rnd in range(2):
+        order = settings if rnd == 0 else dict(list(settings.items())[::-1])
+        for shape, m in cases:
+            ab(f"r{rnd} {shape[0]}x{shape[1]} M={m} float16", timed(shape, m), order)

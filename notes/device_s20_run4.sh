@@ -1,0 +1,4 @@
+# Session 20, run 4 (H200): probe part rt (the queue kernel with 32-row tiles).
+python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade --target /tmp/site .whl/*.whl && export PYTHONPATH=/tmp/site:$PWD || exit 1
+export PYTHONUNBUFFERED=1
+timeout 200 python3 notes/probe_s20.py rt > $OUT/probe_rt.txt 2>&1; echo "probe rt rc=$?"; cat $OUT/probe_rt.txt
