@@ -254,6 +254,8 @@ MV_X_SHARED_MANY_TILES = {"float16": 64 << 10}
 #: and 53248 x 8192; M = 8: 4-9% faster, 2% slower on 28672 x 4096. With the
 #: same code enabled for float32 x it was slower (run 2: 128256 x 4096 M = 1
 #: 104.8 against 100.4 us; 14336 x 4096 15.6 against 15.4), so float16 only.
+#: (Those kernels copied with all eight warps; since session 20 every
+#: x_shared kernel copies with four, CQ_MV_XS_COPY_WARPS in q4_0_matmul.hip.)
 MV_XS_QUEUE_KERNEL = ("float16",)
 MV_BLOCKS_PER_SM = 0.5  # H100: no K split for 4096 rows was faster than one (4096 x 4096: 8.7 vs 10.6 us)
 #: ... and for 2 or more activation rows with K of at least MV_LONG_K (H200,

@@ -5,7 +5,13 @@
     PYTHONPATH=. python notes/probe_s20.py cw2  # copying warps of the other matrix-vector kernels (run 2)
     PYTHONPATH=. python notes/probe_s20.py pipe # the loader's pipeline without the loader (run 2)
     PYTHONPATH=. python notes/probe_s20.py cw3  # x_shared kernels: four copy warps (shipped) against eight (run 3)
-    PYTHONPATH=. python notes/probe_s20.py rt   # queue kernels with 32-row tiles (run 4)
+    PYTHONPATH=. python notes/probe_s20.py rt   # queue kernels with 32-row tiles (runs 4-5)
+    PYTHONPATH=. python notes/probe_s20.py hi   # x_shared kernels: the last four warps copy instead of the first (run 6)
+
+Part "cw" ran at commit 1a2a2d9 (its template argument XQ was then the number
+of copying warps; later commits made it a flag and added CW, so the part's
+instantiations no longer match the macro). Part "cw2" ran at f4f9131 (CW = 4 in "_xsq" only); "cw3" and later with
+the submitted macros.
 
 Part "cw": one module holding the shipped "_xsq" kernel (XQ = 8: all 256
 threads copy the weight stages) and two appended variants, "_xsq2" and
@@ -459,3 +465,58 @@ if part == "rt":
         order = settings if rnd == 0 else dict(list(settings.items())[::-1])
         for shape, m in cases:
             ab(f"r{rnd} {shape[0]}x{shape[1]} M={m} float16", timed(shape, m), order)
+
+# Part "hi" (run 6): which four warps copy. Warp 0 also sums the tile's K
+# interleaves and thread 0 takes the queue's next tile, so with the first
+# four warps copying, warp 0 has the most per-tile work. "_hi": the last
+# four warps copy (template CW = -4), appended for every x_shared kernel the
+# benchmark uses (float16 x "_xsq" and "_xs", float32 x "_xs" of both
+# geometries; their own output dtype).
+HI_EXTRA = "\n".join(
+    ["CQ_MV_TC_KERNEL_XQ(f16, false, 1, f16, cq_f16, 16, 64, 2, true, true, -4, _xsq_hi, CQ_MV_MIN_BLOCKS)",
+     "CQ_MV_TC_KERNEL_XQ(f16, false, 1, f16, cq_f16, 16, 64, 2, true, false, -4, _xs_hi, CQ_MV_MIN_BLOCKS)"]
+    + [f"CQ_MV_TC_KERNEL_XQ(f32, true, 1, f32, float, 16, {kb}, {st}, true, false, -4, _xs_hi, CQ_MV_MIN_BLOCKS)"
+       for kb, st in ((64, 2), (32, 3))])
+
+if part == "hi":
+    import cupyquant.matmul_kernels as mk
+    import cupyquant.qmatmul as mm
+    from test_bench_matmul import get_bench
+    mk.EXTRA_INSTANTIATIONS = HI_EXTRA
+    real_name = mk.mv_tc_name
+    bench = get_bench()
+    print(f"copy {bench.ceiling()/1e9:.0f} GB/s", flush=True)
+    last = launch_spy(mm)
+
+    def setting(**suffixes):
+        base = module_setting(mm)
+
+        def apply():
+            base()
+            mk.mv_tc_name = cw2_namer(real_name, **suffixes)
+        return apply
+
+    def timed(shape, m, xd):
+        def fn():
+            r, _ = bench.measure(shape, m, xd, None)
+            return f"{r['time_us']:.2f} ({r['frac_copy']*100:.1f}%) {last['k'][0].split('_s', 1)[-1]}"
+        return fn
+    settings = {"lo": setting(), "hi": setting(q="_hi", xs="_hi", f32xs="_hi")}
+    cases = [((128256, 4096), m, "float16") for m in (1, 4, 8)] + \
+        [((14336, 4096), m, "float16") for m in (1, 4, 8)] + \
+        [((4096, 4096), 1, "float16"), ((4096, 14336), 1, "float16"), ((4096, 14336), 1, "float32"),
+         ((128256, 4096), 1, "float32"), ((28672, 4096), 1, "float16"), ((14336, 14336), 1, "float16")]
+    for shape, m, xd in cases:
+        q, _ = bench.weights(shape)
+        x = cp.random.standard_normal((m, shape[1]), dtype=cp.float32).astype(xd)
+        outs = []
+        for apply in settings.values():
+            apply()
+            y = mm.matmul(x, q[0], out=cp.full((m, shape[0]), cp.nan, dtype=xd))
+            outs.append((y.view(cp.uint16 if xd == "float16" else cp.uint32), last["k"][0]))
+        same = all(bool((o == outs[0][0]).all()) for o, _ in outs)
+        print(f"{shape} M={m} {xd}: bit-identical {same}, kernels {[k for _, k in outs]}", flush=True)
+    for rnd in range(3):
+        order = settings if rnd % 2 == 0 else dict(list(settings.items())[::-1])
+        for shape, m, xd in cases:
+            ab(f"r{rnd} {shape[0]}x{shape[1]} M={m} {xd}", timed(shape, m, xd), order)
