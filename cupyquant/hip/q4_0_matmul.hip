@@ -211,14 +211,12 @@ __device__ __forceinline__ void cq_mv_tc(const cq_u8* __restrict__ w, cq_i64 row
         // Only the first CT = 32 * CW threads copy full stages (CW "copy
         // warps"; the others skip the copies' address arithmetic: their cp_row
         // is >= RT, so cp_ok is false).
-        // (Probe: CW < 0, the last -CW warps copy instead of the first.)
-        constexpr int CT = 32 * (CW < 0 ? -CW : CW);
+        constexpr int CT = 32 * CW;
         constexpr int TPR = CT / RT;                  // threads a row
         constexpr int CPT = (NVEC + TPR - 1) / TPR;   // pieces a thread
         constexpr int LAST = NVEC - TPR * (CPT - 1);  // threads with a piece in the last round
         static_assert(CT % RT == 0 && CT <= CQ_MM_THREADS && CPT >= 1, "staging geometry");
-        const int ctid = CW < 0 ? (tid + CT) % CQ_MM_THREADS : tid;
-        const int cp_row = ctid / TPR, cp_col = ctid % TPR;
+        const int cp_row = tid / TPR, cp_col = tid % TPR;
         const bool cp_ok = cp_row < rows;
         const cq_u32 cp_sbase = cq_smem_addr(smem) + cp_row * SR + cp_col * 16;
         const cq_u8* cp_gbase = wt + (cq_i64)cp_row * row_bytes + (cq_i64)st0 * KB * CQ_QB + cp_col * 16;
