@@ -466,7 +466,7 @@ if part == "rt":
         for shape, m in cases:
             ab(f"r{rnd} {shape[0]}x{shape[1]} M={m} float16", timed(shape, m), order)
 
-# Part "hi" (run 6, at commit 66f3848; the kernel's CW < 0 branch it needs was
+# Part "hi" (run 6, at commit 80edf75; the kernel's CW < 0 branch it needs was
 # taken out after it): which four warps copy. Warp 0 also sums the tile's K
 # interleaves and thread 0 takes the queue's next tile, so with the first
 # four warps copying, warp 0 has the most per-tile work. "_hi": the last
