@@ -7,6 +7,7 @@
     PYTHONPATH=. python notes/probe_s20.py cw3  # x_shared kernels: four copy warps (shipped) against eight (run 3)
     PYTHONPATH=. python notes/probe_s20.py rt   # queue kernels with 32-row tiles (runs 4-5)
     PYTHONPATH=. python notes/probe_s20.py hi   # x_shared kernels: the last four warps copy instead of the first (run 6)
+    PYTHONPATH=. python notes/probe_s20.py bps  # K split where the tiles are not whole waves (run 7)
 
 Part "cw" ran at commit 1a2a2d9 (its template argument XQ was then the number
 of copying warps; later commits made it a flag and added CW, so the part's
@@ -521,3 +522,54 @@ if part == "hi":
         order = settings if rnd % 2 == 0 else dict(list(settings.items())[::-1])
         for shape, m, xd in cases:
             ab(f"r{rnd} {shape[0]}x{shape[1]} M={m} {xd}", timed(shape, m, xd), order)
+
+# Part "bps" (run 7): K split for grids whose tiles are not a whole number of
+# waves. 14336 x 4096 has 896 tiles for 660 resident thread blocks (M = 1):
+# 236 blocks take a second tile while 424 wait, so the grid runs two tile
+# times for 1.36 tiles of work a block. Split in two over K (two queues, 330
+# blocks each), a unit is half a tile and a block runs 2.7 of them: the tail
+# is half a tile. MV_BLOCKS_PER_SM (bps, shipped 0.5) sets how many (tile,
+# split) blocks the plan aims for: 3 x the resident ones splits 14336 x 4096
+# in two, 4096^2 in two, 4096 x 14336 in seven (2: five); 128256 x 4096 is
+# not split (control).
+if part == "bps":
+    import cupyquant.qmatmul as mm
+    from test_bench_matmul import get_bench
+    bench = get_bench()
+    print(f"copy {bench.ceiling()/1e9:.0f} GB/s", flush=True)
+    last = launch_spy(mm)
+    shipped_bps = mm.MV_BLOCKS_PER_SM
+
+    def setting(bps):
+        def apply():
+            mm.MV_BLOCKS_PER_SM = bps
+            mm._mv_plans.clear()
+        return apply
+
+    def timed(shape, m, xd):
+        def fn():
+            r, _ = bench.measure(shape, m, xd, None)
+            return f"{r['time_us']:.2f} ({r['frac_copy']*100:.1f}%) {last['k'][1]}"
+        return fn
+    settings = {"0.5": setting(shipped_bps), "2": setting(2.0), "3": setting(3.0)}
+    cases = [((14336, 4096), 1, "float16"), ((14336, 4096), 8, "float16"), ((14336, 4096), 1, "float32"),
+             ((4096, 4096), 1, "float16"), ((4096, 4096), 8, "float16"),
+             ((4096, 14336), 1, "float16"), ((4096, 14336), 1, "float32"),
+             ((11008, 4096), 1, "float16"), ((28672, 4096), 1, "float16"), ((14336, 2048), 1, "float16"),
+             ((128256, 4096), 1, "float16")]
+    for shape, m, xd in cases:
+        q, _ = bench.weights(shape)
+        x = cp.random.standard_normal((m, shape[1]), dtype=cp.float32).astype(xd)
+        ref = x.astype(cp.float64) @ q[0].dequant(dtype=cp.float32).astype(cp.float64).T
+        errs, kerns = [], []
+        for apply in settings.values():
+            apply()
+            y = mm.matmul(x, q[0], out=cp.full((m, shape[0]), cp.nan, dtype=xd)).astype(cp.float64)
+            kerns.append(last["k"])
+            errs.append(float(cp.linalg.norm(y - ref) / cp.linalg.norm(ref)))
+        print(f"{shape} M={m} {xd}: relative error {['%.1e' % e for e in errs]}, kernels {kerns}", flush=True)
+    for rnd in range(2):
+        order = settings if rnd == 0 else dict(list(settings.items())[::-1])
+        for shape, m, xd in cases:
+            ab(f"r{rnd} {shape[0]}x{shape[1]} M={m} {xd}", timed(shape, m, xd), order)
+    mm.MV_BLOCKS_PER_SM = shipped_bps
