@@ -74,7 +74,7 @@ import numpy as np
 
 from . import matmul_kernels as mk
 from .errors import UnsupportedFormatError
-from .gpu.launch import launch
+from .gpu.launch import clusters_usable, launch
 from .gpu.platform import backend, cuda_sm, cupy_module, device_info
 
 PATHS = ("matvec", "mma", "dequant_gemm", "wgmma")
@@ -266,6 +266,13 @@ MV_BLOCKS_PER_SM = 0.5  # H100: no K split for 4096 rows was faster than one (40
 #: 22.87 against 20.15-20.30 / 21.52-21.65 / 23.31-23.74 us; 2.0 slower.
 MV_BLOCKS_PER_SM_LONG_K = 1.5
 MV_LONG_K = 8192
+#: Split-K grids of the tensor-core matrix-vector kernel with one thread
+#: block a tile (no queue) and at most this many splits are launched as
+#: thread block clusters (sm_90+), one cluster a tile: split 0 adds the
+#: partial sums up out of the other splits' shared memory (distributed shared
+#: memory) instead of through a global workspace, a fence and a counter
+#: (0: never). Portable cluster sizes go up to 8.
+MV_CLUSTER_MAX_SPLITS = 8
 
 #: "matvec" on NVIDIA sm_80+ uses the int8 tensor-core kernel for these
 #: activation rows (x dtype -> (min M, max M); at most 8 rows a launch,
@@ -675,6 +682,8 @@ MATVEC_PDL = "capture"
 #: The CQ_MV_EARLY bit of the matrix-vector kernels' mode argument
 #: (q4_0_mm_common.hip); 0 turns early scheduling and the prefetch off.
 MV_EARLY = 4
+#: The CQ_MV_CLUSTER bit: the grid is launched as clusters of its K splits.
+MV_CLUSTER = 8
 
 
 def _matvec_pdl(cp) -> bool:
@@ -720,7 +729,8 @@ def _matvec_tc(cp, x2, w, y2, N, K, dev):
             xin = parts
         else:
             xin = xc
-        ws, counters = _split_k_args(cp, splits, mc, N, tiles, dev, queues=x_shared)
+        cluster = _mv_cluster(splits, grid_x, tiles, dev)
+        ws, counters = _split_k_args(cp, 1 if cluster else splits, mc, N, tiles, dev, queues=x_shared)
         # Early scheduling of the next grid and L2 prefetch before the wait
         # (CQ_MV_EARLY): only on full grids launched with PDL, and not where the
         # float32 records' kernel runs first (session 15 run 4, with the early
@@ -730,8 +740,16 @@ def _matvec_tc(cp, x2, w, y2, N, K, dev):
         flags = MV_EARLY if pdl and full and xin is xc else 0
         launch(kern, (grid_x, splits), (mk.THREADS,),
                (w.data, np.int64(row_bytes), np.int32(N), np.int32(nb), xin, np.int64(K), np.int32(mc),
-                yc, np.int64(N), np.int32(mode | flags), np.int32(sps), ws, counters),
-               shared_mem=smem, pdl=pdl)
+                yc, np.int64(N), np.int32(mode | flags | (MV_CLUSTER if cluster else 0)), np.int32(sps), ws,
+                counters), shared_mem=smem, pdl=pdl, cluster=(1, splits, 1) if cluster else None)
+
+
+def _mv_cluster(splits: int, grid_x: int, tiles: int, dev: int) -> bool:
+    """Whether a matrix-vector grid of ``splits`` K splits and ``grid_x``
+    thread blocks a split runs as clusters (MV_CLUSTER_MAX_SPLITS): only with
+    one thread block a tile (with a queue a thread block's tiles are not its
+    cluster's)."""
+    return 1 < splits <= MV_CLUSTER_MAX_SPLITS and grid_x == tiles and clusters_usable(dev)
 
 
 def _mvi8_geometry() -> tuple:

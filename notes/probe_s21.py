@@ -1,6 +1,7 @@
 """Device probe, session 21 (H200).
 
     PYTHONPATH=. python notes/probe_s21.py nosum   # split-K without its sum: what a cheaper sum could give (run 1)
+    PYTHONPATH=. python notes/probe_s21.py cluster # split-K summed in thread block clusters (run 2)
 
 Part "nosum": an upper bound for a split-K sum that costs nothing (the
 thread block clusters idea of session 20's note: the K splits of a tile
@@ -14,6 +15,15 @@ MV_BLOCKS_PER_SM (bps) 0.5 (shipped: the one-wave shapes unsplit), 1.0 (two
 splits, 512 thread blocks on 660 slots) and, on 4096 x 14336, 1.5 (three
 splits: 768 blocks, more than one wave), with the sum ("sum") and without
 ("nosum"), two rounds in opposite orders.
+
+Part "cluster": the K splits of a tile as one thread block cluster, summed by
+split 0 out of the others' shared memory (MV_CLUSTER_MAX_SPLITS 8, shipped
+candidate) against the global workspace sum (0), under MV_BLOCKS_PER_SM (and
+its long-K twin) 0.5 / 1.0 / 1.5 (where the one-wave shapes split: 4096^2 in
+two at 1.0, 4096 x 14336 at M >= 2 in two at 1.0 and three at 1.5). First
+cluster against global sum at bps 1.0 and 1.5: outputs must be the same bits
+(the same split order); then the benchmark's timing, two rounds in opposite
+orders; the kernel and (grid, splits) each launch took are printed.
 """
 import sys
 
@@ -65,3 +75,54 @@ if part == "nosum":
     for shape, m, xd in cases[3:7]:
         ab(f"bps1.5 {shape[0]}x{shape[1]} M={m} {xd}", timed(shape, m, xd), extra)
     setting(shipped[0], True)()
+
+if part == "cluster":
+    import cupyquant.qmatmul as mm
+    from test_bench_matmul import get_bench, random_q4_0_device
+    bench = get_bench()
+    print(f"copy {bench.ceiling()/1e9:.0f} GB/s", flush=True)
+    launched = {}
+    real_launch = mm.launch
+
+    def spy(kern, grid, *args, **kw):
+        launched["k"] = (tuple(grid), "cl" if kw.get("cluster") else "gl")
+        return real_launch(kern, grid, *args, **kw)
+    mm.launch = spy
+    shipped = (mm.MV_BLOCKS_PER_SM, mm.MV_BLOCKS_PER_SM_LONG_K, mm.MV_CLUSTER_MAX_SPLITS)
+
+    def setting(bps, long_bps, clusters):
+        def apply():
+            mm.MV_BLOCKS_PER_SM, mm.MV_BLOCKS_PER_SM_LONG_K = bps, long_bps
+            mm.MV_CLUSTER_MAX_SPLITS = 8 if clusters else 0
+            mm._mv_plans.clear()
+        return apply
+
+    def timed(shape, m, xd):
+        def fn():
+            r, _ = bench.measure(shape, m, xd, None)
+            return f"{r['time_us']:.2f} {launched['k'][0]}{launched['k'][1]}"
+        return fn
+    for bps in (1.0, 1.5):
+        for shape, m, xd in [((4096, 4096), 1, "float16"), ((4096, 4096), 8, "float16"), ((4096, 4096), 2, "float32"),
+                             ((4096, 14336), 8, "float16"), ((4096, 14336), 4, "float32"), ((2050, 8192), 3, "float16")]:
+            w = random_q4_0_device(*shape, seed=1)
+            x = cp.random.standard_normal((m, shape[1]), dtype=cp.float32).astype(xd)
+            outs = []
+            for cl in (False, True):
+                setting(bps, bps, cl)()
+                outs.append((mm.matmul(x, w).view(cp.uint16 if xd == "float16" else cp.uint32), launched["k"]))
+            print(f"bps {bps} {shape} M={m} {xd}: cluster == global bits {bool((outs[0][0] == outs[1][0]).all())} "
+                  f"{[k for _, k in outs]}", flush=True)
+    settings = {"gl 0.5": setting(shipped[0], shipped[1], False), "cl 0.5": setting(shipped[0], shipped[1], True),
+                "cl 1.0": setting(1.0, 1.0, True), "cl 1.5": setting(1.5, 1.5, True),
+                "gl 1.0": setting(1.0, 1.0, False)}
+    cases = [((4096, 4096), 1, "float16"), ((4096, 4096), 4, "float16"), ((4096, 4096), 8, "float16"),
+             ((4096, 4096), 1, "float32"), ((4096, 4096), 4, "float32"),
+             ((4096, 14336), 1, "float16"), ((4096, 14336), 2, "float16"), ((4096, 14336), 4, "float16"),
+             ((4096, 14336), 8, "float16"), ((4096, 14336), 4, "float32"), ((4096, 14336), 8, "float32"),
+             ((2048, 8192), 1, "float16"), ((4096, 11008), 8, "float16"), ((14336, 4096), 8, "float16")]
+    for rnd in range(2):
+        order = settings if rnd == 0 else dict(list(settings.items())[::-1])
+        for shape, m, xd in cases:
+            ab(f"r{rnd} {shape[0]}x{shape[1]} M={m} {xd}", timed(shape, m, xd), order)
+    setting(*shipped[:2], True)()

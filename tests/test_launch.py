@@ -63,6 +63,38 @@ def test_fallback_is_cupys_launch(monkeypatch):
     assert gl.pdl_usable(0) is False
 
 
+def test_cluster_launch_attributes(monkeypatch):
+    """A cluster launch goes through cuLaunchKernelEx with the cluster
+    dimension attribute (cuda.h: id 4, three unsigned ints at the start of
+    the value), and the PDL attribute beside it where PDL is on; without the
+    driver it is an error that says so, not CuPy's plain launch."""
+    import types
+    seen = []
+
+    class FakeDriver:
+        def cuLaunchKernelEx(self, cfg_ref, func, params, extra):
+            cfg = cfg_ref._obj
+            seen.append((tuple(cfg.grid), [(cfg.attrs[i].id, tuple(cfg.attrs[i].value.dims))
+                                           for i in range(cfg.num_attrs)], func))
+            return 0
+
+    assert gl._AttrValue.dims.offset == 0
+    stream = types.SimpleNamespace(ptr=0)
+    fake_cp = types.SimpleNamespace(cuda=types.SimpleNamespace(runtime=types.SimpleNamespace(getDevice=lambda: 0),
+                                                               get_current_stream=lambda: stream))
+    monkeypatch.setattr(gl, "cupy_module", lambda: fake_cp)
+    monkeypatch.setattr(gl, "_libcuda", lambda: FakeDriver())
+    kern = types.SimpleNamespace(ptr=1234, name="k")
+    for pdl in (False, True):
+        monkeypatch.setattr(gl, "pdl_usable", lambda dev, pdl=pdl: pdl)
+        gl.launch(kern, (63, 3), (256,), (np.int32(1),), cluster=(1, 3, 1), pdl=True)
+    assert seen[0] == ((63, 3, 1), [(4, (1, 3, 1))], 1234)
+    assert seen[1][1][0] == (4, (1, 3, 1)) and seen[1][1][1][0] == 6
+    monkeypatch.setattr(gl, "_libcuda", lambda: False)
+    with pytest.raises(RuntimeError, match="cluster"):
+        gl.launch(kern, (63, 3), (256,), (), cluster=(1, 3, 1))
+
+
 needs_gpu = pytest.mark.skipif(not gpu_available(), reason="no usable GPU (CuPy)")
 
 

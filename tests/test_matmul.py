@@ -471,6 +471,77 @@ def test_matvec_x_shared_tile_queue(n, k, offset, m, monkeypatch):
 
 
 @gpu
+@pytest.mark.parametrize("n,k,offset", [(1000, 4096, 0),    # 63 tiles, two stages: 2 splits
+                                        (200, 14336, 0),    # 7 stages: 7 splits
+                                        (300, 4352, 0),     # the last stage partial
+                                        (250, 8192, 1),     # odd address: byte copies
+                                        (100, 36864, 0)])   # 18 stages: more splits than a cluster holds
+@pytest.mark.parametrize("m", [1, 3, 8])
+def test_matvec_split_k_in_clusters(n, k, offset, m, monkeypatch):
+    """Split-K matrix-vector grids (one thread block a tile) launched as
+    thread block clusters, one a tile, split 0 adding the partial sums out of
+    the other splits' shared memory: the same bits as the global workspace
+    sum (same split order), float32-accurate, on every kernel kind (float16 x
+    with and without x_shared, float32 x). Where clusters cannot be had
+    (before sm_90) or the splits outnumber MV_CLUSTER_MAX_SPLITS, the launch
+    is the global one."""
+    _need_tensor_cores("matvec_f16tc")
+    import cupyquant.matmul_kernels as mk
+    import cupyquant.qmatmul as mm
+    from cupyquant.gpu.launch import clusters_usable
+    cp = cupy_module()
+    xs_limit = 96 << 10
+    monkeypatch.setattr(mm, "MV_BLOCKS_PER_SM", 4.0)  # split these small grids as far as K allows
+    monkeypatch.setattr(mm, "MV_BLOCKS_PER_SM_LONG_K", 4.0)
+    launched = []
+    real_launch = mm.launch
+
+    def spy(kern, grid, *args, **kw):
+        launched.append((kern.name, tuple(grid), kw.get("cluster")))
+        return real_launch(kern, grid, *args, **kw)
+    monkeypatch.setattr(mm, "launch", spy)
+    rng = np.random.default_rng()
+    c = case(n, k, offset)
+    for x_dtype, x_shared in (("float16", True), ("float16", False), ("float32", True), ("float32", False)):
+        monkeypatch.setattr(mm, "MV_X_SHARED_MAX", {x_dtype: xs_limit if x_shared else 0})
+        monkeypatch.setattr(mm, "MV_X_SHARED_ANY", 1 << 20)
+        monkeypatch.setattr(mm, "MV_X_SHARED_MANY_TILES", {})
+        x = cp.asarray(rng.standard_normal((m, k)).astype(x_dtype))
+        ys = []
+        for max_splits in (0, 8):
+            monkeypatch.setattr(mm, "MV_CLUSTER_MAX_SPLITS", max_splits)
+            launched.clear()
+            ys.append(matmul(x, c.w, out=cp.full((m, n), np.nan, dtype=cp.float32), path="matvec_f16tc"))
+            name, (grid_x, splits), cluster = launched[-1]
+            assert splits > 1 and grid_x == -(-n // 16), launched  # split, a thread block a tile
+            cols = m * (3 if x_dtype == "float32" else 1)  # x_shared: one column tile, records that fit
+            records = mk.mv_x_shared_bytes(cols, -(-(k // 32) // 64) * 64)
+            assert name.endswith("_xs") == (x_shared and cols <= 8 and records <= xs_limit), launched
+            in_cluster = max_splits and splits <= max_splits and clusters_usable(cp.cuda.Device().id)
+            assert cluster == ((1, splits, 1) if in_cluster else None), launched
+        assert bool((ys[0].view(cp.uint32) == ys[1].view(cp.uint32)).all()), (x_dtype, x_shared, launched)
+        ref = cp.asnumpy(x).astype(np.float64) @ c.w64.T
+        err = _rel_err(cp.asnumpy(ys[1]), ref)
+        assert err <= 1e-5, (x_dtype, x_shared, err)
+    counters = mm._counters.get((cp.cuda.Device().id, cp.cuda.get_current_stream().ptr))
+    assert counters is None or int(counters.sum()) == 0, "tile counters not left zero"
+
+
+def test_mv_cluster_rule(monkeypatch):
+    """Clusters only where the splits are 2 .. MV_CLUSTER_MAX_SPLITS, every
+    tile has its own thread block (no queue) and the device has them."""
+    import cupyquant.qmatmul as mm
+    monkeypatch.setattr(mm, "clusters_usable", lambda dev: dev == 0)
+    assert mm._mv_cluster(2, 256, 256, 0) and mm._mv_cluster(8, 63, 63, 0)
+    assert not mm._mv_cluster(1, 256, 256, 0)       # not split
+    assert not mm._mv_cluster(9, 256, 256, 0)       # more splits than a cluster
+    assert not mm._mv_cluster(2, 198, 256, 0)       # persistent thread blocks with a queue
+    assert not mm._mv_cluster(2, 256, 256, 1)       # no clusters on that device
+    monkeypatch.setattr(mm, "MV_CLUSTER_MAX_SPLITS", 0)
+    assert not mm._mv_cluster(2, 256, 256, 0)
+
+
+@gpu
 @pytest.mark.parametrize("out_dtype", ["float32", "float16", "bfloat16"])
 @pytest.mark.parametrize("path", ["matvec", "mma", "dequant_gemm", "wgmma"])
 def test_out_dtypes_and_batch_dims(out_dtype, path):

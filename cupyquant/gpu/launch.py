@@ -32,11 +32,12 @@ from .platform import cupy_module, cuda_sm
 #: (environment variable ``CUPYQUANT_PDL=0`` turns it off).
 PDL = os.environ.get("CUPYQUANT_PDL", "1").strip().lower() not in ("0", "false", "no", "off")
 
-_CU_LAUNCH_ATTRIBUTE_PROGRAMMATIC_STREAM_SERIALIZATION = 6  # cuda.h, CUlaunchAttributeID
+_CU_LAUNCH_ATTRIBUTE_CLUSTER_DIMENSION = 4  # cuda.h, CUlaunchAttributeID
+_CU_LAUNCH_ATTRIBUTE_PROGRAMMATIC_STREAM_SERIALIZATION = 6
 
 
 class _AttrValue(ctypes.Union):           # CUlaunchAttributeValue: 64 bytes
-    _fields_ = [("pad", ctypes.c_char * 64), ("as_int", ctypes.c_int)]
+    _fields_ = [("pad", ctypes.c_char * 64), ("as_int", ctypes.c_int), ("dims", ctypes.c_uint * 3)]
 
 
 class _Attr(ctypes.Structure):            # CUlaunchAttribute
@@ -52,6 +53,7 @@ class _Config(ctypes.Structure):          # CUlaunchConfig
 _lock = threading.Lock()
 _driver = None       # ctypes library, False when unusable
 _pdl_devices: dict = {}
+_cluster_devices: dict = {}
 
 
 def _libcuda():
@@ -75,6 +77,15 @@ def _libcuda():
                     break
                 _driver = lib
     return _driver
+
+
+def clusters_usable(dev_id: int) -> bool:
+    """True when kernels on device ``dev_id`` can be launched as thread block
+    clusters (CUDA, sm_90+, a driver with cuLaunchKernelEx)."""
+    ok = _cluster_devices.get(dev_id)
+    if ok is None:
+        ok = _cluster_devices[dev_id] = cuda_sm(dev_id) >= 90 and bool(_libcuda())
+    return ok
 
 
 def pdl_usable(dev_id: int) -> bool:
@@ -119,22 +130,26 @@ _PDL_ATTR.value.as_int = 1
 _PDL_ATTR_PTR = ctypes.pointer(_PDL_ATTR)
 
 
-def launch(kern, grid, block, args, *, shared_mem: int = 0, stream=None, pdl: bool = False) -> None:
+def launch(kern, grid, block, args, *, shared_mem: int = 0, stream=None, pdl: bool = False,
+           cluster: tuple | None = None) -> None:
     """Launch ``kern`` (a CuPy RawKernel) like ``kern(grid, block, args,
     shared_mem=..., stream=...)``; with ``pdl`` (only for kernels that start
     with CQ_GRID_DEPENDENCY() or CQ_GRID_WAIT()) through cuLaunchKernelEx with the
     programmatic-stream-serialization attribute where :func:`pdl_usable`.
-    Arguments that are ctypes structures (a TMA tensor map) are passed by
-    value, which only the driver launch can do: it is then used with or
-    without PDL."""
+    ``cluster`` (thread blocks a cluster along x, y, z; only where
+    :func:`clusters_usable`, which the caller checks: the kernel relies on
+    it) launches the grid as thread block clusters. Arguments that are ctypes
+    structures (a TMA tensor map) are passed by value, which only the driver
+    launch can do: it is then used with or without PDL."""
     cp = cupy_module()
     use_pdl = pdl and cp is not None and pdl_usable(cp.cuda.runtime.getDevice())
     by_value = any(isinstance(a, ctypes.Structure) for a in args)
-    if not use_pdl and not by_value:
+    if not use_pdl and not by_value and cluster is None:
         kern(grid, block, args, shared_mem=shared_mem, stream=stream)
         return
     if not _libcuda():
-        raise RuntimeError(f"launching {getattr(kern, 'name', kern)} with a structure argument "
+        need = "a cluster launch" if cluster is not None else "a structure argument"
+        raise RuntimeError(f"launching {getattr(kern, 'name', kern)} with {need} "
                            "needs the CUDA driver's cuLaunchKernelEx")
     values = [_c_arg(a) for a in args]
     params = (ctypes.c_void_p * len(values))()
@@ -145,8 +160,17 @@ def launch(kern, grid, block, args, *, shared_mem: int = 0, stream=None, pdl: bo
     cfg.block[:] = _as3(block)
     cfg.shared_mem = int(shared_mem)
     cfg.stream = (stream if stream is not None else cp.cuda.get_current_stream()).ptr
-    cfg.attrs = _PDL_ATTR_PTR if use_pdl else None
-    cfg.num_attrs = 1 if use_pdl else 0
+    if cluster is None:
+        cfg.attrs = _PDL_ATTR_PTR if use_pdl else None
+        cfg.num_attrs = 1 if use_pdl else 0
+    else:
+        attrs = (_Attr * 2)()
+        attrs[0].id = _CU_LAUNCH_ATTRIBUTE_CLUSTER_DIMENSION
+        attrs[0].value.dims[:] = _as3(cluster)
+        if use_pdl:
+            attrs[1] = _PDL_ATTR
+        cfg.attrs = attrs
+        cfg.num_attrs = 2 if use_pdl else 1
     func = kern.kernel.ptr if hasattr(kern, "kernel") else kern.ptr
     status = _libcuda().cuLaunchKernelEx(ctypes.byref(cfg), func, params, None)
     if status != 0:

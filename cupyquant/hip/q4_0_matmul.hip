@@ -152,7 +152,9 @@ __device__ __forceinline__ void cq_mv_tc(const cq_u8* __restrict__ w, cq_i64 row
     // did then; with the early path compiled in, float32 x at M = 8 ran 16-29%
     // slower, notes/h200_s16 run 5.)
     const bool early = CQ_MV_EARLY_COMPILED(SPLIT3, XS) && (mode & CQ_MV_EARLY) != 0;
-    if (CQ_MV_EARLY_COMPILED(SPLIT3, XS)) mode &= 3;
+    // (XQ kernels run only with a queue: never in a cluster)
+    const bool cluster = !XQ && (mode & CQ_MV_CLUSTER) != 0;
+    mode &= 3;
     constexpr int P = SPLIT3 ? 3 : 1;  // B columns per activation row
     constexpr int NC = 8 * NT;         // B columns
     constexpr int TILES = RT / 16;     // 16-row tiles
@@ -357,9 +359,11 @@ __device__ __forceinline__ void cq_mv_tc(const cq_u8* __restrict__ w, cq_i64 row
         __syncthreads();
 
         // Sum the K interleaves and the parts: red[kw][row][col] (xt: in the
-        // slot of the last stage, the other one may be filling).
+        // slot of the last stage, the other one may be filling); a cluster's
+        // splits leave their partial sums after it, part[m][row].
         float* red = reinterpret_cast<float*>(smem + (xt ? slot_of(nst - 1) * STAGE : 0));
-        static_assert(KW * RT * NC * 4 <= STAGE && KW * RT * NC * 4 <= CQ_MV_XS_OFFSET(RT, KB, ST),
+        float* part = red + KW * RT * NC;
+        static_assert((KW + 1) * RT * NC * 4 <= STAGE && (KW + 1) * RT * NC * 4 <= CQ_MV_XS_OFFSET(RT, KB, ST),
                       "reduction buffer");
 #pragma unroll
         for (int nt = 0; nt < NT; ++nt) {
@@ -381,11 +385,32 @@ __device__ __forceinline__ void cq_mv_tc(const cq_u8* __restrict__ w, cq_i64 row
                     for (int p = 0; p < P; ++p) v += red[(h * RT + r) * NC + m * P + p];
                 if (n_split == 1)
                     cq_store1(y + (cq_i64)m * ldy + n0 + r, v);
+                else if (cluster)
+                    part[i] = v;
                 else
                     ws[((cq_i64)split * M + m) * N + n0 + r] = v;
             }
         }
-        if (n_split > 1) {
+#if defined(CQ_CLUSTERS)
+        if (n_split > 1 && cluster) {
+            // The tile's splits are the cluster's thread blocks, rank = split:
+            // split 0 adds their partial sums up in split order (as the
+            // workspace sum below, so the results are the same bits).
+            cq_cluster_sync();
+            if (split == 0) {
+                const cq_u32 part_s = cq_smem_addr(part);
+                for (int i = tid; i < nout; i += CQ_MM_THREADS) {
+                    if (i % RT < rows) {
+                        float v = 0.0f;
+                        for (int s = 0; s < n_split; ++s) v += cq_ld_cluster_f32(part_s + 4 * i, s);
+                        cq_store1(y + (cq_i64)(i / RT) * ldy + n0 + i % RT, v);
+                    }
+                }
+            }
+            cq_cluster_sync();  // the other splits' shared memory stays until split 0 has read it
+        }
+#endif
+        if (n_split > 1 && !cluster) {
             // Split-K: the last block of the tile to arrive adds the partial sums
             // up in split order (deterministic) and writes y.
             __threadfence();

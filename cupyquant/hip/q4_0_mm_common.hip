@@ -47,8 +47,32 @@ __device__ __forceinline__ int cq_imin(int a, int b) { return a < b ? a : b; }
 // room (4096 x 4096, M = 1: 6.5 -> 7.2 us on the H200), so the host sets the
 // bit only on full ones (14336 x 4096, M = 1: 16.2 -> 13.9 us; notes/h200_s15).
 #define CQ_MV_EARLY 4
+// ... and CQ_MV_CLUSTER where the host launched the K splits of each row tile
+// as one thread block cluster (sm_90+, the splits along the cluster's y):
+// split 0 then adds the splits' partial sums up out of their shared memory
+// instead of through a global workspace and a counter. Never with a queue.
+#define CQ_MV_CLUSTER 8
 #ifndef CQ_MV_PF_STAGES
 #define CQ_MV_PF_STAGES 1
+#endif
+
+// ------------------------------------------------------------ thread block clusters
+#if defined(CQ_CUDA) && defined(__CUDA_ARCH__) && (__CUDA_ARCH__ >= 900)
+#define CQ_CLUSTERS 1
+// Every thread of every thread block of the cluster arrives; shared memory
+// written before it is visible to the whole cluster after it.
+__device__ __forceinline__ void cq_cluster_sync() {
+    asm volatile("barrier.cluster.arrive.release.aligned;\n\tbarrier.cluster.wait.acquire.aligned;\n" ::: "memory");
+}
+// The float at shared-window address `addr` (cq_smem_addr) in the shared
+// memory of the cluster's thread block `rank`.
+__device__ __forceinline__ float cq_ld_cluster_f32(cq_u32 addr, int rank) {
+    cq_u32 remote;
+    float v;
+    asm volatile("mapa.shared::cluster.u32 %0, %1, %2;\n" : "=r"(remote) : "r"(addr), "r"(rank));
+    asm volatile("ld.shared::cluster.f32 %0, [%1];\n" : "=f"(v) : "r"(remote) : "memory");
+    return v;
+}
 #endif
 
 // ------------------------------------------------------------- single stores
