@@ -2,6 +2,7 @@
 
     PYTHONPATH=. python notes/probe_s21.py nosum   # split-K without its sum: what a cheaper sum could give (run 1)
     PYTHONPATH=. python notes/probe_s21.py cluster # split-K summed in thread block clusters (run 2)
+    PYTHONPATH=. python notes/probe_s21.py splits  # every K split count on one-tile-a-block shapes (run 3)
 
 Part "nosum": an upper bound for a split-K sum that costs nothing (the
 thread block clusters idea of session 20's note: the K splits of a tile
@@ -24,6 +25,13 @@ two at 1.0, 4096 x 14336 at M >= 2 in two at 1.0 and three at 1.5). First
 cluster against global sum at bps 1.0 and 1.5: outputs must be the same bits
 (the same split order); then the benchmark's timing, two rounds in opposite
 orders; the kernel and (grid, splits) each launch took are printed.
+
+Part "splits": the matrix-vector plan with its K split count forced (1 to
+6, and the plan's own), clusters where the grid is one wave (as shipped
+after run 2), on shapes whose tiles are fewer than the resident thread
+blocks. Beside each time, a model's makespan in stage times: the grid's
+(tile, split) thread blocks, split s holding its stages, started in launch
+order on the resident slots as slots free up.
 """
 import sys
 
@@ -126,3 +134,72 @@ if part == "cluster":
         for shape, m, xd in cases:
             ab(f"r{rnd} {shape[0]}x{shape[1]} M={m} {xd}", timed(shape, m, xd), order)
     setting(*shipped[:2], True)()
+
+def makespan(tiles, stage_counts, slots):
+    """Stage times until the last thread block ends: blocks in launch order
+    (every tile of split 0, then split 1, ...) on ``slots`` resident slots."""
+    import heapq
+    free = [0] * slots
+    end = 0
+    for st in stage_counts:
+        for _ in range(tiles):
+            t = heapq.heappop(free) + st
+            end = max(end, t)
+            heapq.heappush(free, t)
+    return end
+
+
+if part == "splits":
+    import cupyquant.qmatmul as mm
+    from gpu_timing import gpu_seconds_per_call
+    from test_bench_matmul import get_bench, random_q4_0_device
+    bench = get_bench()
+    print(f"copy {bench.ceiling()/1e9:.0f} GB/s", flush=True)
+    launched = {}
+    real_launch, real_splits, real_fit = mm.launch, mm._mv_splits, mm._mv_fit
+    seen = {}
+
+    def spy(kern, grid, *args, **kw):
+        launched["k"] = (kern.name.replace("cq_q4_0_mv_tc_", ""), tuple(grid), "cl" if kw.get("cluster") else "gl")
+        return real_launch(kern, grid, *args, **kw)
+    mm.launch = spy
+
+    def fit_spy(cp_, name, smem, sms, nb, tiles, kb, bps):
+        kern, resident, sp = real_fit(cp_, name, smem, sms, nb, tiles, kb, bps)
+        seen["resident"], seen["kb"] = resident, kb
+        return kern, resident, sp
+    mm._mv_fit = fit_spy
+    forced = {}
+
+    def forced_splits(nb, tiles, capacity, kb):
+        if "s" not in forced:
+            return real_splits(nb, tiles, capacity, kb)
+        n_st = -(-nb // kb)
+        sps = -(-n_st // min(forced["s"], n_st))
+        return -(-n_st // sps), sps
+    mm._mv_splits = forced_splits
+    shapes = [(1024, 4096), (2048, 8192), (4096, 8192), (4096, 11008), (4096, 14336), (5120, 13824), (8192, 28672)]
+    for n, k in shapes:
+        w = [random_q4_0_device(n, k, seed=i) for i in range(max(2, -(-250 << 20) // (n * k // 32 * 18)))]
+        for m in (1, 4, 8):
+            x = cp.random.standard_normal((m, k), dtype=cp.float32).astype(cp.float16)
+            out = cp.empty((m, n), dtype=cp.float16)
+            cells = []
+            for s_ in (None, 1, 2, 3, 4, 5, 6):
+                if s_ is None:
+                    forced.clear()
+                else:
+                    forced["s"] = s_
+                mm._mv_plans.clear()
+                t, _, _ = gpu_seconds_per_call([lambda w_=w_: mm.matmul(x, w_, out=out) for w_ in w])
+                name, (gx, sp), how = launched["k"]
+                n_st = -(-(k // 32) // seen["kb"])
+                sps = -(-n_st // sp)
+                counts = [min(sps, n_st - i * sps) for i in range(sp)]
+                tiles = -(-n // 16)
+                ms = makespan(tiles, counts, seen["resident"]) if gx == tiles else None  # None: a queue
+                cells.append(f"{'plan' if s_ is None else s_}:{t*1e6:.2f}us {sp}{how} ms={ms}")
+                if s_ is not None and s_ >= n_st:
+                    break
+            print(f"{n}x{k} M={m} ({launched['k'][0]}, resident {seen['resident']}): " + " | ".join(cells), flush=True)
+    mm._mv_splits, mm._mv_fit, mm.launch = real_splits, real_fit, real_launch
