@@ -67,6 +67,7 @@ Paths (``path=``; ``None`` chooses by M = number of activation rows and platform
 from __future__ import annotations
 
 import functools
+import heapq
 import math
 import threading
 
@@ -264,8 +265,22 @@ MV_BLOCKS_PER_SM = 0.5  # H100: no K split for 4096 rows was faster than one (40
 #: no faster or slower there; confirmed in notes/h200_s12 run 1). 1.5 against
 #: 1.0 (notes/h200_s17 run 2, same process): M = 4 / 6 / 8 19.47 / 21.02 /
 #: 22.87 against 20.15-20.30 / 21.52-21.65 / 23.31-23.74 us; 2.0 slower.
-MV_BLOCKS_PER_SM_LONG_K = 1.5
+#: None (the default) takes the split count of least modelled time instead
+#: (_mv_splits_makespan); from session 17 to 20 this was 1.5. H200, float16
+#: x, us, M = 4 / 8 (notes/h200_s21 run 3, every split count forced): 4096 x
+#: 11008 1.5 -> 3 splits 22.4 / 24.9, the model's 2 splits 17.2 / 19.7 (one
+#: wave, clusters); 5120 x 13824 24.7 / 28.2 against 23.8 / 27.4; 2048 x 8192
+#: (4 against 2 splits) 9.3 / 10.5 against 8.5 / 9.3; 4096 x 14336 (3 splits)
+#: and 8192 x 28672 (1) the same plan either way. No other count was faster
+#: on those shapes than the model's.
+MV_BLOCKS_PER_SM_LONG_K = None
 MV_LONG_K = 8192
+#: The model's cost of one more split, in stage times (the split-K sum, each
+#: thread block's start and end). Run 3's fastest split count of each shape
+#: above (M = 8, 660 resident slots) is the model's choice for 0.7-0.95; at
+#: 0.65 and less 8192 x 28672 would split in four (68 against 62 us at M = 4),
+#: at 1.0 and more 4096 x 14336 in two.
+MV_SPLIT_COST = 0.8
 #: Split-K grids of the tensor-core matrix-vector kernel with one thread
 #: block a tile (no queue), at most this many splits, and fewer thread blocks
 #: than resident slots are launched as thread block clusters (sm_90+), one
@@ -613,17 +628,20 @@ def _mv_plan(cp, x_dtype, y_dtype, mc: int, nb: int, tiles: int, n_tiles: int, s
     return kern, geo, smem, tiles, splits, sps, False, tiles * splits >= resident
 
 
-def _mv_fit(cp, name: str, smem: int, sms: int, nb: int, tiles: int, kb: int, bps: float) -> tuple:
+def _mv_fit(cp, name: str, smem: int, sms: int, nb: int, tiles: int, kb: int, bps: float | None) -> tuple:
     """(kernel, resident thread blocks, (splits, stages per split)) for the
     kernel ``name`` with ``smem`` bytes of dynamic shared memory on ``sms``
     multiprocessors: K split (``kb`` blocks a stage) so that the (tile,
-    split) thread blocks fill about ``bps`` x the resident ones."""
+    split) thread blocks fill about ``bps`` x the resident ones (None: the
+    split count of least modelled time, _mv_splits_makespan)."""
     if MV_GEOMETRY is not None and name not in _compiled_kernel_names():
         raise ValueError(f"matmul: MV_GEOMETRY = {tuple(MV_GEOMETRY)} has no compiled kernel {name} for this "
                          f"launch (compiled geometries: {mk.MV_GEOMETRIES + (mk.MV_GEOMETRY_SMALL,)}, the "
                          f"last only for some kernels)")
     kern = _kernel_with_smem(cp, name, smem)
     resident = _occupancy(cp, kern, smem) * sms
+    if bps is None:
+        return kern, resident, _mv_splits_makespan(nb, tiles, resident, kb)
     return kern, resident, _mv_splits(nb, tiles, max(1, int(bps * resident)), kb)
 
 
@@ -646,6 +664,50 @@ def _mv_splits(nb: int, tiles: int, capacity: int, kb: int) -> tuple[int, int]:
         splits = max(1, min(n_st, capacity // tiles))
     sps = -(-n_st // splits)
     return -(-n_st // sps), sps
+
+
+#: Most K splits the model of _mv_splits_makespan considers.
+MV_MODEL_MAX_SPLITS = 16
+
+
+def _mv_splits_makespan(nb: int, tiles: int, resident: int, kb: int) -> tuple[int, int]:
+    """(splits, stages per split) of K for the tensor-core matrix-vector kernel
+    that a model of its time prefers: the grid's (tile, split) thread blocks
+    in launch order (every tile of split 0, then of split 1, ...), each
+    taking as many stage times as it has stages (the last one's partial
+    stage a fraction), on ``resident`` slots, each block in the first slot
+    that frees up; the time is when the last one ends, plus MV_SPLIT_COST a
+    split. Ties go to fewer splits. It sees the waves a split count leaves
+    (4096 x 11008: 3 splits are 768 thread blocks for 660 slots, a second
+    wave that 2 splits do not have), which a fill factor does not."""
+    n_st = -(-nb // kb)
+    best = None
+    for want in range(1, min(n_st, MV_MODEL_MAX_SPLITS) + 1):
+        sps = -(-n_st // want)
+        splits = -(-n_st // sps)
+        if splits != want:  # the same grid as a smaller count
+            continue
+        lengths = [min(sps * kb, nb - i * sps * kb) / kb for i in range(splits)]
+        t = _makespan(tiles, lengths, resident) + MV_SPLIT_COST * splits
+        if best is None or t < best[0] - 1e-9:
+            best = (t, splits, sps)
+    return best[1], best[2]
+
+
+def _makespan(tiles: int, lengths: list, slots: int) -> float:
+    """When the last of ``tiles`` x len(lengths) jobs ends (every tile of
+    length lengths[0] first, then lengths[1], ...), each started in order on
+    the first of ``slots`` slots to free up."""
+    if tiles * len(lengths) <= slots:
+        return max(lengths)
+    free = [0.0] * slots  # a heap of the times the slots free up
+    end = 0.0
+    for length in lengths:
+        for _ in range(tiles):
+            t = heapq.heappop(free) + length
+            end = max(end, t)
+            heapq.heappush(free, t)
+    return end
 
 
 _occ_cache: dict = {}

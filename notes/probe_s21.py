@@ -3,6 +3,7 @@
     PYTHONPATH=. python notes/probe_s21.py nosum   # split-K without its sum: what a cheaper sum could give (run 1)
     PYTHONPATH=. python notes/probe_s21.py cluster # split-K summed in thread block clusters (run 2)
     PYTHONPATH=. python notes/probe_s21.py splits  # every K split count on one-tile-a-block shapes (run 3)
+    PYTHONPATH=. python notes/probe_s21.py ab      # session 20's split rules against the new ones (run 4)
 
 Part "nosum": an upper bound for a split-K sum that costs nothing (the
 thread block clusters idea of session 20's note: the K splits of a tile
@@ -32,6 +33,11 @@ after run 2), on shapes whose tiles are fewer than the resident thread
 blocks. Beside each time, a model's makespan in stage times: the grid's
 (tile, split) thread blocks, split s holding its stages, started in launch
 order on the resident slots as slots free up.
+
+Part "ab": the submitted plan rules (long-K split count from the model,
+clusters on one-wave split grids) against session 20's (MV_BLOCKS_PER_SM_LONG_K
+1.5, no clusters), the same module, two rounds in opposite orders, float16
+x (float32 x at M = 1 / 4 on two shapes).
 """
 import sys
 
@@ -203,3 +209,38 @@ if part == "splits":
                     break
             print(f"{n}x{k} M={m} ({launched['k'][0]}, resident {seen['resident']}): " + " | ".join(cells), flush=True)
     mm._mv_splits, mm._mv_fit, mm.launch = real_splits, real_fit, real_launch
+
+if part == "ab":
+    import cupyquant.qmatmul as mm
+    from test_bench_matmul import get_bench
+    bench = get_bench()
+    print(f"copy {bench.ceiling()/1e9:.0f} GB/s", flush=True)
+    launched = {}
+    real_launch = mm.launch
+
+    def spy(kern, grid, *args, **kw):
+        launched["k"] = (tuple(grid), "cl" if kw.get("cluster") else "gl")
+        return real_launch(kern, grid, *args, **kw)
+    mm.launch = spy
+    new = (mm.MV_BLOCKS_PER_SM_LONG_K, mm.MV_CLUSTER_MAX_SPLITS)
+
+    def setting(long_bps, max_splits):
+        def apply():
+            mm.MV_BLOCKS_PER_SM_LONG_K, mm.MV_CLUSTER_MAX_SPLITS = long_bps, max_splits
+            mm._mv_plans.clear()
+        return apply
+
+    def timed(shape, m, xd):
+        def fn():
+            r, _ = bench.measure(shape, m, xd, None)
+            return f"{r['time_us']:.2f} {launched['k'][0]}{launched['k'][1]}"
+        return fn
+    settings = {"s20": setting(1.5, 0), "new": setting(*new)}
+    cases = [(shape, m, "float16") for shape in [(1024, 4096), (2048, 8192), (4096, 11008), (5120, 13824),
+                                                 (4096, 14336), (1024, 14336), (4096, 4096)] for m in (1, 4, 8)]
+    cases += [((4096, 11008), 1, "float32"), ((4096, 11008), 4, "float32"), ((2048, 8192), 4, "float32")]
+    for rnd in range(2):
+        order = settings if rnd == 0 else dict(list(settings.items())[::-1])
+        for shape, m, xd in cases:
+            ab(f"r{rnd} {shape[0]}x{shape[1]} M={m} {xd}", timed(shape, m, xd), order)
+    setting(*new)()

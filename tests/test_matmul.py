@@ -447,6 +447,7 @@ def test_matvec_x_shared_tile_queue(n, k, offset, m, monkeypatch):
     monkeypatch.setattr(mm, "device_info", lambda dev: {**real_info(dev), "sm_count": 16})
     monkeypatch.setattr(mm, "_occupancy", lambda cp, kern, smem: 1)
     monkeypatch.setattr(mm, "_mv_plans", {})
+    monkeypatch.setattr(mm, "MV_BLOCKS_PER_SM_LONG_K", 1.5)  # K = 8192: two splits (the model would not split)
     # x_shared (16, 64, 2) for every case here, also float32 x with records over 32 KiB
     monkeypatch.setattr(mm, "MV_X_SHARED_MAX", {"float16": 1 << 20, "float32": 1 << 20})
     monkeypatch.setattr(mm, "MV_X_SHARED_ANY", 1 << 20)
@@ -530,6 +531,26 @@ def test_matvec_split_k_in_clusters(n, k, offset, m, monkeypatch):
         assert err <= 1e-5, (x_dtype, x_shared, err)
     counters = mm._counters.get((cp.cuda.Device().id, cp.cuda.get_current_stream().ptr))
     assert counters is None or int(counters.sum()) == 0, "tile counters not left zero"
+
+
+def test_mv_split_model():
+    """The long-K split count of least modelled time (660 resident slots,
+    64 blocks a stage): the fastest count of each shape measured on the H200
+    (notes/h200_s21 run 3), whole waves counted, the last stage's fraction
+    counted, ties to fewer splits."""
+    import cupyquant.qmatmul as mm
+    assert mm._makespan(10, [2.0], 16) == 2.0
+    assert mm._makespan(10, [2.0, 2.0], 16) == 4.0          # 20 blocks on 16 slots: a second wave
+    assert mm._makespan(256, [3.0, 3.0, 1.0], 660) == 3.0   # the short third split fills in
+    assert mm._makespan(256, [2.0, 2.0, 1.375], 660) == 2.75
+    best = {(2048, 8192): 2, (4096, 8192): 2, (4096, 11008): 2, (4096, 14336): 3, (5120, 13824): 2,
+            (8192, 28672): 1}
+    for (n, k), splits in best.items():
+        nb = k // 32
+        got, sps = mm._mv_splits_makespan(nb, -(-n // 16), 660, 64)
+        assert got == splits and got * sps >= -(-nb // 64) > (got - 1) * sps, (n, k, got, sps)
+    assert mm._mv_splits_makespan(128, 256, 660, 64) == (2, 1)  # K = 4096, 4096 rows: one wave of two
+    assert mm._mv_splits_makespan(64, 256, 660, 64) == (1, 1)   # one stage: nothing to split
 
 
 def test_mv_cluster_rule(monkeypatch):
