@@ -189,6 +189,14 @@ def mv_x_shared_bytes(columns: int, blocks: int) -> int:
     return 64 * columns * blocks
 
 
+def mv_cluster_sum_bytes(rows: int, m: int, splits: int) -> int:
+    """Shared memory a tensor-core matrix-vector thread block needs beyond
+    its ring (and records) when its grid runs as clusters of ``splits`` K
+    splits (CQ_MV_CLUSTER): split 0 receives every split's float32 sums of
+    ``rows`` x ``m`` outputs."""
+    return 4 * rows * m * splits
+
+
 def mv_gen_name(x_dtype, out_dtype) -> str:
     x = _X_SUFFIX[getattr(x_dtype, "name", str(x_dtype))]
     return f"cq_q4_0_mv_gen_{x}_{out_suffix(out_dtype)}"

@@ -800,8 +800,11 @@ def _matvec_tc(cp, x2, w, y2, N, K, dev):
             xin = parts
         else:
             xin = xc
-        cluster = _mv_cluster(splits, grid_x, tiles, full, dev)
+        cluster = _mv_cluster(splits, grid_x, tiles, dev)
         ws, counters = _split_k_args(cp, 1 if cluster else splits, mc, N, tiles, dev, queues=x_shared)
+        if cluster:  # split 0 receives the splits' sums after its ring and records
+            smem += mk.mv_cluster_sum_bytes(geo[0], mc, splits)
+            kern = _kernel_with_smem(cp, kern.name, smem)
         # Early scheduling of the next grid and L2 prefetch before the wait
         # (CQ_MV_EARLY): only on full grids launched with PDL, and not where the
         # float32 records' kernel runs first (session 15 run 4, with the early
@@ -815,13 +818,12 @@ def _matvec_tc(cp, x2, w, y2, N, K, dev):
                 counters), shared_mem=smem, pdl=pdl, cluster=(1, splits, 1) if cluster else None)
 
 
-def _mv_cluster(splits: int, grid_x: int, tiles: int, full: bool, dev: int) -> bool:
+def _mv_cluster(splits: int, grid_x: int, tiles: int, dev: int) -> bool:
     """Whether a matrix-vector grid of ``splits`` K splits and ``grid_x``
     thread blocks a split runs as clusters (MV_CLUSTER_MAX_SPLITS): only with
     one thread block a tile (with a queue a thread block's tiles are not its
-    cluster's) and where the grid leaves resident slots free (not ``full``:
-    one wave)."""
-    return 1 < splits <= MV_CLUSTER_MAX_SPLITS and grid_x == tiles and not full and clusters_usable(dev)
+    cluster's)."""
+    return 1 < splits <= MV_CLUSTER_MAX_SPLITS and grid_x == tiles and clusters_usable(dev)
 
 
 def _mvi8_geometry() -> tuple:

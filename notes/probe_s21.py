@@ -34,10 +34,12 @@ blocks. Beside each time, a model's makespan in stage times: the grid's
 (tile, split) thread blocks, split s holding its stages, started in launch
 order on the resident slots as slots free up.
 
-Part "ab": the submitted plan rules (long-K split count from the model,
-clusters on one-wave split grids) against session 20's (MV_BLOCKS_PER_SM_LONG_K
-1.5, no clusters), the same module, two rounds in opposite orders, float16
-x (float32 x at M = 1 / 4 on two shapes).
+Part "ab": the submitted plan rules (long-K split count from the model;
+clusters on every split grid with a thread block a tile, the other splits
+storing their sums into split 0's shared memory and leaving at once) against
+the model without clusters and against session 20's rules
+(MV_BLOCKS_PER_SM_LONG_K 1.5, no clusters), the same module, two rounds in
+opposite orders, float16 x (float32 x on some shapes).
 """
 import sys
 
@@ -235,10 +237,11 @@ if part == "ab":
             r, _ = bench.measure(shape, m, xd, None)
             return f"{r['time_us']:.2f} {launched['k'][0]}{launched['k'][1]}"
         return fn
-    settings = {"s20": setting(1.5, 0), "new": setting(*new)}
+    settings = {"s20": setting(1.5, 0), "model gl": setting(new[0], 0), "model cl": setting(*new)}
     cases = [(shape, m, "float16") for shape in [(1024, 4096), (2048, 8192), (4096, 11008), (5120, 13824),
                                                  (4096, 14336), (1024, 14336), (4096, 4096)] for m in (1, 4, 8)]
-    cases += [((4096, 11008), 1, "float32"), ((4096, 11008), 4, "float32"), ((2048, 8192), 4, "float32")]
+    cases += [((4096, 11008), 1, "float32"), ((4096, 11008), 4, "float32"), ((2048, 8192), 4, "float32"),
+              ((4096, 14336), 4, "float32"), ((4096, 14336), 8, "float32")]
     for rnd in range(2):
         order = settings if rnd == 0 else dict(list(settings.items())[::-1])
         for shape, m, xd in cases:

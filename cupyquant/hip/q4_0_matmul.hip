@@ -155,6 +155,11 @@ __device__ __forceinline__ void cq_mv_tc(const cq_u8* __restrict__ w, cq_i64 row
     // (XQ kernels run only with a queue: never in a cluster)
     const bool cluster = !XQ && (mode & CQ_MV_CLUSTER) != 0;
     mode &= 3;
+#if defined(CQ_CLUSTERS)
+    // No thread block may write into another's shared memory before that one
+    // has started: this arrival is waited for before the first such write.
+    if (cluster) cq_cluster_arrive_relaxed();
+#endif
     constexpr int P = SPLIT3 ? 3 : 1;  // B columns per activation row
     constexpr int NC = 8 * NT;         // B columns
     constexpr int TILES = RT / 16;     // 16-row tiles
@@ -359,11 +364,9 @@ __device__ __forceinline__ void cq_mv_tc(const cq_u8* __restrict__ w, cq_i64 row
         __syncthreads();
 
         // Sum the K interleaves and the parts: red[kw][row][col] (xt: in the
-        // slot of the last stage, the other one may be filling); a cluster's
-        // splits leave their partial sums after it, part[m][row].
+        // slot of the last stage, the other one may be filling).
         float* red = reinterpret_cast<float*>(smem + (xt ? slot_of(nst - 1) * STAGE : 0));
-        float* part = red + KW * RT * NC;
-        static_assert((KW + 1) * RT * NC * 4 <= STAGE && (KW + 1) * RT * NC * 4 <= CQ_MV_XS_OFFSET(RT, KB, ST),
+        static_assert(KW * RT * NC * 4 <= STAGE && KW * RT * NC * 4 <= CQ_MV_XS_OFFSET(RT, KB, ST),
                       "reduction buffer");
 #pragma unroll
         for (int nt = 0; nt < NT; ++nt) {
@@ -375,6 +378,14 @@ __device__ __forceinline__ void cq_mv_tc(const cq_u8* __restrict__ w, cq_i64 row
         }
         __syncthreads();
         const int nout = RT * M;
+        // Clusters: the splits' partial sums go to split 0's shared memory,
+        // part[split][m][row], after everything else there (the ring, and the
+        // records with the records of a whole split).
+        const int part_offset = XS ? CQ_MV_XS_OFFSET(RT, KB, ST) + stages_per_split * KB * M * P * 64
+                                   : CQ_MV_SMEM(RT, KB, ST);
+#if defined(CQ_CLUSTERS)
+        if (cluster) cq_cluster_wait();  // every thread block of the cluster has started
+#endif
         for (int i = tid; i < nout; i += CQ_MM_THREADS) {
             const int r = i % RT, m = i / RT;
             if (r < rows) {
@@ -385,29 +396,32 @@ __device__ __forceinline__ void cq_mv_tc(const cq_u8* __restrict__ w, cq_i64 row
                     for (int p = 0; p < P; ++p) v += red[(h * RT + r) * NC + m * P + p];
                 if (n_split == 1)
                     cq_store1(y + (cq_i64)m * ldy + n0 + r, v);
+#if defined(CQ_CLUSTERS)
                 else if (cluster)
-                    part[i] = v;
+                    cq_st_cluster_f32(cq_smem_addr(smem) + part_offset + 4 * (split * nout + i), 0, v);
+#endif
                 else
                     ws[((cq_i64)split * M + m) * N + n0 + r] = v;
             }
         }
 #if defined(CQ_CLUSTERS)
         if (n_split > 1 && cluster) {
-            // The tile's splits are the cluster's thread blocks, rank = split:
-            // split 0 adds their partial sums up in split order (as the
-            // workspace sum below, so the results are the same bits).
-            cq_cluster_sync();
+            // The tile's splits are the cluster's thread blocks, rank = split.
+            // The others leave at once (their slots free for the grid's next
+            // thread blocks); split 0 waits for their sums and adds them up in
+            // split order (as the workspace sum below: the same bits).
+            cq_cluster_arrive_release();
             if (split == 0) {
-                const cq_u32 part_s = cq_smem_addr(part);
+                cq_cluster_wait();
+                const float* parts = reinterpret_cast<const float*>(smem + part_offset);
                 for (int i = tid; i < nout; i += CQ_MM_THREADS) {
                     if (i % RT < rows) {
                         float v = 0.0f;
-                        for (int s = 0; s < n_split; ++s) v += cq_ld_cluster_f32(part_s + 4 * i, s);
+                        for (int s = 0; s < n_split; ++s) v += parts[s * nout + i];
                         cq_store1(y + (cq_i64)(i / RT) * ldy + n0 + i % RT, v);
                     }
                 }
             }
-            cq_cluster_sync();  // the other splits' shared memory stays until split 0 has read it
         }
 #endif
         if (n_split > 1 && !cluster) {

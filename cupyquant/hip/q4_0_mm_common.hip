@@ -49,8 +49,10 @@ __device__ __forceinline__ int cq_imin(int a, int b) { return a < b ? a : b; }
 #define CQ_MV_EARLY 4
 // ... and CQ_MV_CLUSTER where the host launched the K splits of each row tile
 // as one thread block cluster (sm_90+, the splits along the cluster's y):
-// split 0 then adds the splits' partial sums up out of their shared memory
-// instead of through a global workspace and a counter. Never with a queue.
+// each split stores its partial sums into split 0's shared memory and leaves,
+// and split 0 adds them up, instead of a global workspace, a fence and a
+// counter (the host adds those sums' bytes to the dynamic shared memory).
+// Never with a queue.
 #define CQ_MV_CLUSTER 8
 #ifndef CQ_MV_PF_STAGES
 #define CQ_MV_PF_STAGES 1
@@ -59,19 +61,26 @@ __device__ __forceinline__ int cq_imin(int a, int b) { return a < b ? a : b; }
 // ------------------------------------------------------------ thread block clusters
 #if defined(CQ_CUDA) && defined(__CUDA_ARCH__) && (__CUDA_ARCH__ >= 900)
 #define CQ_CLUSTERS 1
-// Every thread of every thread block of the cluster arrives; shared memory
-// written before it is visible to the whole cluster after it.
-__device__ __forceinline__ void cq_cluster_sync() {
-    asm volatile("barrier.cluster.arrive.release.aligned;\n\tbarrier.cluster.wait.acquire.aligned;\n" ::: "memory");
+// barrier.cluster in two halves: every thread of the cluster's thread blocks
+// arrives (release: its shared-memory writes, also into other thread blocks'
+// shared memory, are published; relaxed: nothing is), and a wait returns
+// once every thread that has not exited has arrived (acquire). Each thread
+// alternates arrive and wait.
+__device__ __forceinline__ void cq_cluster_arrive_relaxed() {
+    asm volatile("barrier.cluster.arrive.relaxed.aligned;\n" ::: "memory");
 }
-// The float at shared-window address `addr` (cq_smem_addr) in the shared
-// memory of the cluster's thread block `rank`.
-__device__ __forceinline__ float cq_ld_cluster_f32(cq_u32 addr, int rank) {
+__device__ __forceinline__ void cq_cluster_arrive_release() {
+    asm volatile("barrier.cluster.arrive.release.aligned;\n" ::: "memory");
+}
+__device__ __forceinline__ void cq_cluster_wait() {
+    asm volatile("barrier.cluster.wait.acquire.aligned;\n" ::: "memory");
+}
+// Store v at shared-window address `addr` (cq_smem_addr) of the cluster's
+// thread block `rank` (distributed shared memory).
+__device__ __forceinline__ void cq_st_cluster_f32(cq_u32 addr, int rank, float v) {
     cq_u32 remote;
-    float v;
     asm volatile("mapa.shared::cluster.u32 %0, %1, %2;\n" : "=r"(remote) : "r"(addr), "r"(rank));
-    asm volatile("ld.shared::cluster.f32 %0, [%1];\n" : "=f"(v) : "r"(remote) : "memory");
-    return v;
+    asm volatile("st.shared::cluster.f32 [%0], %1;\n" ::"r"(remote), "f"(v) : "memory");
 }
 #endif
 
