@@ -284,18 +284,21 @@ MV_SPLIT_COST = 0.8
 #: Split-K grids of the tensor-core matrix-vector kernel with one thread
 #: block a tile (no queue), at most this many splits, and fewer thread blocks
 #: than resident slots are launched as thread block clusters (sm_90+), one
-#: cluster a tile: split 0 adds the partial sums up out of the other splits'
-#: shared memory (distributed shared memory) instead of through a global
-#: workspace, a fence and a counter (0: never; portable cluster sizes go up
-#: to 8). H200, us, cluster against global sum (notes/h200_s21 run 2, same
-#: splits, bit-identical): 2048 x 8192 M = 1 (2 splits) 7.44-7.48 against
-#: 8.06-8.16; 4096 x 11008 M = 8 (2 splits) 19.7-19.8 against 20.5-20.6;
-#: 4096^2 M = 1 / 8 (2 splits) 7.6-7.7 / 9.55-9.6 against 8.5 / 10.9-11.0.
-#: Grids of more than one wave were slower as clusters (4096 x 14336 M = 8,
-#: 3 splits, 768 blocks: 30.6 against 22.5-22.8; float32 x M = 4, 2 splits
-#: of the 3-blocks-an-SM kernel: 33.2 against 29.3): a cluster's thread
-#: blocks leave together, after split 0's sum, where without clusters every
-#: split but the last leaves at once and frees its slot for the next wave.
+#: cluster a tile: the other splits store their partial sums into split 0's
+#: shared memory (distributed shared memory) and leave, and split 0 adds them
+#: up, instead of a global workspace, a fence and a counter (0: never;
+#: portable cluster sizes go up to 8). H200, float16 x, us, clusters against
+#: the global sum, the same splits, bit-identical (notes/h200_s21 run 5):
+#: 1024 x 4096 M = 1 / 4 / 8 4.34-4.40 / 4.57-4.65 / 5.69-5.77 against
+#: 5.19 / 5.69-5.72 / 7.10-7.12; 2048 x 8192 7.14-7.18 / 8.27-8.29 /
+#: 9.16-9.18 against 8.11-8.13 / 10.40-10.42 / 11.82-11.84; 4096 x 11008 M
+#: = 4 / 8 16.90-16.98 / 19.41-19.47 against 18.67-18.76 / 21.02-21.03.
+#: Grids of more than one wave were slower as clusters, also with the other
+#: splits leaving at once: 4096 x 14336 M = 4 / 8 (3 splits, 768 blocks on
+#: 660 slots) 25.7 / 30.1 against 19.7-19.8 / 22.8-22.9; float32 x M = 4 / 8
+#: (2 splits of the 3-blocks-an-SM kernels) 34.3-34.6 / 44.2-44.3 against
+#: 29.9-30.2 / 38.3-38.4 (a cluster's thread blocks are placed together,
+#: within one GPC).
 MV_CLUSTER_MAX_SPLITS = 8
 
 #: "matvec" on NVIDIA sm_80+ uses the int8 tensor-core kernel for these
@@ -800,7 +803,7 @@ def _matvec_tc(cp, x2, w, y2, N, K, dev):
             xin = parts
         else:
             xin = xc
-        cluster = _mv_cluster(splits, grid_x, tiles, dev)
+        cluster = _mv_cluster(splits, grid_x, tiles, full, dev)
         ws, counters = _split_k_args(cp, 1 if cluster else splits, mc, N, tiles, dev, queues=x_shared)
         if cluster:  # split 0 receives the splits' sums after its ring and records
             smem += mk.mv_cluster_sum_bytes(geo[0], mc, splits)
@@ -818,12 +821,13 @@ def _matvec_tc(cp, x2, w, y2, N, K, dev):
                 counters), shared_mem=smem, pdl=pdl, cluster=(1, splits, 1) if cluster else None)
 
 
-def _mv_cluster(splits: int, grid_x: int, tiles: int, dev: int) -> bool:
+def _mv_cluster(splits: int, grid_x: int, tiles: int, full: bool, dev: int) -> bool:
     """Whether a matrix-vector grid of ``splits`` K splits and ``grid_x``
     thread blocks a split runs as clusters (MV_CLUSTER_MAX_SPLITS): only with
     one thread block a tile (with a queue a thread block's tiles are not its
-    cluster's)."""
-    return 1 < splits <= MV_CLUSTER_MAX_SPLITS and grid_x == tiles and clusters_usable(dev)
+    cluster's) and where the grid leaves resident slots free (not ``full``:
+    one wave)."""
+    return 1 < splits <= MV_CLUSTER_MAX_SPLITS and grid_x == tiles and not full and clusters_usable(dev)
 
 
 def _mvi8_geometry() -> tuple:

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from cupyquant import FORMATS, QuantizedTensor
-from cupyquant.gpu.platform import cupy_module, gpu_available
+from cupyquant.gpu.platform import cupy_module, device_info, gpu_available
 from cupyquant.qmatmul import MatmulFormatError, matmul
 
 Q4_0 = FORMATS["Q4_0"]
@@ -483,7 +483,8 @@ def test_matvec_split_k_in_clusters(n, k, offset, m, monkeypatch):
     thread block clusters, one a tile, split 0 adding the partial sums out of
     the other splits' shared memory: the same bits as the global workspace
     sum (same split order), float32-accurate, on every kernel kind (float16 x
-    with and without x_shared, float32 x). Where clusters cannot be had
+    with and without x_shared, float32 x); these grids are one wave on any
+    GPU of more SMs than their thread blocks. Where clusters cannot be had
     (before sm_90) or the splits outnumber MV_CLUSTER_MAX_SPLITS, the launch
     is the global one."""
     _need_tensor_cores("matvec_f16tc")
@@ -518,8 +519,12 @@ def test_matvec_split_k_in_clusters(n, k, offset, m, monkeypatch):
             cols = m * (3 if x_dtype == "float32" else 1)  # x_shared: one column tile, records that fit
             records = mk.mv_x_shared_bytes(cols, -(-(k // 32) // 64) * 64)
             assert name.endswith("_xs") == (x_shared and cols <= 8 and records <= xs_limit), launched
-            in_cluster = max_splits and splits <= max_splits and clusters_usable(cp.cuda.Device().id)
-            assert cluster == ((1, splits, 1) if in_cluster else None), launched
+            dev = cp.cuda.Device().id
+            in_cluster = max_splits and splits <= max_splits and clusters_usable(dev)
+            if not in_cluster:
+                assert cluster is None, launched
+            elif grid_x * splits < device_info(dev).get("sm_count", 80):  # surely one wave
+                assert cluster == (1, splits, 1), launched
         assert bool((ys[0].view(cp.uint32) == ys[1].view(cp.uint32)).all()), (x_dtype, x_shared, launched)
         ref = cp.asnumpy(x).astype(np.float64) @ c.w64.T
         err = _rel_err(cp.asnumpy(ys[1]), ref)
@@ -550,16 +555,18 @@ def test_mv_split_model():
 
 def test_mv_cluster_rule(monkeypatch):
     """Clusters only where the splits are 2 .. MV_CLUSTER_MAX_SPLITS, every
-    tile has its own thread block (no queue) and the device has them."""
+    tile has its own thread block (no queue), the grid is one wave (not
+    full) and the device has them."""
     import cupyquant.qmatmul as mm
     monkeypatch.setattr(mm, "clusters_usable", lambda dev: dev == 0)
-    assert mm._mv_cluster(2, 256, 256, 0) and mm._mv_cluster(8, 63, 63, 0)
-    assert not mm._mv_cluster(1, 256, 256, 0)       # not split
-    assert not mm._mv_cluster(9, 256, 256, 0)       # more splits than a cluster
-    assert not mm._mv_cluster(2, 198, 256, 0)       # persistent thread blocks with a queue
-    assert not mm._mv_cluster(2, 256, 256, 1)       # no clusters on that device
+    assert mm._mv_cluster(2, 256, 256, False, 0) and mm._mv_cluster(8, 63, 63, False, 0)
+    assert not mm._mv_cluster(1, 256, 256, False, 0)       # not split
+    assert not mm._mv_cluster(9, 256, 256, False, 0)       # more splits than a cluster
+    assert not mm._mv_cluster(2, 198, 256, False, 0)       # persistent thread blocks with a queue
+    assert not mm._mv_cluster(3, 256, 256, True, 0)        # more than one wave
+    assert not mm._mv_cluster(2, 256, 256, False, 1)       # no clusters on that device
     monkeypatch.setattr(mm, "MV_CLUSTER_MAX_SPLITS", 0)
-    assert not mm._mv_cluster(2, 256, 256, 0)
+    assert not mm._mv_cluster(2, 256, 256, False, 0)
 
 
 @gpu
