@@ -3,7 +3,8 @@
     PYTHONPATH=. python notes/probe_s21.py nosum   # split-K without its sum: what a cheaper sum could give (run 1)
     PYTHONPATH=. python notes/probe_s21.py cluster # split-K summed in thread block clusters (run 2)
     PYTHONPATH=. python notes/probe_s21.py splits  # every K split count on one-tile-a-block shapes (run 3)
-    PYTHONPATH=. python notes/probe_s21.py ab      # session 20's split rules against the new ones (run 4)
+    PYTHONPATH=. python notes/probe_s21.py ab      # session 20's split rules against the new ones (run 5)
+    PYTHONPATH=. python notes/probe_s21.py fence   # the global split-K sum's fences: one release-acquire atomic (run 7)
 
 Part "nosum": an upper bound for a split-K sum that costs nothing (the
 thread block clusters idea of session 20's note: the K splits of a tile
@@ -40,6 +41,13 @@ storing their sums into split 0's shared memory and leaving at once) against
 the model without clusters and against session 20's rules
 (MV_BLOCKS_PER_SM_LONG_K 1.5, no clusters), the same module, two rounds in
 opposite orders, float16 x (float32 x on some shapes).
+
+Part "fence": the global split-K sum (grids of more than one wave) with
+thread 0's counter increment as a release-acquire atomic (shipped candidate)
+against __threadfence() in every thread before the increment and after it
+(the source text patched back in this script, a second module): outputs
+must be the same bits; timing two rounds in opposite orders, with unsplit
+shapes as controls (their kernels compiled with the other fence too).
 """
 import sys
 
@@ -247,3 +255,66 @@ if part == "ab":
         for shape, m, xd in cases:
             ab(f"r{rnd} {shape[0]}x{shape[1]} M={m} {xd}", timed(shape, m, xd), order)
     setting(*new)()
+
+if part == "fence":
+    import cupyquant.matmul_kernels as mk
+    import cupyquant.qmatmul as mm
+    from cupyquant.gpu.modules import get_function
+    from test_bench_matmul import get_bench, random_q4_0_device
+    bench = get_bench()
+    print(f"copy {bench.ceiling()/1e9:.0f} GB/s", flush=True)
+    launched = {}
+    real_launch = mm.launch
+
+    def spy(kern, grid, *args, **kw):
+        launched["k"] = (tuple(grid), "cl" if kw.get("cluster") else "gl")
+        return real_launch(kern, grid, *args, **kw)
+    mm.launch = spy
+    src = mk.matmul_source()
+    new = """            __syncthreads();
+            if (tid == 0) is_last = cq_atom_add_acq_rel_gpu(counters + tile, 1) == n_split - 1;
+            __syncthreads();
+            if (is_last) {
+"""
+    old = """            __threadfence();
+            __syncthreads();
+            if (tid == 0) is_last = atomicAdd(counters + tile, 1) == n_split - 1;
+            __syncthreads();
+            if (is_last) {
+                __threadfence();
+"""
+    assert src.count(new) == 1, "the split-K sum moved: update the probe"
+    old_src = src.replace(new, old)
+    real = mm._function
+
+    def setting(acq_rel):
+        def apply():
+            mm._function = real if acq_rel else (lambda name: get_function("matmul:probe:membar", old_src, name))
+            mm._mv_plans.clear()
+        return apply
+    settings = {"acq_rel": setting(True), "membar": setting(False)}
+    for shape, m, xd in [((4096, 14336), 8, "float16"), ((4096, 14336), 4, "float32"), ((1000, 14336), 3, "float16")]:
+        w = random_q4_0_device(*shape, seed=2)
+        x = cp.random.standard_normal((m, shape[1]), dtype=cp.float32).astype(xd)
+        outs = []
+        for apply in settings.values():
+            apply()
+            mm.MV_CLUSTER_MAX_SPLITS = 0 if shape[0] == 1000 else 8  # a one-wave grid with the global sum too
+            outs.append(mm.matmul(x, w).view(cp.uint16 if xd == "float16" else cp.uint32))
+        mm.MV_CLUSTER_MAX_SPLITS = 8
+        print(f"{shape} M={m} {xd}: same bits {bool((outs[0] == outs[1]).all())} {launched['k']}", flush=True)
+
+    def timed(shape, m, xd):
+        def fn():
+            r, _ = bench.measure(shape, m, xd, None)
+            return f"{r['time_us']:.2f} {launched['k'][0]}{launched['k'][1]}"
+        return fn
+    cases = [((4096, 14336), 2, "float16"), ((4096, 14336), 4, "float16"), ((4096, 14336), 8, "float16"),
+             ((4096, 14336), 4, "float32"), ((4096, 14336), 8, "float32"), ((8192, 8192), 8, "float16"),
+             ((4096, 4096), 1, "float16"), ((14336, 4096), 1, "float16"), ((128256, 4096), 1, "float16"),
+             ((2048, 8192), 8, "float16")]
+    for rnd in range(2):
+        order = settings if rnd == 0 else dict(list(settings.items())[::-1])
+        for shape, m, xd in cases:
+            ab(f"r{rnd} {shape[0]}x{shape[1]} M={m} {xd}", timed(shape, m, xd), order)
+    setting(True)()

@@ -426,13 +426,16 @@ __device__ __forceinline__ void cq_mv_tc(const cq_u8* __restrict__ w, cq_i64 row
 #endif
         if (n_split > 1 && !cluster) {
             // Split-K: the last block of the tile to arrive adds the partial sums
-            // up in split order (deterministic) and writes y.
-            __threadfence();
+            // up in split order (deterministic) and writes y. Thread 0's
+            // counter increment releases the block's workspace writes (ordered
+            // before it by the barrier; a release is cumulative) and acquires
+            // the other splits'; the barrier after it passes that on to the
+            // block. (One fence of one thread: __threadfence in every thread,
+            // before and after, is a sequentially consistent fence a warp.)
             __syncthreads();
-            if (tid == 0) is_last = atomicAdd(counters + tile, 1) == n_split - 1;
+            if (tid == 0) is_last = cq_atom_add_acq_rel_gpu(counters + tile, 1) == n_split - 1;
             __syncthreads();
             if (is_last) {
-                __threadfence();
                 for (int i = tid; i < nout; i += CQ_MM_THREADS) {
                     const int r = i % RT, m = i / RT;
                     if (r < rows) {

@@ -229,6 +229,12 @@ __device__ __forceinline__ void cq_ldsm_x4(cq_u32* r, const void* p) {
                  : "r"(cq_smem_addr(p))
                  : "memory");
 }
+// atomicAdd with acquire-release semantics at device scope (sm_70+).
+__device__ __forceinline__ int cq_atom_add_acq_rel_gpu(int* p, int v) {
+    int old;
+    asm volatile("atom.add.acq_rel.gpu.s32 %0, [%1], %2;\n" : "=r"(old) : "l"(p), "r"(v) : "memory");
+    return old;
+}
 __device__ __forceinline__ float cq_ld_cg(const float* p) {
     float v;
     asm volatile("ld.global.cg.f32 %0, [%1];\n" : "=f"(v) : "l"(p));
