@@ -32,7 +32,13 @@ Paths (``path=``; ``None`` chooses by M = number of activation rows and platform
   MV_XS_QUEUE_KERNEL). Launched with PDL (under graph capture), a grid that
   fills every resident slot lets the next grid be scheduled once its thread
   blocks have issued their last weight copy, and asks L2 for its first
-  weight stage before its wait (MV_EARLY).
+  weight stage before its wait (MV_EARLY). Where the row tiles are fewer
+  than the resident thread blocks, K is split (at long K and several rows
+  by a model of the grid's waves, _mv_splits_makespan); on sm_90 a split
+  grid of one wave runs as thread block clusters whose splits add up in
+  split 0's shared memory (MV_CLUSTER_MAX_SPLITS), otherwise the last thread
+  block of a tile adds the float32 partial sums from a global workspace,
+  both in split order (the same bits).
 * ``"mma"``: fused matrix-matrix kernel. NVIDIA sm_80+: tensor cores
   (mma.sync m16n8k16, weights dequantized to float16 in registers from raw
   blocks staged in shared memory). AMD: MFMA (CDNA) / WMMA (RDNA3) with a
@@ -682,8 +688,12 @@ def _mv_splits_makespan(nb: int, tiles: int, resident: int, kb: int) -> tuple[in
     that frees up; the time is when the last one ends, plus MV_SPLIT_COST a
     split. Ties go to fewer splits. It sees the waves a split count leaves
     (4096 x 11008: 3 splits are 768 thread blocks for 660 slots, a second
-    wave that 2 splits do not have), which a fill factor does not."""
+    wave that 2 splits do not have), which a fill factor does not. Grids
+    whose tiles fill the resident slots are not split (as with a fill
+    factor)."""
     n_st = -(-nb // kb)
+    if tiles >= resident:
+        return 1, n_st
     best = None
     for want in range(1, min(n_st, MV_MODEL_MAX_SPLITS) + 1):
         sps = -(-n_st // want)

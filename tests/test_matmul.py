@@ -551,6 +551,7 @@ def test_mv_split_model():
         assert got == splits and got * sps >= -(-nb // 64) > (got - 1) * sps, (n, k, got, sps)
     assert mm._mv_splits_makespan(128, 256, 660, 64) == (2, 1)  # K = 4096, 4096 rows: one wave of two
     assert mm._mv_splits_makespan(64, 256, 660, 64) == (1, 1)   # one stage: nothing to split
+    assert mm._mv_splits_makespan(448, 660, 660, 64) == (1, 7)  # the tiles fill the slots: no split
 
 
 def test_mv_cluster_rule(monkeypatch):
