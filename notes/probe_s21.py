@@ -6,6 +6,11 @@
     PYTHONPATH=. python notes/probe_s21.py ab      # session 20's split rules against the new ones (run 5)
     PYTHONPATH=. python notes/probe_s21.py fence   # the global split-K sum's fences: one release-acquire atomic (run 7)
 
+The parts ran at these commits: nosum f93e9b7, cluster 276c1f2 (clusters
+then read the other splits' shared memory between two cluster barriers;
+7fc7807 replaced that), splits 168c8d4, ab 7fc7807 (clusters on every split
+grid; 2784f80 went back to one-wave grids), fence d9373e0.
+
 Part "nosum": an upper bound for a split-K sum that costs nothing (the
 thread block clusters idea of session 20's note: the K splits of a tile
 summing through distributed shared memory instead of global memory). The
