@@ -95,13 +95,26 @@ def test_cluster_launch_attributes(monkeypatch):
         gl.launch(kern, (63, 3), (256,), (), cluster=(1, 3, 1))
 
 
+def test_pdl_and_clusters_need_sm90_and_the_driver(monkeypatch):
+    """PDL and cluster launches need CUDA sm_90+ and a driver with
+    cuLaunchKernelEx; PDL also the PDL switch."""
+    for sm, driver, pdl_on, clusters, pdl in [(90, True, True, True, True), (90, True, False, True, False),
+                                              (80, True, True, False, False), (90, False, True, False, False),
+                                              (0, True, True, False, False)]:
+        monkeypatch.setattr(gl, "_sm90_devices", {})
+        monkeypatch.setattr(gl, "cuda_sm", lambda dev, sm=sm: sm)
+        monkeypatch.setattr(gl, "_libcuda", lambda driver=driver: driver)
+        monkeypatch.setattr(gl, "PDL", pdl_on)
+        assert gl.clusters_usable(0) is clusters and gl.pdl_usable(0) is pdl, (sm, driver, pdl_on)
+
+
 needs_gpu = pytest.mark.skipif(not gpu_available(), reason="no usable GPU (CuPy)")
 
 
 @needs_gpu
 def test_pdl_usable_where_the_driver_and_gpu_have_it(monkeypatch):
     monkeypatch.setattr(gl, "PDL", True)
-    gl._pdl_devices.clear()
+    gl._sm90_devices.clear()
     arch = device_info(0).get("arch", "")
     expect = arch.startswith("sm_") and int(arch[3:]) >= 90 and bool(gl._libcuda())
     assert gl.pdl_usable(0) is expect

@@ -52,8 +52,7 @@ class _Config(ctypes.Structure):          # CUlaunchConfig
 
 _lock = threading.Lock()
 _driver = None       # ctypes library, False when unusable
-_pdl_devices: dict = {}
-_cluster_devices: dict = {}
+_sm90_devices: dict = {}  # device -> CUDA sm_90+ with a driver that has cuLaunchKernelEx
 
 
 def _libcuda():
@@ -82,21 +81,16 @@ def _libcuda():
 def clusters_usable(dev_id: int) -> bool:
     """True when kernels on device ``dev_id`` can be launched as thread block
     clusters (CUDA, sm_90+, a driver with cuLaunchKernelEx)."""
-    ok = _cluster_devices.get(dev_id)
+    ok = _sm90_devices.get(dev_id)
     if ok is None:
-        ok = _cluster_devices[dev_id] = cuda_sm(dev_id) >= 90 and bool(_libcuda())
+        ok = _sm90_devices[dev_id] = cuda_sm(dev_id) >= 90 and bool(_libcuda())
     return ok
 
 
 def pdl_usable(dev_id: int) -> bool:
     """True when launches on device ``dev_id`` can use PDL (CUDA, sm_90+,
     a driver with cuLaunchKernelEx, ``PDL`` on)."""
-    if not PDL:
-        return False
-    ok = _pdl_devices.get(dev_id)
-    if ok is None:
-        ok = _pdl_devices[dev_id] = cuda_sm(dev_id) >= 90 and bool(_libcuda())
-    return ok
+    return PDL and clusters_usable(dev_id)  # the same devices and driver as clusters
 
 
 # NumPy scalar type -> (ctypes type, Python conversion).
