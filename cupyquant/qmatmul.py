@@ -81,7 +81,7 @@ import numpy as np
 
 from . import matmul_kernels as mk
 from .errors import UnsupportedFormatError
-from .gpu.launch import clusters_usable, launch
+from .gpu.launch import clusters_usable, launch, max_active_clusters
 from .gpu.platform import backend, cuda_sm, cupy_module, device_info
 
 PATHS = ("matvec", "mma", "dequant_gemm", "wgmma")
@@ -285,8 +285,13 @@ MV_LONG_K = 8192
 #: thread block's start and end). Run 3's fastest split count of each shape
 #: above (M = 8, 660 resident slots) is the model's choice for 0.7-0.95; at
 #: 0.65 and less 8192 x 28672 would split in four (68 against 62 us at M = 4),
-#: at 1.0 and more 4096 x 14336 in two.
+#: at 1.0 and more 4096 x 14336 in two. Charged for each split after the
+#: first where the grid's splits are summed in thread block clusters (see
+#: MV_CLUSTER_MAX_SPLITS) ...
 MV_SPLIT_COST = 0.8
+#: ... and where they are summed through the global workspace (grids of more
+#: than one wave; every grid on GPUs without clusters).
+MV_SPLIT_COST_GLOBAL = 0.8
 #: Split-K grids of the tensor-core matrix-vector kernel with one thread
 #: block a tile (no queue), at most this many splits, and fewer thread blocks
 #: than resident slots are launched as thread block clusters (sm_90+), one
@@ -650,7 +655,8 @@ def _mv_fit(cp, name: str, smem: int, sms: int, nb: int, tiles: int, kb: int, bp
     kern = _kernel_with_smem(cp, name, smem)
     resident = _occupancy(cp, kern, smem) * sms
     if bps is None:
-        return kern, resident, _mv_splits_makespan(nb, tiles, resident, kb)
+        clusters = clusters_usable(cp.cuda.Device().id)
+        return kern, resident, _mv_splits_makespan(nb, tiles, resident, kb, clusters)
     return kern, resident, _mv_splits(nb, tiles, max(1, int(bps * resident)), kb)
 
 
@@ -679,17 +685,21 @@ def _mv_splits(nb: int, tiles: int, capacity: int, kb: int) -> tuple[int, int]:
 MV_MODEL_MAX_SPLITS = 16
 
 
-def _mv_splits_makespan(nb: int, tiles: int, resident: int, kb: int) -> tuple[int, int]:
+def _mv_splits_makespan(nb: int, tiles: int, resident: int, kb: int,
+                        clusters: bool = False) -> tuple[int, int]:
     """(splits, stages per split) of K for the tensor-core matrix-vector kernel
     that a model of its time prefers: the grid's (tile, split) thread blocks
     in launch order (every tile of split 0, then of split 1, ...), each
     taking as many stage times as it has stages (the last one's partial
     stage a fraction), on ``resident`` slots, each block in the first slot
-    that frees up; the time is when the last one ends, plus MV_SPLIT_COST a
-    split. Ties go to fewer splits. It sees the waves a split count leaves
-    (4096 x 11008: 3 splits are 768 thread blocks for 660 slots, a second
-    wave that 2 splits do not have), which a fill factor does not. Grids
-    whose tiles fill the resident slots are not split (as with a fill
+    that frees up; the time is when the last one ends, plus a cost for each
+    split after the first: MV_SPLIT_COST where the splits would be summed in
+    clusters (``clusters``: the device has them; a grid of one wave and at
+    most MV_CLUSTER_MAX_SPLITS splits, see _mv_cluster), MV_SPLIT_COST_GLOBAL
+    otherwise. Ties go to fewer splits. It sees the waves a split count
+    leaves (4096 x 11008: 3 splits are 768 thread blocks for 660 slots, a
+    second wave that 2 splits do not have), which a fill factor does not.
+    Grids whose tiles fill the resident slots are not split (as with a fill
     factor)."""
     n_st = -(-nb // kb)
     if tiles >= resident:
@@ -701,7 +711,9 @@ def _mv_splits_makespan(nb: int, tiles: int, resident: int, kb: int) -> tuple[in
         if splits != want:  # the same grid as a smaller count
             continue
         lengths = [min(sps * kb, nb - i * sps * kb) / kb for i in range(splits)]
-        t = _makespan(tiles, lengths, resident) + MV_SPLIT_COST * splits
+        in_clusters = clusters and splits <= MV_CLUSTER_MAX_SPLITS and tiles * splits < resident
+        cost = MV_SPLIT_COST if in_clusters else MV_SPLIT_COST_GLOBAL
+        t = _makespan(tiles, lengths, resident) + cost * (splits - 1)
         if best is None or t < best[0] - 1e-9:
             best = (t, splits, sps)
     return best[1], best[2]
@@ -798,12 +810,13 @@ def _matvec_tc(cp, x2, w, y2, N, K, dev):
         key = (dev, x2.dtype.char, y2.dtype.char, mc, nb, tiles, n_tiles, sms, mk.MODULE_KEY,
                MV_GEOMETRY and tuple(MV_GEOMETRY), MV_BLOCKS_PER_SM, MV_BLOCKS_PER_SM_LONG_K,
                MV_LONG_K, tuple(sorted(MV_X_SHARED_MAX.items())), MV_X_SHARED_ANY, MV_FEW_WAVES,
-               tuple(MV_XS_QUEUE_KERNEL),
-               tuple(sorted(MV_X_SHARED_MANY_TILES.items())))
+               tuple(MV_XS_QUEUE_KERNEL), tuple(sorted(MV_X_SHARED_MANY_TILES.items())),
+               MV_SPLIT_COST, MV_SPLIT_COST_GLOBAL, MV_MODEL_MAX_SPLITS, MV_CLUSTER_MAX_SPLITS)
         plan = _mv_plans.get(key)
         if plan is None:
-            plan = _mv_plans[key] = _mv_plan(cp, x2.dtype, y2.dtype, mc, nb, tiles, n_tiles, sms)
-        kern, geo, smem, grid_x, splits, sps, x_shared, full = plan
+            plan = _mv_plans[key] = _mv_plan_clusters(
+                cp, _mv_plan(cp, x2.dtype, y2.dtype, mc, nb, tiles, n_tiles, sms), mc, tiles, sms, dev)
+        kern, geo, smem, grid_x, splits, sps, x_shared, full, cluster = plan
         if f32 and not x_shared:
             parts = cp.empty(3 * mc * K, dtype=cp.uint16)
             nquads = mc * nb * 4  # one thread a (row, block, t): 8 values
@@ -813,11 +826,7 @@ def _matvec_tc(cp, x2, w, y2, N, K, dev):
             xin = parts
         else:
             xin = xc
-        cluster = _mv_cluster(splits, grid_x, tiles, full, dev)
         ws, counters = _split_k_args(cp, 1 if cluster else splits, mc, N, tiles, dev, queues=x_shared)
-        if cluster:  # split 0 receives the splits' sums after its ring and records
-            smem += mk.mv_cluster_sum_bytes(geo[0], mc, splits)
-            kern = _kernel_with_smem(cp, kern.name, smem)
         # Early scheduling of the next grid and L2 prefetch before the wait
         # (CQ_MV_EARLY): only on full grids launched with PDL, and not where the
         # float32 records' kernel runs first (session 15 run 4, with the early
@@ -829,6 +838,31 @@ def _matvec_tc(cp, x2, w, y2, N, K, dev):
                (w.data, np.int64(row_bytes), np.int32(N), np.int32(nb), xin, np.int64(K), np.int32(mc),
                 yc, np.int64(N), np.int32(mode | flags | (MV_CLUSTER if cluster else 0)), np.int32(sps), ws,
                 counters), shared_mem=smem, pdl=pdl, cluster=(1, splits, 1) if cluster else None)
+
+
+def _mv_plan_clusters(cp, plan: tuple, mc: int, tiles: int, sms: int, dev: int) -> tuple:
+    """_mv_plan's ``plan`` with a last item, whether the grid runs as thread
+    block clusters (_mv_cluster), and for clusters the kernel and dynamic
+    shared memory with the received sums' bytes added after split 0's ring
+    and records. Those bytes can lower the occupancy: clusters only where
+    the grid's clusters are all resident at once with them (the driver's
+    cuOccupancyMaxActiveClusters, which also sees that a cluster's thread
+    blocks share a GPC; else the thread blocks an SM with them), as the
+    one-wave test of the plan (made without them) assumed."""
+    kern, geo, smem, grid_x, splits, sps, x_shared, full = plan
+    if _mv_cluster(splits, grid_x, tiles, full, dev):
+        smem_c = smem + mk.mv_cluster_sum_bytes(geo[0], mc, splits)
+        kern_c = _kernel_with_smem(cp, kern.name, smem_c)
+        if _clusters_resident(cp, kern_c, smem_c, splits, sms) >= grid_x:
+            return kern_c, geo, smem_c, grid_x, splits, sps, x_shared, full, True
+    return kern, geo, smem, grid_x, splits, sps, x_shared, full, False
+
+
+def _clusters_resident(cp, kern, smem: int, splits: int, sms: int) -> int:
+    """Clusters of ``splits`` thread blocks (along y) of ``kern`` that can be
+    resident at once."""
+    n = max_active_clusters(kern, (mk.THREADS,), smem, (1, splits, 1))
+    return n if n is not None else _occupancy(cp, kern, smem) * sms // splits
 
 
 def _mv_cluster(splits: int, grid_x: int, tiles: int, full: bool, dev: int) -> bool:

@@ -95,6 +95,33 @@ def test_cluster_launch_attributes(monkeypatch):
         gl.launch(kern, (63, 3), (256,), (), cluster=(1, 3, 1))
 
 
+def test_max_active_clusters_asks_the_driver(monkeypatch):
+    """max_active_clusters passes the driver a one-cluster grid with the
+    cluster dimension attribute, the block and the shared memory; None where
+    the driver lacks the function or fails."""
+    import types
+    seen = []
+
+    class FakeDriver:
+        def cuOccupancyMaxActiveClusters(self, n_ref, func, cfg_ref):
+            cfg = cfg_ref._obj
+            seen.append((tuple(cfg.grid), tuple(cfg.block), cfg.shared_mem, func,
+                         [(cfg.attrs[i].id, tuple(cfg.attrs[i].value.dims)) for i in range(cfg.num_attrs)]))
+            n_ref._obj.value = 77
+            return 0
+
+    kern = types.SimpleNamespace(ptr=99)
+    monkeypatch.setattr(gl, "_libcuda", lambda: FakeDriver())
+    assert gl.max_active_clusters(kern, (256,), 40000, (1, 3, 1)) == 77
+    assert seen == [((1, 3, 1), (256, 1, 1), 40000, 99, [(4, (1, 3, 1))])]
+    FakeDriver.cuOccupancyMaxActiveClusters = lambda self, n_ref, func, cfg_ref: 1  # an error status
+    assert gl.max_active_clusters(kern, (256,), 40000, (1, 3, 1)) is None
+    monkeypatch.setattr(gl, "_libcuda", lambda: types.SimpleNamespace())  # no such function
+    assert gl.max_active_clusters(kern, (256,), 40000, (1, 3, 1)) is None
+    monkeypatch.setattr(gl, "_libcuda", lambda: False)
+    assert gl.max_active_clusters(kern, (256,), 40000, (1, 3, 1)) is None
+
+
 def test_pdl_and_clusters_need_sm90_and_the_driver(monkeypatch):
     """PDL and cluster launches need CUDA sm_90+ and a driver with
     cuLaunchKernelEx; PDL also the PDL switch."""

@@ -554,6 +554,51 @@ def test_mv_split_model():
     assert mm._mv_splits_makespan(448, 660, 660, 64) == (1, 7)  # the tiles fill the slots: no split
 
 
+def test_mv_split_model_costs(monkeypatch):
+    """The model charges MV_SPLIT_COST a split after the first where the
+    splits would be summed in clusters (the device has them, one wave, at
+    most MV_CLUSTER_MAX_SPLITS splits) and MV_SPLIT_COST_GLOBAL elsewhere
+    (4096 x 14336: 2 splits are one wave of 512 thread blocks on 660 slots,
+    3 are two)."""
+    import cupyquant.qmatmul as mm
+    monkeypatch.setattr(mm, "MV_SPLIT_COST", 0.8)
+    monkeypatch.setattr(mm, "MV_SPLIT_COST_GLOBAL", 5.0)
+    assert mm._mv_splits_makespan(448, 256, 660, 64, clusters=True) == (2, 4)   # the cluster grid
+    assert mm._mv_splits_makespan(448, 256, 660, 64, clusters=False) == (1, 7)  # global sums only
+    monkeypatch.setattr(mm, "MV_CLUSTER_MAX_SPLITS", 0)
+    assert mm._mv_splits_makespan(448, 256, 660, 64, clusters=True) == (1, 7)   # clusters turned off
+    monkeypatch.setattr(mm, "MV_CLUSTER_MAX_SPLITS", 8)
+    monkeypatch.setattr(mm, "MV_SPLIT_COST", 5.0)
+    monkeypatch.setattr(mm, "MV_SPLIT_COST_GLOBAL", 0.8)
+    assert mm._mv_splits_makespan(448, 256, 660, 64, clusters=True) == (3, 3)   # two waves, global sums
+
+
+def test_mv_plan_clusters_need_every_cluster_resident(monkeypatch):
+    """A one-wave split grid runs as clusters only where all its clusters fit
+    at once with the received sums' shared memory added (the driver's count,
+    or the thread blocks an SM without it); the kernel is then asked for the
+    larger shared memory. Otherwise the plan keeps the global sum."""
+    import types
+
+    import cupyquant.matmul_kernels as mk
+    import cupyquant.qmatmul as mm
+    monkeypatch.setattr(mm, "clusters_usable", lambda dev: True)
+    asked = []
+    monkeypatch.setattr(mm, "_kernel_with_smem",
+                        lambda cp, name, smem, function=None: asked.append(smem) or types.SimpleNamespace(name=name))
+    base = (types.SimpleNamespace(name="k"), (16, 64, 2), 30000, 256, 2, 4, False, False)
+    extra = mk.mv_cluster_sum_bytes(16, 4, 2)
+    for driver, occupancy, clusters in [(256, 1, True), (255, 9, False), (None, 4, True), (None, 3, False)]:
+        monkeypatch.setattr(mm, "max_active_clusters", lambda kern, block, smem, cluster, n=driver: n)
+        monkeypatch.setattr(mm, "_occupancy", lambda cp, kern, smem, n=occupancy: n)
+        asked.clear()
+        plan = mm._mv_plan_clusters(None, base, 4, 256, 132, 0)   # 132 SMs: 4 an SM hold 264 clusters of 2
+        assert plan[-1] is clusters and asked == [30000 + extra], (driver, occupancy)
+        assert plan[2] == (30000 + extra if clusters else 30000)
+    full = base[:-1] + (True,)
+    assert mm._mv_plan_clusters(None, full, 4, 256, 132, 0)[-1] is False  # more than one wave
+
+
 def test_mv_cluster_rule(monkeypatch):
     """Clusters only where the splits are 2 .. MV_CLUSTER_MAX_SPLITS, every
     tile has its own thread block (no queue), the grid is one wave (not

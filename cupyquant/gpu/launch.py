@@ -72,6 +72,11 @@ def _libcuda():
                     fn.restype = ctypes.c_int
                     fn.argtypes = [ctypes.POINTER(_Config), ctypes.c_void_p,
                                    ctypes.POINTER(ctypes.c_void_p), ctypes.c_void_p]
+                    occ = getattr(cand, "cuOccupancyMaxActiveClusters", None)  # CUDA 12+
+                    if occ is not None:
+                        occ.restype = ctypes.c_int
+                        occ.argtypes = [ctypes.POINTER(ctypes.c_int), ctypes.c_void_p,
+                                        ctypes.POINTER(_Config)]
                     lib = cand
                     break
                 _driver = lib
@@ -149,27 +154,59 @@ def launch(kern, grid, block, args, *, shared_mem: int = 0, stream=None, pdl: bo
     params = (ctypes.c_void_p * len(values))()
     for i, v in enumerate(values):
         params[i] = ctypes.addressof(v)
+    cfg, keep = _config(grid, block, shared_mem,
+                        (stream if stream is not None else cp.cuda.get_current_stream()).ptr,
+                        cluster, use_pdl)
+    status = _libcuda().cuLaunchKernelEx(ctypes.byref(cfg), _handle(kern), params, None)
+    if status != 0:
+        raise RuntimeError(f"cuLaunchKernelEx of {getattr(kern, 'name', kern)} failed: "
+                           f"CUresult {status} ({_error_name(status)})")
+
+
+def _handle(kern) -> int:
+    """The CUfunction of a CuPy RawKernel (or of its Function)."""
+    return kern.kernel.ptr if hasattr(kern, "kernel") else kern.ptr
+
+
+def _config(grid, block, shared_mem: int, stream_ptr: int, cluster, pdl: bool) -> tuple:
+    """(CUlaunchConfig, the attribute array it points to: keep it alive while
+    the config is used)."""
     cfg = _Config()
     cfg.grid[:] = _as3(grid)
     cfg.block[:] = _as3(block)
     cfg.shared_mem = int(shared_mem)
-    cfg.stream = (stream if stream is not None else cp.cuda.get_current_stream()).ptr
+    cfg.stream = stream_ptr
     if cluster is None:
-        cfg.attrs = _PDL_ATTR_PTR if use_pdl else None
-        cfg.num_attrs = 1 if use_pdl else 0
-    else:
-        attrs = (_Attr * 2)()
-        attrs[0].id = _CU_LAUNCH_ATTRIBUTE_CLUSTER_DIMENSION
-        attrs[0].value.dims[:] = _as3(cluster)
-        if use_pdl:
-            attrs[1] = _PDL_ATTR
-        cfg.attrs = attrs
-        cfg.num_attrs = 2 if use_pdl else 1
-    func = kern.kernel.ptr if hasattr(kern, "kernel") else kern.ptr
-    status = _libcuda().cuLaunchKernelEx(ctypes.byref(cfg), func, params, None)
-    if status != 0:
-        raise RuntimeError(f"cuLaunchKernelEx of {getattr(kern, 'name', kern)} failed: "
-                           f"CUresult {status} ({_error_name(status)})")
+        cfg.attrs = _PDL_ATTR_PTR if pdl else None
+        cfg.num_attrs = 1 if pdl else 0
+        return cfg, None
+    attrs = (_Attr * 2)()
+    attrs[0].id = _CU_LAUNCH_ATTRIBUTE_CLUSTER_DIMENSION
+    attrs[0].value.dims[:] = _as3(cluster)
+    if pdl:
+        attrs[1] = _PDL_ATTR
+    cfg.attrs = attrs
+    cfg.num_attrs = 2 if pdl else 1
+    return cfg, attrs
+
+
+def max_active_clusters(kern, block, shared_mem: int, cluster) -> int | None:
+    """How many thread block clusters of ``cluster`` thread blocks (x, y, z)
+    of ``kern`` with ``block`` threads and ``shared_mem`` bytes of dynamic
+    shared memory can be resident at once on the current device (the
+    driver's cuOccupancyMaxActiveClusters: a cluster's thread blocks must
+    share one GPC, so this can be fewer than the thread blocks that fit one
+    at a time, divided by the cluster size). None where the driver cannot
+    say (no such function, or it failed)."""
+    lib = _libcuda()
+    fn = getattr(lib, "cuOccupancyMaxActiveClusters", None) if lib else None
+    if fn is None:
+        return None
+    cfg, keep = _config(cluster, block, shared_mem, None, cluster, False)  # one cluster's grid
+    n = ctypes.c_int(0)
+    status = fn(ctypes.byref(n), _handle(kern), ctypes.byref(cfg))
+    del keep
+    return int(n.value) if status == 0 else None
 
 
 def _error_name(status: int) -> str:
