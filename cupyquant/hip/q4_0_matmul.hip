@@ -227,6 +227,12 @@ __device__ __forceinline__ void cq_mv_tc(const cq_u8* __restrict__ w, cq_i64 row
         const bool cp_ok = cp_row < rows;
         const cq_u32 cp_sbase = cq_smem_addr(smem) + cp_row * SR + cp_col * 16;
         const cq_u8* cp_gbase = wt + (cq_i64)cp_row * row_bytes + (cq_i64)st0 * KB * CQ_QB + cp_col * 16;
+        // This thread's pieces of a full stage: shared address sd, global gs.
+        auto copy_full_stage = [&](const cq_u32 sd, const cq_u8* gs) {
+#pragma unroll
+            for (int k = 0; k < CPT; ++k)
+                if (k < CPT - 1 || cp_col < LAST) cq_cp16_s(sd + k * TPR * 16, gs + k * TPR * 16);
+        };
 
         auto issue = [&](int i) {
             if (i < nst) {
@@ -234,12 +240,7 @@ __device__ __forceinline__ void cq_mv_tc(const cq_u8* __restrict__ w, cq_i64 row
                 const int nbl = cq_imin(KB, nb - b0);
                 if (mode == 2 && nbl == KB) {
                     const cq_u32 sd = cp_sbase + (cq_u32)(slot_of(i) * STAGE);
-                    const cq_u8* gs = cp_gbase + (cq_i64)i * (KB * CQ_QB);
-                    if (cp_ok) {
-#pragma unroll
-                        for (int k = 0; k < CPT; ++k)
-                            if (k < CPT - 1 || cp_col < LAST) cq_cp16_s(sd + k * TPR * 16, gs + k * TPR * 16);
-                    }
+                    if (cp_ok) copy_full_stage(sd, cp_gbase + (cq_i64)i * (KB * CQ_QB));
                 } else {
                     cq_stage_rows(smem + slot_of(i) * STAGE, SR, wt + (cq_i64)b0 * CQ_QB, row_bytes, rows,
                                   nbl * CQ_QB, mode);
@@ -293,11 +294,8 @@ __device__ __forceinline__ void cq_mv_tc(const cq_u8* __restrict__ w, cq_i64 row
             if (xt && i == nst - 1) {  // the next tile's stage 0 (if any): a full stage, mode 2
                 const int nt = xt_next = next_tile;
                 if (nt < n_tiles && (CT == CQ_MM_THREADS || cp_row < RT) && cp_row < N - nt * RT) {
-                    const cq_u32 sd = cp_sbase + (cq_u32)(slot_of(nst) * STAGE);
-                    const cq_u8* gs = cp_gbase + (cq_i64)(nt - tile) * RT * row_bytes;
-#pragma unroll
-                    for (int k = 0; k < CPT; ++k)
-                        if (k < CPT - 1 || cp_col < LAST) cq_cp16_s(sd + k * TPR * 16, gs + k * TPR * 16);
+                    copy_full_stage(cp_sbase + (cq_u32)(slot_of(nst) * STAGE),
+                                    cp_gbase + (cq_i64)(nt - tile) * RT * row_bytes);
                 }
                 cq_cp_commit();
             } else {
@@ -383,6 +381,20 @@ __device__ __forceinline__ void cq_mv_tc(const cq_u8* __restrict__ w, cq_i64 row
         // records with the records of a whole split).
         const int part_offset = XS ? CQ_MV_XS_OFFSET(RT, KB, ST) + stages_per_split * KB * M * P * 64
                                    : CQ_MV_SMEM(RT, KB, ST);
+        // y = the sum of the splits' partial sums, added in split order (the
+        // same bits from the cluster's shared memory as from the workspace);
+        // part(s, m, r, i) reads split s's sum of activation row m, tile row r
+        // (i = m * RT + r).
+        auto store_split_sums = [&](auto part) {
+            for (int i = tid; i < nout; i += CQ_MM_THREADS) {
+                const int r = i % RT, m = i / RT;
+                if (r < rows) {
+                    float v = 0.0f;
+                    for (int s = 0; s < n_split; ++s) v += part(s, m, r, i);
+                    cq_store1(y + (cq_i64)m * ldy + n0 + r, v);
+                }
+            }
+        };
 #if defined(CQ_CLUSTERS)
         if (cluster) cq_cluster_wait();  // every thread block of the cluster has started
 #endif
@@ -414,13 +426,7 @@ __device__ __forceinline__ void cq_mv_tc(const cq_u8* __restrict__ w, cq_i64 row
             if (split == 0) {
                 cq_cluster_wait();
                 const float* parts = reinterpret_cast<const float*>(smem + part_offset);
-                for (int i = tid; i < nout; i += CQ_MM_THREADS) {
-                    if (i % RT < rows) {
-                        float v = 0.0f;
-                        for (int s = 0; s < n_split; ++s) v += parts[s * nout + i];
-                        cq_store1(y + (cq_i64)(i / RT) * ldy + n0 + i % RT, v);
-                    }
-                }
+                store_split_sums([&](int s, int, int, int i) { return parts[s * nout + i]; });
             }
         }
 #endif
@@ -436,14 +442,9 @@ __device__ __forceinline__ void cq_mv_tc(const cq_u8* __restrict__ w, cq_i64 row
             if (tid == 0) is_last = cq_atom_add_acq_rel_gpu(counters + tile, 1) == n_split - 1;
             __syncthreads();
             if (is_last) {
-                for (int i = tid; i < nout; i += CQ_MM_THREADS) {
-                    const int r = i % RT, m = i / RT;
-                    if (r < rows) {
-                        float v = 0.0f;
-                        for (int s = 0; s < n_split; ++s) v += cq_ld_cg(ws + ((cq_i64)s * M + m) * N + n0 + r);
-                        cq_store1(y + (cq_i64)m * ldy + n0 + r, v);
-                    }
-                }
+                store_split_sums([&](int s, int m, int r, int) {
+                    return cq_ld_cg(ws + ((cq_i64)s * M + m) * N + n0 + r);
+                });
                 if (tid == 0) counters[tile] = 0;  // ready for the next launch on this stream
             }
         }

@@ -485,14 +485,16 @@ __device__ __forceinline__ void cq_mm_wgmma(const cq_u8* __restrict__ w, cq_i64 
             if (owner && (!SHIFT || m >= m0) && m < M && n < N) ws[((cq_i64)split * M + m) * N + n] = acc[4 * c + e];
         }
     }
+    // Thread 0's counter increment releases the block's workspace writes
+    // (ordered before it by the barrier; a release is cumulative) and
+    // acquires the other splits'; the barrier after it passes that on to the
+    // block (as in the matrix-vector kernels' split-K sum).
     __shared__ int is_last;
-    __threadfence();
     __syncthreads();
     const int tile = blockIdx.y * gridDim.x + blockIdx.x;
-    if (tid == 0) is_last = atomicAdd(counters + tile, 1) == n_split - 1;
+    if (tid == 0) is_last = cq_atom_add_acq_rel_gpu(counters + tile, 1) == n_split - 1;
     __syncthreads();
     if (is_last) {
-        __threadfence();
         // Every thread has U4 float4 groups of consecutive n in flight
         // (U elements where N is not a multiple of 4). One element at a time
         // a thread, the sum was the kernel's tail (sessions 14-16: splits on

@@ -329,14 +329,16 @@ __device__ __forceinline__ void cq_mv_i8(const cq_u8* __restrict__ w, cq_i64 row
     }
     if (n_split == 1) return;
     // Split-K: the last warp of the tile to arrive adds the partial sums in
-    // split order (deterministic) and writes y.
-    __threadfence();
+    // split order (deterministic) and writes y. Lane 0's counter increment
+    // releases the warp's workspace writes (ordered before it by __syncwarp;
+    // a release is cumulative) and acquires the other splits'; the
+    // __syncwarp after it passes that on to the warp's lanes.
     __syncwarp();
     int last = 0;
-    if (lane == 0) last = atomicAdd(counters + tile, 1) == n_split - 1;
+    if (lane == 0) last = cq_atom_add_acq_rel_gpu(counters + tile, 1) == n_split - 1;
     last = CQ_SHFL(last, 0);
+    __syncwarp();
     if (!last) return;
-    __threadfence();
     for (int i = lane; i < 16 * M; i += 32) {
         const int r = i & 15, m = i >> 4;
         if (r < rows) {
