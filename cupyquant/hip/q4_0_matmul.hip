@@ -382,15 +382,18 @@ __device__ __forceinline__ void cq_mv_tc(const cq_u8* __restrict__ w, cq_i64 row
         const int part_offset = XS ? CQ_MV_XS_OFFSET(RT, KB, ST) + stages_per_split * KB * M * P * 64
                                    : CQ_MV_SMEM(RT, KB, ST);
         // y = the sum of the splits' partial sums, added in split order (the
-        // same bits from the cluster's shared memory as from the workspace);
-        // part(s, m, r, i) reads split s's sum of activation row m, tile row r
-        // (i = m * RT + r).
-        auto store_split_sums = [&](auto part) {
+        // same bits from the cluster's shared memory, part[split][m][row],
+        // as from the workspace). A bool, not a generic lambda reading them:
+        // NVRTC 13.0 with -G takes a generic lambda's call operator for a
+        // host function and refuses it.
+        const float* const parts = reinterpret_cast<const float*>(smem + part_offset);
+        auto store_split_sums = [&](const bool in_cluster) {
             for (int i = tid; i < nout; i += CQ_MM_THREADS) {
                 const int r = i % RT, m = i / RT;
                 if (r < rows) {
                     float v = 0.0f;
-                    for (int s = 0; s < n_split; ++s) v += part(s, m, r, i);
+                    for (int s = 0; s < n_split; ++s)
+                        v += in_cluster ? parts[s * nout + i] : cq_ld_cg(ws + ((cq_i64)s * M + m) * N + n0 + r);
                     cq_store1(y + (cq_i64)m * ldy + n0 + r, v);
                 }
             }
@@ -425,8 +428,7 @@ __device__ __forceinline__ void cq_mv_tc(const cq_u8* __restrict__ w, cq_i64 row
             cq_cluster_arrive_release();
             if (split == 0) {
                 cq_cluster_wait();
-                const float* parts = reinterpret_cast<const float*>(smem + part_offset);
-                store_split_sums([&](int s, int, int, int i) { return parts[s * nout + i]; });
+                store_split_sums(true);
             }
         }
 #endif
@@ -442,9 +444,7 @@ __device__ __forceinline__ void cq_mv_tc(const cq_u8* __restrict__ w, cq_i64 row
             if (tid == 0) is_last = cq_atom_add_acq_rel_gpu(counters + tile, 1) == n_split - 1;
             __syncthreads();
             if (is_last) {
-                store_split_sums([&](int s, int m, int r, int) {
-                    return cq_ld_cg(ws + ((cq_i64)s * M + m) * N + n0 + r);
-                });
+                store_split_sums(false);
                 if (tid == 0) counters[tile] = 0;  // ready for the next launch on this stream
             }
         }
