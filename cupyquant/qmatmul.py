@@ -289,9 +289,19 @@ MV_LONG_K = 8192
 #: first where the grid's splits are summed in thread block clusters (see
 #: MV_CLUSTER_MAX_SPLITS) ...
 MV_SPLIT_COST = 0.8
-#: ... and where they are summed through the global workspace (grids of more
-#: than one wave; every grid on GPUs without clusters).
+#: ... where they are summed through the global workspace on a GPU with
+#: clusters (grids of more than one wave: with 0.55 or less 4096 x 11008
+#: would split in three, a second wave, 22-23 against 17-18 us at M = 4,
+#: notes/h200_s21 run 3) ...
 MV_SPLIT_COST_GLOBAL = 0.8
+#: ... and on GPUs without clusters (sm_80-89), where every split grid sums
+#: through the workspace. Fitted on the H200 with clusters turned off
+#: (MV_CLUSTER_MAX_SPLITS = 0; notes/h200_s22 run 2, every count 1-6 forced
+#: on 7 shapes x M = 4 / 8): the model's picks lose 0.31 us in all against
+#: the fastest counts with 0.3-0.4, 1.23 us with 0.5-0.9 (2048 x 8192 M = 8:
+#: 2 splits 11.27 against 4 splits 10.35 us), 7.85 us with 1.0. No GPU
+#: without clusters has run it.
+MV_SPLIT_COST_NO_CLUSTERS = 0.4
 #: Split-K grids of the tensor-core matrix-vector kernel with one thread
 #: block a tile (no queue), at most this many splits, and fewer thread blocks
 #: than resident slots are launched as thread block clusters (sm_90+), one
@@ -655,7 +665,7 @@ def _mv_fit(cp, name: str, smem: int, sms: int, nb: int, tiles: int, kb: int, bp
     kern = _kernel_with_smem(cp, name, smem)
     resident = _occupancy(cp, kern, smem) * sms
     if bps is None:
-        clusters = clusters_usable(cp.cuda.Device().id)
+        clusters = MV_CLUSTER_MAX_SPLITS > 1 and clusters_usable(cp.cuda.Device().id)
         return kern, resident, _mv_splits_makespan(nb, tiles, resident, kb, clusters)
     return kern, resident, _mv_splits(nb, tiles, max(1, int(bps * resident)), kb)
 
@@ -696,7 +706,8 @@ def _mv_splits_makespan(nb: int, tiles: int, resident: int, kb: int,
     split after the first: MV_SPLIT_COST where the splits would be summed in
     clusters (``clusters``: the device has them; a grid of one wave and at
     most MV_CLUSTER_MAX_SPLITS splits, see _mv_cluster), MV_SPLIT_COST_GLOBAL
-    otherwise. Ties go to fewer splits. It sees the waves a split count
+    for the other grids there, MV_SPLIT_COST_NO_CLUSTERS on devices without
+    clusters. Ties go to fewer splits. It sees the waves a split count
     leaves (4096 x 11008: 3 splits are 768 thread blocks for 660 slots, a
     second wave that 2 splits do not have), which a fill factor does not.
     Grids whose tiles fill the resident slots are not split (as with a fill
@@ -712,7 +723,7 @@ def _mv_splits_makespan(nb: int, tiles: int, resident: int, kb: int,
             continue
         lengths = [min(sps * kb, nb - i * sps * kb) / kb for i in range(splits)]
         in_clusters = clusters and splits <= MV_CLUSTER_MAX_SPLITS and tiles * splits < resident
-        cost = MV_SPLIT_COST if in_clusters else MV_SPLIT_COST_GLOBAL
+        cost = MV_SPLIT_COST if in_clusters else MV_SPLIT_COST_GLOBAL if clusters else MV_SPLIT_COST_NO_CLUSTERS
         t = _makespan(tiles, lengths, resident) + cost * (splits - 1)
         if best is None or t < best[0] - 1e-9:
             best = (t, splits, sps)
@@ -811,7 +822,8 @@ def _matvec_tc(cp, x2, w, y2, N, K, dev):
                MV_GEOMETRY and tuple(MV_GEOMETRY), MV_BLOCKS_PER_SM, MV_BLOCKS_PER_SM_LONG_K,
                MV_LONG_K, tuple(sorted(MV_X_SHARED_MAX.items())), MV_X_SHARED_ANY, MV_FEW_WAVES,
                tuple(MV_XS_QUEUE_KERNEL), tuple(sorted(MV_X_SHARED_MANY_TILES.items())),
-               MV_SPLIT_COST, MV_SPLIT_COST_GLOBAL, MV_MODEL_MAX_SPLITS, MV_CLUSTER_MAX_SPLITS)
+               MV_SPLIT_COST, MV_SPLIT_COST_GLOBAL, MV_SPLIT_COST_NO_CLUSTERS, MV_MODEL_MAX_SPLITS,
+               MV_CLUSTER_MAX_SPLITS)
         plan = _mv_plans.get(key)
         if plan is None:
             plan = _mv_plans[key] = _mv_plan_clusters(

@@ -552,24 +552,32 @@ def test_mv_split_model():
             (8192, 28672): 1}
     for (n, k), splits in best.items():
         nb = k // 32
-        got, sps = mm._mv_splits_makespan(nb, -(-n // 16), 660, 64)
+        got, sps = mm._mv_splits_makespan(nb, -(-n // 16), 660, 64, clusters=True)
         assert got == splits and got * sps >= -(-nb // 64) > (got - 1) * sps, (n, k, got, sps)
-    assert mm._mv_splits_makespan(128, 256, 660, 64) == (2, 1)  # K = 4096, 4096 rows: one wave of two
-    assert mm._mv_splits_makespan(64, 256, 660, 64) == (1, 1)   # one stage: nothing to split
-    assert mm._mv_splits_makespan(448, 660, 660, 64) == (1, 7)  # the tiles fill the slots: no split
+    assert mm._mv_splits_makespan(128, 256, 660, 64, clusters=True) == (2, 1)  # K = 4096, 4096 rows: one wave of two
+    assert mm._mv_splits_makespan(64, 256, 660, 64, clusters=True) == (1, 1)   # one stage: nothing to split
+    assert mm._mv_splits_makespan(448, 660, 660, 64, clusters=True) == (1, 7)  # the tiles fill the slots: no split
 
 
 def test_mv_split_model_costs(monkeypatch):
     """The model charges MV_SPLIT_COST a split after the first where the
     splits would be summed in clusters (the device has them, one wave, at
-    most MV_CLUSTER_MAX_SPLITS splits) and MV_SPLIT_COST_GLOBAL elsewhere
+    most MV_CLUSTER_MAX_SPLITS splits), MV_SPLIT_COST_GLOBAL for the other
+    grids there and MV_SPLIT_COST_NO_CLUSTERS on devices without clusters
     (4096 x 14336: 2 splits are one wave of 512 thread blocks on 660 slots,
-    3 are two)."""
+    3 are two). Without clusters the shipped costs take 4 splits for 2048 x
+    8192 (the fastest count on the H200 with clusters off, notes/h200_s22
+    run 2), with them 2 (the fastest in clusters, notes/h200_s21 run 3)."""
     import cupyquant.qmatmul as mm
+    assert mm._mv_splits_makespan(256, 128, 660, 64, clusters=False) == (4, 1)
+    assert mm._mv_splits_makespan(256, 128, 660, 64, clusters=True) == (2, 2)
     monkeypatch.setattr(mm, "MV_SPLIT_COST", 0.8)
     monkeypatch.setattr(mm, "MV_SPLIT_COST_GLOBAL", 5.0)
+    monkeypatch.setattr(mm, "MV_SPLIT_COST_NO_CLUSTERS", 5.0)
     assert mm._mv_splits_makespan(448, 256, 660, 64, clusters=True) == (2, 4)   # the cluster grid
     assert mm._mv_splits_makespan(448, 256, 660, 64, clusters=False) == (1, 7)  # global sums only
+    monkeypatch.setattr(mm, "MV_SPLIT_COST_NO_CLUSTERS", 0.8)
+    assert mm._mv_splits_makespan(448, 256, 660, 64, clusters=False) == (3, 3)
     monkeypatch.setattr(mm, "MV_CLUSTER_MAX_SPLITS", 0)
     assert mm._mv_splits_makespan(448, 256, 660, 64, clusters=True) == (1, 7)   # clusters turned off
     monkeypatch.setattr(mm, "MV_CLUSTER_MAX_SPLITS", 8)
