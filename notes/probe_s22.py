@@ -4,6 +4,7 @@
     PYTHONPATH=. python notes/probe_s22.py gsplit   # every K split count, clusters off (global sums only)
     PYTHONPATH=. python notes/probe_s22.py atomic   # wgmma / int8 split-K sums: one acq_rel atomic against fences
     PYTHONPATH=. python notes/probe_s22.py pipe     # the loader's pipeline without the loader, small slots
+    PYTHONPATH=. python notes/probe_s22.py loadparts  # the load benchmark's file with parts of the loader cut out
 
 Part "occ": for split grids of one wave, the plan's cluster decision
 (qmatmul._mv_plan_clusters): thread blocks an SM without and with the
@@ -20,6 +21,15 @@ kernel's, path "matvec_int8") with thread 0's (lane 0's) counter increment as
 one release-acquire atomic (shipped candidate) against __threadfence in every
 thread before and after it (the old source text patched back in here, a
 second module): same bits, then timing two rounds in opposite orders.
+
+Part "loadparts": the load benchmark's 2.4 GB file (Q4_0 / Q4_K / Q6_K),
+loaded to float16 (median of 5 warm loads) as shipped, without the
+dequantization launches (launch_dequant a no-op: host fill and the
+pipeline), without the host copies (_Reader.read_into a no-op: kernels
+reading the pinned buffers and the pipeline), and without either (the
+loader's own Python and synchronisation); and the main thread's time in
+each step of the shipped load (dispatch, of it the launches; submit, of it
+the wait for a slot to be free).
 
 Part "pipe": session 20's loader-free pipeline (file -> pinned slots by 12
 threads -> the GPU reading them, "h2d" copy or "zc" kernel) with smaller and
@@ -322,3 +332,71 @@ if part == "pipe":
     del view
     mm_.close()
     os.close(fd)
+
+if part == "loadparts":
+    import os
+    import statistics
+    import tempfile
+    import time
+
+    from cupyquant import load_gguf
+    from cupyquant.gpu import loader as gl
+    from test_bench_load import LAYERS, model_specs, read_whole, write_model
+    path = os.path.join(tempfile.mkdtemp(), "model.gguf")
+    t0 = time.perf_counter()
+    write_model(path, model_specs(LAYERS), {})
+    print(f"wrote {os.path.getsize(path) / 1e9:.2f} GB in {time.perf_counter() - t0:.1f} s; "
+          f"page cache read {read_whole(path):.1f} GB/s", flush=True)
+    read_whole(path)
+
+    def load_s():
+        cp.cuda.Device().synchronize()
+        t = time.perf_counter()
+        res = load_gguf(path, device=0, progress=False)
+        cp.cuda.Device().synchronize()
+        t = time.perf_counter() - t
+        del res
+        return t
+    real_launch, real_read = gl.launch_dequant, gl._Reader.read_into
+    settings = {"shipped": (real_launch, real_read),
+                "no kernels": (lambda *a, **k: None, real_read),
+                "no host copies": (real_launch, lambda self, fi, off, dst: None),
+                "neither": (lambda *a, **k: None, lambda self, fi, off, dst: None)}
+    load_s()
+    for rnd in range(2):
+        for name, (launch_fn, read_fn) in (settings.items() if rnd == 0 else list(settings.items())[::-1]):
+            gl.launch_dequant, gl._Reader.read_into = launch_fn, read_fn
+            load_s()
+            ts = [load_s() for _ in range(5)]
+            print(f"r{rnd} {name}: median {statistics.median(ts) * 1e3:.1f} ms (min {min(ts) * 1e3:.1f}, "
+                  f"max {max(ts) * 1e3:.1f})", flush=True)
+    gl.launch_dequant, gl._Reader.read_into = real_launch, real_read
+
+    # main-thread time by step, shipped loader
+    acc = {}
+
+    def timed(name, fn):
+        def wrapper(*a, **k):
+            t = time.perf_counter()
+            try:
+                return fn(*a, **k)
+            finally:
+                acc[name] = acc.get(name, 0.0) + time.perf_counter() - t
+                acc[name + " calls"] = acc.get(name + " calls", 0) + 1
+        return wrapper
+    real = {n: getattr(gl._Load, n) for n in ("dispatch", "submit", "allocate_outputs", "prepare_devices",
+                                              "prepare_host", "synchronize")}
+    for n, fn in real.items():
+        setattr(gl._Load, n, timed(n, fn))
+    gl.launch_dequant = timed("launch_dequant", real_launch)
+    real_sync = cp.cuda.Event.synchronize
+    for rnd in range(3):
+        acc.clear()
+        t = load_s()
+        print(f"timed load {t * 1e3:.1f} ms: " + ", ".join(
+            f"{k} {v * 1e3:.1f} ms" if isinstance(v, float) else f"{k} {v}" for k, v in sorted(acc.items())),
+            flush=True)
+    for n, fn in real.items():
+        setattr(gl._Load, n, fn)
+    gl.launch_dequant = real_launch
+    os.unlink(path)
