@@ -5,6 +5,7 @@
     PYTHONPATH=. python notes/probe_s22.py atomic   # wgmma / int8 split-K sums: one acq_rel atomic against fences
     PYTHONPATH=. python notes/probe_s22.py pipe     # the loader's pipeline without the loader, small slots
     PYTHONPATH=. python notes/probe_s22.py loadparts  # the load benchmark's file with parts of the loader cut out
+    PYTHONPATH=. python notes/probe_s22.py loadab   # the loader's launches by address against session 21's
 
 Part "occ": for split grids of one wave, the plan's cluster decision
 (qmatmul._mv_plan_clusters): thread blocks an SM without and with the
@@ -30,6 +31,16 @@ reading the pinned buffers and the pipeline), and without either (the
 loader's own Python and synchronisation); and the main thread's time in
 each step of the shipped load (dispatch, of it the launches; submit, of it
 the wait for a slot to be free).
+
+Part "loadab": the same file, the loader as submitted (dequantization
+launches by address through a launcher worked out once per format, dtype
+and device) against session 21's dispatch and launch_dequant (array slices,
+the kernel, table and prefetch distance looked up at every launch; their
+text copied below from b22a40a), three rounds in alternating order, median
+of 7 warm loads each; then the main thread's steps as in "loadparts".
+(Part "loadparts" ran at d6b355e, with session 21's launches: its "no
+kernels" setting patched launch_dequant, which the loader no longer calls
+for the pieces.)
 
 Part "pipe": session 20's loader-free pipeline (file -> pinned slots by 12
 threads -> the GPU reading them, "h2d" copy or "zc" kernel) with smaller and
@@ -399,4 +410,124 @@ if part == "loadparts":
     for n, fn in real.items():
         setattr(gl._Load, n, fn)
     gl.launch_dequant = real_launch
+    os.unlink(path)
+
+
+# ---- session 21's loader dispatch and launch_dequant (b22a40a), for part "loadab"
+def old_launch_dequant(fmt, raw, out_flat, stream=None, pdl=True, ahead=None):
+    """Run the format's kernel: ``raw`` (uint8, whole blocks) -> ``out_flat``.
+    ``pdl``: with programmatic dependent launch where usable (gpu/launch.py;
+    back to back on the H200 0.5-0.8 us a launch faster, notes/h200_s12).
+    ``ahead``: the L2 prefetch distance in thread blocks (None: ``l2_ahead``;
+    0: none); results are the same whatever it is."""
+    cp = cupy_module()
+    n_elems = raw.size // fmt.type_size * fmt.block_size
+    if n_elems == 0:
+        return out_flat
+    kernel = get_function(f"dequant:{fmt.name}", fmt.source, fmt.kernel_name(out_flat.dtype))
+    tables = fmt.tables()
+    table_ptr = device_table(fmt.name, fmt.tables).data.ptr if tables is not None else 0
+    n_tiles = -(-n_elems // tile_elems(fmt))
+    info = device_info(cp.cuda.Device().id)
+    grid = int(min(n_tiles, info.get("sm_count", 80) * BLOCKS_PER_SM))
+    if ahead is None:
+        ahead = l2_ahead(fmt, out_flat.dtype, info.get("l2_bytes", 0))
+    launch(kernel, (grid,), (THREADS,),
+           (raw, out_flat, np.int64(n_elems), np.uint64(table_ptr), np.int32(ahead)),
+           stream=stream, pdl=pdl)
+    return out_flat
+
+
+def old_dispatch(self, chunk, slot, futs) -> None:
+    cp = self.cp
+    runtime = cp.cuda.runtime
+    self.current = chunk.pieces[0][0].name
+    for f in futs:
+        f.result()                            # raises what the copy raised
+    self.futures = [f for f in self.futures if not f.done()]
+    dev = chunk.device
+    with cp.cuda.Device(dev):
+        stream = self.streams[dev][slot]
+        zero_copy = self.zero_copy[dev]
+        if zero_copy:
+            # The kernels read the pinned buffer itself (a device-side view of it);
+            # direct pieces are copied host -> device straight into place.
+            src_all = self.host_views[dev][slot]
+            direct_kind = runtime.memcpyHostToDevice
+        else:
+            src_all = self.staging[dev][slot]
+            direct_kind = runtime.memcpyDeviceToDevice
+            runtime.memcpyAsync(src_all.data.ptr, self.pinned[slot].ctypes.data,
+                                chunk.end - chunk.start, runtime.memcpyHostToDevice,
+                                stream.ptr)
+            self.mark_slot_free(slot, stream)  # the pinned buffer's only reader is this copy
+        base = src_all.data.ptr
+        for job, tpos, n, cpos in chunk.pieces:
+            self.current = job.name
+            if job.direct:
+                runtime.memcpyAsync(job.dst.data.ptr + tpos, base + cpos, n,
+                                    direct_kind, stream.ptr)
+            else:
+                fmt = job.fmt
+                e0 = tpos // fmt.type_size * fmt.block_size
+                e1 = e0 + n // fmt.type_size * fmt.block_size
+                old_launch_dequant(fmt, src_all[cpos:cpos + n], job.dst[e0:e1], stream=stream,
+                               pdl=PDL)
+        if zero_copy:
+            self.mark_slot_free(slot, stream)  # after every kernel / copy reading the buffer
+    if self.bar is not None:
+        self.bar.update(chunk.payload)
+
+
+if part == "loadab":
+    import os
+    import statistics
+    import tempfile
+    import time
+
+    import numpy as np  # noqa: F401  (old_launch_dequant's globals)
+
+    from cupyquant import load_gguf
+    from cupyquant.gpu import dequant as gd
+    from cupyquant.gpu import loader as gl
+    from test_bench_load import LAYERS, model_specs, read_whole, write_model
+    for name in ("get_function", "device_table", "tile_elems", "device_info", "BLOCKS_PER_SM", "l2_ahead",
+                 "THREADS", "launch", "cupy_module"):
+        globals()[name] = getattr(gd, name)
+    PDL = gl.PDL
+    path = os.path.join(tempfile.mkdtemp(), "model.gguf")
+    write_model(path, model_specs(LAYERS), {})
+    read_whole(path)
+    read_whole(path)
+
+    def load_s():
+        cp.cuda.Device().synchronize()
+        t = time.perf_counter()
+        res = load_gguf(path, device=0, progress=False)
+        cp.cuda.Device().synchronize()
+        t = time.perf_counter() - t
+        del res
+        return t
+    new_dispatch = gl._Load.dispatch
+    settings = {"by address": new_dispatch, "s21 slices": old_dispatch}
+    ref = None
+    for name, fn in settings.items():  # the same bits either way
+        gl._Load.dispatch = fn
+        res = load_gguf(path, device=0, progress=False)
+        bits = {k: v.view(cp.uint16 if v.dtype == cp.float16 else cp.uint32) for k, v in res.items()}
+        if ref is None:
+            ref = bits
+        else:
+            same = all(bool((ref[k] == bits[k]).all()) for k in ref)
+            print(f"same bits in all {len(ref)} tensors: {same}", flush=True)
+        del res, bits
+    ref = None
+    for rnd in range(3):
+        for name, fn in (settings.items() if rnd % 2 == 0 else list(settings.items())[::-1]):
+            gl._Load.dispatch = fn
+            load_s()
+            ts = [load_s() for _ in range(7)]
+            print(f"r{rnd} {name}: median {statistics.median(ts) * 1e3:.1f} ms (min {min(ts) * 1e3:.1f}, "
+                  f"max {max(ts) * 1e3:.1f})", flush=True)
+    gl._Load.dispatch = new_dispatch
     os.unlink(path)

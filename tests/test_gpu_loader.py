@@ -454,17 +454,20 @@ def test_failure_midway_releases_device_memory(cp, model, load_path, monkeypatch
     monkeypatch.setattr(gl, "SLOT_BYTES", SMALL_SLOT)
     load_gguf(model.path, device=0)
     before = used_bytes(cp)
-    real = gl.launch_dequant
+    real = gl.dequant_launcher
     calls = []
 
-    def failing(fmt, raw, out, stream=None, **kw):
-        if stream is not None:              # not the warm-up launches
+    def failing_launcher(fmt, dtype):
+        launch = real(fmt, dtype)
+
+        def failing(src_ptr, dst_ptr, n_blocks, stream=None, **kw):
             calls.append(fmt.name)
             if len(calls) == 7:
                 raise exc("injected failure")
-        return real(fmt, raw, out, stream=stream, **kw)
+            return launch(src_ptr, dst_ptr, n_blocks, stream=stream, **kw)
+        return failing
 
-    monkeypatch.setattr(gl, "launch_dequant", failing)
+    monkeypatch.setattr(gl, "dequant_launcher", failing_launcher)
     with pytest.raises(exc, match="injected failure") as err:
         load_gguf(model.path, device=0)
     assert len(calls) == 7

@@ -96,22 +96,46 @@ def launch_dequant(fmt, raw, out_flat, stream=None, pdl=True, ahead=None):
     back to back on the H200 0.5-0.8 us a launch faster, notes/h200_s12).
     ``ahead``: the L2 prefetch distance in thread blocks (None: ``l2_ahead``;
     0: none); results are the same whatever it is."""
-    cp = cupy_module()
-    n_elems = raw.size // fmt.type_size * fmt.block_size
-    if n_elems == 0:
-        return out_flat
-    kernel = get_function(f"dequant:{fmt.name}", fmt.source, fmt.kernel_name(out_flat.dtype))
-    tables = fmt.tables()
-    table_ptr = device_table(fmt.name, fmt.tables).data.ptr if tables is not None else 0
-    n_tiles = -(-n_elems // tile_elems(fmt))
-    info = device_info(cp.cuda.Device().id)
-    grid = int(min(n_tiles, info.get("sm_count", 80) * BLOCKS_PER_SM))
-    if ahead is None:
-        ahead = l2_ahead(fmt, out_flat.dtype, info.get("l2_bytes", 0))
-    launch(kernel, (grid,), (THREADS,),
-           (raw, out_flat, np.int64(n_elems), np.uint64(table_ptr), np.int32(ahead)),
-           stream=stream, pdl=pdl)
+    n_blocks = raw.size // fmt.type_size
+    if n_blocks:
+        dequant_launcher(fmt, out_flat.dtype)(raw.data.ptr, out_flat.data.ptr, n_blocks, stream=stream,
+                                              pdl=pdl, ahead=ahead)
     return out_flat
+
+
+def dequant_launcher(fmt, out_dtype):
+    """``launch(src_ptr, dst_ptr, n_blocks, stream=None, pdl=False,
+    ahead=None)``: ``fmt``'s kernel into ``out_dtype`` on the current
+    device, from ``n_blocks`` whole blocks at device (or device-mapped
+    pinned) address ``src_ptr`` into the output at ``dst_ptr``; ``pdl`` and
+    ``ahead`` as in launch_dequant. The kernel, its constant table, the grid
+    limit and the prefetch distance are worked out once per format, dtype
+    and device: the loader launches a kernel for every piece of every tensor
+    from the thread that also hands the host copies out (H200, 2.4 GB file:
+    152 launches took 9-14 ms of that thread in a 66-90 ms load when each
+    looked them up again and sliced its arrays, notes/h200_s22 run 3)."""
+    cp = cupy_module()
+    return _launcher(fmt, cp.dtype(out_dtype), cp.cuda.Device().id)
+
+
+@functools.lru_cache(maxsize=None)
+def _launcher(fmt, out_dtype, dev: int):
+    kernel = get_function(f"dequant:{fmt.name}", fmt.source, fmt.kernel_name(out_dtype))
+    table_ptr = np.uint64(device_table(fmt.name, fmt.tables).data.ptr if fmt.tables() is not None else 0)
+    per_tile = tile_elems(fmt)
+    info = device_info(dev)
+    max_grid = info.get("sm_count", 80) * BLOCKS_PER_SM
+    default_ahead = np.int32(l2_ahead(fmt, out_dtype, info.get("l2_bytes", 0)))
+    block_size = fmt.block_size
+
+    def launch_blocks(src_ptr: int, dst_ptr: int, n_blocks: int, stream=None, pdl: bool = False, ahead=None):
+        n_elems = n_blocks * block_size
+        grid = min(-(-n_elems // per_tile), max_grid)
+        launch(kernel, (grid,), (THREADS,),
+               (np.uint64(src_ptr), np.uint64(dst_ptr), np.int64(n_elems), table_ptr,
+                default_ahead if ahead is None else np.int32(ahead)),
+               stream=stream, pdl=pdl)
+    return launch_blocks
 
 
 def dequant_on_gpu(fmt, buf, shape=None, dtype=None, out=None):

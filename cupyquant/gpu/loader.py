@@ -90,7 +90,7 @@ from concurrent.futures import ThreadPoolExecutor, wait
 import numpy as np
 
 from ..errors import GGUFError
-from .dequant import launch_dequant, output_dtype
+from .dequant import dequant_launcher, launch_dequant, output_dtype
 from .platform import cupy_module, gpu_available
 
 
@@ -406,6 +406,7 @@ class _Load:
         self.staging = {}           # device -> [device uint8 array per slot] (staging path)
         self.host_views = {}        # device -> [CuPy view of each pinned buffer] (zero-copy)
         self.pinned = []            # pinned uint8 array per slot
+        self.launchers = {}         # (device, format, dtype) -> dequant_launcher
         self.slot_free = []         # event per slot: recorded after the last read of its pinned buffer
         self.pending = deque()      # (chunk, slot, futures) filled but not yet dispatched
         self.futures = []           # every host future not known to be finished
@@ -457,6 +458,7 @@ class _Load:
                 for fmt, dtype in sorted(by_device[dev], key=lambda t: (t[0].name, t[1].name)):
                     raw = cp.zeros(fmt.type_size, cp.uint8)
                     launch_dequant(fmt, raw, cp.empty(fmt.block_size, dtype))
+                    self.launchers[(dev, fmt, dtype)] = dequant_launcher(fmt, dtype)
                 raw = None
                 cp.cuda.Device().synchronize()
                 if not any(c.device == dev for c in self.chunks):
@@ -556,11 +558,12 @@ class _Load:
                     runtime.memcpyAsync(job.dst.data.ptr + tpos, base + cpos, n,
                                         direct_kind, stream.ptr)
                 else:
+                    # by address, no array slices: the fewer Python steps here,
+                    # the sooner the host threads get the GIL back
                     fmt = job.fmt
                     e0 = tpos // fmt.type_size * fmt.block_size
-                    e1 = e0 + n // fmt.type_size * fmt.block_size
-                    launch_dequant(fmt, src_all[cpos:cpos + n], job.dst[e0:e1], stream=stream,
-                                   pdl=PDL)
+                    self.launchers[(dev, fmt, job.dtype)](base + cpos, job.dst.data.ptr + e0 * job.dst.itemsize,
+                                                          n // fmt.type_size, stream=stream, pdl=PDL)
             if zero_copy:
                 self.mark_slot_free(slot, stream)  # after every kernel / copy reading the buffer
         if self.bar is not None:
@@ -583,6 +586,7 @@ class _Load:
     def release_staging(self) -> None:
         """Drop the staging buffers, views and streams (after synchronize())."""
         self.host_views.clear()
+        self.launchers.clear()
         self.staging.clear()
         self.streams.clear()
         self.pinned = []
