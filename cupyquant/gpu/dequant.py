@@ -113,7 +113,9 @@ def dequant_launcher(fmt, out_dtype):
     and device: the loader launches a kernel for every piece of every tensor
     from the thread that also hands the host copies out (H200, 2.4 GB file:
     152 launches took 9-14 ms of that thread in a 66-90 ms load when each
-    looked them up again and sliced its arrays, notes/h200_s22 run 3)."""
+    looked them up again and sliced its arrays, notes/h200_s22 run 3). Whole
+    loads were no faster beyond the host's run-to-run spread (run 4: medians
+    69-72 against 64-82 ms, the same bits)."""
     cp = cupy_module()
     return _launcher(fmt, cp.dtype(out_dtype), cp.cuda.Device().id)
 
