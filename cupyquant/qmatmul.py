@@ -722,7 +722,7 @@ def _mv_splits_makespan(nb: int, tiles: int, resident: int, kb: int,
         if splits != want:  # the same grid as a smaller count
             continue
         lengths = [min(sps * kb, nb - i * sps * kb) / kb for i in range(splits)]
-        in_clusters = clusters and splits <= MV_CLUSTER_MAX_SPLITS and tiles * splits < resident
+        in_clusters = clusters and _mv_cluster_grid(splits, tiles, tiles, tiles * splits >= resident)
         cost = MV_SPLIT_COST if in_clusters else MV_SPLIT_COST_GLOBAL if clusters else MV_SPLIT_COST_NO_CLUSTERS
         t = _makespan(tiles, lengths, resident) + cost * (splits - 1)
         if best is None or t < best[0] - 1e-9:
@@ -882,8 +882,13 @@ def _mv_cluster(splits: int, grid_x: int, tiles: int, full: bool, dev: int) -> b
     thread blocks a split runs as clusters (MV_CLUSTER_MAX_SPLITS): only with
     one thread block a tile (with a queue a thread block's tiles are not its
     cluster's) and where the grid leaves resident slots free (not ``full``:
-    one wave)."""
-    return 1 < splits <= MV_CLUSTER_MAX_SPLITS and grid_x == tiles and not full and clusters_usable(dev)
+    one wave), on a device that has clusters."""
+    return _mv_cluster_grid(splits, grid_x, tiles, full) and clusters_usable(dev)
+
+
+def _mv_cluster_grid(splits: int, grid_x: int, tiles: int, full: bool) -> bool:
+    """_mv_cluster's rule for the grid alone (the split model asks it too)."""
+    return 1 < splits <= MV_CLUSTER_MAX_SPLITS and grid_x == tiles and not full
 
 
 def _mvi8_geometry() -> tuple:

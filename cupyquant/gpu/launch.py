@@ -154,9 +154,8 @@ def launch(kern, grid, block, args, *, shared_mem: int = 0, stream=None, pdl: bo
     params = (ctypes.c_void_p * len(values))()
     for i, v in enumerate(values):
         params[i] = ctypes.addressof(v)
-    cfg, keep = _config(grid, block, shared_mem,
-                        (stream if stream is not None else cp.cuda.get_current_stream()).ptr,
-                        cluster, use_pdl)
+    cfg = _config(grid, block, shared_mem,
+                  (stream if stream is not None else cp.cuda.get_current_stream()).ptr, cluster, use_pdl)
     status = _libcuda().cuLaunchKernelEx(ctypes.byref(cfg), _handle(kern), params, None)
     if status != 0:
         raise RuntimeError(f"cuLaunchKernelEx of {getattr(kern, 'name', kern)} failed: "
@@ -168,9 +167,9 @@ def _handle(kern) -> int:
     return kern.kernel.ptr if hasattr(kern, "kernel") else kern.ptr
 
 
-def _config(grid, block, shared_mem: int, stream_ptr: int, cluster, pdl: bool) -> tuple:
-    """(CUlaunchConfig, the attribute array it points to: keep it alive while
-    the config is used)."""
+def _config(grid, block, shared_mem: int, stream_ptr: int, cluster, pdl: bool) -> _Config:
+    """The CUlaunchConfig of a launch (ctypes keeps an attribute array it
+    points to alive with it)."""
     cfg = _Config()
     cfg.grid[:] = _as3(grid)
     cfg.block[:] = _as3(block)
@@ -179,7 +178,7 @@ def _config(grid, block, shared_mem: int, stream_ptr: int, cluster, pdl: bool) -
     if cluster is None:
         cfg.attrs = _PDL_ATTR_PTR if pdl else None
         cfg.num_attrs = 1 if pdl else 0
-        return cfg, None
+        return cfg
     attrs = (_Attr * 2)()
     attrs[0].id = _CU_LAUNCH_ATTRIBUTE_CLUSTER_DIMENSION
     attrs[0].value.dims[:] = _as3(cluster)
@@ -187,7 +186,7 @@ def _config(grid, block, shared_mem: int, stream_ptr: int, cluster, pdl: bool) -
         attrs[1] = _PDL_ATTR
     cfg.attrs = attrs
     cfg.num_attrs = 2 if pdl else 1
-    return cfg, attrs
+    return cfg
 
 
 def max_active_clusters(kern, block, shared_mem: int, cluster) -> int | None:
@@ -202,10 +201,9 @@ def max_active_clusters(kern, block, shared_mem: int, cluster) -> int | None:
     fn = getattr(lib, "cuOccupancyMaxActiveClusters", None) if lib else None
     if fn is None:
         return None
-    cfg, keep = _config(cluster, block, shared_mem, None, cluster, False)  # one cluster's grid
+    cfg = _config(cluster, block, shared_mem, None, cluster, False)  # one cluster's grid
     n = ctypes.c_int(0)
     status = fn(ctypes.byref(n), _handle(kern), ctypes.byref(cfg))
-    del keep
     return int(n.value) if status == 0 else None
 
 
