@@ -406,7 +406,6 @@ class _Load:
         self.staging = {}           # device -> [device uint8 array per slot] (staging path)
         self.host_views = {}        # device -> [CuPy view of each pinned buffer] (zero-copy)
         self.pinned = []            # pinned uint8 array per slot
-        self.launchers = {}         # (device, format, dtype) -> dequant_launcher
         self.slot_free = []         # event per slot: recorded after the last read of its pinned buffer
         self.pending = deque()      # (chunk, slot, futures) filled but not yet dispatched
         self.futures = []           # every host future not known to be finished
@@ -458,7 +457,6 @@ class _Load:
                 for fmt, dtype in sorted(by_device[dev], key=lambda t: (t[0].name, t[1].name)):
                     raw = cp.zeros(fmt.type_size, cp.uint8)
                     launch_dequant(fmt, raw, cp.empty(fmt.block_size, dtype))
-                    self.launchers[(dev, fmt, dtype)] = dequant_launcher(fmt, dtype)
                 raw = None
                 cp.cuda.Device().synchronize()
                 if not any(c.device == dev for c in self.chunks):
@@ -562,8 +560,8 @@ class _Load:
                     # the sooner the host threads get the GIL back
                     fmt = job.fmt
                     e0 = tpos // fmt.type_size * fmt.block_size
-                    self.launchers[(dev, fmt, job.dtype)](base + cpos, job.dst.data.ptr + e0 * job.dst.itemsize,
-                                                          n // fmt.type_size, stream=stream, pdl=PDL)
+                    dequant_launcher(fmt, job.dtype)(base + cpos, job.dst.data.ptr + e0 * job.dst.itemsize,
+                                                     n // fmt.type_size, stream=stream, pdl=PDL)
             if zero_copy:
                 self.mark_slot_free(slot, stream)  # after every kernel / copy reading the buffer
         if self.bar is not None:
@@ -586,7 +584,6 @@ class _Load:
     def release_staging(self) -> None:
         """Drop the staging buffers, views and streams (after synchronize())."""
         self.host_views.clear()
-        self.launchers.clear()
         self.staging.clear()
         self.streams.clear()
         self.pinned = []
