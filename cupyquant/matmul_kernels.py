@@ -56,6 +56,9 @@ MV_GEOMETRY_SMALL = (16, 32, 3)
 #: The one geometry of the x_shared kernels for grids with a queue (float16
 #: x, "_xsq"; CQ_MV_TC_KERNEL_XQ in q4_0_matmul.hip).
 MV_QUEUE_GEOMETRY = (16, 64, 2)
+#: The one geometry of the x_shared kernels for one float16 activation row
+#: ("_xs1" and "_xsq1"; CQ_MV_TC_KERNEL_XS1 in q4_0_matmul.hip).
+MV_ONE_ROW_GEOMETRY = (16, 64, 2)
 #: Matrix-vector on int8 tensor cores (q4_0_matvec_int8.hip): the compiled
 #: geometries (Q4_0 blocks per row and stage, stages of each warp's ring);
 #: CQ_MVI8_GEOM lines at the end of that file. One warp a 16-row tile.
@@ -167,7 +170,7 @@ def out_suffix(dtype) -> str:
 
 
 def mv_tc_name(x_dtype, out_dtype, n_tiles: int, geometry=MV_GEOMETRIES[0], x_shared: bool = False,
-               queue: bool = False) -> str:
+               queue: bool = False, one_row: bool = False) -> str:
     """Tensor-core matrix-vector kernel; ``n_tiles`` 8-column B tiles (1-2 for
     float16 x, 1-3 for float32 x); geometry (rows, blocks per stage, stages);
     ``x_shared``: the variant that first copies its activations into shared
@@ -175,10 +178,12 @@ def mv_tc_name(x_dtype, out_dtype, n_tiles: int, geometry=MV_GEOMETRIES[0], x_sh
     into its bfloat16 parts, no separate kernel; extra dynamic shared memory
     mv_x_shared_bytes); ``queue``: its variant for grids with fewer thread
     blocks than tiles (MV_QUEUE_GEOMETRY, float16 x), whose thread blocks
-    copy their next tile's first stage during this tile's last."""
+    copy their next tile's first stage during this tile's last; ``one_row``:
+    the x_shared kernel for one float16 activation row (MV_ONE_ROW_GEOMETRY),
+    which keeps only the accumulators of the one B column used."""
     x = _X_SUFFIX[getattr(x_dtype, "name", str(x_dtype))]
     rt, kb, st = geometry
-    suffix = ("_xsq" if queue else "_xs") if x_shared else ""
+    suffix = ("_xsq" if queue else "_xs") + ("1" if one_row else "") if x_shared else ""
     return f"cq_q4_0_mv_tc_{x}_{out_suffix(out_dtype)}_n{n_tiles}_r{rt}_k{kb}_s{st}" + suffix
 
 
@@ -234,6 +239,8 @@ def all_kernel_names() -> list[str]:
             names += [mv_tc_name("float32", o, n, geo) for n in (1, 2, 3)]
             names.append(mv_tc_name("float32", o, 1, geo, x_shared=True))
         names.append(mv_tc_name("float16", o, 1, MV_QUEUE_GEOMETRY, x_shared=True, queue=True))
+        names += [mv_tc_name("float16", o, 1, MV_ONE_ROW_GEOMETRY, x_shared=True, queue=q, one_row=True)
+                  for q in (False, True)]
         names.append(mv_tc_name("float16", o, 1, MV_GEOMETRY_SMALL))
         names.append(mv_tc_name("float32", o, 1, MV_GEOMETRY_SMALL, x_shared=True))
         for geo in MVI8_GEOMETRIES:

@@ -264,6 +264,10 @@ MV_X_SHARED_MANY_TILES = {"float16": 64 << 10}
 #: (Those kernels copied with all eight warps; since session 20 every
 #: x_shared kernel copies with four, CQ_MV_XS_COPY_WARPS in q4_0_matmul.hip.)
 MV_XS_QUEUE_KERNEL = ("float16",)
+#: One float16 activation row on the x_shared kernels takes their "1"
+#: variant ("_xs1", "_xsq1"), which keeps only the accumulators of the one B
+#: column used (two float32 fma a Q4_0 block fewer, M a constant).
+MV_ONE_ROW_KERNEL = True
 MV_BLOCKS_PER_SM = 0.5  # H100: no K split for 4096 rows was faster than one (4096 x 4096: 8.7 vs 10.6 us)
 #: ... and for 2 or more activation rows with K of at least MV_LONG_K (H200,
 #: 4096 x 14336, float16 x, M = 2 / 4 / 8: 22.1 / 23.3 / 25.5 us at 0.5,
@@ -628,8 +632,11 @@ def _mv_plan(cp, x_dtype, y_dtype, mc: int, nb: int, tiles: int, n_tiles: int, s
                     (xs_all <= many and tiles * splits > resident):
                 # persistent thread blocks: as many as are resident, at most one a tile
                 grid_x = max(1, min(tiles, resident // splits))
-                if grid_x < tiles and _dtype_name(x_dtype) in MV_XS_QUEUE_KERNEL and geo == mk.MV_QUEUE_GEOMETRY:
-                    name = mk.mv_tc_name(x_dtype, y_dtype, 1, geo, x_shared=True, queue=True)
+                queue = grid_x < tiles and _dtype_name(x_dtype) in MV_XS_QUEUE_KERNEL and \
+                    geo == mk.MV_QUEUE_GEOMETRY
+                one_row = MV_ONE_ROW_KERNEL and mc == 1 and not f32 and geo == mk.MV_ONE_ROW_GEOMETRY
+                if queue or one_row:
+                    name = mk.mv_tc_name(x_dtype, y_dtype, 1, geo, x_shared=True, queue=queue, one_row=one_row)
                 return (_kernel_with_smem(cp, name, smem + xs), geo, smem + xs, grid_x, splits, sps, True,
                         grid_x >= resident // splits)
     fit = None  # _mv_fit of geo, where already worked out
@@ -823,7 +830,7 @@ def _matvec_tc(cp, x2, w, y2, N, K, dev):
                MV_LONG_K, tuple(sorted(MV_X_SHARED_MAX.items())), MV_X_SHARED_ANY, MV_FEW_WAVES,
                tuple(MV_XS_QUEUE_KERNEL), tuple(sorted(MV_X_SHARED_MANY_TILES.items())),
                MV_SPLIT_COST, MV_SPLIT_COST_GLOBAL, MV_SPLIT_COST_NO_CLUSTERS, MV_MODEL_MAX_SPLITS,
-               MV_CLUSTER_MAX_SPLITS)
+               MV_CLUSTER_MAX_SPLITS, MV_ONE_ROW_KERNEL)
         plan = _mv_plans.get(key)
         if plan is None:
             plan = _mv_plans[key] = _mv_plan_clusters(

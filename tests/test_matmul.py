@@ -18,6 +18,14 @@ from cupyquant.qmatmul import MatmulFormatError, matmul
 Q4_0 = FORMATS["Q4_0"]
 
 
+def _xs_kind(name: str) -> str:
+    """The x_shared suffix of a tensor-core matrix-vector kernel name ("_xs",
+    "_xsq", their one-row variants "_xs1", "_xsq1"), "" for the others."""
+    import re
+    found = re.search(r"_s\d+(_xsq?1?)$", name)
+    return found.group(1) if found else ""
+
+
 def test_public_name_stays_the_function():
     """``cupyquant.matmul`` is the function on every access, also after the
     implementation module was imported (a submodule of the same name used to
@@ -403,7 +411,9 @@ def test_matvec_f16tc_x_shared_or_not(n, k, offset, m, x_shared, monkeypatch):
         err = run_check(c, m, x_dtype, "matvec_f16tc", rng, out_dtype="float32")
         assert err <= 1e-5, (x_dtype, err)
         fits = m <= (2 if x_dtype == "float32" else 8)
-        assert launched[-1].endswith("_xs") == (x_shared and fits), (x_dtype, launched)
+        one_row = m == 1 and x_dtype == "float16"  # the one-row kernel ("_xs1")
+        assert _xs_kind(launched[-1]) == (("_xs1" if one_row else "_xs") if x_shared and fits else ""), \
+            (x_dtype, launched)
     counters = mm._counters.get((cupy_module().cuda.Device().id, cupy_module().cuda.get_current_stream().ptr))
     if counters is not None:
         assert int(counters.sum()) == 0, "tile / queue counters not left zero"
@@ -470,10 +480,70 @@ def test_matvec_x_shared_tile_queue(n, k, offset, m, monkeypatch):
         err = run_check(c, m, x_dtype, "matvec_f16tc", rng, out_dtype="float32")
         assert err <= 1e-5, (x_dtype, err)
         name, (grid_x, splits) = launched[-1]
-        assert name.endswith("_s2_xsq" if x_dtype == "float16" else "_s2_xs") and grid_x < tiles, launched
+        kind = ("_xsq1" if m == 1 else "_xsq") if x_dtype == "float16" else "_xs"
+        assert name.endswith("_s2" + kind) and grid_x < tiles, launched
         assert splits == (2 if k == 8192 else 1), launched
     counters = mm._counters.get((cupy_module().cuda.Device().id, cupy_module().cuda.get_current_stream().ptr))
     assert int(counters.sum()) == 0, "tile / queue counters not left zero"
+
+
+@gpu
+@pytest.mark.parametrize("n,k,offset,sms", [(N_ODD, 4096, 0, 0),    # a thread block a tile
+                                            (3001, 4096, 0, 16),    # a queue, next-tile copies
+                                            (3001, 4352, 1, 16),    # odd address, last stage partial
+                                            (200, 14336, 0, 0),     # K split (clusters where usable)
+                                            (250, 288, 1, 0)])      # nine blocks: one partial stage
+def test_matvec_one_row_kernels(n, k, offset, sms, monkeypatch):
+    """One float16 activation row on the x_shared kernels' one-row variants
+    ("_xs1", "_xsq1": one B column's accumulators, even blocks' quants read
+    in the aligned k order, their x records in the same order): float32-
+    accurate, and within a few float32 roundings of the generic kernels
+    (MV_ONE_ROW_KERNEL off) on the same inputs; the accumulation order
+    inside an mma differs, so not bit-equal. ``sms``: the GPU made to look
+    like that many SMs of one resident thread block (tiles from a queue)."""
+    _need_tensor_cores("matvec_f16tc")
+    import cupyquant.qmatmul as mm
+    cp = cupy_module()
+    real_info, real_launch = mm.device_info, mm.launch
+    if sms:
+        monkeypatch.setattr(mm, "device_info", lambda dev: {**real_info(dev), "sm_count": sms})
+        monkeypatch.setattr(mm, "_occupancy", lambda cp, kern, smem: 1)
+    monkeypatch.setattr(mm, "_mv_plans", {})
+    monkeypatch.setattr(mm, "MV_X_SHARED_MAX", {"float16": 1 << 20})
+    monkeypatch.setattr(mm, "MV_X_SHARED_ANY", 1 << 20)
+    monkeypatch.setattr(mm, "MV_BLOCKS_PER_SM", 4.0)  # split the small grids where K allows
+    launched = []
+
+    def spy(kern, grid, *args, **kw):
+        launched.append((kern.name, tuple(grid)))
+        return real_launch(kern, grid, *args, **kw)
+    monkeypatch.setattr(mm, "launch", spy)
+    rng = np.random.default_rng()
+    c = case(n, k, offset)
+    ref_scale = None
+    for _ in range(2):  # fresh inputs each round
+        x = cp.asarray(rng.standard_normal((1, k)).astype(np.float16))
+        ref = cp.asnumpy(x).astype(np.float64) @ c.w64.T
+        ys = {}
+        for one_row in (True, False):
+            monkeypatch.setattr(mm, "MV_ONE_ROW_KERNEL", one_row)
+            launched.clear()
+            y = matmul(x, c.w, out=cp.full((1, n), np.nan, dtype=cp.float32), path="matvec_f16tc")
+            name, (grid_x, splits) = launched[-1]
+            tiles = -(-n // 16)
+            kind = "_xsq" if grid_x < tiles else "_xs"
+            assert _xs_kind(name) == kind + ("1" if one_row else ""), launched
+            if sms:
+                assert kind == "_xsq", launched
+            if k == 14336:
+                assert splits > 1, launched
+            ys[one_row] = cp.asnumpy(y)
+            err = _rel_err(ys[one_row], ref)
+            assert err <= 1e-5, (one_row, err)
+        ref_scale = np.abs(ref).max()
+        assert np.abs(ys[True] - ys[False]).max() <= 1e-5 * ref_scale, "one-row and generic kernels disagree"
+    counters = mm._counters.get((cp.cuda.Device().id, cp.cuda.get_current_stream().ptr))
+    assert counters is None or int(counters.sum()) == 0, "tile / queue counters not left zero"
 
 
 @gpu
@@ -523,7 +593,9 @@ def test_matvec_split_k_in_clusters(n, k, offset, m, monkeypatch):
             assert splits > 1 and grid_x == -(-n // 16), launched  # split, a thread block a tile
             cols = m * (3 if x_dtype == "float32" else 1)  # x_shared: one column tile, records that fit
             records = mk.mv_x_shared_bytes(cols, -(-(k // 32) // 64) * 64)
-            assert name.endswith("_xs") == (x_shared and cols <= 8 and records <= xs_limit), launched
+            xs_fits = x_shared and cols <= 8 and records <= xs_limit
+            kind = "_xs1" if m == 1 and x_dtype == "float16" else "_xs"
+            assert _xs_kind(name) == (kind if xs_fits else ""), launched
             dev = cp.cuda.Device().id
             in_cluster = max_splits and splits <= max_splits and clusters_usable(dev)
             if not in_cluster:
@@ -1243,7 +1315,9 @@ def test_mv_plan_queue_kernel(monkeypatch):
     """The x_shared plan takes the "_xsq" kernel (next tile's first stage
     copied during this tile's last) only for float16 x (MV_XS_QUEUE_KERNEL)
     on grids with fewer thread blocks than tiles; one tile a thread block
-    and float32 x keep "_xs" (CPU only: occupancy faked at 5 an SM)."""
+    and float32 x keep "_xs"; one float16 activation row takes the one-row
+    variant of either ("_xsq1", "_xs1") unless MV_ONE_ROW_KERNEL is off
+    (CPU only: occupancy faked at 5 an SM)."""
     import types
 
     import cupyquant.qmatmul as mm
@@ -1257,9 +1331,16 @@ def test_mv_plan_queue_kernel(monkeypatch):
         kern, _, _, grid_x, splits, _, x_shared, _ = mm._mv_plan(fake_cp, x_dtype, f16, m, 128, tiles, 1, 132)
         assert x_shared
         return kern.name.replace("cq_q4_0_mv_tc_", ""), grid_x, splits
-    assert plan(f16, 1, 8016) == ("f16_f16_n1_r16_k64_s2_xsq", 660, 1)   # 128256 rows
+    assert plan(f16, 1, 8016) == ("f16_f16_n1_r16_k64_s2_xsq1", 660, 1)  # 128256 rows, one x row
+    assert plan(f16, 2, 8016) == ("f16_f16_n1_r16_k64_s2_xsq", 660, 1)
     assert plan(f16, 8, 896) == ("f16_f16_n1_r16_k64_s2_xsq", 660, 1)    # 14336 rows, 64 KiB records
-    assert plan(f16, 1, 256) == ("f16_f16_n1_r16_k64_s2_xs", 256, 1)     # 4096 rows: a block a tile
+    assert plan(f16, 1, 256) == ("f16_f16_n1_r16_k64_s2_xs1", 256, 1)    # 4096 rows: a block a tile
+    assert plan(f16, 3, 256) == ("f16_f16_n1_r16_k64_s2_xs", 256, 1)
     assert plan(f32, 1, 8016)[0] == "f32_f16_n1_r16_k64_s2_xs"
+    monkeypatch.setattr(mm, "MV_ONE_ROW_KERNEL", False)
+    assert plan(f16, 1, 8016) == ("f16_f16_n1_r16_k64_s2_xsq", 660, 1)
+    assert plan(f16, 1, 256) == ("f16_f16_n1_r16_k64_s2_xs", 256, 1)
+    monkeypatch.setattr(mm, "MV_ONE_ROW_KERNEL", True)
     monkeypatch.setattr(mm, "MV_XS_QUEUE_KERNEL", ())
-    assert plan(f16, 1, 8016) == ("f16_f16_n1_r16_k64_s2_xs", 660, 1)
+    assert plan(f16, 1, 8016) == ("f16_f16_n1_r16_k64_s2_xs1", 660, 1)
+    assert plan(f16, 2, 8016) == ("f16_f16_n1_r16_k64_s2_xs", 660, 1)

@@ -64,20 +64,26 @@ __device__ __forceinline__ void cq_split_bf16x3(float v, cq_u32* bits) {
 }
 
 // One B-fragment record of thread t for one block and column (cq_mv_tc's k
-// order): block values 4t, 4t+2 | 4t+1, 4t+3 | 16+4t, 16+4t+2 | 16+4t+1,
-// 16+4t+3, as bfloat16 / float16 pairs. src: the block's value 4t.
-// float16 x: one record.
+// order): block values j0, j2 | j0+1, j2+1 | 16+j0, 16+j2 | 16+j0+1, 16+j2+1,
+// as bfloat16 / float16 pairs, where thread t holds the block's qs bytes
+// j0, j0+1, j2, j2+1: 4t .. 4t+3 (j0 = 4t, j2 = 4t+2), or in the aligned
+// order of an even block (cq_mv_tc's AE) 4t+2 .. 4t+5 mod 16 (j0 = 4t+2,
+// j2 = (4t+4) mod 16).
+// float16 x: one record, from the words of values (j0, j0+1), (j2, j2+1),
+// and the same plus 16.
+__device__ __forceinline__ uint4 cq_mv_record_f16_words(cq_u32 a, cq_u32 b, cq_u32 c, cq_u32 d) {
+    return make_uint4(__byte_perm(a, b, 0x5410), __byte_perm(a, b, 0x7632),
+                      __byte_perm(c, d, 0x5410), __byte_perm(c, d, 0x7632));
+}
+// src: the block's value 4t.
 __device__ __forceinline__ uint4 cq_mv_record_f16(const cq_u16* src) {
     const uint2 lo = *reinterpret_cast<const uint2*>(src);
     const uint2 hi = *reinterpret_cast<const uint2*>(src + 16);
-    return make_uint4(__byte_perm(lo.x, lo.y, 0x5410), __byte_perm(lo.x, lo.y, 0x7632),
-                      __byte_perm(hi.x, hi.y, 0x5410), __byte_perm(hi.x, hi.y, 0x7632));
+    return cq_mv_record_f16_words(lo.x, lo.y, hi.x, hi.y);
 }
-// float32 x: the records of its three bfloat16 parts (cq_split_bf16x3).
-__device__ __forceinline__ void cq_mv_records_bf16x3(const float* src, uint4* rec) {
-    const float4 lo = *reinterpret_cast<const float4*>(src);
-    const float4 hi = *reinterpret_cast<const float4*>(src + 16);
-    const float in[8] = {lo.x, lo.z, lo.y, lo.w, hi.x, hi.z, hi.y, hi.w};
+// float32 x: the records of its three bfloat16 parts (cq_split_bf16x3) of
+// values in = j0, j2, j0+1, j2+1, then the same plus 16.
+__device__ __forceinline__ void cq_mv_records_bf16x3_of(const float (&in)[8], uint4* rec) {
     cq_u32 bits[8][3];
 #pragma unroll
     for (int e = 0; e < 8; ++e) cq_split_bf16x3(in[e], bits[e]);
@@ -86,19 +92,45 @@ __device__ __forceinline__ void cq_mv_records_bf16x3(const float* src, uint4* re
         rec[p] = make_uint4(bits[0][p] | (bits[1][p] << 16), bits[2][p] | (bits[3][p] << 16),
                             bits[4][p] | (bits[5][p] << 16), bits[6][p] | (bits[7][p] << 16));
 }
+// src: the block's value 4t.
+__device__ __forceinline__ void cq_mv_records_bf16x3(const float* src, uint4* rec) {
+    const float4 lo = *reinterpret_cast<const float4*>(src);
+    const float4 hi = *reinterpret_cast<const float4*>(src + 16);
+    const float in[8] = {lo.x, lo.z, lo.y, lo.w, hi.x, hi.z, hi.y, hi.w};
+    cq_mv_records_bf16x3_of(in, rec);
+}
 
 // The B-fragment records of cq_mv_tc's XS variant: for blocks b0 .. b0 + nbr
 // of the M activation rows, records[b][column][t] (column = m * P + p, P = 3
-// bfloat16 parts for float32 x, 1 for float16 x), each 16 bytes: block
-// values 4t, 4t+2 | 4t+1, 4t+3 | 16+4t, 16+4t+2 | 16+4t+1, 16+4t+3.
+// bfloat16 parts for float32 x, 1 for float16 x), each 16 bytes, in the k
+// order of cq_mv_record_f16 (AE: even blocks in the aligned order).
 // x: float16 rows, or float32 rows when SPLIT3 (leading dimension ldx
 // elements, 16-byte aligned rows). Every thread of the block takes part.
-template <bool SPLIT3>
+template <bool SPLIT3, bool AE>
 __device__ __forceinline__ void cq_mv_fill_x(uint4* records, const cq_u16* x, cq_i64 ldx, int M, cq_i64 b0, int nbr) {
     constexpr int P = SPLIT3 ? 3 : 1;
     for (int r = threadIdx.x; r < nbr * M * 4; r += CQ_MM_THREADS) {
         const int t = r & 3, bm = r >> 2, m = bm % M, b = bm / M;
-        if (SPLIT3) {
+        if (AE && ((b0 + b) & 1) == 0) {  // the aligned order: j0 = 4t+2, j2 = (4t+4) mod 16, both even
+            const int j0 = 4 * t + 2, j2 = (4 * t + 4) & 15;
+            if (SPLIT3) {
+                const float* blk = reinterpret_cast<const float*>(x) + (cq_i64)m * ldx + (b0 + b) * 32;
+                const float2 a = *reinterpret_cast<const float2*>(blk + j0);
+                const float2 c = *reinterpret_cast<const float2*>(blk + j2);
+                const float2 e = *reinterpret_cast<const float2*>(blk + 16 + j0);
+                const float2 f = *reinterpret_cast<const float2*>(blk + 16 + j2);
+                const float in[8] = {a.x, c.x, a.y, c.y, e.x, f.x, e.y, f.y};
+                uint4 rec[3];
+                cq_mv_records_bf16x3_of(in, rec);
+#pragma unroll
+                for (int p = 0; p < 3; ++p) records[((cq_i64)b * M * P + m * P + p) * 4 + t] = rec[p];
+            } else {
+                const cq_u16* blk = x + (cq_i64)m * ldx + (b0 + b) * 32;
+                auto word = [&](int j) { return *reinterpret_cast<const cq_u32*>(blk + j); };
+                records[((cq_i64)b * M + m) * 4 + t] =
+                    cq_mv_record_f16_words(word(j0), word(j2), word(16 + j0), word(16 + j2));
+            }
+        } else if (SPLIT3) {
             uint4 rec[3];
             cq_mv_records_bf16x3(reinterpret_cast<const float*>(x) + (cq_i64)m * ldx + (b0 + b) * 32 + 4 * t, rec);
 #pragma unroll
@@ -141,9 +173,9 @@ __device__ __forceinline__ void cq_mv_prefetch_first(const cq_u8* w, cq_i64 row_
 #define CQ_MV_EARLY_COMPILED(SPLIT3, XS) (!(SPLIT3) || (XS))
 
 template <bool SPLIT3, int NT, class OT, int RT, int KB, int ST, bool XS, bool XQ = false,
-          int CW = CQ_MM_THREADS / 32>
+          int CW = CQ_MM_THREADS / 32, bool M1 = false, bool AE = M1>
 __device__ __forceinline__ void cq_mv_tc(const cq_u8* __restrict__ w, cq_i64 row_bytes, int N, int nb,
-                                         const cq_u16* __restrict__ x, cq_i64 ldx, int M,
+                                         const cq_u16* __restrict__ x, cq_i64 ldx, int m_rows,
                                          OT* __restrict__ y, cq_i64 ldy, int mode, int stages_per_split,
                                          float* __restrict__ ws, int* __restrict__ counters) {
 #if defined(CQ_SM80)
@@ -161,6 +193,11 @@ __device__ __forceinline__ void cq_mv_tc(const cq_u8* __restrict__ w, cq_i64 row
     if (cluster) cq_cluster_arrive_relaxed();
 #endif
     constexpr int P = SPLIT3 ? 3 : 1;  // B columns per activation row
+    // M1 kernels (float16 x, one activation row): B column 0 is the only one
+    // used, so the accumulators of the odd columns (c[1], c[3]) are not kept
+    // (two float32 fma a block fewer), and M is a constant in every index.
+    static_assert(!M1 || (!SPLIT3 && NT == 1), "M1: float16 x, one column tile");
+    const int M = M1 ? 1 : m_rows;
     constexpr int NC = 8 * NT;         // B columns
     constexpr int TILES = RT / 16;     // 16-row tiles
     constexpr int KW = 8 / TILES;      // warps sharing a tile (K interleave)
@@ -175,6 +212,12 @@ __device__ __forceinline__ void cq_mv_tc(const cq_u8* __restrict__ w, cq_i64 row
 
     const int tid = threadIdx.x, warp = tid >> 5, lane = tid & 31;
     const int g = lane >> 2, t = lane & 3;
+    // AE (the x_shared kernels, whose records can be in any k order): an even
+    // block's qs start at 2 mod 4, and thread t takes its bytes 4t+2 .. 4t+5
+    // mod 16, word t + 1 of the block, thread 3 the upper half of word 4 and
+    // of word 0 (qs 14, 15, 0, 1).
+    const cq_u32 ae_sel = t < 3 ? 0x3210u : 0x7610u;
+    static_assert(!AE || XS, "AE: x_shared records");
     const int rt = warp % TILES, kw = warp / TILES;
     const int split = blockIdx.y, n_split = gridDim.y;
     const int n_tiles = (N + RT - 1) / RT;
@@ -283,7 +326,7 @@ __device__ __forceinline__ void cq_mv_tc(const cq_u8* __restrict__ w, cq_i64 row
         if (XS && first) {
             uint4* xs = reinterpret_cast<uint4*>(smem + CQ_MV_XS_OFFSET(RT, KB, ST));
             const int nbr = cq_imin(nb, (st0 + nst) * KB) - st0 * KB;
-            cq_mv_fill_x<SPLIT3>(xs, x, ldx, M, (cq_i64)st0 * KB, nbr);
+            cq_mv_fill_x<SPLIT3, AE>(xs, x, ldx, M, (cq_i64)st0 * KB, nbr);
             xs_lane = xs + cq_imin(g, M * P - 1) * 4 + t;
         }
 
@@ -310,17 +353,28 @@ __device__ __forceinline__ void cq_mv_tc(const cq_u8* __restrict__ w, cq_i64 row
                 const cq_u8* r0 = sb + bl * CQ_QB;  // row g of the tile
                 const cq_u8* r1 = r0 + 8 * SR;      // row g + 8
                 cq_u32 q0, q1;
-                if (odd) {  // qs at an address = 0 mod 4 (row stride and stage are multiples of 4)
-                    q0 = *reinterpret_cast<const cq_u32*>(r0 + 2 + 4 * t);
-                    q1 = *reinterpret_cast<const cq_u32*>(r1 + 2 + 4 * t);
-                } else {    // qs at 2 mod 4: two aligned words, funnel-shifted
-                    q0 = __funnelshift_r(*reinterpret_cast<const cq_u32*>(r0 + 4 * t),
-                                         *reinterpret_cast<const cq_u32*>(r0 + 4 * t + 4), 16);
-                    q1 = __funnelshift_r(*reinterpret_cast<const cq_u32*>(r1 + 4 * t),
-                                         *reinterpret_cast<const cq_u32*>(r1 + 4 * t + 4), 16);
+                float d0, d1;
+                if (odd || !AE) {
+                    if (odd) {  // qs at an address = 0 mod 4 (row stride and stage are multiples of 4)
+                        q0 = *reinterpret_cast<const cq_u32*>(r0 + 2 + 4 * t);
+                        q1 = *reinterpret_cast<const cq_u32*>(r1 + 2 + 4 * t);
+                    } else {    // qs at 2 mod 4: two aligned words, funnel-shifted
+                        q0 = __funnelshift_r(*reinterpret_cast<const cq_u32*>(r0 + 4 * t),
+                                             *reinterpret_cast<const cq_u32*>(r0 + 4 * t + 4), 16);
+                        q1 = __funnelshift_r(*reinterpret_cast<const cq_u32*>(r1 + 4 * t),
+                                             *reinterpret_cast<const cq_u32*>(r1 + 4 * t + 4), 16);
+                    }
+                    d0 = cq_half_to_float(*reinterpret_cast<const cq_u16*>(r0));
+                    d1 = cq_half_to_float(*reinterpret_cast<const cq_u16*>(r1));
+                } else {  // AE, even block: the aligned order (word t + 1; thread 3 takes qs 0-1 from word 0,
+                          // which also holds d), one load and a permute a row fewer than the funnel shift
+                    const cq_u32 h0 = *reinterpret_cast<const cq_u32*>(r0);
+                    const cq_u32 h1 = *reinterpret_cast<const cq_u32*>(r1);
+                    q0 = __byte_perm(*reinterpret_cast<const cq_u32*>(r0 + 4 + 4 * t), h0, ae_sel);
+                    q1 = __byte_perm(*reinterpret_cast<const cq_u32*>(r1 + 4 + 4 * t), h1, ae_sel);
+                    d0 = cq_half_to_float((cq_u16)(h0 & 0xffffu));
+                    d1 = cq_half_to_float((cq_u16)(h1 & 0xffffu));
                 }
-                const float d0 = cq_half_to_float(*reinterpret_cast<const cq_u16*>(r0));
-                const float d1 = cq_half_to_float(*reinterpret_cast<const cq_u16*>(r1));
                 cq_u32 v0[4], v1[4];
                 cq_mv_decode<SPLIT3>(q0, v0);
                 cq_mv_decode<SPLIT3>(q1, v1);
@@ -342,9 +396,9 @@ __device__ __forceinline__ void cq_mv_tc(const cq_u8* __restrict__ w, cq_i64 row
                     float c[4];
                     cq_mv_mma_block<SPLIT3>(c, a, bf);
                     acc[nt][0] = fmaf(d0, c[0], acc[nt][0]);
-                    acc[nt][1] = fmaf(d0, c[1], acc[nt][1]);
+                    if (!M1) acc[nt][1] = fmaf(d0, c[1], acc[nt][1]);
                     acc[nt][2] = fmaf(d1, c[2], acc[nt][2]);
-                    acc[nt][3] = fmaf(d1, c[3], acc[nt][3]);
+                    if (!M1) acc[nt][3] = fmaf(d1, c[3], acc[nt][3]);
                 }
             };
             if (nbl == KB) {  // full stage: warp kw takes the block pairs kw, kw + KW, ... (parity known)
@@ -845,13 +899,17 @@ __device__ __forceinline__ void cq_mm_gen(const cq_u8* __restrict__ w, cq_i64 ro
 #endif
 #define CQ_MV_TC_KERNEL(XN, SPLIT3, NT, ON, OT, RT, KB, ST) \
     CQ_MV_TC_KERNEL_XQ(XN, SPLIT3, NT, ON, OT, RT, KB, ST, false, false, CQ_MM_THREADS / 32, , \
-                       (NT == 1 ? CQ_MV_MIN_BLOCKS : 0))
+                       (NT == 1 ? CQ_MV_MIN_BLOCKS : 0), false)
 // The x_shared kernel of one geometry (one column tile): "_xs", and "_xsq"
 // for grids with a queue (XQ: the next tile's first stage copied during
 // this tile's last).
 #define CQ_MV_TC_KERNEL_XS(XN, SPLIT3, ON, OT, RT, KB, ST, XQ, XSUF) \
-    CQ_MV_TC_KERNEL_XQ(XN, SPLIT3, 1, ON, OT, RT, KB, ST, true, XQ, CQ_MV_XS_COPY_WARPS, XSUF, CQ_MV_MIN_BLOCKS)
-#define CQ_MV_TC_KERNEL_XQ(XN, SPLIT3, NT, ON, OT, RT, KB, ST, XS, XQ, CW, XSUF, MINB)                  \
+    CQ_MV_TC_KERNEL_XQ(XN, SPLIT3, 1, ON, OT, RT, KB, ST, true, XQ, CQ_MV_XS_COPY_WARPS, XSUF, CQ_MV_MIN_BLOCKS, false)
+// ... and its kernel for one float16 activation row (M1 in cq_mv_tc; XSUF
+// ends in 1).
+#define CQ_MV_TC_KERNEL_XS1(ON, OT, RT, KB, ST, XQ, XSUF) \
+    CQ_MV_TC_KERNEL_XQ(f16, false, 1, ON, OT, RT, KB, ST, true, XQ, CQ_MV_XS_COPY_WARPS, XSUF, CQ_MV_MIN_BLOCKS, true)
+#define CQ_MV_TC_KERNEL_XQ(XN, SPLIT3, NT, ON, OT, RT, KB, ST, XS, XQ, CW, XSUF, MINB, M1)              \
     extern "C" __global__ void __launch_bounds__(CQ_MM_THREADS, MINB)                                    \
         cq_q4_0_mv_tc_##XN##_##ON##_n##NT##_r##RT##_k##KB##_s##ST##XSUF(                                 \
             const cq_u8* __restrict__ w, cq_i64 row_bytes, int N, int nb, const cq_u16* __restrict__ x,  \
@@ -860,7 +918,7 @@ __device__ __forceinline__ void cq_mm_gen(const cq_u8* __restrict__ w, cq_i64 ro
         if (CQ_MV_EARLY_COMPILED(SPLIT3, XS) && (mode & CQ_MV_EARLY))                                    \
             cq_mv_prefetch_first<RT, KB>(w, row_bytes, N, nb, stages_per_split);                          \
         CQ_MV_GRID_DEPENDENCY();                                                                         \
-        cq_mv_tc<SPLIT3, NT, OT, RT, KB, ST, XS, XQ, CW>(w, row_bytes, N, nb, x, ldx, M, y, ldy, mode,    \
+        cq_mv_tc<SPLIT3, NT, OT, RT, KB, ST, XS, XQ, CW, M1>(w, row_bytes, N, nb, x, ldx, M, y, ldy, mode,\
                                              stages_per_split, ws, counters);                           \
     }
 // Every x type / column-tile count of one geometry.
@@ -894,6 +952,8 @@ __device__ __forceinline__ void cq_mm_gen(const cq_u8* __restrict__ w, cq_i64 ro
     CQ_MV_TC_GEOM(ON, OT, 16, 64, 3)            \
     CQ_MV_TC_GEOM(ON, OT, 16, 64, 2)            \
     CQ_MV_TC_KERNEL_XS(f16, false, ON, OT, 16, 64, 2, true, _xsq) \
+    CQ_MV_TC_KERNEL_XS1(ON, OT, 16, 64, 2, false, _xs1) \
+    CQ_MV_TC_KERNEL_XS1(ON, OT, 16, 64, 2, true, _xsq1) \
     CQ_MV_TC_KERNEL(f16, false, 1, ON, OT, 16, 32, 3)  \
     CQ_MV_TC_KERNEL_XS(f32, true, ON, OT, 16, 32, 3, false, _xs) \
     CQ_MV_GEN_KERNEL(f16, cq_f16, ON, OT)       \

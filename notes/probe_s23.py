@@ -1,0 +1,97 @@
+"""Device probe, session 23 (H200).
+
+    PYTHONPATH=. python notes/probe_s23.py m1      # one-row matrix-vector kernels against the generic ones
+
+Part "m1": float16 x, M = 1, on the x_shared kernels (the benchmark's plans):
+  "gen"  the generic kernels ("_xs", "_xsq"; MV_ONE_ROW_KERNEL off),
+  "one"  the one-row kernels as shipped ("_xs1", "_xsq1": only B column 0's
+         accumulators, even blocks read in the aligned k order),
+  "m1n"  the one-row kernels without the aligned order (AE off; instantiated
+         here into the same module as "_xs1n", "_xsq1n"),
+all in one module. First the outputs of the three against a float64
+reference; then the benchmark's timing (CUDA-graph replays over rotating
+weight buffers), three rounds in rotated orders.
+"""
+import sys
+
+import cupy as cp
+import numpy as np
+
+sys.path.insert(0, "benchmarks")
+sys.path.insert(0, "notes")
+from probe_util import ab  # noqa: E402
+
+part = sys.argv[1]
+
+if part == "m1":
+    import cupyquant.matmul_kernels as mk
+    import cupyquant.qmatmul as mm
+    from test_bench_matmul import get_bench, random_q4_0_device
+    mk.EXTRA_INSTANTIATIONS = r"""
+#define PROBE_M1N(ON, OT, XQ, XSUF)                                                                       \
+    extern "C" __global__ void __launch_bounds__(CQ_MM_THREADS, CQ_MV_MIN_BLOCKS)                        \
+        cq_q4_0_mv_tc_f16_##ON##_n1_r16_k64_s2##XSUF(                                                   \
+            const cq_u8* __restrict__ w, cq_i64 row_bytes, int N, int nb, const cq_u16* __restrict__ x,  \
+            cq_i64 ldx, int M, OT* __restrict__ y, cq_i64 ldy, int mode, int stages_per_split,          \
+            float* __restrict__ ws, int* __restrict__ counters) {                                       \
+        if (mode & CQ_MV_EARLY) cq_mv_prefetch_first<16, 64>(w, row_bytes, N, nb, stages_per_split);    \
+        CQ_MV_GRID_DEPENDENCY();                                                                         \
+        cq_mv_tc<false, 1, OT, 16, 64, 2, true, XQ, CQ_MV_XS_COPY_WARPS, true, false>(                 \
+            w, row_bytes, N, nb, x, ldx, M, y, ldy, mode, stages_per_split, ws, counters);             \
+    }
+PROBE_M1N(f16, cq_f16, false, _xs1n)
+PROBE_M1N(f16, cq_f16, true, _xsq1n)
+PROBE_M1N(f32, float, false, _xs1n)
+PROBE_M1N(f32, float, true, _xsq1n)
+"""
+    launched = {}
+    real_launch, real_kws = mm.launch, mm._kernel_with_smem
+
+    def spy(kern, grid, *args, **kw):
+        launched["k"] = (kern.name.replace("cq_q4_0_mv_tc_", ""), tuple(grid))
+        return real_launch(kern, grid, *args, **kw)
+    mm.launch = spy
+
+    def setting(one_row, no_ae=False):
+        def kws(cp_, name, smem, function=None):
+            if no_ae and name.endswith("1") and "_xs" in name:
+                name += "n"
+            return real_kws(cp_, name, smem, function)
+
+        def apply():
+            mm.MV_ONE_ROW_KERNEL = one_row
+            mm._kernel_with_smem = kws
+            mm._mv_plans.clear()
+        return apply
+    settings = {"gen": setting(False), "one": setting(True), "m1n": setting(True, True)}
+    shapes = [(4096, 4096), (14336, 4096), (4096, 14336), (128256, 4096), (28672, 4096), (14336, 14336),
+              (32000, 2048)]
+    rng = np.random.default_rng(0)
+    for n, k in [(4096 + 37, 4096), (30000, 4096), (2000, 14336)]:
+        w = random_q4_0_device(n, k, seed=3)
+        from cupyquant import FORMATS
+        w64 = FORMATS["Q4_0"].decode(cp.asnumpy(w.data)).reshape(n, k).astype(np.float64)
+        x = cp.asarray(rng.standard_normal((1, k)).astype(np.float16))
+        ref = cp.asnumpy(x).astype(np.float64) @ w64.T
+        cells, ys = [], {}
+        for name, apply in settings.items():
+            apply()
+            y = cp.asnumpy(mm.matmul(x, w, out=cp.full((1, n), np.nan, cp.float32), path="matvec_f16tc"))
+            ys[name] = y
+            cells.append(f"{name} {launched['k'][0]} err {np.linalg.norm(y - ref) / np.linalg.norm(ref):.2e}")
+        same = {a: bool((ys[a] == ys["gen"]).all()) for a in ("one", "m1n")}
+        print(f"{n}x{k}: " + " | ".join(cells) + f" | same bits as gen {same}", flush=True)
+    bench = get_bench()
+
+    def timed(shape):
+        def fn():
+            r, _ = bench.measure(shape, 1, "float16", None)
+            return f"{r['time_us']:.2f} ({100 * r['frac_copy']:.1f}%) {launched['k'][0].split('_s2')[-1]}"
+        return fn
+    names = list(settings)
+    for rnd in range(3):
+        order = {nm: settings[nm] for nm in names[rnd:] + names[:rnd]}
+        for shape in shapes:
+            ab(f"r{rnd} {shape[0]}x{shape[1]} M=1 f16", timed(shape), order)
+    print(f"copy ceiling {bench.ceiling() / 1e9:.0f} GB/s", flush=True)
+    settings["one"]()
