@@ -1,6 +1,7 @@
 """Device probe, session 23 (H200).
 
     PYTHONPATH=. python notes/probe_s23.py m1      # one-row matrix-vector kernels against the generic ones
+    PYTHONPATH=. python notes/probe_s23.py m1b     # the same, "gen" against "one" only, more rounds
 
 Part "m1": float16 x, M = 1, on the x_shared kernels (the benchmark's plans):
   "gen"  the generic kernels ("_xs", "_xsq"; MV_ONE_ROW_KERNEL off),
@@ -8,7 +9,9 @@ Part "m1": float16 x, M = 1, on the x_shared kernels (the benchmark's plans):
          accumulators, even blocks read in the aligned k order),
   "m1n"  the one-row kernels without the aligned order (AE off; instantiated
          here into the same module as "_xs1n", "_xsq1n"),
-all in one module. First the outputs of the three against a float64
+all in one module. Part "m1b": "gen" and "one" only, four rounds in
+alternating order (run 2: "one" with the fill of four records at a time).
+First the outputs of the three against a float64
 reference; then the benchmark's timing (CUDA-graph replays over rotating
 weight buffers), three rounds in rotated orders.
 """
@@ -23,7 +26,7 @@ from probe_util import ab  # noqa: E402
 
 part = sys.argv[1]
 
-if part == "m1":
+if part in ("m1", "m1b"):
     import cupyquant.matmul_kernels as mk
     import cupyquant.qmatmul as mm
     from test_bench_matmul import get_bench, random_q4_0_device
@@ -64,6 +67,8 @@ PROBE_M1N(f32, float, true, _xsq1n)
             mm._mv_plans.clear()
         return apply
     settings = {"gen": setting(False), "one": setting(True), "m1n": setting(True, True)}
+    if part == "m1b":
+        del settings["m1n"]
     shapes = [(4096, 4096), (14336, 4096), (4096, 14336), (128256, 4096), (28672, 4096), (14336, 14336),
               (32000, 2048)]
     rng = np.random.default_rng(0)
@@ -79,7 +84,7 @@ PROBE_M1N(f32, float, true, _xsq1n)
             y = cp.asnumpy(mm.matmul(x, w, out=cp.full((1, n), np.nan, cp.float32), path="matvec_f16tc"))
             ys[name] = y
             cells.append(f"{name} {launched['k'][0]} err {np.linalg.norm(y - ref) / np.linalg.norm(ref):.2e}")
-        same = {a: bool((ys[a] == ys["gen"]).all()) for a in ("one", "m1n")}
+        same = {a: bool((ys[a] == ys["gen"]).all()) for a in settings if a != "gen"}
         print(f"{n}x{k}: " + " | ".join(cells) + f" | same bits as gen {same}", flush=True)
     bench = get_bench()
 
@@ -89,8 +94,9 @@ PROBE_M1N(f32, float, true, _xsq1n)
             return f"{r['time_us']:.2f} ({100 * r['frac_copy']:.1f}%) {launched['k'][0].split('_s2')[-1]}"
         return fn
     names = list(settings)
-    for rnd in range(3):
-        order = {nm: settings[nm] for nm in names[rnd:] + names[:rnd]}
+    for rnd in range(3 if part == "m1" else 4):
+        r = rnd % len(names)
+        order = {nm: settings[nm] for nm in names[r:] + names[:r]}
         for shape in shapes:
             ab(f"r{rnd} {shape[0]}x{shape[1]} M=1 f16", timed(shape), order)
     print(f"copy ceiling {bench.ceiling() / 1e9:.0f} GB/s", flush=True)

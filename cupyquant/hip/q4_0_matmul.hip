@@ -81,9 +81,11 @@ __device__ __forceinline__ uint4 cq_mv_record_f16(const cq_u16* src) {
     const uint2 hi = *reinterpret_cast<const uint2*>(src + 16);
     return cq_mv_record_f16_words(lo.x, lo.y, hi.x, hi.y);
 }
-// float32 x: the records of its three bfloat16 parts (cq_split_bf16x3) of
-// values in = j0, j2, j0+1, j2+1, then the same plus 16.
-__device__ __forceinline__ void cq_mv_records_bf16x3_of(const float (&in)[8], uint4* rec) {
+// float32 x: the records of its three bfloat16 parts (cq_split_bf16x3).
+__device__ __forceinline__ void cq_mv_records_bf16x3(const float* src, uint4* rec) {
+    const float4 lo = *reinterpret_cast<const float4*>(src);
+    const float4 hi = *reinterpret_cast<const float4*>(src + 16);
+    const float in[8] = {lo.x, lo.z, lo.y, lo.w, hi.x, hi.z, hi.y, hi.w};
     cq_u32 bits[8][3];
 #pragma unroll
     for (int e = 0; e < 8; ++e) cq_split_bf16x3(in[e], bits[e]);
@@ -91,13 +93,6 @@ __device__ __forceinline__ void cq_mv_records_bf16x3_of(const float (&in)[8], ui
     for (int p = 0; p < 3; ++p)
         rec[p] = make_uint4(bits[0][p] | (bits[1][p] << 16), bits[2][p] | (bits[3][p] << 16),
                             bits[4][p] | (bits[5][p] << 16), bits[6][p] | (bits[7][p] << 16));
-}
-// src: the block's value 4t.
-__device__ __forceinline__ void cq_mv_records_bf16x3(const float* src, uint4* rec) {
-    const float4 lo = *reinterpret_cast<const float4*>(src);
-    const float4 hi = *reinterpret_cast<const float4*>(src + 16);
-    const float in[8] = {lo.x, lo.z, lo.y, lo.w, hi.x, hi.z, hi.y, hi.w};
-    cq_mv_records_bf16x3_of(in, rec);
 }
 
 // The B-fragment records of cq_mv_tc's XS variant: for blocks b0 .. b0 + nbr
@@ -109,28 +104,26 @@ __device__ __forceinline__ void cq_mv_records_bf16x3(const float* src, uint4* re
 template <bool SPLIT3, bool AE>
 __device__ __forceinline__ void cq_mv_fill_x(uint4* records, const cq_u16* x, cq_i64 ldx, int M, cq_i64 b0, int nbr) {
     constexpr int P = SPLIT3 ? 3 : 1;
+    static_assert(!AE || !SPLIT3, "AE: float16 x");
+    if (AE) {
+        // Four words a record, j0 and j2 chosen by the block's parity with no
+        // branch, so that the loads of four records are issued together (as
+        // the loop below does with two a record).
+#pragma unroll 4
+        for (int r = threadIdx.x; r < nbr * M * 4; r += CQ_MM_THREADS) {
+            const int t = r & 3, bm = r >> 2, m = bm % M, b = bm / M;
+            const bool aligned = ((b0 + b) & 1) == 0;
+            const int j0 = aligned ? 4 * t + 2 : 4 * t, j2 = aligned ? (4 * t + 4) & 15 : 4 * t + 2;
+            const cq_u16* blk = x + (cq_i64)m * ldx + (b0 + b) * 32;
+            auto word = [&](int j) { return *reinterpret_cast<const cq_u32*>(blk + j); };
+            records[((cq_i64)b * M + m) * 4 + t] =
+                cq_mv_record_f16_words(word(j0), word(j2), word(16 + j0), word(16 + j2));
+        }
+        return;
+    }
     for (int r = threadIdx.x; r < nbr * M * 4; r += CQ_MM_THREADS) {
         const int t = r & 3, bm = r >> 2, m = bm % M, b = bm / M;
-        if (AE && ((b0 + b) & 1) == 0) {  // the aligned order: j0 = 4t+2, j2 = (4t+4) mod 16, both even
-            const int j0 = 4 * t + 2, j2 = (4 * t + 4) & 15;
-            if (SPLIT3) {
-                const float* blk = reinterpret_cast<const float*>(x) + (cq_i64)m * ldx + (b0 + b) * 32;
-                const float2 a = *reinterpret_cast<const float2*>(blk + j0);
-                const float2 c = *reinterpret_cast<const float2*>(blk + j2);
-                const float2 e = *reinterpret_cast<const float2*>(blk + 16 + j0);
-                const float2 f = *reinterpret_cast<const float2*>(blk + 16 + j2);
-                const float in[8] = {a.x, c.x, a.y, c.y, e.x, f.x, e.y, f.y};
-                uint4 rec[3];
-                cq_mv_records_bf16x3_of(in, rec);
-#pragma unroll
-                for (int p = 0; p < 3; ++p) records[((cq_i64)b * M * P + m * P + p) * 4 + t] = rec[p];
-            } else {
-                const cq_u16* blk = x + (cq_i64)m * ldx + (b0 + b) * 32;
-                auto word = [&](int j) { return *reinterpret_cast<const cq_u32*>(blk + j); };
-                records[((cq_i64)b * M + m) * 4 + t] =
-                    cq_mv_record_f16_words(word(j0), word(j2), word(16 + j0), word(16 + j2));
-            }
-        } else if (SPLIT3) {
+        if (SPLIT3) {
             uint4 rec[3];
             cq_mv_records_bf16x3(reinterpret_cast<const float*>(x) + (cq_i64)m * ldx + (b0 + b) * 32 + 4 * t, rec);
 #pragma unroll
