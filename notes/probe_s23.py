@@ -2,6 +2,7 @@
 
     PYTHONPATH=. python notes/probe_s23.py m1      # one-row matrix-vector kernels against the generic ones
     PYTHONPATH=. python notes/probe_s23.py m1b     # the same, "gen" against "one" only, more rounds
+    PYTHONPATH=. python notes/probe_s23.py rt32    # M = 4 / 8: tiles of 32 weight rows, every split count
 
 Part "m1": float16 x, M = 1, on the x_shared kernels (the benchmark's plans):
   "gen"  the generic kernels ("_xs", "_xsq"; MV_ONE_ROW_KERNEL off),
@@ -11,6 +12,13 @@ Part "m1": float16 x, M = 1, on the x_shared kernels (the benchmark's plans):
          here into the same module as "_xs1n", "_xsq1n"),
 all in one module. Part "m1b": "gen" and "one" only, four rounds in
 alternating order (run 2: "one" with the fill of four records at a time).
+Part "rt32": float16 x at M = 4 and 8 read x from global memory (L1 / L2)
+once a tile and block, so x's traffic into the SMs is twice the weights'
+there (x 512 bytes a block at M = 8, the weights of 16 rows 288). Tiles of
+32 rows halve it. The kernels of geometry (32, 64, 2) and (32, 32, 3) are
+instantiated here (not shipped) and forced through MV_GEOMETRY; each split
+count 1-6 forced beside the plan's own; the shipped plan for reference.
+
 First the outputs of the three against a float64
 reference; then the benchmark's timing (CUDA-graph replays over rotating
 weight buffers), three rounds in rotated orders.
@@ -101,3 +109,68 @@ PROBE_M1N(f32, float, true, _xsq1n)
             ab(f"r{rnd} {shape[0]}x{shape[1]} M=1 f16", timed(shape), order)
     print(f"copy ceiling {bench.ceiling() / 1e9:.0f} GB/s", flush=True)
     settings["one"]()
+
+if part == "rt32":
+    import cupyquant.matmul_kernels as mk
+    import cupyquant.qmatmul as mm
+    from test_bench_matmul import get_bench, random_q4_0_device
+    geos = [(32, 64, 2), (32, 32, 3)]
+    mk.EXTRA_INSTANTIATIONS = "".join(f"CQ_MV_TC_KERNEL(f16, false, 1, f16, cq_f16, {r}, {kb}, {st})\n"
+                                      f"CQ_MV_TC_KERNEL(f16, false, 1, f32, float, {r}, {kb}, {st})\n"
+                                      for r, kb, st in geos)
+    extra = frozenset(mk.mv_tc_name("float16", o, 1, g) for g in geos for o in ("float16", "float32"))
+    real_names = mm._compiled_kernel_names
+    mm._compiled_kernel_names = lambda: real_names() | extra
+    launched = {}
+    real_launch, real_model = mm.launch, mm._mv_splits_makespan
+
+    def spy(kern, grid, *args, **kw):
+        launched["k"] = (kern.name.replace("cq_q4_0_mv_tc_", ""), tuple(grid))
+        return real_launch(kern, grid, *args, **kw)
+    mm.launch = spy
+    forced = {}
+
+    def model(nb, tiles, resident, kb, clusters=False):
+        if "splits" not in forced:
+            return real_model(nb, tiles, resident, kb, clusters)
+        n_st = -(-nb // kb)
+        sps = -(-n_st // forced["splits"])
+        return -(-n_st // sps), sps
+    mm._mv_splits_makespan = model
+    rng = np.random.default_rng(1)
+    from cupyquant import FORMATS
+    for geo in geos:  # accuracy of the probe kernels (float32 out), split in two
+        n, k = 1000, 14336
+        w = random_q4_0_device(n, k, seed=5)
+        w64 = FORMATS["Q4_0"].decode(cp.asnumpy(w.data)).reshape(n, k).astype(np.float64)
+        for m in (1, 8):
+            x = cp.asarray(rng.standard_normal((m, k)).astype(np.float16))
+            ref = cp.asnumpy(x).astype(np.float64) @ w64.T
+            mm.MV_GEOMETRY, mm.MV_X_SHARED_MAX = geo, {}
+            forced["splits"] = 2
+            mm._mv_plans.clear()
+            y = cp.asnumpy(mm.matmul(x, w, out=cp.full((m, n), np.nan, cp.float32), path="matvec_f16tc"))
+            print(f"{geo} {n}x{k} M={m}: {launched['k']} err {np.linalg.norm(y - ref) / np.linalg.norm(ref):.2e}",
+                  flush=True)
+    bench = get_bench()
+    shipped_xs = dict(mm.MV_X_SHARED_MAX)
+
+    def run(shape, m, geo, splits):
+        mm.MV_GEOMETRY = geo
+        mm.MV_X_SHARED_MAX = shipped_xs if geo is None else {}
+        forced.clear()
+        if splits:
+            forced["splits"] = splits
+        mm._mv_plans.clear()
+        r, _ = bench.measure(shape, m, "float16", None)
+        return f"{r['time_us']:.2f} {launched['k'][0].split('_n1_')[-1]} {launched['k'][1]}"
+    for rnd in range(int(sys.argv[2]) if len(sys.argv) > 2 else 1):
+        for shape in [(4096, 14336), (4096, 4096), (14336, 4096), (4096, 11008)]:
+            for m in (8, 4):
+                cells = [f"shipped {run(shape, m, None, None)}"]
+                for geo in geos:
+                    cells.append(f"{geo} plan {run(shape, m, geo, None)}")
+                    for sp in range(1, 7):
+                        cells.append(f"{sp}: {run(shape, m, geo, sp)}")
+                print(f"r{rnd} {shape[0]}x{shape[1]} M={m}: " + " | ".join(cells), flush=True)
+    mm.MV_GEOMETRY, mm.MV_X_SHARED_MAX = None, shipped_xs
