@@ -138,6 +138,7 @@ if part == "rt32":
         return -(-n_st // sps), sps
     mm._mv_splits_makespan = model
     rng = np.random.default_rng(1)
+    shipped_xs, shipped_many = dict(mm.MV_X_SHARED_MAX), dict(mm.MV_X_SHARED_MANY_TILES)
     from cupyquant import FORMATS
     for geo in geos:  # accuracy of the probe kernels (float32 out), split in two
         n, k = 1000, 14336
@@ -146,18 +147,18 @@ if part == "rt32":
         for m in (1, 8):
             x = cp.asarray(rng.standard_normal((m, k)).astype(np.float16))
             ref = cp.asnumpy(x).astype(np.float64) @ w64.T
-            mm.MV_GEOMETRY, mm.MV_X_SHARED_MAX = geo, {}
+            mm.MV_GEOMETRY, mm.MV_X_SHARED_MAX, mm.MV_X_SHARED_MANY_TILES = geo, {}, {}
             forced["splits"] = 2
             mm._mv_plans.clear()
             y = cp.asnumpy(mm.matmul(x, w, out=cp.full((m, n), np.nan, cp.float32), path="matvec_f16tc"))
             print(f"{geo} {n}x{k} M={m}: {launched['k']} err {np.linalg.norm(y - ref) / np.linalg.norm(ref):.2e}",
                   flush=True)
     bench = get_bench()
-    shipped_xs = dict(mm.MV_X_SHARED_MAX)
 
     def run(shape, m, geo, splits):
         mm.MV_GEOMETRY = geo
         mm.MV_X_SHARED_MAX = shipped_xs if geo is None else {}
+        mm.MV_X_SHARED_MANY_TILES = shipped_many if geo is None else {}
         forced.clear()
         if splits:
             forced["splits"] = splits
@@ -173,4 +174,4 @@ if part == "rt32":
                     for sp in range(1, 7):
                         cells.append(f"{sp}: {run(shape, m, geo, sp)}")
                 print(f"r{rnd} {shape[0]}x{shape[1]} M={m}: " + " | ".join(cells), flush=True)
-    mm.MV_GEOMETRY, mm.MV_X_SHARED_MAX = None, shipped_xs
+    mm.MV_GEOMETRY, mm.MV_X_SHARED_MAX, mm.MV_X_SHARED_MANY_TILES = None, shipped_xs, shipped_many
