@@ -3,6 +3,7 @@
     PYTHONPATH=. python notes/probe_s23.py m1      # one-row matrix-vector kernels against the generic ones
     PYTHONPATH=. python notes/probe_s23.py m1b     # the same, "gen" against "one" only, more rounds
     PYTHONPATH=. python notes/probe_s23.py rt32    # M = 4 / 8: tiles of 32 weight rows, every split count
+    PYTHONPATH=. python notes/probe_s23.py geo16   # the same for the compiled 16-row geometries, K = 14336
 
 Part "m1": float16 x, M = 1, on the x_shared kernels (the benchmark's plans):
   "gen"  the generic kernels ("_xs", "_xsq"; MV_ONE_ROW_KERNEL off),
@@ -18,6 +19,10 @@ there (x 512 bytes a block at M = 8, the weights of 16 rows 288). Tiles of
 32 rows halve it. The kernels of geometry (32, 64, 2) and (32, 32, 3) are
 instantiated here (not shipped) and forced through MV_GEOMETRY; each split
 count 1-6 forced beside the plan's own; the shipped plan for reference.
+
+Part "geo16": as "rt32" for the compiled geometries of 16 rows, on
+4096 x 14336 (whose plan splits its 7 stages of 64 blocks 3 / 3 / 1) and
+4096 x 11008.
 
 First the outputs of the three against a float64
 reference; then the benchmark's timing (CUDA-graph replays over rotating
@@ -110,12 +115,13 @@ PROBE_M1N(f32, float, true, _xsq1n)
     print(f"copy ceiling {bench.ceiling() / 1e9:.0f} GB/s", flush=True)
     settings["one"]()
 
-if part == "rt32":
+if part in ("rt32", "geo16"):
     import cupyquant.matmul_kernels as mk
     import cupyquant.qmatmul as mm
     from test_bench_matmul import get_bench, random_q4_0_device
-    geos = [(32, 64, 2), (32, 32, 3)]
-    mk.EXTRA_INSTANTIATIONS = "".join(f"CQ_MV_TC_KERNEL(f16, false, 1, f16, cq_f16, {r}, {kb}, {st})\n"
+    geos = [(32, 64, 2), (32, 32, 3)] if part == "rt32" else [(16, 64, 2), (16, 32, 3), (16, 64, 3)]
+    if part == "rt32":
+        mk.EXTRA_INSTANTIATIONS = "".join(f"CQ_MV_TC_KERNEL(f16, false, 1, f16, cq_f16, {r}, {kb}, {st})\n"
                                       f"CQ_MV_TC_KERNEL(f16, false, 1, f32, float, {r}, {kb}, {st})\n"
                                       for r, kb, st in geos)
     extra = frozenset(mk.mv_tc_name("float16", o, 1, g) for g in geos for o in ("float16", "float32"))
@@ -165,8 +171,10 @@ if part == "rt32":
         mm._mv_plans.clear()
         r, _ = bench.measure(shape, m, "float16", None)
         return f"{r['time_us']:.2f} {launched['k'][0].split('_n1_')[-1]} {launched['k'][1]}"
+    shapes = [(4096, 14336), (4096, 4096), (14336, 4096), (4096, 11008)] if part == "rt32" else \
+        [(4096, 14336), (4096, 11008)]
     for rnd in range(int(sys.argv[2]) if len(sys.argv) > 2 else 1):
-        for shape in [(4096, 14336), (4096, 4096), (14336, 4096), (4096, 11008)]:
+        for shape in shapes:
             for m in (8, 4):
                 cells = [f"shipped {run(shape, m, None, None)}"]
                 for geo in geos:
