@@ -4,6 +4,7 @@
     PYTHONPATH=. python notes/probe_s23.py m1b     # the same, "gen" against "one" only, more rounds
     PYTHONPATH=. python notes/probe_s23.py rt32    # M = 4 / 8: tiles of 32 weight rows, every split count
     PYTHONPATH=. python notes/probe_s23.py geo16   # the same for the compiled 16-row geometries, K = 14336
+    PYTHONPATH=. python notes/probe_s23.py ncu N K  # M = 1 float16 products of one shape, for ncu
 
 Part "m1": float16 x, M = 1, on the x_shared kernels (the benchmark's plans):
   "gen"  the generic kernels ("_xs", "_xsq"; MV_ONE_ROW_KERNEL off),
@@ -23,6 +24,9 @@ count 1-6 forced beside the plan's own; the shipped plan for reference.
 Part "geo16": as "rt32" for the compiled geometries of 16 rows, on
 4096 x 14336 (whose plan splits its 7 stages of 64 blocks 3 / 3 / 1) and
 4096 x 11008.
+
+Part "ncu": eight float16 M = 1 products of N x K (the shipped plan), for
+ncu to profile one of them.
 
 First the outputs of the three against a float64
 reference; then the benchmark's timing (CUDA-graph replays over rotating
@@ -183,3 +187,14 @@ if part in ("rt32", "geo16"):
                         cells.append(f"{sp}: {run(shape, m, geo, sp)}")
                 print(f"r{rnd} {shape[0]}x{shape[1]} M={m}: " + " | ".join(cells), flush=True)
     mm.MV_GEOMETRY, mm.MV_X_SHARED_MAX, mm.MV_X_SHARED_MANY_TILES = None, shipped_xs, shipped_many
+
+if part == "ncu":
+    import cupyquant.qmatmul as mm
+    from test_bench_matmul import random_q4_0_device
+    n, k = int(sys.argv[2]), int(sys.argv[3])
+    w = random_q4_0_device(n, k, seed=7)
+    x = cp.random.standard_normal((1, k), dtype=cp.float32).astype(cp.float16)
+    for _ in range(8):
+        mm.matmul(x, w)
+    cp.cuda.runtime.deviceSynchronize()
+    print("plan", list(mm._mv_plans.values())[-1][0].name, flush=True)

@@ -189,6 +189,8 @@ __device__ __forceinline__ void cq_mv_tc(const cq_u8* __restrict__ w, cq_i64 row
     // M1 kernels (float16 x, one activation row): B column 0 is the only one
     // used, so the accumulators of the odd columns (c[1], c[3]) are not kept
     // (two float32 fma a block fewer), and M is a constant in every index.
+    // With AE (below) a stage of "_xsq1" is 264 instructions a warp against
+    // 293 for "_xsq" (nvcc 13, sm_90).
     static_assert(!M1 || (!SPLIT3 && NT == 1), "M1: float16 x, one column tile");
     const int M = M1 ? 1 : m_rows;
     constexpr int NC = 8 * NT;         // B columns
@@ -205,10 +207,12 @@ __device__ __forceinline__ void cq_mv_tc(const cq_u8* __restrict__ w, cq_i64 row
 
     const int tid = threadIdx.x, warp = tid >> 5, lane = tid & 31;
     const int g = lane >> 2, t = lane & 3;
-    // AE (the x_shared kernels, whose records can be in any k order): an even
-    // block's qs start at 2 mod 4, and thread t takes its bytes 4t+2 .. 4t+5
-    // mod 16, word t + 1 of the block, thread 3 the upper half of word 4 and
-    // of word 0 (qs 14, 15, 0, 1).
+    // AE (the one-row kernels; their x records, filled by cq_mv_fill_x, can
+    // be in any k order): an even block's qs start at 2 mod 4, and thread t
+    // takes its bytes 4t+2 .. 4t+5 mod 16, word t + 1 of the block, thread 3
+    // the lower half of word 4 and the upper half of word 0 (qs 14, 15, 0,
+    // 1). Word 0 also holds the block's d. (For the other x_shared kernels
+    // the same order gave as many instructions a stage, at 48 registers.)
     const cq_u32 ae_sel = t < 3 ? 0x3210u : 0x7610u;
     static_assert(!AE || XS, "AE: x_shared records");
     const int rt = warp % TILES, kw = warp / TILES;
