@@ -5,6 +5,7 @@
     PYTHONPATH=. python notes/probe_s23.py rt32    # M = 4 / 8: tiles of 32 weight rows, every split count
     PYTHONPATH=. python notes/probe_s23.py geo16   # the same for the compiled 16-row geometries, K = 14336
     PYTHONPATH=. python notes/probe_s23.py ncu N K  # M = 1 float16 products of one shape, for ncu
+    PYTHONPATH=. python notes/probe_s23.py fill    # one-row kernels: x records 8 at a time against 4
 
 Part "m1": float16 x, M = 1, on the x_shared kernels (the benchmark's plans):
   "gen"  the generic kernels ("_xs", "_xsq"; MV_ONE_ROW_KERNEL off),
@@ -27,6 +28,12 @@ Part "geo16": as "rt32" for the compiled geometries of 16 rows, on
 
 Part "ncu": eight float16 M = 1 products of N x K (the shipped plan), for
 ncu to profile one of them.
+
+Part "fill": the one-row kernels with their x records filled eight at a
+time (the working tree) against four (the source text patched back, a
+second module): M = 1 float16, four rounds in alternating order. Run 6's
+ncu put 14% of the warp samples of "_xs1" on 4096 x 14336 on the fill's
+wait for x (seven records a thread there: two round trips with four).
 
 First the outputs of the three against a float64
 reference; then the benchmark's timing (CUDA-graph replays over rotating
@@ -198,3 +205,40 @@ if part == "ncu":
         mm.matmul(x, w)
     cp.cuda.runtime.deviceSynchronize()
     print("plan", list(mm._mv_plans.values())[-1][0].name, flush=True)
+
+if part == "fill":
+    import cupyquant.matmul_kernels as mk
+    import cupyquant.qmatmul as mm
+    from cupyquant.gpu.modules import get_function
+    from test_bench_matmul import get_bench
+    new = "#pragma unroll 8\n        for (int r = threadIdx.x; r < nbr * M * 4; r += CQ_MM_THREADS) {"
+    src = mk.matmul_source()
+    assert src.count(new) == 1, "the fill loop moved: update the probe"
+    old = src.replace(new, new.replace("unroll 8", "unroll 4"))
+    real = mm._function
+    launched = {}
+    real_launch = mm.launch
+
+    def spy(kern, grid, *args, **kw):
+        launched["k"] = kern.name.replace("cq_q4_0_mv_tc_", "")
+        return real_launch(kern, grid, *args, **kw)
+    mm.launch = spy
+
+    def setting(eight):
+        def apply():
+            mm._function = real if eight else (lambda name: get_function("matmul:probe:fill4", old, name))
+            mm._mv_plans.clear()
+        return apply
+    settings = {"u8": setting(True), "u4": setting(False)}
+    bench = get_bench()
+
+    def timed(shape):
+        def fn():
+            r, _ = bench.measure(shape, 1, "float16", None)
+            return f"{r['time_us']:.2f} ({100 * r['frac_copy']:.1f}%) {launched['k'].split('_s2')[-1]}"
+        return fn
+    for rnd in range(4):
+        order = settings if rnd % 2 == 0 else dict(list(settings.items())[::-1])
+        for shape in [(4096, 14336), (4096, 4096), (14336, 4096), (14336, 14336), (128256, 4096)]:
+            ab(f"r{rnd} {shape[0]}x{shape[1]} M=1 f16", timed(shape), order)
+    settings["u8"]()
