@@ -46,7 +46,7 @@ import numpy as np
 
 sys.path.insert(0, "benchmarks")
 sys.path.insert(0, "notes")
-from probe_util import ab  # noqa: E402
+from probe_util import ab, launch_spy  # noqa: E402
 
 part = sys.argv[1]
 
@@ -71,13 +71,8 @@ PROBE_M1N(f16, cq_f16, true, _xsq1n)
 PROBE_M1N(f32, float, false, _xs1n)
 PROBE_M1N(f32, float, true, _xsq1n)
 """
-    launched = {}
-    real_launch, real_kws = mm.launch, mm._kernel_with_smem
-
-    def spy(kern, grid, *args, **kw):
-        launched["k"] = (kern.name.replace("cq_q4_0_mv_tc_", ""), tuple(grid))
-        return real_launch(kern, grid, *args, **kw)
-    mm.launch = spy
+    launched = launch_spy(mm)
+    real_kws = mm._kernel_with_smem
 
     def setting(one_row, no_ae=False):
         def kws(cp_, name, smem, function=None):
@@ -138,13 +133,8 @@ if part in ("rt32", "geo16"):
     extra = frozenset(mk.mv_tc_name("float16", o, 1, g) for g in geos for o in ("float16", "float32"))
     real_names = mm._compiled_kernel_names
     mm._compiled_kernel_names = lambda: real_names() | extra
-    launched = {}
-    real_launch, real_model = mm.launch, mm._mv_splits_makespan
-
-    def spy(kern, grid, *args, **kw):
-        launched["k"] = (kern.name.replace("cq_q4_0_mv_tc_", ""), tuple(grid))
-        return real_launch(kern, grid, *args, **kw)
-    mm.launch = spy
+    launched = launch_spy(mm)
+    real_model = mm._mv_splits_makespan
     forced = {}
 
     def model(nb, tiles, resident, kb, clusters=False):
@@ -216,13 +206,7 @@ if part == "fill":
     assert src.count(new) == 1, "the fill loop moved: update the probe"
     old = src.replace(new, new.replace("unroll 8", "unroll 4"))
     real = mm._function
-    launched = {}
-    real_launch = mm.launch
-
-    def spy(kern, grid, *args, **kw):
-        launched["k"] = kern.name.replace("cq_q4_0_mv_tc_", "")
-        return real_launch(kern, grid, *args, **kw)
-    mm.launch = spy
+    launched = launch_spy(mm)
 
     def setting(eight):
         def apply():
@@ -235,7 +219,7 @@ if part == "fill":
     def timed(shape):
         def fn():
             r, _ = bench.measure(shape, 1, "float16", None)
-            return f"{r['time_us']:.2f} ({100 * r['frac_copy']:.1f}%) {launched['k'].split('_s2')[-1]}"
+            return f"{r['time_us']:.2f} ({100 * r['frac_copy']:.1f}%) {launched['k'][0].split('_s2')[-1]}"
         return fn
     for rnd in range(4):
         order = settings if rnd % 2 == 0 else dict(list(settings.items())[::-1])
