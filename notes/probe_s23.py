@@ -5,7 +5,7 @@
     PYTHONPATH=. python notes/probe_s23.py rt32    # M = 4 / 8: tiles of 32 weight rows, every split count
     PYTHONPATH=. python notes/probe_s23.py geo16   # the same for the compiled 16-row geometries, K = 14336
     PYTHONPATH=. python notes/probe_s23.py ncu N K  # M = 1 float16 products of one shape, for ncu
-    PYTHONPATH=. python notes/probe_s23.py fill    # one-row kernels: x records 8 at a time against 4
+    PYTHONPATH=. python notes/probe_s23.py fill [ROUNDS [SHAPES]]  # one-row kernels: x records 8 at a time against 4
 
 Part "m1": float16 x, M = 1, on the x_shared kernels (the benchmark's plans):
   "gen"  the generic kernels ("_xs", "_xsq"; MV_ONE_ROW_KERNEL off),
@@ -221,8 +221,10 @@ if part == "fill":
             r, _ = bench.measure(shape, 1, "float16", None)
             return f"{r['time_us']:.2f} ({100 * r['frac_copy']:.1f}%) {launched['k'][0].split('_s2')[-1]}"
         return fn
-    for rnd in range(4):
+    rounds = int(sys.argv[2]) if len(sys.argv) > 2 else 4
+    shapes = [(4096, 14336), (4096, 4096), (14336, 4096), (14336, 14336), (128256, 4096)]
+    for rnd in range(rounds):
         order = settings if rnd % 2 == 0 else dict(list(settings.items())[::-1])
-        for shape in [(4096, 14336), (4096, 4096), (14336, 4096), (14336, 14336), (128256, 4096)]:
+        for shape in shapes[:int(sys.argv[3])] if len(sys.argv) > 3 else shapes:
             ab(f"r{rnd} {shape[0]}x{shape[1]} M=1 f16", timed(shape), order)
     settings["u8"]()
