@@ -30,10 +30,12 @@ Part "ncu": eight float16 M = 1 products of N x K (the shipped plan), for
 ncu to profile one of them.
 
 Part "fill": the one-row kernels with their x records filled eight at a
-time (the working tree) against four (the source text patched back, a
-second module): M = 1 float16, four rounds in alternating order. Run 6's
-ncu put 14% of the warp samples of "_xs1" on 4096 x 14336 on the fill's
-wait for x (seven records a thread there: two round trips with four).
+time (the working tree of 56044ce, where it ran as run 7) against four
+(the source text patched back, a second module): M = 1 float16, rounds in
+alternating order. Run 6's ncu put 14% of the warp samples of "_xs1" on
+4096 x 14336 on the fill's wait for x (seven records a thread there: two
+round trips with four). Eight were not faster (run 7), and the submitted
+source fills four at a time again, so this part now stops at its assert.
 
 First the outputs of the three against a float64
 reference; then the benchmark's timing (CUDA-graph replays over rotating
