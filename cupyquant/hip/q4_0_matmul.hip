@@ -119,17 +119,19 @@ __device__ __forceinline__ void cq_mv_fill_x(uint4* records, const cq_u16* x, cq
             records[((cq_i64)b * M + m) * 4 + t] =
                 cq_mv_record_f16_words(word(j0), word(j2), word(16 + j0), word(16 + j2));
         }
-        return;
-    }
-    for (int r = threadIdx.x; r < nbr * M * 4; r += CQ_MM_THREADS) {
-        const int t = r & 3, bm = r >> 2, m = bm % M, b = bm / M;
-        if (SPLIT3) {
-            uint4 rec[3];
-            cq_mv_records_bf16x3(reinterpret_cast<const float*>(x) + (cq_i64)m * ldx + (b0 + b) * 32 + 4 * t, rec);
+    } else {
+        for (int r = threadIdx.x; r < nbr * M * 4; r += CQ_MM_THREADS) {
+            const int t = r & 3, bm = r >> 2, m = bm % M, b = bm / M;
+            if (SPLIT3) {
+                uint4 rec[3];
+                cq_mv_records_bf16x3(reinterpret_cast<const float*>(x) + (cq_i64)m * ldx + (b0 + b) * 32 + 4 * t,
+                                     rec);
 #pragma unroll
-            for (int p = 0; p < 3; ++p) records[((cq_i64)b * M * P + m * P + p) * 4 + t] = rec[p];
-        } else {
-            records[((cq_i64)b * M + m) * 4 + t] = cq_mv_record_f16(x + (cq_i64)m * ldx + (b0 + b) * 32 + 4 * t);
+                for (int p = 0; p < 3; ++p) records[((cq_i64)b * M * P + m * P + p) * 4 + t] = rec[p];
+            } else {
+                records[((cq_i64)b * M + m) * 4 + t] =
+                    cq_mv_record_f16(x + (cq_i64)m * ldx + (b0 + b) * 32 + 4 * t);
+            }
         }
     }
 }
@@ -364,7 +366,7 @@ __device__ __forceinline__ void cq_mv_tc(const cq_u8* __restrict__ w, cq_i64 row
                     d0 = cq_half_to_float(*reinterpret_cast<const cq_u16*>(r0));
                     d1 = cq_half_to_float(*reinterpret_cast<const cq_u16*>(r1));
                 } else {  // AE, even block: the aligned order (word t + 1; thread 3 takes qs 0-1 from word 0,
-                          // which also holds d), one load and a permute a row fewer than the funnel shift
+                          // which also holds d): one shared load a row fewer, a permute for the funnel shift
                     const cq_u32 h0 = *reinterpret_cast<const cq_u32*>(r0);
                     const cq_u32 h1 = *reinterpret_cast<const cq_u32*>(r1);
                     q0 = __byte_perm(*reinterpret_cast<const cq_u32*>(r0 + 4 + 4 * t), h0, ae_sel);
