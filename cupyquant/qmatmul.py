@@ -268,8 +268,8 @@ MV_XS_QUEUE_KERNEL = ("float16",)
 #: variant ("_xs1", "_xsq1"), which keeps only the accumulators of the one B
 #: column used (two float32 fma a Q4_0 block fewer, M a constant) and reads
 #: even blocks' quants in an aligned k order (one shared load a row fewer:
-#: the word with d also holds the first quants). Same output bits as the generic kernels in every case
-#: checked. H200, us, one module, four rounds in alternating order
+#: the word with d also holds the first quants). Same output bits as the
+#: generic kernels in every case checked. H200, us, one module, four rounds in alternating order
 #: (notes/h200_s23 run 2): 128256 x 4096 81.3-81.5 against 84.2-84.6;
 #: 14336 x 4096 12.9-13.0 against 13.2-13.5; 4096^2 6.42-6.50 against
 #: 6.60-6.63; 4096 x 14336 14.37-14.47 against 14.59-14.65; 32000 x 2048

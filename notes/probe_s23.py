@@ -52,6 +52,17 @@ from probe_util import ab, launch_spy  # noqa: E402
 
 part = sys.argv[1]
 
+
+def m1_timer(bench, launched):
+    """shape -> a cell function for probe_util.ab: the benchmark's time of a
+    float16 M = 1 product, its fraction of the copy, the kernel's suffix."""
+    def timed(shape):
+        def fn():
+            r, _ = bench.measure(shape, 1, "float16", None)
+            return f"{r['time_us']:.2f} ({100 * r['frac_copy']:.1f}%) {launched['k'][0].split('_s2')[-1]}"
+        return fn
+    return timed
+
 if part in ("m1", "m1b"):
     import cupyquant.matmul_kernels as mk
     import cupyquant.qmatmul as mm
@@ -108,12 +119,7 @@ PROBE_M1N(f32, float, true, _xsq1n)
         same = {a: bool((ys[a] == ys["gen"]).all()) for a in settings if a != "gen"}
         print(f"{n}x{k}: " + " | ".join(cells) + f" | same bits as gen {same}", flush=True)
     bench = get_bench()
-
-    def timed(shape):
-        def fn():
-            r, _ = bench.measure(shape, 1, "float16", None)
-            return f"{r['time_us']:.2f} ({100 * r['frac_copy']:.1f}%) {launched['k'][0].split('_s2')[-1]}"
-        return fn
+    timed = m1_timer(bench, launched)
     names = list(settings)
     for rnd in range(3 if part == "m1" else 4):
         r = rnd % len(names)
@@ -216,13 +222,7 @@ if part == "fill":
             mm._mv_plans.clear()
         return apply
     settings = {"u8": setting(True), "u4": setting(False)}
-    bench = get_bench()
-
-    def timed(shape):
-        def fn():
-            r, _ = bench.measure(shape, 1, "float16", None)
-            return f"{r['time_us']:.2f} ({100 * r['frac_copy']:.1f}%) {launched['k'][0].split('_s2')[-1]}"
-        return fn
+    timed = m1_timer(get_bench(), launched)
     rounds = int(sys.argv[2]) if len(sys.argv) > 2 else 4
     shapes = [(4096, 14336), (4096, 4096), (14336, 4096), (14336, 14336), (128256, 4096)]
     for rnd in range(rounds):

@@ -527,6 +527,7 @@ def test_matvec_one_row_kernels(n, k, offset, sms, monkeypatch):
     launched = _spy_launches(monkeypatch, mm)
     rng = np.random.default_rng()
     c = case(n, k, offset)
+    tiles = -(-n // 16)
     for _ in range(2):  # fresh inputs each round
         x = cp.asarray(rng.standard_normal((1, k)).astype(np.float16))
         ref = cp.asnumpy(x).astype(np.float64) @ c.w64.T
@@ -536,7 +537,6 @@ def test_matvec_one_row_kernels(n, k, offset, sms, monkeypatch):
             launched.clear()
             y = matmul(x, c.w, out=cp.full((1, n), np.nan, dtype=cp.float32), path="matvec_f16tc")
             name, (grid_x, splits) = launched[-1]
-            tiles = -(-n // 16)
             kind = "_xsq" if grid_x < tiles else "_xs"
             assert _xs_kind(name) == kind + ("1" if one_row else ""), launched
             if sms:
