@@ -1144,8 +1144,14 @@ def _wgmma_multicast(kern, grid: tuple, M: int, width: int, smem: int, dev: int)
     (the driver's count: a cluster's thread blocks share a GPC)."""
     if M < width or grid[1] % 2 or not clusters_usable(dev):
         return False
-    resident = max_active_clusters(kern, (mk.wgmma_threads(2),), smem, (1, 2, 1))
+    key = (dev, getattr(kern, "name", None), smem)
+    if key not in _wgmma_pairs_resident:  # a driver call: once a kernel
+        _wgmma_pairs_resident[key] = max_active_clusters(kern, (mk.wgmma_threads(2),), smem, (1, 2, 1))
+    resident = _wgmma_pairs_resident[key]
     return resident is not None and resident >= grid[0] * grid[1] * grid[2] // 2
+
+
+_wgmma_pairs_resident: dict = {}  # (device, kernel, smem) -> clusters of two resident at once (or None)
 
 
 def _tensor_maps(x16, w_ptr: int, M: int, N: int, K: int, width: int, rows: int = mk.WGMMA_ROWS,

@@ -992,6 +992,7 @@ def test_wgmma_multicast_rule(monkeypatch):
     import cupyquant.matmul_kernels as mk
     import cupyquant.qmatmul as mm
     resident = {"n": 66}
+    monkeypatch.setattr(mm, "_wgmma_pairs_resident", {})
     monkeypatch.setattr(mm, "clusters_usable", lambda dev: True)
     monkeypatch.setattr(mm, "max_active_clusters", lambda kern, block, smem, cluster: resident["n"])
     assert mm._wgmma_multicast(None, (2, 64, 1), 512, 256, 0, 0)
@@ -1000,9 +1001,12 @@ def test_wgmma_multicast_rule(monkeypatch):
     assert not mm._wgmma_multicast(None, (2, 65, 1), 512, 256, 0, 0)    # odd weight tiles
     assert mm._wgmma_multicast(None, (2, 32, 2), 512, 256, 0, 0)        # 64 clusters over the splits
     resident["n"] = 63
+    mm._wgmma_pairs_resident.clear()
     assert not mm._wgmma_multicast(None, (2, 64, 1), 512, 256, 0, 0)    # not all resident
     resident["n"] = None
+    mm._wgmma_pairs_resident.clear()
     assert not mm._wgmma_multicast(None, (2, 64, 1), 512, 256, 0, 0)    # the driver cannot say
+    mm._wgmma_pairs_resident.clear()
     resident["n"] = 66
     monkeypatch.setattr(mm, "clusters_usable", lambda dev: False)
     assert not mm._wgmma_multicast(None, (2, 64, 1), 512, 256, 0, 0)
