@@ -216,21 +216,17 @@ __device__ __forceinline__ void cq_tma_load_2d_multicast(cq_u32 dst, const void*
                  : "memory");
 }
 // One arrival on the mbarrier at bar (this thread block's shared address) of
-// the cluster's thread block `rank` (release at cluster scope: this thread's
-// earlier reads of its shared memory are done).
+// the cluster's thread block `rank`. Default semantics (release at CTA
+// scope), as the empty-slot arrivals of this thread block's own barriers:
+// what it orders is this thread's wgmma reads, already complete
+// (wgmma.wait_group), before the other thread block's next TMA into the slot.
+// Release / acquire at cluster scope made every arrival a MEMBAR.GPU and every
+// wait an L1 invalidation (SASS): the pairs took 42 us against 29.6 on 4096^2,
+// M = 512 (H200, notes/h200_s24 run 1).
 __device__ __forceinline__ void cq_mbar_arrive_cluster(cq_u32 bar, int rank) {
     cq_u32 remote;
     asm volatile("mapa.shared::cluster.u32 %0, %1, %2;\n" : "=r"(remote) : "r"(bar), "r"(rank));
-    asm volatile("mbarrier.arrive.release.cluster.shared::cluster.b64 _, [%0];\n" ::"r"(remote) : "memory");
-}
-// cq_mbar_wait with acquire at cluster scope (arrivals from other thread blocks).
-__device__ __forceinline__ void cq_mbar_wait_cluster(cq_u32 bar, cq_u32 phase) {
-    cq_u32 done;
-    do {
-        asm volatile("{ .reg .pred p; mbarrier.try_wait.parity.acquire.cluster.shared::cta.b64 p, [%1], %2;"
-                     " selp.u32 %0, 1, 0, p; }\n"
-                     : "=r"(done) : "r"(bar), "r"(phase) : "memory");
-    } while (!done);
+    asm volatile("mbarrier.arrive.shared::cluster.b64 _, [%0];\n" ::"r"(remote) : "memory");
 }
 __device__ __forceinline__ int cq_cluster_rank() {
     cq_u32 r;
@@ -386,12 +382,8 @@ __device__ __forceinline__ void cq_mm_wgmma(const cq_u8* __restrict__ w, cq_i64 
             if (TMA) {
                 const int u = i / ST;
                 const cq_u32 full = xfull + 8 * (i % ST);
-                if (u > 0) {  // stage i - ST's wgmma done (MC: in both thread blocks)
-                    if (MC)
-                        cq_mbar_wait_cluster(xempty + 8 * (i % ST), (u - 1) & 1);
-                    else
-                        cq_mbar_wait(xempty + 8 * (i % ST), (u - 1) & 1);
-                }
+                // stage i - ST's wgmma done (MC: in both thread blocks)
+                if (u > 0) cq_mbar_wait(xempty + 8 * (i % ST), (u - 1) & 1);
                 cq_mbar_expect_tx(full, xbox_bytes);
                 if (MC)
                     cq_tma_load_2d_multicast(slot + crank * (BN / 2) * 128, xmap, kt * 64, mx + crank * (BN / 2), full,
