@@ -1,6 +1,7 @@
 """Device probe, session 24 (H200).
 
     PYTHONPATH=. python notes/probe_s24.py mc [ROUNDS]   # wgmma 64-row blocks: x multicast in pairs against not
+    PYTHONPATH=. python notes/probe_s24.py xs8 [ROUNDS]  # M = 4 / 8, long K: x_shared records of one K split
 
 Part "mc": M = 512 (and 300 / 384) on the 64-row, two-warpgroup wgmma
 blocks (the plan of 4096-row weights at K <= 6144), launched plain
@@ -11,6 +12,17 @@ L2). Session 18's ncu put the top stalls of these blocks on the x
 mbarriers; L2 throughput 48% at full clocks (notes/h200_s18 run 8). The
 benchmark's timing (CUDA-graph replays over rotating weight buffers) and
 its cuBLAS ratio; rounds in alternating order.
+
+Part "xs8": float16 x, M = 8 and 4, K = 14336 / 11008 on 4096 rows. The
+shipped plan reads x from L1 / L2 in every thread block (512 bytes a Q4_0
+block at M = 8, against 288 of weights for 16 rows); x_shared records of all
+of K would be 229 KB. Forced here: the queue kernel "_xsq" ((16, 64, 2))
+with the records of one K split only (S splits: 131 / 98 / 66 / 33 KB at
+M = 8 for S = 2 / 3 / 4 / 7), persistent thread blocks (as many as are
+resident, split evenly over the splits) taking tiles of their split from
+its queue, so each fills its records once for several tiles; the split
+sums through the global workspace. First the error against float64 of each
+setting, then the benchmark's timing.
 """
 import sys
 
@@ -52,3 +64,79 @@ if part == "mc":
             if rnd % 2:
                 order = dict(reversed(list(order.items())))
             ab(f"r{rnd} {shape[0]}x{shape[1]} M={m} {xd}", timed(shape, m, xd), order)
+
+if part == "xs8":
+    import cupy as cp
+    import numpy as np
+    import cupyquant.matmul_kernels as mk
+    import cupyquant.qmatmul as mm
+    from cupyquant import FORMATS
+    from test_bench_matmul import get_bench, random_q4_0_device
+    rounds = int(sys.argv[2]) if len(sys.argv) > 2 else 3
+    bench = get_bench()
+    launched = {}
+    real_launch = mm.launch
+
+    def spy(kern, grid, *args, **kw):
+        launched["k"] = (kern.name.replace("cq_q4_0_mv_tc_", ""), tuple(grid), kw.get("cluster"))
+        return real_launch(kern, grid, *args, **kw)
+    mm.launch = spy
+    real_plan = mm._mv_plan_clusters
+    force = {"splits": None}
+
+    def plan_clusters(cp_, plan, mc, tiles, sms, dev):
+        if force["splits"] is None:
+            return real_plan(cp_, plan, mc, tiles, sms, dev)
+        kern0 = plan[0]
+        y_dtype = {"f32": "float32", "f16": "float16", "bf16": "bfloat16"}[kern0.name.split("_")[6]]
+        splits_req = force["splits"]
+        geo = mk.MV_QUEUE_GEOMETRY
+        nb = force["nb"]
+        n_st = -(-nb // geo[1])
+        sps = -(-n_st // splits_req)
+        splits = -(-n_st // sps)
+        name = mk.mv_tc_name("float16", y_dtype, 1, geo, x_shared=True, queue=True)
+        smem = mk.mv_x_shared_offset(*geo) + mk.mv_x_shared_bytes(mc, sps * geo[1])
+        kern = mm._kernel_with_smem(cp_, name, smem)
+        resident = mm._occupancy(cp_, kern, smem) * sms
+        grid_x = max(1, min(tiles, resident // splits))
+        return kern, geo, smem, grid_x, splits, sps, True, grid_x >= resident // splits, False
+    mm._mv_plan_clusters = plan_clusters
+
+    def setting(splits, nb):
+        def apply():
+            force["splits"] = splits
+            force["nb"] = nb
+            mm._mv_plans.clear()
+        return apply
+
+    def timed(shape, m):
+        def fn():
+            r, _ = bench.measure(shape, m, "float16", None)
+            k = launched["k"]
+            return f"{r['time_us']:.2f} {k[0].split('_n1_')[-1]} {k[1]}"
+        return fn
+    rng = np.random.default_rng(0)
+    for n, k in [(4096 + 37, 14336)]:
+        w = random_q4_0_device(n, k, seed=5)
+        w64 = FORMATS["Q4_0"].decode(cp.asnumpy(w.data)).reshape(n, k).astype(np.float64)
+        for m in (8, 4):
+            x = cp.asarray(rng.standard_normal((m, k)).astype(np.float16))
+            ref = cp.asnumpy(x).astype(np.float64) @ w64.T
+            cells = []
+            for s_ in (None, 2, 3, 4, 7):
+                setting(s_, k // 32)()
+                y = cp.asnumpy(mm.matmul(x, w, out=cp.full((m, n), np.nan, cp.float32), path="matvec_f16tc"))
+                cells.append(f"{s_} {launched['k'][0].split('_n1_')[-1]} {launched['k'][1]} "
+                             f"err {np.linalg.norm(y - ref) / np.linalg.norm(ref):.2e}")
+            print(f"{n}x{k} M={m}: " + " | ".join(cells), flush=True)
+    cases = [((4096, 14336), 8), ((4096, 14336), 4), ((4096, 11008), 8)]
+    for rnd in range(rounds):
+        for shape, m in cases:
+            order = {"plan": setting(None, shape[1] // 32)}
+            for s_ in (2, 3, 4, 7):
+                order[f"S{s_}"] = setting(s_, shape[1] // 32)
+            if rnd % 2:
+                order = dict(reversed(list(order.items())))
+            ab(f"r{rnd} {shape[0]}x{shape[1]} M={m}", timed(shape, m), order)
+    setting(None, 0)()
