@@ -100,19 +100,12 @@ def matmul_sources() -> dict[str, str]:
 EXTRA_TARGETS = {"matmul Q4_0 sm90a": ("sm_90a",)}
 
 
-def wgmma_name(out_dtype, width: int, tma: bool = False, rows: int = WGMMA_ROWS, warpgroups: int = 2,
-               multicast: bool = False) -> str:
+def wgmma_name(out_dtype, width: int, tma: bool = False, rows: int = WGMMA_ROWS, warpgroups: int = 2) -> str:
     """The wgmma kernel for ``width`` activation rows, ``rows`` weight rows and
     ``warpgroups`` warpgroups a thread block (128 rows: 2; 64 rows: 1, or 2
     taking turns over K); ``tma``: the variant that copies x and the weights
-    through TMA tensor maps (its first two arguments); ``multicast`` (64 rows,
-    two warpgroups, TMA): the variant launched as clusters of two thread
-    blocks along y that share each x stage (x's box ``width // 2`` rows)."""
+    through TMA tensor maps (its first two arguments)."""
     suffix = "" if rows == WGMMA_ROWS else f"_r{rows}" + ("x2" if warpgroups == 2 else "")
-    if multicast:
-        if not (tma and rows == 64 and warpgroups == 2):
-            raise ValueError("x multicast: the TMA kernels of 64 weight rows and two warpgroups only")
-        suffix += "_mc"
     return f"cq_q4_0_mm_wgmma_{'tma_' if tma else ''}{out_suffix(out_dtype)}_n{width}{suffix}"
 
 
@@ -145,7 +138,7 @@ def wgmma_x_box_rows(m: int, width: int) -> int:
 def all_wgmma_kernel_names() -> list[str]:
     return [wgmma_name(o, w, t) for o in _OUT_SUFFIX for w in WGMMA_WIDTHS for t in (False, True)] + \
         [wgmma_name(o, w, t, 64, 1) for o in _OUT_SUFFIX for w in WGMMA_R64_WIDTHS for t in (False, True)] + \
-        [wgmma_name(o, w, True, 64, 2, mc) for o in _OUT_SUFFIX for w in WGMMA_R64_WIDTHS for mc in (False, True)] + \
+        [wgmma_name(o, w, True, 64, 2) for o in _OUT_SUFFIX for w in WGMMA_R64_WIDTHS] + \
         [SM90_PROBE_NAME]
 
 

@@ -192,12 +192,6 @@ WGMMA_R64_MAX_K = 6144
 #: the TMA tensor maps), or 1 (as the cp.async fallback: M = 512 on 4096^2
 #: 30.8-31.1 us against 29.6-29.8 with 2, run 3).
 WGMMA_R64_WARPGROUPS = 2
-#: Those blocks (two warpgroups, TMA) launched as clusters of two along the
-#: weight rows that share their activation rows: each copies half of every x
-#: stage and the TMA multicasts it into both (half the x reads from L2), where
-#: M is at least their 256 rows, the weight tiles pair up and every cluster
-#: is resident at once (_wgmma_multicast).
-WGMMA_R64_MULTICAST = True
 #: Unsplit wgmma grids of several waves whose last wave fills at most half
 #: the resident slots: that wave's weight rows in a second launch, split over
 #: K to fill them (_wgmma_tail). 128256 x 4096 at M = 512: 2004 blocks of 256
@@ -1086,8 +1080,7 @@ def _wgmma(cp, x2, w, y2, N, K, dev):
     sms = device_info(dev)["sm_count"]
     rows, width, splits, sps = _wgmma_choice(M, N, K, sms)
     if rows != mk.WGMMA_ROWS:  # one wave by construction
-        _wgmma_launch(cp, x16, w.data, y2, N, K, width, splits, sps, dev, rows, WGMMA_R64_WARPGROUPS,
-                      multicast=WGMMA_R64_MULTICAST)
+        _wgmma_launch(cp, x16, w.data, y2, N, K, width, splits, sps, dev, rows, WGMMA_R64_WARPGROUPS)
         return
     n_main = _wgmma_tail(M, N, width, sms) if splits == 1 else N
     _wgmma_launch(cp, x16, w.data, y2, n_main, K, width, splits, sps, dev)
@@ -1099,74 +1092,39 @@ def _wgmma(cp, x2, w, y2, N, K, dev):
                       dev)
 
 
-def _wgmma_launch(cp, x16, wdata, y2, N, K, width, splits, sps, dev, rows=mk.WGMMA_ROWS, warpgroups=2,
-                  multicast=False):
+def _wgmma_launch(cp, x16, wdata, y2, N, K, width, splits, sps, dev, rows=mk.WGMMA_ROWS, warpgroups=2):
     """One launch of the wgmma kernel: x16 (M x K float16) times the N weight
     rows from ``wdata`` (uint8, 16-byte aligned) into y2 (M x N, rows N apart
     or wider: a column slice of the result); thread blocks of ``rows`` weight
     rows x ``width`` activation rows, ``warpgroups`` warpgroups (64 rows: 1
-    or 2); ``multicast``: as clusters that share x where _wgmma_multicast
-    allows it."""
+    or 2)."""
     M = x16.shape[0]
-    grid = (-(-M // width), -(-N // rows), splits)
+    maps = _tensor_maps(x16, wdata.data.ptr, M, N, K, width, rows) if WGMMA_TMA else ()
+    if rows != mk.WGMMA_ROWS and not maps:
+        warpgroups = 1  # turns over K need the TMA's mbarriers: the one-warpgroup cp.async kernel
     smem = mk.wgmma_smem_bytes(width, rows, warpgroups)
-    kern = None
-    if multicast and WGMMA_TMA and rows == 64 and warpgroups == 2:
-        kern = _kernel_with_smem(cp, mk.wgmma_name(y2.dtype, width, True, rows, warpgroups, True), smem,
-                                 _sm90_function)
-        if not _wgmma_multicast(kern, grid, M, width, smem, dev):
-            kern = None
-    # (a multicast kernel's x box is half its width: each thread block of a pair copies half)
-    maps = _tensor_maps(x16, wdata.data.ptr, M, N, K, width, rows, width // 2 if kern else None) \
-        if WGMMA_TMA else ()
-    if not maps:
-        kern = None
-        if rows != mk.WGMMA_ROWS:
-            warpgroups = 1  # turns over K need the TMA's mbarriers: the one-warpgroup cp.async kernel
-            smem = mk.wgmma_smem_bytes(width, rows, warpgroups)
-    cluster = (1, 2, 1) if kern else None
-    if kern is None:
-        kern = _kernel_with_smem(cp, mk.wgmma_name(y2.dtype, width, bool(maps), rows, warpgroups), smem,
-                                 _sm90_function)
+    kern = _kernel_with_smem(cp, mk.wgmma_name(y2.dtype, width, bool(maps), rows, warpgroups), smem,
+                             _sm90_function)
+    grid = (-(-M // width), -(-N // rows), splits)
     ws, counters = _split_k_args(cp, splits, M, N, grid[0] * grid[1], dev)
     # (launch passes the tensor maps by value; without them it is CuPy's launch)
     launch(kern, grid, (mk.wgmma_threads(warpgroups),),
            maps + (wdata, np.int64(K // 32 * 18), np.int32(N), np.int32(K // 32), x16, np.int64(K), np.int32(M),
                    y2, np.int64(y2.strides[0] // y2.itemsize), np.int32(sps), ws, counters),
-           shared_mem=smem, cluster=cluster)
+           shared_mem=smem)
 
 
-def _wgmma_multicast(kern, grid: tuple, M: int, width: int, smem: int, dev: int) -> bool:
-    """Whether a grid of the x-multicast kernel ``kern`` may run as clusters of
-    two thread blocks along y: whole x boxes (M >= width: the kernel's x
-    stages are then ``width`` rows, half from each), an even number of
-    weight tiles, a device with clusters, and every cluster resident at once
-    (the driver's count: a cluster's thread blocks share a GPC)."""
-    if M < width or grid[1] % 2 or not clusters_usable(dev):
-        return False
-    key = (dev, getattr(kern, "name", None), smem)
-    if key not in _wgmma_pairs_resident:  # a driver call: once a kernel
-        _wgmma_pairs_resident[key] = max_active_clusters(kern, (mk.wgmma_threads(2),), smem, (1, 2, 1))
-    resident = _wgmma_pairs_resident[key]
-    return resident is not None and resident >= grid[0] * grid[1] * grid[2] // 2
-
-
-_wgmma_pairs_resident: dict = {}  # (device, kernel, smem) -> clusters of two resident at once (or None)
-
-
-def _tensor_maps(x16, w_ptr: int, M: int, N: int, K: int, width: int, rows: int = mk.WGMMA_ROWS,
-                 x_box_rows: int | None = None) -> tuple:
+def _tensor_maps(x16, w_ptr: int, M: int, N: int, K: int, width: int, rows: int = mk.WGMMA_ROWS) -> tuple:
     """The TMA tensor maps of the wgmma _tma_ kernels: the activations (boxes
-    of ``width`` rows, or M rounded up to 8, or ``x_box_rows``, x 64 columns,
-    128-byte swizzle) and the N weight rows at ``w_ptr`` (boxes of ``rows``
-    rows x 144 bytes, 4 stages of K), or () where the driver cannot encode
-    them (the kernel then copies with cp.async; tma_error says why)."""
+    of ``width`` rows, or M rounded up to 8, x 64 columns, 128-byte swizzle)
+    and the N weight rows at ``w_ptr`` (boxes of ``rows`` rows x 144 bytes,
+    4 stages of K), or () where the driver cannot encode them (the kernel then
+    copies with cp.async; tma_error says why)."""
     from .gpu import tensor_map
     if not tensor_map.available():
         return ()
-    box = x_box_rows if x_box_rows is not None else mk.wgmma_x_box_rows(M, width)
     try:
-        xmap = tensor_map.f16_rows_tiled(x16.data.ptr, M, K, K, box, 64)
+        xmap = tensor_map.f16_rows_tiled(x16.data.ptr, M, K, K, mk.wgmma_x_box_rows(M, width), 64)
         return xmap, _w_tensor_map(w_ptr, N, K // 32 * 18, WGMMA_W_L2_PROMOTION, rows)
     except (RuntimeError, ValueError) as exc:
         tma_error.setdefault(x16.device.id, repr(exc))

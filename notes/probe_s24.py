@@ -11,7 +11,10 @@ stage and the TMA multicasting it into both ("mc": half the x reads from
 L2). Session 18's ncu put the top stalls of these blocks on the x
 mbarriers; L2 throughput 48% at full clocks (notes/h200_s18 run 8). The
 benchmark's timing (CUDA-graph replays over rotating weight buffers) and
-its cuBLAS ratio; rounds in alternating order.
+its cuBLAS ratio; rounds in alternating order. The "_mc" kernels and the
+knob ran at eedb3ae (run 2; run 1 at eff470f, whose arrivals and waits had
+cluster scope); they were 5-6% slower and were taken out again after run 2,
+so this part needs that tree.
 
 Part "xs8": float16 x, M = 8 and 4, K = 14336 / 11008 on 4096 rows. The
 shipped plan reads x from L1 / L2 in every thread block (512 bytes a Q4_0

@@ -893,7 +893,6 @@ def test_wgmma_accuracy(n, k, m, width, split, tma, monkeypatch):
         splits = k // 256 if split else 1
         monkeypatch.setattr(mm, "_wgmma_choice", lambda M, N, K, sms: (64, 256, splits, K // 64 // splits))
         monkeypatch.setattr(mm, "WGMMA_R64_WARPGROUPS", 2 if width == "256_r64x2" else 1)
-        monkeypatch.setattr(mm, "WGMMA_R64_MULTICAST", False)  # test_wgmma_x_multicast's
         if not tma:
             width = "256_r64"  # the one-warpgroup kernel: turns over K need TMA
     monkeypatch.setattr(mm, "WGMMA_WIDE_MIN_ROUNDS", 0 if width == 256 and not split else float("inf"))
@@ -926,94 +925,6 @@ def test_wgmma_accuracy(n, k, m, width, split, tma, monkeypatch):
     counters = mm._counters.get((cupy_module().cuda.Device().id, cupy_module().cuda.get_current_stream().ptr))
     if counters is not None:
         assert int(counters.sum()) == 0, "split counters not left zero"
-
-
-@gpu
-@pytest.mark.parametrize("n,k,m,splits,multicast", [
-    (4096, 4096, 512, 1, True),    # the benchmark's shape
-    (1000, 4096, 300, 1, True),    # M not a multiple of 256 (the last x tile shifted), N of the last tile
-    (1000, 4096, 600, 2, True),    # split over K: the pairs' partial sums
-    (1000, 14336, 512, 1, True),   # 224 stages: many uses of every x slot and barrier
-    (4096 + 37, 4096, 512, 1, False),  # 65 weight tiles: no pairs, the plain kernel
-    (1000, 4096, 200, 1, False),   # M below a box: the plain kernel
-])
-def test_wgmma_x_multicast(n, k, m, splits, multicast, monkeypatch):
-    """The 64-row, two-warpgroup wgmma blocks as clusters of two that share
-    each x stage (WGMMA_R64_MULTICAST; the plan forced to those blocks): the
-    kernel launched ("_mc" with a cluster of (1, 2, 1) where the weight tiles
-    pair up and M >= 256, else the plain one), its outputs (poisoned first)
-    the same bits as the plain kernel's on the same inputs, accuracy against
-    float64, fresh inputs each round, the split counters left zero."""
-    _need_wgmma()
-    import cupyquant.qmatmul as mm
-    from cupyquant.gpu import tensor_map
-    if not tensor_map.available():
-        pytest.skip("the CUDA driver cannot encode TMA tensor maps")
-    cp = cupy_module()
-    monkeypatch.setattr(mm, "_wgmma_choice", lambda M, N, K, sms: (64, 256, splits, K // 64 // splits))
-    monkeypatch.setattr(mm, "WGMMA_R64_WARPGROUPS", 2)
-    clusters = []
-    real_launch = mm.launch
-
-    def spy(kern, grid, *args, **kw):
-        clusters.append((kern.name, tuple(grid), kw.get("cluster")))
-        return real_launch(kern, grid, *args, **kw)
-    monkeypatch.setattr(mm, "launch", spy)
-    rng = np.random.default_rng()
-    c = case(n, k)
-    tiles = -(-n // 64)
-    for _ in range(2):
-        x = cp.asarray(rng.standard_normal((m, k)).astype(np.float16))
-        ys = {}
-        for mc in (True, False):
-            monkeypatch.setattr(mm, "WGMMA_R64_MULTICAST", mc)
-            clusters.clear()
-            ys[mc] = matmul(x, c.w, out=cp.full((m, n), np.nan, np.float32), path="wgmma")
-            name, grid, cluster = clusters[-1]
-            used = mc and multicast
-            assert name.endswith("_n256_r64x2_mc" if used else "_n256_r64x2"), name
-            assert cluster == ((1, 2, 1) if used else None)
-            assert grid == (-(-m // 256), tiles, splits)
-        y = cp.asnumpy(ys[True])
-        assert np.isfinite(y).all(), "some outputs were not written"
-        assert (y == cp.asnumpy(ys[False])).all(), "x multicast changed the bits"
-        ref = cp.asnumpy(x).astype(np.float64) @ c.w64.T
-        assert _rel_err(y.astype(np.float64), ref) <= 2e-3
-    counters = mm._counters.get((cp.cuda.Device().id, cp.cuda.get_current_stream().ptr))
-    if counters is not None:
-        assert int(counters.sum()) == 0, "split counters not left zero"
-
-
-def test_wgmma_multicast_rule(monkeypatch):
-    """_wgmma_multicast (CPU, a fake driver count): clusters of two only for
-    M >= the width, an even number of weight tiles, a device with clusters
-    and every cluster resident; the kernel name's suffix only for the TMA
-    kernels of 64 rows and two warpgroups."""
-    import cupyquant.matmul_kernels as mk
-    import cupyquant.qmatmul as mm
-    resident = {"n": 66}
-    monkeypatch.setattr(mm, "_wgmma_pairs_resident", {})
-    monkeypatch.setattr(mm, "clusters_usable", lambda dev: True)
-    monkeypatch.setattr(mm, "max_active_clusters", lambda kern, block, smem, cluster: resident["n"])
-    assert mm._wgmma_multicast(None, (2, 64, 1), 512, 256, 0, 0)
-    assert mm._wgmma_multicast(None, (2, 64, 1), 257, 256, 0, 0)
-    assert not mm._wgmma_multicast(None, (2, 64, 1), 255, 256, 0, 0)    # M below a box
-    assert not mm._wgmma_multicast(None, (2, 65, 1), 512, 256, 0, 0)    # odd weight tiles
-    assert mm._wgmma_multicast(None, (2, 32, 2), 512, 256, 0, 0)        # 64 clusters over the splits
-    resident["n"] = 63
-    mm._wgmma_pairs_resident.clear()
-    assert not mm._wgmma_multicast(None, (2, 64, 1), 512, 256, 0, 0)    # not all resident
-    resident["n"] = None
-    mm._wgmma_pairs_resident.clear()
-    assert not mm._wgmma_multicast(None, (2, 64, 1), 512, 256, 0, 0)    # the driver cannot say
-    mm._wgmma_pairs_resident.clear()
-    resident["n"] = 66
-    monkeypatch.setattr(mm, "clusters_usable", lambda dev: False)
-    assert not mm._wgmma_multicast(None, (2, 64, 1), 512, 256, 0, 0)
-    assert mk.wgmma_name("float16", 256, True, 64, 2, True) == "cq_q4_0_mm_wgmma_tma_f16_n256_r64x2_mc"
-    for args in ((False, 64, 2), (True, 64, 1), (True, 128, 2)):
-        with pytest.raises(ValueError):
-            mk.wgmma_name("float16", 256, *args, True)
 
 
 @gpu

@@ -205,35 +205,6 @@ __device__ __forceinline__ void cq_tma_load_2d(cq_u32 dst, const void* tmap, int
                  ::"r"(dst), "l"(reinterpret_cast<cq_u64>(tmap)), "r"(c0), "r"(c1), "r"(bar) : "memory");
 }
 
-// ... the same box into shared memory at dst of every thread block of the
-// cluster in cta_mask, each of whose mbarrier at bar (the same offset) counts
-// the bytes it receives.
-__device__ __forceinline__ void cq_tma_load_2d_multicast(cq_u32 dst, const void* tmap, int c0, int c1, cq_u32 bar,
-                                                         unsigned short cta_mask) {
-    asm volatile("cp.async.bulk.tensor.2d.shared::cluster.global.mbarrier::complete_tx::bytes.multicast::cluster"
-                 " [%0], [%1, {%2, %3}], [%4], %5;\n"
-                 ::"r"(dst), "l"(reinterpret_cast<cq_u64>(tmap)), "r"(c0), "r"(c1), "r"(bar), "h"(cta_mask)
-                 : "memory");
-}
-// One arrival on the mbarrier at bar (this thread block's shared address) of
-// the cluster's thread block `rank`. Default semantics (release at CTA
-// scope), as the empty-slot arrivals of this thread block's own barriers:
-// what it orders is this thread's wgmma reads, already complete
-// (wgmma.wait_group), before the other thread block's next TMA into the slot.
-// Release / acquire at cluster scope made every arrival a MEMBAR.GPU and every
-// wait an L1 invalidation (SASS): the pairs took 42 us against 29.6 on 4096^2,
-// M = 512 (H200, notes/h200_s24 run 1).
-__device__ __forceinline__ void cq_mbar_arrive_cluster(cq_u32 bar, int rank) {
-    cq_u32 remote;
-    asm volatile("mapa.shared::cluster.u32 %0, %1, %2;\n" : "=r"(remote) : "r"(bar), "r"(rank));
-    asm volatile("mbarrier.arrive.shared::cluster.b64 _, [%0];\n" ::"r"(remote) : "memory");
-}
-__device__ __forceinline__ int cq_cluster_rank() {
-    cq_u32 r;
-    asm volatile("mov.u32 %0, %%cluster_ctarank;\n" : "=r"(r));
-    return (int)r;
-}
-
 template <int BN>
 __device__ __forceinline__ void cq_wgmma(float* d, const cq_u32* a, cq_u64 desc) {
     if constexpr (BN == 64)
@@ -258,11 +229,7 @@ struct alignas(64) cq_tensor_map {
 
 // TMA: x and the weights come through the tensor maps xmap and wmap (x is
 // then unused, w only for its address in wmap); otherwise through cp.async.
-// MC (TMA, 64 weight rows; the host launches clusters of two thread blocks
-// along y with the same activation rows, M >= BN, and xmap's box BN / 2
-// rows): each thread block of the pair copies half of every x stage and the
-// TMA multicasts it into both, so x is read from L2 once a pair.
-template <class OT, int BN, bool TMA, int ROWS, int WGS, bool MC = false>
+template <class OT, int BN, bool TMA, int ROWS, int WGS>
 __device__ __forceinline__ void cq_mm_wgmma(const cq_u8* __restrict__ w, cq_i64 row_bytes, int N, int nb,
                                             const cq_u16* __restrict__ x, cq_i64 ldx, int M,
                                             OT* __restrict__ y, cq_i64 ldy, int stages_per_split,
@@ -279,7 +246,6 @@ __device__ __forceinline__ void cq_mm_wgmma(const cq_u8* __restrict__ w, cq_i64 
     static_assert((ROWS == 64 || (ROWS == 128 && WGS == 2)) && (WGS == 1 || WGS == 2) && ST >= 3 && ST <= 6,
                   "one or two warpgroups; a weight slot is refilled 4 stages after its last reader");
     static_assert(KW == 1 || (TMA && ST % 2 == 0 && LEAD % 2 == 0), "turns over K: TMA, every other slot");
-    static_assert(!MC || (TMA && ROWS == 64), "x multicast: TMA, 64-row blocks");
     const cq_u32 sbase = (cq_smem_addr(cq_dyn_smem) + 1023u) & ~1023u;
     const cq_u32 wbase = sbase + ST * BN * 128;
     const cq_u8* const smem_generic = reinterpret_cast<const cq_u8*>(cq_dyn_smem) - cq_smem_addr(cq_dyn_smem);
@@ -331,8 +297,6 @@ __device__ __forceinline__ void cq_mm_wgmma(const cq_u8* __restrict__ w, cq_i64 
     // i % ST is local stage i = u ST + i % ST (phase u & 1); weight slot
     // (i / 4) % 2 serves stages i .. i + 3, use i / 8.
     const cq_u32 xbox_bytes = (cq_u32)cq_imin(BN, (M + 7) & ~7) * 128;
-    // MC: this thread block's half of a stage (rows crank * BN / 2 on), and the other one's rank.
-    const int crank = MC ? cq_cluster_rank() : 0, cpeer = crank ^ 1;
     // The x slots hold activation rows mx .. mx + BN - 1: in the 64-row
     // kernels, for the last activation tile where it is partly past M, the BN
     // rows before M (TMA, M >= BN), so that its box is in bounds: a box mostly
@@ -356,8 +320,7 @@ __device__ __forceinline__ void cq_mm_wgmma(const cq_u8* __restrict__ w, cq_i64 
 #pragma unroll
             for (int s = 0; s < ST; ++s) {
                 cq_mbar_init(xfull + 8 * s, 1);
-                // the warps of the slot's warpgroup(s) (MC: in both thread blocks)
-                cq_mbar_init(xempty + 8 * s, (MC ? 2 : 1) * WARPS / KW);
+                cq_mbar_init(xempty + 8 * s, WARPS / KW);  // the warps of the slot's warpgroups
             }
 #pragma unroll
             for (int s = 0; s < 2; ++s) {
@@ -368,12 +331,7 @@ __device__ __forceinline__ void cq_mm_wgmma(const cq_u8* __restrict__ w, cq_i64 
             asm volatile("prefetch.tensormap [%0];\n" ::"l"(reinterpret_cast<cq_u64>(xmap)) : "memory");
             asm volatile("prefetch.tensormap [%0];\n" ::"l"(reinterpret_cast<cq_u64>(wmap)) : "memory");
         }
-        if (MC) {  // the other thread block's barriers are initialised before a copy or arrival reaches them
-            cq_cluster_arrive_release();
-            cq_cluster_wait();
-        } else {
-            __syncthreads();
-        }
+        __syncthreads();
     }
     auto issue = [&](int i) {  // local stage i, stage kt0 + i of K (TMA: thread 0 only)
         if (i < nst) {
@@ -382,14 +340,9 @@ __device__ __forceinline__ void cq_mm_wgmma(const cq_u8* __restrict__ w, cq_i64 
             if (TMA) {
                 const int u = i / ST;
                 const cq_u32 full = xfull + 8 * (i % ST);
-                // stage i - ST's wgmma done (MC: in both thread blocks)
-                if (u > 0) cq_mbar_wait(xempty + 8 * (i % ST), (u - 1) & 1);
+                if (u > 0) cq_mbar_wait(xempty + 8 * (i % ST), (u - 1) & 1);  // stage i - ST's wgmma done
                 cq_mbar_expect_tx(full, xbox_bytes);
-                if (MC)
-                    cq_tma_load_2d_multicast(slot + crank * (BN / 2) * 128, xmap, kt * 64, mx + crank * (BN / 2), full,
-                                             (unsigned short)3);
-                else
-                    cq_tma_load_2d(slot, xmap, kt * 64, mx, full);
+                cq_tma_load_2d(slot, xmap, kt * 64, mx, full);
                 // The weights of group G (stages 4G .. 4G + 3) go with x stage
                 // 4G - WOFF, so that they are asked for at stage 4G - 4 whatever
                 // the x ring: as soon as their slot's last group (stages
@@ -484,10 +437,7 @@ __device__ __forceinline__ void cq_mm_wgmma(const cq_u8* __restrict__ w, cq_i64 
         for (int s = 0; s < 4; ++s) cq_wgmma<BN>(acc, ar + 4 * s, xd + 2 * s);
         cq_wgmma_commit();
         cq_wgmma_wait<1>();  // the previous stage's wgmma: its A registers and x slot are free
-        if (TMA && i >= KW && lane == 0) {
-            cq_mbar_arrive(xempty + 8 * ((i - KW) % ST));
-            if (MC) cq_mbar_arrive_cluster(xempty + 8 * ((i - KW) % ST), cpeer);
-        }
+        if (TMA && i >= KW && lane == 0) cq_mbar_arrive(xempty + 8 * ((i - KW) % ST));
     };
     int i = KW == 2 ? warp >> 2 : 0;
     for (; i + KW < nst; i += 2 * KW) {  // two A register sets, alternating
@@ -497,10 +447,6 @@ __device__ __forceinline__ void cq_mm_wgmma(const cq_u8* __restrict__ w, cq_i64 
     if (i < nst) stage(i, a[0]);
     cq_wgmma_wait<0>();
     if (!TMA) cq_cp_wait<0>();
-    if (MC) {  // no arrival from the other thread block is still on its way to this one's barriers
-        cq_cluster_arrive_release();
-        cq_cluster_wait();
-    }
     if (KW == 2) {  // warpgroup 1's sums onto warpgroup 0's, through the x slots
         __syncthreads();  // every wgmma done: no x slot is read or written any more
         float* const red = reinterpret_cast<float*>(const_cast<cq_u8*>(smem_generic) + sbase);
@@ -625,7 +571,7 @@ __device__ __forceinline__ void cq_mm_wgmma(const cq_u8* __restrict__ w, cq_i64 
         cq_mm_wgmma<OT, BN, false, ROWS, WGS>(w, row_bytes, N, nb, x, ldx, M, y, ldy, stages_per_split, ws, \
                                               counters, nullptr, nullptr);                                  \
     }
-#define CQ_MM_WGMMA_KERNEL_TMA_MC(SUF, OT, BN, ROWS, WGS, RSUF, MC)                                         \
+#define CQ_MM_WGMMA_KERNEL_TMA(SUF, OT, BN, ROWS, WGS, RSUF)                                                \
     extern "C" __global__ void __launch_bounds__(128 * (WGS), CQ_MM_WGMMA_BLOCKS(BN, ROWS))                 \
     cq_q4_0_mm_wgmma_tma_##SUF##_n##BN##RSUF(const CQ_GRID_CONSTANT cq_tensor_map xmap,                     \
                                              const CQ_GRID_CONSTANT cq_tensor_map wmap,                     \
@@ -633,10 +579,9 @@ __device__ __forceinline__ void cq_mm_wgmma(const cq_u8* __restrict__ w, cq_i64 
                                              const cq_u16* __restrict__ x, cq_i64 ldx, int M,               \
                                              OT* __restrict__ y, cq_i64 ldy, int stages_per_split,           \
                                              float* __restrict__ ws, int* __restrict__ counters) {          \
-        cq_mm_wgmma<OT, BN, true, ROWS, WGS, MC>(w, row_bytes, N, nb, x, ldx, M, y, ldy, stages_per_split,  \
-                                                 ws, counters, &xmap, &wmap);                               \
+        cq_mm_wgmma<OT, BN, true, ROWS, WGS>(w, row_bytes, N, nb, x, ldx, M, y, ldy, stages_per_split, ws,  \
+                                             counters, &xmap, &wmap);                                       \
     }
-#define CQ_MM_WGMMA_KERNEL_TMA(SUF, OT, BN, ROWS, WGS, RSUF) CQ_MM_WGMMA_KERNEL_TMA_MC(SUF, OT, BN, ROWS, WGS, RSUF, false)
 #define CQ_MM_WGMMA_KERNEL(SUF, OT, BN)                    \
     CQ_MM_WGMMA_KERNEL_CP(SUF, OT, BN, 128, 2, )           \
     CQ_MM_WGMMA_KERNEL_TMA(SUF, OT, BN, 128, 2, )
@@ -647,8 +592,7 @@ __device__ __forceinline__ void cq_mm_wgmma(const cq_u8* __restrict__ w, cq_i64 
     CQ_MM_WGMMA_KERNEL(SUF, OT, 256)                       \
     CQ_MM_WGMMA_KERNEL_CP(SUF, OT, 256, 64, 1, _r64)       \
     CQ_MM_WGMMA_KERNEL_TMA(SUF, OT, 256, 64, 1, _r64)      \
-    CQ_MM_WGMMA_KERNEL_TMA(SUF, OT, 256, 64, 2, _r64x2)              \
-    CQ_MM_WGMMA_KERNEL_TMA_MC(SUF, OT, 256, 64, 2, _r64x2_mc, true)
+    CQ_MM_WGMMA_KERNEL_TMA(SUF, OT, 256, 64, 2, _r64x2)
 CQ_MM_WGMMA_KERNELS(f32, float)
 CQ_MM_WGMMA_KERNELS(f16, cq_f16)
 CQ_MM_WGMMA_KERNELS(bf16, cq_bf16)
