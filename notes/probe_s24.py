@@ -2,6 +2,7 @@
 
     PYTHONPATH=. python notes/probe_s24.py mc [ROUNDS]   # wgmma 64-row blocks: x multicast in pairs against not
     PYTHONPATH=. python notes/probe_s24.py xs8 [ROUNDS]  # M = 4 / 8, long K: x_shared records of one K split
+    PYTHONPATH=. python notes/probe_s24.py epi [ROUNDS]  # M = 512 wgmma: what the epilogue costs
 
 Part "mc": M = 512 (and 300 / 384) on the 64-row, two-warpgroup wgmma
 blocks (the plan of 4096-row weights at K <= 6144), launched plain
@@ -26,6 +27,13 @@ resident, split evenly over the splits) taking tiles of their split from
 its queue, so each fills its records once for several tiles; the split
 sums through the global workspace. First the error against float64 of each
 setting, then the benchmark's timing.
+
+Part "epi": M = 512, float16 x and y, on the wgmma kernels: the shipped
+module against two copies of it whose epilogue is cut (timing only, wrong
+outputs): "nostore" stores y only where a sum equals 1.2345e-30 (never; the
+sums stay live), "noepi" also skips the two-warpgroup kernels' reduction of
+their sums through shared memory. The owners store their 128 sums one
+element at a time (half of every 32-byte sector), which is the candidate.
 """
 import sys
 
@@ -143,3 +151,48 @@ if part == "xs8":
                 order = dict(reversed(list(order.items())))
             ab(f"r{rnd} {shape[0]}x{shape[1]} M={m}", timed(shape, m), order)
     setting(None, 0)()
+
+if part == "epi":
+    import cupyquant.matmul_kernels as mk
+    import cupyquant.qmatmul as mm
+    from cupyquant.gpu.modules import compile_options, get_function
+    from test_bench_matmul import get_bench
+    rounds = int(sys.argv[2]) if len(sys.argv) > 2 else 3
+    bench = get_bench()
+    launched = {}
+    real_launch = mm.launch
+
+    def spy(kern, grid, *args, **kw):
+        launched["k"] = (kern.name.replace("cq_q4_0_mm_wgmma_", ""), tuple(grid))
+        return real_launch(kern, grid, *args, **kw)
+    mm.launch = spy
+    src = mk.matmul_sm90_source()
+    store = "if ((!SHIFT || m >= m0) && m < M && n < N) cq_store1(y + (cq_i64)m * ldy + n, acc[4 * c + e]);"
+    reduce_ = "if (KW == 2) {  // warpgroup 1's sums onto warpgroup 0's, through the x slots"
+    assert src.count(store) == 1 and src.count(reduce_) == 1
+    nostore = src.replace(store, store.replace("n < N)", "n < N && acc[4 * c + e] == 1.2345e-30f)"))
+    noepi = nostore.replace(reduce_, "if (KW == 2 && M < 0) {")
+    real_fn = mm._sm90_function
+    opts = compile_options(mk.SM90_OPTIONS)
+    variants = {"ship": None, "nostore": nostore, "noepi": noepi}
+
+    def setting(v):
+        def apply():
+            text = variants[v]
+            mm._sm90_function = real_fn if text is None else \
+                (lambda name, t=text, v=v: get_function(mk.SM90_MODULE_KEY + ":probe:" + v, t, name, opts))
+        return apply
+
+    def timed(shape, m):
+        def fn():
+            r, _ = bench.measure(shape, m, "float16", None)
+            return f"{r['time_us']:.2f} ({r['ratio_to_cublas']:.3f}) {launched['k'][0]} {launched['k'][1]}"
+        return fn
+    cases = [((4096, 4096), 512), ((4096, 6144), 512), ((14336, 4096), 512), ((4096, 14336), 512)]
+    for rnd in range(rounds):
+        for shape, m in cases:
+            order = {v: setting(v) for v in variants}
+            if rnd % 2:
+                order = dict(reversed(list(order.items())))
+            ab(f"r{rnd} {shape[0]}x{shape[1]} M={m}", timed(shape, m), order)
+    setting("ship")()
