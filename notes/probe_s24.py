@@ -2,7 +2,7 @@
 
     PYTHONPATH=. python notes/probe_s24.py mc [ROUNDS]   # wgmma 64-row blocks: x multicast in pairs against not
     PYTHONPATH=. python notes/probe_s24.py xs8 [ROUNDS]  # M = 4 / 8, long K: x_shared records of one K split
-    PYTHONPATH=. python notes/probe_s24.py epi [ROUNDS]  # M = 512 wgmma: what the epilogue costs
+    PYTHONPATH=. python notes/probe_s24.py epi [ROUNDS]  # wgmma: float16 y through shared memory or direct
 
 Part "mc": M = 512 (and 300 / 384) on the 64-row, two-warpgroup wgmma
 blocks (the plan of 4096-row weights at K <= 6144), launched plain
@@ -28,12 +28,11 @@ its queue, so each fills its records once for several tiles; the split
 sums through the global workspace. First the error against float64 of each
 setting, then the benchmark's timing.
 
-Part "epi": M = 512, float16 x and y, on the wgmma kernels: the shipped
-module against two copies of it whose epilogue is cut (timing only, wrong
-outputs): "nostore" stores y only where a sum equals 1.2345e-30 (never; the
-sums stay live), "noepi" also skips the two-warpgroup kernels' reduction of
-their sums through shared memory. The owners store their 128 sums one
-element at a time (half of every 32-byte sector), which is the candidate.
+Part "epi": float16 x and y on the wgmma kernels, one module: the shipped
+epilogue of unsplit launches (y through shared memory: stmatrix, then 16-byte
+stores of whole rows; CQ_WG_EPI_SMEM) against the direct one-element stores
+from the mma layout (instantiated here as "_old" kernels). Split launches
+take the direct path either way (4096 x 14336 at M = 512: a control).
 """
 import sys
 
@@ -166,21 +165,31 @@ if part == "epi":
         launched["k"] = (kern.name.replace("cq_q4_0_mm_wgmma_", ""), tuple(grid))
         return real_launch(kern, grid, *args, **kw)
     mm.launch = spy
-    src = mk.matmul_sm90_source()
-    store = "if ((!SHIFT || m >= m0) && m < M && n < N) cq_store1(y + (cq_i64)m * ldy + n, acc[4 * c + e]);"
-    reduce_ = "if (KW == 2) {  // warpgroup 1's sums onto warpgroup 0's, through the x slots"
-    assert src.count(store) == 1 and src.count(reduce_) == 1
-    nostore = src.replace(store, store.replace("n < N)", "n < N && acc[4 * c + e] == 1.2345e-30f)"))
-    noepi = nostore.replace(reduce_, "if (KW == 2 && M < 0) {")
-    real_fn = mm._sm90_function
+    extra = r"""
+#define PROBE_OLD(SUF, OT, BN, ROWS, WGS, RSUF)                                                           \
+    extern "C" __global__ void __launch_bounds__(128 * (WGS), CQ_MM_WGMMA_BLOCKS(BN, ROWS))                 \
+    cq_q4_0_mm_wgmma_tma_##SUF##_n##BN##RSUF##_old(const CQ_GRID_CONSTANT cq_tensor_map xmap,               \
+                                             const CQ_GRID_CONSTANT cq_tensor_map wmap,                     \
+                                             const cq_u8* __restrict__ w, cq_i64 row_bytes, int N, int nb,  \
+                                             const cq_u16* __restrict__ x, cq_i64 ldx, int M,               \
+                                             OT* __restrict__ y, cq_i64 ldy, int stages_per_split,           \
+                                             float* __restrict__ ws, int* __restrict__ counters) {          \
+        cq_mm_wgmma<OT, BN, true, ROWS, WGS, false>(w, row_bytes, N, nb, x, ldx, M, y, ldy, stages_per_split, \
+                                                    ws, counters, &xmap, &wmap);                            \
+    }
+PROBE_OLD(f16, cq_f16, 256, 64, 2, _r64x2)
+PROBE_OLD(f16, cq_f16, 256, 128, 2, )
+PROBE_OLD(f16, cq_f16, 128, 128, 2, )
+PROBE_OLD(f16, cq_f16, 64, 128, 2, )
+"""
+    text = mk.matmul_sm90_source() + extra
+    old_names = {f"cq_q4_0_mm_wgmma_tma_f16_n{w}" for w in (64, 128, 256)} | {"cq_q4_0_mm_wgmma_tma_f16_n256_r64x2"}
     opts = compile_options(mk.SM90_OPTIONS)
-    variants = {"ship": None, "nostore": nostore, "noepi": noepi}
 
-    def setting(v):
+    def setting(old):
         def apply():
-            text = variants[v]
-            mm._sm90_function = real_fn if text is None else \
-                (lambda name, t=text, v=v: get_function(mk.SM90_MODULE_KEY + ":probe:" + v, t, name, opts))
+            mm._sm90_function = lambda name: get_function(
+                mk.SM90_MODULE_KEY + ":probe:epi", text, name + ("_old" if old and name in old_names else ""), opts)
         return apply
 
     def timed(shape, m):
@@ -188,11 +197,11 @@ if part == "epi":
             r, _ = bench.measure(shape, m, "float16", None)
             return f"{r['time_us']:.2f} ({r['ratio_to_cublas']:.3f}) {launched['k'][0]} {launched['k'][1]}"
         return fn
-    cases = [((4096, 4096), 512), ((4096, 6144), 512), ((14336, 4096), 512), ((4096, 14336), 512)]
+    cases = [((4096, 4096), 512), ((14336, 4096), 512), ((4096, 14336), 512), ((128256, 4096), 512),
+             ((14336, 4096), 64), ((14336, 4096), 128), ((4096, 4096), 300)]
     for rnd in range(rounds):
         for shape, m in cases:
-            order = {v: setting(v) for v in variants}
+            order = {"smem": setting(False), "direct": setting(True)}
             if rnd % 2:
                 order = dict(reversed(list(order.items())))
             ab(f"r{rnd} {shape[0]}x{shape[1]} M={m}", timed(shape, m), order)
-    setting("ship")()

@@ -866,6 +866,38 @@ def _need_wgmma(path="wgmma"):
             pytest.skip("the wgmma path needs an NVIDIA sm_90 GPU")
 
 
+def _force_wgmma_plan(monkeypatch, mm, width, split: bool, tma: bool):
+    """Force the wgmma plan to thread blocks of ``width`` activation rows (64,
+    128, 256; "256_r64" / "256_r64x2": 64 weight rows, one warpgroup or two
+    taking turns over K) split over K as far as K allows (one group of 4
+    stages each) or not at all, with or without TMA; returns the width the
+    kernel's name ends with."""
+    from cupyquant.gpu import tensor_map
+    if tma and not tensor_map.available():
+        pytest.skip("the CUDA driver cannot encode TMA tensor maps")
+    monkeypatch.setattr(mm, "WGMMA_TMA", tma)
+    monkeypatch.setattr(mm, "WGMMA_R64", False)
+    if width in ("256_r64", "256_r64x2"):  # the plan forced: the rule is test_wgmma_choice's
+        monkeypatch.setattr(mm, "_wgmma_choice",
+                            lambda M, N, K, sms: (64, 256, K // 256 if split else 1, 4 if split else K // 64))
+        monkeypatch.setattr(mm, "WGMMA_R64_WARPGROUPS", 2 if width == "256_r64x2" else 1)
+        if not tma:
+            width = "256_r64"  # the one-warpgroup kernel: turns over K need TMA
+    monkeypatch.setattr(mm, "WGMMA_WIDE_MIN_ROUNDS", 0 if width == 256 and not split else float("inf"))
+    monkeypatch.setattr(mm, "WGMMA_WIDE_MIN_M", 0)  # 256-row blocks also for M <= 128
+    monkeypatch.setattr(mm, "WGMMA_WIDE_MAX_EXTRA_ROWS", 1 << 30)  # ... and for any M
+    monkeypatch.setattr(mm, "WGMMA_WIDE_SPLIT_MIN_K", 0 if width == 256 else float("inf"))
+    monkeypatch.setattr(mm, "WGMMA_NARROW_MAX_M", 1 << 30 if width == 64 else 0)
+    for knob in ("WGMMA_SPLIT_MAX_BLOCKS_PER_SM", "WGMMA_SPLIT_MAX_BLOCKS_PER_SM_N64"):
+        monkeypatch.setattr(mm, knob, 1e9 if split else 0)
+    if width == 256 and split:  # the 256-row split rule needs a one-wave grid of 128-row blocks
+        monkeypatch.setattr(mm, "WGMMA_SPLIT_MAX_BLOCKS_PER_SM", -1.0)
+        monkeypatch.setattr(mm, "_wgmma_blocks", lambda M, N, width, rows=128: 1)
+    monkeypatch.setattr(mm, "WGMMA_SPLIT_BLOCKS_PER_SM", 1e9)
+    monkeypatch.setattr(mm, "WGMMA_MIN_STAGES_PER_SPLIT", 4)
+    return width
+
+
 @gpu
 @pytest.mark.parametrize("width,split", [(64, False), (64, True), (128, False), (128, True), (256, False), (256, True),
                                          ("256_r64", False), ("256_r64", True), ("256_r64x2", False),
@@ -884,29 +916,7 @@ def test_wgmma_accuracy(n, k, m, width, split, tma, monkeypatch):
     left zero for the next launch."""
     _need_wgmma()
     import cupyquant.qmatmul as mm
-    from cupyquant.gpu import tensor_map
-    if tma and not tensor_map.available():
-        pytest.skip("the CUDA driver cannot encode TMA tensor maps")
-    monkeypatch.setattr(mm, "WGMMA_TMA", tma)
-    monkeypatch.setattr(mm, "WGMMA_R64", False)
-    if width in ("256_r64", "256_r64x2"):  # the plan forced: the rule is test_wgmma_choice's
-        splits = k // 256 if split else 1
-        monkeypatch.setattr(mm, "_wgmma_choice", lambda M, N, K, sms: (64, 256, splits, K // 64 // splits))
-        monkeypatch.setattr(mm, "WGMMA_R64_WARPGROUPS", 2 if width == "256_r64x2" else 1)
-        if not tma:
-            width = "256_r64"  # the one-warpgroup kernel: turns over K need TMA
-    monkeypatch.setattr(mm, "WGMMA_WIDE_MIN_ROUNDS", 0 if width == 256 and not split else float("inf"))
-    monkeypatch.setattr(mm, "WGMMA_WIDE_MIN_M", 0)  # 256-row blocks also for M <= 128
-    monkeypatch.setattr(mm, "WGMMA_WIDE_MAX_EXTRA_ROWS", 1 << 30)  # ... and for any M
-    monkeypatch.setattr(mm, "WGMMA_WIDE_SPLIT_MIN_K", 0 if width == 256 else float("inf"))
-    monkeypatch.setattr(mm, "WGMMA_NARROW_MAX_M", 1 << 30 if width == 64 else 0)
-    for knob in ("WGMMA_SPLIT_MAX_BLOCKS_PER_SM", "WGMMA_SPLIT_MAX_BLOCKS_PER_SM_N64"):
-        monkeypatch.setattr(mm, knob, 1e9 if split else 0)
-    if width == 256 and split:  # the 256-row split rule needs a one-wave grid of 128-row blocks
-        monkeypatch.setattr(mm, "WGMMA_SPLIT_MAX_BLOCKS_PER_SM", -1.0)
-        monkeypatch.setattr(mm, "_wgmma_blocks", lambda M, N, width, rows=128: 1)
-    monkeypatch.setattr(mm, "WGMMA_SPLIT_BLOCKS_PER_SM", 1e9)
-    monkeypatch.setattr(mm, "WGMMA_MIN_STAGES_PER_SPLIT", 4)
+    width = _force_wgmma_plan(monkeypatch, mm, width, split, tma)
     assert (mm._wgmma_choice(m, n, k, 132)[2] > 1) == (split and k >= 512)
     launched = []
     real = mm._sm90_function
@@ -925,6 +935,49 @@ def test_wgmma_accuracy(n, k, m, width, split, tma, monkeypatch):
     counters = mm._counters.get((cupy_module().cuda.Device().id, cupy_module().cuda.get_current_stream().ptr))
     if counters is not None:
         assert int(counters.sum()) == 0, "split counters not left zero"
+
+
+def _round_f32_to(y32: np.ndarray, dtype_name: str) -> np.ndarray:
+    """Float32 values rounded to nearest-even float16 or bfloat16, as uint16 bit patterns (finite inputs)."""
+    if dtype_name == "float16":
+        return y32.astype(np.float16).view(np.uint16)
+    u = y32.astype(np.float32).view(np.uint32).astype(np.uint64)
+    return ((u + 0x7FFF + ((u >> 16) & 1)) >> 16).astype(np.uint16)
+
+
+@gpu
+@pytest.mark.parametrize("width", [64, 128, 256, "256_r64", "256_r64x2"])
+@pytest.mark.parametrize("tma", [True, False])
+def test_wgmma_half_outputs_through_shared_memory(width, tma, monkeypatch):
+    """Unsplit wgmma launches with float16 / bfloat16 outputs store y through
+    shared memory (stmatrix, then whole rows): every output equals the
+    float32-output launch's value rounded to nearest-even, bit for bit, on
+    the same inputs. Into a fresh array (16-byte stores) and, through the
+    launch itself, into a column slice of a wider poisoned array at an odd
+    element offset (one element at a time), whose other columns stay
+    untouched; M and
+    N not multiples of the tiles, the last activation tile shifted (64-row
+    blocks, M > 256); fresh inputs each round."""
+    _need_wgmma()
+    import cupyquant.qmatmul as mm
+    width = _force_wgmma_plan(monkeypatch, mm, width, False, tma)
+    cp = cupy_module()
+    rng = np.random.default_rng()
+    for n, m in ((N_ODD, 300), (1000, 17), (1000, 512)):
+        c = case(n, 1024)
+        x = cp.asarray(rng.standard_normal((m, 1024)).astype(np.float16))
+        y32 = cp.asnumpy(matmul(x, c.w, dtype="float32", path="wgmma"))
+        assert np.isfinite(y32).all()
+        for out_dtype in ("float16", "bfloat16"):
+            want = _round_f32_to(y32, out_dtype)
+            y = matmul(x, c.w, dtype=out_dtype, path="wgmma")
+            assert (cp.asnumpy(y.view(cp.uint16)) == want).all(), (n, m, out_dtype, "fresh output")
+            wide = cp.full((m, n + 13), 0x7E00 if out_dtype == "float16" else 0x7FC1, dtype=cp.uint16)
+            out = wide.view(cp.dtype(out_dtype))[:, 5:5 + n]  # (as the tail launch's column slice)
+            mm._wgmma(cp, x, c.w, out, n, 1024, cp.cuda.Device().id)
+            got = cp.asnumpy(wide)
+            assert (got[:, 5:5 + n] == want).all(), (n, m, out_dtype, "strided output")
+            assert (got[:, :5] == got[0, 0]).all() and (got[:, 5 + n:] == got[0, 0]).all(), "wrote outside out"
 
 
 @gpu

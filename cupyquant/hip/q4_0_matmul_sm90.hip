@@ -82,6 +82,14 @@
 #ifndef CQ_WG_SUM_U4
 #define CQ_WG_SUM_U4 8
 #endif
+// Unsplit launches with 2-byte outputs (float16, bfloat16) store y through
+// shared memory: the sums go in as rows of 8 outputs (stmatrix, transposed)
+// and leave as 16-byte stores of whole output rows. Stored one at a time
+// from the mma layout, each warp store wrote 4 pieces of 16 bytes, half of
+// every 32-byte sector. 0: the direct stores (A/B probes).
+#ifndef CQ_WG_EPI_SMEM
+#define CQ_WG_EPI_SMEM 1
+#endif
 #define CQ_WG_ROWS 128  // weight rows a thread block of two warpgroups (kernels without _r64)
 // Thread blocks of 64 weight rows (_r64: one warpgroup; _r64x2: two taking
 // turns over K) with 256 activation rows make the same products per weight
@@ -205,6 +213,17 @@ __device__ __forceinline__ void cq_tma_load_2d(cq_u32 dst, const void* tmap, int
                  ::"r"(dst), "l"(reinterpret_cast<cq_u64>(tmap)), "r"(c0), "r"(c1), "r"(bar) : "memory");
 }
 
+// Four 8 x 8 matrices of 16-bit values in the mma accumulator layout (thread
+// lane: row lane / 4, columns 2 (lane % 4) and + 1 of each, r[i] for matrix
+// i) stored transposed: matrix i's column j becomes the 16 bytes at the
+// shared address of lane 8 i + j.
+__device__ __forceinline__ void cq_stmatrix_x4_trans(cq_u32 addr, const cq_u32* r) {
+    asm volatile("stmatrix.sync.aligned.m8n8.x4.trans.shared.b16 [%0], {%1, %2, %3, %4};\n"
+                 ::"r"(addr), "r"(r[0]), "r"(r[1]), "r"(r[2]), "r"(r[3]) : "memory");
+}
+__device__ __forceinline__ cq_u32 cq_pack2(const cq_f16*, float lo, float hi) { return cq_float2_to_half2(lo, hi); }
+__device__ __forceinline__ cq_u32 cq_pack2(const cq_bf16*, float lo, float hi) { return cq_float2_to_bf16x2(lo, hi); }
+
 template <int BN>
 __device__ __forceinline__ void cq_wgmma(float* d, const cq_u32* a, cq_u64 desc) {
     if constexpr (BN == 64)
@@ -229,7 +248,7 @@ struct alignas(64) cq_tensor_map {
 
 // TMA: x and the weights come through the tensor maps xmap and wmap (x is
 // then unused, w only for its address in wmap); otherwise through cp.async.
-template <class OT, int BN, bool TMA, int ROWS, int WGS>
+template <class OT, int BN, bool TMA, int ROWS, int WGS, bool EPI = CQ_WG_EPI_SMEM != 0>
 __device__ __forceinline__ void cq_mm_wgmma(const cq_u8* __restrict__ w, cq_i64 row_bytes, int N, int nb,
                                             const cq_u16* __restrict__ x, cq_i64 ldx, int M,
                                             OT* __restrict__ y, cq_i64 ldy, int stages_per_split,
@@ -449,20 +468,71 @@ __device__ __forceinline__ void cq_mm_wgmma(const cq_u8* __restrict__ w, cq_i64 
     if (!TMA) cq_cp_wait<0>();
     if (KW == 2) {  // warpgroup 1's sums onto warpgroup 0's, through the x slots
         __syncthreads();  // every wgmma done: no x slot is read or written any more
-        float* const red = reinterpret_cast<float*>(const_cast<cq_u8*>(smem_generic) + sbase);
+        float4* const red = reinterpret_cast<float4*>(const_cast<cq_u8*>(smem_generic) + sbase);
         if (warp >= 4) {
 #pragma unroll
-            for (int e = 0; e < ND; ++e) red[e * 128 + (tid & 127)] = acc[e];
+            for (int e = 0; e < ND / 4; ++e)
+                red[e * 128 + (tid & 127)] = make_float4(acc[4 * e], acc[4 * e + 1], acc[4 * e + 2], acc[4 * e + 3]);
         }
         __syncthreads();
         if (warp < 4) {
 #pragma unroll
-            for (int e = 0; e < ND; ++e) acc[e] += red[e * 128 + tid];
+            for (int e = 0; e < ND / 4; ++e) {
+                const float4 v = red[e * 128 + tid];
+                acc[4 * e] += v.x;
+                acc[4 * e + 1] += v.y;
+                acc[4 * e + 2] += v.z;
+                acc[4 * e + 3] += v.w;
+            }
         }
     }
     const bool owner = KW == 1 || warp < 4;  // this thread holds outputs
 
     // acc[4c + e]: weight row wrow (+ 8 for e >= 2), activation row mx + 8c + 2t (+ 1 for odd e)
+    if constexpr (EPI && sizeof(OT) == 2) {  // (no such epilogue for float32 outputs)
+        if (n_split == 1) {
+            // The tile's outputs y[mx + i][n0 + j] at tile + i * TS + 2 j: in the
+            // x slots (after the reduction's floats where there was one); a row
+            // is 16 bytes longer than its outputs, so that the 8 rows a stmatrix
+            // writes start in different banks.
+            constexpr int TS = ROWS * 2 + 16;
+            static_assert((KW == 2 ? ND * 128 * 4 : 0) + BN * TS <= CQ_WG_STX(BN, KW) * BN * 128,
+                          "the tile fits in the x slots");
+            const cq_u32 tile = sbase + (KW == 2 ? ND * 128 * 4 : 0);
+            if (KW == 1) __syncthreads();  // every warp's last wgmma done: the x slots are free
+            if (owner) {
+                const int mi = lane >> 3, mj = lane & 7;  // this lane's address: matrix mi, its column mj
+                const cq_u32 dst = tile + (8 * (mi >> 1) + mj) * TS + (wrow - g + 8 * (mi & 1)) * 2;
+#pragma unroll
+                for (int c = 0; c < BN / 8; c += 2) {
+                    // matrices: (c, rows wrow - g ..), (c, + 8 rows), (c + 1, ..), (c + 1, + 8 rows)
+                    const cq_u32 r[4] = {cq_pack2(y, acc[4 * c], acc[4 * c + 1]),
+                                         cq_pack2(y, acc[4 * c + 2], acc[4 * c + 3]),
+                                         cq_pack2(y, acc[4 * c + 4], acc[4 * c + 5]),
+                                         cq_pack2(y, acc[4 * c + 6], acc[4 * c + 7])};
+                    cq_stmatrix_x4_trans(dst + 8 * c * TS, r);
+                }
+            }
+            __syncthreads();
+            // Whole rows of y: 16 bytes a thread where y's rows and address allow.
+            constexpr int CPR = ROWS / 8;  // 16-byte pieces a tile row
+            const bool vec = ((reinterpret_cast<cq_u64>(y) | ((cq_u64)ldy * 2)) & 15) == 0;
+            for (int q = tid; q < BN * CPR; q += THREADS) {
+                const int mr = q / CPR, piece = q - mr * CPR;
+                const int m = mx + mr, n = n0 + 8 * piece;
+                if ((SHIFT && m < m0) || m >= M || n >= N) continue;
+                const uint4 v = *reinterpret_cast<const uint4*>(smem_generic + tile + mr * TS + 16 * piece);
+                cq_u16* const yp = reinterpret_cast<cq_u16*>(y + (cq_i64)m * ldy + n);
+                if (vec && n + 8 <= N) {
+                    *reinterpret_cast<uint4*>(yp) = v;
+                } else {
+                    const cq_u32 wv[4] = {v.x, v.y, v.z, v.w};
+                    for (int k = 0; k < 8 && n + k < N; ++k) yp[k] = (cq_u16)(wv[k >> 1] >> (16 * (k & 1)));
+                }
+            }
+            return;
+        }
+    }
     if (n_split == 1) {
         if (!owner) return;
 #pragma unroll
