@@ -38,7 +38,7 @@ import sys
 
 sys.path.insert(0, "benchmarks")
 sys.path.insert(0, "notes")
-from probe_util import ab  # noqa: E402
+from probe_util import ab, launch_spy  # noqa: E402
 
 part = sys.argv[1]
 
@@ -47,13 +47,7 @@ if part == "mc":
     from test_bench_matmul import get_bench
     rounds = int(sys.argv[2]) if len(sys.argv) > 2 else 4
     bench = get_bench()
-    launched = {}
-    real_launch = mm.launch
-
-    def spy(kern, grid, *args, **kw):
-        launched["k"] = (kern.name.replace("cq_q4_0_mm_wgmma_", ""), tuple(grid), kw.get("cluster"))
-        return real_launch(kern, grid, *args, **kw)
-    mm.launch = spy
+    launched = launch_spy(mm, "cq_q4_0_mm_wgmma_", with_cluster=True)
 
     def setting(on):
         def apply():
@@ -84,13 +78,7 @@ if part == "xs8":
     from test_bench_matmul import get_bench, random_q4_0_device
     rounds = int(sys.argv[2]) if len(sys.argv) > 2 else 3
     bench = get_bench()
-    launched = {}
-    real_launch = mm.launch
-
-    def spy(kern, grid, *args, **kw):
-        launched["k"] = (kern.name.replace("cq_q4_0_mv_tc_", ""), tuple(grid), kw.get("cluster"))
-        return real_launch(kern, grid, *args, **kw)
-    mm.launch = spy
+    launched = launch_spy(mm)
     real_plan = mm._mv_plan_clusters
     force = {"splits": None}
 
@@ -158,13 +146,7 @@ if part == "epi":
     from test_bench_matmul import get_bench
     rounds = int(sys.argv[2]) if len(sys.argv) > 2 else 3
     bench = get_bench()
-    launched = {}
-    real_launch = mm.launch
-
-    def spy(kern, grid, *args, **kw):
-        launched["k"] = (kern.name.replace("cq_q4_0_mm_wgmma_", ""), tuple(grid))
-        return real_launch(kern, grid, *args, **kw)
-    mm.launch = spy
+    launched = launch_spy(mm, "cq_q4_0_mm_wgmma_")
     extra = r"""
 #define PROBE_OLD(SUF, OT, BN, ROWS, WGS, RSUF)                                                           \
     extern "C" __global__ void __launch_bounds__(128 * (WGS), CQ_MM_WGMMA_BLOCKS(BN, ROWS))                 \

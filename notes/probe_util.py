@@ -33,12 +33,14 @@ def module_setting(mm, defines=None, geometry=None, queue_kernel=("float16",)):
     return apply
 
 
-def launch_spy(mm):
+def launch_spy(mm, prefix="cq_q4_0_mv_tc_", with_cluster=False):
+    """last["k"]: (kernel name without ``prefix``, grid[, cluster]) of the
+    module's latest launch."""
     last = {}
     real_launch = mm.launch
 
     def spy(kern, grid, *args, **kw):
-        last["k"] = (kern.name.replace("cq_q4_0_mv_tc_", ""), tuple(grid))
+        last["k"] = (kern.name.replace(prefix, ""), tuple(grid)) + ((kw.get("cluster"),) if with_cluster else ())
         return real_launch(kern, grid, *args, **kw)
     mm.launch = spy
     return last
