@@ -3,6 +3,7 @@
     PYTHONPATH=. python notes/probe_s24.py mc [ROUNDS]   # wgmma 64-row blocks: x multicast in pairs against not
     PYTHONPATH=. python notes/probe_s24.py xs8 [ROUNDS]  # M = 4 / 8, long K: x_shared records of one K split
     PYTHONPATH=. python notes/probe_s24.py epi [ROUNDS]  # wgmma: float16 y through shared memory or direct
+    PYTHONPATH=. python notes/probe_s24.py b6 [ROUNDS]   # M = 4 / 8: (16, 32, 3) at six thread blocks an SM
 
 Part "mc": M = 512 (and 300 / 384) on the 64-row, two-warpgroup wgmma
 blocks (the plan of 4096-row weights at K <= 6144), launched plain
@@ -33,6 +34,15 @@ epilogue of unsplit launches (y through shared memory: stmatrix, then 16-byte
 stores of whole rows; CQ_WG_EPI_SMEM) against the direct one-element stores
 from the mma layout (instantiated here as "_old" kernels). Split launches
 take the direct path either way (4096 x 14336 at M = 512: a control).
+
+Part "b6": float16 x, M = 8 and 4 on 4096 rows. The plan's kernels (48
+registers, five thread blocks an SM) split 4096 x 14336 in three: 768
+thread blocks on 660 slots, two waves and the global sum (session 21
+measured 20.1 against 22.5 us with the sum cut out). The (16, 32, 3) kernel
+bounded to six an SM (40 registers, no spills with nvcc 13; 28 KiB of
+stages) has 792 slots: three splits in one wave, as clusters where the
+driver places them all. Instantiated here ("_b6"); forced with S splits
+(clusters by the plan's own rule) against the shipped plan.
 """
 import sys
 
@@ -187,3 +197,73 @@ PROBE_OLD(f16, cq_f16, 64, 128, 2, )
             if rnd % 2:
                 order = dict(reversed(list(order.items())))
             ab(f"r{rnd} {shape[0]}x{shape[1]} M={m}", timed(shape, m), order)
+
+if part == "b6":
+    import cupy as cp
+    import numpy as np
+    import cupyquant.matmul_kernels as mk
+    import cupyquant.qmatmul as mm
+    from cupyquant import FORMATS
+    from test_bench_matmul import get_bench, random_q4_0_device
+    mk.EXTRA_INSTANTIATIONS = r"""
+CQ_MV_TC_KERNEL_XQ(f16, false, 1, f16, cq_f16, 16, 32, 3, false, false, CQ_MM_THREADS / 32, _b6, 6, false)
+CQ_MV_TC_KERNEL_XQ(f16, false, 1, f32, float, 16, 32, 3, false, false, CQ_MM_THREADS / 32, _b6, 6, false)
+"""
+    rounds = int(sys.argv[2]) if len(sys.argv) > 2 else 3
+    bench = get_bench()
+    launched = launch_spy(mm, with_cluster=True)
+    real_plan = mm._mv_plan_clusters
+    force = {"splits": None}
+
+    def plan_clusters(cp_, plan, mc, tiles, sms, dev):
+        if force["splits"] is None or mc < 2:
+            return real_plan(cp_, plan, mc, tiles, sms, dev)
+        y_dtype = {"f32": "float32", "f16": "float16"}[plan[0].name.split("_")[6]]
+        geo = (16, 32, 3)
+        n_st = -(-force["nb"] // geo[1])
+        sps = -(-n_st // force["splits"])
+        splits = -(-n_st // sps)
+        smem = mk.mv_smem_bytes(*geo)
+        kern = mm._kernel_with_smem(cp_, mk.mv_tc_name("float16", y_dtype, 1, geo) + "_b6", smem)
+        resident = mm._occupancy(cp_, kern, smem) * sms
+        return real_plan(cp_, (kern, geo, smem, tiles, splits, sps, False, tiles * splits >= resident), mc, tiles,
+                         sms, dev)
+    mm._mv_plan_clusters = plan_clusters
+
+    def setting(splits, nb):
+        def apply():
+            force["splits"] = splits
+            force["nb"] = nb
+            mm._mv_plans.clear()
+        return apply
+
+    def timed(shape, m):
+        def fn():
+            r, _ = bench.measure(shape, m, "float16", None)
+            k = launched["k"]
+            return f"{r['time_us']:.2f} {k[0].split('_n1_')[-1]} {k[1]} {k[2]}"
+        return fn
+    rng = np.random.default_rng(0)
+    n, k = 4096 + 37, 14336
+    w = random_q4_0_device(n, k, seed=5)
+    w64 = FORMATS["Q4_0"].decode(cp.asnumpy(w.data)).reshape(n, k).astype(np.float64)
+    for m in (8, 4):
+        x = cp.asarray(rng.standard_normal((m, k)).astype(np.float16))
+        ref = cp.asnumpy(x).astype(np.float64) @ w64.T
+        cells = []
+        for s_ in (None, 2, 3, 4):
+            setting(s_, k // 32)()
+            y = cp.asnumpy(mm.matmul(x, w, out=cp.full((m, n), np.nan, cp.float32), path="matvec_f16tc"))
+            cells.append(f"{s_} {launched['k'][0].split('_n1_')[-1]} {launched['k'][1]} {launched['k'][2]} "
+                         f"err {np.linalg.norm(y - ref) / np.linalg.norm(ref):.2e}")
+        print(f"{n}x{k} M={m}: " + " | ".join(cells), flush=True)
+    cases = [((4096, 14336), 8), ((4096, 14336), 4), ((4096, 11008), 8), ((4096, 4096), 8), ((14336, 4096), 8)]
+    for rnd in range(rounds):
+        for shape, m in cases:
+            order = {"plan": setting(None, shape[1] // 32)}
+            for s_ in (1, 2, 3, 4):
+                order[f"S{s_}"] = setting(s_, shape[1] // 32)
+            if rnd % 2:
+                order = dict(reversed(list(order.items())))
+            ab(f"r{rnd} {shape[0]}x{shape[1]} M={m}", timed(shape, m), order)
+    setting(None, 0)()
