@@ -1,0 +1,3 @@
+# Session 24, run 4 (H200): the matmul benchmark on run 3's tree. (Typed as
+# one command; its load benchmark call lacked pytest and wrote nothing: run 5.)
+python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade --target /tmp/site .whl/*.whl && export PYTHONPATH=/tmp/site:$PWD; export PYTHONUNBUFFERED=1; cd benchmarks && timeout 240 python3 test_bench_matmul.py --json $OUT/bench_matmul.json > $OUT/bench_matmul.txt 2>&1; echo "bench rc=$?"; grep -E "copy|float16|float32" $OUT/bench_matmul.txt | head -60; timeout 200 python3 test_bench_load.py > $OUT/bench_load.txt 2>&1; echo "load rc=$?"; tail -25 $OUT/bench_load.txt; true
