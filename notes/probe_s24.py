@@ -251,17 +251,17 @@ CQ_MV_TC_KERNEL_XQ(f16, false, 1, f32, float, 16, 32, 3, false, false, CQ_MM_THR
         x = cp.asarray(rng.standard_normal((m, k)).astype(np.float16))
         ref = cp.asnumpy(x).astype(np.float64) @ w64.T
         cells = []
-        for s_ in (None, 2, 3, 4):
+        for s_ in (None, 3):
             setting(s_, k // 32)()
             y = cp.asnumpy(mm.matmul(x, w, out=cp.full((m, n), np.nan, cp.float32), path="matvec_f16tc"))
             cells.append(f"{s_} {launched['k'][0].split('_n1_')[-1]} {launched['k'][1]} {launched['k'][2]} "
                          f"err {np.linalg.norm(y - ref) / np.linalg.norm(ref):.2e}")
         print(f"{n}x{k} M={m}: " + " | ".join(cells), flush=True)
-    cases = [((4096, 14336), 8), ((4096, 14336), 4), ((4096, 11008), 8), ((4096, 4096), 8), ((14336, 4096), 8)]
+    cases = [((4096, 14336), 8), ((4096, 14336), 4), ((4096, 11008), 8)]
     for rnd in range(rounds):
         for shape, m in cases:
             order = {"plan": setting(None, shape[1] // 32)}
-            for s_ in (1, 2, 3, 4):
+            for s_ in (2, 3, 4):
                 order[f"S{s_}"] = setting(s_, shape[1] // 32)
             if rnd % 2:
                 order = dict(reversed(list(order.items())))
