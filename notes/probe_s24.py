@@ -14,7 +14,7 @@ L2). Session 18's ncu put the top stalls of these blocks on the x
 mbarriers; L2 throughput 48% at full clocks (notes/h200_s18 run 8). The
 benchmark's timing (CUDA-graph replays over rotating weight buffers) and
 its cuBLAS ratio; rounds in alternating order. The "_mc" kernels and the
-knob ran at eedb3ae (run 2; run 1 at eff470f, whose arrivals and waits had
+knob ran at eedb3ae (run 2; run 1 at a57c044, whose arrivals and waits had
 cluster scope); they were 5-6% slower and were taken out again after run 2,
 so this part needs that tree.
 
@@ -79,36 +79,26 @@ if part == "mc":
                 order = dict(reversed(list(order.items())))
             ab(f"r{rnd} {shape[0]}x{shape[1]} M={m} {xd}", timed(shape, m, xd), order)
 
-if part == "xs8":
+
+def forced_split_runs(build, launched, rounds, check_counts, time_counts):
+    """Parts "xs8" and "b6": while a split count is forced, the plan of
+    float16 x at M >= 2 is build(cp, plan, mc, tiles, sms, dev, splits, nb)
+    (else the shipped one); first each count's error against float64 on
+    4133 x 14336 at M = 8 / 4, then rounds of the benchmark's timing in
+    alternating order."""
     import cupy as cp
     import numpy as np
-    import cupyquant.matmul_kernels as mk
     import cupyquant.qmatmul as mm
     from cupyquant import FORMATS
     from test_bench_matmul import get_bench, random_q4_0_device
-    rounds = int(sys.argv[2]) if len(sys.argv) > 2 else 3
     bench = get_bench()
-    launched = launch_spy(mm)
     real_plan = mm._mv_plan_clusters
     force = {"splits": None}
 
     def plan_clusters(cp_, plan, mc, tiles, sms, dev):
-        if force["splits"] is None:
+        if force["splits"] is None or mc < 2:
             return real_plan(cp_, plan, mc, tiles, sms, dev)
-        kern0 = plan[0]
-        y_dtype = {"f32": "float32", "f16": "float16", "bf16": "bfloat16"}[kern0.name.split("_")[6]]
-        splits_req = force["splits"]
-        geo = mk.MV_QUEUE_GEOMETRY
-        nb = force["nb"]
-        n_st = -(-nb // geo[1])
-        sps = -(-n_st // splits_req)
-        splits = -(-n_st // sps)
-        name = mk.mv_tc_name("float16", y_dtype, 1, geo, x_shared=True, queue=True)
-        smem = mk.mv_x_shared_offset(*geo) + mk.mv_x_shared_bytes(mc, sps * geo[1])
-        kern = mm._kernel_with_smem(cp_, name, smem)
-        resident = mm._occupancy(cp_, kern, smem) * sms
-        grid_x = max(1, min(tiles, resident // splits))
-        return kern, geo, smem, grid_x, splits, sps, True, grid_x >= resident // splits, False
+        return build(cp_, plan, mc, tiles, sms, dev, force["splits"], force["nb"])
     mm._mv_plan_clusters = plan_clusters
 
     def setting(splits, nb):
@@ -118,36 +108,58 @@ if part == "xs8":
             mm._mv_plans.clear()
         return apply
 
+    def kernel():
+        k = launched["k"]
+        return " ".join([k[0].split("_n1_")[-1]] + [str(v) for v in k[1:]])
+
     def timed(shape, m):
         def fn():
             r, _ = bench.measure(shape, m, "float16", None)
-            k = launched["k"]
-            return f"{r['time_us']:.2f} {k[0].split('_n1_')[-1]} {k[1]}"
+            return f"{r['time_us']:.2f} {kernel()}"
         return fn
     rng = np.random.default_rng(0)
-    for n, k in [(4096 + 37, 14336)]:
-        w = random_q4_0_device(n, k, seed=5)
-        w64 = FORMATS["Q4_0"].decode(cp.asnumpy(w.data)).reshape(n, k).astype(np.float64)
-        for m in (8, 4):
-            x = cp.asarray(rng.standard_normal((m, k)).astype(np.float16))
-            ref = cp.asnumpy(x).astype(np.float64) @ w64.T
-            cells = []
-            for s_ in (None, 2, 3, 4, 7):
-                setting(s_, k // 32)()
-                y = cp.asnumpy(mm.matmul(x, w, out=cp.full((m, n), np.nan, cp.float32), path="matvec_f16tc"))
-                cells.append(f"{s_} {launched['k'][0].split('_n1_')[-1]} {launched['k'][1]} "
-                             f"err {np.linalg.norm(y - ref) / np.linalg.norm(ref):.2e}")
-            print(f"{n}x{k} M={m}: " + " | ".join(cells), flush=True)
+    n, k = 4096 + 37, 14336
+    w = random_q4_0_device(n, k, seed=5)
+    w64 = FORMATS["Q4_0"].decode(cp.asnumpy(w.data)).reshape(n, k).astype(np.float64)
+    for m in (8, 4):
+        x = cp.asarray(rng.standard_normal((m, k)).astype(np.float16))
+        ref = cp.asnumpy(x).astype(np.float64) @ w64.T
+        cells = []
+        for s_ in (None,) + tuple(check_counts):
+            setting(s_, k // 32)()
+            y = cp.asnumpy(mm.matmul(x, w, out=cp.full((m, n), np.nan, cp.float32), path="matvec_f16tc"))
+            cells.append(f"{s_} {kernel()} err {np.linalg.norm(y - ref) / np.linalg.norm(ref):.2e}")
+        print(f"{n}x{k} M={m}: " + " | ".join(cells), flush=True)
     cases = [((4096, 14336), 8), ((4096, 14336), 4), ((4096, 11008), 8)]
     for rnd in range(rounds):
         for shape, m in cases:
             order = {"plan": setting(None, shape[1] // 32)}
-            for s_ in (2, 3, 4, 7):
+            for s_ in time_counts:
                 order[f"S{s_}"] = setting(s_, shape[1] // 32)
             if rnd % 2:
                 order = dict(reversed(list(order.items())))
             ab(f"r{rnd} {shape[0]}x{shape[1]} M={m}", timed(shape, m), order)
     setting(None, 0)()
+
+if part == "xs8":
+    import cupyquant.matmul_kernels as mk
+    import cupyquant.qmatmul as mm
+
+    def build_xsq(cp_, plan, mc, tiles, sms, dev, splits_req, nb):
+        """The queue kernel with the records of one of splits_req K splits."""
+        y_dtype = {"f32": "float32", "f16": "float16", "bf16": "bfloat16"}[plan[0].name.split("_")[6]]
+        geo = mk.MV_QUEUE_GEOMETRY
+        n_st = -(-nb // geo[1])
+        sps = -(-n_st // splits_req)
+        splits = -(-n_st // sps)
+        name = mk.mv_tc_name("float16", y_dtype, 1, geo, x_shared=True, queue=True)
+        smem = mk.mv_x_shared_offset(*geo) + mk.mv_x_shared_bytes(mc, sps * geo[1])
+        kern = mm._kernel_with_smem(cp_, name, smem)
+        resident = mm._occupancy(cp_, kern, smem) * sms
+        grid_x = max(1, min(tiles, resident // splits))
+        return kern, geo, smem, grid_x, splits, sps, True, grid_x >= resident // splits, False
+    forced_split_runs(build_xsq, launch_spy(mm), int(sys.argv[2]) if len(sys.argv) > 2 else 3,
+                      (2, 3, 4, 7), (2, 3, 4, 7))
 
 if part == "epi":
     import cupyquant.matmul_kernels as mk
@@ -199,71 +211,25 @@ PROBE_OLD(f16, cq_f16, 64, 128, 2, )
             ab(f"r{rnd} {shape[0]}x{shape[1]} M={m}", timed(shape, m), order)
 
 if part == "b6":
-    import cupy as cp
-    import numpy as np
     import cupyquant.matmul_kernels as mk
     import cupyquant.qmatmul as mm
-    from cupyquant import FORMATS
-    from test_bench_matmul import get_bench, random_q4_0_device
     mk.EXTRA_INSTANTIATIONS = r"""
 CQ_MV_TC_KERNEL_XQ(f16, false, 1, f16, cq_f16, 16, 32, 3, false, false, CQ_MM_THREADS / 32, _b6, 6, false)
 CQ_MV_TC_KERNEL_XQ(f16, false, 1, f32, float, 16, 32, 3, false, false, CQ_MM_THREADS / 32, _b6, 6, false)
 """
-    rounds = int(sys.argv[2]) if len(sys.argv) > 2 else 3
-    bench = get_bench()
-    launched = launch_spy(mm, with_cluster=True)
-    real_plan = mm._mv_plan_clusters
-    force = {"splits": None}
 
-    def plan_clusters(cp_, plan, mc, tiles, sms, dev):
-        if force["splits"] is None or mc < 2:
-            return real_plan(cp_, plan, mc, tiles, sms, dev)
+    def build_b6(cp_, plan, mc, tiles, sms, dev, splits_req, nb):
+        """The "_b6" kernel in splits_req K splits, clusters by the plan's own rule."""
         y_dtype = {"f32": "float32", "f16": "float16"}[plan[0].name.split("_")[6]]
         geo = (16, 32, 3)
-        n_st = -(-force["nb"] // geo[1])
-        sps = -(-n_st // force["splits"])
+        n_st = -(-nb // geo[1])
+        sps = -(-n_st // splits_req)
         splits = -(-n_st // sps)
         smem = mk.mv_smem_bytes(*geo)
         kern = mm._kernel_with_smem(cp_, mk.mv_tc_name("float16", y_dtype, 1, geo) + "_b6", smem)
         resident = mm._occupancy(cp_, kern, smem) * sms
-        return real_plan(cp_, (kern, geo, smem, tiles, splits, sps, False, tiles * splits >= resident), mc, tiles,
-                         sms, dev)
-    mm._mv_plan_clusters = plan_clusters
-
-    def setting(splits, nb):
-        def apply():
-            force["splits"] = splits
-            force["nb"] = nb
-            mm._mv_plans.clear()
-        return apply
-
-    def timed(shape, m):
-        def fn():
-            r, _ = bench.measure(shape, m, "float16", None)
-            k = launched["k"]
-            return f"{r['time_us']:.2f} {k[0].split('_n1_')[-1]} {k[1]} {k[2]}"
-        return fn
-    rng = np.random.default_rng(0)
-    n, k = 4096 + 37, 14336
-    w = random_q4_0_device(n, k, seed=5)
-    w64 = FORMATS["Q4_0"].decode(cp.asnumpy(w.data)).reshape(n, k).astype(np.float64)
-    for m in (8, 4):
-        x = cp.asarray(rng.standard_normal((m, k)).astype(np.float16))
-        ref = cp.asnumpy(x).astype(np.float64) @ w64.T
-        cells = []
-        for s_ in (None, 3):
-            setting(s_, k // 32)()
-            y = cp.asnumpy(mm.matmul(x, w, out=cp.full((m, n), np.nan, cp.float32), path="matvec_f16tc"))
-            cells.append(f"{s_} {launched['k'][0].split('_n1_')[-1]} {launched['k'][1]} {launched['k'][2]} "
-                         f"err {np.linalg.norm(y - ref) / np.linalg.norm(ref):.2e}")
-        print(f"{n}x{k} M={m}: " + " | ".join(cells), flush=True)
-    cases = [((4096, 14336), 8), ((4096, 14336), 4), ((4096, 11008), 8)]
-    for rnd in range(rounds):
-        for shape, m in cases:
-            order = {"plan": setting(None, shape[1] // 32)}
-            for s_ in (2, 3, 4):
-                order[f"S{s_}"] = setting(s_, shape[1] // 32)
-            if rnd % 2:
-                order = dict(reversed(list(order.items())))
-            ab(f"r{rnd} {shape[0]}x{shape[1]} M={m}", timed(shape, m), order)
-    setting(None, 0)()
+        return mm_real_plan(cp_, (kern, geo, smem, tiles, splits, sps, False, tiles * splits >= resident), mc,
+                            tiles, sms, dev)
+    mm_real_plan = mm._mv_plan_clusters
+    forced_split_runs(build_b6, launch_spy(mm, with_cluster=True), int(sys.argv[2]) if len(sys.argv) > 2 else 3,
+                      (3,), (2, 3, 4))
