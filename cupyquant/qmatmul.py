@@ -269,13 +269,14 @@ MV_XS_QUEUE_KERNEL = ("float16",)
 #: column used (two float32 fma a Q4_0 block fewer, M a constant) and reads
 #: even blocks' quants in an aligned k order (one shared load a row fewer:
 #: the word with d also holds the first quants). Same output bits as the
-#: generic kernels in every case checked. H200, us, one module, four rounds in alternating order
-#: (notes/h200_s23 run 2): 128256 x 4096 81.3-81.5 against 84.2-84.6;
-#: 14336 x 4096 12.9-13.0 against 13.2-13.5; 4096^2 6.42-6.50 against
-#: 6.60-6.63; 4096 x 14336 14.37-14.47 against 14.59-14.65; 32000 x 2048
-#: 14.8-15.0 against 15.3-15.5; 14336^2 equal (37.3-37.5), 28672 x 4096
-#: mixed (22.6-23.6 against 23.1-23.3). Without the aligned order the
-#: queue kernels were 7-15% slower than the generic ones (run 1).
+#: generic kernels in every case checked. H200, us, one module, four rounds
+#: in alternating order (notes/h200_s23 run 2): 128256 x 4096 81.3-81.5
+#: against 84.2-84.6; 14336 x 4096 12.9-13.0 against 13.2-13.5; 4096^2
+#: 6.42-6.50 against 6.60-6.63; 4096 x 14336 14.37-14.47 against
+#: 14.59-14.65; 32000 x 2048 14.8-15.0 against 15.3-15.5; 14336^2 equal
+#: (37.3-37.5), 28672 x 4096 mixed (22.6-23.6 against 23.1-23.3). Without
+#: the aligned order the queue kernels were 7-15% slower than the generic
+#: ones (run 1).
 MV_ONE_ROW_KERNEL = True
 MV_BLOCKS_PER_SM = 0.5  # H100: no K split for 4096 rows was faster than one (4096 x 4096: 8.7 vs 10.6 us)
 #: ... and for 2 or more activation rows with K of at least MV_LONG_K (H200,
