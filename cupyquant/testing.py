@@ -19,6 +19,16 @@ def reference(fmt, raw: np.ndarray) -> np.ndarray:
                           dtype=np.float32).reshape(-1)
 
 
+def bf16_bits(f32: np.ndarray) -> np.ndarray:
+    """float32 -> bfloat16 bit patterns (uint16), round to nearest-even, NaN
+    kept NaN (quiet, its upper bits): what the GPU's conversion must give."""
+    u = np.asarray(f32, dtype=np.float32).view(np.uint32).astype(np.uint64)
+    nan = (u & 0x7FFFFFFF) > 0x7F800000
+    r = ((u + 0x7FFF + ((u >> 16) & 1)) >> 16).astype(np.uint16)
+    r[nan] = ((u[nan] >> 16) | 0x40).astype(np.uint16)
+    return r
+
+
 def assert_bit_exact(ours, ref, what=""):
     ours = np.asarray(ours).reshape(-1)
     ref = np.asarray(ref).reshape(-1)

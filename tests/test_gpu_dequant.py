@@ -4,22 +4,13 @@ import numpy as np
 import pytest
 
 from cupyquant import FORMATS
-from cupyquant.testing import assert_bit_exact, make_blocks
+from cupyquant.testing import assert_bit_exact, bf16_bits, make_blocks
 
 NAMES = list(FORMATS)
 # A finite sentinel no decoder produces by chance: an element the kernel did
 # not write keeps it and fails the bit comparison.
 POISON = {"float32": np.float32(-1.2345e-31), "float16": np.float16(-0.0001234),
           "bfloat16": None}
-
-
-def _bf16_reference(f32: np.ndarray) -> np.ndarray:
-    """float32 -> bfloat16 bits, round to nearest-even, NaN kept NaN."""
-    u = f32.view(np.uint32).astype(np.uint64)
-    nan = (u & 0x7FFFFFFF) > 0x7F800000
-    r = ((u + 0x7FFF + ((u >> 16) & 1)) >> 16).astype(np.uint16)
-    r[nan] = ((u[nan] >> 16) | 0x40).astype(np.uint16)
-    return r
 
 
 def _run(cp, fmt, raw, dtype, offset=0):
@@ -56,7 +47,7 @@ def test_gpu_bfloat16(cp, name):
     fmt = FORMATS[name]
     raw = make_blocks(fmt, 300, np.random.default_rng(5))
     got = _run(cp, fmt, raw, "bfloat16").view(np.uint16)
-    ref = _bf16_reference(fmt.decode(raw))
+    ref = bf16_bits(fmt.decode(raw))
     nan_ref = (ref & 0x7FFF) > 0x7F80
     nan_got = (got & 0x7FFF) > 0x7F80
     assert np.array_equal(nan_ref, nan_got)

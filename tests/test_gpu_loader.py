@@ -19,7 +19,7 @@ from cupyquant.gguf_file import open_gguf
 from cupyquant.gpu import loader as gl
 from cupyquant.loader import GGUFTensors
 from cupyquant.quantized import QuantizedTensor
-from cupyquant.testing import assert_bit_exact, make_blocks
+from cupyquant.testing import assert_bit_exact, bf16_bits, make_blocks
 
 SMALL_SLOT = 64 << 10   # many chunks, and tensors cut across chunks, with small files
 NAMES = list(FORMATS)
@@ -315,8 +315,7 @@ def test_bfloat16_output(cp, model, load_path):
         arr = got[name]
         assert arr.dtype == cp.dtype("bfloat16") and arr.shape == got.info[name].shape
         ref = model.cpu["float32"][name].reshape(-1)
-        u = ref.view(np.uint32).astype(np.uint64)
-        ref16 = ((u + 0x7FFF + ((u >> 16) & 1)) >> 16).astype(np.uint16)
+        ref16 = bf16_bits(ref)
         bits = cp.asnumpy(arr.reshape(-1).view(cp.uint16))
         nan = np.isnan(ref)
         assert np.array_equal((bits & 0x7FFF) > 0x7F80, nan), name

@@ -14,6 +14,7 @@ import pytest
 from cupyquant import FORMATS, QuantizedTensor
 from cupyquant.gpu.platform import cupy_module, device_info, gpu_available
 from cupyquant.qmatmul import MatmulFormatError, matmul
+from cupyquant.testing import bf16_bits
 
 Q4_0 = FORMATS["Q4_0"]
 
@@ -939,11 +940,10 @@ def test_wgmma_accuracy(n, k, m, width, split, tma, monkeypatch):
 
 def _round_f32_to(y32: np.ndarray, dtype_name: str) -> np.ndarray:
     """Float32 values rounded to nearest-even float16 or bfloat16, as uint16
-    bit patterns (finite inputs)."""
+    bit patterns."""
     if dtype_name == "float16":
         return y32.astype(np.float16).view(np.uint16)
-    u = y32.astype(np.float32).view(np.uint32).astype(np.uint64)
-    return ((u + 0x7FFF + ((u >> 16) & 1)) >> 16).astype(np.uint16)
+    return bf16_bits(y32)
 
 
 @gpu
