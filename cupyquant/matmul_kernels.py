@@ -59,6 +59,11 @@ MV_QUEUE_GEOMETRY = (16, 64, 2)
 #: The one geometry of the x_shared kernels for one float16 activation row
 #: ("_xs1" and "_xsq1"; CQ_MV_TC_KERNEL_XS1 in q4_0_matmul.hip).
 MV_ONE_ROW_GEOMETRY = (16, 64, 2)
+#: The one geometry of the kernels that copy float16 x (2-8 rows) into a ring
+#: of their own beside the weight stages ("_xr"; CQ_MV_TC_KERNEL_XR in
+#: q4_0_matmul.hip): 64 weight rows a thread block, so that each x stage
+#: copied serves four 16-row tiles.
+MV_X_RING_GEOMETRY = (64, 32, 2)
 #: Matrix-vector on int8 tensor cores (q4_0_matvec_int8.hip): the compiled
 #: geometries (Q4_0 blocks per row and stage, stages of each warp's ring);
 #: CQ_MVI8_GEOM lines at the end of that file. One warp a 16-row tile.
@@ -170,7 +175,7 @@ def out_suffix(dtype) -> str:
 
 
 def mv_tc_name(x_dtype, out_dtype, n_tiles: int, geometry=MV_GEOMETRIES[0], x_shared: bool = False,
-               queue: bool = False, one_row: bool = False) -> str:
+               queue: bool = False, one_row: bool = False, x_ring: bool = False) -> str:
     """Tensor-core matrix-vector kernel; ``n_tiles`` 8-column B tiles (1-2 for
     float16 x, 1-3 for float32 x); geometry (rows, blocks per stage, stages);
     ``x_shared``: the variant that first copies its activations into shared
@@ -180,10 +185,12 @@ def mv_tc_name(x_dtype, out_dtype, n_tiles: int, geometry=MV_GEOMETRIES[0], x_sh
     blocks than tiles (MV_QUEUE_GEOMETRY, float16 x), whose thread blocks
     copy their next tile's first stage during this tile's last; ``one_row``:
     the x_shared kernel for one float16 activation row (MV_ONE_ROW_GEOMETRY),
-    which keeps only the accumulators of the one B column used."""
+    which keeps only the accumulators of the one B column used; ``x_ring``:
+    the kernel that copies each stage's float16 x into a ring of its own
+    (MV_X_RING_GEOMETRY; extra dynamic shared memory mv_x_ring_bytes)."""
     x = _X_SUFFIX[getattr(x_dtype, "name", str(x_dtype))]
     rt, kb, st = geometry
-    suffix = ("_xsq" if queue else "_xs") + ("1" if one_row else "") if x_shared else ""
+    suffix = ("_xsq" if queue else "_xs") + ("1" if one_row else "") if x_shared else "_xr" if x_ring else ""
     return f"cq_q4_0_mv_tc_{x}_{out_suffix(out_dtype)}_n{n_tiles}_r{rt}_k{kb}_s{st}" + suffix
 
 
@@ -192,6 +199,13 @@ def mv_x_shared_bytes(columns: int, blocks: int) -> int:
     record a (Q4_0 block of K, B column); columns = activation rows (float16
     x) or 3 x rows (float32 x)."""
     return 64 * columns * blocks
+
+
+def mv_x_ring_bytes(m: int, kb: int, stages: int) -> int:
+    """Shared memory of the "_xr" kernels' x stages (after the weight
+    stages): ``m`` float16 rows of ``kb`` blocks a stage, rows padded by 32
+    bytes (XRS in cq_mv_tc)."""
+    return stages * m * (kb * 64 + 32)
 
 
 def mv_cluster_sum_bytes(rows: int, m: int, splits: int) -> int:
@@ -243,6 +257,7 @@ def all_kernel_names() -> list[str]:
                   for q in (False, True)]
         names.append(mv_tc_name("float16", o, 1, MV_GEOMETRY_SMALL))
         names.append(mv_tc_name("float32", o, 1, MV_GEOMETRY_SMALL, x_shared=True))
+        names.append(mv_tc_name("float16", o, 1, MV_X_RING_GEOMETRY, x_ring=True))
         for geo in MVI8_GEOMETRIES:
             names += [mvi8_name(o, n, geo) for n in range(1, MVI8_MAX_M // 2 + 1)]
         names += [mv_gen_name("float16", o), mv_gen_name("float32", o), mm_tc_name(o), mm_gen_name(o)]

@@ -295,6 +295,20 @@ MV_BLOCKS_PER_SM = 0.5  # H100: no K split for 4096 rows was faster than one (40
 #: on those shapes than the model's.
 MV_BLOCKS_PER_SM_LONG_K = None
 MV_LONG_K = 8192
+#: float16 x, 2-8 rows, K of at least MV_LONG_K, where the plan above would
+#: read x from L1 / L2 in every thread block (its records do not fit
+#: x_shared) and the weights have at most one 64-row tile an SM: the "_xr"
+#: kernel (mk.MV_X_RING_GEOMETRY), which copies each stage's x with its
+#: weights into shared memory, one copy for 64 rows, with K split so that
+#: there is about one thread block an SM (_mv_x_ring_plan). ncu (H200,
+#: 4096 x 14336, M = 8, notes/h200_s25 run 2) had put 9.7 of the 23.6 stall
+#: cycles an instruction of the plan's kernel on its x loads (L1 hit rate
+#: 26%). H200, us, float16 x (run 4, forced plans against the plan, two
+#: rounds): 4096 x 14336 M = 8 19.30-19.31 (two splits in clusters) against
+#: 22.35-22.54, M = 4 17.62 against 19.15-19.56; 4096 x 11008 M = 8 19.57
+#: against 19.55-19.72. Other counts there: 1 split 30.6, 3 21.7, 4 20.3 (2
+#: thread blocks an SM), 6 23.2; 32-row thread blocks at best 20.7.
+MV_X_RING = True
 #: The model's cost of one more split, in stage times (the split-K sum, each
 #: thread block's start and end). Run 3's fastest split count of each shape
 #: above (M = 8, 660 resident slots) is the model's choice for 0.7-0.95; at
@@ -649,6 +663,10 @@ def _mv_plan(cp, x_dtype, y_dtype, mc: int, nb: int, tiles: int, n_tiles: int, s
                     name = mk.mv_tc_name(x_dtype, y_dtype, 1, geo, x_shared=True, queue=queue, one_row=one_row)
                 return (_kernel_with_smem(cp, name, smem + xs), geo, smem + xs, grid_x, splits, sps, True,
                         grid_x >= resident // splits)
+    if MV_X_RING and MV_GEOMETRY is None and not f32 and n_tiles == 1 and mc >= 2 and nb * 32 >= MV_LONG_K:
+        ring = _mv_x_ring_plan(cp, x_dtype, y_dtype, mc, nb, tiles, sms)
+        if ring is not None:
+            return ring
     fit = None  # _mv_fit of geo, where already worked out
     if MV_GEOMETRY is not None:
         geo = tuple(MV_GEOMETRY)
@@ -667,6 +685,25 @@ def _mv_plan(cp, x_dtype, y_dtype, mc: int, nb: int, tiles: int, n_tiles: int, s
     kern, resident, (splits, sps) = fit or _mv_fit(cp, mk.mv_tc_name(x_dtype, y_dtype, n_tiles, geo), smem, sms,
                                                    nb, tiles, geo[1], bps)
     return kern, geo, smem, tiles, splits, sps, False, tiles * splits >= resident
+
+
+def _mv_x_ring_plan(cp, x_dtype, y_dtype, mc: int, nb: int, tiles: int, sms: int):
+    """_mv_plan's plan on the "_xr" kernel (MV_X_RING), or None where its
+    64-row tiles outnumber the multiprocessors. ``tiles``: 16-row tiles. K is
+    split into about sms / tiles parts (one thread block an SM; with two an
+    SM, 4096 x 14336 at M = 8 took 20.3 against 19.3 us), whole stages each."""
+    geo = mk.MV_X_RING_GEOMETRY
+    rt, kb, _ = geo
+    tiles_r = -(-tiles * 16 // rt)
+    if tiles_r > sms:
+        return None
+    smem = mk.mv_smem_bytes(*geo) + mk.mv_x_ring_bytes(mc, kb, geo[2])
+    kern = _kernel_with_smem(cp, mk.mv_tc_name(x_dtype, y_dtype, 1, geo, x_ring=True), smem)
+    resident = _occupancy(cp, kern, smem) * sms
+    n_st = -(-nb // kb)
+    sps = -(-n_st // max(1, min(n_st, round(sms / tiles_r))))
+    splits = -(-n_st // sps)
+    return kern, geo, smem, tiles_r, splits, sps, False, tiles_r * splits >= resident
 
 
 def _mv_fit(cp, name: str, smem: int, sms: int, nb: int, tiles: int, kb: int, bps: float | None) -> tuple:
@@ -827,7 +864,7 @@ def _matvec_tc(cp, x2, w, y2, N, K, dev):
     sms = device_info(dev).get("sm_count", 80)
     f32 = x2.dtype == cp.float32
     chunk = 8 if f32 else 16
-    tiles = -(-N // (MV_GEOMETRY or mk.MV_GEOMETRIES[0])[0])  # every compiled geometry has 16-row tiles
+    tiles = -(-N // 16)  # 16-row tiles (the "_xr" plan counts its 64-row ones from them)
     pdl = _matvec_pdl(cp)
     for m0 in range(0, M, chunk):
         mc = min(chunk, M - m0)
@@ -840,7 +877,7 @@ def _matvec_tc(cp, x2, w, y2, N, K, dev):
                MV_LONG_K, tuple(sorted(MV_X_SHARED_MAX.items())), MV_X_SHARED_ANY, MV_FEW_WAVES,
                tuple(MV_XS_QUEUE_KERNEL), tuple(sorted(MV_X_SHARED_MANY_TILES.items())),
                MV_SPLIT_COST, MV_SPLIT_COST_GLOBAL, MV_SPLIT_COST_NO_CLUSTERS, MV_MODEL_MAX_SPLITS,
-               MV_CLUSTER_MAX_SPLITS, MV_ONE_ROW_KERNEL)
+               MV_CLUSTER_MAX_SPLITS, MV_ONE_ROW_KERNEL, MV_X_RING)
         plan = _mv_plans.get(key)
         if plan is None:
             plan = _mv_plans[key] = _mv_plan_clusters(
@@ -879,6 +916,7 @@ def _mv_plan_clusters(cp, plan: tuple, mc: int, tiles: int, sms: int, dev: int) 
     blocks share a GPC; else the thread blocks an SM with them), as the
     one-wave test of the plan (made without them) assumed."""
     kern, geo, smem, grid_x, splits, sps, x_shared, full = plan
+    tiles = -(-tiles * 16 // geo[0])  # of this geometry (tiles: 16-row ones)
     if _mv_cluster(splits, grid_x, tiles, full, dev):
         smem_c = smem + mk.mv_cluster_sum_bytes(geo[0], mc, splits)
         kern_c = _kernel_with_smem(cp, kern.name, smem_c)

@@ -18,6 +18,17 @@ sm:  issue 5, M = 2-8. The split-K matrix-vector grids launched (tiles,
      (132 = 3 x 44) an SM's blocks belong to one split. The same module
      compiled with the define, the grid swapped at the launch; outputs
      compared bit for bit, then the benchmark's timing in alternating order.
+xr:  issue 5, M = 2-8, float16 x. ncu (run 2) put 9.7 of the 23.6 stall
+     cycles an instruction of the M = 8 kernel on 4096 x 14336 on its x loads
+     (L1 / L2, hit rate 26% in L1). The "_xr" kernels (XR in cq_mv_tc, here
+     instantiated through EXTRA_INSTANTIATIONS) copy each stage's x with its
+     weights into a ring of their own by cp.async. Forced plans of several
+     geometries (split counts by the shipped rule, _mv_fit) against the
+     shipped plan: first the error against float64 and bits against the
+     plan's kernel where the geometry and splits are the same, then the
+     benchmark's timing in alternating order.
+xron: the shipped "_xr" plan (MV_X_RING) on and off, float16 x, M = 2-8,
+     long-K shapes; two rounds in alternating order.
 ncu8 [sm]: ncu target, 4096 x 14336 float16 M = 8 (the plan), default or split-major.
 ntload: issue 4. Median of five load_gguf calls on the load benchmark's
      model (2.4 GB), in this process; run under different GLIBC_TUNABLES
@@ -332,6 +343,219 @@ def part_sm(rounds=3):
         for shape, m, xd in cases:
             order = dict(settings) if rnd % 2 == 0 else dict(reversed(list(settings.items())))
             ab(f"r{rnd} {shape[0]}x{shape[1]} M={m} {xd}", timed(shape, m, xd), order)
+    settings["plan"]()
+
+
+XR_KERNELS = ((16, 32, 2, 4), (32, 32, 2, 3), (16, 64, 2, 2), (16, 32, 3, 3), (32, 64, 2, 2), (16, 32, 2, 5))
+#: part xrc (run 4): more rows a thread block (x read once for 32 / 64 rows)
+XR_KERNELS_WIDE = ((32, 16, 2, 5), (32, 16, 3, 4), (64, 32, 2, 2), (64, 16, 2, 4))
+
+
+def _xr_setup():
+    """EXTRA_INSTANTIATIONS with the probe's "_xr" kernels (before the
+    module is first used); returns {label: apply} and the launch record."""
+    import cupyquant.matmul_kernels as mk
+    import cupyquant.qmatmul as mm
+    mk.EXTRA_INSTANTIATIONS = "\n".join(
+        f"CQ_MV_TC_KERNEL_XR({on}, {ot}, {rt}, {kb}, {st}, {mb}, _xr{mb})"
+        for on, ot in (("f32", "float"), ("f16", "cq_f16"), ("bf16", "cq_bf16"))
+        for rt, kb, st, mb in XR_KERNELS + XR_KERNELS_WIDE)
+    real_plan, real_clusters = mm._mv_plan, mm._mv_plan_clusters
+    force = {"k": None}
+    last = {}
+
+    def plan(cp_, x_dtype, y_dtype, mc, nb, tiles, n_tiles, sms):
+        if force["k"] is None or mc < 2 or x_dtype != cp_.float16:
+            return real_plan(cp_, x_dtype, y_dtype, mc, nb, tiles, n_tiles, sms)
+        (rt, kb, st, mb), splits_req = force["k"]
+        name = f"cq_q4_0_mv_tc_f16_{mk.out_suffix(y_dtype)}_n1_r{rt}_k{kb}_s{st}_xr{mb}"
+        smem = mk.mv_smem_bytes(rt, kb, st) + st * mc * (kb * 64 + 32)
+        tiles_rt = -(-tiles * 16 // rt)
+        bps = mm.MV_BLOCKS_PER_SM_LONG_K if mc >= 2 and nb * 32 >= mm.MV_LONG_K else mm.MV_BLOCKS_PER_SM
+        kern, resident, (splits, sps) = mm._mv_fit(cp_, name, smem, sms, nb, tiles_rt, kb, bps)
+        if splits_req:
+            n_st = -(-nb // kb)
+            sps = -(-n_st // splits_req)
+            splits = -(-n_st // sps)
+        return kern, (rt, kb, st), smem, tiles_rt, splits, sps, False, tiles_rt * splits >= resident
+
+    def clusters(cp_, plan_, mc, tiles, sms, dev):
+        if force["k"] is not None and "_xr" in plan_[0].name:
+            if not force.get("clusters"):
+                return plan_ + (False,)
+            return real_clusters(cp_, plan_, mc, plan_[3], sms, dev)  # the shipped rule, on this grid's tiles
+        return real_clusters(cp_, plan_, mc, tiles, sms, dev)
+    mm._mv_plan, mm._mv_plan_clusters = plan, clusters
+    real_launch = mm.launch
+
+    def launch(kern, grid, *args, **kw):
+        if kern.name.startswith("cq_q4_0_mv_tc_"):
+            last["k"] = (kern.name.replace("cq_q4_0_mv_tc_", "").split("_n1_")[-1], tuple(grid),
+                         "c" if kw.get("cluster") else "")
+        return real_launch(kern, grid, *args, **kw)
+    mm.launch = launch
+
+    def setting(k, splits=None, clusters=False):
+        def apply():
+            force["k"] = None if k is None else (k, splits)
+            force["clusters"] = clusters
+            mm._mv_plans.clear()
+        return apply
+    settings = {"plan": setting(None)}
+    for k in XR_KERNELS:
+        settings[f"r{k[0]}k{k[1]}s{k[2]}b{k[3]}"] = setting(k)
+    return settings, setting, last
+
+
+def part_xr(rounds=2):
+    rounds = int(rounds)
+    import cupy as cp
+    import numpy as np
+    import cupyquant.qmatmul as mm
+    from cupyquant import FORMATS
+    sys.path.insert(0, "benchmarks")
+    sys.path.insert(0, "notes")
+    from probe_util import ab
+    from test_bench_matmul import get_bench, random_q4_0_device
+    settings, setting, last = _xr_setup()
+    rng = np.random.default_rng(0)
+    # accuracy against float64, and bits against the plan where the kernel differs only in XR
+    for n, k in ((4096 + 37, 14336), (4096 + 37, 4096)):
+        w = random_q4_0_device(n, k, seed=5)
+        w64 = FORMATS["Q4_0"].decode(cp.asnumpy(w.data)).reshape(n, k).astype(np.float64)
+        for m in (8, 5, 2):
+            x = cp.asarray(rng.standard_normal((m, k)).astype(np.float16))
+            ref = cp.asnumpy(x).astype(np.float64) @ w64.T
+            cells = []
+            outs = {}
+            for label, apply in settings.items():
+                apply()
+                y = mm.matmul(x, w, out=cp.full((m, n), np.nan, cp.float32), path="matvec_f16tc")
+                outs[label] = (cp.asnumpy(y), last["k"])
+                err = np.linalg.norm(outs[label][0] - ref) / np.linalg.norm(ref)
+                cells.append(f"{label} {last['k'][0]} {last['k'][1]} err {err:.2e}")
+            plan_y, plan_k = outs["plan"]
+            same = [lab for lab, (y, kk) in outs.items() if lab != "plan" and kk[1] == plan_k[1]
+                    and kk[0].split("_xr")[0] == plan_k[0] and y.tobytes() == plan_y.tobytes()]
+            print(f"{n}x{k} M={m}: " + " | ".join(cells) + f" || bits equal to the plan: {same}", flush=True)
+    settings["plan"]()
+    bench = get_bench()
+
+    def timed(shape, m):
+        def fn():
+            r, _ = bench.measure(shape, m, "float16", None)
+            return f"{r['time_us']:.2f} {last['k'][1]}"
+        return fn
+    cases = [((4096, 14336), 8), ((4096, 14336), 4), ((4096, 14336), 2), ((4096, 11008), 8),
+             ((4096, 4096), 8), ((14336, 4096), 8), ((128256, 4096), 8)]
+    for rnd in range(rounds):
+        for shape, m in cases:
+            order = dict(settings) if rnd % 2 == 0 else dict(reversed(list(settings.items())))
+            ab(f"r{rnd} {shape[0]}x{shape[1]} M={m}", timed(shape, m), order)
+    # split counts around the rule's, 4096 x 14336 M = 8
+    for k in XR_KERNELS[:3]:
+        order = {"plan": settings["plan"]}
+        for sp in (1, 2, 3, 4, 6):
+            order[f"r{k[0]}k{k[1]}s{k[2]}b{k[3]} S{sp}"] = setting(k, sp)
+        ab("splits 4096x14336 M=8", timed((4096, 14336), 8), order)
+    settings["plan"]()
+
+
+def part_xrc(rounds=2):
+    """Split counts 1-6 of every "_xr" kernel, clusters by the shipped rule
+    (on the kernel's own tiles), against the plan; 4096 x 14336 M = 8 (rounds),
+    M = 4 and 4096 x 11008 M = 8 (one round). Then the error against float64
+    of the fastest three on 4133 x 14336 M = 8."""
+    rounds = int(rounds)
+    import cupy as cp
+    import numpy as np
+    import cupyquant.qmatmul as mm
+    from cupyquant import FORMATS
+    sys.path.insert(0, "benchmarks")
+    sys.path.insert(0, "notes")
+    from test_bench_matmul import get_bench, random_q4_0_device
+    settings, setting, last = _xr_setup()
+    bench = get_bench()
+    best = {}
+    for shape, m, reps in (((4096, 14336), 8, rounds), ((4096, 14336), 4, 1), ((4096, 11008), 8, 1)):
+        for rnd in range(reps):
+            for k in XR_KERNELS[1:2] + XR_KERNELS[4:5] + XR_KERNELS_WIDE + XR_KERNELS[0:1]:
+                cells = []
+                for sp in ["plan", 1, 2, 3, 4, 6]:
+                    (settings["plan"] if sp == "plan" else setting(k, sp, clusters=True))()
+                    r, _ = bench.measure(shape, m, "float16", None)
+                    cells.append(f"{sp if sp == 'plan' else 'S%d' % sp} {r['time_us']:.2f} {last['k'][1]}{last['k'][2]}")
+                    if sp != "plan":
+                        key = (shape, m)
+                        if key not in best or r["time_us"] < best[key][0]:
+                            best[key] = (r["time_us"], k, sp)
+                print(f"r{rnd} {shape[0]}x{shape[1]} M={m} r{k[0]}k{k[1]}s{k[2]}b{k[3]}: " + " | ".join(cells),
+                      flush=True)
+    print("best:", best, flush=True)
+    n, kk = 4133, 14336
+    w = random_q4_0_device(n, kk, seed=5)
+    w64 = FORMATS["Q4_0"].decode(cp.asnumpy(w.data)).reshape(n, kk).astype(np.float64)
+    x = cp.random.standard_normal((8, kk), dtype=cp.float32).astype(cp.float16)
+    ref = cp.asnumpy(x).astype(np.float64) @ w64.T
+    for k in XR_KERNELS_WIDE + XR_KERNELS[1:2]:
+        for sp in (2, 3, 4):
+            setting(k, sp, clusters=True)()
+            y = cp.asnumpy(mm.matmul(x, w, out=cp.full((8, n), cp.nan, cp.float32)))
+            print(f"err {k} S{sp} {last['k']}: {np.linalg.norm(y - ref) / np.linalg.norm(ref):.2e}", flush=True)
+    settings["plan"]()
+
+
+def part_xron(rounds=2):
+    rounds = int(rounds)
+    import cupyquant.qmatmul as mm
+    sys.path.insert(0, "benchmarks")
+    sys.path.insert(0, "notes")
+    from probe_util import ab, launch_spy
+    from test_bench_matmul import get_bench
+    launched = launch_spy(mm)
+    bench = get_bench()
+
+    def setting(on):
+        def apply():
+            mm.MV_X_RING = on
+            mm._mv_plans.clear()
+        return apply
+
+    def timed(shape, m):
+        def fn():
+            r, _ = bench.measure(shape, m, "float16", None)
+            return f"{r['time_us']:.2f} {launched['k'][0].split('_n1_')[-1]} {launched['k'][1]}"
+        return fn
+    cases = [((4096, 14336), m) for m in (2, 3, 4, 6, 8)] + [((4096, 11008), 4), ((4096, 11008), 8),
+             ((5120, 13824), 4), ((5120, 13824), 8), ((2048, 8192), 4), ((2048, 8192), 8),
+             ((4096, 8192), 8), ((8192, 8192), 8), ((8192, 28672), 8)]
+    for rnd in range(rounds):
+        for shape, m in cases:
+            order = {"ring": setting(True), "off": setting(False)}
+            if rnd % 2:
+                order = dict(reversed(list(order.items())))
+            ab(f"r{rnd} {shape[0]}x{shape[1]} M={m}", timed(shape, m), order)
+    setting(True)()
+
+
+def part_xrmem():
+    """Every "_xr" kernel once at a few shapes (for compute-sanitizer)."""
+    import cupy as cp
+    import cupyquant.qmatmul as mm
+    sys.path.insert(0, "benchmarks")
+    from test_bench_matmul import random_q4_0_device
+    settings, setting, last = _xr_setup()
+    for n, k in ((4133, 14336), (77, 4128)):
+        w = random_q4_0_device(n, k, seed=1)
+        for m in (8, 3):
+            x = cp.random.standard_normal((m, k), dtype=cp.float32).astype(cp.float16)
+            ref = None
+            for label, apply in settings.items():
+                apply()
+                y = cp.asnumpy(mm.matmul(x, w, out=cp.full((m, n), cp.nan, cp.float32), path="matvec_f16tc"))
+                if ref is None:
+                    ref = y
+                print(f"{n}x{k} M={m} {label} {last['k']}: max |y - plan| {abs(y - ref).max():.3g}", flush=True)
     settings["plan"]()
 
 

@@ -575,6 +575,7 @@ def test_matvec_split_k_in_clusters(n, k, offset, m, monkeypatch):
     from cupyquant.gpu.launch import clusters_usable
     cp = cupy_module()
     xs_limit = 96 << 10
+    monkeypatch.setattr(mm, "MV_X_RING", False)  # its kernel: test_matvec_x_ring
     monkeypatch.setattr(mm, "MV_BLOCKS_PER_SM", 4.0)  # split these small grids as far as K allows
     monkeypatch.setattr(mm, "MV_BLOCKS_PER_SM_LONG_K", 4.0)
     launched = []
@@ -615,6 +616,95 @@ def test_matvec_split_k_in_clusters(n, k, offset, m, monkeypatch):
         assert err <= 1e-5, (x_dtype, x_shared, err)
     counters = mm._counters.get((cp.cuda.Device().id, cp.cuda.get_current_stream().ptr))
     assert counters is None or int(counters.sum()) == 0, "tile counters not left zero"
+
+
+def _x_ring_splits(nb: int, tiles_r: int, sms: int) -> int:
+    """The K splits of an "_xr" plan (qmatmul._mv_x_ring_plan): about one
+    thread block an SM, whole 32-block stages."""
+    n_st = -(-nb // 32)
+    sps = -(-n_st // max(1, min(n_st, round(sms / tiles_r))))
+    return -(-n_st // sps)
+
+
+@gpu
+@pytest.mark.parametrize("n,k,offset", [(N_ODD, 14336, 0),         # 65 tiles of 64 rows: 2 splits on 132 SMs
+                                        (1000, 8192 + 32 * 5, 0),  # the last stage partial
+                                        (200, 8192, 1),            # odd address: byte copies; 8 splits
+                                        (70, 36864, 0)])           # 36 stages: more splits than a cluster holds
+@pytest.mark.parametrize("m", [2, 5, 8])
+def test_matvec_x_ring(n, k, offset, m, monkeypatch):
+    """float16 x, 2-8 rows, long K, few weight rows: the "_xr" kernel, which
+    copies each stage's x into a ring beside the weight stages. Its grid
+    (64-row tiles, K in about one thread block an SM), float32-accurate
+    against float64, the same bits with the split sums in clusters or
+    through the global workspace, float16 / bfloat16 outputs the float32
+    sums rounded to nearest-even, and with MV_X_RING off the former kernel
+    (x read from L1 / L2) within the same tolerance."""
+    _need_tensor_cores("matvec_f16tc")
+    import cupyquant.qmatmul as mm
+    from cupyquant.gpu.launch import clusters_usable
+    cp = cupy_module()
+    launched = []
+    real_launch = mm.launch
+
+    def spy(kern, grid, *args, **kw):
+        launched.append((kern.name, tuple(grid), kw.get("cluster")))
+        return real_launch(kern, grid, *args, **kw)
+    monkeypatch.setattr(mm, "launch", spy)
+    rng = np.random.default_rng()
+    c = case(n, k, offset)
+    dev = cp.cuda.Device().id
+    sms = device_info(dev).get("sm_count", 80)
+    x = cp.asarray(rng.standard_normal((m, k)).astype(np.float16))
+    ref = cp.asnumpy(x).astype(np.float64) @ c.w64.T
+    ys = []
+    for max_splits in (0, 8):
+        monkeypatch.setattr(mm, "MV_CLUSTER_MAX_SPLITS", max_splits)
+        ys.append(matmul(x, c.w, out=cp.full((m, n), np.nan, dtype=cp.float32), path="matvec_f16tc"))
+        name, (grid_x, splits), cluster = launched[-1]
+        assert name.endswith("_xr") and grid_x == -(-n // 64), launched
+        assert splits == _x_ring_splits(k // 32, grid_x, sms), launched
+        if not (max_splits and 1 < splits <= max_splits and clusters_usable(dev)):
+            assert cluster is None, launched
+        elif grid_x * splits <= sms:  # one a multiprocessor: the clusters all fit
+            assert cluster == (1, splits, 1), launched
+    assert bool((ys[0].view(cp.uint32) == ys[1].view(cp.uint32)).all()), launched
+    y32 = cp.asnumpy(ys[1])
+    err = _rel_err(y32, ref)
+    assert err <= 1e-5, err
+    y16 = matmul(x, c.w, out=cp.full((m, n), np.nan, dtype=cp.float16), path="matvec_f16tc")
+    assert launched[-1][0].endswith("_xr")
+    assert np.array_equal(cp.asnumpy(y16).view(np.uint16), _round_f32_to(y32, "float16"))
+    ybf = matmul(x, c.w, dtype="bfloat16", path="matvec_f16tc")
+    assert launched[-1][0].endswith("_xr")
+    assert np.array_equal(cp.asnumpy(ybf.view(cp.uint16)), _round_f32_to(y32, "bfloat16"))
+    monkeypatch.setattr(mm, "MV_X_RING", False)
+    y_old = matmul(x, c.w, out=cp.full((m, n), np.nan, dtype=cp.float32), path="matvec_f16tc")
+    assert not launched[-1][0].endswith("_xr"), launched[-1]
+    assert _rel_err(cp.asnumpy(y_old), ref) <= 1e-5
+    counters = mm._counters.get((dev, cp.cuda.get_current_stream().ptr))
+    assert counters is None or int(counters.sum()) == 0, "tile counters not left zero"
+
+
+@gpu
+def test_x_ring_plan_rule():
+    """Where _mv_plan takes the "_xr" kernel: float16 x, 2-8 rows, K of at
+    least MV_LONG_K, at most one 64-row tile a multiprocessor; not for one
+    row, float32 x, shorter K or more rows."""
+    _need_tensor_cores("matvec_f16tc")
+    import cupyquant.qmatmul as mm
+    cp = cupy_module()
+    sms = device_info(cp.cuda.Device().id).get("sm_count", 80)
+    nb = mm.MV_LONG_K // 32
+
+    def kernel(x_dtype, m, n, nb_):
+        return mm._mv_plan(cp, cp.dtype(x_dtype), cp.dtype(cp.float32), m, nb_, -(-n // 16), 1, sms)[0].name
+    assert kernel("float16", 8, 64 * sms, nb).endswith("_xr")
+    assert kernel("float16", 2, 64 * sms - 63, 4 * nb).endswith("_xr")
+    assert not kernel("float16", 8, 64 * sms + 1, nb).endswith("_xr")   # a 64-row tile more than SMs
+    assert not kernel("float16", 8, 4096, nb - 1).endswith("_xr")       # K below MV_LONG_K
+    assert not kernel("float16", 1, 4096, nb).endswith("_xr")           # one row: "_xs1"
+    assert not kernel("float32", 2, 4096, nb).endswith("_xr")
 
 
 def test_mv_split_model():

@@ -179,7 +179,7 @@ __device__ __forceinline__ void cq_mv_prefetch_first(const cq_u8* w, cq_i64 row_
 #define CQ_MV_EARLY_COMPILED(SPLIT3, XS) (!(SPLIT3) || (XS))
 
 template <bool SPLIT3, int NT, class OT, int RT, int KB, int ST, bool XS, bool XQ = false,
-          int CW = CQ_MM_THREADS / 32, bool M1 = false, bool AE = M1>
+          int CW = CQ_MM_THREADS / 32, bool M1 = false, bool AE = M1, bool XR = false>
 __device__ __forceinline__ void cq_mv_tc(const cq_u8* __restrict__ w, cq_i64 row_bytes, int N, int nb,
                                          const cq_u16* __restrict__ x, cq_i64 ldx, int m_rows,
                                          OT* __restrict__ y, cq_i64 ldy, int mode, int stages_per_split,
@@ -214,6 +214,15 @@ __device__ __forceinline__ void cq_mv_tc(const cq_u8* __restrict__ w, cq_i64 row
     constexpr int NVEC = KB * CQ_QB / 16;  // 16-byte pieces per row and stage
     static_assert(RT == 16 || RT == 32 || RT == 64, "RT");
     static_assert(!XS || NT == 1, "XS: one column tile");
+    // XR (float16 x, one column tile, no x_shared records): each stage's
+    // activations, M rows x KB blocks, are copied with its weights into a
+    // ring of their own after the weights' ring (row stride XRS: the 8 rows'
+    // 32-byte pieces a fragment load reads start in different banks), so
+    // that the loop reads them from shared memory instead of waiting on
+    // L1 / L2 (ncu, 4096 x 14336 at M = 8: 9.7 of 23.6 stall cycles an
+    // instruction on those loads, L1 hit rate 26%).
+    static_assert(!XR || (!XS && !SPLIT3 && NT == 1), "XR: float16 x, one column tile");
+    constexpr int XRS = KB * 64 + 32;
     static_assert(KB % 8 == 0 && KB % (2 * KW) == 0, "KB");
     cq_u8* smem = reinterpret_cast<cq_u8*>(cq_dyn_smem);
     __shared__ int is_last, next_tile;
@@ -298,6 +307,23 @@ __device__ __forceinline__ void cq_mv_tc(const cq_u8* __restrict__ w, cq_i64 row
                     cq_stage_rows(smem + slot_of(i) * STAGE, SR, wt + (cq_i64)b0 * CQ_QB, row_bytes, rows,
                                   nbl * CQ_QB, mode);
                 }
+                if (XR) {  // x[m][32 b0 ...): 64 bytes a block, 16-byte pieces (rows 16-byte aligned)
+                    const cq_u32 xd = cq_smem_addr(smem) + CQ_MV_SMEM(RT, KB, ST) + (cq_u32)(slot_of(i) * M * XRS);
+                    const cq_u16* xg = x + (cq_i64)b0 * 32;
+                    if (nbl == KB) {
+                        constexpr int PPR = KB * 4;  // pieces a row
+                        for (int pc = tid; pc < M * PPR; pc += CQ_MM_THREADS) {
+                            const int m = pc / PPR, c = pc % PPR;
+                            cq_cp16_s(xd + m * XRS + c * 16, xg + (cq_i64)m * ldx + c * 8);
+                        }
+                    } else {
+                        const int ppr = nbl * 4;
+                        for (int pc = tid; pc < M * ppr; pc += CQ_MM_THREADS) {
+                            const int m = pc / ppr, c = pc - m * ppr;
+                            cq_cp16_s(xd + m * XRS + c * 16, xg + (cq_i64)m * ldx + c * 8);
+                        }
+                    }
+                }
             }
             cq_cp_commit();
         };
@@ -357,6 +383,9 @@ __device__ __forceinline__ void cq_mv_tc(const cq_u8* __restrict__ w, cq_i64 row
             // every weight copy of this tile issued: the next grid may be scheduled
             if (early && i == nst - ST) CQ_GRID_LAUNCH_DEPENDENTS();
             const cq_u8* sb = smem + slot_of(i) * STAGE + (rt * 16 + g) * SR;
+            // XR: this thread's B column (row min(g, M - 1)) of this stage's x, at its value 4t
+            const cq_u16* xrb = reinterpret_cast<const cq_u16*>(
+                smem + CQ_MV_SMEM(RT, KB, ST) + slot_of(i) * M * XRS + cq_imin(g, M - 1) * XRS + 8 * t);
             const int b0 = (st0 + i) * KB;
             const int nbl = cq_imin(KB, nb - b0);
             auto do_block = [&](int bl, bool odd) {
@@ -398,6 +427,8 @@ __device__ __forceinline__ void cq_mv_tc(const cq_u8* __restrict__ w, cq_i64 row
                     uint4 v;
                     if (XS)  // this split's block i * KB + bl
                         v = xs_lane[(i * KB + bl) * M * (P * 4)];
+                    else if (XR)
+                        v = cq_mv_record_f16(xrb + bl * 32);
                     else if (SPLIT3)  // records prepared by cq_q4_0_xprep_bf16x3
                         v = *reinterpret_cast<const uint4*>(xcol[nt] + b * xstride);
                     else
@@ -444,7 +475,7 @@ __device__ __forceinline__ void cq_mv_tc(const cq_u8* __restrict__ w, cq_i64 row
         // part[split][m][row], after everything else there (the ring, and the
         // records with the records of a whole split).
         const int part_offset = XS ? CQ_MV_XS_OFFSET(RT, KB, ST) + stages_per_split * KB * M * P * 64
-                                   : CQ_MV_SMEM(RT, KB, ST);
+                                   : CQ_MV_SMEM(RT, KB, ST) + (XR ? ST * M * XRS : 0);
         // y = the sum of the splits' partial sums, added in split order (the
         // same bits from the cluster's shared memory, part[split][m][row],
         // as from the workspace). A bool, not a generic lambda reading them:
@@ -909,17 +940,22 @@ __device__ __forceinline__ void cq_mm_gen(const cq_u8* __restrict__ w, cq_i64 ro
 #endif
 #define CQ_MV_TC_KERNEL(XN, SPLIT3, NT, ON, OT, RT, KB, ST) \
     CQ_MV_TC_KERNEL_XQ(XN, SPLIT3, NT, ON, OT, RT, KB, ST, false, false, CQ_MM_THREADS / 32, , \
-                       (NT == 1 ? CQ_MV_MIN_BLOCKS : 0), false)
+                       (NT == 1 ? CQ_MV_MIN_BLOCKS : 0), false, false)
+// float16 x through the stage ring ("_xr": XR in cq_mv_tc), at least MINB
+// thread blocks an SM (mk.MV_X_RING_GEOMETRY: two, 64 KiB of weight stages
+// and up to 64 KiB of x stages each).
+#define CQ_MV_TC_KERNEL_XR(ON, OT, RT, KB, ST, MINB, XSUF) \
+    CQ_MV_TC_KERNEL_XQ(f16, false, 1, ON, OT, RT, KB, ST, false, false, CQ_MM_THREADS / 32, XSUF, MINB, false, true)
 // The x_shared kernel of one geometry (one column tile): "_xs", and "_xsq"
 // for grids with a queue (XQ: the next tile's first stage copied during
 // this tile's last).
 #define CQ_MV_TC_KERNEL_XS(XN, SPLIT3, ON, OT, RT, KB, ST, XQ, XSUF) \
-    CQ_MV_TC_KERNEL_XQ(XN, SPLIT3, 1, ON, OT, RT, KB, ST, true, XQ, CQ_MV_XS_COPY_WARPS, XSUF, CQ_MV_MIN_BLOCKS, false)
+    CQ_MV_TC_KERNEL_XQ(XN, SPLIT3, 1, ON, OT, RT, KB, ST, true, XQ, CQ_MV_XS_COPY_WARPS, XSUF, CQ_MV_MIN_BLOCKS, false, false)
 // ... and its kernel for one float16 activation row (M1 in cq_mv_tc; XSUF
 // ends in 1).
 #define CQ_MV_TC_KERNEL_XS1(ON, OT, RT, KB, ST, XQ, XSUF) \
-    CQ_MV_TC_KERNEL_XQ(f16, false, 1, ON, OT, RT, KB, ST, true, XQ, CQ_MV_XS_COPY_WARPS, XSUF, CQ_MV_MIN_BLOCKS, true)
-#define CQ_MV_TC_KERNEL_XQ(XN, SPLIT3, NT, ON, OT, RT, KB, ST, XS, XQ, CW, XSUF, MINB, M1)              \
+    CQ_MV_TC_KERNEL_XQ(f16, false, 1, ON, OT, RT, KB, ST, true, XQ, CQ_MV_XS_COPY_WARPS, XSUF, CQ_MV_MIN_BLOCKS, true, false)
+#define CQ_MV_TC_KERNEL_XQ(XN, SPLIT3, NT, ON, OT, RT, KB, ST, XS, XQ, CW, XSUF, MINB, M1, XR)          \
     extern "C" __global__ void __launch_bounds__(CQ_MM_THREADS, MINB)                                    \
         cq_q4_0_mv_tc_##XN##_##ON##_n##NT##_r##RT##_k##KB##_s##ST##XSUF(                                 \
             const cq_u8* __restrict__ w, cq_i64 row_bytes, int N, int nb, const cq_u16* __restrict__ x,  \
@@ -928,8 +964,8 @@ __device__ __forceinline__ void cq_mm_gen(const cq_u8* __restrict__ w, cq_i64 ro
         if (CQ_MV_EARLY_COMPILED(SPLIT3, XS) && (mode & CQ_MV_EARLY))                                    \
             cq_mv_prefetch_first<RT, KB>(w, row_bytes, N, nb, stages_per_split);                          \
         CQ_MV_GRID_DEPENDENCY();                                                                         \
-        cq_mv_tc<SPLIT3, NT, OT, RT, KB, ST, XS, XQ, CW, M1>(w, row_bytes, N, nb, x, ldx, M, y, ldy, mode,\
-                                             stages_per_split, ws, counters);                           \
+        cq_mv_tc<SPLIT3, NT, OT, RT, KB, ST, XS, XQ, CW, M1, M1, XR>(w, row_bytes, N, nb, x, ldx, M, y, ldy, \
+                                                                   mode, stages_per_split, ws, counters);     \
     }
 // Every x type / column-tile count of one geometry.
 #define CQ_MV_TC_GEOM(ON, OT, RT, KB, ST)             \
@@ -966,6 +1002,7 @@ __device__ __forceinline__ void cq_mm_gen(const cq_u8* __restrict__ w, cq_i64 ro
     CQ_MV_TC_KERNEL_XS1(ON, OT, 16, 64, 2, true, _xsq1) \
     CQ_MV_TC_KERNEL(f16, false, 1, ON, OT, 16, 32, 3)  \
     CQ_MV_TC_KERNEL_XS(f32, true, ON, OT, 16, 32, 3, false, _xs) \
+    CQ_MV_TC_KERNEL_XR(ON, OT, 64, 32, 2, 2, _xr) \
     CQ_MV_GEN_KERNEL(f16, cq_f16, ON, OT)       \
     CQ_MV_GEN_KERNEL(f32, float, ON, OT)        \
     CQ_MM_KERNELS(ON, OT)
