@@ -307,8 +307,17 @@ MV_LONG_K = 8192
 #: rounds): 4096 x 14336 M = 8 19.30-19.31 (two splits in clusters) against
 #: 22.35-22.54, M = 4 17.62 against 19.15-19.56; 4096 x 11008 M = 8 19.57
 #: against 19.55-19.72. Other counts there: 1 split 30.6, 3 21.7, 4 20.3 (2
-#: thread blocks an SM), 6 23.2; 32-row thread blocks at best 20.7.
+#: thread blocks an SM), 6 23.2; 32-row thread blocks at best 20.7. The
+#: shipped plan on / off (run 5, two rounds): 4096 x 14336 M = 2 / 3 / 4 / 6
+#: / 8 16.4-17.0 / 17.2 / 17.9 / 18.7 / 19.8 against 18.3-18.5 / 18.9-19.0 /
+#: 19.2-19.4 / 20.6 / 22.6-22.7; 4096 x 8192 M = 8 13.1-13.2 against 14.0;
+#: 8192 x 8192 23.1 against 23.5-23.7; 8192 x 28672 63.3 against 71.3;
+#: 4096 x 11008 M = 8 19.5-19.7 against 19.6-19.7, M = 4 17.9-18.0 against
+#: 17.1 (slower). Shapes the rule now leaves to the plan above: see
+#: _mv_x_ring_plan.
 MV_X_RING = True
+#: Fewest stages a K split of the "_xr" plan may have.
+MV_X_RING_MIN_STAGES = 4
 #: The model's cost of one more split, in stage times (the split-K sum, each
 #: thread block's start and end). Run 3's fastest split count of each shape
 #: above (M = 8, 660 resident slots) is the model's choice for 0.7-0.95; at
@@ -688,22 +697,32 @@ def _mv_plan(cp, x_dtype, y_dtype, mc: int, nb: int, tiles: int, n_tiles: int, s
 
 
 def _mv_x_ring_plan(cp, x_dtype, y_dtype, mc: int, nb: int, tiles: int, sms: int):
-    """_mv_plan's plan on the "_xr" kernel (MV_X_RING), or None where its
-    64-row tiles outnumber the multiprocessors. ``tiles``: 16-row tiles. K is
-    split into about sms / tiles parts (one thread block an SM; with two an
-    SM, 4096 x 14336 at M = 8 took 20.3 against 19.3 us), whole stages each."""
+    """_mv_plan's plan on the "_xr" kernel (MV_X_RING), or None. ``tiles``:
+    16-row tiles. K is split into about sms / (64-row tiles) parts, whole
+    stages each, for one thread block an SM (with two an SM, 4096 x 14336 at
+    M = 8 took 20.3 against 19.3 us); None where that grid has more thread
+    blocks than multiprocessors (5120 x 13824: 80 tiles in 2 splits, M = 4 /
+    8 27.8 / 30.7 against 24.0 / 27.8 us, run 5) or splits of fewer than
+    MV_X_RING_MIN_STAGES stages (2048 x 8192: 4 splits of 2, M = 4 10.2
+    against 8.4)."""
     geo = mk.MV_X_RING_GEOMETRY
     rt, kb, _ = geo
     tiles_r = -(-tiles * 16 // rt)
-    if tiles_r > sms:
+    splits, sps = _mv_x_ring_splits(nb, tiles_r, sms)
+    if tiles_r * splits > sms or sps < MV_X_RING_MIN_STAGES:
         return None
     smem = mk.mv_smem_bytes(*geo) + mk.mv_x_ring_bytes(mc, kb, geo[2])
     kern = _kernel_with_smem(cp, mk.mv_tc_name(x_dtype, y_dtype, 1, geo, x_ring=True), smem)
     resident = _occupancy(cp, kern, smem) * sms
-    n_st = -(-nb // kb)
-    sps = -(-n_st // max(1, min(n_st, round(sms / tiles_r))))
-    splits = -(-n_st // sps)
     return kern, geo, smem, tiles_r, splits, sps, False, tiles_r * splits >= resident
+
+
+def _mv_x_ring_splits(nb: int, tiles_r: int, sms: int) -> tuple[int, int]:
+    """(splits, stages per split) of the "_xr" plan: about sms / tiles_r
+    splits of whole 32-block stages."""
+    n_st = -(-nb // mk.MV_X_RING_GEOMETRY[1])
+    sps = -(-n_st // max(1, min(n_st, round(sms / tiles_r))))
+    return -(-n_st // sps), sps
 
 
 def _mv_fit(cp, name: str, smem: int, sms: int, nb: int, tiles: int, kb: int, bps: float | None) -> tuple:
@@ -877,7 +896,7 @@ def _matvec_tc(cp, x2, w, y2, N, K, dev):
                MV_LONG_K, tuple(sorted(MV_X_SHARED_MAX.items())), MV_X_SHARED_ANY, MV_FEW_WAVES,
                tuple(MV_XS_QUEUE_KERNEL), tuple(sorted(MV_X_SHARED_MANY_TILES.items())),
                MV_SPLIT_COST, MV_SPLIT_COST_GLOBAL, MV_SPLIT_COST_NO_CLUSTERS, MV_MODEL_MAX_SPLITS,
-               MV_CLUSTER_MAX_SPLITS, MV_ONE_ROW_KERNEL, MV_X_RING)
+               MV_CLUSTER_MAX_SPLITS, MV_ONE_ROW_KERNEL, MV_X_RING, MV_X_RING_MIN_STAGES)
         plan = _mv_plans.get(key)
         if plan is None:
             plan = _mv_plans[key] = _mv_plan_clusters(

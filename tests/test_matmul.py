@@ -619,18 +619,27 @@ def test_matvec_split_k_in_clusters(n, k, offset, m, monkeypatch):
 
 
 def _x_ring_splits(nb: int, tiles_r: int, sms: int) -> int:
-    """The K splits of an "_xr" plan (qmatmul._mv_x_ring_plan): about one
+    """The K splits of an "_xr" plan (qmatmul._mv_x_ring_splits): about one
     thread block an SM, whole 32-block stages."""
     n_st = -(-nb // 32)
     sps = -(-n_st // max(1, min(n_st, round(sms / tiles_r))))
     return -(-n_st // sps)
 
 
+def test_x_ring_splits():
+    import cupyquant.qmatmul as mm
+    for nb in (256, 261, 448, 1157, 1536):
+        for tiles_r in (1, 2, 11, 16, 33, 64, 65, 80, 132):
+            splits, sps = mm._mv_x_ring_splits(nb, tiles_r, 132)
+            assert splits == _x_ring_splits(nb, tiles_r, 132)
+            assert (splits - 1) * sps < -(-nb // 32) <= splits * sps  # every split has stages
+
+
 @gpu
-@pytest.mark.parametrize("n,k,offset", [(N_ODD, 14336, 0),         # 65 tiles of 64 rows: 2 splits on 132 SMs
-                                        (1000, 8192 + 32 * 5, 0),  # the last stage partial
-                                        (200, 8192, 1),            # odd address: byte copies; 8 splits
-                                        (70, 36864, 0)])           # 36 stages: more splits than a cluster holds
+@pytest.mark.parametrize("n,k,offset", [(N_ODD, 14336, 0),           # 65 tiles of 64 rows: 2 splits on 132 SMs
+                                        (1000, 36864 + 32 * 5, 0),   # the last stage partial; 8 splits
+                                        (2107, 16384, 1),            # odd address: byte copies; 33 tiles, 4 splits
+                                        (674, 49152, 0)])            # 12 splits: more than a cluster holds
 @pytest.mark.parametrize("m", [2, 5, 8])
 def test_matvec_x_ring(n, k, offset, m, monkeypatch):
     """float16 x, 2-8 rows, long K, few weight rows: the "_xr" kernel, which
@@ -644,6 +653,10 @@ def test_matvec_x_ring(n, k, offset, m, monkeypatch):
     import cupyquant.qmatmul as mm
     from cupyquant.gpu.launch import clusters_usable
     cp = cupy_module()
+    dev = cp.cuda.Device().id
+    sms = device_info(dev).get("sm_count", 80)
+    if -(-n // 64) * _x_ring_splits(k // 32, -(-n // 64), sms) > sms:
+        pytest.skip(f"the case's grid needs {sms} SMs or more")  # the cases are sized for 132
     launched = []
     real_launch = mm.launch
 
@@ -651,10 +664,10 @@ def test_matvec_x_ring(n, k, offset, m, monkeypatch):
         launched.append((kern.name, tuple(grid), kw.get("cluster")))
         return real_launch(kern, grid, *args, **kw)
     monkeypatch.setattr(mm, "launch", spy)
+    monkeypatch.setattr(mm, "MV_X_SHARED_MAX", {})  # x_shared records would come first where they fit
+    monkeypatch.setattr(mm, "MV_X_SHARED_MANY_TILES", {})
     rng = np.random.default_rng()
     c = case(n, k, offset)
-    dev = cp.cuda.Device().id
-    sms = device_info(dev).get("sm_count", 80)
     x = cp.asarray(rng.standard_normal((m, k)).astype(np.float16))
     ref = cp.asnumpy(x).astype(np.float64) @ c.w64.T
     ys = []
@@ -689,8 +702,9 @@ def test_matvec_x_ring(n, k, offset, m, monkeypatch):
 @gpu
 def test_x_ring_plan_rule():
     """Where _mv_plan takes the "_xr" kernel: float16 x, 2-8 rows, K of at
-    least MV_LONG_K, at most one 64-row tile a multiprocessor; not for one
-    row, float32 x, shorter K or more rows."""
+    least MV_LONG_K, a grid of at most one thread block a multiprocessor
+    with splits of MV_X_RING_MIN_STAGES stages or more; not for one row,
+    float32 x, shorter K, more rows or shorter splits."""
     _need_tensor_cores("matvec_f16tc")
     import cupyquant.qmatmul as mm
     cp = cupy_module()
@@ -702,6 +716,8 @@ def test_x_ring_plan_rule():
     assert kernel("float16", 8, 64 * sms, nb).endswith("_xr")
     assert kernel("float16", 2, 64 * sms - 63, 4 * nb).endswith("_xr")
     assert not kernel("float16", 8, 64 * sms + 1, nb).endswith("_xr")   # a 64-row tile more than SMs
+    assert not kernel("float16", 8, 64 * -(-sms * 3 // 5), nb).endswith("_xr")  # 2 splits: 1.2 a SM
+    assert not kernel("float16", 8, 64 * -(-sms // 4), nb).endswith("_xr")  # 4 splits of 2 stages
     assert not kernel("float16", 8, 4096, nb - 1).endswith("_xr")       # K below MV_LONG_K
     assert not kernel("float16", 1, 4096, nb).endswith("_xr")           # one row: "_xs1"
     assert not kernel("float32", 2, 4096, nb).endswith("_xr")
