@@ -27,9 +27,18 @@ xr:  issue 5, M = 2-8, float16 x. ncu (run 2) put 9.7 of the 23.6 stall
      shipped plan: first the error against float64 and bits against the
      plan's kernel where the geometry and splits are the same, then the
      benchmark's timing in alternating order.
+xrc: the same with 32- and 64-row thread blocks, split counts 1-6, the
+     split sums in clusters where the shipped rule allows (run 4).
+xrmem: every "_xr" kernel once (for compute-sanitizer).
 xron: the shipped "_xr" plan (MV_X_RING) on and off, float16 x, M = 2-8,
-     long-K shapes; two rounds in alternating order.
+     long-K shapes; two rounds in alternating order (run 5).
 ncu8 [sm]: ncu target, 4096 x 14336 float16 M = 8 (the plan), default or split-major.
+
+Parts sm and ncu8:sm need the tree of 9d0edd4 (CQ_MV_SPLIT_MAJOR was taken
+out again: the split-major grids were slower). Parts xr, xrc and xrmem ran
+before the shipped plan; since then _mv_plan_clusters counts the tiles of
+the plan's geometry itself, and xrc's cluster wrapper hands it the 16-row
+count as the shipped code does.
 ntload: issue 4. Median of five load_gguf calls on the load benchmark's
      model (2.4 GB), in this process; run under different GLIBC_TUNABLES
      (non-temporal store threshold of memcpy: the fill's 4 MiB copies use
@@ -383,7 +392,7 @@ def _xr_setup():
         if force["k"] is not None and "_xr" in plan_[0].name:
             if not force.get("clusters"):
                 return plan_ + (False,)
-            return real_clusters(cp_, plan_, mc, plan_[3], sms, dev)  # the shipped rule, on this grid's tiles
+            return real_clusters(cp_, plan_, mc, tiles, sms, dev)  # the shipped rule
         return real_clusters(cp_, plan_, mc, tiles, sms, dev)
     mm._mv_plan, mm._mv_plan_clusters = plan, clusters
     real_launch = mm.launch

@@ -136,17 +136,6 @@ __device__ __forceinline__ void cq_mv_fill_x(uint4* records, const cq_u16* x, cq
     }
 }
 
-// The grid of the tensor-core matrix-vector kernels: (tiles, K splits), or
-// with CQ_MV_SPLIT_MAJOR (splits, tiles), so that a tile's splits are
-// neighbours in the thread blocks' launch order (probe of session 25).
-#ifndef CQ_MV_SPLIT_MAJOR
-#define CQ_MV_SPLIT_MAJOR 0
-#endif
-#define CQ_MV_TILE_ID (CQ_MV_SPLIT_MAJOR ? blockIdx.y : blockIdx.x)
-#define CQ_MV_TILE_GRID (CQ_MV_SPLIT_MAJOR ? gridDim.y : gridDim.x)
-#define CQ_MV_SPLIT_ID (CQ_MV_SPLIT_MAJOR ? blockIdx.x : blockIdx.y)
-#define CQ_MV_SPLITS (CQ_MV_SPLIT_MAJOR ? gridDim.x : gridDim.y)
-
 // Before the grid dependency wait (programmatic dependent launch, CQ_MV_EARLY):
 // ask the L2 cache for this thread block's first CQ_MV_PF_STAGES weight stages
 // (its first tile, its K split). Nothing may be read into registers or shared
@@ -157,8 +146,8 @@ __device__ __forceinline__ void cq_mv_prefetch_first(const cq_u8* w, cq_i64 row_
                                                      int stages_per_split) {
 #if CQ_MV_PF_STAGES > 0
     constexpr int TPR = CQ_MM_THREADS / RT;  // threads a row
-    const int n = CQ_MV_TILE_ID * RT + threadIdx.x / TPR;
-    const int b0 = CQ_MV_SPLIT_ID * stages_per_split * KB;
+    const int n = blockIdx.x * RT + threadIdx.x / TPR;
+    const int b0 = blockIdx.y * stages_per_split * KB;
     const int b1 = cq_imin(nb, b0 + cq_imin(stages_per_split, CQ_MV_PF_STAGES) * KB);
     if (n < N && b1 > b0)
         cq_prefetch_l2(w + (cq_i64)n * row_bytes + (cq_i64)b0 * CQ_QB, (cq_i64)(b1 - b0) * CQ_QB,
@@ -238,7 +227,7 @@ __device__ __forceinline__ void cq_mv_tc(const cq_u8* __restrict__ w, cq_i64 row
     const cq_u32 ae_sel = t < 3 ? 0x3210u : 0x7610u;
     static_assert(!AE || XS, "AE: x_shared records");
     const int rt = warp % TILES, kw = warp / TILES;
-    const int split = CQ_MV_SPLIT_ID, n_split = CQ_MV_SPLITS;
+    const int split = blockIdx.y, n_split = gridDim.y;
     const int n_tiles = (N + RT - 1) / RT;
     const int n_stages_all = (nb + KB - 1) / KB;
     const int st0 = split * stages_per_split;
@@ -252,7 +241,7 @@ __device__ __forceinline__ void cq_mv_tc(const cq_u8* __restrict__ w, cq_i64 row
     // tile a thread block.
     int* const queue = XS ? counters + n_tiles + split : nullptr;
     const uint4* xs_lane = nullptr;
-    const bool use_queue = XS && (int)CQ_MV_TILE_GRID < n_tiles;  // else a thread block for every tile
+    const bool use_queue = XS && (int)gridDim.x < n_tiles;  // else a thread block for every tile
     // XQ kernels (x_shared with a two-stage ring, for grids with a queue):
     // the stages of a thread block's tiles follow each other in the ring,
     // the next tile's first stage copied while this tile's last one is used,
@@ -545,11 +534,11 @@ __device__ __forceinline__ void cq_mv_tc(const cq_u8* __restrict__ w, cq_i64 row
         }
     };
     if (!XS) {
-        process_tile(CQ_MV_TILE_ID, false);
+        process_tile(blockIdx.x, false);
     } else {  // one inlined copy of process_tile for both cases (instruction cache)
-        for (int tile = CQ_MV_TILE_ID, first = 1; tile < n_tiles; first = 0) {
+        for (int tile = blockIdx.x, first = 1; tile < n_tiles; first = 0) {
             next = n_tiles;
-            if (use_queue && tid == 0) next = (int)CQ_MV_TILE_GRID + atomicAdd(queue, 1);  // used after this tile
+            if (use_queue && tid == 0) next = (int)gridDim.x + atomicAdd(queue, 1);  // used after this tile
             process_tile(tile, first);
             slot0 = (slot0 + nst) % ST;
             if (!use_queue) break;
@@ -564,7 +553,7 @@ __device__ __forceinline__ void cq_mv_tc(const cq_u8* __restrict__ w, cq_i64 row
             tile = next_tile;
         }
     }
-    if (use_queue && tid == 0 && atomicAdd(counters + n_tiles + n_split + split, 1) == (int)CQ_MV_TILE_GRID - 1) {
+    if (use_queue && tid == 0 && atomicAdd(counters + n_tiles + n_split + split, 1) == (int)gridDim.x - 1) {
         *queue = 0;  // every thread block of this split has taken its last tile
         counters[n_tiles + n_split + split] = 0;
     }
