@@ -29,7 +29,11 @@ Paths (``path=``; ``None`` chooses by M = number of activation rows and platform
   separate kernel), then stays resident and takes 16-row tiles from a queue
   (float16 x with fewer thread blocks than tiles: its "_xsq" build, which
   copies the next tile's first weight stage during this tile's last,
-  MV_XS_QUEUE_KERNEL). Launched with PDL (under graph capture), a grid that
+  MV_XS_QUEUE_KERNEL). Where those records do not fit, float16 x with 2-8
+  rows at long K on few weight rows runs on the "_xr" kernel instead: 64-row
+  thread blocks copy each stage's activations into a ring beside the weight
+  stages, K split for about one thread block an SM (MV_X_RING,
+  _mv_x_ring_plan). Launched with PDL (under graph capture), a grid that
   fills every resident slot lets the next grid be scheduled once its thread
   blocks have issued their last weight copy, and asks L2 for its first
   weight stage before its wait (MV_EARLY). Where the row tiles are fewer
