@@ -19,13 +19,14 @@ from cupyquant.testing import bf16_bits
 Q4_0 = FORMATS["Q4_0"]
 
 
-def _spy_launches(monkeypatch, mm) -> list:
-    """Record (kernel name, grid) of every launch of qmatmul (also of cached plans)."""
+def _spy_launches(monkeypatch, mm, with_cluster: bool = False) -> list:
+    """Record (kernel name, grid[, cluster]) of every launch of qmatmul (also
+    of cached plans)."""
     launched = []
     real_launch = mm.launch
 
     def spy(kern, grid, *args, **kw):
-        launched.append((kern.name, tuple(grid)))
+        launched.append((kern.name, tuple(grid)) + ((kw.get("cluster"),) if with_cluster else ()))
         return real_launch(kern, grid, *args, **kw)
     monkeypatch.setattr(mm, "launch", spy)
     return launched
@@ -578,13 +579,7 @@ def test_matvec_split_k_in_clusters(n, k, offset, m, monkeypatch):
     monkeypatch.setattr(mm, "MV_X_RING", False)  # its kernel: test_matvec_x_ring
     monkeypatch.setattr(mm, "MV_BLOCKS_PER_SM", 4.0)  # split these small grids as far as K allows
     monkeypatch.setattr(mm, "MV_BLOCKS_PER_SM_LONG_K", 4.0)
-    launched = []
-    real_launch = mm.launch
-
-    def spy(kern, grid, *args, **kw):
-        launched.append((kern.name, tuple(grid), kw.get("cluster")))
-        return real_launch(kern, grid, *args, **kw)
-    monkeypatch.setattr(mm, "launch", spy)
+    launched = _spy_launches(monkeypatch, mm, with_cluster=True)
     rng = np.random.default_rng()
     c = case(n, k, offset)
     for x_dtype, x_shared in (("float16", True), ("float16", False), ("float32", True), ("float32", False)):
@@ -657,13 +652,7 @@ def test_matvec_x_ring(n, k, offset, m, monkeypatch):
     sms = device_info(dev).get("sm_count", 80)
     if -(-n // 64) * _x_ring_splits(k // 32, -(-n // 64), sms) > sms:
         pytest.skip(f"the case's grid needs {sms} SMs or more")  # the cases are sized for 132
-    launched = []
-    real_launch = mm.launch
-
-    def spy(kern, grid, *args, **kw):
-        launched.append((kern.name, tuple(grid), kw.get("cluster")))
-        return real_launch(kern, grid, *args, **kw)
-    monkeypatch.setattr(mm, "launch", spy)
+    launched = _spy_launches(monkeypatch, mm, with_cluster=True)
     monkeypatch.setattr(mm, "MV_X_SHARED_MAX", {})  # x_shared records would come first where they fit
     monkeypatch.setattr(mm, "MV_X_SHARED_MANY_TILES", {})
     rng = np.random.default_rng()
