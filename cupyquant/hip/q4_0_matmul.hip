@@ -931,8 +931,8 @@ __device__ __forceinline__ void cq_mm_gen(const cq_u8* __restrict__ w, cq_i64 ro
     CQ_MV_TC_KERNEL_XQ(XN, SPLIT3, NT, ON, OT, RT, KB, ST, false, false, CQ_MM_THREADS / 32, , \
                        (NT == 1 ? CQ_MV_MIN_BLOCKS : 0), false, false)
 // float16 x through the stage ring ("_xr": XR in cq_mv_tc), at least MINB
-// thread blocks an SM (mk.MV_X_RING_GEOMETRY: two, 64 KiB of weight stages
-// and up to 64 KiB of x stages each).
+// thread blocks an SM (mk.MV_X_RING_GEOMETRY: two, 74 KiB of weight stages
+// and up to 33 KiB of x stages each).
 #define CQ_MV_TC_KERNEL_XR(ON, OT, RT, KB, ST, MINB, XSUF) \
     CQ_MV_TC_KERNEL_XQ(f16, false, 1, ON, OT, RT, KB, ST, false, false, CQ_MM_THREADS / 32, XSUF, MINB, false, true)
 // The x_shared kernel of one geometry (one column tile): "_xs", and "_xsq"
