@@ -32,6 +32,10 @@ xrc: the same with 32- and 64-row thread blocks, split counts 1-6, the
 xrmem: every "_xr" kernel once (for compute-sanitizer).
 xron: the shipped "_xr" plan (MV_X_RING) on and off, float16 x, M = 2-8,
      long-K shapes; two rounds in alternating order (run 5).
+xrrule: (written for the next session, not run) the "_xr" rule's edges:
+     float16 x, M = 2 / 4 / 6 / 8, shapes of 40-128 64-row tiles and K of
+     8192-28672; the plan with MV_X_RING off, and "_xr" forced with 1-4
+     splits (clusters by the shipped rule).
 ncu8 [sm]: ncu target, 4096 x 14336 float16 M = 8 (the plan), default or split-major.
 
 Parts sm and ncu8:sm need the tree of 9d0edd4 (CQ_MV_SPLIT_MAJOR was taken
@@ -544,6 +548,50 @@ def part_xron(rounds=2):
             if rnd % 2:
                 order = dict(reversed(list(order.items())))
             ab(f"r{rnd} {shape[0]}x{shape[1]} M={m}", timed(shape, m), order)
+    setting(True)()
+
+
+def part_xrrule(rounds=1):
+    rounds = int(rounds)
+    import cupyquant.qmatmul as mm
+    sys.path.insert(0, "benchmarks")
+    sys.path.insert(0, "notes")
+    from probe_util import ab, launch_spy
+    from test_bench_matmul import get_bench
+    launched = launch_spy(mm)
+    bench = get_bench()
+    real_splits, real_min = mm._mv_x_ring_splits, mm.MV_X_RING_MIN_STAGES
+
+    def setting(on, splits=None):
+        def apply():
+            mm.MV_X_RING = on
+            if splits is None:
+                mm._mv_x_ring_splits, mm.MV_X_RING_MIN_STAGES = real_splits, real_min
+            else:  # forced, whatever the rule's limits
+                def forced(nb, tiles_r, sms):
+                    n_st = -(-nb // 32)
+                    sps = -(-n_st // min(n_st, splits))
+                    return -(-n_st // sps), sps
+                mm._mv_x_ring_splits, mm.MV_X_RING_MIN_STAGES = forced, 1
+            mm._mv_plans.clear()
+        return apply
+
+    def timed(shape, m):
+        def fn():
+            r, _ = bench.measure(shape, m, "float16", None)
+            return f"{r['time_us']:.2f} {launched['k'][0].split('_n1_')[-1]} {launched['k'][1]}"
+        return fn
+    shapes = [(4096, 11008), (4096, 8192), (3072, 8192), (2560, 10240), (3072, 14336), (6144, 16384),
+              (4096, 28672), (8192, 14336)]
+    for rnd in range(rounds):
+        for shape in shapes:
+            for m in (2, 4, 6, 8):
+                order = {"off": setting(False), "rule": setting(True)}
+                for sp in (1, 2, 3, 4):
+                    order[f"S{sp}"] = setting(True, sp)
+                if rnd % 2:
+                    order = dict(reversed(list(order.items())))
+                ab(f"r{rnd} {shape[0]}x{shape[1]} M={m}", timed(shape, m), order)
     setting(True)()
 
 
