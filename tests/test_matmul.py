@@ -613,21 +613,20 @@ def test_matvec_split_k_in_clusters(n, k, offset, m, monkeypatch):
     assert counters is None or int(counters.sum()) == 0, "tile counters not left zero"
 
 
-def _x_ring_splits(nb: int, tiles_r: int, sms: int) -> int:
-    """The K splits of an "_xr" plan (qmatmul._mv_x_ring_splits): about one
-    thread block an SM, whole 32-block stages."""
-    n_st = -(-nb // 32)
-    sps = -(-n_st // max(1, min(n_st, round(sms / tiles_r))))
-    return -(-n_st // sps)
-
-
 def test_x_ring_splits():
+    """K splits of the "_xr" plan (whole 32-block stages): about sms / tiles
+    of them, none empty; the counts of test_matvec_x_ring's cases on 132 SMs."""
     import cupyquant.qmatmul as mm
     for nb in (256, 261, 448, 1157, 1536):
         for tiles_r in (1, 2, 11, 16, 33, 64, 65, 80, 132):
             splits, sps = mm._mv_x_ring_splits(nb, tiles_r, 132)
-            assert splits == _x_ring_splits(nb, tiles_r, 132)
             assert (splits - 1) * sps < -(-nb // 32) <= splits * sps  # every split has stages
+            assert 1 <= splits <= max(1, round(132 / tiles_r))
+    assert mm._mv_x_ring_splits(448, 65, 132) == (2, 7)     # 4133 x 14336
+    assert mm._mv_x_ring_splits(1157, 16, 132) == (8, 5)    # 1000 x 37024
+    assert mm._mv_x_ring_splits(512, 33, 132) == (4, 4)     # 2107 x 16384
+    assert mm._mv_x_ring_splits(1536, 11, 132) == (12, 4)   # 674 x 49152
+    assert mm._mv_x_ring_splits(256, 33, 132) == (4, 2)     # too short a split for the plan
 
 
 @gpu
@@ -650,7 +649,7 @@ def test_matvec_x_ring(n, k, offset, m, monkeypatch):
     cp = cupy_module()
     dev = cp.cuda.Device().id
     sms = device_info(dev).get("sm_count", 80)
-    if -(-n // 64) * _x_ring_splits(k // 32, -(-n // 64), sms) > sms:
+    if -(-n // 64) * mm._mv_x_ring_splits(k // 32, -(-n // 64), sms)[0] > sms:
         pytest.skip(f"the case's grid needs {sms} SMs or more")  # the cases are sized for 132
     launched = _spy_launches(monkeypatch, mm, with_cluster=True)
     monkeypatch.setattr(mm, "MV_X_SHARED_MAX", {})  # x_shared records would come first where they fit
@@ -665,7 +664,7 @@ def test_matvec_x_ring(n, k, offset, m, monkeypatch):
         ys.append(matmul(x, c.w, out=cp.full((m, n), np.nan, dtype=cp.float32), path="matvec_f16tc"))
         name, (grid_x, splits), cluster = launched[-1]
         assert name.endswith("_xr") and grid_x == -(-n // 64), launched
-        assert splits == _x_ring_splits(k // 32, grid_x, sms), launched
+        assert splits == mm._mv_x_ring_splits(k // 32, grid_x, sms)[0], launched
         if not (max_splits and 1 < splits <= max_splits and clusters_usable(dev)):
             assert cluster is None, launched
         else:
