@@ -34,8 +34,9 @@ xron: the shipped "_xr" plan (MV_X_RING) on and off, float16 x, M = 2-8,
      long-K shapes; two rounds in alternating order (run 5).
 xrrule: (written for the next session, not run) the "_xr" rule's edges:
      float16 x, M = 2 / 4 / 6 / 8, shapes of 40-128 64-row tiles and K of
-     8192-28672; the plan with MV_X_RING off, and "_xr" forced with 1-4
-     splits (clusters by the shipped rule).
+     8192-28672; the plan with MV_X_RING on and off, and "_xr" forced with
+     1-4 splits (clusters by the shipped rule). Shares its rows with xron
+     (_x_ring_ab), which ran before the two were one function.
 ncu8 [sm]: ncu target, 4096 x 14336 float16 M = 8 (the plan), default or split-major.
 
 Parts sm and ncu8:sm need the tree of 9d0edd4 (CQ_MV_SPLIT_MAJOR was taken
@@ -518,41 +519,10 @@ def part_xrc(rounds=2):
     settings["plan"]()
 
 
-def part_xron(rounds=2):
-    rounds = int(rounds)
-    import cupyquant.qmatmul as mm
-    sys.path.insert(0, "benchmarks")
-    sys.path.insert(0, "notes")
-    from probe_util import ab, launch_spy
-    from test_bench_matmul import get_bench
-    launched = launch_spy(mm)
-    bench = get_bench()
-
-    def setting(on):
-        def apply():
-            mm.MV_X_RING = on
-            mm._mv_plans.clear()
-        return apply
-
-    def timed(shape, m):
-        def fn():
-            r, _ = bench.measure(shape, m, "float16", None)
-            return f"{r['time_us']:.2f} {launched['k'][0].split('_n1_')[-1]} {launched['k'][1]}"
-        return fn
-    cases = [((4096, 14336), m) for m in (2, 3, 4, 6, 8)] + [((4096, 11008), 4), ((4096, 11008), 8),
-             ((5120, 13824), 4), ((5120, 13824), 8), ((2048, 8192), 4), ((2048, 8192), 8),
-             ((4096, 8192), 8), ((8192, 8192), 8), ((8192, 28672), 8)]
-    for rnd in range(rounds):
-        for shape, m in cases:
-            order = {"ring": setting(True), "off": setting(False)}
-            if rnd % 2:
-                order = dict(reversed(list(order.items())))
-            ab(f"r{rnd} {shape[0]}x{shape[1]} M={m}", timed(shape, m), order)
-    setting(True)()
-
-
-def part_xrrule(rounds=1):
-    rounds = int(rounds)
+def _x_ring_ab(cases, rounds, counts=()):
+    """Rows of the benchmark's timing, float16 x, in alternating order: the
+    shipped "_xr" plan ("ring"), MV_X_RING off ("off"), and "_xr" forced
+    with each of ``counts`` K splits whatever the rule's limits ("S<n>")."""
     import cupyquant.qmatmul as mm
     sys.path.insert(0, "benchmarks")
     sys.path.insert(0, "notes")
@@ -567,7 +537,7 @@ def part_xrrule(rounds=1):
             mm.MV_X_RING = on
             if splits is None:
                 mm._mv_x_ring_splits, mm.MV_X_RING_MIN_STAGES = real_splits, real_min
-            else:  # forced, whatever the rule's limits
+            else:
                 def forced(nb, tiles_r, sms):
                     n_st = -(-nb // 32)
                     sps = -(-n_st // min(n_st, splits))
@@ -581,18 +551,28 @@ def part_xrrule(rounds=1):
             r, _ = bench.measure(shape, m, "float16", None)
             return f"{r['time_us']:.2f} {launched['k'][0].split('_n1_')[-1]} {launched['k'][1]}"
         return fn
+    for rnd in range(rounds):
+        for shape, m in cases:
+            order = {"ring": setting(True), "off": setting(False)}
+            for sp in counts:
+                order[f"S{sp}"] = setting(True, sp)
+            if rnd % 2:
+                order = dict(reversed(list(order.items())))
+            ab(f"r{rnd} {shape[0]}x{shape[1]} M={m}", timed(shape, m), order)
+    setting(True)()
+
+
+def part_xron(rounds=2):
+    cases = [((4096, 14336), m) for m in (2, 3, 4, 6, 8)] + [((4096, 11008), 4), ((4096, 11008), 8),
+             ((5120, 13824), 4), ((5120, 13824), 8), ((2048, 8192), 4), ((2048, 8192), 8),
+             ((4096, 8192), 8), ((8192, 8192), 8), ((8192, 28672), 8)]
+    _x_ring_ab(cases, int(rounds))
+
+
+def part_xrrule(rounds=1):
     shapes = [(4096, 11008), (4096, 8192), (3072, 8192), (2560, 10240), (3072, 14336), (6144, 16384),
               (4096, 28672), (8192, 14336)]
-    for rnd in range(rounds):
-        for shape in shapes:
-            for m in (2, 4, 6, 8):
-                order = {"off": setting(False), "rule": setting(True)}
-                for sp in (1, 2, 3, 4):
-                    order[f"S{sp}"] = setting(True, sp)
-                if rnd % 2:
-                    order = dict(reversed(list(order.items())))
-                ab(f"r{rnd} {shape[0]}x{shape[1]} M={m}", timed(shape, m), order)
-    setting(True)()
+    _x_ring_ab([(shape, m) for shape in shapes for m in (2, 4, 6, 8)], int(rounds), counts=(1, 2, 3, 4))
 
 
 def part_xrmem():
