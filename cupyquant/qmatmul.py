@@ -32,7 +32,7 @@ Paths (``path=``; ``None`` chooses by M = number of activation rows and platform
   MV_XS_QUEUE_KERNEL). Where those records do not fit, float16 x with 2-8
   rows at long K on few weight rows runs on the "_xr" kernel instead: 64-row
   thread blocks copy each stage's activations into a ring beside the weight
-  stages, K split for about one thread block an SM (MV_X_RING,
+  stages, K split for at most one thread block an SM (MV_X_RING,
   _mv_x_ring_plan). Launched with PDL (under graph capture), a grid that
   fills every resident slot lets the next grid be scheduled once its thread
   blocks have issued their last weight copy, and asks L2 for its first
@@ -304,7 +304,7 @@ MV_LONG_K = 8192
 #: x_shared) and the weights have at most one 64-row tile an SM: the "_xr"
 #: kernel (mk.MV_X_RING_GEOMETRY), which copies each stage's x with its
 #: weights into shared memory, one copy for 64 rows, with K split so that
-#: there is about one thread block an SM (_mv_x_ring_plan). ncu (H200,
+#: there is at most one thread block an SM (_mv_x_ring_plan). ncu (H200,
 #: 4096 x 14336, M = 8, notes/h200_s25 run 2) had put 9.7 of the 23.6 stall
 #: cycles an instruction of the plan's kernel on its x loads (L1 hit rate
 #: 26%). H200, us, float16 x (run 4, forced plans against the plan, two
@@ -317,11 +317,30 @@ MV_LONG_K = 8192
 #: 19.2-19.4 / 20.6 / 22.6-22.7; 4096 x 8192 M = 8 13.1-13.2 against 14.0;
 #: 8192 x 8192 23.1 against 23.5-23.7; 8192 x 28672 63.3 against 71.3;
 #: 4096 x 11008 M = 8 19.5-19.7 against 19.6-19.7, M = 4 17.9-18.0 against
-#: 17.1 (slower). Shapes the rule now leaves to the plan above: see
-#: _mv_x_ring_plan.
+#: 17.1 (slower). Shapes the rule leaves to the plan above: see
+#: _mv_x_ring_plan and the two knobs below (since session 26 these include
+#: 4096 x 11008 and 4096 x 8192, whose M = 8 loses 5% by it).
 MV_X_RING = True
-#: Fewest stages a K split of the "_xr" plan may have.
-MV_X_RING_MIN_STAGES = 4
+#: Fewest stages a K split of the "_xr" plan may have. Its thread block, one
+#: an SM, runs its stages one after the other, so its time grows with them
+#: (H200, M = 4, us: 4 stages 12.5-12.7, 7 17.9, 14 30.3-30.9; about 5.4 +
+#: 1.8 a stage), while the other plan's many thread blocks an SM start with
+#: more bytes in flight. Measured (notes/h200_s26 run 1, float16 x, "_xr"
+#: against MV_X_RING off, M = 2 / 4 / 6 / 8, us): 6 stages (4096 x 11008)
+#: 16.6 / 17.7 / 18.7 / 19.3 against 16.0 / 16.9 / 17.8 / 19.4; 4 stages
+#: (4096 x 8192 M = 4 / 6 / 8) 12.5 / 12.8 / 13.2 against 12.3 / 12.8 /
+#: 13.9, (2560 x 10240, 3 splits) 12.7 / 13.3 / 13.6 against 11.6 / 12.2 /
+#: 13.3; 7 stages or more always faster or within 2%: 4096 x 28672 (14)
+#: 29.5 / 30.3 / 32.3 / 32.8 against 30.6 / 33.8 / 35.6 / 38.8, 8192 x
+#: 14336 (14) M = 4 / 6 / 8 30.9 / 33.5 / 34.1 against 33.0 / 35.3 / 38.2,
+#: 3072 x 14336 (2 splits of 7, forced) 16.0 / 16.9 / 17.6 / 18.1 against
+#: 16.7 / 17.6 / 18.6 / 20.8, 6144 x 16384 (16) M = 4 / 6 / 8 32.9 / 34.3 /
+#: 35.7 against 32.3 / 34.1 / 37.2 (run 1; 4 until then).
+MV_X_RING_MIN_STAGES = 7
+#: Least fraction of the multiprocessors the "_xr" grid must occupy (one
+#: thread block an SM: the others stay idle). 0.73 measured (3072 x 14336
+#: and 6144 x 16384 above); below this the plan above takes the shape.
+MV_X_RING_MIN_FILL = 0.7
 #: The model's cost of one more split, in stage times (the split-K sum, each
 #: thread block's start and end). Run 3's fastest split count of each shape
 #: above (M = 8, 660 resident slots) is the model's choice for 0.7-0.95; at
@@ -702,18 +721,18 @@ def _mv_plan(cp, x_dtype, y_dtype, mc: int, nb: int, tiles: int, n_tiles: int, s
 
 def _mv_x_ring_plan(cp, x_dtype, y_dtype, mc: int, nb: int, tiles: int, sms: int):
     """_mv_plan's plan on the "_xr" kernel (MV_X_RING), or None. ``tiles``:
-    16-row tiles. K is split into about sms / (64-row tiles) parts, whole
-    stages each, for one thread block an SM (with two an SM, 4096 x 14336 at
-    M = 8 took 20.3 against 19.3 us); None where that grid has more thread
-    blocks than multiprocessors (5120 x 13824: 80 tiles in 2 splits, M = 4 /
-    8 27.8 / 30.7 against 24.0 / 27.8 us, run 5) or splits of fewer than
-    MV_X_RING_MIN_STAGES stages (2048 x 8192: 4 splits of 2, M = 4 10.2
-    against 8.4)."""
+    16-row tiles. K is split into sms // (64-row tiles) parts, whole stages
+    each, so that there is at most one thread block an SM (with two an SM,
+    4096 x 14336 at M = 8 took 20.3 against 19.3 us; 5120 x 13824, 80 tiles
+    in 2 splits, M = 4 / 8 27.8 / 30.7 against 24.0 / 27.8 us, notes/h200_s25
+    run 5). None where that grid occupies less than MV_X_RING_MIN_FILL of
+    the multiprocessors or its splits have fewer than MV_X_RING_MIN_STAGES
+    stages."""
     geo = mk.MV_X_RING_GEOMETRY
     rt, kb, _ = geo
     tiles_r = -(-tiles * 16 // rt)
     splits, sps = _mv_x_ring_splits(nb, tiles_r, sms)
-    if tiles_r * splits > sms or sps < MV_X_RING_MIN_STAGES:
+    if tiles_r * splits > sms or tiles_r * splits < MV_X_RING_MIN_FILL * sms or sps < MV_X_RING_MIN_STAGES:
         return None
     smem = mk.mv_smem_bytes(*geo) + mk.mv_x_ring_bytes(mc, kb, geo[2])
     kern = _kernel_with_smem(cp, mk.mv_tc_name(x_dtype, y_dtype, 1, geo, x_ring=True), smem)
@@ -722,10 +741,10 @@ def _mv_x_ring_plan(cp, x_dtype, y_dtype, mc: int, nb: int, tiles: int, sms: int
 
 
 def _mv_x_ring_splits(nb: int, tiles_r: int, sms: int) -> tuple[int, int]:
-    """(splits, stages per split) of the "_xr" plan: about sms / tiles_r
-    splits of whole 32-block stages."""
+    """(splits, stages per split) of the "_xr" plan: sms // tiles_r splits
+    (at least one) of whole 32-block stages, none empty."""
     n_st = -(-nb // mk.MV_X_RING_GEOMETRY[1])
-    sps = -(-n_st // max(1, min(n_st, round(sms / tiles_r))))
+    sps = -(-n_st // max(1, min(n_st, sms // tiles_r)))
     return -(-n_st // sps), sps
 
 
@@ -900,7 +919,8 @@ def _matvec_tc(cp, x2, w, y2, N, K, dev):
                MV_LONG_K, tuple(sorted(MV_X_SHARED_MAX.items())), MV_X_SHARED_ANY, MV_FEW_WAVES,
                tuple(MV_XS_QUEUE_KERNEL), tuple(sorted(MV_X_SHARED_MANY_TILES.items())),
                MV_SPLIT_COST, MV_SPLIT_COST_GLOBAL, MV_SPLIT_COST_NO_CLUSTERS, MV_MODEL_MAX_SPLITS,
-               MV_CLUSTER_MAX_SPLITS, MV_ONE_ROW_KERNEL, MV_X_RING, MV_X_RING_MIN_STAGES)
+               MV_CLUSTER_MAX_SPLITS, MV_ONE_ROW_KERNEL, MV_X_RING, MV_X_RING_MIN_STAGES,
+               MV_X_RING_MIN_FILL)
         plan = _mv_plans.get(key)
         if plan is None:
             plan = _mv_plans[key] = _mv_plan_clusters(

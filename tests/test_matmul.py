@@ -614,19 +614,22 @@ def test_matvec_split_k_in_clusters(n, k, offset, m, monkeypatch):
 
 
 def test_x_ring_splits():
-    """K splits of the "_xr" plan (whole 32-block stages): about sms / tiles
-    of them, none empty; the counts of test_matvec_x_ring's cases on 132 SMs."""
+    """K splits of the "_xr" plan (whole 32-block stages): sms // tiles of
+    them (at least one), none empty, never more thread blocks than SMs where
+    the tiles fit; the counts of test_matvec_x_ring's cases on 132 SMs."""
     import cupyquant.qmatmul as mm
     for nb in (256, 261, 448, 1157, 1536):
-        for tiles_r in (1, 2, 11, 16, 33, 64, 65, 80, 132):
+        for tiles_r in (1, 2, 11, 16, 33, 48, 64, 65, 80, 132, 140):
             splits, sps = mm._mv_x_ring_splits(nb, tiles_r, 132)
             assert (splits - 1) * sps < -(-nb // 32) <= splits * sps  # every split has stages
-            assert 1 <= splits <= max(1, round(132 / tiles_r))
+            assert 1 <= splits <= max(1, 132 // tiles_r)
+            assert tiles_r * splits <= max(132, tiles_r)
     assert mm._mv_x_ring_splits(448, 65, 132) == (2, 7)     # 4133 x 14336
+    assert mm._mv_x_ring_splits(448, 48, 132) == (2, 7)     # 3072 x 14336: 2.75 -> 2, not 3
     assert mm._mv_x_ring_splits(1157, 16, 132) == (8, 5)    # 1000 x 37024
     assert mm._mv_x_ring_splits(512, 33, 132) == (4, 4)     # 2107 x 16384
     assert mm._mv_x_ring_splits(1536, 11, 132) == (12, 4)   # 674 x 49152
-    assert mm._mv_x_ring_splits(256, 33, 132) == (4, 2)     # too short a split for the plan
+    assert mm._mv_x_ring_splits(256, 33, 132) == (4, 2)
 
 
 @gpu
@@ -649,11 +652,14 @@ def test_matvec_x_ring(n, k, offset, m, monkeypatch):
     cp = cupy_module()
     dev = cp.cuda.Device().id
     sms = device_info(dev).get("sm_count", 80)
-    if -(-n // 64) * mm._mv_x_ring_splits(k // 32, -(-n // 64), sms)[0] > sms:
+    if -(-n // 64) > sms:
         pytest.skip(f"the case's grid needs {sms} SMs or more")  # the cases are sized for 132
     launched = _spy_launches(monkeypatch, mm, with_cluster=True)
     monkeypatch.setattr(mm, "MV_X_SHARED_MAX", {})  # x_shared records would come first where they fit
     monkeypatch.setattr(mm, "MV_X_SHARED_MANY_TILES", {})
+    # The kernel at every split length and grid size (test_x_ring_plan_rule: where the plan takes it)
+    monkeypatch.setattr(mm, "MV_X_RING_MIN_STAGES", 1)
+    monkeypatch.setattr(mm, "MV_X_RING_MIN_FILL", 0.0)
     rng = np.random.default_rng()
     c = case(n, k, offset)
     x = cp.asarray(rng.standard_normal((m, k)).astype(np.float16))
@@ -697,24 +703,37 @@ def test_matvec_x_ring(n, k, offset, m, monkeypatch):
 def test_x_ring_plan_rule():
     """Where _mv_plan takes the "_xr" kernel: float16 x, 2-8 rows, K of at
     least MV_LONG_K, a grid of at most one thread block a multiprocessor
-    with splits of MV_X_RING_MIN_STAGES stages or more; not for one row,
-    float32 x, shorter K, more rows or shorter splits."""
+    that occupies at least MV_X_RING_MIN_FILL of them, with splits of
+    MV_X_RING_MIN_STAGES stages or more; not for one row, float32 x, shorter
+    K, more rows, emptier grids or shorter splits."""
     _need_tensor_cores("matvec_f16tc")
     import cupyquant.qmatmul as mm
     cp = cupy_module()
     sms = device_info(cp.cuda.Device().id).get("sm_count", 80)
     nb = mm.MV_LONG_K // 32
+    stages = mm.MV_X_RING_MIN_STAGES
 
-    def kernel(x_dtype, m, n, nb_):
-        return mm._mv_plan(cp, cp.dtype(x_dtype), cp.dtype(cp.float32), m, nb_, -(-n // 16), 1, sms)[0].name
-    assert kernel("float16", 8, 64 * sms, nb).endswith("_xr")
-    assert kernel("float16", 2, 64 * sms - 63, 4 * nb).endswith("_xr")
-    assert not kernel("float16", 8, 64 * sms + 1, nb).endswith("_xr")   # a 64-row tile more than SMs
-    assert not kernel("float16", 8, 64 * -(-sms * 3 // 5), nb).endswith("_xr")  # 2 splits: 1.2 a SM
-    assert not kernel("float16", 8, 64 * -(-sms // 4), nb).endswith("_xr")  # 4 splits of 2 stages
-    assert not kernel("float16", 8, 4096, nb - 1).endswith("_xr")       # K below MV_LONG_K
-    assert not kernel("float16", 1, 4096, nb).endswith("_xr")           # one row: "_xs1"
-    assert not kernel("float32", 2, 4096, nb).endswith("_xr")
+    def plan(x_dtype, m, n, nb_):
+        p = mm._mv_plan(cp, cp.dtype(x_dtype), cp.dtype(cp.float32), m, nb_, -(-n // 16), 1, sms)
+        return p[0].name, p[4]  # kernel, splits
+
+    def ring(*args):
+        return plan(*args)[0].endswith("_xr")
+    assert nb >= 32 * stages  # one split of MV_LONG_K is long enough
+    assert ring("float16", 8, 64 * sms, nb)
+    assert ring("float16", 2, 64 * sms - 63, 4 * nb)
+    assert not ring("float16", 8, 64 * sms + 1, nb)                       # a 64-row tile more than SMs
+    fill = mm.MV_X_RING_MIN_FILL
+    assert ring("float16", 8, 64 * (int(sms * fill) + 1), nb)       # just above the fill: 1 split
+    assert not ring("float16", 8, 64 * (int(sms * fill) - 1), nb)   # just below it
+    half = sms // 2                                                  # 2 splits a tile
+    name, splits = plan("float16", 4, 64 * half, 2 * 32 * stages)
+    assert name.endswith("_xr") and splits == 2                      # 2 splits of MIN_STAGES
+    assert not ring("float16", 4, 64 * half, 2 * 32 * (stages - 1))  # 2 splits of one stage less
+    assert not ring("float16", 8, 64 * (sms // 4), 4 * 32 * (stages - 1))  # 4 splits, too short
+    assert not ring("float16", 8, 4096, nb - 1)                      # K below MV_LONG_K
+    assert not ring("float16", 1, 4096, 4 * nb)                      # one row: "_xs1"
+    assert not ring("float32", 2, 4096, 4 * nb)
 
 
 def test_mv_split_model():
