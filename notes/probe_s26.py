@@ -9,6 +9,11 @@ rule[:rounds]  the "_xr" plan rule of this session (MV_X_RING_MIN_STAGES = 7,
 m1n            M = 1 float16 at K = 4096 over N (the plan's kernels), beside a
                plain read kernel of the same weight buffers: where the gap to
                the read ceiling comes from (fixed cost or rate).
+xrclu          "_xr" forced (any split length, any fill) with its split sums in
+               clusters where the plan allows them ("ring") against the global
+               sum ("ringg", MV_CLUSTER_MAX_SPLITS = 0) and MV_X_RING off: run 2
+               had 2048 x 28672 (4 splits) 35% slower than off at M = 2 / 4 but
+               22% faster at M = 8, where the sums' bytes rule clusters out.
 """
 
 from __future__ import annotations
@@ -96,6 +101,32 @@ def part_m1n():
             cells.append(f"read x{per_sm} {t * 1e6:.2f}")
         print(f"{n}x4096 ({nbytes / 1e6:.1f} MB): matvec {r['time_us']:.2f} us ({r['frac_copy'] * 100:.1f}%) | "
               + " | ".join(cells), flush=True)
+
+
+def part_xrclu():
+    import cupyquant.qmatmul as mm
+    from probe_util import ab, launch_spy
+    from test_bench_matmul import get_bench
+    bench = get_bench()
+    launched = launch_spy(mm, with_cluster=True)
+
+    def setting(on, clusters):
+        def apply():
+            mm.MV_X_RING, mm.MV_X_RING_MIN_STAGES, mm.MV_X_RING_MIN_FILL = on, 1, 0.0
+            mm.MV_CLUSTER_MAX_SPLITS = clusters
+            mm._mv_plans.clear()
+        return apply
+    settings = {"ring": setting(True, 8), "ringg": setting(True, 0), "off": setting(False, 8)}
+
+    def timed(shape, m):
+        def fn():
+            r, _ = bench.measure(shape, m, "float16", None)
+            k = launched["k"]
+            return f"{r['time_us']:.2f} {k[0].split('_n1_')[-1]} {k[1]} {k[2]}"
+        return fn
+    for shape in [(2048, 28672), (2048, 16384), (4096, 14336), (1024, 32768)]:
+        for m in (2, 4, 8):
+            ab(f"{shape[0]}x{shape[1]} M={m}", timed(shape, m), settings)
 
 
 if __name__ == "__main__":
