@@ -341,6 +341,18 @@ MV_X_RING_MIN_STAGES = 7
 #: thread block an SM: the others stay idle). 0.73 measured (3072 x 14336
 #: and 6144 x 16384 above); below this the plan above takes the shape.
 MV_X_RING_MIN_FILL = 0.7
+#: Most K splits of an "_xr" grid that sum in thread block clusters; more
+#: sum through the global workspace. Clusters of 4 and 8 were 30-40% slower
+#: there, clusters of 2 faster (suspected, not profiled: clusters are placed
+#: within a GPC, which may put two of a grid's thread blocks on one SM where
+#: the ring's shared memory leaves room for two, while the plan counts on one
+#: an SM). H200, float16 x, M = 2 / 4 / 8, us, clusters
+#: against the global sum (notes/h200_s26 run 4): 2048 x 28672 (4 splits)
+#: 24.9 / 26.5 / - against 17.8 / 18.4 / 19.9 (M = 8: no clusters, the sums'
+#: bytes leave one thread block an SM); 2048 x 16384 (4) 16.1 / 16.9
+#: against 12.1 / 12.5; 1024 x 32768 (8) 15.9 / 16.8 against 12.1 / 12.5;
+#: 4096 x 14336 (2) 17.0 / 17.7 / 19.7 against 17.8 / 18.8 / 21.0.
+MV_X_RING_CLUSTER_MAX_SPLITS = 2
 #: The model's cost of one more split, in stage times (the split-K sum, each
 #: thread block's start and end). Run 3's fastest split count of each shape
 #: above (M = 8, 660 resident slots) is the model's choice for 0.7-0.95; at
@@ -920,7 +932,7 @@ def _matvec_tc(cp, x2, w, y2, N, K, dev):
                tuple(MV_XS_QUEUE_KERNEL), tuple(sorted(MV_X_SHARED_MANY_TILES.items())),
                MV_SPLIT_COST, MV_SPLIT_COST_GLOBAL, MV_SPLIT_COST_NO_CLUSTERS, MV_MODEL_MAX_SPLITS,
                MV_CLUSTER_MAX_SPLITS, MV_ONE_ROW_KERNEL, MV_X_RING, MV_X_RING_MIN_STAGES,
-               MV_X_RING_MIN_FILL)
+               MV_X_RING_MIN_FILL, MV_X_RING_CLUSTER_MAX_SPLITS)
         plan = _mv_plans.get(key)
         if plan is None:
             plan = _mv_plans[key] = _mv_plan_clusters(
@@ -957,10 +969,12 @@ def _mv_plan_clusters(cp, plan: tuple, mc: int, tiles: int, sms: int, dev: int) 
     the grid's clusters are all resident at once with them (the driver's
     cuOccupancyMaxActiveClusters, which also sees that a cluster's thread
     blocks share a GPC; else the thread blocks an SM with them), as the
-    one-wave test of the plan (made without them) assumed."""
+    one-wave test of the plan (made without them) assumed; for the "_xr"
+    kernel only up to MV_X_RING_CLUSTER_MAX_SPLITS splits."""
     kern, geo, smem, grid_x, splits, sps, x_shared, full = plan
     tiles = -(-tiles * 16 // geo[0])  # of this geometry (tiles: 16-row ones)
-    if _mv_cluster(splits, grid_x, tiles, full, dev):
+    x_ring = kern.name.endswith("_xr")  # (MV_X_RING_CLUSTER_MAX_SPLITS)
+    if _mv_cluster(splits, grid_x, tiles, full, dev) and not (x_ring and splits > MV_X_RING_CLUSTER_MAX_SPLITS):
         smem_c = smem + mk.mv_cluster_sum_bytes(geo[0], mc, splits)
         kern_c = _kernel_with_smem(cp, kern.name, smem_c)
         if _clusters_resident(cp, kern_c, smem_c, splits, sms) >= grid_x:

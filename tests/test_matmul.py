@@ -632,6 +632,37 @@ def test_x_ring_splits():
     assert mm._mv_x_ring_splits(256, 33, 132) == (4, 2)
 
 
+def test_x_ring_cluster_splits(monkeypatch):
+    """Split sums of the "_xr" kernel go through clusters only up to
+    MV_X_RING_CLUSTER_MAX_SPLITS splits (4 and 8 were 30-40% slower as
+    clusters on the H200); the other matrix-vector kernels keep clusters of
+    up to MV_CLUSTER_MAX_SPLITS. The driver's answers are stubbed (every
+    cluster resident)."""
+    import cupyquant.matmul_kernels as mk
+    import cupyquant.qmatmul as mm
+
+    class Kernel:
+        def __init__(self, name):
+            self.name = name
+    monkeypatch.setattr(mm, "clusters_usable", lambda dev: True)
+    monkeypatch.setattr(mm, "_kernel_with_smem", lambda cp, name, smem, function=None: Kernel(name))
+    monkeypatch.setattr(mm, "_clusters_resident", lambda cp, kern, smem, splits, sms: 10 ** 6)
+    xr = mk.mv_tc_name("float16", "float32", 1, mk.MV_X_RING_GEOMETRY, x_ring=True)
+    plain = mk.mv_tc_name("float16", "float32", 1, mk.MV_GEOMETRIES[1])
+
+    def clustered(name, geo, splits, tiles16):
+        grid_x = -(-tiles16 * 16 // geo[0])
+        plan = (Kernel(name), geo, 1024, grid_x, splits, 7, False, False)
+        return mm._mv_plan_clusters(None, plan, 4, tiles16, 132, 0)[-1]
+    assert mm.MV_X_RING_CLUSTER_MAX_SPLITS == 2
+    assert clustered(xr, mk.MV_X_RING_GEOMETRY, 2, 256)
+    assert not clustered(xr, mk.MV_X_RING_GEOMETRY, 4, 128)
+    assert not clustered(xr, mk.MV_X_RING_GEOMETRY, 8, 64)
+    assert clustered(plain, mk.MV_GEOMETRIES[1], 4, 128)
+    monkeypatch.setattr(mm, "MV_X_RING_CLUSTER_MAX_SPLITS", 8)
+    assert clustered(xr, mk.MV_X_RING_GEOMETRY, 4, 128)
+
+
 @gpu
 @pytest.mark.parametrize("n,k,offset", [(N_ODD, 14336, 0),           # 65 tiles of 64 rows: 2 splits on 132 SMs
                                         (1000, 36864 + 32 * 5, 0),   # the last stage partial; 8 splits
@@ -671,7 +702,7 @@ def test_matvec_x_ring(n, k, offset, m, monkeypatch):
         name, (grid_x, splits), cluster = launched[-1]
         assert name.endswith("_xr") and grid_x == -(-n // 64), launched
         assert splits == mm._mv_x_ring_splits(k // 32, grid_x, sms)[0], launched
-        if not (max_splits and 1 < splits <= max_splits and clusters_usable(dev)):
+        if not (1 < splits <= min(max_splits, mm.MV_X_RING_CLUSTER_MAX_SPLITS) and clusters_usable(dev)):
             assert cluster is None, launched
         else:
             # Clusters where the driver places all of them at once
