@@ -335,7 +335,13 @@ MV_X_RING = True
 #: 14336 (14) M = 4 / 6 / 8 30.9 / 33.5 / 34.1 against 33.0 / 35.3 / 38.2,
 #: 3072 x 14336 (2 splits of 7, forced) 16.0 / 16.9 / 17.6 / 18.1 against
 #: 16.7 / 17.6 / 18.6 / 20.8, 6144 x 16384 (16) M = 4 / 6 / 8 32.9 / 34.3 /
-#: 35.7 against 32.3 / 34.1 / 37.2 (run 1; 4 until then).
+#: 35.7 against 32.3 / 34.1 / 37.2 (run 1; 4 until then). Of those, the
+#: grids of 3 or more splits summed in clusters, which run 4 then found slow
+#: for "_xr" (MV_X_RING_CLUSTER_MAX_SPLITS). With the global sum, 4 splits
+#: of 4 stages were faster than the other plan (2048 x 16384 M = 2 / 4 / 8
+#: 12.1 / 12.5 / 13.9 against 12.8 / 13.5 / 15.6; 1024 x 32768, 8 splits,
+#: 12.1 / 12.5 / 14.0 against 13.7 / 15.0 / 18.0): a lower limit for grids
+#: of 3 or more splits is likely right but was not measured as a rule.
 MV_X_RING_MIN_STAGES = 7
 #: Least fraction of the multiprocessors the "_xr" grid must occupy (one
 #: thread block an SM: the others stay idle). 0.73 measured (3072 x 14336
