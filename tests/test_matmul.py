@@ -736,7 +736,7 @@ def test_x_ring_plan_rule():
     least MV_LONG_K, a grid of at most one thread block a multiprocessor
     that occupies at least MV_X_RING_MIN_FILL of them, with splits of
     MV_X_RING_MIN_STAGES stages or more; not for one row, float32 x, shorter
-    K, more rows, emptier grids or shorter splits."""
+    K, more 64-row tiles than SMs, emptier grids or shorter splits."""
     _need_tensor_cores("matvec_f16tc")
     import cupyquant.qmatmul as mm
     cp = cupy_module()
