@@ -979,8 +979,9 @@ def _mv_plan_clusters(cp, plan: tuple, mc: int, tiles: int, sms: int, dev: int) 
     kernel only up to MV_X_RING_CLUSTER_MAX_SPLITS splits."""
     kern, geo, smem, grid_x, splits, sps, x_shared, full = plan
     tiles = -(-tiles * 16 // geo[0])  # of this geometry (tiles: 16-row ones)
-    x_ring = kern.name.endswith("_xr")  # (MV_X_RING_CLUSTER_MAX_SPLITS)
-    if _mv_cluster(splits, grid_x, tiles, full, dev) and not (x_ring and splits > MV_X_RING_CLUSTER_MAX_SPLITS):
+    max_splits = min(MV_CLUSTER_MAX_SPLITS, MV_X_RING_CLUSTER_MAX_SPLITS) if kern.name.endswith("_xr") \
+        else MV_CLUSTER_MAX_SPLITS
+    if _mv_cluster(splits, grid_x, tiles, full, dev, max_splits):
         smem_c = smem + mk.mv_cluster_sum_bytes(geo[0], mc, splits)
         kern_c = _kernel_with_smem(cp, kern.name, smem_c)
         if _clusters_resident(cp, kern_c, smem_c, splits, sms) >= grid_x:
@@ -995,18 +996,20 @@ def _clusters_resident(cp, kern, smem: int, splits: int, sms: int) -> int:
     return n if n is not None else _occupancy(cp, kern, smem) * sms // splits
 
 
-def _mv_cluster(splits: int, grid_x: int, tiles: int, full: bool, dev: int) -> bool:
+def _mv_cluster(splits: int, grid_x: int, tiles: int, full: bool, dev: int, max_splits: int | None = None) -> bool:
     """Whether a matrix-vector grid of ``splits`` K splits and ``grid_x``
-    thread blocks a split runs as clusters (MV_CLUSTER_MAX_SPLITS): only with
-    one thread block a tile (with a queue a thread block's tiles are not its
-    cluster's) and where the grid leaves resident slots free (not ``full``:
-    one wave), on a device that has clusters."""
-    return _mv_cluster_grid(splits, grid_x, tiles, full) and clusters_usable(dev)
+    thread blocks a split runs as clusters (at most ``max_splits`` splits,
+    None: MV_CLUSTER_MAX_SPLITS): only with one thread block a tile (with a
+    queue a thread block's tiles are not its cluster's) and where the grid
+    leaves resident slots free (not ``full``: one wave), on a device that
+    has clusters."""
+    return _mv_cluster_grid(splits, grid_x, tiles, full, max_splits) and clusters_usable(dev)
 
 
-def _mv_cluster_grid(splits: int, grid_x: int, tiles: int, full: bool) -> bool:
+def _mv_cluster_grid(splits: int, grid_x: int, tiles: int, full: bool, max_splits: int | None = None) -> bool:
     """_mv_cluster's rule for the grid alone (the split model asks it too)."""
-    return 1 < splits <= MV_CLUSTER_MAX_SPLITS and grid_x == tiles and not full
+    limit = MV_CLUSTER_MAX_SPLITS if max_splits is None else max_splits
+    return 1 < splits <= limit and grid_x == tiles and not full
 
 
 def _mvi8_geometry() -> tuple:

@@ -672,7 +672,7 @@ def test_x_ring_cluster_splits(monkeypatch):
 def test_matvec_x_ring(n, k, offset, m, monkeypatch):
     """float16 x, 2-8 rows, long K, few weight rows: the "_xr" kernel, which
     copies each stage's x into a ring beside the weight stages. Its grid
-    (64-row tiles, K in about one thread block an SM), float32-accurate
+    (64-row tiles, K split for at most one thread block an SM), float32-accurate
     against float64, the same bits with the split sums in clusters or
     through the global workspace, float16 / bfloat16 outputs the float32
     sums rounded to nearest-even, and with MV_X_RING off the former kernel
