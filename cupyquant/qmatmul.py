@@ -338,15 +338,30 @@ MV_X_RING = True
 #: 35.7 against 32.3 / 34.1 / 37.2 (run 1; 4 until then). Of those, the
 #: grids of 3 or more splits summed in clusters, which run 4 then found slow
 #: for "_xr" (MV_X_RING_CLUSTER_MAX_SPLITS). With the global sum, 4 splits
-#: of 4 stages were faster than the other plan (2048 x 16384 M = 2 / 4 / 8
-#: 12.1 / 12.5 / 13.9 against 12.8 / 13.5 / 15.6; 1024 x 32768, 8 splits,
-#: 12.1 / 12.5 / 14.0 against 13.7 / 15.0 / 18.0): a lower limit for grids
-#: of 3 or more splits is likely right but was not measured as a rule.
+#: of 4 stages were faster than the other plan: MV_X_RING_MIN_WORK.
+#: The limit applies to grids of at most MV_X_RING_CLUSTER_MAX_SPLITS splits.
 MV_X_RING_MIN_STAGES = 7
 #: Least fraction of the multiprocessors the "_xr" grid must occupy (one
 #: thread block an SM: the others stay idle). 0.73 measured (3072 x 14336
 #: and 6144 x 16384 above); below this the plan above takes the shape.
 MV_X_RING_MIN_FILL = 0.7
+#: Grids of more K splits than MV_X_RING_CLUSTER_MAX_SPLITS (split sums
+#: through the global workspace) have no stage limit. Instead their thread
+#: blocks must use at least this fraction of the SM-stage slots the grid holds
+#: the SMs for: 64-row tiles x stages / (SMs x stages a split), where a
+#: short last split or idle SMs leave slots empty. H200, float16 x, "_xr"
+#: against MV_X_RING off, M = 4 / 8, us (notes/h200_s27 run 1, two rounds,
+#: both orders; that fraction in brackets): 1024 x 32768 (8 splits of 4,
+#: 0.97) 12.4 / 14.0-14.1 against 14.9 / 17.8-17.9; 1024 x 16384 (8 of 2,
+#: 0.97) 8.3 / 9.3-9.4 against 9.1 / 10.4; 1024 x 8192 (8 of 1, 0.97) 6.3
+#: / 7.1 against 7.2-7.3 / 7.9; 2048 x 16384 (4 of 4, 0.97) 12.4 / 13.8
+#: against 13.6 / 15.6; 1536 x 8960 (5 of 2, 0.82) 8.8-8.9 / 10.0
+#: against 9.1-9.2 / 10.5-10.6; 2048 x 11008 (4 of 3, 0.89) 11.3-11.4 /
+#: 12.4 against 11.2 / 12.9; 2048 x 8192 (4 of 2, 0.97) 8.4 / 9.2-9.3
+#: against 8.3 / 9.1 (1% slower); left to the other plan: 2560 x 10240 (3
+#: of 4, 0.76) 12.3 / 13.6-13.8 against 11.5-11.6 / 13.1-13.2, 1536 x 16384
+#: (4 of 4, 0.73) 11.5-11.6 / 12.6-12.7 against 11.3 / 13.0.
+MV_X_RING_MIN_WORK = 0.8
 #: Most K splits of an "_xr" grid that sum in thread block clusters; more
 #: sum through the global workspace. Clusters of 4 and 8 were 30-40% slower
 #: there, clusters of 2 faster (suspected, not profiled: clusters are placed
@@ -744,13 +759,20 @@ def _mv_x_ring_plan(cp, x_dtype, y_dtype, mc: int, nb: int, tiles: int, sms: int
     4096 x 14336 at M = 8 took 20.3 against 19.3 us; 5120 x 13824, 80 tiles
     in 2 splits, M = 4 / 8 27.8 / 30.7 against 24.0 / 27.8 us, notes/h200_s25
     run 5). None where that grid occupies less than MV_X_RING_MIN_FILL of
-    the multiprocessors or its splits have fewer than MV_X_RING_MIN_STAGES
-    stages."""
+    the multiprocessors, where its splits have fewer than
+    MV_X_RING_MIN_STAGES stages (up to MV_X_RING_CLUSTER_MAX_SPLITS splits)
+    and where it uses less than MV_X_RING_MIN_WORK of its SM-stage slots
+    (more splits)."""
     geo = mk.MV_X_RING_GEOMETRY
     rt, kb, _ = geo
     tiles_r = -(-tiles * 16 // rt)
     splits, sps = _mv_x_ring_splits(nb, tiles_r, sms)
-    if tiles_r * splits > sms or tiles_r * splits < MV_X_RING_MIN_FILL * sms or sps < MV_X_RING_MIN_STAGES:
+    if tiles_r * splits > sms or tiles_r * splits < MV_X_RING_MIN_FILL * sms:
+        return None
+    if splits <= MV_X_RING_CLUSTER_MAX_SPLITS:
+        if sps < MV_X_RING_MIN_STAGES:
+            return None
+    elif tiles_r * -(-nb // kb) < MV_X_RING_MIN_WORK * sms * sps:
         return None
     smem = mk.mv_smem_bytes(*geo) + mk.mv_x_ring_bytes(mc, kb, geo[2])
     kern = _kernel_with_smem(cp, mk.mv_tc_name(x_dtype, y_dtype, 1, geo, x_ring=True), smem)
@@ -938,7 +960,7 @@ def _matvec_tc(cp, x2, w, y2, N, K, dev):
                tuple(MV_XS_QUEUE_KERNEL), tuple(sorted(MV_X_SHARED_MANY_TILES.items())),
                MV_SPLIT_COST, MV_SPLIT_COST_GLOBAL, MV_SPLIT_COST_NO_CLUSTERS, MV_MODEL_MAX_SPLITS,
                MV_CLUSTER_MAX_SPLITS, MV_ONE_ROW_KERNEL, MV_X_RING, MV_X_RING_MIN_STAGES,
-               MV_X_RING_MIN_FILL, MV_X_RING_CLUSTER_MAX_SPLITS)
+               MV_X_RING_MIN_FILL, MV_X_RING_CLUSTER_MAX_SPLITS, MV_X_RING_MIN_WORK)
         plan = _mv_plans.get(key)
         if plan is None:
             plan = _mv_plans[key] = _mv_plan_clusters(

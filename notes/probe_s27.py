@@ -6,6 +6,10 @@ xrst[:rounds]  "_xr" grids of 3 or more K splits (split sums through the
                shipped plan (7 stages) and MV_X_RING off, float16 x, the
                benchmark's timing, alternating order. 2-split grids of 4
                stages as the control (session 26: slower or equal there).
+xrplan[:rounds] the shipped plan (run 1's rule: MV_X_RING_MIN_WORK for
+               grids of 3 or more splits) against MV_X_RING off on xrst's
+               shapes and three the rule now takes that run 1 did not time
+               (512 x 16384, 2048 x 14336, 2304 x 9216).
 readpdl        M = 1 float16 matrix-vector (the plan) beside a plain read of
                the same weight buffers, the read launched five ways: plain;
                PDL with launch_dependents + wait at its start; PDL with wait
@@ -58,6 +62,37 @@ def part_xrst(rounds=2):
               (2048, 28672),   # 4 x 7: the shipped plan, re-timed
               (3072, 8192),    # 2 x 4: control
               (4096, 8192)]    # 2 x 4: control
+    for rnd in range(int(rounds)):
+        for shape in shapes:
+            for m in (2, 4, 8):
+                order = dict(settings) if rnd % 2 == 0 else dict(reversed(list(settings.items())))
+                ab(f"r{rnd} {shape[0]}x{shape[1]} M={m}", timed(shape, m), order)
+    settings["plan"]()
+
+
+def part_xrplan(rounds=2):
+    import cupyquant.qmatmul as mm
+    from probe_util import ab, launch_spy
+    from test_bench_matmul import get_bench
+    bench = get_bench()
+    launched = launch_spy(mm, with_cluster=True)
+
+    def setting(on):
+        def apply():
+            mm.MV_X_RING = on
+            mm._mv_plans.clear()
+        return apply
+    settings = {"plan": setting(True), "off": setting(False)}
+
+    def timed(shape, m):
+        def fn():
+            r, _ = bench.measure(shape, m, "float16", None)
+            k = launched["k"]
+            return f"{r['time_us']:.2f} {k[0].split('_n1_')[-1]} {k[1]} {k[2]}"
+        return fn
+    shapes = [(2048, 16384), (1024, 32768), (2560, 10240), (1536, 16384), (2048, 11008), (2048, 8192),
+              (1536, 8960), (1024, 16384), (1024, 8192), (2048, 28672), (3072, 8192), (4096, 8192),
+              (512, 16384), (2048, 14336), (2304, 9216)]
     for rnd in range(int(rounds)):
         for shape in shapes:
             for m in (2, 4, 8):

@@ -663,6 +663,31 @@ def test_x_ring_cluster_splits(monkeypatch):
     assert clustered(xr, mk.MV_X_RING_GEOMETRY, 4, 128)
 
 
+def test_x_ring_plan_shapes(monkeypatch):
+    """The "_xr" plan's rule on 132 SMs (the H200) for the shapes it was
+    measured on (notes/h200_s26 run 1, notes/h200_s27 run 1): which take the
+    kernel, with what split. The driver's answers are stubbed."""
+    import cupyquant.qmatmul as mm
+
+    class Kernel:
+        def __init__(self, name):
+            self.name = name
+    monkeypatch.setattr(mm, "_kernel_with_smem", lambda cp, name, smem, function=None: Kernel(name))
+    monkeypatch.setattr(mm, "_occupancy", lambda cp, kern, smem: 1)
+
+    def splits(n, k, m=4):
+        plan = mm._mv_x_ring_plan(None, "float16", "float32", m, k // 32, -(-n // 16), 132)
+        return plan and plan[4]
+    taken = {(4096, 14336): 2, (3072, 14336): 2, (2048, 28672): 4, (8192, 28672): 1, (6144, 16384): 1,
+             (1024, 32768): 8, (1024, 16384): 8, (1024, 8192): 8, (2048, 16384): 4, (2048, 11008): 4,
+             (2048, 8192): 4, (1536, 8960): 5}
+    left = [(4096, 11008), (4096, 8192), (3072, 8192),     # 2 splits of fewer than 7 stages
+            (5120, 13824),                                  # 80 of 132 SMs
+            (2560, 10240), (1536, 16384)]                   # 3 / 4 splits, 76% / 73% of the slots
+    assert {shape: splits(*shape) for shape in taken} == taken
+    assert [shape for shape in left if splits(*shape)] == []
+
+
 @gpu
 @pytest.mark.parametrize("n,k,offset", [(N_ODD, 14336, 0),           # 65 tiles of 64 rows: 2 splits on 132 SMs
                                         (1000, 36864 + 32 * 5, 0),   # the last stage partial; 8 splits
@@ -691,6 +716,7 @@ def test_matvec_x_ring(n, k, offset, m, monkeypatch):
     # The kernel at every split length and grid size (test_x_ring_plan_rule: where the plan takes it)
     monkeypatch.setattr(mm, "MV_X_RING_MIN_STAGES", 1)
     monkeypatch.setattr(mm, "MV_X_RING_MIN_FILL", 0.0)
+    monkeypatch.setattr(mm, "MV_X_RING_MIN_WORK", 0.0)
     rng = np.random.default_rng()
     c = case(n, k, offset)
     x = cp.asarray(rng.standard_normal((m, k)).astype(np.float16))
@@ -735,8 +761,11 @@ def test_x_ring_plan_rule():
     """Where _mv_plan takes the "_xr" kernel: float16 x, 2-8 rows, K of at
     least MV_LONG_K, a grid of at most one thread block a multiprocessor
     that occupies at least MV_X_RING_MIN_FILL of them, with splits of
-    MV_X_RING_MIN_STAGES stages or more; not for one row, float32 x, shorter
-    K, more 64-row tiles than SMs, emptier grids or shorter splits."""
+    MV_X_RING_MIN_STAGES stages or more where there are at most
+    MV_X_RING_CLUSTER_MAX_SPLITS of them, else any split length where the
+    grid uses MV_X_RING_MIN_WORK of its SM-stage slots; not for one row,
+    float32 x, shorter K, more 64-row tiles than SMs, emptier grids, shorter
+    splits or emptier slots."""
     _need_tensor_cores("matvec_f16tc")
     import cupyquant.qmatmul as mm
     cp = cupy_module()
@@ -761,7 +790,12 @@ def test_x_ring_plan_rule():
     name, splits = plan("float16", 4, 64 * half, 2 * 32 * stages)
     assert name.endswith("_xr") and splits == 2                      # 2 splits of MIN_STAGES
     assert not ring("float16", 4, 64 * half, 2 * 32 * (stages - 1))  # 2 splits of one stage less
-    assert not ring("float16", 8, 64 * (sms // 4), 4 * 32 * (stages - 1))  # 4 splits, too short
+    assert mm.MV_X_RING_CLUSTER_MAX_SPLITS == 2 and mm.MV_X_RING_MIN_WORK > 0.75
+    quarter = sms // 4                                               # up to 4 splits a tile
+    name, splits = plan("float16", 8, 64 * quarter, nb)              # 8 stages
+    assert name.endswith("_xr") and splits == 4                      # 4 splits of 2: no stage limit
+    # 9 stages: 3 splits of 3, 3 / 4 of the SM-stage slots used
+    assert not ring("float16", 8, 64 * quarter, nb + 32)
     assert not ring("float16", 8, 4096, nb - 1)                      # K below MV_LONG_K
     assert not ring("float16", 1, 4096, 4 * nb)                      # one row: "_xs1"
     assert not ring("float32", 2, 4096, 4 * nb)
