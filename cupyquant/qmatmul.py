@@ -360,7 +360,11 @@ MV_X_RING_MIN_FILL = 0.7
 #: 12.4 against 11.2 / 12.9; 2048 x 8192 (4 of 2, 0.97) 8.4 / 9.2-9.3
 #: against 8.3 / 9.1 (1% slower); left to the other plan: 2560 x 10240 (3
 #: of 4, 0.76) 12.3 / 13.6-13.8 against 11.5-11.6 / 13.1-13.2, 1536 x 16384
-#: (4 of 4, 0.73) 11.5-11.6 / 12.6-12.7 against 11.3 / 13.0.
+#: (4 of 4, 0.73) 11.5-11.6 / 12.6-12.7 against 11.3 / 13.0. This rule
+#: against off (run 2, same way), shapes run 1 did not time: 512 x 16384
+#: (16 of 1) 6.3 / 7.1 against 7.3 / 8.2; 2048 x 14336 (4 of 4) 12.1-12.3 /
+#: 13.3-13.6 against 13.2-13.3 / 15.1; 2304 x 9216 (3 of 3) 10.1-10.3 /
+#: 11.4 against 11.1 / 12.7-12.8; and 2048 x 8192 again 2% slower.
 MV_X_RING_MIN_WORK = 0.8
 #: Most K splits of an "_xr" grid that sum in thread block clusters; more
 #: sum through the global workspace. Clusters of 4 and 8 were 30-40% slower
