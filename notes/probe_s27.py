@@ -18,6 +18,11 @@ readpdl        M = 1 float16 matrix-vector (the plan) beside a plain read of
                nothing orders it after the previous kernel: the upper bound of
                overlapping consecutive kernels). How far the 60% / 85% goals
                of issue 5 are from what any kernel timed this way can reach.
+early[:rounds] the matrix-vector module compiled with CQ_MV_EARLY_TRIGGER=1
+               (every matrix-vector grid launched with PDL lets the next one
+               be scheduled from its start) against the shipped module, on
+               the benchmark's shapes at M = 1 / 4 / 8, float16 x: readpdl
+               found that trigger worth 8-16% to a plain read.
 """
 
 from __future__ import annotations
@@ -99,6 +104,28 @@ def part_xrplan(rounds=2):
                 order = dict(settings) if rnd % 2 == 0 else dict(reversed(list(settings.items())))
                 ab(f"r{rnd} {shape[0]}x{shape[1]} M={m}", timed(shape, m), order)
     settings["plan"]()
+
+
+def part_early(rounds=2):
+    import cupyquant.qmatmul as mm
+    from probe_util import ab, launch_spy, module_setting
+    from test_bench_matmul import get_bench
+    bench = get_bench()
+    launched = launch_spy(mm)
+    settings = {"shipped": module_setting(mm), "early": module_setting(mm, {"CQ_MV_EARLY_TRIGGER": 1})}
+
+    def timed(shape, m):
+        def fn():
+            r, _ = bench.measure(shape, m, "float16", None)
+            k = launched["k"]
+            return f"{r['time_us']:.2f} {k[0].split('_n1_')[-1]} {k[1]}"
+        return fn
+    for rnd in range(int(rounds)):
+        for shape in [(4096, 4096), (14336, 4096), (4096, 14336), (128256, 4096)]:
+            for m in (1, 4, 8):
+                order = dict(settings) if rnd % 2 == 0 else dict(reversed(list(settings.items())))
+                ab(f"r{rnd} {shape[0]}x{shape[1]} M={m}", timed(shape, m), order)
+    settings["shipped"]()
 
 
 READ_SRC = r"""
