@@ -35,7 +35,7 @@ sys.path.insert(0, "notes")
 
 def part_xrst(rounds=2):
     import cupyquant.qmatmul as mm
-    from probe_util import ab, launch_spy
+    from probe_util import ab_rounds, bench_cell, launch_spy
     from test_bench_matmul import get_bench
     bench = get_bench()
     print(f"copy {bench.ceiling() / 1e9:.0f} GB/s", flush=True)
@@ -48,12 +48,6 @@ def part_xrst(rounds=2):
         return apply
     settings = {"plan": setting(True, 7), "ring": setting(True, 1), "off": setting(False, 7)}
 
-    def timed(shape, m):
-        def fn():
-            r, _ = bench.measure(shape, m, "float16", None)
-            k = launched["k"]
-            return f"{r['time_us']:.2f} {k[0].split('_n1_')[-1]} {k[1]} {k[2]}"
-        return fn
     # (splits, stages a split) on 132 SMs in the comments
     shapes = [(2048, 16384),   # 4 x 4
               (1024, 32768),   # 8 x 4
@@ -67,17 +61,13 @@ def part_xrst(rounds=2):
               (2048, 28672),   # 4 x 7: the shipped plan, re-timed
               (3072, 8192),    # 2 x 4: control
               (4096, 8192)]    # 2 x 4: control
-    for rnd in range(int(rounds)):
-        for shape in shapes:
-            for m in (2, 4, 8):
-                order = dict(settings) if rnd % 2 == 0 else dict(reversed(list(settings.items())))
-                ab(f"r{rnd} {shape[0]}x{shape[1]} M={m}", timed(shape, m), order)
+    ab_rounds(shapes, (2, 4, 8), settings, bench_cell(bench, launched), rounds)
     settings["plan"]()
 
 
 def part_xrplan(rounds=2):
     import cupyquant.qmatmul as mm
-    from probe_util import ab, launch_spy
+    from probe_util import ab_rounds, bench_cell, launch_spy
     from test_bench_matmul import get_bench
     bench = get_bench()
     launched = launch_spy(mm, with_cluster=True)
@@ -88,43 +78,22 @@ def part_xrplan(rounds=2):
             mm._mv_plans.clear()
         return apply
     settings = {"plan": setting(True), "off": setting(False)}
-
-    def timed(shape, m):
-        def fn():
-            r, _ = bench.measure(shape, m, "float16", None)
-            k = launched["k"]
-            return f"{r['time_us']:.2f} {k[0].split('_n1_')[-1]} {k[1]} {k[2]}"
-        return fn
     shapes = [(2048, 16384), (1024, 32768), (2560, 10240), (1536, 16384), (2048, 11008), (2048, 8192),
               (1536, 8960), (1024, 16384), (1024, 8192), (2048, 28672), (3072, 8192), (4096, 8192),
               (512, 16384), (2048, 14336), (2304, 9216)]
-    for rnd in range(int(rounds)):
-        for shape in shapes:
-            for m in (2, 4, 8):
-                order = dict(settings) if rnd % 2 == 0 else dict(reversed(list(settings.items())))
-                ab(f"r{rnd} {shape[0]}x{shape[1]} M={m}", timed(shape, m), order)
+    ab_rounds(shapes, (2, 4, 8), settings, bench_cell(bench, launched), rounds)
     settings["plan"]()
 
 
 def part_early(rounds=2):
     import cupyquant.qmatmul as mm
-    from probe_util import ab, launch_spy, module_setting
+    from probe_util import ab_rounds, bench_cell, launch_spy, module_setting
     from test_bench_matmul import get_bench
     bench = get_bench()
     launched = launch_spy(mm)
     settings = {"shipped": module_setting(mm), "early": module_setting(mm, {"CQ_MV_EARLY_TRIGGER": 1})}
-
-    def timed(shape, m):
-        def fn():
-            r, _ = bench.measure(shape, m, "float16", None)
-            k = launched["k"]
-            return f"{r['time_us']:.2f} {k[0].split('_n1_')[-1]} {k[1]}"
-        return fn
-    for rnd in range(int(rounds)):
-        for shape in [(4096, 4096), (14336, 4096), (4096, 14336), (128256, 4096)]:
-            for m in (1, 4, 8):
-                order = dict(settings) if rnd % 2 == 0 else dict(reversed(list(settings.items())))
-                ab(f"r{rnd} {shape[0]}x{shape[1]} M={m}", timed(shape, m), order)
+    ab_rounds([(4096, 4096), (14336, 4096), (4096, 14336), (128256, 4096)], (1, 4, 8), settings,
+              bench_cell(bench, launched), rounds)
     settings["shipped"]()
 
 

@@ -44,3 +44,27 @@ def launch_spy(mm, prefix="cq_q4_0_mv_tc_", with_cluster=False):
         return real_launch(kern, grid, *args, **kw)
     mm.launch = spy
     return last
+
+
+def bench_cell(bench, launched, x_dtype="float16"):
+    """cell(shape, m) -> fn() for ab: the matmul benchmark's time of (shape,
+    m) and launch_spy's latest launch (kernel name after "_n1_", grid[,
+    cluster]). From session 27 (its parts xrst, xrplan and early ran with
+    their own copies of this, same output)."""
+    def cell(shape, m):
+        def fn():
+            r, _ = bench.measure(shape, m, x_dtype, None)
+            k = launched["k"]
+            return f"{r['time_us']:.2f} {k[0].split('_n1_')[-1]} " + " ".join(str(v) for v in k[1:])
+        return fn
+    return cell
+
+
+def ab_rounds(shapes, ms, settings, cell, rounds):
+    """ab rows "r<round> <N>x<K> M=<m>" over shapes x ms, ``rounds`` times,
+    the settings in reverse order in odd rounds."""
+    for rnd in range(int(rounds)):
+        order = settings if rnd % 2 == 0 else dict(reversed(list(settings.items())))
+        for shape in shapes:
+            for m in ms:
+                ab(f"r{rnd} {shape[0]}x{shape[1]} M={m}", cell(shape, m), order)
