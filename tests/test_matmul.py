@@ -8,6 +8,8 @@ The argument checks at the top run without CuPy.
 
 from __future__ import annotations
 
+import types
+
 import numpy as np
 import pytest
 
@@ -30,6 +32,13 @@ def _spy_launches(monkeypatch, mm, with_cluster: bool = False) -> list:
         return real_launch(kern, grid, *args, **kw)
     monkeypatch.setattr(mm, "launch", spy)
     return launched
+
+
+def _stub_kernel_builds(monkeypatch, mm) -> None:
+    """Plans without compiling: qmatmul._kernel_with_smem returns a stand-in
+    that has only the kernel's name."""
+    monkeypatch.setattr(mm, "_kernel_with_smem",
+                        lambda cp, name, smem, function=None: types.SimpleNamespace(name=name))
 
 
 def _look_like_sms(monkeypatch, mm, sms: int) -> None:
@@ -640,19 +649,15 @@ def test_x_ring_cluster_splits(monkeypatch):
     cluster resident)."""
     import cupyquant.matmul_kernels as mk
     import cupyquant.qmatmul as mm
-
-    class Kernel:
-        def __init__(self, name):
-            self.name = name
     monkeypatch.setattr(mm, "clusters_usable", lambda dev: True)
-    monkeypatch.setattr(mm, "_kernel_with_smem", lambda cp, name, smem, function=None: Kernel(name))
+    _stub_kernel_builds(monkeypatch, mm)
     monkeypatch.setattr(mm, "_clusters_resident", lambda cp, kern, smem, splits, sms: 10 ** 6)
     xr = mk.mv_tc_name("float16", "float32", 1, mk.MV_X_RING_GEOMETRY, x_ring=True)
     plain = mk.mv_tc_name("float16", "float32", 1, mk.MV_GEOMETRIES[1])
 
     def clustered(name, geo, splits, tiles16):
         grid_x = -(-tiles16 * 16 // geo[0])
-        plan = (Kernel(name), geo, 1024, grid_x, splits, 7, False, False)
+        plan = (types.SimpleNamespace(name=name), geo, 1024, grid_x, splits, 7, False, False)
         return mm._mv_plan_clusters(None, plan, 4, tiles16, 132, 0)[-1]
     assert mm.MV_X_RING_CLUSTER_MAX_SPLITS == 2
     assert clustered(xr, mk.MV_X_RING_GEOMETRY, 2, 256)
@@ -668,11 +673,7 @@ def test_x_ring_plan_shapes(monkeypatch):
     measured on (notes/h200_s26 run 1, notes/h200_s27 run 1): which take the
     kernel, with what split. The driver's answers are stubbed."""
     import cupyquant.qmatmul as mm
-
-    class Kernel:
-        def __init__(self, name):
-            self.name = name
-    monkeypatch.setattr(mm, "_kernel_with_smem", lambda cp, name, smem, function=None: Kernel(name))
+    _stub_kernel_builds(monkeypatch, mm)
     monkeypatch.setattr(mm, "_occupancy", lambda cp, kern, smem: 1)
 
     def splits(n, k, m=4):
@@ -854,8 +855,6 @@ def test_mv_plan_clusters_need_every_cluster_resident(monkeypatch):
     at once with the received sums' shared memory added (the driver's count,
     or the thread blocks an SM without it); the kernel is then asked for the
     larger shared memory. Otherwise the plan keeps the global sum."""
-    import types
-
     import cupyquant.matmul_kernels as mk
     import cupyquant.qmatmul as mm
     monkeypatch.setattr(mm, "clusters_usable", lambda dev: True)
@@ -1221,8 +1220,6 @@ def test_wgmma_tensor_maps_or_cp_async(monkeypatch):
     x 144 bytes, unswizzled, rows past N read as zero) where the driver
     encodes them, and none (the cp.async kernel) where it cannot, with the
     reason kept."""
-    import types
-
     import cupyquant.qmatmul as mm
     from cupyquant.gpu import tensor_map
     x16 = types.SimpleNamespace(data=types.SimpleNamespace(ptr=0x10000), device=types.SimpleNamespace(id=0))
@@ -1349,8 +1346,6 @@ def test_forced_mv_geometry_without_kernel(monkeypatch):
     """MV_GEOMETRY forced to a geometry that has no compiled kernel for the
     launch (float16 x_shared at (16, 32, 3)) is a clear ValueError before any
     GPU call, not CUDA_ERROR_NOT_FOUND; a compiled one passes the check."""
-    import types
-
     import cupyquant.matmul_kernels as mk
     import cupyquant.qmatmul as mm
     fake_cp = types.SimpleNamespace(float32=np.dtype(np.float32))
@@ -1563,12 +1558,9 @@ def test_mv_plan_queue_kernel(monkeypatch):
     and float32 x keep "_xs"; one float16 activation row takes the one-row
     variant of either ("_xsq1", "_xs1") unless MV_ONE_ROW_KERNEL is off
     (CPU only: occupancy faked at 5 an SM)."""
-    import types
-
     import cupyquant.qmatmul as mm
     fake_cp = types.SimpleNamespace(float32=np.dtype(np.float32))
-    monkeypatch.setattr(mm, "_kernel_with_smem",
-                        lambda cp, name, smem, function=None: types.SimpleNamespace(name=name))
+    _stub_kernel_builds(monkeypatch, mm)
     monkeypatch.setattr(mm, "_occupancy", lambda cp, kern, smem: 5)
     f16, f32 = np.dtype(np.float16), np.dtype(np.float32)
 
