@@ -1,0 +1,174 @@
+"""Session 28 device probes (H200). Usage: python3 notes/probe_s28.py PART[:ARG] ...
+
+readocc        A read of the benchmark's weight buffers shaped like the M = 1
+               matrix-vector grid of 4096 x 4096 / 4096 x 14336: 256 thread
+               blocks, each its own contiguous share, with and without
+               dynamic shared memory that caps the occupancy at 2 thread
+               blocks an SM (256 of 264 slots, as a grid sized to the SMs
+               would hold), launched plain or with PDL (trigger + wait, or
+               trigger + L2 prefetch + wait). Session 27's read filled every
+               slot (4-16 an SM); this is the read the one-wave matrix-vector
+               grids could at best become.
+cap[:rounds]   The matrix-vector plan where its grid leaves resident slots
+               free (one wave, one K split), with the dynamic shared memory
+               raised so that exactly ceil(thread blocks / SMs) fit on an SM:
+               the grid then fills every slot, so the next grid's thread
+               blocks cannot crowd onto the SMs with room (session 15's reason
+               for keeping early scheduling off those grids). Settings:
+               shipped; "cap" (no early bit); "cap+early" (the early bit: L2
+               prefetch of the first stage before the wait, trigger once the
+               last weight copy is issued); "cap+trig0" (also the module
+               compiled with CQ_MV_EARLY_TRIGGER=1: trigger at the start).
+               float16 x, the benchmark's timing, alternating order.
+"""
+
+from __future__ import annotations
+
+import sys
+
+sys.path.insert(0, "benchmarks")
+sys.path.insert(0, "notes")
+
+READ_SRC = r"""
+#define LAUNCH_DEPENDENTS() asm volatile("griddepcontrol.launch_dependents;" ::: "memory")
+#define WAIT() asm volatile("griddepcontrol.wait;" ::: "memory")
+// Thread block b reads 16-byte pieces [b * per_block, (b + 1) * per_block).
+// mode: 0 nothing, 1 launch_dependents + wait, 3 launch_dependents + L2
+// prefetch of the thread's loads + wait
+extern "C" __global__ void read_share(const uint4* __restrict__ p, long long n, long long per_block,
+                                      unsigned* out, int mode) {
+    extern __shared__ unsigned pad[];  // only there to cap the occupancy
+    const long long b0 = (long long)blockIdx.x * per_block;
+    const long long b1 = b0 + per_block < n ? b0 + per_block : n;
+    if (mode == 1 || mode == 3) LAUNCH_DEPENDENTS();
+    if (mode == 3)
+        for (long long j = b0 + threadIdx.x; j < b1; j += blockDim.x)
+            asm volatile("prefetch.global.L2 [%0];" :: "l"(p + j));
+    if (mode >= 1) WAIT();
+    unsigned acc = 0;
+    long long i = b0 + threadIdx.x;
+    const int s = blockDim.x;
+    for (; i + 3 * s < b1; i += 4 * s) {
+        const uint4 a = p[i], b = p[i + s], c = p[i + 2 * s], d = p[i + 3 * s];
+        acc ^= a.x ^ a.y ^ a.z ^ a.w ^ b.x ^ b.y ^ b.z ^ b.w ^ c.x ^ c.y ^ c.z ^ c.w ^ d.x ^ d.y ^ d.z ^ d.w;
+    }
+    for (; i < b1; i += s) { const uint4 a = p[i]; acc ^= a.x ^ a.y ^ a.z ^ a.w; }
+    if (acc == 0x9e3779b9u) { pad[threadIdx.x] = acc; out[0] = pad[threadIdx.x ^ 1]; }  // never in practice
+}
+"""
+
+
+def _smem_for(cp, ptr, per_sm, threads=256):
+    """The least dynamic shared memory (128-byte steps down from the most)
+    with which at most ``per_sm`` thread blocks of ``ptr`` fit an SM."""
+    occ = cp.cuda.driver.occupancyMaxActiveBlocksPerMultiprocessor
+    if occ(ptr, threads, 0) <= per_sm:
+        return 0
+    top = (227 << 10) // per_sm - 1024
+    smem = top - top % 128
+    while smem > 0 and occ(ptr, threads, smem - 128) <= per_sm:
+        smem -= 128
+    return smem
+
+
+def part_readocc():
+    import cupy as cp
+    import numpy as np
+    from cupyquant.gpu.launch import launch
+    from gpu_timing import gpu_seconds_per_call
+    from test_bench_matmul import get_bench
+    bench = get_bench()
+    copy = bench.ceiling()
+    read = cp.RawKernel(READ_SRC, "read_share", options=("-std=c++17",))
+    read.max_dynamic_shared_size_bytes = 200 << 10
+    sms = cp.cuda.Device().attributes["MultiProcessorCount"]
+    out = cp.zeros(1, cp.uint32)
+    smem2 = _smem_for(cp, read.kernel.ptr if hasattr(read, "kernel") else read.ptr, 2)
+    print(f"copy {copy / 1e9:.0f} GB/s; {sms} SMs; 2 an SM with {smem2} bytes of shared memory", flush=True)
+    modes = {0: "plain", 1: "trig+wait", 3: "trig+pf+wait"}
+    for shape in [(4096, 4096), (4096, 14336)]:
+        q, _ = bench.weights(shape)
+        nbytes = q[0].nbytes
+        n = nbytes // 16
+        for blocks, smem, label in ((256, 0, "256 blocks, uncapped"), (256, smem2, "256 blocks, 2 an SM"),
+                                    (2 * sms, smem2, f"{2 * sms} blocks, 2 an SM")):
+            per_block = -(-n // blocks)
+            cells = []
+            for mode, mlabel in modes.items():
+                calls = [lambda w=w, mode=mode, smem=smem, per_block=per_block, blocks=blocks:
+                         launch(read, (blocks,), (256,), (w.data, np.int64(n), np.int64(per_block), out,
+                                                          np.int32(mode)), shared_mem=smem, pdl=mode > 0)
+                         for w in q]
+                t, how, _ = gpu_seconds_per_call(calls)
+                cells.append(f"{mlabel} {t * 1e6:.2f} ({nbytes / t / copy * 100:.0f}%)")
+            print(f"{shape[0]}x{shape[1]} read, {label}: " + " | ".join(cells), flush=True)
+
+
+def cap_setting(mm, early: bool, capped: bool = True):
+    """Apply: _mv_plan wrapped so that one-wave, one-split grids that leave
+    slots free get the dynamic shared memory that fits exactly ceil(thread
+    blocks / SMs) of them an SM, and count as full (early bit under PDL) when
+    ``early``."""
+    import cupy as cp
+    real = mm.__dict__.setdefault("_probe_real_mv_plan", mm._mv_plan)
+
+    def plan(cp_, x_dtype, y_dtype, mc, nb, tiles, n_tiles, sms):
+        p = real(cp_, x_dtype, y_dtype, mc, nb, tiles, n_tiles, sms)
+        kern, geo, smem, grid_x, splits, sps, x_shared, full = p
+        per_sm = -(-grid_x * splits // sms)
+        if full or splits != 1 or mm._occupancy(cp, kern, smem) <= per_sm:
+            return p
+        ptr = kern.kernel.ptr if hasattr(kern, "kernel") else kern.ptr
+        new = max(smem, _smem_for(cp, ptr, per_sm))
+        k2 = mm._kernel_with_smem(cp, kern.name, new)
+        if cp.cuda.driver.occupancyMaxActiveBlocksPerMultiprocessor(ptr, 256, new) != per_sm:
+            print(f"  (cap: {kern.name} {new} bytes does not give {per_sm} an SM)", flush=True)
+            return p
+        return (k2, geo, new, grid_x, splits, sps, x_shared, early)
+
+    def apply():
+        mm._mv_plan = plan if capped else real
+        mm._mv_plans.clear()
+    return apply
+
+
+def part_cap(rounds=2):
+    import cupyquant.qmatmul as mm
+    from probe_util import ab_rounds, bench_cell, launch_spy, module_setting
+    from test_bench_matmul import get_bench
+    bench = get_bench()
+    launched = launch_spy(mm)
+    shipped_mod = module_setting(mm)
+    trig0_mod = module_setting(mm, {"CQ_MV_EARLY_TRIGGER": 1})
+
+    def both(*fns):
+        def apply():
+            for f in fns:
+                f()
+        return apply
+    settings = {
+        "shipped": both(shipped_mod, cap_setting(mm, False, capped=False)),
+        "cap": both(shipped_mod, cap_setting(mm, False)),
+        "cap+early": both(shipped_mod, cap_setting(mm, True)),
+        "cap+trig0": both(trig0_mod, cap_setting(mm, True)),
+    }
+    cell = bench_cell(bench, launched)
+
+    def cell_smem(shape, m):
+        fn = cell(shape, m)
+
+        def run():
+            s = fn()
+            plan = next(iter(mm._mv_plans.values()), None)
+            return s + (f" smem {plan[2]}" if plan else "")
+        return run
+    ab_rounds([(4096, 4096), (4096, 14336)], (1, 4, 8), settings, cell_smem, rounds)
+    ab_rounds([(14336, 4096)], (1,), settings, cell_smem, 1)
+    settings["shipped"]()
+
+
+if __name__ == "__main__":
+    for arg in sys.argv[1:]:
+        name, _, val = arg.partition(":")
+        print(f"=== {arg}", flush=True)
+        globals()[f"part_{name}"](*([val] if val else []))
