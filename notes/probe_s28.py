@@ -19,7 +19,8 @@ cap[:rounds]   The matrix-vector plan where its grid leaves resident slots
                prefetch of the first stage before the wait, trigger once the
                last weight copy is issued); "cap+trig0" (also the module
                compiled with CQ_MV_EARLY_TRIGGER=1: trigger at the start).
-               float16 x, the benchmark's timing, alternating order.
+               float16 x (and float32 x at M = 1), the benchmark's timing,
+               alternating order.
 """
 
 from __future__ import annotations
@@ -64,7 +65,8 @@ def _smem_for(cp, ptr, per_sm, threads=256):
     occ = cp.cuda.driver.occupancyMaxActiveBlocksPerMultiprocessor
     if occ(ptr, threads, 0) <= per_sm:
         return 0
-    top = (227 << 10) // per_sm - 1024
+    # (the kernel must allow that much: with less, the query answers 0)
+    top = min(cp.cuda.Device().attributes["MaxSharedMemoryPerBlockOptin"], (228 << 10) // per_sm - 1024)
     smem = top - top % 128
     while smem > 0 and occ(ptr, threads, smem - 128) <= per_sm:
         smem -= 128
@@ -80,7 +82,7 @@ def part_readocc():
     bench = get_bench()
     copy = bench.ceiling()
     read = cp.RawKernel(READ_SRC, "read_share", options=("-std=c++17",))
-    read.max_dynamic_shared_size_bytes = 200 << 10
+    read.max_dynamic_shared_size_bytes = cp.cuda.Device().attributes["MaxSharedMemoryPerBlockOptin"]
     sms = cp.cuda.Device().attributes["MultiProcessorCount"]
     out = cp.zeros(1, cp.uint32)
     smem2 = _smem_for(cp, read.kernel.ptr if hasattr(read, "kernel") else read.ptr, 2)
@@ -119,6 +121,7 @@ def cap_setting(mm, early: bool, capped: bool = True):
         if full or splits != 1 or mm._occupancy(cp, kern, smem) <= per_sm:
             return p
         ptr = kern.kernel.ptr if hasattr(kern, "kernel") else kern.ptr
+        mm._set_max_dynamic_smem(cp, kern, cp.cuda.Device().attributes["MaxSharedMemoryPerBlockOptin"])
         new = max(smem, _smem_for(cp, ptr, per_sm))
         k2 = mm._kernel_with_smem(cp, kern.name, new)
         if cp.cuda.driver.occupancyMaxActiveBlocksPerMultiprocessor(ptr, 256, new) != per_sm:
@@ -162,8 +165,14 @@ def part_cap(rounds=2):
             plan = next(iter(mm._mv_plans.values()), None)
             return s + (f" smem {plan[2]}" if plan else "")
         return run
-    ab_rounds([(4096, 4096), (4096, 14336)], (1, 4, 8), settings, cell_smem, rounds)
-    ab_rounds([(14336, 4096)], (1,), settings, cell_smem, 1)
+    ab_rounds([(4096, 4096), (4096, 14336)], (1, 2, 4, 8), settings, cell_smem, rounds)
+    ab_rounds([(2048, 8192), (5120, 13824), (8192, 8192), (14336, 4096)], (1,), settings, cell_smem, 1)
+    f32 = bench_cell(bench, launched, "float32")
+
+    def cell_f32(shape, m):
+        fn = f32(shape, m)
+        return lambda: fn() + " (float32 x)"
+    ab_rounds([(4096, 4096), (4096, 14336)], (1,), settings, cell_f32, rounds)
     settings["shipped"]()
 
 
