@@ -85,7 +85,7 @@ import numpy as np
 
 from . import matmul_kernels as mk
 from .errors import UnsupportedFormatError
-from .gpu.launch import clusters_usable, launch, max_active_clusters
+from .gpu.launch import clusters_usable, launch, max_active_clusters, pdl_usable
 from .gpu.platform import backend, cuda_sm, cupy_module, device_info
 
 PATHS = ("matvec", "mma", "dequant_gemm", "wgmma")
@@ -931,6 +931,17 @@ MATVEC_PDL = "capture"
 MV_EARLY = 4
 #: The CQ_MV_CLUSTER bit: the grid is launched as clusters of its K splits.
 MV_CLUSTER = 8
+#: Where PDL is usable, a grid of one K split that leaves resident slots free
+#: (one wave: 4096 x 4096 and 4096 x 14336 at M = 1, 256 thread blocks on 660
+#: slots) gets the dynamic shared memory with which just ceil(thread blocks /
+#: SMs) of them fit an SM (_mv_cap_occupancy). The grid then fills every
+#: slot, so it takes the early path under PDL (CQ_MV_EARLY: L2 prefetch of
+#: the first stage before the wait, the next grid scheduled once the last
+#: weight copy is issued) without the next grid's thread blocks crowding onto
+#: the SMs with room, which is why such grids had been left out of it
+#: (session 15). H200, float16 x, us (notes/h200_s28): 4096 x 4096 M = 4
+#: 7.74 -> 6.88 (run 1, where the cap took); the rest: see the README.
+MV_CAP_OCCUPANCY = True
 
 
 def _matvec_pdl(cp) -> bool:
@@ -964,11 +975,14 @@ def _matvec_tc(cp, x2, w, y2, N, K, dev):
                tuple(MV_XS_QUEUE_KERNEL), tuple(sorted(MV_X_SHARED_MANY_TILES.items())),
                MV_SPLIT_COST, MV_SPLIT_COST_GLOBAL, MV_SPLIT_COST_NO_CLUSTERS, MV_MODEL_MAX_SPLITS,
                MV_CLUSTER_MAX_SPLITS, MV_ONE_ROW_KERNEL, MV_X_RING, MV_X_RING_MIN_STAGES,
-               MV_X_RING_MIN_FILL, MV_X_RING_CLUSTER_MAX_SPLITS, MV_X_RING_MIN_WORK)
+               MV_X_RING_MIN_FILL, MV_X_RING_CLUSTER_MAX_SPLITS, MV_X_RING_MIN_WORK, MV_CAP_OCCUPANCY,
+               MV_CAP_OCCUPANCY and pdl_usable(dev))
         plan = _mv_plans.get(key)
         if plan is None:
-            plan = _mv_plans[key] = _mv_plan_clusters(
-                cp, _mv_plan(cp, x2.dtype, y2.dtype, mc, nb, tiles, n_tiles, sms), mc, tiles, sms, dev)
+            plan = _mv_plan(cp, x2.dtype, y2.dtype, mc, nb, tiles, n_tiles, sms)
+            if MV_CAP_OCCUPANCY and pdl_usable(dev):
+                plan = _mv_cap_occupancy(cp, plan, sms, device_info(dev).get("smem_optin", 0))
+            plan = _mv_plans[key] = _mv_plan_clusters(cp, plan, mc, tiles, sms, dev)
         kern, geo, smem, grid_x, splits, sps, x_shared, full, cluster = plan
         if f32 and not x_shared:
             parts = cp.empty(3 * mc * K, dtype=cp.uint16)
@@ -991,6 +1005,32 @@ def _matvec_tc(cp, x2, w, y2, N, K, dev):
                (w.data, np.int64(row_bytes), np.int32(N), np.int32(nb), xin, np.int64(K), np.int32(mc),
                 yc, np.int64(N), np.int32(mode | flags | (MV_CLUSTER if cluster else 0)), np.int32(sps), ws,
                 counters), shared_mem=smem, pdl=pdl, cluster=(1, splits, 1) if cluster else None)
+
+
+def _mv_cap_occupancy(cp, plan: tuple, sms: int, smem_optin: int) -> tuple:
+    """_mv_plan's ``plan``, where its grid is one K split that leaves
+    resident slots free, with the least dynamic shared memory (at most
+    ``smem_optin`` bytes) with which ceil(thread blocks / ``sms``) of them
+    fit an SM, and counted as full (MV_CAP_OCCUPANCY). The kernel only uses
+    its first bytes; the rest keeps other thread blocks off the SM."""
+    kern, geo, smem, grid_x, splits, sps, x_shared, full = plan
+    per_sm = -(-grid_x // sms)
+    if full or splits != 1 or smem_optin <= smem:
+        return plan
+    # Allowed the most first: above a kernel's limit the occupancy query says 0.
+    widest = _kernel_with_smem(cp, kern.name, smem_optin)
+
+    def fits(nbytes):
+        return _occupancy(cp, widest, nbytes)
+    if fits(smem) <= per_sm or fits(smem_optin) > per_sm:
+        return plan
+    lo, hi = smem, smem_optin  # fits(lo) > per_sm >= fits(hi); it falls as the bytes grow
+    while hi - lo > 128:
+        mid = (lo + hi) // 2
+        lo, hi = (mid, hi) if fits(mid) > per_sm else (lo, mid)
+    if fits(hi) != per_sm:  # a step past per_sm: no shared memory gives exactly that
+        return plan
+    return _kernel_with_smem(cp, kern.name, hi), geo, hi, grid_x, splits, sps, x_shared, True
 
 
 def _mv_plan_clusters(cp, plan: tuple, mc: int, tiles: int, sms: int, dev: int) -> tuple:

@@ -21,6 +21,10 @@ cap[:rounds]   The matrix-vector plan where its grid leaves resident slots
                compiled with CQ_MV_EARLY_TRIGGER=1: trigger at the start).
                float16 x (and float32 x at M = 1), the benchmark's timing,
                alternating order.
+capab[:rounds] The shipped plan with MV_CAP_OCCUPANCY on / off (run 2 on: the
+               cap and early path as implemented in qmatmul), float16 x at
+               M = 1, 2, 4, 8 and float32 x at M = 1 on one-wave shapes, and
+               14336 x 4096 as the control (a full grid, unchanged).
 """
 
 from __future__ import annotations
@@ -174,6 +178,39 @@ def part_cap(rounds=2):
         return lambda: fn() + " (float32 x)"
     ab_rounds([(4096, 4096), (4096, 14336)], (1,), settings, cell_f32, rounds)
     settings["shipped"]()
+
+
+def part_capab(rounds=2):
+    import cupyquant.qmatmul as mm
+    from probe_util import ab_rounds, bench_cell, launch_spy
+    from test_bench_matmul import get_bench
+    bench = get_bench()
+    launched = launch_spy(mm)
+
+    def setting(on):
+        def apply():
+            mm.MV_CAP_OCCUPANCY = on
+        return apply
+    settings = {"cap": setting(True), "off": setting(False)}
+    cell = bench_cell(bench, launched)
+
+    def with_smem(base):
+        def make(shape, m):
+            fn = base(shape, m)
+
+            def run():
+                s = fn()
+                plans = [p for k, p in mm._mv_plans.items() if k[-2] == mm.MV_CAP_OCCUPANCY and k[3] == m
+                         and k[4] * 32 == shape[1]]
+                return s + (f" smem {plans[-1][2]}" if plans else "")
+            return run
+        return make
+    ab_rounds([(4096, 4096), (4096, 14336)], (1, 2, 4, 8), settings, with_smem(cell), rounds)
+    ab_rounds([(2048, 8192), (3072, 8192), (5120, 13824), (8192, 8192), (8192, 28672), (14336, 4096)], (1, 4),
+              settings, with_smem(cell), 1)
+    f32 = bench_cell(bench, launched, "float32")
+    ab_rounds([(4096, 4096), (4096, 14336)], (1,), settings, with_smem(f32), rounds)
+    settings["cap"]()
 
 
 if __name__ == "__main__":

@@ -890,6 +890,88 @@ def test_mv_cluster_rule(monkeypatch):
     assert not mm._mv_cluster(2, 256, 256, False, 0)
 
 
+def _h200_occupancy(cp, kern, smem):
+    """Thread blocks of 256 threads an SM by shared memory alone, as on an
+    H200 (228 KiB an SM, 1 KiB of it reserved a thread block), at most 5
+    (the kernels' register bound)."""
+    return min(5, (228 << 10) // (smem + 1024))
+
+
+def test_mv_cap_occupancy(monkeypatch):
+    """A one-split grid that leaves slots free gets the least shared memory
+    with which ceil(thread blocks / SMs) fit an SM, and counts as full; the
+    kernel is allowed the most first (the driver's occupancy query answers 0
+    above a kernel's limit). Full grids, split grids, grids that already
+    fill their SMs and GPUs that allow no more are left alone."""
+    import cupyquant.qmatmul as mm
+    asked = []
+    monkeypatch.setattr(mm, "_kernel_with_smem",
+                        lambda cp, name, smem, function=None: asked.append(smem) or types.SimpleNamespace(name=name))
+    monkeypatch.setattr(mm, "_occupancy", _h200_occupancy)
+    optin = 227 << 10
+    kern = types.SimpleNamespace(name="k")
+    for grid, smem, per_sm in [(256, 45552, 2), (188, 37376, 2), (128, 94464, 1), (512, 45552, 4),
+                               (320, 45552, 3)]:
+        asked.clear()
+        plan = mm._mv_cap_occupancy(None, (kern, (16, 64, 2), smem, grid, 1, 2, True, False), 132, optin)
+        capped = plan[2]
+        assert plan[-1] is True and plan[3] == grid and plan[4] == 1, grid
+        assert _h200_occupancy(None, None, capped) == per_sm, (grid, capped)
+        assert _h200_occupancy(None, None, capped - 128) > per_sm, (grid, capped)   # the least such
+        assert asked == [optin, capped], grid
+    for plan in [(kern, (16, 64, 2), 45552, 660, 1, 2, True, True),      # full already
+                 (kern, (16, 64, 2), 45552, 256, 2, 1, True, False),     # split in two
+                 (kern, (16, 64, 2), 120000, 128, 1, 4, True, False),    # one an SM already
+                 (kern, (16, 64, 2), 45552, 64, 1, 4, True, False)]:     # the GPU's limit is less
+        limit = 40000 if plan[3] == 64 else optin
+        assert mm._mv_cap_occupancy(None, plan, 132, limit) == plan
+
+
+@gpu
+@pytest.mark.parametrize("n,k,m,x_dtype", [(3000, 4096, 1, "float16"), (3000, 4096, 4, "float16"),
+                                           (N_ODD, 4096, 1, "float16"), (3000, 4096, 1, "float32"),
+                                           (2048, 2048, 1, "float16")])   # one stage: 1 an SM, not split
+def test_matvec_capped_one_wave_grid(n, k, m, x_dtype, monkeypatch):
+    """With PDL (MATVEC_PDL "always", on a GPU that has it) a one-wave grid is
+    launched with the shared memory that fits ceil(thread blocks / SMs) of it
+    an SM and with the early bit (MV_EARLY); its outputs equal, bit for bit,
+    those of the same product planned without the cap, and the float64
+    reference to 1e-5."""
+    import cupyquant.qmatmul as mm
+    from cupyquant.gpu.launch import pdl_usable
+    cp = cupy_module()
+    dev = cp.cuda.Device().id
+    if not pdl_usable(dev) or not mm._tensor_cores(dev):
+        pytest.skip("needs PDL (CUDA sm_90+)")
+    rng = np.random.default_rng()
+    c = case(n, k)
+    x = cp.asarray(rng.standard_normal((m, k)).astype(x_dtype))
+    monkeypatch.setattr(mm, "MATVEC_PDL", "always")
+    launched = []
+    real_launch = mm.launch
+
+    def spy(kern, grid, block, args, **kw):
+        launched.append((kern, tuple(grid), kw.get("shared_mem", 0), int(args[9])))
+        return real_launch(kern, grid, block, args, **kw)
+    monkeypatch.setattr(mm, "launch", spy)
+    ys = {}
+    for cap in (False, True):
+        monkeypatch.setattr(mm, "MV_CAP_OCCUPANCY", cap)
+        y = cp.full((m, n), np.nan, dtype=cp.float32)
+        matmul(x, c.w, out=y, path="matvec")
+        ys[cap] = y
+        kern, grid, smem, mode = launched[-1]
+        sms = device_info(dev)["sm_count"]
+        per_sm = -(-grid[0] // sms)
+        if cap:
+            assert grid[1] == 1 and mm._occupancy(cp, kern, smem) == per_sm, (grid, smem)
+            assert mode & mm.MV_EARLY
+        else:
+            assert mm._occupancy(cp, kern, smem) > per_sm and not mode & mm.MV_EARLY, (grid, smem)
+    assert bool((ys[True].view(cp.uint32) == ys[False].view(cp.uint32)).all())
+    assert _rel_err(cp.asnumpy(ys[True]), cp.asnumpy(x).astype(np.float64) @ c.w64.T) <= 1e-5
+
+
 @gpu
 @pytest.mark.parametrize("out_dtype", ["float32", "float16", "bfloat16"])
 @pytest.mark.parametrize("path", ["matvec", "mma", "dequant_gemm", "wgmma"])

@@ -44,7 +44,8 @@ def backend() -> str | None:
 
 @functools.lru_cache(maxsize=None)
 def device_info(device_id: int = 0) -> dict:
-    """name, arch (e.g. "sm_90", "gfx90a"), warp_size, sm_count, l2_bytes, backend."""
+    """name, arch (e.g. "sm_90", "gfx90a"), warp_size, sm_count, l2_bytes,
+    total_memory, smem_optin, backend."""
     cp = cupy_module()
     if cp is None or not gpu_available():
         return {"backend": backend(), "available": False}
@@ -66,6 +67,8 @@ def device_info(device_id: int = 0) -> dict:
         "sm_count": int(props["multiProcessorCount"]),
         "l2_bytes": int(props.get("l2CacheSize", 0)),
         "total_memory": int(props["totalGlobalMem"]),
+        # the most dynamic shared memory a kernel may be allowed (opt-in)
+        "smem_optin": int(props.get("sharedMemPerBlockOptin", props.get("sharedMemPerBlock", 0))),
     }
 
 
