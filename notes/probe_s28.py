@@ -25,6 +25,11 @@ capab[:rounds] The shipped plan with MV_CAP_OCCUPANCY on / off (run 2 on: the
                cap and early path as implemented in qmatmul), float16 x at
                M = 1, 2, 4, 8 and float32 x at M = 1 on one-wave shapes, and
                14336 x 4096 as the control (a full grid, unchanged).
+capgeo[:rounds] One-wave M = 1 / 2 grids on the (16, 64, 3) ring (MV_GEOMETRY
+               forced: the generic x_shared kernel, two stages in flight
+               while one is used) against the shipped (16, 64, 2) one-row
+               kernel (one stage in flight; 4096 x 4096's two stages take two
+               round trips), with the cap on, and (16, 64, 3) with it off.
 """
 
 from __future__ import annotations
@@ -211,6 +216,24 @@ def part_capab(rounds=2):
     f32 = bench_cell(bench, launched, "float32")
     ab_rounds([(4096, 4096), (4096, 14336)], (1,), settings, with_smem(f32), rounds)
     settings["cap"]()
+
+
+def part_capgeo(rounds=2):
+    import cupyquant.qmatmul as mm
+    from probe_util import ab_rounds, bench_cell, launch_spy
+    from test_bench_matmul import get_bench
+    bench = get_bench()
+    launched = launch_spy(mm)
+
+    def setting(on, geo):
+        def apply():
+            mm.MV_CAP_OCCUPANCY = on
+            mm.MV_GEOMETRY = geo
+        return apply
+    settings = {"cap (16,64,2)": setting(True, None), "cap (16,64,3)": setting(True, (16, 64, 3)),
+                "off (16,64,3)": setting(False, (16, 64, 3))}
+    ab_rounds([(4096, 4096), (4096, 14336), (8192, 8192)], (1, 2), settings, bench_cell(bench, launched), rounds)
+    settings["cap (16,64,2)"]()
 
 
 if __name__ == "__main__":
