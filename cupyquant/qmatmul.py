@@ -1015,6 +1015,8 @@ def _mv_cap_occupancy(cp, plan: tuple, sms: int, smem_optin: int) -> tuple:
     its first bytes; the rest keeps other thread blocks off the SM."""
     kern, geo, smem, grid_x, splits, sps, x_shared, full = plan
     per_sm = -(-grid_x // sms)
+    # (a kernel's static shared memory counts against the opt-in limit)
+    smem_optin -= _static_smem(cp, kern)
     if full or splits != 1 or smem_optin <= smem:
         return plan
     # Allowed the most first: above a kernel's limit the occupancy query says 0.
@@ -1031,6 +1033,19 @@ def _mv_cap_occupancy(cp, plan: tuple, sms: int, smem_optin: int) -> tuple:
     if fits(hi) != per_sm:  # a step past per_sm: no shared memory gives exactly that
         return plan
     return _kernel_with_smem(cp, kern.name, hi), geo, hi, grid_x, splits, sps, x_shared, True
+
+
+def _static_smem(cp, kern) -> int:
+    """``kern``'s static shared memory in bytes (0 where it cannot be read)."""
+    try:
+        return int(kern.shared_size_bytes)  # cupy.RawKernel
+    except AttributeError:
+        pass
+    try:
+        ptr = kern.kernel.ptr if hasattr(kern, "kernel") else kern.ptr
+        return int(cp.cuda.driver.funcGetAttribute(1, ptr))  # CU_FUNC_ATTRIBUTE_SHARED_SIZE_BYTES
+    except Exception:
+        return 0
 
 
 def _mv_plan_clusters(cp, plan: tuple, mc: int, tiles: int, sms: int, dev: int) -> tuple:

@@ -1,4 +1,4 @@
-# Session 28, run 2 (H200): probes capab (MV_CAP_OCCUPANCY on / off, the
+# Session 28, run 2 (H200; run again as run 3 after the static shared memory fix): probes capab (MV_CAP_OCCUPANCY on / off, the
 # shipped code) and capgeo (the (16, 64, 3) ring), then the matmul tests that cover the cap and the PDL chain.
 python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade --target /tmp/site .whl/*.whl && export PYTHONPATH=/tmp/site:$PWD || exit 1
 timeout 360 python3 notes/probe_s28.py capab:2 capgeo:2 > $OUT/probe.txt 2>&1; echo "probe rc=$?"

@@ -909,7 +909,7 @@ def test_mv_cap_occupancy(monkeypatch):
                         lambda cp, name, smem, function=None: asked.append(smem) or types.SimpleNamespace(name=name))
     monkeypatch.setattr(mm, "_occupancy", _h200_occupancy)
     optin = 227 << 10
-    kern = types.SimpleNamespace(name="k")
+    kern = types.SimpleNamespace(name="k", shared_size_bytes=8)
     for grid, smem, per_sm in [(256, 45552, 2), (188, 37376, 2), (128, 94464, 1), (512, 45552, 4),
                                (320, 45552, 3)]:
         asked.clear()
@@ -918,7 +918,7 @@ def test_mv_cap_occupancy(monkeypatch):
         assert plan[-1] is True and plan[3] == grid and plan[4] == 1, grid
         assert _h200_occupancy(None, None, capped) == per_sm, (grid, capped)
         assert _h200_occupancy(None, None, capped - 128) > per_sm, (grid, capped)   # the least such
-        assert asked == [optin, capped], grid
+        assert asked == [optin - 8, capped], grid   # the static bytes count against the limit
     for plan in [(kern, (16, 64, 2), 45552, 660, 1, 2, True, True),      # full already
                  (kern, (16, 64, 2), 45552, 256, 2, 1, True, False),     # split in two
                  (kern, (16, 64, 2), 120000, 128, 1, 4, True, False),    # one an SM already
