@@ -30,6 +30,14 @@ capgeo[:rounds] One-wave M = 1 / 2 grids on the (16, 64, 3) ring (MV_GEOMETRY
                while one is used) against the shipped (16, 64, 2) one-row
                kernel (one stage in flight; 4096 x 4096's two stages take two
                round trips), with the cap on, and (16, 64, 3) with it off.
+capcl[:rounds] The cap also on one-wave grids whose K splits run as thread
+               block clusters (the shipped cap leaves split grids alone): the
+               cluster plan's shared memory raised to fit ceil(thread blocks /
+               SMs) an SM where every cluster is still resident, the early bit
+               set; against the shipped plan.
+pf[:rounds]    CQ_MV_PF_STAGES (weight stages a thread block asks L2 for
+               before its wait on the early path) 1 (shipped) against 2 and 4,
+               now that one-wave grids take the early path too.
 """
 
 from __future__ import annotations
@@ -234,6 +242,60 @@ def part_capgeo(rounds=2):
                 "off (16,64,3)": setting(False, (16, 64, 3))}
     ab_rounds([(4096, 4096), (4096, 14336), (8192, 8192)], (1, 2), settings, bench_cell(bench, launched), rounds)
     settings["cap (16,64,2)"]()
+
+
+def part_capcl(rounds=2):
+    import cupy as cp
+    import cupyquant.qmatmul as mm
+    from probe_util import ab_rounds, bench_cell, launch_spy
+    from test_bench_matmul import get_bench
+    bench = get_bench()
+    launched = launch_spy(mm, with_cluster=True)
+    real = mm.__dict__.setdefault("_probe_real_plan_clusters", mm._mv_plan_clusters)
+    optin = cp.cuda.Device().attributes["MaxSharedMemoryPerBlockOptin"]
+
+    def capped(cp_, plan, mc, tiles, sms, dev):
+        p = real(cp_, plan, mc, tiles, sms, dev)
+        kern, geo, smem, grid_x, splits, sps, x_shared, full, cluster = p
+        if not cluster or full:
+            return p
+        q = mm._mv_cap_occupancy(cp, (kern, geo, smem, grid_x * splits, 1, sps, x_shared, full), sms, optin)
+        if q[2] == smem or mm._clusters_resident(cp, q[0], q[2], splits, sms) < grid_x:
+            return p
+        return (q[0], geo, q[2], grid_x, splits, sps, x_shared, True, True)
+
+    def setting(on):
+        def apply():
+            mm._mv_plan_clusters = capped if on else real
+            mm._mv_plans.clear()
+        return apply
+    settings = {"shipped": setting(False), "capcl": setting(True)}
+    cell = bench_cell(bench, launched)
+
+    def with_smem(shape, m):
+        fn = cell(shape, m)
+
+        def run():
+            s = fn()
+            plans = [p for k, p in mm._mv_plans.items() if k[3] == m and k[4] * 32 == shape[1]]
+            return s + (f" smem {plans[-1][2]} full {plans[-1][7]}" if plans else "")
+        return run
+    ab_rounds([(1024, 4096), (2048, 4096), (2048, 8192)], (1, 4, 8), settings, with_smem, rounds)
+    ab_rounds([(4096, 14336), (4096, 11008)], (2, 4, 8), settings, with_smem, rounds)
+    settings["shipped"]()
+
+
+def part_pf(rounds=2):
+    import cupyquant.qmatmul as mm
+    from probe_util import ab_rounds, bench_cell, launch_spy, module_setting
+    from test_bench_matmul import get_bench
+    bench = get_bench()
+    launched = launch_spy(mm)
+    settings = {"pf1": module_setting(mm), "pf2": module_setting(mm, {"CQ_MV_PF_STAGES": 2}),
+                "pf4": module_setting(mm, {"CQ_MV_PF_STAGES": 4})}
+    ab_rounds([(4096, 4096), (4096, 14336), (3072, 8192)], (1, 4), settings, bench_cell(bench, launched), rounds)
+    ab_rounds([(14336, 4096), (128256, 4096)], (1,), settings, bench_cell(bench, launched), rounds)
+    settings["pf1"]()
 
 
 if __name__ == "__main__":
