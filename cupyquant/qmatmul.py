@@ -931,16 +931,29 @@ MATVEC_PDL = "capture"
 MV_EARLY = 4
 #: The CQ_MV_CLUSTER bit: the grid is launched as clusters of its K splits.
 MV_CLUSTER = 8
-#: Where PDL is usable, a grid of one K split that leaves resident slots free
-#: (one wave: 4096 x 4096 and 4096 x 14336 at M = 1, 256 thread blocks on 660
-#: slots) gets the dynamic shared memory with which just ceil(thread blocks /
-#: SMs) of them fit an SM (_mv_cap_occupancy). The grid then fills every
-#: slot, so it takes the early path under PDL (CQ_MV_EARLY: L2 prefetch of
-#: the first stage before the wait, the next grid scheduled once the last
-#: weight copy is issued) without the next grid's thread blocks crowding onto
-#: the SMs with room, which is why such grids had been left out of it
-#: (session 15). H200, float16 x, us (notes/h200_s28): 4096 x 4096 M = 4
-#: 7.74 -> 6.88 (run 1, where the cap took); the rest: see the README.
+#: Where PDL is usable, a grid that leaves resident slots free (one wave:
+#: 4096 x 4096 and 4096 x 14336 at M = 1, 256 thread blocks on 660 slots),
+#: of one K split or one thread block cluster a tile, gets the dynamic shared
+#: memory with which just ceil(thread blocks / SMs) of it fit an SM
+#: (_mv_cap_occupancy). The grid then fills every slot, so it takes the early
+#: path under PDL (CQ_MV_EARLY: L2 prefetch of the first stage before the
+#: wait, the next grid scheduled once the last weight copy is issued)
+#: without the next grid's thread blocks crowding onto the SMs with room,
+#: which is why such grids had been left out of it (session 15). H200, us,
+#: on / off, two rounds in both orders (notes/h200_s28 run 3, one split,
+#: float16 x unless said): 4096 x 4096 M = 1 / 2 / 4 / 8 5.70-5.73 / 5.90-5.92
+#: / 6.85-6.86 / 9.01-9.03 against 6.44-6.50 / 6.69-6.71 / 7.68-7.69 /
+#: 9.70-9.72, float32 x M = 1 6.44-6.51 against 7.24-7.31; 4096 x 14336 M =
+#: 1 13.56-13.60 against 14.30-14.38; 3072 x 8192 M = 1 8.11 against 8.75;
+#: 8192 x 28672 M = 4 ("_xr", one split) 55.82 against 56.32. Cluster grids
+#: (run 4, the same rule applied after the cluster plan): 1024 x 4096 M = 1
+#: / 4 / 8 3.37 / 3.87-3.88 / 4.65-4.67 against 4.33-4.38 / 4.65-4.68 /
+#: 5.37-5.46; 2048 x 4096 M = 1 / 8 4.37-4.41 / 5.65-5.71 against 5.28-5.38 /
+#: 6.55-6.62; 2048 x 8192 M = 1 6.08-6.13 against 7.01-7.04; 4096 x 14336 M
+#: = 2 / 4 / 8 ("_xr", 2 splits) 16.15-16.19 / 16.75-16.90 / 18.74-18.75
+#: against 16.94-17.10 / 17.59-17.74 / 19.39-19.66; 4096 x 11008 M = 2 / 4 /
+#: 8 15.76-15.78 / 16.61-16.65 / 19.03-19.08 against 16.00-16.04 /
+#: 17.00-17.12 / 19.49-19.50. No measured shape was slower.
 MV_CAP_OCCUPANCY = True
 
 
@@ -963,6 +976,8 @@ def _matvec_tc(cp, x2, w, y2, N, K, dev):
     chunk = 8 if f32 else 16
     tiles = -(-N // 16)  # 16-row tiles (the "_xr" plan counts its 64-row ones from them)
     pdl = _matvec_pdl(cp)
+    # The cap serves only the early path, which needs PDL on this launch.
+    cap = MV_CAP_OCCUPANCY and pdl and pdl_usable(dev)
     for m0 in range(0, M, chunk):
         mc = min(chunk, M - m0)
         xc, yc = (x2, y2) if mc == M else (x2[m0:m0 + mc], y2[m0:m0 + mc])
@@ -975,14 +990,14 @@ def _matvec_tc(cp, x2, w, y2, N, K, dev):
                tuple(MV_XS_QUEUE_KERNEL), tuple(sorted(MV_X_SHARED_MANY_TILES.items())),
                MV_SPLIT_COST, MV_SPLIT_COST_GLOBAL, MV_SPLIT_COST_NO_CLUSTERS, MV_MODEL_MAX_SPLITS,
                MV_CLUSTER_MAX_SPLITS, MV_ONE_ROW_KERNEL, MV_X_RING, MV_X_RING_MIN_STAGES,
-               MV_X_RING_MIN_FILL, MV_X_RING_CLUSTER_MAX_SPLITS, MV_X_RING_MIN_WORK, MV_CAP_OCCUPANCY,
-               MV_CAP_OCCUPANCY and pdl_usable(dev))
+               MV_X_RING_MIN_FILL, MV_X_RING_CLUSTER_MAX_SPLITS, MV_X_RING_MIN_WORK, cap)
         plan = _mv_plans.get(key)
         if plan is None:
-            plan = _mv_plan(cp, x2.dtype, y2.dtype, mc, nb, tiles, n_tiles, sms)
-            if MV_CAP_OCCUPANCY and pdl_usable(dev):
+            plan = _mv_plan_clusters(cp, _mv_plan(cp, x2.dtype, y2.dtype, mc, nb, tiles, n_tiles, sms),
+                                     mc, tiles, sms, dev)
+            if cap:
                 plan = _mv_cap_occupancy(cp, plan, sms, device_info(dev).get("smem_optin", 0))
-            plan = _mv_plans[key] = _mv_plan_clusters(cp, plan, mc, tiles, sms, dev)
+            _mv_plans[key] = plan
         kern, geo, smem, grid_x, splits, sps, x_shared, full, cluster = plan
         if f32 and not x_shared:
             parts = cp.empty(3 * mc * K, dtype=cp.uint16)
@@ -1008,16 +1023,19 @@ def _matvec_tc(cp, x2, w, y2, N, K, dev):
 
 
 def _mv_cap_occupancy(cp, plan: tuple, sms: int, smem_optin: int) -> tuple:
-    """_mv_plan's ``plan``, where its grid is one K split that leaves
-    resident slots free, with the least dynamic shared memory (at most
-    ``smem_optin`` bytes) with which ceil(thread blocks / ``sms``) of them
-    fit an SM, and counted as full (MV_CAP_OCCUPANCY). The kernel only uses
-    its first bytes; the rest keeps other thread blocks off the SM."""
-    kern, geo, smem, grid_x, splits, sps, x_shared, full = plan
-    per_sm = -(-grid_x // sms)
-    # (a kernel's static shared memory counts against the opt-in limit)
+    """_mv_plan_clusters' ``plan``, where its grid leaves resident slots free
+    and is one K split or one cluster a tile, with the least dynamic shared
+    memory (at most ``smem_optin`` bytes a thread block, less its static
+    shared memory) with which ceil(thread blocks / ``sms``) of them fit an
+    SM, and counted as full (MV_CAP_OCCUPANCY). The kernel uses only the
+    bytes it used before; the rest keeps other thread blocks off the SM. A
+    cluster grid is capped only where all its clusters stay resident with
+    the larger shared memory. (Split grids summed through the global
+    workspace are left as they are: not measured.)"""
+    kern, geo, smem, grid_x, splits, sps, x_shared, full, cluster = plan
+    per_sm = -(-grid_x * splits // sms)
     smem_optin -= _static_smem(cp, kern)
-    if full or splits != 1 or smem_optin <= smem:
+    if full or (splits != 1 and not cluster) or smem_optin <= smem:
         return plan
     # Allowed the most first: above a kernel's limit the occupancy query says 0.
     widest = _kernel_with_smem(cp, kern.name, smem_optin)
@@ -1032,7 +1050,10 @@ def _mv_cap_occupancy(cp, plan: tuple, sms: int, smem_optin: int) -> tuple:
         lo, hi = (mid, hi) if fits(mid) > per_sm else (lo, mid)
     if fits(hi) != per_sm:  # a step past per_sm: no shared memory gives exactly that
         return plan
-    return _kernel_with_smem(cp, kern.name, hi), geo, hi, grid_x, splits, sps, x_shared, True
+    capped = _kernel_with_smem(cp, kern.name, hi)
+    if cluster and _clusters_resident(cp, capped, hi, splits, sms) < grid_x:
+        return plan
+    return capped, geo, hi, grid_x, splits, sps, x_shared, True, cluster
 
 
 def _static_smem(cp, kern) -> int:

@@ -21,8 +21,10 @@ cap[:rounds]   The matrix-vector plan where its grid leaves resident slots
                compiled with CQ_MV_EARLY_TRIGGER=1: trigger at the start).
                float16 x (and float32 x at M = 1), the benchmark's timing,
                alternating order.
-capab[:rounds] The shipped plan with MV_CAP_OCCUPANCY on / off (run 2 on: the
-               cap and early path as implemented in qmatmul), float16 x at
+capab[:rounds] The shipped plan with MV_CAP_OCCUPANCY on / off (run 3 on: the
+               cap and early path as implemented in qmatmul; "capab:final",
+               run 5: the final code, which caps cluster grids too, on four
+               shapes at M = 1 and 4), float16 x at
                M = 1, 2, 4, 8 and float32 x at M = 1 on one-wave shapes, and
                14336 x 4096 as the control (a full grid, unchanged).
 capgeo[:rounds] One-wave M = 1 / 2 grids on the (16, 64, 3) ring (MV_GEOMETRY
@@ -213,11 +215,15 @@ def part_capab(rounds=2):
 
             def run():
                 s = fn()
-                plans = [p for k, p in mm._mv_plans.items() if k[-2] == mm.MV_CAP_OCCUPANCY and k[3] == m
+                plans = [p for k, p in mm._mv_plans.items() if k[-1] == mm.MV_CAP_OCCUPANCY and k[3] == m
                          and k[4] * 32 == shape[1]]
                 return s + (f" smem {plans[-1][2]}" if plans else "")
             return run
         return make
+    if rounds == "final":  # run 5: the final code (clusters capped too), fewer cells
+        ab_rounds([(1024, 4096), (2048, 8192), (4096, 14336), (4096, 4096)], (1, 4), settings, with_smem(cell), 1)
+        settings["cap"]()
+        return
     ab_rounds([(4096, 4096), (4096, 14336)], (1, 2, 4, 8), settings, with_smem(cell), rounds)
     ab_rounds([(2048, 8192), (3072, 8192), (5120, 13824), (8192, 8192), (8192, 28672), (14336, 4096)], (1, 4),
               settings, with_smem(cell), 1)

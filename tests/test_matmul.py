@@ -898,31 +898,43 @@ def _h200_occupancy(cp, kern, smem):
 
 
 def test_mv_cap_occupancy(monkeypatch):
-    """A one-split grid that leaves slots free gets the least shared memory
-    with which ceil(thread blocks / SMs) fit an SM, and counts as full; the
-    kernel is allowed the most first (the driver's occupancy query answers 0
-    above a kernel's limit). Full grids, split grids, grids that already
-    fill their SMs and GPUs that allow no more are left alone."""
+    """A grid that leaves slots free, of one K split or one cluster a tile,
+    gets the least shared memory with which ceil(thread blocks / SMs) fit an
+    SM, and counts as full; the kernel is allowed the most first (the
+    driver's occupancy query answers 0 above a kernel's limit, which its
+    static shared memory lowers). A cluster grid only where all its clusters
+    stay resident. Full grids, split grids summed in the global workspace,
+    grids that already fill their SMs and GPUs that allow no more are left
+    alone."""
     import cupyquant.qmatmul as mm
     asked = []
     monkeypatch.setattr(mm, "_kernel_with_smem",
                         lambda cp, name, smem, function=None: asked.append(smem) or types.SimpleNamespace(name=name))
     monkeypatch.setattr(mm, "_occupancy", _h200_occupancy)
+    resident = {}
+    monkeypatch.setattr(mm, "_clusters_resident", lambda cp, kern, smem, splits, sms: resident["n"])
     optin = 227 << 10
     kern = types.SimpleNamespace(name="k", shared_size_bytes=8)
-    for grid, smem, per_sm in [(256, 45552, 2), (188, 37376, 2), (128, 94464, 1), (512, 45552, 4),
-                               (320, 45552, 3)]:
+    for grid, splits, cluster, smem, per_sm in [(256, 1, False, 45552, 2), (188, 1, False, 37376, 2),
+                                                (128, 1, False, 94464, 1), (512, 1, False, 45552, 4),
+                                                (320, 1, False, 45552, 3), (64, 2, True, 41584, 1),
+                                                (128, 2, True, 38400, 2), (256, 2, True, 37632, 4)]:
         asked.clear()
-        plan = mm._mv_cap_occupancy(None, (kern, (16, 64, 2), smem, grid, 1, 2, True, False), 132, optin)
-        capped = plan[2]
-        assert plan[-1] is True and plan[3] == grid and plan[4] == 1, grid
+        resident["n"] = grid
+        plan = (kern, (16, 64, 2), smem, grid, splits, 2, True, False, cluster)
+        got = mm._mv_cap_occupancy(None, plan, 132, optin)
+        capped = got[2]
+        assert got[7] is True and got[3:5] == (grid, splits) and got[8] is cluster, grid
         assert _h200_occupancy(None, None, capped) == per_sm, (grid, capped)
         assert _h200_occupancy(None, None, capped - 128) > per_sm, (grid, capped)   # the least such
         assert asked == [optin - 8, capped], grid   # the static bytes count against the limit
-    for plan in [(kern, (16, 64, 2), 45552, 660, 1, 2, True, True),      # full already
-                 (kern, (16, 64, 2), 45552, 256, 2, 1, True, False),     # split in two
-                 (kern, (16, 64, 2), 120000, 128, 1, 4, True, False),    # one an SM already
-                 (kern, (16, 64, 2), 45552, 64, 1, 4, True, False)]:     # the GPU's limit is less
+        if cluster:   # one cluster fewer resident than the grid: left alone
+            resident["n"] = grid - 1
+            assert mm._mv_cap_occupancy(None, plan, 132, optin) == plan
+    for plan in [(kern, (16, 64, 2), 45552, 660, 1, 2, True, True, False),      # full already
+                 (kern, (16, 64, 2), 45552, 128, 2, 1, True, False, False),     # split, global sum
+                 (kern, (16, 64, 2), 120000, 128, 1, 4, True, False, False),    # one an SM already
+                 (kern, (16, 64, 2), 45552, 64, 1, 4, True, False, False)]:     # the GPU's limit is less
         limit = 40000 if plan[3] == 64 else optin
         assert mm._mv_cap_occupancy(None, plan, 132, limit) == plan
 
@@ -930,13 +942,15 @@ def test_mv_cap_occupancy(monkeypatch):
 @gpu
 @pytest.mark.parametrize("n,k,m,x_dtype", [(3000, 4096, 1, "float16"), (3000, 4096, 4, "float16"),
                                            (N_ODD, 4096, 1, "float16"), (3000, 4096, 1, "float32"),
-                                           (2048, 2048, 1, "float16")])   # one stage: 1 an SM, not split
+                                           (2048, 2048, 1, "float16"),    # one stage: 1 an SM, not split
+                                           (1000, 4096, 1, "float16"),    # 2 splits in clusters (sm_90)
+                                           (1000, 4096, 8, "float16")])
 def test_matvec_capped_one_wave_grid(n, k, m, x_dtype, monkeypatch):
-    """With PDL (MATVEC_PDL "always", on a GPU that has it) a one-wave grid is
-    launched with the shared memory that fits ceil(thread blocks / SMs) of it
-    an SM and with the early bit (MV_EARLY); its outputs equal, bit for bit,
-    those of the same product planned without the cap, and the float64
-    reference to 1e-5."""
+    """With PDL (MATVEC_PDL "always", on a GPU that has it) a one-wave grid
+    (one split, or split in clusters) is launched with the shared memory that
+    fits ceil(thread blocks / SMs) of it an SM and with the early bit
+    (MV_EARLY); its outputs equal, bit for bit, those of the same product
+    planned without the cap, and the float64 reference to 1e-5."""
     import cupyquant.qmatmul as mm
     from cupyquant.gpu.launch import pdl_usable
     cp = cupy_module()
@@ -951,7 +965,7 @@ def test_matvec_capped_one_wave_grid(n, k, m, x_dtype, monkeypatch):
     real_launch = mm.launch
 
     def spy(kern, grid, block, args, **kw):
-        launched.append((kern, tuple(grid), kw.get("shared_mem", 0), int(args[9])))
+        launched.append((kern, tuple(grid), kw.get("shared_mem", 0), int(args[9]), kw.get("cluster")))
         return real_launch(kern, grid, block, args, **kw)
     monkeypatch.setattr(mm, "launch", spy)
     ys = {}
@@ -960,11 +974,12 @@ def test_matvec_capped_one_wave_grid(n, k, m, x_dtype, monkeypatch):
         y = cp.full((m, n), np.nan, dtype=cp.float32)
         matmul(x, c.w, out=y, path="matvec")
         ys[cap] = y
-        kern, grid, smem, mode = launched[-1]
+        kern, grid, smem, mode, cluster = launched[-1]
         sms = device_info(dev)["sm_count"]
-        per_sm = -(-grid[0] // sms)
+        per_sm = -(-grid[0] * grid[1] // sms)
         if cap:
-            assert grid[1] == 1 and mm._occupancy(cp, kern, smem) == per_sm, (grid, smem)
+            assert grid[1] == 1 or cluster, (grid, cluster)
+            assert mm._occupancy(cp, kern, smem) == per_sm, (grid, smem)
             assert mode & mm.MV_EARLY
         else:
             assert mm._occupancy(cp, kern, smem) > per_sm and not mode & mm.MV_EARLY, (grid, smem)
