@@ -37,6 +37,9 @@ capcl[:rounds] The cap also on one-wave grids whose K splits run as thread
                cluster plan's shared memory raised to fit ceil(thread blocks /
                SMs) an SM where every cluster is still resident, the early bit
                set; against the shipped plan.
+m1split[:rounds] M = 1 (float16 x) with more K splits now that one-wave
+               cluster grids take the early path: MV_BLOCKS_PER_SM 0.5
+               (shipped: 4096 x 14336 is not split) against 1.0 and 2.0.
 pf[:rounds]    CQ_MV_PF_STAGES (weight stages a thread block asks L2 for
                before its wait on the early path) 1 (shipped) against 2 and 4,
                now that one-wave grids take the early path too.
@@ -289,6 +292,24 @@ def part_capcl(rounds=2):
     ab_rounds([(1024, 4096), (2048, 4096), (2048, 8192)], (1, 4, 8), settings, with_smem, rounds)
     ab_rounds([(4096, 14336), (4096, 11008)], (2, 4, 8), settings, with_smem, rounds)
     settings["shipped"]()
+
+
+def part_m1split(rounds=1):
+    import cupyquant.qmatmul as mm
+    from probe_util import ab_rounds, bench_cell, launch_spy
+    from test_bench_matmul import get_bench
+    bench = get_bench()
+    launched = launch_spy(mm, with_cluster=True)
+
+    def setting(bps):
+        def apply():
+            mm.MV_BLOCKS_PER_SM = bps
+            mm._mv_plans.clear()
+        return apply
+    settings = {"bps0.5": setting(0.5), "bps1": setting(1.0), "bps2": setting(2.0)}
+    ab_rounds([(4096, 14336), (5120, 13824), (3072, 8192), (4096, 4096)], (1,), settings,
+              bench_cell(bench, launched), rounds)
+    settings["bps0.5"]()
 
 
 def part_pf(rounds=2):
