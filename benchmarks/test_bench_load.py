@@ -31,8 +31,8 @@ Measured in one run, the file already in the page cache:
   ``total_bytes`` after it (the pool only grows during a load, so this is its
   high-water mark) minus the bytes held before minus the outputs (rounded to
   the pool's 512-byte granularity). Bound: below one staging chunk
-  (``SLOT_BYTES``) on the zero-copy path, ``N_SLOTS * SLOT_BYTES`` on the
-  staging path.
+  (``SLOT_BYTES``) on the zero-copy path, its ``DEVICE_SLOTS`` staging
+  areas (one staging chunk by default) on the staging path.
 * A small sweep over the loader's knobs (zero-copy on / off, read method,
   threads 8 / 12 / 16, slot size, slots).
 """
@@ -300,22 +300,24 @@ def _host_fill_gbps(path, method, infos, data_offset) -> float:
 
 
 SWEEP = [  # (ZERO_COPY, READ_METHOD, SLOT_BYTES, N_SLOTS, LOOKAHEAD, HOST_THREADS, PART_BYTES,
-           #  GIL_SWITCH_INTERVAL)
-    (True, "mmap", 64 << 20, 4, 2, 12, 4 << 20, 0.0002),      # the defaults (16 cores)
-    (True, "mmap", 64 << 20, 4, 2, 8, 4 << 20, 0.0002),
-    (True, "mmap", 64 << 20, 4, 2, 14, 4 << 20, 0.0002),
-    (True, "mmap", 64 << 20, 4, 2, 16, 4 << 20, 0.0002),
-    (True, "mmap", 64 << 20, 4, 3, 12, 8 << 20, 0.0002),      # every slot busy, 8 MiB pieces
-    (True, "mmap", 64 << 20, 4, 3, 16, 8 << 20, 0.0002),
-    (False, "mmap", 64 << 20, 4, 2, 12, 4 << 20, 0.0002),     # staging path
-    (True, "pread", 64 << 20, 4, 2, 12, 4 << 20, 0.0002),
+           #  GIL_SWITCH_INTERVAL, DEVICE_SLOTS)
+    (True, "mmap", 64 << 20, 4, 2, 12, 4 << 20, 0.0002, 1),      # the defaults (16 cores)
+    (True, "mmap", 64 << 20, 4, 2, 8, 4 << 20, 0.0002, 1),
+    (True, "mmap", 64 << 20, 4, 2, 14, 4 << 20, 0.0002, 1),
+    (True, "mmap", 64 << 20, 4, 2, 16, 4 << 20, 0.0002, 1),
+    (True, "mmap", 64 << 20, 4, 3, 12, 8 << 20, 0.0002, 1),      # every slot busy, 8 MiB pieces
+    (True, "mmap", 64 << 20, 4, 3, 16, 8 << 20, 0.0002, 1),
+    (False, "mmap", 64 << 20, 4, 2, 12, 4 << 20, 0.0002, 1),     # staging path, one device slot
+    (False, "mmap", 64 << 20, 4, 2, 8, 4 << 20, 0.0002, 1),
+    (False, "mmap", 64 << 20, 4, 2, 12, 4 << 20, 0.0002, 4),     # ... a device slot a pinned one
+    (True, "pread", 64 << 20, 4, 2, 12, 4 << 20, 0.0002, 1),
 ]
 # (Smaller slots, more of them, so that the pinned buffers stay in the host's
 # 300 MiB last-level cache, were much slower: 32 MiB x 8 151 ms, 16 MiB x 16
 # 270 ms, 8 MiB x 16 279 ms against 74 ms for the defaults in the same run,
 # notes/h200_s22 run 2; not swept any more.)
 SWEEP_KNOBS = ("ZERO_COPY", "READ_METHOD", "SLOT_BYTES", "N_SLOTS", "LOOKAHEAD", "HOST_THREADS",
-               "PART_BYTES", "GIL_SWITCH_INTERVAL")
+               "PART_BYTES", "GIL_SWITCH_INTERVAL", "DEVICE_SLOTS")
 
 
 def test_bench_load_gguf_to_gpu(benchmark, model_files):
@@ -333,7 +335,7 @@ def test_bench_load_gguf_to_gpu(benchmark, model_files):
             "config": dict(zero_copy=gl.ZERO_COPY, read_method=gl.READ_METHOD,
                            slot_bytes=gl.SLOT_BYTES, n_slots=gl.N_SLOTS, lookahead=gl.LOOKAHEAD,
                            host_threads=gl.HOST_THREADS, part_bytes=gl.PART_BYTES,
-                           gil_switch_interval=gl.GIL_SWITCH_INTERVAL,
+                           gil_switch_interval=gl.GIL_SWITCH_INTERVAL, device_slots=gl.DEVICE_SLOTS,
                            cpu_count=os.cpu_count(),
                            device_reads_host=gl.device_reads_host(cp, 0))}
 
@@ -382,9 +384,10 @@ def test_bench_load_gguf_to_gpu(benchmark, model_files):
     info["rss_nonfile_peak_growth_mb"] = (
         peak.get("NonFile", 0) - status_before.get("RssAnon", 0) - status_before.get("RssShmem", 0)) / 2**20
     info["device_extra_peak_mb"] = (total_after - total_before - out_alloc) / 2**20
-    # zero-copy: below one staging chunk (the issue's acceptance); staging: the staging area
+    # zero-copy: below one staging chunk (the issue's acceptance); staging: the
+    # staging area (one chunk with the default DEVICE_SLOTS)
     info["device_staging_bound_mb"] = (gl.SLOT_BYTES if zero_copy
-                                       else gl.N_SLOTS * gl.SLOT_BYTES) / 2**20
+                                       else min(gl.DEVICE_SLOTS, gl.N_SLOTS) * gl.SLOT_BYTES) / 2**20
 
     # warm loads: the headline time
     times = []
@@ -425,7 +428,7 @@ def test_bench_load_gguf_to_gpu(benchmark, model_files):
         for setting in SWEEP:
             for k, v in zip(SWEEP_KNOBS, setting):
                 setattr(gl, k, v)
-            zc, method, slot, n_slots, look, threads, part, switch = setting
+            zc, method, slot, n_slots, look, threads, part, switch, dev_slots = setting
             best = []
             for _ in range(3):
                 res, t = timed_load(cp, full)
@@ -434,7 +437,7 @@ def test_bench_load_gguf_to_gpu(benchmark, model_files):
             ran = gl.last_load_stats.get("path")
             key = (f"zero-copy {'on' if zc else 'off'} ({ran}) {method} slot={slot >> 20}MiB "
                    f"slots={n_slots} look={look} threads={threads} part={part >> 20}MiB "
-                   f"switch={switch}")
+                   f"switch={switch}" + ("" if zc else f" device-slots={dev_slots}"))
             sweep[key] = min(best[1:])
             pinned_pool.free_all_blocks()
     finally:

@@ -297,16 +297,28 @@ def test_small_slots_and_read_methods(cp, model, load_path, monkeypatch, method,
     assert gl.last_load_stats["read_method"] == method and gl.last_load_stats["chunks"] > 1
 
 
-@pytest.mark.parametrize("slots,lookahead,threads", [(1, 2, 1), (2, 5, 2), (3, 1, 4)])
-def test_pipeline_depths(cp, model, load_path, monkeypatch, slots, lookahead, threads):
+@pytest.mark.parametrize("slots,lookahead,threads,device_slots", [(1, 2, 1, 1), (2, 5, 2, 2), (3, 1, 4, 1),
+                                                                   (4, 2, 3, 3), (2, 1, 2, 5)])
+def test_pipeline_depths(cp, model, load_path, monkeypatch, slots, lookahead, threads, device_slots):
+    """Every depth of the pipeline, and on the staging path device staging
+    areas fewer than the slots (the chunks' copies into one wait for the
+    kernels of the chunk before, queued on another slot's stream), as many,
+    or more asked for than there are slots (capped at the slots)."""
     monkeypatch.setattr(gl, "SLOT_BYTES", SMALL_SLOT)
     monkeypatch.setattr(gl, "N_SLOTS", slots)
     monkeypatch.setattr(gl, "LOOKAHEAD", lookahead)
     monkeypatch.setattr(gl, "HOST_THREADS", threads)
+    monkeypatch.setattr(gl, "DEVICE_SLOTS", device_slots)
     assert_same_as_cpu(cp, load_gguf(model.path, device=0, dtype="float32"), model.cpu,
                        "float32")
     assert_path(cp, load_path)
-    assert gl.last_load_stats["slots"] == slots and gl.last_load_stats["threads"] == threads
+    stats = gl.last_load_stats
+    assert stats["slots"] == slots and stats["threads"] == threads and stats["chunks"] > slots
+    if stats["path"] == "staging":
+        assert stats["device_slots"] == {0: min(device_slots, slots)}, stats
+        assert stats["device_staging_bytes"] == min(device_slots, slots) * stats["slot_bytes"], stats
+    else:
+        assert stats["device_slots"] == {} and stats["device_staging_bytes"] == 0, stats
 
 
 def test_bfloat16_output(cp, model, load_path):
@@ -577,14 +589,15 @@ def test_zero_copy_takes_no_device_staging(cp, model, monkeypatch, slot):
     stats = gl.last_load_stats
     assert stats["path"] == "zero-copy" and stats["device_staging_bytes"] == 0, stats
     assert extra < 1 << 20, extra
-    # The same measurement sees the staging area on the staging path.
+    # The same measurement sees the staging area on the staging path: one
+    # slot (one staging chunk) by default.
     monkeypatch.setattr(gl, "ZERO_COPY", False)
     extra, exact = _device_growth(cp, lambda: load_gguf(model.path, device=0))
     stats = gl.last_load_stats
     assert stats["path"] == "staging", stats
-    assert stats["device_staging_bytes"] == stats["slots"] * stats["slot_bytes"] > 0, stats
+    assert stats["device_staging_bytes"] == stats["slot_bytes"] > 0 and stats["device_slots"] == {0: 1}, stats
     if exact:
-        assert extra >= stats["device_staging_bytes"], (extra, stats)
+        assert stats["device_staging_bytes"] <= extra < stats["device_staging_bytes"] + (1 << 20), (extra, stats)
 
 
 def test_falls_back_to_staging_when_the_device_cannot_read_host_memory(cp, model, monkeypatch):

@@ -33,16 +33,17 @@ How the bytes travel
      tensors kept quantized and F32 -> float32, F16 -> float16,
      BF16 -> bfloat16 are copied host -> device straight into place. No
      device staging memory at all.
-   * **staging** (the fallback): slot ``k`` also has a device staging area.
-     The chunk is copied host -> device in one piece, then dequantized (or
-     copied device -> device) from there into the outputs on the same stream.
+   * **staging** (the fallback): each device has ``DEVICE_SLOTS`` staging
+     areas of one slot (one by default), taken by the chunks in turn. The
+     chunk is copied host -> device in one piece, then dequantized (or copied
+     device -> device) from there into the outputs on the same stream.
 4. *Synchronisation.* An event is recorded on the slot's stream after the
    last operation that reads the pinned buffer: on the zero-copy path after
    the chunk's last kernel or copy, on the staging path after the host ->
-   device copy (a device staging area is only ever used by the stream of its
-   slot, so stream order keeps a new copy into it after the kernels that read
-   the previous chunk). Before a pinned buffer is refilled the host waits for
-   that event. The streams wait for an event recorded on the caller's current
+   device copy. Before a pinned buffer is refilled the host waits for that
+   event. On the staging path another event is recorded after the chunk's
+   last kernel or copy, and the next chunk that uses the same device staging
+   area (on another slot's stream) waits for it before its copy into it. The streams wait for an event recorded on the caller's current
    stream after the outputs were allocated, and every stream is synchronised
    before ``load_to_gpu`` returns: the arrays it returns are complete for any
    stream.
@@ -61,9 +62,9 @@ Memory bounds (exact, with the defaults)
   launches) and one block-sized warm-up launch per format and dtype (an input
   and an output of one block, freed at once).
 * Device, beyond the outputs, on the staging path: on each device one staging
-  allocation of ``N_SLOTS * slot`` bytes (256 MiB at most, 64 MiB per stream),
-  released to CuPy's memory pool when the load ends, plus the same tables and
-  warm-up launches.
+  allocation of ``DEVICE_SLOTS * slot`` bytes (one slot, 64 MiB at most, by
+  default), released to CuPy's memory pool when the load ends, plus the same
+  tables and warm-up launches.
 
 Failures
 --------
@@ -150,11 +151,18 @@ PDL = False
 #: Kernels read the quantized bytes straight from the pinned buffers (no
 #: device staging) on devices that can (see device_reads_host).
 ZERO_COPY = _env_flag("CUPYQUANT_LOAD_ZERO_COPY", True)
+#: Device staging buffers (one slot each) a device has on the staging path,
+#: shared by the slots' streams in turn: a chunk's host -> device copy waits
+#: for the kernels of the chunk that used its buffer before (an event). One
+#: keeps the device memory beyond the outputs at one staging chunk; the
+#: device's dequantization of a chunk takes a few percent of its copy over
+#: the bus, so the copies lose little by waiting for it. At most N_SLOTS.
+DEVICE_SLOTS = 1
 
 #: What the last load_to_gpu call of the process did (replaced by each call):
 #: "path" ("zero-copy", "staging" or "mixed" over several devices), "devices"
 #: (device id -> path), "slots", "slot_bytes", "pinned_bytes",
-#: "device_staging_bytes", "threads", "read_method", "chunks", "tensor_bytes",
+#: "device_staging_bytes", "device_slots" (device id -> staging areas), "threads", "read_method", "chunks", "tensor_bytes",
 #: "complete" (False while running or after a failure).
 last_load_stats: dict = {}
 
@@ -403,7 +411,9 @@ class _Load:
         self.current = None         # name of the tensor being worked on (for messages)
         self.zero_copy = {}         # device -> True (zero-copy path) / False (staging path)
         self.streams = {}           # device -> [stream per slot]
-        self.staging = {}           # device -> [device uint8 array per slot] (staging path)
+        self.staging = {}           # device -> [device uint8 array per device slot] (staging path)
+        self.staging_free = {}      # device -> [event after the last reader of each device slot]
+        self.staging_next = {}      # device -> the device slot the device's next chunk uses
         self.host_views = {}        # device -> [CuPy view of each pinned buffer] (zero-copy)
         self.pinned = []            # pinned uint8 array per slot
         self.slot_free = []         # event per slot: recorded after the last read of its pinned buffer
@@ -468,9 +478,12 @@ class _Load:
                     self.host_views[dev] = [pinned_view_on_device(cp, p, dev) for p in self.pinned]
                 else:
                     self.current = f"(staging buffers on GPU {dev})"
-                    area = _allocate(cp, (n_slots, slot), cp.uint8)
+                    n_dev = max(1, min(DEVICE_SLOTS, n_slots))
+                    area = _allocate(cp, (n_dev, slot), cp.uint8)
                     self.staging_bytes += int(area.nbytes)
-                    self.staging[dev] = [area[k] for k in range(n_slots)]
+                    self.staging[dev] = [area[k] for k in range(n_dev)]
+                    self.staging_free[dev] = [None] * n_dev
+                    self.staging_next[dev] = 0
                 self.streams[dev] = [cp.cuda.Stream(non_blocking=False) for _ in range(n_slots)]
                 ready = cp.cuda.Event(disable_timing=True)
                 ready.record(cp.cuda.get_current_stream())
@@ -485,6 +498,7 @@ class _Load:
                 "devices": paths, "slots": len(self.pinned), "slot_bytes": self.slot,
                 "pinned_bytes": len(self.pinned) * self.slot,
                 "device_staging_bytes": self.staging_bytes,
+                "device_slots": {dev: len(areas) for dev, areas in self.staging.items()},
                 "threads": HOST_THREADS, "read_method": self.reader.method,
                 "chunks": len(self.chunks),
                 "tensor_bytes": sum(int(j.info.nbytes) for j in self.jobs),
@@ -543,12 +557,18 @@ class _Load:
                 src_all = self.host_views[dev][slot]
                 direct_kind = runtime.memcpyHostToDevice
             else:
-                src_all = self.staging[dev][slot]
+                # The device slots are taken in turn; this chunk's copy into one
+                # waits for the last reader of its previous chunk (another stream).
+                dslot = self.staging_next[dev]
+                self.staging_next[dev] = (dslot + 1) % len(self.staging[dev])
+                if self.staging_free[dev][dslot] is not None:
+                    stream.wait_event(self.staging_free[dev][dslot])
+                src_all = self.staging[dev][dslot]
                 direct_kind = runtime.memcpyDeviceToDevice
                 runtime.memcpyAsync(src_all.data.ptr, self.pinned[slot].ctypes.data,
                                     chunk.end - chunk.start, runtime.memcpyHostToDevice,
                                     stream.ptr)
-                self.mark_slot_free(slot, stream)  # the pinned buffer's only reader is this copy
+                self.slot_free[slot] = self.event_after(stream)  # the pinned buffer's only reader
             base = src_all.data.ptr
             for job, tpos, n, cpos in chunk.pieces:
                 self.current = job.name
@@ -562,17 +582,20 @@ class _Load:
                     e0 = tpos // fmt.type_size * fmt.block_size
                     dequant_launcher(fmt, job.dtype)(base + cpos, job.dst.data.ptr + e0 * job.dst.itemsize,
                                                      n // fmt.type_size, stream=stream, pdl=PDL)
+            done = self.event_after(stream)  # every kernel / copy reading the chunk's buffer
             if zero_copy:
-                self.mark_slot_free(slot, stream)  # after every kernel / copy reading the buffer
+                self.slot_free[slot] = done      # the host may refill the pinned buffer after it
+            else:
+                self.staging_free[dev][dslot] = done  # the next copy into the device slot waits for it
         if self.bar is not None:
             self.bar.update(chunk.payload)
 
-    def mark_slot_free(self, slot: int, stream) -> None:
-        """Record, on ``stream``, the event the host waits for before refilling
-        the slot's pinned buffer: queue it after the buffer's last reader."""
+    def event_after(self, stream):
+        """An event recorded on ``stream``: it completes after everything queued
+        there so far (a buffer's last reader)."""
         done = self.cp.cuda.Event(disable_timing=True)
         done.record(stream)
-        self.slot_free[slot] = done
+        return done
 
     def synchronize(self) -> None:
         for dev, streams in self.streams.items():
@@ -585,6 +608,7 @@ class _Load:
         """Drop the staging buffers, views and streams (after synchronize())."""
         self.host_views.clear()
         self.staging.clear()
+        self.staging_free.clear()
         self.streams.clear()
         self.pinned = []
         self.slot_free = []
