@@ -200,16 +200,11 @@ def part_cap(rounds=2):
 
 def part_capab(rounds=2):
     import cupyquant.qmatmul as mm
-    from probe_util import ab_rounds, bench_cell, launch_spy
+    from probe_util import ab_rounds, bench_cell, knob_setting, launch_spy
     from test_bench_matmul import get_bench
     bench = get_bench()
     launched = launch_spy(mm)
-
-    def setting(on):
-        def apply():
-            mm.MV_CAP_OCCUPANCY = on
-        return apply
-    settings = {"cap": setting(True), "off": setting(False)}
+    settings = {"cap": knob_setting(mm, MV_CAP_OCCUPANCY=True), "off": knob_setting(mm, MV_CAP_OCCUPANCY=False)}
     cell = bench_cell(bench, launched)
 
     def with_smem(base):
@@ -237,18 +232,13 @@ def part_capab(rounds=2):
 
 def part_capgeo(rounds=2):
     import cupyquant.qmatmul as mm
-    from probe_util import ab_rounds, bench_cell, launch_spy
+    from probe_util import ab_rounds, bench_cell, knob_setting, launch_spy
     from test_bench_matmul import get_bench
     bench = get_bench()
     launched = launch_spy(mm)
-
-    def setting(on, geo):
-        def apply():
-            mm.MV_CAP_OCCUPANCY = on
-            mm.MV_GEOMETRY = geo
-        return apply
-    settings = {"cap (16,64,2)": setting(True, None), "cap (16,64,3)": setting(True, (16, 64, 3)),
-                "off (16,64,3)": setting(False, (16, 64, 3))}
+    settings = {"cap (16,64,2)": knob_setting(mm, MV_CAP_OCCUPANCY=True, MV_GEOMETRY=None),
+                "cap (16,64,3)": knob_setting(mm, MV_CAP_OCCUPANCY=True, MV_GEOMETRY=(16, 64, 3)),
+                "off (16,64,3)": knob_setting(mm, MV_CAP_OCCUPANCY=False, MV_GEOMETRY=(16, 64, 3))}
     ab_rounds([(4096, 4096), (4096, 14336), (8192, 8192)], (1, 2), settings, bench_cell(bench, launched), rounds)
     settings["cap (16,64,2)"]()
 
@@ -296,17 +286,11 @@ def part_capcl(rounds=2):
 
 def part_m1split(rounds=1):
     import cupyquant.qmatmul as mm
-    from probe_util import ab_rounds, bench_cell, launch_spy
+    from probe_util import ab_rounds, bench_cell, knob_setting, launch_spy
     from test_bench_matmul import get_bench
     bench = get_bench()
     launched = launch_spy(mm, with_cluster=True)
-
-    def setting(bps):
-        def apply():
-            mm.MV_BLOCKS_PER_SM = bps
-            mm._mv_plans.clear()
-        return apply
-    settings = {"bps0.5": setting(0.5), "bps1": setting(1.0), "bps2": setting(2.0)}
+    settings = {f"bps{bps:g}": knob_setting(mm, MV_BLOCKS_PER_SM=bps) for bps in (0.5, 1.0, 2.0)}
     ab_rounds([(4096, 14336), (5120, 13824), (3072, 8192), (4096, 4096)], (1,), settings,
               bench_cell(bench, launched), rounds)
     settings["bps0.5"]()

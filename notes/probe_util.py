@@ -33,6 +33,17 @@ def module_setting(mm, defines=None, geometry=None, queue_kernel=("float16",)):
     return apply
 
 
+def knob_setting(mm, **knobs):
+    """Apply: the module's knobs (name=value) set and its cached plans
+    dropped. From session 28 (its parts capab, capgeo and m1split ran with
+    their own copies of this, same effect)."""
+    def apply():
+        for name, value in knobs.items():
+            setattr(mm, name, value)
+        mm._mv_plans.clear()
+    return apply
+
+
 def launch_spy(mm, prefix="cq_q4_0_mv_tc_", with_cluster=False):
     """last["k"]: (kernel name without ``prefix``, grid[, cluster]) of the
     module's latest launch."""
