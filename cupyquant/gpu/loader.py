@@ -43,8 +43,9 @@ How the bytes travel
    device copy. Before a pinned buffer is refilled the host waits for that
    event. On the staging path another event is recorded after the chunk's
    last kernel or copy, and the next chunk that uses the same device staging
-   area (on another slot's stream) waits for it before its copy into it. The streams wait for an event recorded on the caller's current
-   stream after the outputs were allocated, and every stream is synchronised
+   area (on another slot's stream) waits for it before its copy into it. The
+   streams wait for an event recorded on the caller's current stream after
+   the outputs were allocated, and every stream is synchronised
    before ``load_to_gpu`` returns: the arrays it returns are complete for any
    stream.
 
@@ -162,8 +163,9 @@ DEVICE_SLOTS = 1
 #: What the last load_to_gpu call of the process did (replaced by each call):
 #: "path" ("zero-copy", "staging" or "mixed" over several devices), "devices"
 #: (device id -> path), "slots", "slot_bytes", "pinned_bytes",
-#: "device_staging_bytes", "device_slots" (device id -> staging areas), "threads", "read_method", "chunks", "tensor_bytes",
-#: "complete" (False while running or after a failure).
+#: "device_staging_bytes", "device_slots" (device id -> staging areas),
+#: "threads", "read_method", "chunks", "tensor_bytes", "complete" (False
+#: while running or after a failure).
 last_load_stats: dict = {}
 
 _ALIGN = 256              # chunk starts are rounded down to this (file alignment kept)
