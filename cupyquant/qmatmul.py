@@ -85,7 +85,7 @@ import numpy as np
 
 from . import matmul_kernels as mk
 from .errors import UnsupportedFormatError
-from .gpu.launch import clusters_usable, launch, max_active_clusters, pdl_usable
+from .gpu.launch import clusters_usable, function_handle, launch, max_active_clusters, pdl_usable
 from .gpu.platform import backend, cuda_sm, cupy_module, device_info
 
 PATHS = ("matvec", "mma", "dequant_gemm", "wgmma")
@@ -441,6 +441,7 @@ MVI8_GEOMETRY = None
 MVI8_FILL = 1.0
 
 _CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES = 8
+_CU_FUNC_ATTRIBUTE_SHARED_SIZE_BYTES = 1
 
 
 class MatmulFormatError(UnsupportedFormatError, TypeError):
@@ -896,8 +897,8 @@ def _occupancy(cp, kern, smem: int) -> int:
     if n is None:
         n = 0
         try:
-            ptr = kern.kernel.ptr if hasattr(kern, "kernel") else kern.ptr
-            n = int(cp.cuda.driver.occupancyMaxActiveBlocksPerMultiprocessor(ptr, mk.THREADS, smem))
+            n = int(cp.cuda.driver.occupancyMaxActiveBlocksPerMultiprocessor(function_handle(kern), mk.THREADS,
+                                                                             smem))
         except Exception:
             pass
         if n <= 0:
@@ -1033,9 +1034,11 @@ def _mv_cap_occupancy(cp, plan: tuple, sms: int, smem_optin: int) -> tuple:
     the larger shared memory. (Split grids summed through the global
     workspace are left as they are: not measured.)"""
     kern, geo, smem, grid_x, splits, sps, x_shared, full, cluster = plan
+    if full or (splits != 1 and not cluster):
+        return plan
     per_sm = -(-grid_x * splits // sms)
     smem_optin -= _static_smem(cp, kern)
-    if full or (splits != 1 and not cluster) or smem_optin <= smem:
+    if smem_optin <= smem:
         return plan
     # Allowed the most first: above a kernel's limit the occupancy query says 0.
     widest = _kernel_with_smem(cp, kern.name, smem_optin)
@@ -1063,8 +1066,8 @@ def _static_smem(cp, kern) -> int:
     except AttributeError:
         pass
     try:
-        ptr = kern.kernel.ptr if hasattr(kern, "kernel") else kern.ptr
-        return int(cp.cuda.driver.funcGetAttribute(1, ptr))  # CU_FUNC_ATTRIBUTE_SHARED_SIZE_BYTES
+        attr = getattr(cp.cuda.driver, "CU_FUNC_ATTRIBUTE_SHARED_SIZE_BYTES", _CU_FUNC_ATTRIBUTE_SHARED_SIZE_BYTES)
+        return int(cp.cuda.driver.funcGetAttribute(attr, function_handle(kern)))
     except Exception:
         return 0
 
@@ -1200,10 +1203,9 @@ def _set_max_dynamic_smem(cp, kern, nbytes: int) -> None:
         return
     except AttributeError:
         pass
-    ptr = kern.kernel.ptr if hasattr(kern, "kernel") else kern.ptr
     attr = getattr(cp.cuda.driver, "CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES",
                    _CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES)
-    cp.cuda.driver.funcSetAttribute(ptr, attr, nbytes)
+    cp.cuda.driver.funcSetAttribute(function_handle(kern), attr, nbytes)
 
 
 def _mma_tc(cp, x2, w, y2, N, K):

@@ -156,13 +156,13 @@ def launch(kern, grid, block, args, *, shared_mem: int = 0, stream=None, pdl: bo
         params[i] = ctypes.addressof(v)
     cfg = _config(grid, block, shared_mem,
                   (stream if stream is not None else cp.cuda.get_current_stream()).ptr, cluster, use_pdl)
-    status = _libcuda().cuLaunchKernelEx(ctypes.byref(cfg), _handle(kern), params, None)
+    status = _libcuda().cuLaunchKernelEx(ctypes.byref(cfg), function_handle(kern), params, None)
     if status != 0:
         raise RuntimeError(f"cuLaunchKernelEx of {getattr(kern, 'name', kern)} failed: "
                            f"CUresult {status} ({_error_name(status)})")
 
 
-def _handle(kern) -> int:
+def function_handle(kern) -> int:
     """The CUfunction of a CuPy RawKernel (or of its Function)."""
     return kern.kernel.ptr if hasattr(kern, "kernel") else kern.ptr
 
@@ -203,7 +203,7 @@ def max_active_clusters(kern, block, shared_mem: int, cluster) -> int | None:
         return None
     cfg = _config(cluster, block, shared_mem, None, cluster, False)  # one cluster's grid
     n = ctypes.c_int(0)
-    status = fn(ctypes.byref(n), _handle(kern), ctypes.byref(cfg))
+    status = fn(ctypes.byref(n), function_handle(kern), ctypes.byref(cfg))
     return int(n.value) if status == 0 else None
 
 
