@@ -16,6 +16,7 @@ import pytest
 
 from cupyquant import FORMATS, GGUFError, load_gguf
 from cupyquant.gguf_file import open_gguf
+from cupyquant.gpu import inplace as gi
 from cupyquant.gpu import loader as gl
 from cupyquant.loader import GGUFTensors
 from cupyquant.quantized import QuantizedTensor
@@ -92,9 +93,11 @@ def used_bytes(cp):
     return cp.get_default_memory_pool().used_bytes()
 
 
-@pytest.fixture(params=["zero-copy", "staging"])
+@pytest.fixture(params=["in-place", "zero-copy", "staging"])
 def load_path(request, monkeypatch):
-    """The loader path a test runs (the ZERO_COPY flag, for this test only)."""
+    """The loader path a test runs (the IN_PLACE and ZERO_COPY flags, for
+    this test only)."""
+    monkeypatch.setattr(gl, "IN_PLACE", request.param == "in-place")
     monkeypatch.setattr(gl, "ZERO_COPY", request.param == "zero-copy")
     return request.param
 
@@ -102,6 +105,8 @@ def load_path(request, monkeypatch):
 def expected_path(cp, path, dev=0):
     """The path a load on ``dev`` takes: zero-copy falls back to staging on a
     device that cannot read pinned host memory."""
+    if path == "in-place":
+        return path
     return "zero-copy" if path == "zero-copy" and gl.device_reads_host(cp, dev) else "staging"
 
 
@@ -109,8 +114,10 @@ def assert_path(cp, path):
     stats = gl.last_load_stats
     assert stats["path"] == expected_path(cp, path), stats
     assert stats["complete"], stats
-    if stats["path"] == "zero-copy":
+    if stats["path"] in ("zero-copy", "in-place"):
         assert stats["device_staging_bytes"] == 0, stats
+    if stats["path"] != "in-place":
+        assert stats["device_sync_bytes"] == 0, stats
 
 
 @pytest.fixture(scope="module")
@@ -479,6 +486,7 @@ def test_failure_midway_releases_device_memory(cp, model, load_path, monkeypatch
         return failing
 
     monkeypatch.setattr(gl, "dequant_launcher", failing_launcher)
+    monkeypatch.setattr(gi, "dequant_launcher", failing_launcher)   # the in-place path's launches
     with pytest.raises(exc, match="injected failure") as err:
         load_gguf(model.path, device=0)
     assert len(calls) == 7
@@ -578,11 +586,31 @@ def _device_growth(cp, load):
 
 
 @pytest.mark.parametrize("slot", [None, SMALL_SLOT])
+@pytest.mark.parametrize("dtype", [None, "float16"])
+def test_in_place_takes_no_device_staging(cp, model, monkeypatch, slot, dtype):
+    """In place the pool grows by the outputs, their layouts' rounding and
+    the sync areas only; with float16 output the F32 tensors' pieces take
+    device copies of their own, freed as the load goes."""
+    if slot is not None:
+        monkeypatch.setattr(gl, "SLOT_BYTES", slot)
+    monkeypatch.setattr(gl, "IN_PLACE", True)
+    load_gguf(model.path, device=0, dtype=dtype)   # kernels and their tables exist now
+    extra, exact = _device_growth(cp, lambda: load_gguf(model.path, device=0, dtype=dtype))
+    stats = gl.last_load_stats
+    assert stats["path"] == "in-place" and stats["device_staging_bytes"] == 0, stats
+    assert 0 < stats["device_sync_bytes"] < 1 << 20, stats
+    assert extra < 1 << 20, extra
+    if exact:
+        assert extra >= stats["device_sync_bytes"], (extra, stats)
+
+
+@pytest.mark.parametrize("slot", [None, SMALL_SLOT])
 def test_zero_copy_takes_no_device_staging(cp, model, monkeypatch, slot):
     if not gl.device_reads_host(cp, 0):
         pytest.skip("this GPU cannot read pinned host memory (staging path only)")
     if slot is not None:
         monkeypatch.setattr(gl, "SLOT_BYTES", slot)
+    monkeypatch.setattr(gl, "IN_PLACE", False)
     monkeypatch.setattr(gl, "ZERO_COPY", True)
     load_gguf(model.path, device=0)   # kernels and their tables exist now
     extra, _ = _device_growth(cp, lambda: load_gguf(model.path, device=0))
@@ -601,6 +629,7 @@ def test_zero_copy_takes_no_device_staging(cp, model, monkeypatch, slot):
 
 
 def test_falls_back_to_staging_when_the_device_cannot_read_host_memory(cp, model, monkeypatch):
+    monkeypatch.setattr(gl, "IN_PLACE", False)
     monkeypatch.setattr(gl, "ZERO_COPY", True)
     monkeypatch.setattr(gl, "device_reads_host", lambda cp_, dev: False)
     assert_same_as_cpu(cp, load_gguf(model.path, device=0, dtype="float32"), model.cpu,
@@ -614,4 +643,4 @@ def test_module_imports_without_cupy():
     # The module itself imports no CuPy (CPU-only installs import cupyquant.gpu.loader fine).
     assert gl.SLOT_BYTES > 0 and gl.N_SLOTS >= 1 and gl.LOOKAHEAD < 1 << 10
     assert gl.READ_METHOD in ("pread", "mmap")
-    assert isinstance(gl.ZERO_COPY, bool) and 1 <= gl.HOST_THREADS <= 12
+    assert isinstance(gl.ZERO_COPY, bool) and isinstance(gl.IN_PLACE, bool) and 1 <= gl.HOST_THREADS <= 12

@@ -105,10 +105,11 @@ def launch_dequant(fmt, raw, out_flat, stream=None, pdl=True, ahead=None):
 
 def dequant_launcher(fmt, out_dtype):
     """``launch(src_ptr, dst_ptr, n_blocks, stream=None, pdl=False,
-    ahead=None)``: ``fmt``'s kernel into ``out_dtype`` on the current
-    device, from ``n_blocks`` whole blocks at device (or device-mapped
-    pinned) address ``src_ptr`` into the output at ``dst_ptr``; ``pdl`` and
-    ``ahead`` as in launch_dequant. The kernel, its constant table, the grid
+    ahead=None, sync_ptr=0)``: ``fmt``'s kernel into ``out_dtype`` on the
+    current device, from ``n_blocks`` whole blocks at device (or
+    device-mapped pinned) address ``src_ptr`` into the output at
+    ``dst_ptr``; ``pdl`` and ``ahead`` as in launch_dequant; ``sync_ptr``:
+    the in-place schedule's sync area (gpu/inplace.py), 0 for none. The kernel, its constant table, the grid
     limit and the prefetch distance are worked out once per format, dtype
     and device: the loader launches a kernel for every piece of every tensor
     from the thread that also hands the host copies out (H200, 2.4 GB file:
@@ -130,12 +131,13 @@ def _launcher(fmt, out_dtype, dev: int):
     default_ahead = np.int32(l2_ahead(fmt, out_dtype, info.get("l2_bytes", 0)))
     block_size = fmt.block_size
 
-    def launch_blocks(src_ptr: int, dst_ptr: int, n_blocks: int, stream=None, pdl: bool = False, ahead=None):
+    def launch_blocks(src_ptr: int, dst_ptr: int, n_blocks: int, stream=None, pdl: bool = False, ahead=None,
+                      sync_ptr: int = 0):
         n_elems = n_blocks * block_size
         grid = min(-(-n_elems // per_tile), max_grid)
         launch(kernel, (grid,), (THREADS,),
                (np.uint64(src_ptr), np.uint64(dst_ptr), np.int64(n_elems), table_ptr,
-                default_ahead if ahead is None else np.int32(ahead)),
+                default_ahead if ahead is None else np.int32(ahead), np.uint64(sync_ptr)),
                stream=stream, pdl=pdl)
     return launch_blocks
 

@@ -20,11 +20,21 @@ How the bytes travel
    being filled while earlier ones are being consumed by the device. The
    first ``LOOKAHEAD + 1`` chunks start filling before the outputs are
    allocated and the kernels prepared (the host threads need neither).
-3. *Device.* Slot ``k`` has, on each device, its own stream. Two paths, chosen
-   once per load and per device (``last_load_stats`` says which ran):
+3. *Device.* Slot ``k`` has, on each device, its own stream. Three paths,
+   chosen once per load and per device (``last_load_stats`` says which ran):
 
-   * **zero-copy** (the default, ``ZERO_COPY``; off with the environment
-     variable ``CUPYQUANT_LOAD_ZERO_COPY=0``): used when the device can read
+   * **in-place** (the default, ``IN_PLACE``; off with the environment
+     variable ``CUPYQUANT_LOAD_IN_PLACE=0``): each piece is copied host ->
+     device in one copy straight into its tensor's output allocation, a
+     quantized piece into the top of it (gpu/inplace.py: the allocation is
+     the output plus at most 255 bytes), and the format's kernel then
+     dequantizes it where it lies, its stores overwriting input already read.
+     The pieces of one tensor are dequantized in order (an event where
+     consecutive pieces are on different streams). Pieces with more input
+     than output bytes (F32 -> float16 / bfloat16) are copied into a device
+     buffer of their own size instead, freed once their kernel is queued.
+   * **zero-copy** (``ZERO_COPY``, where ``IN_PLACE`` is off; off with the
+     environment variable ``CUPYQUANT_LOAD_ZERO_COPY=0``): used when the device can read
      pinned host memory through its host pointer (unified addressing, see
      :func:`device_reads_host`; memory from ``cudaHostAlloc`` /
      ``hipHostMalloc`` then is mapped on every device). Each piece is
@@ -39,8 +49,8 @@ How the bytes travel
      device -> device) from there into the outputs on the same stream.
 4. *Synchronisation.* An event is recorded on the slot's stream after the
    last operation that reads the pinned buffer: on the zero-copy path after
-   the chunk's last kernel or copy, on the staging path after the host ->
-   device copy. Before a pinned buffer is refilled the host waits for that
+   the chunk's last kernel or copy, on the in-place and staging paths after
+   the host -> device copies. Before a pinned buffer is refilled the host waits for that
    event. On the staging path another event is recorded after the chunk's
    last kernel or copy, and the next chunk that uses the same device staging
    area (on another slot's stream) waits for it before its copy into it. The
@@ -58,6 +68,12 @@ Memory bounds (exact, with the defaults)
   the mapped file pages also count in the process RSS (as file pages,
   ``RssFile``: they are the page cache, not extra memory); the map is closed
   when the load ends.
+* Device, beyond the outputs, on the in-place path: at most 255 bytes an
+  allocation (the layout's rounding), and a sync area a stream (two counters
+  and a word a tile of the largest piece: 32 KiB for a 64 MiB piece of Q4_0),
+  plus the same tables and warm-up launches as below. Only F32 tensors
+  loaded as 16-bit take more: a device copy of each of their pieces, given
+  back to the pool (in its stream's order) once the piece's kernel is queued.
 * Device, beyond the outputs, on the zero-copy path: no staging memory (0
   bytes); only the formats' constant tables (a few KiB, kept for later
   launches) and one block-sized warm-up launch per format and dtype (an input
@@ -92,6 +108,7 @@ from concurrent.futures import ThreadPoolExecutor, wait
 import numpy as np
 
 from ..errors import GGUFError
+from . import inplace
 from .dequant import dequant_launcher, launch_dequant, output_dtype
 from .platform import cupy_module, gpu_available
 
@@ -152,6 +169,11 @@ PDL = False
 #: Kernels read the quantized bytes straight from the pinned buffers (no
 #: device staging) on devices that can (see device_reads_host).
 ZERO_COPY = _env_flag("CUPYQUANT_LOAD_ZERO_COPY", True)
+#: Quantized bytes go host -> device into the top of their tensor's own
+#: output allocation and are dequantized there (gpu/inplace.py): no device
+#: staging and no reads over the bus. Off (environment variable
+#: CUPYQUANT_LOAD_IN_PLACE=0): the zero-copy or staging path.
+IN_PLACE = _env_flag("CUPYQUANT_LOAD_IN_PLACE", True)
 #: Device staging buffers (one slot each) a device has on the staging path,
 #: shared by the slots' streams in turn: a chunk's host -> device copy waits
 #: for the kernels of the chunk that used its buffer before (an event). One
@@ -262,7 +284,7 @@ class _Job:
     """One tensor: where its bytes are and where they go."""
 
     __slots__ = ("name", "info", "fmt", "file_index", "device", "keep", "dtype", "direct",
-                 "out", "dst")
+                 "out", "dst", "layout", "base", "last")
 
     def __init__(self, name, info, fmt, file_index):
         self.name, self.info, self.fmt, self.file_index = name, info, fmt, file_index
@@ -272,6 +294,9 @@ class _Job:
         self.direct = False    # bytes copied as they are, no kernel (kept, or same float type)
         self.out = None        # the result array (uint8 raw bytes when kept)
         self.dst = None        # flat view written by the pieces
+        self.layout = None     # in-place path: gpu.inplace.Layout of its allocation (None: not in place)
+        self.base = 0          # ... and that allocation's address
+        self.last = None       # ... (stream, event after the kernel of its latest piece)
 
     @property
     def out_nbytes(self) -> int:
@@ -407,11 +432,13 @@ class _Reader:
 class _Load:
     """State of one load; ``abort()`` releases everything it holds."""
 
-    def __init__(self, cp, jobs, chunks, reader, bar, zero_copy: bool):
+    def __init__(self, cp, jobs, chunks, reader, bar, zero_copy: bool, in_place: bool):
         self.cp, self.jobs, self.chunks, self.reader, self.bar = cp, jobs, chunks, reader, bar
         self.want_zero_copy = zero_copy   # ZERO_COPY, read once at the start of the load
+        self.in_place = in_place          # IN_PLACE, likewise
         self.current = None         # name of the tensor being worked on (for messages)
-        self.zero_copy = {}         # device -> True (zero-copy path) / False (staging path)
+        self.paths = {}             # device -> "in-place", "zero-copy" or "staging"
+        self.sync_areas = {}        # device -> [gpu.inplace.SyncArea per slot] (in-place path)
         self.streams = {}           # device -> [stream per slot]
         self.staging = {}           # device -> [device uint8 array per device slot] (staging path)
         self.staging_free = {}      # device -> [event after the last reader of each device slot]
@@ -424,6 +451,7 @@ class _Load:
         self.slot = 0               # bytes of one slot
         self.submitted = 0          # chunks whose host copies have been started
         self.staging_bytes = 0      # device staging bytes taken, all devices
+        self.sync_bytes = 0         # in-place sync area bytes, all devices
 
     # ------------------------------------------------------------ setup
     def allocate_outputs(self) -> None:
@@ -432,9 +460,19 @@ class _Load:
             self.current = job.name
             with cp.cuda.Device(job.device):
                 shape = tuple(int(s) for s in job.info.shape)
+                lay = None
+                if self.in_place and not job.direct and job.info.nbytes:
+                    lay = inplace.layout(job.fmt, int(job.info.nbytes) // job.fmt.type_size,
+                                         job.dtype.itemsize)
                 if job.keep:
                     job.out = _allocate(cp, (int(job.info.nbytes),), cp.uint8)
                     job.dst = job.out
+                elif lay is not None:
+                    # one allocation: the output, with the quantized bytes copied into its top
+                    raw = _allocate(cp, (lay.alloc_bytes,), cp.uint8)
+                    job.layout, job.base = lay, raw.data.ptr
+                    job.out = raw[:lay.out_bytes].view(job.dtype).reshape(shape)
+                    job.dst = job.out.reshape(-1)
                 else:
                     job.out = _allocate(cp, shape, job.dtype)
                     flat = job.out.reshape(-1)
@@ -473,9 +511,21 @@ class _Load:
                 cp.cuda.Device().synchronize()
                 if not any(c.device == dev for c in self.chunks):
                     continue
-                zero_copy = bool(self.want_zero_copy and device_reads_host(cp, dev))
-                self.zero_copy[dev] = zero_copy
-                if zero_copy:
+                if self.in_place:
+                    path = "in-place"
+                elif self.want_zero_copy and device_reads_host(cp, dev):
+                    path = "zero-copy"
+                else:
+                    path = "staging"
+                self.paths[dev] = path
+                if path == "in-place":
+                    self.current = f"(in-place sync areas on GPU {dev})"
+                    tiles = max((inplace.tiles_of(job.fmt, n // job.fmt.type_size)
+                                 for c in self.chunks if c.device == dev
+                                 for job, _, n, _ in c.pieces if job.layout is not None), default=0)
+                    self.sync_areas[dev] = [inplace.SyncArea(tiles) for _ in range(n_slots)]
+                    self.sync_bytes += sum(a.nbytes for a in self.sync_areas[dev])
+                elif path == "zero-copy":
                     self.current = f"(pinned buffers mapped on GPU {dev})"
                     self.host_views[dev] = [pinned_view_on_device(cp, p, dev) for p in self.pinned]
                 else:
@@ -494,12 +544,13 @@ class _Load:
         self.current = None
 
     def stats(self) -> dict:
-        paths = {dev: ("zero-copy" if zc else "staging") for dev, zc in self.zero_copy.items()}
+        paths = dict(self.paths)
         kinds = set(paths.values())
         return {"path": kinds.pop() if len(kinds) == 1 else ("mixed" if kinds else "none"),
                 "devices": paths, "slots": len(self.pinned), "slot_bytes": self.slot,
                 "pinned_bytes": len(self.pinned) * self.slot,
                 "device_staging_bytes": self.staging_bytes,
+                "device_sync_bytes": self.sync_bytes,
                 "device_slots": {dev: len(areas) for dev, areas in self.staging.items()},
                 "threads": HOST_THREADS, "read_method": self.reader.method,
                 "chunks": len(self.chunks),
@@ -550,9 +601,12 @@ class _Load:
             f.result()                            # raises what the copy raised
         self.futures = [f for f in self.futures if not f.done()]
         dev = chunk.device
+        if self.paths[dev] == "in-place":
+            self.dispatch_in_place(chunk, slot)
+            return
         with cp.cuda.Device(dev):
             stream = self.streams[dev][slot]
-            zero_copy = self.zero_copy[dev]
+            zero_copy = self.paths[dev] == "zero-copy"
             if zero_copy:
                 # The kernels read the pinned buffer itself (a device-side view of it);
                 # direct pieces are copied host -> device straight into place.
@@ -592,6 +646,56 @@ class _Load:
         if self.bar is not None:
             self.bar.update(chunk.payload)
 
+    def dispatch_in_place(self, chunk, slot) -> None:
+        """The in-place path's share of dispatch(): every piece's bytes host ->
+        device in one copy each, straight into place (quantized pieces into
+        the top of their tensor's allocation), then the kernels, each
+        dequantizing its piece where it lies (gpu/inplace.py)."""
+        cp = self.cp
+        runtime = cp.cuda.runtime
+        h2d = runtime.memcpyHostToDevice
+        pinned = self.pinned[slot].ctypes.data
+        dev = chunk.device
+        with cp.cuda.Device(dev):
+            stream = self.streams[dev][slot]
+            area = self.sync_areas[dev][slot]
+            # Pieces with more input than output bytes (F32 -> 16-bit) have no
+            # in-place layout: a device copy of the piece, freed in this stream's
+            # order once its kernel is queued (CuPy's pool reuses it on this
+            # stream only).
+            copies = {}
+            for job, tpos, n, cpos in chunk.pieces:
+                self.current = job.name
+                if job.direct:
+                    dst = job.dst.data.ptr + tpos
+                elif job.layout is not None:
+                    dst = job.base + job.layout.src_offset + tpos
+                else:
+                    with stream:
+                        copies[id(job), tpos] = _allocate(cp, (n,), cp.uint8)
+                    dst = copies[id(job), tpos].data.ptr
+                runtime.memcpyAsync(dst, pinned + cpos, n, h2d, stream.ptr)
+            self.slot_free[slot] = self.event_after(stream)  # the copies are the pinned buffer's readers
+            for job, tpos, n, cpos in chunk.pieces:
+                if job.direct:
+                    continue
+                self.current = job.name
+                fmt = job.fmt
+                first, n_blocks = tpos // fmt.type_size, n // fmt.type_size
+                if job.layout is None:
+                    dequant_launcher(fmt, job.dtype)(copies.pop((id(job), tpos)).data.ptr,
+                                                     job.dst.data.ptr + first * fmt.block_size * job.dst.itemsize,
+                                                     n_blocks, stream=stream, pdl=PDL)
+                    continue
+                # A tensor's pieces in order: this one's stores overwrite the
+                # input of earlier ones, which their kernels must have read.
+                if job.last is not None and job.last[0] is not stream:
+                    stream.wait_event(job.last[1])
+                inplace.launch_in_place(fmt, job.dtype, job.base, job.layout, first, n_blocks, area, stream)
+                job.last = (stream, self.event_after(stream)) if tpos + n < int(job.info.nbytes) else None
+        if self.bar is not None:
+            self.bar.update(chunk.payload)
+
     def event_after(self, stream):
         """An event recorded on ``stream``: it completes after everything queued
         there so far (a buffer's last reader)."""
@@ -609,6 +713,7 @@ class _Load:
     def release_staging(self) -> None:
         """Drop the staging buffers, views and streams (after synchronize())."""
         self.host_views.clear()
+        self.sync_areas.clear()
         self.staging.clear()
         self.staging_free.clear()
         self.streams.clear()
@@ -630,7 +735,8 @@ class _Load:
             pass
         self.release_staging()
         for job in self.jobs:
-            job.out = job.dst = None
+            job.out = job.dst = job.last = None
+            job.base = 0
         self.jobs = []
         self.chunks = []
 
@@ -747,7 +853,7 @@ def load_to_gpu(files, *, device=None, dtype=None, quantized=False, progress=Non
         total = sum(int(j.info.nbytes) for j in jobs)
         desc = f"loading {os.path.basename(str(files[0].path))}" if files else "loading"
         bar = _progress_bar(progress, total, desc)
-        load = _Load(cp, jobs, chunks, reader, bar, ZERO_COPY)
+        load = _Load(cp, jobs, chunks, reader, bar, ZERO_COPY, IN_PLACE)
         switch = sys.getswitchinterval()
         if GIL_SWITCH_INTERVAL:
             sys.setswitchinterval(GIL_SWITCH_INTERVAL)

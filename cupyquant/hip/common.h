@@ -546,9 +546,74 @@ template <class Out> struct cq_conv16;
 template <> struct cq_conv16<cq_f16> { static constexpr cq_u16 (*fn)(float) = cq_float_to_half; };
 template <> struct cq_conv16<cq_bf16> { static constexpr cq_u16 (*fn)(float) = cq_float_to_bf16; };
 
+// In-place schedule (sync not null): the quantized bytes lie inside the
+// output's own allocation, at least (output bytes - input bytes) a block
+// above dst (gpu/inplace.py), so that a tile's stores can only overwrite the
+// input of that tile or of earlier ones. Thread blocks take tiles in order
+// from a ticket counter (sync[0]); once a tile's input is staged in shared
+// memory its flag (sync[3 + tile]) is set to this launch's mark, and before a
+// tile's stores the thread block waits for the flags of the earlier tiles
+// whose input those stores overwrite. A tile only waits for tiles whose
+// tickets were taken before its own, by running thread blocks that stage
+// before they wait: no cycle, whatever the residency. The mark is the last
+// launch's (sync[2]) plus one, so flags left by earlier launches never
+// match; the last thread block to leave stores it there and sets the two
+// counters back to 0 for the next launch (on the device, so that a captured
+// graph replays correctly). sync must hold 3 + (tiles) words, zeroed once,
+// and serve one launch at a time. (src and dst may overlap, so neither is
+// declared __restrict__.)
+struct cq_inplace {
+    cq_u32* sync;
+    cq_u32 mark;
+    __device__ static cq_inplace of(cq_u32* sync) {
+        if (sync == nullptr) return cq_inplace{nullptr, 0u};
+        // Written by the previous launch on this area, which has ended.
+        const cq_u32 mark = *(volatile cq_u32*)&sync[2] + 1u;
+        return cq_inplace{sync, mark == 0u ? 1u : mark};  // 0 is the zeroed flags' value
+    }
+    __device__ bool on() const { return sync != nullptr; }
+    // The next tile of this thread block (all threads call it; one barrier).
+    __device__ cq_i64 take(cq_i64* slot) const {
+        if (threadIdx.x == 0) *slot = (cq_i64)atomicAdd(&sync[0], 1u);
+        __syncthreads();
+        return *slot;
+    }
+    // After the barrier that ends staging: the tile's input is in shared memory.
+    __device__ void staged(cq_i64 tile) const {
+        if (threadIdx.x == 0) {
+            __threadfence();  // the staging loads are ordered before the flag
+            atomicExch(&sync[3 + tile], mark);
+        }
+    }
+    // Before the stores of [w0, w1) bytes: the earlier tiles whose input
+    // (tile_in bytes each from src) those bytes cover have been staged.
+    __device__ void wait_inputs(cq_i64 tile, const cq_u8* src, int tile_in, const void* w0, const void* w1) const {
+        const cq_i64 lo_b = (cq_i64)((const cq_u8*)w0 - src), hi_b = (cq_i64)((const cq_u8*)w1 - src);
+        cq_i64 lo = lo_b <= 0 ? 0 : lo_b / tile_in;
+        cq_i64 hi = hi_b <= 0 ? -1 : (hi_b - 1) / tile_in;
+        if (hi > tile - 1) hi = tile - 1;  // its own tile is staged; later ones are never covered
+        for (cq_i64 j = lo + threadIdx.x; j <= hi; j += CQ_THREADS) {
+            volatile cq_u32* flag = &sync[3 + j];
+            while (*flag != mark) { }
+        }
+        __threadfence();
+        __syncthreads();
+    }
+    // At the thread block's end, after its last take().
+    __device__ void leave() const {
+        if (threadIdx.x == 0 && atomicAdd(&sync[1], 1u) == gridDim.x - 1) {
+            sync[0] = 0;
+            sync[1] = 0;
+            sync[2] = mark;
+            __threadfence();
+        }
+    }
+};
+
 template <class D, class Out>
-__device__ __forceinline__ void cq_dequant_tiles(const cq_u8* __restrict__ src, Out* __restrict__ dst,
-                                                 cq_i64 n_elems, const void* __restrict__ tables, int l2_ahead) {
+__device__ __forceinline__ void cq_dequant_tiles(const cq_u8* src, Out* dst,
+                                                 cq_i64 n_elems, const void* __restrict__ tables, int l2_ahead,
+                                                 const cq_inplace ip) {
     constexpr int CQ_UNROLL = cq_tile<D>::unroll;
     constexpr int CQ_TILE_ELEMS = cq_tile<D>::elems;
     static_assert(CQ_TILE_ELEMS % D::block_size == 0, "block size must divide the tile");
@@ -625,7 +690,9 @@ __device__ __forceinline__ void cq_dequant_tiles(const cq_u8* __restrict__ src, 
             if (piece_in_slice(k) && i < nvec) r[k] = vsrc[i];
         }
     };
-    if (src_aligned && (cq_i64)blockIdx.x < n_tiles) prefetch(blockIdx.x);
+    __shared__ cq_i64 ticket;  // in place: the tile taken, for the whole thread block
+    cq_i64 tile = ip.on() ? ip.take(&ticket) : (cq_i64)blockIdx.x;
+    if (src_aligned && tile < n_tiles) prefetch(tile);
     // The first tile of thread block blockIdx.x + l2_ahead, into L2 now, so
     // that its loads find it there when it starts. A thread block reads its
     // tile only at its start, and while memory is busy with the other thread
@@ -634,20 +701,21 @@ __device__ __forceinline__ void cq_dequant_tiles(const cq_u8* __restrict__ src, 
     // picks l2_ahead (gpu/dequant.py): 0 where the kernel's traffic is not
     // mostly writes.
     if (l2_ahead > 0) {
-        const cq_i64 ahead = (cq_i64)blockIdx.x + l2_ahead;
+        const cq_i64 ahead = tile + l2_ahead;
         if (ahead < (cq_i64)gridDim.x && ahead < n_tiles)
             cq_prefetch_l2(src + ahead * CQ_TILE_ELEMS / D::block_size * D::type_size, tile_bytes_of(ahead),
                            threadIdx.x, CQ_THREADS);
     }
 
-    for (cq_i64 tile = blockIdx.x; tile < n_tiles; tile += gridDim.x) {
+    while (tile < n_tiles) {
         const cq_i64 e0 = tile * CQ_TILE_ELEMS;
         const cq_i64 left = n_elems - e0;
         const int tile_elems = left < CQ_TILE_ELEMS ? (int)left : CQ_TILE_ELEMS;
         const int tile_bytes = tile_bytes_of(tile);
         const cq_u8* tsrc = src + e0 / D::block_size * D::type_size;
         const bool fast = dst_aligned && tile_elems == CQ_TILE_ELEMS;
-        const bool warp_local = WT && fast && src_aligned;  // uniform over the thread block
+        // uniform over the thread block; in place the tile is staged by the whole block before its flag
+        const bool warp_local = WT && fast && src_aligned && !ip.on();
         // A shared tile: the warps may still be decoding their slices of the last one.
         if (WT && !warp_local) __syncthreads();
         int first_byte = 0;
@@ -662,6 +730,7 @@ __device__ __forceinline__ void cq_dequant_tiles(const cq_u8* __restrict__ src, 
         }
         for (int i = first_byte + threadIdx.x; i < tile_bytes; i += CQ_THREADS) sbytes[i] = tsrc[i];
         if (warp_local) CQ_SYNC_WARP(); else __syncthreads();
+        if (ip.on()) ip.staged(tile);
         if constexpr (SG > 0) {
             if (warp_local) {
                 constexpr int W_BLOCKS = W_VALS / D::block_size;
@@ -676,7 +745,9 @@ __device__ __forceinline__ void cq_dequant_tiles(const cq_u8* __restrict__ src, 
                 __syncthreads();
             }
         }
-        if (src_aligned && tile + gridDim.x < n_tiles) prefetch(tile + gridDim.x);
+        const cq_i64 next = ip.on() ? ip.take(&ticket) : tile + gridDim.x;
+        if (src_aligned && next < n_tiles) prefetch(next);
+        if (ip.on()) ip.wait_inputs(tile, src, tile_bytes_full, dst + e0, dst + e0 + tile_elems);
 
         // LOCAL: the warp's own slice (warp tiles), else the shared tile.
         auto decode_fast = [&](auto local_tag) {
@@ -742,7 +813,9 @@ __device__ __forceinline__ void cq_dequant_tiles(const cq_u8* __restrict__ src, 
             }
         }
         if (warp_local) CQ_SYNC_WARP(); else __syncthreads();
+        tile = next;
     }
+    if (ip.on()) ip.leave();
 }
 
 // HIP gives the second launch bound another meaning (warps per execution
@@ -755,10 +828,10 @@ __device__ __forceinline__ void cq_dequant_tiles(const cq_u8* __restrict__ src, 
 
 #define CQ_DEQUANT_KERNEL_1(TAG, DECODER, SUFFIX, OUT)                                       \
     extern "C" __global__ void CQ_DEQUANT_BOUNDS(DECODER) cq_dequant_##TAG##_##SUFFIX(       \
-        const cq_u8* __restrict__ src, OUT* __restrict__ dst, cq_i64 n_elems,               \
-        const void* __restrict__ tables, int l2_ahead) {                                    \
+        const cq_u8* src, OUT* dst, cq_i64 n_elems,                                         \
+        const void* __restrict__ tables, int l2_ahead, cq_u32* sync) {                      \
         CQ_GRID_DEPENDENCY();                                                               \
-        cq_dequant_tiles<DECODER>(src, dst, n_elems, tables, l2_ahead);                     \
+        cq_dequant_tiles<DECODER>(src, dst, n_elems, tables, l2_ahead, cq_inplace::of(sync)); \
     }
 
 #define CQ_DEQUANT_KERNELS(TAG, DECODER)              \
