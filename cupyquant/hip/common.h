@@ -566,8 +566,7 @@ template <> struct cq_conv16<cq_bf16> { static constexpr cq_u16 (*fn)(float) = c
 // __threadfence(), with acquire semantics at device scope: later memory
 // operations of this thread stay after it. Unlike __threadfence() after a
 // plain load it does not wait for this thread's earlier loads (the next
-// tile's, in flight): run 1 of session 29 measured 40 us more a 64 MiB
-// piece that way (notes/h200_s29).
+// tile's, in flight).
 __device__ __forceinline__ cq_u32 cq_load_acquire(const cq_u32* p) {
 #if defined(CQ_CUDA) && (!defined(__CUDA_ARCH__) || __CUDA_ARCH__ >= 700)
     cq_u32 v;
@@ -584,14 +583,22 @@ __device__ __forceinline__ cq_u32 cq_load_acquire(const cq_u32* p) {
 
 struct cq_inplace {
     cq_u32* sync;
-    cq_u32 mark;
-    __device__ static cq_inplace of(cq_u32* sync) {
-        if (sync == nullptr) return cq_inplace{nullptr, 0u};
-        // Written by the previous launch on this area, which has ended.
-        const cq_u32 mark = *(volatile cq_u32*)&sync[2] + 1u;
-        return cq_inplace{sync, mark == 0u ? 1u : mark};  // 0 is the zeroed flags' value
-    }
+    cq_u32 mark;  // set by begin()
     __device__ bool on() const { return sync != nullptr; }
+    // The thread block's first tile, and the launch's mark: both read by one
+    // thread and handed to the others through shared memory (all threads
+    // call it; one barrier).
+    __device__ cq_i64 begin(cq_i64* tile_slot, cq_u32* mark_slot) {
+        if (threadIdx.x == 0) {
+            *tile_slot = (cq_i64)atomicAdd(&sync[0], 1u);
+            // Written by the previous launch on this area, which has ended.
+            const cq_u32 m = *(volatile cq_u32*)&sync[2] + 1u;
+            *mark_slot = m == 0u ? 1u : m;  // 0 is the zeroed flags' value
+        }
+        __syncthreads();
+        mark = *mark_slot;
+        return *tile_slot;
+    }
     // The next tile of this thread block (all threads call it; one barrier).
     __device__ cq_i64 take(cq_i64* slot) const {
         if (threadIdx.x == 0) *slot = (cq_i64)atomicAdd(&sync[0], 1u);
@@ -632,7 +639,7 @@ struct cq_inplace {
 template <class D, class Out>
 __device__ __forceinline__ void cq_dequant_tiles(const cq_u8* src, Out* dst,
                                                  cq_i64 n_elems, const void* __restrict__ tables, int l2_ahead,
-                                                 const cq_inplace ip) {
+                                                 cq_inplace ip) {
     constexpr int CQ_UNROLL = cq_tile<D>::unroll;
     constexpr int CQ_TILE_ELEMS = cq_tile<D>::elems;
     static_assert(CQ_TILE_ELEMS % D::block_size == 0, "block size must divide the tile");
@@ -710,7 +717,8 @@ __device__ __forceinline__ void cq_dequant_tiles(const cq_u8* src, Out* dst,
         }
     };
     __shared__ cq_i64 ticket;  // in place: the tile taken, for the whole thread block
-    cq_i64 tile = ip.on() ? ip.take(&ticket) : (cq_i64)blockIdx.x;
+    __shared__ cq_u32 mark;    // ... and the launch's mark
+    cq_i64 tile = ip.on() ? ip.begin(&ticket, &mark) : (cq_i64)blockIdx.x;
     if (src_aligned && tile < n_tiles) prefetch(tile);
     // The first tile of thread block blockIdx.x + l2_ahead, into L2 now, so
     // that its loads find it there when it starts. A thread block reads its
@@ -850,7 +858,7 @@ __device__ __forceinline__ void cq_dequant_tiles(const cq_u8* src, Out* dst,
         const cq_u8* src, OUT* dst, cq_i64 n_elems,                                         \
         const void* __restrict__ tables, int l2_ahead, cq_u32* sync) {                      \
         CQ_GRID_DEPENDENCY();                                                               \
-        cq_dequant_tiles<DECODER>(src, dst, n_elems, tables, l2_ahead, cq_inplace::of(sync)); \
+        cq_dequant_tiles<DECODER>(src, dst, n_elems, tables, l2_ahead, cq_inplace{sync, 0u}); \
     }
 
 #define CQ_DEQUANT_KERNELS(TAG, DECODER)              \
