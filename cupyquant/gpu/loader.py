@@ -69,8 +69,8 @@ Memory bounds (exact, with the defaults)
   ``RssFile``: they are the page cache, not extra memory); the map is closed
   when the load ends.
 * Device, beyond the outputs, on the in-place path: at most 255 bytes an
-  allocation (the layout's rounding), and a sync area a stream (two counters
-  and a word a tile of the largest piece: 32 KiB for a 64 MiB piece of Q4_0),
+  allocation (the layout's rounding), and a sync area a stream (three words
+  and one a tile of the largest piece: 29 KiB for a 64 MiB piece of Q4_0),
   plus the same tables and warm-up launches as below. Only F32 tensors
   loaded as 16-bit take more: a device copy of each of their pieces, given
   back to the pool (in its stream's order) once the piece's kernel is queued.
