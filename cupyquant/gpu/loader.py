@@ -172,11 +172,13 @@ ZERO_COPY = _env_flag("CUPYQUANT_LOAD_ZERO_COPY", True)
 #: Quantized bytes go host -> device into the top of their tensor's own
 #: output allocation and are dequantized there (gpu/inplace.py): no device
 #: staging and no reads over the bus. Off (environment variable
-#: CUPYQUANT_LOAD_IN_PLACE=0): the zero-copy or staging path. H200, 2.4 GB
-#: file to float16, best of two in the load benchmark's sweep (notes/h200_s29
-#: run 1): 66.8 ms in place, 71.2 zero-copy, 68.2 staging with one device
-#: area; that run's in-place kernel was 35-40 us slower a 64 MiB piece than
-#: today's (run 4: 16-19 us more than the ordinary kernel).
+#: CUPYQUANT_LOAD_IN_PLACE=0): the zero-copy or staging path. The default
+#: for its memory (none beyond the outputs, no staging chunk), not its speed:
+#: H200, 2.4 GB file to float16, best of two in the load benchmark's sweep,
+#: in place / zero-copy / staging with one device area: 66.8 / 71.2 / 68.2
+#: ms (notes/h200_s29 run 1, whose in-place kernel took 35-40 us more a
+#: 64 MiB piece than today's), 81.5 / 78.4 / 85.1 ms (run 5, the host slower
+#: and noisier). The host's copies out of the page cache set the pace.
 IN_PLACE = _env_flag("CUPYQUANT_LOAD_IN_PLACE", True)
 #: Device staging buffers (one slot each) a device has on the staging path,
 #: shared by the slots' streams in turn: a chunk's host -> device copy waits
