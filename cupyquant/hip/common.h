@@ -546,22 +546,6 @@ template <class Out> struct cq_conv16;
 template <> struct cq_conv16<cq_f16> { static constexpr cq_u16 (*fn)(float) = cq_float_to_half; };
 template <> struct cq_conv16<cq_bf16> { static constexpr cq_u16 (*fn)(float) = cq_float_to_bf16; };
 
-// In-place schedule (sync not null): the quantized bytes lie inside the
-// output's own allocation, at least (output bytes - input bytes) a block
-// above dst (gpu/inplace.py), so that a tile's stores can only overwrite the
-// input of that tile or of earlier ones. Thread blocks take tiles in order
-// from a ticket counter (sync[0]); once a tile's input is staged in shared
-// memory its flag (sync[3 + tile]) is set to this launch's mark, and before a
-// tile's stores the thread block waits for the flags of the earlier tiles
-// whose input those stores overwrite. A tile only waits for tiles whose
-// tickets were taken before its own, by running thread blocks that stage
-// before they wait: no cycle, whatever the residency. The mark is the last
-// launch's (sync[2]) plus one, so flags left by earlier launches never
-// match; the last thread block to leave stores it there and sets the two
-// counters back to 0 for the next launch (on the device, so that a captured
-// graph replays correctly). sync must hold 3 + (tiles) words, zeroed once,
-// and serve one launch at a time. (src and dst may overlap, so neither is
-// declared __restrict__.)
 // A load of a flag that a thread block of the same grid sets after its
 // __threadfence(), with acquire semantics at device scope: later memory
 // operations of this thread stay after it. Unlike __threadfence() after a
@@ -581,6 +565,22 @@ __device__ __forceinline__ cq_u32 cq_load_acquire(const cq_u32* p) {
 #endif
 }
 
+// In-place schedule (sync not null): the quantized bytes lie inside the
+// output's own allocation, at least (output bytes - input bytes) a block
+// above dst (gpu/inplace.py), so that a tile's stores can only overwrite the
+// input of that tile or of earlier ones. Thread blocks take tiles in order
+// from a ticket counter (sync[0]); once a tile's input is staged in shared
+// memory its flag (sync[3 + tile]) is set to this launch's mark, and before a
+// tile's stores the thread block waits for the flags of the earlier tiles
+// whose input those stores overwrite. A tile only waits for tiles whose
+// tickets were taken before its own, by running thread blocks that stage
+// before they wait: no cycle, whatever the residency. The mark is the last
+// launch's (sync[2]) plus one, so flags left by earlier launches never
+// match; the last thread block to leave stores it there and sets the two
+// counters back to 0 for the next launch (on the device, so that a captured
+// graph replays correctly). sync must hold 3 + (tiles) words, zeroed once,
+// and serve one launch at a time. (src and dst may overlap, so neither is
+// declared __restrict__.)
 struct cq_inplace {
     cq_u32* sync;
     cq_u32 mark;  // set by begin()
@@ -720,8 +720,9 @@ __device__ __forceinline__ void cq_dequant_tiles(const cq_u8* src, Out* dst,
     __shared__ cq_u32 mark;    // ... and the launch's mark
     cq_i64 tile = ip.on() ? ip.begin(&ticket, &mark) : (cq_i64)blockIdx.x;
     if (src_aligned && tile < n_tiles) prefetch(tile);
-    // The first tile of thread block blockIdx.x + l2_ahead, into L2 now, so
-    // that its loads find it there when it starts. A thread block reads its
+    // The first tile of thread block blockIdx.x + l2_ahead (in place: of the
+    // ticket l2_ahead later, about the same), into L2 now, so that its loads
+    // find it there when it starts. A thread block reads its
     // tile only at its start, and while memory is busy with the other thread
     // blocks' writes that read took ~2.5 us (median, H200), during which the
     // thread block decoded and stored nothing (notes/h200_s13 run 1). The host
