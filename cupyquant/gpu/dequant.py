@@ -104,19 +104,19 @@ def launch_dequant(fmt, raw, out_flat, stream=None, pdl=True, ahead=None):
 
 
 def dequant_launcher(fmt, out_dtype):
-    """``launch(src_ptr, dst_ptr, n_blocks, stream=None, pdl=False,
-    ahead=None, sync_ptr=0)``: ``fmt``'s kernel into ``out_dtype`` on the
-    current device, from ``n_blocks`` whole blocks at device (or
-    device-mapped pinned) address ``src_ptr`` into the output at
-    ``dst_ptr``; ``pdl`` and ``ahead`` as in launch_dequant; ``sync_ptr``:
-    the in-place schedule's sync area (gpu/inplace.py), 0 for none. The kernel, its constant table, the grid
-    limit and the prefetch distance are worked out once per format, dtype
-    and device: the loader launches a kernel for every piece of every tensor
-    from the thread that also hands the host copies out (H200, 2.4 GB file:
-    152 launches took 9-14 ms of that thread in a 66-90 ms load when each
-    looked them up again and sliced its arrays, notes/h200_s22 run 3). Whole
-    loads were no faster beyond the host's run-to-run spread (run 4: medians
-    69-72 against 64-82 ms, the same bits)."""
+    """``launch(src_ptr, dst_ptr, n_blocks, stream=None, pdl=False, ahead=None,
+    sync_ptr=0)``: ``fmt``'s kernel into ``out_dtype`` on the current device,
+    from ``n_blocks`` whole blocks at device (or device-mapped pinned) address
+    ``src_ptr`` into the output at ``dst_ptr``; ``pdl`` and ``ahead`` as in
+    launch_dequant; ``sync_ptr``: the in-place schedule's sync area
+    (gpu/inplace.py), 0 for none. The kernel, its constant table, the grid
+    limit and the prefetch distance are worked out once per format, dtype and
+    device: the loader launches a kernel for every piece of every tensor from
+    the thread that also hands the host copies out (H200, 2.4 GB file: 152
+    launches took 9-14 ms of that thread in a 66-90 ms load when each looked
+    them up again and sliced its arrays, notes/h200_s22 run 3). Whole loads
+    were no faster beyond the host's run-to-run spread (run 4: medians 69-72
+    against 64-82 ms, the same bits)."""
     cp = cupy_module()
     return _launcher(fmt, cp.dtype(out_dtype), cp.cuda.Device().id)
 

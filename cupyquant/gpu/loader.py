@@ -34,30 +34,29 @@ How the bytes travel
      than output bytes (F32 -> float16 / bfloat16) are copied into a device
      buffer of their own size instead, freed once their kernel is queued.
    * **zero-copy** (``ZERO_COPY``, where ``IN_PLACE`` is off; off with the
-     environment variable ``CUPYQUANT_LOAD_ZERO_COPY=0``): used when the device can read
-     pinned host memory through its host pointer (unified addressing, see
-     :func:`device_reads_host`; memory from ``cudaHostAlloc`` /
+     environment variable ``CUPYQUANT_LOAD_ZERO_COPY=0``): used when the device
+     can read pinned host memory through its host pointer (unified addressing,
+     see :func:`device_reads_host`; memory from ``cudaHostAlloc`` /
      ``hipHostMalloc`` then is mapped on every device). Each piece is
-     dequantized by ``launch_dequant`` reading the quantized bytes straight
-     out of the pinned buffer over the bus into its slice of the output;
-     tensors kept quantized and F32 -> float32, F16 -> float16,
-     BF16 -> bfloat16 are copied host -> device straight into place. No
-     device staging memory at all.
+     dequantized by ``launch_dequant`` reading the quantized bytes straight out
+     of the pinned buffer over the bus into its slice of the output; tensors
+     kept quantized and F32 -> float32, F16 -> float16, BF16 -> bfloat16 are
+     copied host -> device straight into place. No device staging memory at
+     all.
    * **staging** (the fallback): each device has ``DEVICE_SLOTS`` staging
      areas of one slot (one by default), taken by the chunks in turn. The
      chunk is copied host -> device in one piece, then dequantized (or copied
      device -> device) from there into the outputs on the same stream.
-4. *Synchronisation.* An event is recorded on the slot's stream after the
-   last operation that reads the pinned buffer: on the zero-copy path after
-   the chunk's last kernel or copy, on the in-place and staging paths after
-   the host -> device copies. Before a pinned buffer is refilled the host waits for that
-   event. On the staging path another event is recorded after the chunk's
+4. *Synchronisation.* An event is recorded on the slot's stream after the last
+   operation that reads the pinned buffer: on the zero-copy path after the
+   chunk's last kernel or copy, on the in-place and staging paths after the
+   host -> device copies. Before a pinned buffer is refilled the host waits for
+   that event. On the staging path another event is recorded after the chunk's
    last kernel or copy, and the next chunk that uses the same device staging
    area (on another slot's stream) waits for it before its copy into it. The
-   streams wait for an event recorded on the caller's current stream after
-   the outputs were allocated, and every stream is synchronised
-   before ``load_to_gpu`` returns: the arrays it returns are complete for any
-   stream.
+   streams wait for an event recorded on the caller's current stream after the
+   outputs were allocated, and every stream is synchronised before
+   ``load_to_gpu`` returns: the arrays it returns are complete for any stream.
 
 Memory bounds (exact, with the defaults)
 ----------------------------------------
