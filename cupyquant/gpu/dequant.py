@@ -26,6 +26,12 @@ def tile_elems(fmt) -> int:
     return THREADS * 8 * max(1, min(UNROLL_MAX, TILE_BYTES_MAX // bytes_u1))
 
 
+def tiles_of(fmt, n_blocks: int) -> int:
+    """Tiles of a launch over ``n_blocks`` blocks (the grid, before its cap:
+    thread blocks take tiles in a grid-stride loop)."""
+    return -(-n_blocks * fmt.block_size // tile_elems(fmt))
+
+
 def tile_bytes(fmt) -> int:
     """Input bytes of one full tile (cq_tile<D>::bytes)."""
     return tile_elems(fmt) // fmt.block_size * fmt.type_size
@@ -125,7 +131,6 @@ def dequant_launcher(fmt, out_dtype):
 def _launcher(fmt, out_dtype, dev: int):
     kernel = get_function(f"dequant:{fmt.name}", fmt.source, fmt.kernel_name(out_dtype))
     table_ptr = np.uint64(device_table(fmt.name, fmt.tables).data.ptr if fmt.tables() is not None else 0)
-    per_tile = tile_elems(fmt)
     info = device_info(dev)
     max_grid = info.get("sm_count", 80) * BLOCKS_PER_SM
     default_ahead = np.int32(l2_ahead(fmt, out_dtype, info.get("l2_bytes", 0)))
@@ -133,10 +138,8 @@ def _launcher(fmt, out_dtype, dev: int):
 
     def launch_blocks(src_ptr: int, dst_ptr: int, n_blocks: int, stream=None, pdl: bool = False, ahead=None,
                       sync_ptr: int = 0):
-        n_elems = n_blocks * block_size
-        grid = min(-(-n_elems // per_tile), max_grid)
-        launch(kernel, (grid,), (THREADS,),
-               (np.uint64(src_ptr), np.uint64(dst_ptr), np.int64(n_elems), table_ptr,
+        launch(kernel, (min(tiles_of(fmt, n_blocks), max_grid),), (THREADS,),
+               (np.uint64(src_ptr), np.uint64(dst_ptr), np.int64(n_blocks * block_size), table_ptr,
                 default_ahead if ahead is None else np.int32(ahead), np.uint64(sync_ptr)),
                stream=stream, pdl=pdl)
     return launch_blocks

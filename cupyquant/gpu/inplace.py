@@ -28,7 +28,7 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
-from .dequant import dequant_launcher, tile_elems
+from .dequant import dequant_launcher, tiles_of
 from .platform import cupy_module
 
 #: Alignment of the input inside the allocation (the kernel's 16-byte loads
@@ -54,11 +54,6 @@ def layout(fmt, n_blocks: int, out_itemsize: int) -> Layout | None:
     out_bytes = o * n_blocks
     src_offset = -(-(o - q) * n_blocks // SRC_ALIGN) * SRC_ALIGN
     return Layout(max(out_bytes, src_offset + q * n_blocks), out_bytes, src_offset)
-
-
-def tiles_of(fmt, n_blocks: int) -> int:
-    """Tiles (thread block work units) of a launch over ``n_blocks`` blocks."""
-    return -(-n_blocks * fmt.block_size // tile_elems(fmt))
 
 
 class SyncArea:

@@ -108,7 +108,7 @@ import numpy as np
 
 from ..errors import GGUFError
 from . import inplace
-from .dequant import dequant_launcher, launch_dequant, output_dtype
+from .dequant import dequant_launcher, launch_dequant, output_dtype, tiles_of
 from .platform import cupy_module, gpu_available
 
 
@@ -525,7 +525,7 @@ class _Load:
                 self.paths[dev] = path
                 if path == "in-place":
                     self.current = f"(in-place sync areas on GPU {dev})"
-                    tiles = max((inplace.tiles_of(job.fmt, n // job.fmt.type_size)
+                    tiles = max((tiles_of(job.fmt, n // job.fmt.type_size)
                                  for c in self.chunks if c.device == dev
                                  for job, _, n, _ in c.pieces if job.layout is not None), default=0)
                     self.sync_areas[dev] = [inplace.SyncArea(tiles) for _ in range(n_slots)]
@@ -599,16 +599,34 @@ class _Load:
         self.synchronize()
 
     def dispatch(self, chunk, slot, futs) -> None:
-        cp = self.cp
-        runtime = cp.cuda.runtime
         self.current = chunk.pieces[0][0].name
         for f in futs:
             f.result()                            # raises what the copy raised
         self.futures = [f for f in self.futures if not f.done()]
-        dev = chunk.device
-        if self.paths[dev] == "in-place":
+        if self.paths[chunk.device] == "in-place":
             self.dispatch_in_place(chunk, slot)
-            return
+        else:
+            self.dispatch_from_buffer(chunk, slot)
+        if self.bar is not None:
+            self.bar.update(chunk.payload)
+
+    def launch_piece(self, job, src_ptr: int, tpos: int, n: int, stream) -> None:
+        """The ordinary kernel of one piece: its input at ``src_ptr``, its
+        output at its place in the tensor (by address, no array slices: the
+        fewer Python steps here, the sooner the host threads get the GIL
+        back)."""
+        fmt = job.fmt
+        e0 = tpos // fmt.type_size * fmt.block_size
+        dequant_launcher(fmt, job.dtype)(src_ptr, job.dst.data.ptr + e0 * job.dst.itemsize,
+                                         n // fmt.type_size, stream=stream, pdl=PDL)
+
+    def dispatch_from_buffer(self, chunk, slot) -> None:
+        """The zero-copy and staging paths' share of dispatch(): the kernels
+        read the chunk from the pinned buffer (zero-copy) or from a device
+        staging slot it is copied into first."""
+        cp = self.cp
+        runtime = cp.cuda.runtime
+        dev = chunk.device
         with cp.cuda.Device(dev):
             stream = self.streams[dev][slot]
             zero_copy = self.paths[dev] == "zero-copy"
@@ -637,19 +655,12 @@ class _Load:
                     runtime.memcpyAsync(job.dst.data.ptr + tpos, base + cpos, n,
                                         direct_kind, stream.ptr)
                 else:
-                    # by address, no array slices: the fewer Python steps here,
-                    # the sooner the host threads get the GIL back
-                    fmt = job.fmt
-                    e0 = tpos // fmt.type_size * fmt.block_size
-                    dequant_launcher(fmt, job.dtype)(base + cpos, job.dst.data.ptr + e0 * job.dst.itemsize,
-                                                     n // fmt.type_size, stream=stream, pdl=PDL)
+                    self.launch_piece(job, base + cpos, tpos, n, stream)
             done = self.event_after(stream)  # every kernel / copy reading the chunk's buffer
             if zero_copy:
                 self.slot_free[slot] = done      # the host may refill the pinned buffer after it
             else:
                 self.staging_free[dev][dslot] = done  # the next copy into the device slot waits for it
-        if self.bar is not None:
-            self.bar.update(chunk.payload)
 
     def dispatch_in_place(self, chunk, slot) -> None:
         """The in-place path's share of dispatch(): every piece's bytes host ->
@@ -668,7 +679,7 @@ class _Load:
             # in-place layout: a device copy of the piece, freed in this stream's
             # order once its kernel is queued (CuPy's pool reuses it on this
             # stream only).
-            copies = {}
+            copies = deque()  # those device copies, in piece order
             for job, tpos, n, cpos in chunk.pieces:
                 self.current = job.name
                 if job.direct:
@@ -677,29 +688,25 @@ class _Load:
                     dst = job.base + job.layout.src_offset + tpos
                 else:
                     with stream:
-                        copies[id(job), tpos] = _allocate(cp, (n,), cp.uint8)
-                    dst = copies[id(job), tpos].data.ptr
+                        copies.append(_allocate(cp, (n,), cp.uint8))
+                    dst = copies[-1].data.ptr
                 runtime.memcpyAsync(dst, pinned + cpos, n, h2d, stream.ptr)
             self.slot_free[slot] = self.event_after(stream)  # the copies are the pinned buffer's readers
             for job, tpos, n, cpos in chunk.pieces:
                 if job.direct:
                     continue
                 self.current = job.name
+                if job.layout is None:
+                    self.launch_piece(job, copies.popleft().data.ptr, tpos, n, stream)
+                    continue
                 fmt = job.fmt
                 first, n_blocks = tpos // fmt.type_size, n // fmt.type_size
-                if job.layout is None:
-                    dequant_launcher(fmt, job.dtype)(copies.pop((id(job), tpos)).data.ptr,
-                                                     job.dst.data.ptr + first * fmt.block_size * job.dst.itemsize,
-                                                     n_blocks, stream=stream, pdl=PDL)
-                    continue
                 # A tensor's pieces in order: this one's stores overwrite the
                 # input of earlier ones, which their kernels must have read.
                 if job.last is not None and job.last[0] is not stream:
                     stream.wait_event(job.last[1])
                 inplace.launch_in_place(fmt, job.dtype, job.base, job.layout, first, n_blocks, area, stream)
                 job.last = (stream, self.event_after(stream)) if tpos + n < int(job.info.nbytes) else None
-        if self.bar is not None:
-            self.bar.update(chunk.payload)
 
     def event_after(self, stream):
         """An event recorded on ``stream``: it completes after everything queued
