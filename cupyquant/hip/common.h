@@ -585,25 +585,24 @@ struct cq_inplace {
     cq_u32* sync;
     cq_u32 mark;  // set by begin()
     __device__ bool on() const { return sync != nullptr; }
-    // The thread block's first tile, and the launch's mark: both read by one
-    // thread and handed to the others through shared memory (all threads
-    // call it; one barrier).
-    __device__ cq_i64 begin(cq_i64* tile_slot, cq_u32* mark_slot) {
-        if (threadIdx.x == 0) {
-            *tile_slot = (cq_i64)atomicAdd(&sync[0], 1u);
-            // Written by the previous launch on this area, which has ended.
-            const cq_u32 m = *(volatile cq_u32*)&sync[2] + 1u;
-            *mark_slot = m == 0u ? 1u : m;  // 0 is the zeroed flags' value
-        }
-        __syncthreads();
-        mark = *mark_slot;
-        return *tile_slot;
-    }
     // The next tile of this thread block (all threads call it; one barrier).
     __device__ cq_i64 take(cq_i64* slot) const {
         if (threadIdx.x == 0) *slot = (cq_i64)atomicAdd(&sync[0], 1u);
         __syncthreads();
         return *slot;
+    }
+    // The thread block's first tile, and the launch's mark: both read by one
+    // thread and handed to the others through shared memory (all threads
+    // call it; take()'s barrier publishes the mark too).
+    __device__ cq_i64 begin(cq_i64* tile_slot, cq_u32* mark_slot) {
+        if (threadIdx.x == 0) {
+            // Written by the previous launch on this area, which has ended.
+            const cq_u32 m = *(volatile cq_u32*)&sync[2] + 1u;
+            *mark_slot = m == 0u ? 1u : m;  // 0 is the zeroed flags' value
+        }
+        const cq_i64 tile = take(tile_slot);
+        mark = *mark_slot;
+        return tile;
     }
     // After the barrier that ends staging: the tile's input is in shared memory.
     __device__ void staged(cq_i64 tile) const {
