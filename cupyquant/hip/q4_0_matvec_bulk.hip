@@ -64,7 +64,7 @@ __device__ __forceinline__ void cq_mv_bulk(const cq_u8* __restrict__ w, const cq
                                            OT* __restrict__ y, int N, int nb, int flags) {
 #if defined(CQ_MVB)
     constexpr int SR = CQ_MVB_SR(KB), SLOT = 16 * SR, BAR = CQ_MVB_BAR_BYTES(NW, D);
-    const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31, g = lane >> 2, c = lane & 3;
+    const int warp = threadIdx.x / CQ_WARP_SIZE, lane = threadIdx.x % CQ_WARP_SIZE, g = lane >> 2, c = lane & 3;
     const cq_i64 row_bytes = (cq_i64)nb * CQ_QB;
     const int U = (nb + KB - 1) / KB;             // chunks a row
     const int Uw = (U - warp + NW - 1) / NW;       // ... of them this warp's
