@@ -30,7 +30,21 @@ from cupyquant.hip import read_source  # noqa: E402
 SRC = mk.matmul_sm90_source() + read_source("q4_0_matvec_bulk.hip")
 KERNELS = [(4, 32, 1), (4, 32, 2), (4, 16, 2), (4, 16, 3), (4, 16, 4), (8, 16, 1), (8, 16, 2),
            (8, 8, 2), (8, 8, 3), (2, 32, 2), (2, 32, 3)]
+TM_KERNELS = [(8, 8, 2), (8, 8, 3), (8, 8, 4), (4, 8, 4), (4, 16, 2), (8, 16, 1), (8, 16, 2), (4, 32, 1),
+              (4, 32, 2)]
 SMS = cp.cuda.Device().attributes["MultiProcessorCount"]
+_maps = {}
+
+
+def wmap(w, n, k, kb):
+    """A 2-D tensor map of the weights as 8-byte elements: boxes of 16 rows x kb blocks."""
+    from cupyquant.gpu import tensor_map as tm
+    key = (w.data.data.ptr, n, k, kb)
+    if key not in _maps:
+        rb = k // 32 * 18
+        _maps[key] = tm._rows_tiled(4, 8, w.data.data.ptr, n, rb // 8, rb // 8, 16, kb * 18 // 8,
+                                    tm.SWIZZLE_NONE, 256)
+    return _maps[key]
 
 
 def fn(name):
@@ -42,22 +56,25 @@ def smem_bytes(nw, kb, d, nb):
     return -(-(nw * d * 8) // 128) * 128 + 2 * nw * 64 + nb * 64 + nw * d * 16 * sr
 
 
-def plan(nw, kb, d, n, k, out="f16", waves=None):
+def plan(nw, kb, d, n, k, out="f16", waves=None, tm=False):
     nb = k // 32
-    name = f"cq_q4_0_mv_bulk_{out}_w{nw}_k{kb}_d{d}"
-    smem = smem_bytes(nw, kb, d, nb)
+    name = f"cq_q4_0_mv_bulk{'tm' if tm else ''}_{out}_w{nw}_k{kb}_d{d}"
+    smem = smem_bytes(nw, kb, d, nb) if not tm else (
+        -(-(nw * d * 8) // 128) * 128 + 2 * nw * 64 + nb * 64 + 128 + nw * d * 16 * kb * 18)
     kern = mm._kernel_with_smem(cp, name, smem, function=fn)
     occ = cp.cuda.driver.occupancyMaxActiveBlocksPerMultiprocessor(function_handle(kern), nw * 32, smem)
     tiles = -(-n // 16)
     grid = min(tiles, max(1, occ) * SMS) if waves is None else tiles
-    return kern, grid, smem, occ
+    return kern, grid, smem, occ, tm, kb
 
 
 def run(p, w, x, y, n, k, flags):
-    kern, grid, smem = p[0], p[1], p[2]
+    kern, grid, smem, _, tm, kb = p
     threads = int(kern.name.split("_w")[1].split("_")[0]) * 32
-    launch(kern, (grid,), (threads,), (w.data, x, y, np.int32(n), np.int32(k // 32), np.int32(flags)),
-           shared_mem=smem, pdl=True)
+    args = (w.data, x, y, np.int32(n), np.int32(k // 32), np.int32(flags))
+    if tm:
+        args = (wmap(w, n, k, kb),) + args
+    launch(kern, (grid,), (threads,), args, shared_mem=smem, pdl=True)
 
 
 def part_check():
@@ -68,10 +85,10 @@ def part_check():
         x = (cp.random.standard_normal(k, dtype=cp.float32)).astype(cp.float16)
         ref = wf @ x.astype(cp.float64)
         cells = []
-        for out, nw, kb, d in [("f16",) + g for g in KERNELS] + [("f32", 4, 32, 2)]:
+        for out, nw, kb, d in [("f16",) + g for g in TM_KERNELS] + [("f32", 8, 8, 3)]:
             dt = cp.float32 if out == "f32" else cp.float16
             y = cp.full(n + 16, cp.nan, dtype=dt)
-            p = plan(nw, kb, d, n, k, out)
+            p = plan(nw, kb, d, n, k, out, tm=True)
             for flags in (0, 1 | 2, 4):
                 y[:] = cp.nan
                 run(p, w, x, y, n, k, flags)
@@ -97,14 +114,14 @@ def part_time(rounds="1"):
             print(f"r{rnd} {n}x{k} shipped {r['time_us']:.2f} us ({r['frac_copy'] * 100:.1f}%)", flush=True)
             x = cp.random.standard_normal(k, dtype=cp.float32).astype(cp.float16)
             y = cp.empty(n, dtype=cp.float16)
-            for nw, kb, d in KERNELS:
-                p = plan(nw, kb, d, n, k)
+            for nw, kb, d, tm in [(8, 16, 1, False), (4, 32, 1, False)] + [g + (True,) for g in TM_KERNELS]:
+                p = plan(nw, kb, d, n, k, tm=tm)
                 cells = []
-                for flags in (0, 1, 2, 4, 2 | 4, 1 | 2):
+                for flags in (0, 1, 4, 2 | 4):
                     calls = [lambda w=w, f=flags: run(p, w, x, y, n, k, f) for w in q]
                     t, how, _ = gpu_seconds_per_call(calls)
                     cells.append(f"f{flags} {t * 1e6:.2f} ({nbytes / t / copy * 100:.1f}%)")
-                print(f"  w{nw} k{kb} d{d} grid {p[1]} occ {p[3]} smem {p[2] >> 10}K: " + " | ".join(cells),
+                print(f"  {'tm ' if tm else ''}w{nw} k{kb} d{d} grid {p[1]} occ {p[3]} smem {p[2] >> 10}K: " + " | ".join(cells),
                       flush=True)
 
 

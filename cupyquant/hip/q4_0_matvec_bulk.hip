@@ -59,11 +59,14 @@ __device__ __forceinline__ void cq_bulk_prefetch_l2(const void* src, cq_u32 byte
 }
 #endif
 
-template <class OT, int NW, int KB, int D>
+// TM: a chunk is one 2-D TMA box (16 rows x KB * 18 bytes, rows past N and
+// bytes past the row zero-filled) through the tensor map wmap, issued by lane
+// 0, into a dense slot (128-byte aligned); otherwise one 1-D bulk copy a row.
+template <class OT, int NW, int KB, int D, bool TM>
 __device__ __forceinline__ void cq_mv_bulk(const cq_u8* __restrict__ w, const cq_u16* __restrict__ x,
-                                           OT* __restrict__ y, int N, int nb, int flags) {
+                                           OT* __restrict__ y, int N, int nb, int flags, const void* wmap) {
 #if defined(CQ_MVB)
-    constexpr int SR = CQ_MVB_SR(KB), SLOT = 16 * SR, BAR = CQ_MVB_BAR_BYTES(NW, D);
+    constexpr int SR = TM ? KB * CQ_QB : CQ_MVB_SR(KB), SLOT = 16 * SR, BAR = CQ_MVB_BAR_BYTES(NW, D);
     const int warp = threadIdx.x / CQ_WARP_SIZE, lane = threadIdx.x % CQ_WARP_SIZE, g = lane >> 2, c = lane & 3;
     const cq_i64 row_bytes = (cq_i64)nb * CQ_QB;
     const int U = (nb + KB - 1) / KB;             // chunks a row
@@ -73,7 +76,9 @@ __device__ __forceinline__ void cq_mv_bulk(const cq_u8* __restrict__ w, const cq
     cq_u8* smem = reinterpret_cast<cq_u8*>(cq_dyn_smem);
     float* part = reinterpret_cast<float*>(smem + BAR);
     uint4* xrec = reinterpret_cast<uint4*>(smem + BAR + 2 * NW * 64);
-    const cq_u8* ring = smem + BAR + 2 * NW * 64 + (cq_i64)nb * 64 + warp * D * SLOT;
+    const cq_u8* ring = smem + BAR + 2 * NW * 64 + (cq_i64)nb * 64;
+    if (TM) ring += (128u - (cq_smem_addr(ring) & 127u)) & 127u;
+    ring += warp * D * SLOT;
     const cq_u32 bar0 = cq_smem_addr(smem) + warp * D * 8, ring0 = cq_smem_addr(ring);
 
     if (threadIdx.x < NW * D) cq_mbar_init(cq_smem_addr(smem) + threadIdx.x * 8, 1);
@@ -93,6 +98,13 @@ __device__ __forceinline__ void cq_mv_bulk(const cq_u8* __restrict__ w, const cq
         const int rows = cq_imin(16, N - tile * 16);
         const cq_u32 bytes = (cq_u32)cq_imin(KB, nb - chunk * KB) * CQ_QB;
         const cq_u32 bar = bar0 + (s % D) * 8;
+        if (TM) {
+            if (lane == 0) {
+                cq_mbar_expect_tx(bar, SLOT);
+                cq_tma_load_2d(ring0 + (s % D) * SLOT, wmap, chunk * (KB * CQ_QB / 8), tile * 16, bar);
+            }
+            return;
+        }
         if (lane == 0) cq_mbar_expect_tx(bar, rows * bytes);
         if (lane < rows)
             cq_bulk_copy(ring0 + (s % D) * SLOT + lane * SR,
@@ -172,8 +184,25 @@ __device__ __forceinline__ void cq_mv_bulk(const cq_u8* __restrict__ w, const cq
     extern "C" __global__ void __launch_bounds__((NW) * 32)                                            \
         cq_q4_0_mv_bulk_##ON##_w##NW##_k##KB##_d##D(const cq_u8* w, const cq_u16* x, OT* y, int N,     \
                                                      int nb, int flags) {                               \
-        cq_mv_bulk<OT, NW, KB, D>(w, x, y, N, nb, flags);                                              \
+        cq_mv_bulk<OT, NW, KB, D, false>(w, x, y, N, nb, flags, nullptr);                              \
     }
+#define CQ_MVB_TM_KERNEL(ON, OT, NW, KB, D)                                                             \
+    extern "C" __global__ void __launch_bounds__((NW) * 32)                                            \
+        cq_q4_0_mv_bulktm_##ON##_w##NW##_k##KB##_d##D(const CQ_GRID_CONSTANT cq_tensor_map wmap,      \
+                                                       const cq_u8* w, const cq_u16* x, OT* y, int N,   \
+                                                       int nb, int flags) {                             \
+        cq_mv_bulk<OT, NW, KB, D, true>(w, x, y, N, nb, flags, &wmap);                                 \
+    }
+CQ_MVB_TM_KERNEL(f16, cq_f16, 8, 8, 2)
+CQ_MVB_TM_KERNEL(f16, cq_f16, 8, 8, 3)
+CQ_MVB_TM_KERNEL(f16, cq_f16, 8, 8, 4)
+CQ_MVB_TM_KERNEL(f16, cq_f16, 4, 8, 4)
+CQ_MVB_TM_KERNEL(f16, cq_f16, 4, 16, 2)
+CQ_MVB_TM_KERNEL(f16, cq_f16, 8, 16, 1)
+CQ_MVB_TM_KERNEL(f16, cq_f16, 8, 16, 2)
+CQ_MVB_TM_KERNEL(f16, cq_f16, 4, 32, 1)
+CQ_MVB_TM_KERNEL(f16, cq_f16, 4, 32, 2)
+CQ_MVB_TM_KERNEL(f32, float, 8, 8, 3)
 CQ_MVB_KERNEL(f16, cq_f16, 4, 32, 1)
 CQ_MVB_KERNEL(f16, cq_f16, 4, 32, 2)
 CQ_MVB_KERNEL(f16, cq_f16, 4, 16, 2)
