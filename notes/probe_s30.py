@@ -1,5 +1,6 @@
 """Session 30 probes (H200): the bulk-copy (TMA) matrix-vector kernels of
-cupyquant/hip/q4_0_matvec_bulk.hip, before they are wired into the planning.
+notes/probe_s30_mv_bulk.hip (written as cupyquant/hip/q4_0_matvec_bulk.hip for
+runs 1-2; slower than the shipped kernels on every shape, so not wired in).
 Run from the repository root:
 
     python3 notes/probe_s30.py check time
@@ -25,9 +26,10 @@ import cupyquant.qmatmul as mm  # noqa: E402
 from cupyquant import matmul_kernels as mk  # noqa: E402
 from cupyquant.gpu.launch import function_handle, launch  # noqa: E402
 from cupyquant.gpu.modules import compile_options, get_function  # noqa: E402
-from cupyquant.hip import read_source  # noqa: E402
 
-SRC = mk.matmul_sm90_source() + read_source("q4_0_matvec_bulk.hip")
+# The kernels' source is kept beside this probe (negative result: not shipped).
+with open(__file__.replace("probe_s30.py", "probe_s30_mv_bulk.hip")) as _f:
+    SRC = mk.matmul_sm90_source() + _f.read()
 KERNELS = [(4, 32, 1), (4, 32, 2), (4, 16, 2), (4, 16, 3), (4, 16, 4), (8, 16, 1), (8, 16, 2),
            (8, 8, 2), (8, 8, 3), (2, 32, 2), (2, 32, 3)]
 TM_KERNELS = [(8, 8, 2), (8, 8, 3), (8, 8, 4), (4, 8, 4), (4, 16, 2), (8, 16, 1), (8, 16, 2), (4, 32, 1),

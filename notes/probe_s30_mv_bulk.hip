@@ -1,4 +1,5 @@
-// cupyquant: Q4_0 matrix-vector product for one float16 activation row on
+// Session 30 probe (not shipped: slower than q4_0_matmul.hip's kernels on every
+// benchmark shape, notes/h200_s30 runs 1-2). cupyquant: Q4_0 matrix-vector product for one float16 activation row on
 // NVIDIA sm_90 (Hopper), the weights copied by the bulk-copy engine (TMA),
 // y[n] = sum_k x[k] * W[n, k].
 //
