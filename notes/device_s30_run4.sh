@@ -1,0 +1,2 @@
+# Session 30, run 4 (H200, the machine of run 3 still warm): the matmul benchmark on the submitted code.
+python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade --target /tmp/site .whl/*.whl && export PYTHONPATH=/tmp/site:$PWD && cd benchmarks && timeout 240 python3 test_bench_matmul.py --json $OUT/bench_matmul.json > $OUT/bench_matmul.txt 2>&1; echo "bench rc=$?"; grep -v dequant_gemm $OUT/bench_matmul.txt | tail -40
