@@ -289,7 +289,7 @@ class _Job:
     """One tensor: where its bytes are and where they go."""
 
     __slots__ = ("name", "info", "fmt", "file_index", "device", "keep", "dtype", "direct",
-                 "out", "dst", "layout", "base", "last")
+                 "out", "dst", "layout", "last")
 
     def __init__(self, name, info, fmt, file_index):
         self.name, self.info, self.fmt, self.file_index = name, info, fmt, file_index
@@ -299,8 +299,7 @@ class _Job:
         self.direct = False    # bytes copied as they are, no kernel (kept, or same float type)
         self.out = None        # the result array (uint8 raw bytes when kept)
         self.dst = None        # flat view written by the pieces
-        self.layout = None     # in-place path: gpu.inplace.Layout of its allocation (None: not in place)
-        self.base = 0          # ... and that allocation's address
+        self.layout = None     # in-place path: gpu.inplace.Layout of its allocation, which starts at dst
         self.last = None       # ... (stream, event after the kernel of its latest piece)
 
     @property
@@ -475,7 +474,7 @@ class _Load:
                 elif lay is not None:
                     # one allocation: the output, with the quantized bytes copied into its top
                     raw = _allocate(cp, (lay.alloc_bytes,), cp.uint8)
-                    job.layout, job.base = lay, raw.data.ptr
+                    job.layout = lay
                     job.out = raw[:lay.out_bytes].view(job.dtype).reshape(shape)
                     job.dst = job.out.reshape(-1)
                 else:
@@ -685,7 +684,7 @@ class _Load:
                 if job.direct:
                     dst = job.dst.data.ptr + tpos
                 elif job.layout is not None:
-                    dst = job.base + job.layout.src_offset + tpos
+                    dst = job.dst.data.ptr + job.layout.src_offset + tpos
                 else:
                     with stream:
                         copies.append(_allocate(cp, (n,), cp.uint8))
@@ -705,7 +704,8 @@ class _Load:
                 # input of earlier ones, which their kernels must have read.
                 if job.last is not None and job.last[0] is not stream:
                     stream.wait_event(job.last[1])
-                inplace.launch_in_place(fmt, job.dtype, job.base, job.layout, first, n_blocks, area, stream)
+                inplace.launch_in_place(fmt, job.dtype, job.dst.data.ptr, job.layout, first, n_blocks, area,
+                                        stream)
                 job.last = (stream, self.event_after(stream)) if tpos + n < int(job.info.nbytes) else None
 
     def event_after(self, stream):
@@ -748,7 +748,6 @@ class _Load:
         self.release_staging()
         for job in self.jobs:
             job.out = job.dst = job.last = None
-            job.base = 0
         self.jobs = []
         self.chunks = []
 
