@@ -35,7 +35,9 @@ L2_FACTOR = 2.5
 
 # ------------------------------------------------------------- test data
 def random_q4_0_device(n: int, k: int, seed: int):
-    """Random Q4_0 weights made on the device (finite float16 scales)."""
+    """Random Q4_0 weights made on the device (finite float16 scales),
+    read-only as ``load_gguf`` gives them (QuantizedTensor.read_only: the
+    stream is synchronised here, and nothing writes them afterwards)."""
     cp = cupy_module()
     from cupyquant import QuantizedTensor
     nb = n * (k // 32)
@@ -43,7 +45,8 @@ def random_q4_0_device(n: int, k: int, seed: int):
     raw = rs.randint(0, 256, size=nb * 18, dtype=cp.int32).astype(cp.uint8).reshape(nb, 18)
     d = (rs.standard_normal(nb, dtype=cp.float32) * 0.02).astype(cp.float16)
     raw[:, :2] = d.view(cp.uint8).reshape(nb, 2)
-    return QuantizedTensor("Q4_0", (n, k), raw.reshape(-1))
+    cp.cuda.get_current_stream().synchronize()
+    return QuantizedTensor("Q4_0", (n, k), raw.reshape(-1), read_only=True)
 
 
 def n_buffers(nbytes: int) -> int:

@@ -932,6 +932,8 @@ MATVEC_PDL = "capture"
 MV_EARLY = 4
 #: The CQ_MV_CLUSTER bit: the grid is launched as clusters of its K splits.
 MV_CLUSTER = 8
+#: CQ_MV_READ_ONLY_W (see MV_READ_ONLY_EARLY)
+MV_READ_ONLY_W = 16
 #: Where PDL is usable, a grid that leaves resident slots free (one wave:
 #: 4096 x 4096 and 4096 x 14336 at M = 1, 256 thread blocks on 660 slots),
 #: of one K split or one thread block cluster a tile, gets the dynamic shared
@@ -956,6 +958,14 @@ MV_CLUSTER = 8
 #: 8 15.76-15.78 / 16.61-16.65 / 19.03-19.08 against 16.00-16.04 /
 #: 17.00-17.12 / 19.49-19.50. No measured shape was slower.
 MV_CAP_OCCUPANCY = True
+#: CQ_MV_READ_ONLY_W: the x_shared kernels copy a read-only
+#: QuantizedTensor's first weight stages into shared memory before their
+#: grid dependency wait (under PDL the previous kernel may still be running;
+#: it cannot be writing those weights), not only into L2. H200, float16 x,
+#: M = 1, us (notes/h200_s31 run 1, compile-time probe, two rounds): 4096^2
+#: 5.75-5.81 -> 5.20-5.26, 4096 x 14336 13.72-13.76 -> 13.34-13.39, 14336 x
+#: 4096 13.05-13.06 -> 12.88-13.03, 128256 x 4096 81.8-83.6 -> 81.1-81.2.
+MV_READ_ONLY_EARLY = True
 
 
 def _matvec_pdl(cp) -> bool:
@@ -1017,6 +1027,8 @@ def _matvec_tc(cp, x2, w, y2, N, K, dev):
         # float32 x, M = 4 / 8, 1-7% / 16-29% slower than in session 14;
         # both are off on that path again, as in session 14).
         flags = MV_EARLY if pdl and full and xin is xc else 0
+        if MV_READ_ONLY_EARLY and w.read_only:
+            flags |= MV_READ_ONLY_W
         launch(kern, (grid_x, splits), (mk.THREADS,),
                (w.data, np.int64(row_bytes), np.int32(N), np.int32(nb), xin, np.int64(K), np.int32(mc),
                 yc, np.int64(N), np.int32(mode | flags | (MV_CLUSTER if cluster else 0)), np.int32(sps), ws,

@@ -13,11 +13,19 @@ class QuantizedTensor:
     Rows are whole blocks: the last dimension is a multiple of the format's
     block size (GGUF guarantees it). ``dequant()`` expands it on the device;
     ``cupyquant.matmul(x, w)`` multiplies without expanding it (Q4_0).
+
+    ``read_only=True`` promises that no kernel writes ``data`` while the
+    tensor is in use (``load_gguf`` gives such tensors: its streams are
+    synchronised before it returns). Matrix-vector products launched with
+    programmatic dependent launch (inside CUDA graphs on sm_90+) then copy
+    their first weights before the previous kernel on the stream has
+    finished. Writing into a read-only tensor's blocks with a kernel and
+    multiplying right after it on the same stream can read stale blocks.
     """
 
-    __slots__ = ("format", "shape", "data", "name")
+    __slots__ = ("format", "shape", "data", "name", "read_only")
 
-    def __init__(self, fmt, shape, data, name: str | None = None):
+    def __init__(self, fmt, shape, data, name: str | None = None, read_only: bool = False):
         fmt = get_format(fmt)
         shape = tuple(int(s) for s in shape)
         if not shape or any(s <= 0 for s in shape):
@@ -34,6 +42,7 @@ class QuantizedTensor:
         self.shape = shape
         self.data = data.reshape(-1)
         self.name = name
+        self.read_only = bool(read_only)
 
     @property
     def qtype(self):

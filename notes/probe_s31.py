@@ -2,7 +2,8 @@
 at M = 1, and whether copying the first weight stages into shared memory
 before the grid dependency wait pays. Run from the repository root:
 
-    python3 notes/probe_s31.py decomp:2
+    python3 notes/probe_s31.py decomp:2        (run 1, the source of d755402)
+    python3 notes/probe_s31.py check8 fill:2   (run 2, with CQ_MV_READ_ONLY_W)
 
 decomp[:rounds] The shipped x_shared one-row kernels ("_xs1" / "_xsq1") in
   modules compiled from text-patched copies of the shipped source, float16 x,
@@ -21,6 +22,10 @@ decomp[:rounds] The shipped x_shared one-row kernels ("_xs1" / "_xsq1") in
     neither   both skipped: the weight copies, barriers, sum and stores.
   The results of nomath / nofill / neither are wrong by construction; only
   their times are printed.
+fill[:rounds] (run 2) The x records' fill with two 8-byte loads a record and
+  shuffles ("fill8") against the shipped one of four 4-byte loads, each with
+  the read-only bit (MV_READ_ONLY_EARLY) on and off; "nofill" as the bound.
+check8: fill8's output bits against the shipped module's.
 """
 
 from __future__ import annotations
@@ -56,7 +61,41 @@ def probe_source() -> str:
     return sub(src, "CQ_MATMUL_FOR_OUT(bf16, cq_bf16)\n", "")
 
 
+AE_FILL_START = "    if (AE) {\n        // Four words a record"
+AE_FILL_END = "    } else {\n        for (int r = threadIdx.x; r < nbr * M * 4; r += CQ_MM_THREADS) {"
+FILL8 = r"""    if (AE) {
+        // probe_s31 fill8: two 8-byte loads a record (the block's values
+        // 4t..4t+3 and 16+4t..16+4t+3: whole 32-byte sectors a warp load),
+        // the aligned order's other two words from thread t+1 (mod 4) of the
+        // same record group by a shuffle. Warp-uniform loop for the shuffles.
+        const int total = nbr * M * 4;
+        const int lane = threadIdx.x % CQ_WARP_SIZE;
+        const int next_lane = (lane & ~3) | ((lane + 1) & 3);
+#pragma unroll 4
+        for (int base = threadIdx.x - lane; base < total; base += CQ_MM_THREADS) {
+            const int r = base + lane;
+            const bool ok = r < total;
+            const int t = r & 3, bm = r >> 2, m = bm % M, b = bm / M;
+            uint2 lo = make_uint2(0u, 0u), hi = lo;
+            if (ok) {
+                const cq_u16* src = x + (cq_i64)m * ldx + (b0 + b) * 32 + 4 * t;
+                lo = *reinterpret_cast<const uint2*>(src);
+                hi = *reinterpret_cast<const uint2*>(src + 16);
+            }
+            const cq_u32 nlo = CQ_SHFL(lo.x, next_lane), nhi = CQ_SHFL(hi.x, next_lane);
+            const bool aligned = ((b0 + b) & 1) == 0;
+            if (ok)
+                records[((cq_i64)b * M + m) * 4 + t] = aligned ? cq_mv_record_f16_words(lo.y, nlo, hi.y, nhi)
+                                                               : cq_mv_record_f16_words(lo.x, lo.y, hi.x, hi.y);
+        }
+"""
+
+
 def patched(src: str, variant: str) -> str:
+    if variant == "fill8":  # session 31 run 2: on the source with CQ_MV_READ_ONLY_W
+        i, j = src.index(AE_FILL_START), src.index(AE_FILL_END)
+        assert src.count(AE_FILL_START) == 1 and i < j
+        return "// probe_s31 fill8\n" + src[:i] + FILL8 + src[j:]
     if variant == "ctrl":
         return "// probe_s31 control\n" + src
     if variant == "prewait":
@@ -97,6 +136,56 @@ def part_decomp(rounds="2"):
     ab_rounds([(4096, 4096), (14336, 4096), (4096, 14336), (128256, 4096)], [1], settings, cell, rounds)
     settings["shipped"] = source_setting(mm, "shipped")
     settings["shipped"]()
+
+
+def part_fill(rounds="2"):
+    """Run 2 (the source with CQ_MV_READ_ONLY_W): the read-only bit on / off
+    (MV_READ_ONLY_EARLY) x the shipped fill / fill8, and nofill (read-only)
+    as the bound; M = 1 and 4, float16 x."""
+    from probe_util import knob_setting
+    from test_bench_matmul import get_bench
+
+    import cupyquant.qmatmul as mm
+    bench = get_bench()
+    print(f"copy {bench.ceiling() / 1e9:.0f} GB/s", flush=True)
+    cell = bench_cell(bench, launch_spy(mm))
+
+    def both(*fns):
+        def apply():
+            for f in fns:
+                f()
+        return apply
+    settings = {}
+    for module in ("ctrl", "fill8"):
+        for ro in (True, False):
+            settings[f"{module}{'' if ro else '-rw'}"] = both(source_setting(mm, module),
+                                                             knob_setting(mm, MV_READ_ONLY_EARLY=ro))
+    settings["nofill"] = both(source_setting(mm, "nofill"), knob_setting(mm, MV_READ_ONLY_EARLY=True))
+    ab_rounds([(4096, 4096), (14336, 4096), (4096, 14336), (128256, 4096)], [1, 4], settings, cell, rounds)
+    source_setting(mm, "shipped")()
+    knob_setting(mm, MV_READ_ONLY_EARLY=True)()
+
+
+def part_check8():
+    """fill8 gives the shipped bits (read-only weights, under PDL and not)."""
+    import cupy as cp
+    from test_bench_matmul import random_q4_0_device
+
+    import cupyquant.qmatmul as mm
+    for n, k in [(4096, 4096), (4133, 4096), (30000, 4096), (1000, 14336), (4096, 14336)]:
+        w = random_q4_0_device(n, k, seed=n + k)
+        x = cp.random.standard_normal((1, k), dtype=cp.float32).astype(cp.float16)
+        outs = {}
+        for v in ("shipped", "fill8"):
+            for pdl in ("never", "always"):
+                source_setting(mm, v)()
+                mm.MATVEC_PDL = pdl
+                outs[v, pdl] = mm.matmul(x, w, dtype=cp.float32)
+        mm.MATVEC_PDL = "capture"
+        ref = outs["shipped", "never"]
+        same = {f"{v}/{p}": bool((o == ref).all()) for (v, p), o in outs.items()}
+        print(f"{n}x{k}: same bits as shipped/never {same}", flush=True)
+    source_setting(mm, "shipped")()
 
 
 def part_check():

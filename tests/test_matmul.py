@@ -988,6 +988,54 @@ def test_matvec_capped_one_wave_grid(n, k, m, x_dtype, monkeypatch):
 
 
 @gpu
+@pytest.mark.parametrize("n,m,x_dtype", [(3000, 1, "float16"),    # one wave: "_xs1"
+                                         (30000, 1, "float16"),   # a queue: "_xsq1"
+                                         (3000, 4, "float16"),    # "_xs"
+                                         (3000, 1, "float32"),    # float32 x_shared
+                                         (1000, 1, "float16")])   # 2 K splits in clusters (sm_90)
+def test_matvec_read_only_weights_chain(n, m, x_dtype, monkeypatch):
+    """Read-only weights (QuantizedTensor.read_only: the x_shared kernels copy
+    their first weight stages before the grid dependency wait) under PDL: a
+    chain of products, each one's x the previous one's output, launched back
+    to back, gives the same bits as the same chain with writable weights, and
+    only the read-only launches carry the bit."""
+    import cupyquant.qmatmul as mm
+    from cupyquant.gpu.launch import pdl_usable
+    cp = cupy_module()
+    dev = cp.cuda.Device().id
+    if not pdl_usable(dev) or not mm._tensor_cores(dev):
+        pytest.skip("needs PDL (CUDA sm_90+)")
+    k = 4096
+    rng = np.random.default_rng()
+    # the square weight's scales keep x about the same size along the chain
+    square = cp.asarray(random_q4_0(rng, k, k, scale=0.003))
+    last = case(n, k).w.data
+    monkeypatch.setattr(mm, "MATVEC_PDL", "always")
+    modes = []
+    real_launch = mm.launch
+
+    def spy(kern, grid, block, args, **kw):
+        if kern.name.startswith("cq_q4_0_mv_tc_"):
+            modes.append(int(args[9]))
+        return real_launch(kern, grid, block, args, **kw)
+    monkeypatch.setattr(mm, "launch", spy)
+    x0 = cp.asarray(rng.standard_normal((m, k)).astype(x_dtype))
+    outs = {}
+    for read_only in (False, True):
+        ws = [QuantizedTensor("Q4_0", (rows, k), data, read_only=read_only)
+              for rows, data in ((k, square), (n, last))]
+        modes.clear()
+        x, ys = x0, []
+        for _ in range(8):   # x -> x @ S.T -> (x @ S.T) @ S.T ..., and each of them times the last weight
+            x = matmul(x, ws[0])
+            ys.append(matmul(x, ws[1]))
+        outs[read_only] = cp.stack(ys)
+        assert modes and all(bool(mode & mm.MV_READ_ONLY_W) == read_only for mode in modes), modes
+    assert bool(cp.isfinite(outs[False]).all())
+    assert bool((outs[True].view(cp.uint8) == outs[False].view(cp.uint8)).all())
+
+
+@gpu
 @pytest.mark.parametrize("out_dtype", ["float32", "float16", "bfloat16"])
 @pytest.mark.parametrize("path", ["matvec", "mma", "dequant_gemm", "wgmma"])
 def test_out_dtypes_and_batch_dims(out_dtype, path):

@@ -902,7 +902,7 @@ def load_to_gpu(files, *, device=None, dtype=None, quantized=False, progress=Non
     for job in jobs:   # in the files' listing order
         if job.keep:
             from ..quantized import QuantizedTensor
-            result[job.name] = QuantizedTensor(job.fmt, job.info.shape, job.out, name=job.name)
+            result[job.name] = QuantizedTensor(job.fmt, job.info.shape, job.out, name=job.name, read_only=True)
         else:
             result[job.name] = job.out
     return GGUFTensors(result, files)

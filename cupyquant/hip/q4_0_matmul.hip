@@ -173,6 +173,10 @@ __device__ __forceinline__ void cq_mv_tc(const cq_u8* __restrict__ w, cq_i64 row
                                          const cq_u16* __restrict__ x, cq_i64 ldx, int m_rows,
                                          OT* __restrict__ y, cq_i64 ldy, int mode, int stages_per_split,
                                          float* __restrict__ ws, int* __restrict__ counters) {
+    // The grid dependency wait: here, or (CQ_MV_READ_ONLY_W, a thread block
+    // with a tile) once its first tile's first weight stages are issued.
+    const bool wait_after_first_copies = XS && (mode & CQ_MV_READ_ONLY_W) != 0 && (int)blockIdx.x * RT < N;
+    if (!wait_after_first_copies) CQ_MV_GRID_DEPENDENCY();
 #if defined(CQ_SM80)
     // (Never set where x is the float32 records' kernel's output: the host
     // leaves those launches as in session 14, and the kernels compile as they
@@ -338,6 +342,10 @@ __device__ __forceinline__ void cq_mv_tc(const cq_u8* __restrict__ w, cq_i64 row
         if (!xt || first) {  // xt: the later tiles' stage 0 was issued during the tile before
 #pragma unroll
             for (int i = 0; i < ST - 1; ++i) issue(i);
+        }
+        if (wait_after_first_copies && first) {  // the queue's ticket too is taken only after the wait
+            CQ_MV_GRID_DEPENDENCY();
+            if (use_queue && tid == 0) next = (int)gridDim.x + atomicAdd(queue, 1);
         }
         if (early && nst <= ST - 1) CQ_GRID_LAUNCH_DEPENDENTS();
 
@@ -538,7 +546,8 @@ __device__ __forceinline__ void cq_mv_tc(const cq_u8* __restrict__ w, cq_i64 row
     } else {  // one inlined copy of process_tile for both cases (instruction cache)
         for (int tile = blockIdx.x, first = 1; tile < n_tiles; first = 0) {
             next = n_tiles;
-            if (use_queue && tid == 0) next = (int)gridDim.x + atomicAdd(queue, 1);  // used after this tile
+            if (use_queue && tid == 0 && !(first && wait_after_first_copies))  // used after this tile
+                next = (int)gridDim.x + atomicAdd(queue, 1);
             process_tile(tile, first);
             slot0 = (slot0 + nst) % ST;
             if (!use_queue) break;
@@ -950,9 +959,9 @@ __device__ __forceinline__ void cq_mm_gen(const cq_u8* __restrict__ w, cq_i64 ro
             const cq_u8* __restrict__ w, cq_i64 row_bytes, int N, int nb, const cq_u16* __restrict__ x,  \
             cq_i64 ldx, int M, OT* __restrict__ y, cq_i64 ldy, int mode, int stages_per_split,          \
             float* __restrict__ ws, int* __restrict__ counters) {                                       \
-        if (CQ_MV_EARLY_COMPILED(SPLIT3, XS) && (mode & CQ_MV_EARLY))                                    \
+        /* (the copies of CQ_MV_READ_ONLY_W take the place of the prefetch) */                          \
+        if (CQ_MV_EARLY_COMPILED(SPLIT3, XS) && (mode & CQ_MV_EARLY) && !((XS) && (mode & CQ_MV_READ_ONLY_W))) \
             cq_mv_prefetch_first<RT, KB>(w, row_bytes, N, nb, stages_per_split);                          \
-        CQ_MV_GRID_DEPENDENCY();                                                                         \
         cq_mv_tc<SPLIT3, NT, OT, RT, KB, ST, XS, XQ, CW, M1, M1, XR>(w, row_bytes, N, nb, x, ldx, M, y, ldy, \
                                                                    mode, stages_per_split, ws, counters);     \
     }
