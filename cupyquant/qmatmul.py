@@ -958,13 +958,15 @@ MV_READ_ONLY_W = 16
 #: 8 15.76-15.78 / 16.61-16.65 / 19.03-19.08 against 16.00-16.04 /
 #: 17.00-17.12 / 19.49-19.50. No measured shape was slower.
 MV_CAP_OCCUPANCY = True
-#: CQ_MV_READ_ONLY_W: the x_shared kernels copy a read-only
-#: QuantizedTensor's first weight stages into shared memory before their
-#: grid dependency wait (under PDL the previous kernel may still be running;
-#: it cannot be writing those weights), not only into L2. H200, float16 x,
-#: M = 1, us (notes/h200_s31 run 1, compile-time probe, two rounds): 4096^2
-#: 5.75-5.81 -> 5.20-5.26, 4096 x 14336 13.72-13.76 -> 13.34-13.39, 14336 x
-#: 4096 13.05-13.06 -> 12.88-13.03, 128256 x 4096 81.8-83.6 -> 81.1-81.2.
+#: CQ_MV_READ_ONLY_W: the tensor-core matrix-vector kernels copy a
+#: read-only QuantizedTensor's first weight stages into shared memory before
+#: their grid dependency wait (under PDL the previous kernel may still be
+#: running; it cannot be writing those weights), not only into L2. H200,
+#: float16 x, us, two rounds in alternating order, on / off (notes/h200_s31
+#: run 3, the x_shared kernels): 4096^2 M = 1 5.32-5.35 / 5.80-5.86, M = 4
+#: 6.34-6.40 / 6.92-6.97; 14336 x 4096 M = 1 12.63-12.79 / 13.11-13.27, M = 4
+#: 15.06-15.28 / 16.26-16.46; 4096 x 14336 M = 1 13.01-13.04 / 13.55-13.62;
+#: 128256 x 4096 within the run's spread (80.6-90.0 / 81.7-91.9).
 MV_READ_ONLY_EARLY = True
 
 

@@ -3,7 +3,8 @@ at M = 1, and whether copying the first weight stages into shared memory
 before the grid dependency wait pays. Run from the repository root:
 
     python3 notes/probe_s31.py decomp:2        (run 1, the source of d755402)
-    python3 notes/probe_s31.py check8 fill:2   (run 2, with CQ_MV_READ_ONLY_W)
+    python3 notes/probe_s31.py check8 fill:2   (run 3, with CQ_MV_READ_ONLY_W in the x_shared kernels)
+    python3 notes/probe_s31.py ro:2            (run 4, the bit in every tensor-core kernel)
 
 decomp[:rounds] The shipped x_shared one-row kernels ("_xs1" / "_xsq1") in
   modules compiled from text-patched copies of the shipped source, float16 x,
@@ -26,6 +27,7 @@ fill[:rounds] (run 2) The x records' fill with two 8-byte loads a record and
   shuffles ("fill8") against the shipped one of four 4-byte loads, each with
   the read-only bit (MV_READ_ONLY_EARLY) on and off; "nofill" as the bound.
 check8: fill8's output bits against the shipped module's.
+ro[:rounds] (run 4) MV_READ_ONLY_EARLY on / off on the shipped module.
 """
 
 from __future__ import annotations
@@ -164,6 +166,24 @@ def part_fill(rounds="2"):
     ab_rounds([(4096, 4096), (14336, 4096), (4096, 14336), (128256, 4096)], [1, 4], settings, cell, rounds)
     source_setting(mm, "shipped")()
     knob_setting(mm, MV_READ_ONLY_EARLY=True)()
+
+
+def part_ro(rounds="2"):
+    """Run 4 (every tensor-core matrix-vector kernel takes the bit): the
+    shipped module with MV_READ_ONLY_EARLY on / off, float16 x at M = 1, 4,
+    8 and 16, float32 x at M = 1 and 8."""
+    from probe_util import knob_setting
+    from test_bench_matmul import get_bench
+
+    import cupyquant.qmatmul as mm
+    bench = get_bench()
+    print(f"copy {bench.ceiling() / 1e9:.0f} GB/s", flush=True)
+    launched = launch_spy(mm)
+    settings = {"ro": knob_setting(mm, MV_READ_ONLY_EARLY=True), "rw": knob_setting(mm, MV_READ_ONLY_EARLY=False)}
+    shapes = [(4096, 4096), (14336, 4096), (4096, 14336), (128256, 4096)]
+    ab_rounds(shapes, [1, 4, 8, 16], settings, bench_cell(bench, launched), rounds)
+    ab_rounds(shapes, [1, 8], settings, bench_cell(bench, launched, "float32"), 1)
+    settings["ro"]()
 
 
 def part_check8():

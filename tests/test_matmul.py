@@ -8,6 +8,7 @@ The argument checks at the top run without CuPy.
 
 from __future__ import annotations
 
+import re
 import types
 
 import numpy as np
@@ -52,7 +53,6 @@ def _look_like_sms(monkeypatch, mm, sms: int) -> None:
 def _xs_kind(name: str) -> str:
     """The x_shared suffix of a tensor-core matrix-vector kernel name ("_xs",
     "_xsq", their one-row variants "_xs1", "_xsq1"), "" for the others."""
-    import re
     found = re.search(r"_s\d+(_xsq?1?)$", name)
     return found.group(1) if found else ""
 
@@ -133,7 +133,6 @@ def test_every_kernel_name_is_compiled():
     against the .entry names of each module's PTX (NVRTC, -G: PTX in ~2 s
     instead of the optimised build)."""
     import ctypes
-    import re
     from cupyquant import matmul_kernels as mk
     from cupyquant.offline_compile import CompilerUnavailable, _compiler
     try:
@@ -988,35 +987,44 @@ def test_matvec_capped_one_wave_grid(n, k, m, x_dtype, monkeypatch):
 
 
 @gpu
-@pytest.mark.parametrize("n,m,x_dtype", [(3000, 1, "float16"),    # one wave: "_xs1"
-                                         (30000, 1, "float16"),   # a queue: "_xsq1"
-                                         (3000, 4, "float16"),    # "_xs"
-                                         (3000, 1, "float32"),    # float32 x_shared
-                                         (1000, 1, "float16")])   # 2 K splits in clusters (sm_90)
-def test_matvec_read_only_weights_chain(n, m, x_dtype, monkeypatch):
-    """Read-only weights (QuantizedTensor.read_only: the x_shared kernels copy
-    their first weight stages before the grid dependency wait) under PDL: a
-    chain of products, each one's x the previous one's output, launched back
-    to back, gives the same bits as the same chain with writable weights, and
-    only the read-only launches carry the bit."""
+@pytest.mark.parametrize("n,k,m,x_dtype,kernel", [
+    (3000, 4096, 1, "float16", "_xs1"),       # one wave
+    (30000, 4096, 1, "float16", "_xsq1"),     # a queue
+    (3000, 4096, 4, "float16", "_xs"),
+    (3000, 4096, 1, "float32", "_xs"),        # float32 x_shared
+    (1000, 4096, 1, "float16", "_xs1"),       # 2 K splits in clusters (sm_90)
+    (3000, 4096, 16, "float16", "_s[23]"),    # two column tiles: x read from global memory
+    (3000, 4096, 8, "float32", "_s[23]"),     # x: the float32 records' kernel's output
+    (1000, 14336, 4, "float16", "_xr")])      # x copied with each weight stage (forced)
+def test_matvec_read_only_weights_chain(n, k, m, x_dtype, kernel, monkeypatch):
+    """Read-only weights (QuantizedTensor.read_only: the tensor-core
+    matrix-vector kernels copy their first weight stages before the grid
+    dependency wait, and everything else after it) under PDL: a chain of
+    products, each one's x the previous one's output, launched back to back,
+    gives the same bits as the same chain with writable weights, and only the
+    read-only launches carry the bit."""
     import cupyquant.qmatmul as mm
     from cupyquant.gpu.launch import pdl_usable
     cp = cupy_module()
     dev = cp.cuda.Device().id
     if not pdl_usable(dev) or not mm._tensor_cores(dev):
         pytest.skip("needs PDL (CUDA sm_90+)")
-    k = 4096
     rng = np.random.default_rng()
     # the square weight's scales keep x about the same size along the chain
-    square = cp.asarray(random_q4_0(rng, k, k, scale=0.003))
+    square = cp.asarray(random_q4_0(rng, k, k, scale=0.2 / k ** 0.5))
     last = case(n, k).w.data
     monkeypatch.setattr(mm, "MATVEC_PDL", "always")
-    modes = []
+    if kernel == "_xr":   # as test_matvec_x_ring forces it
+        for knob, value in [("MV_X_SHARED_MAX", {}), ("MV_X_SHARED_MANY_TILES", {}), ("MV_X_RING_MIN_STAGES", 1),
+                            ("MV_X_RING_MIN_FILL", 0.0), ("MV_X_RING_MIN_WORK", 0.0)]:
+            monkeypatch.setattr(mm, knob, value)
+    modes, names = [], set()
     real_launch = mm.launch
 
     def spy(kern, grid, block, args, **kw):
         if kern.name.startswith("cq_q4_0_mv_tc_"):
             modes.append(int(args[9]))
+            names.add(kern.name)
         return real_launch(kern, grid, block, args, **kw)
     monkeypatch.setattr(mm, "launch", spy)
     x0 = cp.asarray(rng.standard_normal((m, k)).astype(x_dtype))
@@ -1031,6 +1039,7 @@ def test_matvec_read_only_weights_chain(n, m, x_dtype, monkeypatch):
             ys.append(matmul(x, ws[1]))
         outs[read_only] = cp.stack(ys)
         assert modes and all(bool(mode & mm.MV_READ_ONLY_W) == read_only for mode in modes), modes
+    assert any(re.search(kernel + "$", name) for name in names), names   # the kernel the case is meant for
     assert bool(cp.isfinite(outs[False]).all())
     assert bool((outs[True].view(cp.uint8) == outs[False].view(cp.uint8)).all())
 

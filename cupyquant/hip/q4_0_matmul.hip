@@ -175,7 +175,7 @@ __device__ __forceinline__ void cq_mv_tc(const cq_u8* __restrict__ w, cq_i64 row
                                          float* __restrict__ ws, int* __restrict__ counters) {
     // The grid dependency wait: here, or (CQ_MV_READ_ONLY_W, a thread block
     // with a tile) once its first tile's first weight stages are issued.
-    const bool wait_after_first_copies = XS && (mode & CQ_MV_READ_ONLY_W) != 0 && (int)blockIdx.x * RT < N;
+    const bool wait_after_first_copies = (mode & CQ_MV_READ_ONLY_W) != 0 && (int)blockIdx.x * RT < N;
     if (!wait_after_first_copies) CQ_MV_GRID_DEPENDENCY();
 #if defined(CQ_SM80)
     // (Never set where x is the float32 records' kernel's output: the host
@@ -289,7 +289,9 @@ __device__ __forceinline__ void cq_mv_tc(const cq_u8* __restrict__ w, cq_i64 row
                 if (k < CPT - 1 || cp_col < LAST) cq_cp16_s(sd + k * TPR * 16, gs + k * TPR * 16);
         };
 
-        auto issue = [&](int i) {
+        // Stage i's copies (cp.async, not committed): its weights, and (XR)
+        // its activations.
+        auto issue_weights = [&](int i) {
             if (i < nst) {
                 const int b0 = (st0 + i) * KB;
                 const int nbl = cq_imin(KB, nb - b0);
@@ -300,24 +302,33 @@ __device__ __forceinline__ void cq_mv_tc(const cq_u8* __restrict__ w, cq_i64 row
                     cq_stage_rows(smem + slot_of(i) * STAGE, SR, wt + (cq_i64)b0 * CQ_QB, row_bytes, rows,
                                   nbl * CQ_QB, mode);
                 }
-                if (XR) {  // x[m][32 b0 ...): 64 bytes a block, 16-byte pieces (rows 16-byte aligned)
-                    const cq_u32 xd = cq_smem_addr(smem) + CQ_MV_SMEM(RT, KB, ST) + (cq_u32)(slot_of(i) * M * XRS);
-                    const cq_u16* xg = x + (cq_i64)b0 * 32;
-                    if (nbl == KB) {
-                        constexpr int PPR = KB * 4;  // pieces a row
-                        for (int pc = tid; pc < M * PPR; pc += CQ_MM_THREADS) {
-                            const int m = pc / PPR, c = pc % PPR;
-                            cq_cp16_s(xd + m * XRS + c * 16, xg + (cq_i64)m * ldx + c * 8);
-                        }
-                    } else {
-                        const int ppr = nbl * 4;
-                        for (int pc = tid; pc < M * ppr; pc += CQ_MM_THREADS) {
-                            const int m = pc / ppr, c = pc - m * ppr;
-                            cq_cp16_s(xd + m * XRS + c * 16, xg + (cq_i64)m * ldx + c * 8);
-                        }
+            }
+        };
+        auto issue_x = [&](int i) {
+            if (XR && i < nst) {
+                const int b0 = (st0 + i) * KB;
+                const int nbl = cq_imin(KB, nb - b0);
+                // x[m][32 b0 ...): 64 bytes a block, 16-byte pieces (rows 16-byte aligned)
+                const cq_u32 xd = cq_smem_addr(smem) + CQ_MV_SMEM(RT, KB, ST) + (cq_u32)(slot_of(i) * M * XRS);
+                const cq_u16* xg = x + (cq_i64)b0 * 32;
+                if (nbl == KB) {
+                    constexpr int PPR = KB * 4;  // pieces a row
+                    for (int pc = tid; pc < M * PPR; pc += CQ_MM_THREADS) {
+                        const int m = pc / PPR, c = pc % PPR;
+                        cq_cp16_s(xd + m * XRS + c * 16, xg + (cq_i64)m * ldx + c * 8);
+                    }
+                } else {
+                    const int ppr = nbl * 4;
+                    for (int pc = tid; pc < M * ppr; pc += CQ_MM_THREADS) {
+                        const int m = pc / ppr, c = pc - m * ppr;
+                        cq_cp16_s(xd + m * XRS + c * 16, xg + (cq_i64)m * ldx + c * 8);
                     }
                 }
             }
+        };
+        auto issue = [&](int i) {
+            issue_weights(i);
+            issue_x(i);
             cq_cp_commit();
         };
 
@@ -339,13 +350,27 @@ __device__ __forceinline__ void cq_mv_tc(const cq_u8* __restrict__ w, cq_i64 row
 #pragma unroll
             for (int i = 0; i < 4; ++i) acc[nt][i] = 0.0f;
 
-        if (!xt || first) {  // xt: the later tiles' stage 0 was issued during the tile before
+        if (wait_after_first_copies && first) {
+            // Read-only weights: this thread block's first stages before the
+            // wait; after it the activations' (XR: one more commit group, so
+            // a ring of two, whose first wait takes every group) and the
+            // queue's ticket.
+            static_assert(!XR || ST == 2, "XR: the read-only path's commit groups");
 #pragma unroll
-            for (int i = 0; i < ST - 1; ++i) issue(i);
-        }
-        if (wait_after_first_copies && first) {  // the queue's ticket too is taken only after the wait
+            for (int i = 0; i < ST - 1; ++i) {
+                issue_weights(i);
+                cq_cp_commit();
+            }
             CQ_MV_GRID_DEPENDENCY();
             if (use_queue && tid == 0) next = (int)gridDim.x + atomicAdd(queue, 1);
+            if (XR) {
+#pragma unroll
+                for (int i = 0; i < ST - 1; ++i) issue_x(i);
+                cq_cp_commit();
+            }
+        } else if (!xt || first) {  // xt: the later tiles' stage 0 was issued during the tile before
+#pragma unroll
+            for (int i = 0; i < ST - 1; ++i) issue(i);
         }
         if (early && nst <= ST - 1) CQ_GRID_LAUNCH_DEPENDENTS();
 
@@ -542,7 +567,7 @@ __device__ __forceinline__ void cq_mv_tc(const cq_u8* __restrict__ w, cq_i64 row
         }
     };
     if (!XS) {
-        process_tile(blockIdx.x, false);
+        process_tile(blockIdx.x, true);
     } else {  // one inlined copy of process_tile for both cases (instruction cache)
         for (int tile = blockIdx.x, first = 1; tile < n_tiles; first = 0) {
             next = n_tiles;
@@ -960,7 +985,7 @@ __device__ __forceinline__ void cq_mm_gen(const cq_u8* __restrict__ w, cq_i64 ro
             cq_i64 ldx, int M, OT* __restrict__ y, cq_i64 ldy, int mode, int stages_per_split,          \
             float* __restrict__ ws, int* __restrict__ counters) {                                       \
         /* (the copies of CQ_MV_READ_ONLY_W take the place of the prefetch) */                          \
-        if (CQ_MV_EARLY_COMPILED(SPLIT3, XS) && (mode & CQ_MV_EARLY) && !((XS) && (mode & CQ_MV_READ_ONLY_W))) \
+        if (CQ_MV_EARLY_COMPILED(SPLIT3, XS) && (mode & CQ_MV_EARLY) && !(mode & CQ_MV_READ_ONLY_W))   \
             cq_mv_prefetch_first<RT, KB>(w, row_bytes, N, nb, stages_per_split);                          \
         cq_mv_tc<SPLIT3, NT, OT, RT, KB, ST, XS, XQ, CW, M1, M1, XR>(w, row_bytes, N, nb, x, ldx, M, y, ldy, \
                                                                    mode, stages_per_split, ws, counters);     \

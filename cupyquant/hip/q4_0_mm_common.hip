@@ -56,10 +56,11 @@ __device__ __forceinline__ int cq_imin(int a, int b) { return a < b ? a : b; }
 #define CQ_MV_CLUSTER 8
 // ... and CQ_MV_READ_ONLY_W where the weights are a read-only tensor (the
 // host's QuantizedTensor.read_only: no kernel writes them while they are in
-// use): then an x_shared kernel copies its first weight stages into shared
-// memory before the grid dependency wait, not only into L2, and waits after
-// them. The previous grid cannot be writing what it copies, and x, which
-// that grid may write, is still read only after the wait.
+// use): then each thread block copies its first weight stages into shared
+// memory before the grid dependency wait (instead of the L2 prefetch), and
+// waits after them. The previous grid cannot be writing what it copies; x,
+// which that grid may write, and the split sums' workspace and counters are
+// still touched only after the wait.
 #define CQ_MV_READ_ONLY_W 16
 #ifndef CQ_MV_PF_STAGES
 #define CQ_MV_PF_STAGES 1
