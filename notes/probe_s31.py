@@ -5,6 +5,7 @@ before the grid dependency wait pays. Run from the repository root:
     python3 notes/probe_s31.py decomp:2        (run 1, the source of d755402)
     python3 notes/probe_s31.py check8 fill:2   (run 3, with CQ_MV_READ_ONLY_W in the x_shared kernels)
     python3 notes/probe_s31.py ro:2            (run 4, the bit in every tensor-core kernel)
+    python3 notes/probe_s31.py m8:3            (run 5)
 
 decomp[:rounds] The shipped x_shared one-row kernels ("_xs1" / "_xsq1") in
   modules compiled from text-patched copies of the shipped source, float16 x,
@@ -28,6 +29,7 @@ fill[:rounds] (run 2) The x records' fill with two 8-byte loads a record and
   the read-only bit (MV_READ_ONLY_EARLY) on and off; "nofill" as the bound.
 check8: fill8's output bits against the shipped module's.
 ro[:rounds] (run 4) MV_READ_ONLY_EARLY on / off on the shipped module.
+m8[:rounds] (run 5) other plans for 4096 x 4096 at M = 8.
 """
 
 from __future__ import annotations
@@ -184,6 +186,33 @@ def part_ro(rounds="2"):
     ab_rounds(shapes, [1, 4, 8, 16], settings, bench_cell(bench, launched), rounds)
     ab_rounds(shapes, [1, 8], settings, bench_cell(bench, launched, "float32"), 1)
     settings["ro"]()
+
+
+def part_m8(rounds="3"):
+    """Run 5: 4096 x 4096 at M = 8 (float16 x; the one shape whose M = 8 / M = 1
+    ratio went above 1.5 once M = 1 took the read-only bit, run 4) on other
+    plans: x_shared records up to 64 KiB ("xs64"), the "_xr" kernel forced
+    (as test_matvec_x_ring forces it), the (16, 64, 3) ring; M = 1 and
+    4096 x 14336 as controls."""
+    from probe_util import knob_setting
+    from test_bench_matmul import get_bench
+
+    import cupyquant.qmatmul as mm
+    bench = get_bench()
+    print(f"copy {bench.ceiling() / 1e9:.0f} GB/s", flush=True)
+    launched = launch_spy(mm)
+    base = dict(MV_X_SHARED_MAX=dict(mm.MV_X_SHARED_MAX), MV_X_SHARED_MANY_TILES=dict(mm.MV_X_SHARED_MANY_TILES),
+                MV_X_RING_MIN_STAGES=mm.MV_X_RING_MIN_STAGES, MV_X_RING_MIN_FILL=mm.MV_X_RING_MIN_FILL,
+                MV_X_RING_MIN_WORK=mm.MV_X_RING_MIN_WORK, MV_GEOMETRY=None)
+    settings = {
+        "shipped": knob_setting(mm, **base),
+        "xs64": knob_setting(mm, **{**base, "MV_X_SHARED_MAX": {"float16": 64 << 10, "float32": 96 << 10}}),
+        "xr": knob_setting(mm, **{**base, "MV_X_SHARED_MAX": {}, "MV_X_SHARED_MANY_TILES": {},
+                                  "MV_X_RING_MIN_STAGES": 1, "MV_X_RING_MIN_FILL": 0.0, "MV_X_RING_MIN_WORK": 0.0}),
+        "geo3": knob_setting(mm, **{**base, "MV_GEOMETRY": (16, 64, 3)}),
+    }
+    ab_rounds([(4096, 4096), (4096, 14336)], [1, 8], settings, bench_cell(bench, launched), rounds)
+    settings["shipped"]()
 
 
 def part_check8():
