@@ -6,6 +6,7 @@ before the grid dependency wait pays. Run from the repository root:
     python3 notes/probe_s31.py check8 fill:2   (run 3, with CQ_MV_READ_ONLY_W in the x_shared kernels)
     python3 notes/probe_s31.py ro:2            (run 4, the bit in every tensor-core kernel)
     python3 notes/probe_s31.py m8:3            (run 5)
+    python3 notes/probe_s31.py m8xr:3          (run 7)
 
 decomp[:rounds] The shipped x_shared one-row kernels ("_xs1" / "_xsq1") in
   modules compiled from text-patched copies of the shipped source, float16 x,
@@ -30,6 +31,7 @@ fill[:rounds] (run 2) The x records' fill with two 8-byte loads a record and
 check8: fill8's output bits against the shipped module's.
 ro[:rounds] (run 4) MV_READ_ONLY_EARLY on / off on the shipped module.
 m8[:rounds] (run 5) other plans for 4096 x 4096 at M = 8.
+m8xr[:rounds] (run 7) the "_xr" kernel at K = 4096, M = 2-8.
 """
 
 from __future__ import annotations
@@ -212,6 +214,30 @@ def part_m8(rounds="3"):
         "geo3": knob_setting(mm, **{**base, "MV_GEOMETRY": (16, 64, 3)}),
     }
     ab_rounds([(4096, 4096), (4096, 14336)], [1, 8], settings, bench_cell(bench, launched), rounds)
+    settings["shipped"]()
+
+
+def part_m8xr(rounds="3"):
+    """Run 7: the "_xr" kernel on K = 4096 (MV_LONG_K lowered to 4096, the
+    x-ring rule's other limits off, x_shared off) against the shipped plan,
+    float16 x, M = 2, 4, 8, on 4096 x 4096 (run 5's "xr" cell never took the
+    kernel: the rule wants K >= MV_LONG_K) and 2048 x 4096."""
+    from probe_util import knob_setting
+    from test_bench_matmul import get_bench
+
+    import cupyquant.qmatmul as mm
+    bench = get_bench()
+    print(f"copy {bench.ceiling() / 1e9:.0f} GB/s", flush=True)
+    launched = launch_spy(mm)
+    base = dict(MV_X_SHARED_MAX=dict(mm.MV_X_SHARED_MAX), MV_X_SHARED_MANY_TILES=dict(mm.MV_X_SHARED_MANY_TILES),
+                MV_X_RING_MIN_STAGES=mm.MV_X_RING_MIN_STAGES, MV_X_RING_MIN_FILL=mm.MV_X_RING_MIN_FILL,
+                MV_X_RING_MIN_WORK=mm.MV_X_RING_MIN_WORK, MV_LONG_K=mm.MV_LONG_K)
+    settings = {
+        "shipped": knob_setting(mm, **base),
+        "xr": knob_setting(mm, MV_X_SHARED_MAX={}, MV_X_SHARED_MANY_TILES={}, MV_X_RING_MIN_STAGES=1,
+                           MV_X_RING_MIN_FILL=0.0, MV_X_RING_MIN_WORK=0.0, MV_LONG_K=4096),
+    }
+    ab_rounds([(4096, 4096), (2048, 4096)], [2, 4, 8], settings, bench_cell(bench, launched), rounds)
     settings["shipped"]()
 
 
