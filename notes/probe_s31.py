@@ -7,6 +7,7 @@ before the grid dependency wait pays. Run from the repository root:
     python3 notes/probe_s31.py ro:2            (run 4, the bit in every tensor-core kernel)
     python3 notes/probe_s31.py m8:3            (run 5)
     python3 notes/probe_s31.py m8xr:3          (run 7)
+    python3 notes/probe_s31.py xrshort:2       (run 8)
 
 decomp[:rounds] The shipped x_shared one-row kernels ("_xs1" / "_xsq1") in
   modules compiled from text-patched copies of the shipped source, float16 x,
@@ -32,6 +33,7 @@ check8: fill8's output bits against the shipped module's.
 ro[:rounds] (run 4) MV_READ_ONLY_EARLY on / off on the shipped module.
 m8[:rounds] (run 5) other plans for 4096 x 4096 at M = 8.
 m8xr[:rounds] (run 7) the "_xr" kernel at K = 4096, M = 2-8.
+xrshort[:rounds] (run 8) MV_X_RING_SHORT_SPLITS_FROM_M on / off at M = 8.
 """
 
 from __future__ import annotations
@@ -239,6 +241,24 @@ def part_m8xr(rounds="3"):
     }
     ab_rounds([(4096, 4096), (2048, 4096)], [2, 4, 8], settings, bench_cell(bench, launched), rounds)
     settings["shipped"]()
+
+
+def part_xrshort(rounds="2"):
+    """Run 8: the shipped rule (MV_X_RING_SHORT_SPLITS_FROM_M = 8) against it
+    off (99), float16 x, M = 8 (and 4096^2 at M = 4, unchanged by it)."""
+    from probe_util import knob_setting
+    from test_bench_matmul import get_bench
+
+    import cupyquant.qmatmul as mm
+    bench = get_bench()
+    print(f"copy {bench.ceiling() / 1e9:.0f} GB/s", flush=True)
+    launched = launch_spy(mm)
+    settings = {"rule": knob_setting(mm, MV_X_RING_SHORT_SPLITS_FROM_M=8),
+                "off": knob_setting(mm, MV_X_RING_SHORT_SPLITS_FROM_M=99)}
+    cell = bench_cell(bench, launched)
+    ab_rounds([(4096, 4096), (3072, 4096), (4096, 8192), (4096, 11008)], [8], settings, cell, rounds)
+    ab_rounds([(4096, 4096)], [4], settings, cell, 1)
+    settings["rule"]()
 
 
 def part_check8():
