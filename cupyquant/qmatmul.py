@@ -963,10 +963,15 @@ MV_CAP_OCCUPANCY = True
 #: their grid dependency wait (under PDL the previous kernel may still be
 #: running; it cannot be writing those weights), not only into L2. H200,
 #: float16 x, us, two rounds in alternating order, on / off (notes/h200_s31
-#: run 3, the x_shared kernels): 4096^2 M = 1 5.32-5.35 / 5.80-5.86, M = 4
-#: 6.34-6.40 / 6.92-6.97; 14336 x 4096 M = 1 12.63-12.79 / 13.11-13.27, M = 4
-#: 15.06-15.28 / 16.26-16.46; 4096 x 14336 M = 1 13.01-13.04 / 13.55-13.62;
-#: 128256 x 4096 within the run's spread (80.6-90.0 / 81.7-91.9).
+#: run 4, the submitted kernels): 4096^2 M = 1 / 4 / 8 / 16 5.37 / 6.55 /
+#: 8.27 / 11.24-11.37 against 5.86 / 6.99-7.02 / 8.75-8.79 / 12.33-12.44;
+#: 14336 x 4096 M = 1 / 4 / 8 / 16 12.92-13.03 / 14.88-15.08 / 19.51-19.57 /
+#: 33.36-33.41 against 13.36-13.37 / 15.88 / 19.98-19.99 / 36.26-36.29;
+#: 4096 x 14336 M = 1 / 4 / 8 13.18-13.21 / 16.21-16.22 / 18.38-18.49
+#: against 13.72-13.73 / 17.06-17.12 / 19.06-19.19 (M = 16 equal); 128256 x
+#: 4096 M = 1 / 16 81.4-81.9 / 290-292 against 82.8-83.0 / 315-316, M = 4 /
+#: 8 within 1.5%; float32 x M = 1 4096^2 / 14336 x 4096 6.01 / 14.61 against
+#: 6.49 / 15.76, M = 8 and 4096 x 14336 within 1%.
 MV_READ_ONLY_EARLY = True
 
 

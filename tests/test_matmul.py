@@ -57,6 +57,14 @@ def _xs_kind(name: str) -> str:
     return found.group(1) if found else ""
 
 
+def test_quantized_tensor_read_only_flag():
+    """QuantizedTensor is writable unless built read-only (load_gguf's are;
+    the matrix-vector kernels then copy weights before the PDL wait)."""
+    raw = np.zeros(8 * 2 * 18, np.uint8)
+    assert QuantizedTensor("Q4_0", (8, 64), raw).read_only is False
+    assert QuantizedTensor("Q4_0", (8, 64), raw, read_only=1).read_only is True
+
+
 def test_public_name_stays_the_function():
     """``cupyquant.matmul`` is the function on every access, also after the
     implementation module was imported (a submodule of the same name used to
