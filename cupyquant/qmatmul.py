@@ -341,6 +341,21 @@ MV_X_RING = True
 #: of 4 stages were faster than the other plan: MV_X_RING_MIN_WORK.
 #: The limit applies to grids of at most MV_X_RING_CLUSTER_MAX_SPLITS splits.
 MV_X_RING_MIN_STAGES = 7
+#: From this many activation rows on, a grid of 2 .. MV_X_RING_CLUSTER_MAX_SPLITS
+#: splits (summed in clusters) of at least 2 stages each takes "_xr" below
+#: MV_X_RING_MIN_STAGES and below MV_LONG_K too: its 64-row tiles read each
+#: activation row once per 64 weight rows, where the 16-row tiles' kernels
+#: read it four times. H200, float16 x, us, "_xr" against the shipped plan
+#: (notes/h200_s31 run 7, three rounds): 4096 x 4096 (2 splits of 2 stages)
+#: M = 8 7.32-7.35 against 8.34-8.37, but M = 4 6.61-6.62 against 6.56-6.57
+#: and M = 2 6.28 against 5.66-5.69; 4096 x 8192 (2 of 4) M = 8 13.2 against
+#: 13.9 (session 26 run 1, above). With the rule on / off in one process
+#: (notes/h200_s32 run 1, both orders): 4096 x 4096 7.32-7.35 / 8.21-8.29,
+#: 3072 x 4096 6.60 / 8.51-8.52, 4096 x 8192 11.53-11.54 / 12.72-12.82,
+#: 4096 x 11008 17.59 / 18.05-18.09. Grids of more splits at that K were
+#: slower at every M (2048 x 4096, 4 splits of 1: 7.24-7.42 against
+#: 4.93-4.95 at M = 8), and single-split grids were not measured.
+MV_X_RING_SHORT_SPLITS_FROM_M = 8
 #: Least fraction of the multiprocessors the "_xr" grid must occupy (one
 #: thread block an SM: the others stay idle). 0.73 measured (3072 x 14336
 #: and 6144 x 16384 above); below this the plan above takes the shape.
@@ -733,7 +748,8 @@ def _mv_plan(cp, x_dtype, y_dtype, mc: int, nb: int, tiles: int, n_tiles: int, s
                     name = mk.mv_tc_name(x_dtype, y_dtype, 1, geo, x_shared=True, queue=queue, one_row=one_row)
                 return (_kernel_with_smem(cp, name, smem + xs), geo, smem + xs, grid_x, splits, sps, True,
                         grid_x >= resident // splits)
-    if MV_X_RING and MV_GEOMETRY is None and not f32 and n_tiles == 1 and mc >= 2 and nb * 32 >= MV_LONG_K:
+    if MV_X_RING and MV_GEOMETRY is None and not f32 and n_tiles == 1 and mc >= 2 and \
+            (nb * 32 >= MV_LONG_K or mc >= MV_X_RING_SHORT_SPLITS_FROM_M):
         ring = _mv_x_ring_plan(cp, x_dtype, y_dtype, mc, nb, tiles, sms)
         if ring is not None:
             return ring
@@ -767,15 +783,21 @@ def _mv_x_ring_plan(cp, x_dtype, y_dtype, mc: int, nb: int, tiles: int, sms: int
     the multiprocessors, where its splits have fewer than
     MV_X_RING_MIN_STAGES stages (up to MV_X_RING_CLUSTER_MAX_SPLITS splits)
     and where it uses less than MV_X_RING_MIN_WORK of its SM-stage slots
-    (more splits)."""
+    (more splits). From MV_X_RING_SHORT_SPLITS_FROM_M rows, 2 ..
+    MV_X_RING_CLUSTER_MAX_SPLITS splits of at least 2 stages need neither
+    MV_X_RING_MIN_STAGES nor K of MV_LONG_K; other grids still need that K."""
     geo = mk.MV_X_RING_GEOMETRY
     rt, kb, _ = geo
     tiles_r = -(-tiles * 16 // rt)
     splits, sps = _mv_x_ring_splits(nb, tiles_r, sms)
     if tiles_r * splits > sms or tiles_r * splits < MV_X_RING_MIN_FILL * sms:
         return None
+    short_splits = mc >= MV_X_RING_SHORT_SPLITS_FROM_M and 2 <= splits <= MV_X_RING_CLUSTER_MAX_SPLITS \
+        and sps >= 2
+    if not short_splits and nb * 32 < MV_LONG_K:
+        return None
     if splits <= MV_X_RING_CLUSTER_MAX_SPLITS:
-        if sps < MV_X_RING_MIN_STAGES:
+        if sps < MV_X_RING_MIN_STAGES and not short_splits:
             return None
     elif tiles_r * -(-nb // kb) < MV_X_RING_MIN_WORK * sms * sps:
         return None
@@ -1007,7 +1029,7 @@ def _matvec_tc(cp, x2, w, y2, N, K, dev):
                MV_LONG_K, tuple(sorted(MV_X_SHARED_MAX.items())), MV_X_SHARED_ANY, MV_FEW_WAVES,
                tuple(MV_XS_QUEUE_KERNEL), tuple(sorted(MV_X_SHARED_MANY_TILES.items())),
                MV_SPLIT_COST, MV_SPLIT_COST_GLOBAL, MV_SPLIT_COST_NO_CLUSTERS, MV_MODEL_MAX_SPLITS,
-               MV_CLUSTER_MAX_SPLITS, MV_ONE_ROW_KERNEL, MV_X_RING, MV_X_RING_MIN_STAGES,
+               MV_CLUSTER_MAX_SPLITS, MV_ONE_ROW_KERNEL, MV_X_RING, MV_X_RING_MIN_STAGES, MV_X_RING_SHORT_SPLITS_FROM_M,
                MV_X_RING_MIN_FILL, MV_X_RING_CLUSTER_MAX_SPLITS, MV_X_RING_MIN_WORK, cap)
         plan = _mv_plans.get(key)
         if plan is None:

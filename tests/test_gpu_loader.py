@@ -373,6 +373,7 @@ def test_quantized(cp, model, load_path, selector):
             assert_bit_exact(cp.asnumpy(arr), model.cpu["float32"][name], name)
             continue
         assert isinstance(arr, QuantizedTensor), name
+        assert arr.read_only, name   # its upload finished before load_gguf returned
         assert arr.format is fmt and arr.shape == got.info[name].shape
         assert isinstance(arr.data, cp.ndarray) and arr.data.device.id == 0
         assert np.array_equal(cp.asnumpy(arr.data), model.raws[name]), name

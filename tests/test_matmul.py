@@ -771,9 +771,10 @@ def test_x_ring_plan_rule():
     that occupies at least MV_X_RING_MIN_FILL of them, with splits of
     MV_X_RING_MIN_STAGES stages or more where there are at most
     MV_X_RING_CLUSTER_MAX_SPLITS of them, else any split length where the
-    grid uses MV_X_RING_MIN_WORK of its SM-stage slots; not for one row,
-    float32 x, shorter K, more 64-row tiles than SMs, emptier grids, shorter
-    splits or emptier slots."""
+    grid uses MV_X_RING_MIN_WORK of its SM-stage slots; from
+    MV_X_RING_SHORT_SPLITS_FROM_M rows also 2 splits of 2 stages at short K;
+    not for one row, float32 x, shorter K, more 64-row tiles than SMs,
+    emptier grids, shorter splits or emptier slots."""
     _need_tensor_cores("matvec_f16tc")
     import cupyquant.qmatmul as mm
     cp = cupy_module()
@@ -804,7 +805,15 @@ def test_x_ring_plan_rule():
     assert name.endswith("_xr") and splits == 4                      # 4 splits of 2: no stage limit
     # 9 stages: 3 splits of 3, 3 / 4 of the SM-stage slots used
     assert not ring("float16", 8, 64 * quarter, nb + 32)
-    assert not ring("float16", 8, 4096, nb - 1)                      # K below MV_LONG_K
+    assert not ring("float16", 4, 4096, nb - 1)                      # K below MV_LONG_K
+    # from MV_X_RING_SHORT_SPLITS_FROM_M rows: 2 splits of 2 or more stages at any K, not 1
+    short_m = mm.MV_X_RING_SHORT_SPLITS_FROM_M
+    assert short_m <= 8
+    name, splits = plan("float16", short_m, 64 * half, 4 * 32)          # K = 4096: 2 splits of 2 stages
+    assert name.endswith("_xr") and splits == 2
+    assert not ring("float16", short_m - 1, 64 * half, 4 * 32)
+    assert not ring("float16", short_m, 64 * half, 2 * 32)              # 2 splits of 1 stage
+    assert not ring("float16", short_m, 64 * quarter, 4 * 32)           # 4 splits of 1 stage
     assert not ring("float16", 1, 4096, 4 * nb)                      # one row: "_xs1"
     assert not ring("float32", 2, 4096, 4 * nb)
 
