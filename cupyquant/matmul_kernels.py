@@ -177,10 +177,10 @@ def out_suffix(dtype) -> str:
 def mv_tc_name(x_dtype, out_dtype, n_tiles: int, geometry=MV_GEOMETRIES[0], x_shared: bool = False,
                queue: bool = False, one_row: bool = False, x_ring: bool = False) -> str:
     """Tensor-core matrix-vector kernel; ``n_tiles`` 8-column B tiles (1-2 for
-    float16 x, 1-3 for float32 x); geometry (rows, blocks per stage, stages);
+    float16 x, 1-2 for float32 x); geometry (rows, blocks per stage, stages);
     ``x_shared``: the variant that first copies its activations into shared
     memory in the B-fragment order (one column tile; float32 x split there
-    into its bfloat16 parts, no separate kernel; extra dynamic shared memory
+    into its two scaled float16 parts, no separate kernel; extra dynamic shared memory
     mv_x_shared_bytes); ``queue``: its variant for grids with fewer thread
     blocks than tiles (MV_QUEUE_GEOMETRY, float16 x), whose thread blocks
     copy their next tile's first stage during this tile's last; ``one_row``:
@@ -197,7 +197,7 @@ def mv_tc_name(x_dtype, out_dtype, n_tiles: int, geometry=MV_GEOMETRIES[0], x_sh
 def mv_x_shared_bytes(columns: int, blocks: int) -> int:
     """Shared memory of the activations in an x_shared kernel: one 64-byte
     record a (Q4_0 block of K, B column); columns = activation rows (float16
-    x) or 3 x rows (float32 x)."""
+    x) or 2 x rows (float32 x)."""
     return 64 * columns * blocks
 
 
@@ -229,7 +229,7 @@ def mm_gen_name(out_dtype) -> str:
     return f"cq_q4_0_mm_gen_{out_suffix(out_dtype)}"
 
 
-XPREP_NAME = "cq_q4_0_xprep_bf16x3"
+XPREP_NAME = "cq_q4_0_xprep_f16x2"
 
 
 def mvi8_name(out_dtype, n_tiles: int, geometry=MVI8_GEOMETRIES[0]) -> str:
@@ -250,7 +250,7 @@ def all_kernel_names() -> list[str]:
         for geo in MV_GEOMETRIES:
             names += [mv_tc_name("float16", o, n, geo) for n in (1, 2)]
             names.append(mv_tc_name("float16", o, 1, geo, x_shared=True))
-            names += [mv_tc_name("float32", o, n, geo) for n in (1, 2, 3)]
+            names += [mv_tc_name("float32", o, n, geo) for n in (1, 2)]
             names.append(mv_tc_name("float32", o, 1, geo, x_shared=True))
         names.append(mv_tc_name("float16", o, 1, MV_QUEUE_GEOMETRY, x_shared=True, queue=True))
         names += [mv_tc_name("float16", o, 1, MV_ONE_ROW_GEOMETRY, x_shared=True, queue=q, one_row=True)

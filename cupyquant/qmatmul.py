@@ -6,8 +6,9 @@ Paths (``path=``; ``None`` chooses by M = number of activation rows and platform
 
 * ``"matvec"``: small M (token generation). float32 accumulation, exact
   products. On NVIDIA (sm_80+) by default: the weights go through the tensor
-  cores dequantized exactly to (q - 8) in float16/bfloat16, float32
-  activations split exactly enough into three bfloat16 parts, every block
+  cores dequantized exactly to (q - 8) in float16, float32 activations
+  scaled by a power of two a row and split into two float16 parts (to about
+  2^-22 of each value, 2^-39 of the row's largest), every block
   scaled by its d in float32, in chunks of 16 (float16 x) or 8 (float32 x)
   rows, each one pass over the weights. For the rows and x dtypes of
   MATVEC_INT8_M (none by default since session 10; ``path="matvec_int8"``
@@ -22,10 +23,10 @@ Paths (``path=``; ``None`` chooses by M = number of activation rows and platform
   summing block by block (relative error ~1e-7; see q4_0_matvec_int8.hip).
   Non-finite activations give NaN for their row there. Elsewhere a portable
   float32 kernel, chunks of 8 rows. With one column tile (float16 x up to 8
-  rows, float32 x up to 2) and small enough activations (MV_X_SHARED_MAX),
+  rows, float32 x up to 4) and small enough activations (MV_X_SHARED_MAX),
   the float16 tensor-core kernel is its x_shared variant: each thread block
   first copies its K range of the activations into shared memory in the
-  mma fragments' order (float32 x split into its bfloat16 parts there, so no
+  mma fragments' order (float32 x split into its float16 parts there, so no
   separate kernel), then stays resident and takes 16-row tiles from a queue
   (float16 x with fewer thread blocks than tiles: its "_xsq" build, which
   copies the next tile's first weight stage during this tile's last,
@@ -91,7 +92,7 @@ from .gpu.platform import backend, cuda_sm, cupy_module, device_info
 PATHS = ("matvec", "mma", "dequant_gemm", "wgmma")
 #: Kernels forced for tests and comparisons: the portable ones (any platform)
 #: and the two NVIDIA sm_80+ matrix-vector kernels ("matvec_int8": int8 tensor
-#: cores, chunks of 8 rows; "matvec_f16tc": float16/bfloat16 tensor cores,
+#: cores, chunks of 8 rows; "matvec_f16tc": float16 tensor cores,
 #: chunks of 16 / 8 rows), whatever M.
 _TEST_PATHS = ("matvec_generic", "mma_generic", "matvec_int8", "matvec_f16tc")
 
@@ -235,15 +236,22 @@ MV_GEOMETRY = None
 #: tile and x from global memory takes (16, 64, 2) (see MV_GEOMETRY).
 MV_FEW_WAVES = 2
 #: Tensor-core matrix-vector with one column tile (float16 x up to 8 rows,
-#: float32 x up to 2): the x_shared kernels, which copy their K range of the
+#: float32 x up to 4): the x_shared kernels, which copy their K range of the
 #: activations into shared memory in the order of the mma fragments (float32
-#: x split there into its bfloat16 parts, no separate kernel) and stay
+#: x split there into its float16 parts, no separate kernel) and stay
 #: resident, taking tiles from a queue, when those records take at most this
 #: many bytes (x dtype -> bytes; 0: never). H200, M = 1, us (run 2): float16
 #: 4096^2 7.83 -> 6.56, 14336x4096 17.04 -> 14.20, 4096x14336 20.96 -> 14.72;
 #: float32 x 8.89 -> 7.17, 19.65 -> 16.11, 21.27 -> 17.90 (86 KiB, (16, 32,
 #: 3)). M = 8 float16 (64 KiB) was slower (24.5 -> 30.6): hence 32 KiB there.
-MV_X_SHARED_MAX = {"float16": 32 << 10, "float32": 96 << 10}
+#: float32 x, since session 32 two float16 parts (4 bytes a value, 6 with
+#: the three bfloat16 parts before): 60 KiB keeps x_shared for one row up
+#: to K = 15360 (4096 x 14336 M = 1, 57 KiB: 19.2-19.3 us against 23.5-23.8
+#: without) and for 2 rows at K = 4096 (32 KiB; 4096^2 7.1 against 9.2,
+#: 14336 x 4096 15.6 against 19.5), not for 4 rows at K = 4096 (64 KiB,
+#: 11.8 against 9.7-9.8): notes/h200_s32 run 5 ("occ" cells take other
+#: plans there).
+MV_X_SHARED_MAX = {"float16": 32 << 10, "float32": 60 << 10}
 #: ... and above this many bytes only when the grid is one wave of thread blocks.
 MV_X_SHARED_ANY = 32 << 10
 #: ... and also records up to these many bytes (x dtype -> bytes) where the
@@ -716,7 +724,7 @@ def _mv_plan(cp, x_dtype, y_dtype, mc: int, nb: int, tiles: int, n_tiles: int, s
     splits, stages per split, x_shared, full: the grid fills every resident
     slot)."""
     f32 = x_dtype == cp.float32
-    cols = mc * (3 if f32 else 1)  # B columns
+    cols = mc * (2 if f32 else 1)  # B columns
     bps = MV_BLOCKS_PER_SM_LONG_K if mc >= 2 and nb * 32 >= MV_LONG_K else MV_BLOCKS_PER_SM
     limit = MV_X_SHARED_MAX.get(_dtype_name(x_dtype), 0) if n_tiles == 1 else 0
     many = MV_X_SHARED_MANY_TILES.get(_dtype_name(x_dtype), 0) if n_tiles == 1 else 0
@@ -1021,7 +1029,7 @@ def _matvec_tc(cp, x2, w, y2, N, K, dev):
     for m0 in range(0, M, chunk):
         mc = min(chunk, M - m0)
         xc, yc = (x2, y2) if mc == M else (x2[m0:m0 + mc], y2[m0:m0 + mc])
-        n_tiles = -(-3 * mc // 8) if f32 else (1 if mc <= 8 else 2)
+        n_tiles = -(-2 * mc // 8) if f32 else (1 if mc <= 8 else 2)
         # The plan depends only on these and the module's knobs: cached, since
         # working it out costs more host time than a small kernel takes.
         key = (dev, x2.dtype.char, y2.dtype.char, mc, nb, tiles, n_tiles, sms, mk.MODULE_KEY,
@@ -1040,10 +1048,9 @@ def _matvec_tc(cp, x2, w, y2, N, K, dev):
             _mv_plans[key] = plan
         kern, geo, smem, grid_x, splits, sps, x_shared, full, cluster = plan
         if f32 and not x_shared:
-            parts = cp.empty(3 * mc * K, dtype=cp.uint16)
-            nquads = mc * nb * 4  # one thread a (row, block, t): 8 values
-            pgrid = min(-(-nquads // mk.THREADS), sms * 8)
-            launch(_function(mk.XPREP_NAME), (pgrid,), (mk.THREADS,),
+            # two float16 parts a value, then each row's largest |x| (32 bits)
+            parts = cp.empty(2 * mc * K + 2 * mc, dtype=cp.uint16)
+            launch(_function(mk.XPREP_NAME), (mc,), (mk.THREADS,),   # one thread block a row
                    (xc, np.int64(K), np.int32(mc), np.int32(nb), parts), pdl=pdl)
             xin = parts
         else:

@@ -424,11 +424,12 @@ def test_shapes_and_alignment(n, k, offset, path, m):
 @pytest.mark.parametrize("x_shared", [False, True])
 def test_matvec_f16tc_x_shared_or_not(n, k, offset, m, x_shared, monkeypatch):
     """The float16 tensor-core matrix-vector kernel with its activations read
-    from global memory (prepared by cq_q4_0_xprep_bf16x3 for float32 x) and
+    from global memory (prepared by cq_q4_0_xprep_f16x2 for float32 x) and
     the x_shared variant (copied into shared memory by each persistent thread
     block, float32 x split there, tiles from a queue): both float32-accurate,
-    each launched where MV_X_SHARED_MAX says (x_shared: float16 x up to 8
-    rows, float32 x up to 2), and the queue's counters left zero for the next
+    each launched where MV_X_SHARED_MAX says (x_shared: one column tile,
+    float16 x up to 8 rows, float32 x, two columns a row, up to 4), and the
+    queue's counters left zero for the next
     launch (the second run of each case goes through them again)."""
     _need_tensor_cores("matvec_f16tc")
     import cupyquant.qmatmul as mm
@@ -448,7 +449,7 @@ def test_matvec_f16tc_x_shared_or_not(n, k, offset, m, x_shared, monkeypatch):
         launched.clear()
         err = run_check(c, m, x_dtype, "matvec_f16tc", rng, out_dtype="float32")
         assert err <= 1e-5, (x_dtype, err)
-        fits = m <= (2 if x_dtype == "float32" else 8)
+        fits = m <= (4 if x_dtype == "float32" else 8)
         one_row = m == 1 and x_dtype == "float16"  # the one-row kernel ("_xs1")
         assert _xs_kind(launched[-1]) == (("_xs1" if one_row else "_xs") if x_shared and fits else ""), \
             (x_dtype, launched)
@@ -610,7 +611,7 @@ def test_matvec_split_k_in_clusters(n, k, offset, m, monkeypatch):
             ys.append(matmul(x, c.w, out=cp.full((m, n), np.nan, dtype=cp.float32), path="matvec_f16tc"))
             name, (grid_x, splits), cluster = launched[-1]
             assert splits > 1 and grid_x == -(-n // 16), launched  # split, a thread block a tile
-            cols = m * (3 if x_dtype == "float32" else 1)  # x_shared: one column tile, records that fit
+            cols = m * (2 if x_dtype == "float32" else 1)  # x_shared: one column tile, records that fit
             records = mk.mv_x_shared_bytes(cols, -(-(k // 32) // 64) * 64)
             xs_fits = x_shared and cols <= 8 and records <= xs_limit
             kind = "_xs1" if m == 1 and x_dtype == "float16" else "_xs"
@@ -1695,14 +1696,64 @@ def test_nonfinite_scales(path):
 
 
 @gpu
-def test_matvec_int8_nonfinite_activations():
-    _need_tensor_cores("matvec_int8")
+@pytest.mark.parametrize("x_shared", [False, True])
+@pytest.mark.parametrize("path", ["matvec_int8", "matvec_f16tc"])
+def test_matvec_nonfinite_activations(path, x_shared, monkeypatch):
+    """A NaN or an Inf among a row's float32 activations makes that row's
+    outputs NaN and leaves the other rows finite (the tensor-core kernel's
+    float16 parts: x_shared, a scale a K split, or not, a scale a row)."""
+    _need_tensor_cores(path)
+    import cupyquant.qmatmul as mm
+    limit = (1 << 20) if x_shared else 0
+    monkeypatch.setattr(mm, "MV_X_SHARED_MAX", {"float16": limit, "float32": limit})
+    monkeypatch.setattr(mm, "MV_X_SHARED_MANY_TILES", {})
     rng = np.random.default_rng(17)
     c = case(N_ODD, 512)
-    x = rng.standard_normal((3, 512)).astype(np.float32)
+    x = rng.standard_normal((4, 512)).astype(np.float32)
     x[1, 100] = np.nan
-    y = _run_x(c, x, "matvec_int8")
-    assert np.isnan(y[1]).all() and np.isfinite(y[[0, 2]]).all()
+    x[2, 7] = np.inf
+    x[3, 300] = -np.inf
+    y = _run_x(c, x, path)
+    assert np.isnan(y[1:]).all() and np.isfinite(y[0]).all()
+
+
+@gpu
+@pytest.mark.parametrize("x_shared", [False, True])
+@pytest.mark.parametrize("n,k", [(N_ODD, 512), (100, 4096 + 96)])
+def test_matvec_f16tc_float32_activation_range(n, k, x_shared, monkeypatch):
+    """float32 activations on the float16 tensor cores, each row (x_shared:
+    each row of a K split; 100 weight rows split K) scaled by a power of two
+    and split into two float16 parts: _adversarial_x's blocks (an outlier,
+    zeros, float16 subnormals, 1e30 beside 1e-30), whole rows of 1e-30 and
+    1e30, and rows whose values span 1e-20 .. 1e20. Every row within 1e-5 of
+    float64, against that row's own norm (a row scaled wrongly would vanish
+    in the norm of the whole result)."""
+    _need_tensor_cores("matvec_f16tc")
+    import cupyquant.qmatmul as mm
+    limit = (1 << 20) if x_shared else 0
+    monkeypatch.setattr(mm, "MV_X_SHARED_MAX", {"float16": limit, "float32": limit})
+    monkeypatch.setattr(mm, "MV_X_SHARED_MANY_TILES", {})
+    launched = []
+    real_launch = mm.launch
+
+    def spy(kern, *args, **kw):
+        launched.append(kern.name)
+        return real_launch(kern, *args, **kw)
+    monkeypatch.setattr(mm, "launch", spy)
+    rng = np.random.default_rng(23)
+    c = case(n, k)
+    for m in (1, 4, 8):
+        normal = rng.standard_normal((m, k))
+        spans = normal * 10.0 ** rng.uniform(-20, 20, (m, k))
+        for x in (_adversarial_x(rng, m, k, np.float32), normal * 1e-30, normal * 1e30, spans):
+            x = x.astype(np.float32)
+            launched.clear()
+            y = _run_x(c, x, "matvec_f16tc")
+            assert np.isfinite(y).all()
+            assert _xs_kind(launched[-1]) == ("_xs" if x_shared and m <= 4 else ""), launched
+            ref = x.astype(np.float64) @ c.w64.T
+            row_err = np.linalg.norm(y - ref, axis=1) / np.linalg.norm(ref, axis=1)
+            assert row_err.max() <= 1e-5, (m, row_err)
 
 
 @gpu

@@ -6,9 +6,9 @@
 //
 // Kernels (every one launched with CQ_MM_THREADS threads):
 //   cq_q4_0_mv_tc_*    matrix-vector on NVIDIA tensor cores (sm_80+), M <= 16 (float16
-//                      x) / 8 (float32 x, as three bfloat16 parts)
+//                      x) / 8 (float32 x, as two scaled float16 parts)
 //   cq_q4_0_mv_gen_*   portable matrix-vector (any wave size), M <= 8
-//   cq_q4_0_xprep_bf16x3  float32 activations -> three bfloat16 parts (for mv_tc)
+//   cq_q4_0_xprep_f16x2  float32 activations -> two scaled float16 parts (for mv_tc)
 //   cq_q4_0_mm_tc_*    matrix-matrix on NVIDIA tensor cores (sm_80+), any M
 //   cq_q4_0_mm_gen_*   matrix-matrix: AMD MFMA (CDNA) / WMMA (RDNA3) / portable FMA
 // On targets without the instructions a kernel compiles to an empty body; the
@@ -22,18 +22,18 @@
 // cp.async pipeline, KB blocks per row and stage. The weights are the
 // m16n8k16 "A" operand, dequantized exactly to (q - 8) in registers; the
 // activations are the "B" operand, one column per activation row (float16
-// input) or per activation row and part (float32 input, split exactly enough
-// into three bfloat16 parts by cq_q4_0_xprep_bf16x3). Each Q4_0 block is one
+// input) or per activation row and part (float32 input, scaled by a power of
+// two and split into two float16 parts, cq_split_f16x2). Each Q4_0 block is one
 // pair of mma (k = 32) into fresh accumulators, which are then scaled by the
 // block's d in float32 and summed in float32.
 //
 // k order inside a block: thread t reads qs bytes 4t..4t+3 (u32 q) and
 // dequantizes them exactly to q - 8 with two instructions a pair (a lop3 puts
-// a nibble pair into the mantissas of 1024 (float16) or 128 (bfloat16), one
-// fma removes the offset); its A register pairs hold block values
+// a nibble pair into the mantissas of 1024, one fma removes the offset); its
+// A register pairs hold block values
 // (4t, 4t+2) | (4t+1, 4t+3) for the low nibbles (mma 0) and the same plus 16
 // for the high nibbles (mma 1). B (the activations) uses the same order:
-// float16 x is permuted in registers, float32 x by cq_q4_0_xprep_bf16x3.
+// float16 x is permuted in registers, float32 x's parts are written in it.
 // ===================================================================
 
 // Geometry (template parameters): RT weight rows per thread block (16, 32 or
@@ -50,22 +50,48 @@
 // of 228 KiB an SM). cupyquant/matmul_kernels.py mv_x_shared_offset mirrors it.
 #define CQ_MV_XS_OFFSET(RT, KB, ST) (CQ_MV_SMEM(RT, KB, ST) - (CQ_MV_SR(KB) - (KB) * CQ_QB))
 
-// float32 x -> three bfloat16 parts (bit patterns) whose sum is x to about
-// 2^-24 relative: each part the nearest bfloat16 of what the earlier parts
-// left (the differences are exact).
-__device__ __forceinline__ void cq_split_bf16x3(float v, cq_u32* bits) {
-    const float p0 = cq_bf16_round(v);
-    const float r1 = v - p0;  // exact
-    const float p1 = cq_bf16_round(r1);
-    const float p2 = cq_bf16_round(r1 - p1);  // r1 - p1 exact
-    bits[0] = __float_as_uint(p0) >> 16;
-    bits[1] = __float_as_uint(p1) >> 16;
-    bits[2] = __float_as_uint(p2) >> 16;
+// float32 x: each activation row (of a K split: whatever one set of float32
+// sums adds up) is scaled by 2^s, s chosen from its largest |x| so that
+// this lands in [2^14, 2^15) (cq_f16x2_scale), and every scaled value v is
+// split into two float16 parts: hi, the nearest float16 of v, and lo, the
+// nearest of v - hi (exact in float32). hi + lo is v to about 2^-22 of |v|,
+// or 2^-39 of the row's largest (float16's subnormals), where the float32
+// reference rounds each product to 2^-24. The products of the parts with
+// q - 8 are exact, the sums float32; the row's sum is scaled back by 2^-s.
+// A row with Inf or NaN keeps s = 0 and gives NaN (as Inf - Inf in lo).
+//
+// max_bits: the bits of the row's largest |x| (as cq_f16x2_max_bits keeps
+// it: Inf / NaN above every finite value). Returns 2^s (unscale: 2^-s), s
+// within [-126, 126] so that both are normal floats.
+__device__ __forceinline__ float cq_f16x2_scale(cq_u32 max_bits, bool unscale = false) {
+    if (max_bits == 0 || max_bits >= 0x7f800000u) return 1.0f;
+    const int e = (int)(max_bits >> 23) - 126;  // largest |x| < 2^e (subnormal: 2^-126)
+    const int s = cq_imin(126, cq_imax(-126, 15 - e));
+    return __uint_as_float((cq_u32)((unscale ? -s : s) + 127) << 23);
+}
+// The larger of max_bits and the bits of v's |values| (NaN's above Inf's
+// above any finite value's).
+__device__ __forceinline__ cq_u32 cq_f16x2_max_bits(cq_u32 max_bits, float4 v) {
+    const cq_u32 a = cq_umax(__float_as_uint(v.x) & 0x7fffffffu, __float_as_uint(v.y) & 0x7fffffffu);
+    const cq_u32 b = cq_umax(__float_as_uint(v.z) & 0x7fffffffu, __float_as_uint(v.w) & 0x7fffffffu);
+    return cq_umax(max_bits, cq_umax(a, b));
+}
+// The largest of every thread's max_bits into *row_max (shared memory; a
+// barrier must follow): over the warp, then one atomic a warp.
+__device__ __forceinline__ void cq_f16x2_max_bits_to(cq_u32* row_max, cq_u32 max_bits) {
+#pragma unroll
+    for (int o = CQ_WARP_SIZE / 2; o > 0; o >>= 1) max_bits = cq_umax(max_bits, (cq_u32)CQ_SHFL_XOR((int)max_bits, o));
+    if (threadIdx.x % CQ_WARP_SIZE == 0) atomicMax(row_max, max_bits);
+}
+// v (already scaled) -> its two float16 parts: hi in bits 0-15, lo in 16-31.
+__device__ __forceinline__ cq_u32 cq_split_f16x2(float v) {
+    const cq_u16 hi = cq_float_to_half(v);
+    return (cq_u32)hi | ((cq_u32)cq_float_to_half(v - cq_half_to_float(hi)) << 16);
 }
 
 // One B-fragment record of thread t for one block and column (cq_mv_tc's k
 // order): block values j0, j2 | j0+1, j2+1 | 16+j0, 16+j2 | 16+j0+1, 16+j2+1,
-// as bfloat16 / float16 pairs, where thread t holds the block's qs bytes
+// as float16 pairs, where thread t holds the block's qs bytes
 // j0, j0+1, j2, j2+1: 4t .. 4t+3 (j0 = 4t, j2 = 4t+2), or in the aligned
 // order of an even block (cq_mv_tc's AE) 4t+2 .. 4t+5 mod 16 (j0 = 4t+2,
 // j2 = (4t+4) mod 16).
@@ -81,30 +107,27 @@ __device__ __forceinline__ uint4 cq_mv_record_f16(const cq_u16* src) {
     const uint2 hi = *reinterpret_cast<const uint2*>(src + 16);
     return cq_mv_record_f16_words(lo.x, lo.y, hi.x, hi.y);
 }
-// float32 x: the records of its three bfloat16 parts (cq_split_bf16x3).
-__device__ __forceinline__ void cq_mv_records_bf16x3(const float* src, uint4* rec) {
+// float32 x: the records of its two float16 parts (cq_split_f16x2) after
+// scaling by scale, hi's record then lo's.
+__device__ __forceinline__ void cq_mv_records_f16x2(const float* src, float scale, uint4* rec) {
     const float4 lo = *reinterpret_cast<const float4*>(src);
     const float4 hi = *reinterpret_cast<const float4*>(src + 16);
     const float in[8] = {lo.x, lo.z, lo.y, lo.w, hi.x, hi.z, hi.y, hi.w};
-    cq_u32 bits[8][3];
+    cq_u32 parts[8];
 #pragma unroll
-    for (int e = 0; e < 8; ++e) cq_split_bf16x3(in[e], bits[e]);
-#pragma unroll
-    for (int p = 0; p < 3; ++p)
-        rec[p] = make_uint4(bits[0][p] | (bits[1][p] << 16), bits[2][p] | (bits[3][p] << 16),
-                            bits[4][p] | (bits[5][p] << 16), bits[6][p] | (bits[7][p] << 16));
+    for (int e = 0; e < 8; ++e) parts[e] = cq_split_f16x2(in[e] * scale);  // * 2^s: exact
+    rec[0] = make_uint4(__byte_perm(parts[0], parts[1], 0x5410), __byte_perm(parts[2], parts[3], 0x5410),
+                        __byte_perm(parts[4], parts[5], 0x5410), __byte_perm(parts[6], parts[7], 0x5410));
+    rec[1] = make_uint4(__byte_perm(parts[0], parts[1], 0x7632), __byte_perm(parts[2], parts[3], 0x7632),
+                        __byte_perm(parts[4], parts[5], 0x7632), __byte_perm(parts[6], parts[7], 0x7632));
 }
 
-// The B-fragment records of cq_mv_tc's XS variant: for blocks b0 .. b0 + nbr
-// of the M activation rows, records[b][column][t] (column = m * P + p, P = 3
-// bfloat16 parts for float32 x, 1 for float16 x), each 16 bytes, in the k
-// order of cq_mv_record_f16 (AE: even blocks in the aligned order).
-// x: float16 rows, or float32 rows when SPLIT3 (leading dimension ldx
-// elements, 16-byte aligned rows). Every thread of the block takes part.
-template <bool SPLIT3, bool AE>
+// The B-fragment records of cq_mv_tc's XS variant for float16 x: for blocks
+// b0 .. b0 + nbr of the M activation rows, records[b][m][t], each 16 bytes,
+// in the k order of cq_mv_record_f16 (AE: even blocks in the aligned order).
+// x: leading dimension ldx elements. Every thread of the block takes part.
+template <bool AE>
 __device__ __forceinline__ void cq_mv_fill_x(uint4* records, const cq_u16* x, cq_i64 ldx, int M, cq_i64 b0, int nbr) {
-    constexpr int P = SPLIT3 ? 3 : 1;
-    static_assert(!AE || !SPLIT3, "AE: float16 x");
     if (AE) {
         // Four words a record, j0 and j2 chosen by the block's parity with no
         // branch, so that the loads of four records are issued together (as
@@ -122,17 +145,39 @@ __device__ __forceinline__ void cq_mv_fill_x(uint4* records, const cq_u16* x, cq
     } else {
         for (int r = threadIdx.x; r < nbr * M * 4; r += CQ_MM_THREADS) {
             const int t = r & 3, bm = r >> 2, m = bm % M, b = bm / M;
-            if (SPLIT3) {
-                uint4 rec[3];
-                cq_mv_records_bf16x3(reinterpret_cast<const float*>(x) + (cq_i64)m * ldx + (b0 + b) * 32 + 4 * t,
-                                     rec);
-#pragma unroll
-                for (int p = 0; p < 3; ++p) records[((cq_i64)b * M * P + m * P + p) * 4 + t] = rec[p];
-            } else {
-                records[((cq_i64)b * M + m) * 4 + t] =
-                    cq_mv_record_f16(x + (cq_i64)m * ldx + (b0 + b) * 32 + 4 * t);
-            }
+            records[((cq_i64)b * M + m) * 4 + t] = cq_mv_record_f16(x + (cq_i64)m * ldx + (b0 + b) * 32 + 4 * t);
         }
+    }
+}
+
+// ... and for float32 x: records[b][m * 2 + p][t] (p: hi, lo), the rows
+// scaled by their largest |x| over these blocks (into row_max, zeroed by the
+// caller before a barrier). x (16-byte aligned rows) is read once: each
+// (block, row)'s 128 bytes of records first take its 32 values as they are
+// while the rows' largest |x| are found; after a barrier each thread turns
+// its 8 values (4t.., 16 + 4t..) into its two records, which go into the
+// same 32 bytes (records (hi, t) and (lo, t)). A barrier must follow.
+__device__ __forceinline__ void cq_mv_fill_x_f32(uint4* records, const float* x, cq_i64 ldx, int M, cq_i64 b0,
+                                                 int nbr, cq_u32* row_max) {
+    for (int m = 0; m < M; ++m) {
+        const float* row = x + (cq_i64)m * ldx + b0 * 32;
+        cq_u32 mx = 0;
+#pragma unroll 4
+        for (int i = threadIdx.x; i < nbr * 8; i += CQ_MM_THREADS) {  // 16-byte piece i of the row's blocks
+            const float4 v = *reinterpret_cast<const float4*>(row + 4 * i);
+            mx = cq_f16x2_max_bits(mx, v);
+            *reinterpret_cast<float4*>(records + ((cq_i64)(i / 8) * M + m) * 8 + i % 8) = v;
+        }
+        cq_f16x2_max_bits_to(row_max + m, mx);
+    }
+    __syncthreads();
+    for (int r = threadIdx.x; r < nbr * M * 4; r += CQ_MM_THREADS) {
+        const int t = r & 3, bm = r >> 2;
+        uint4 rec[2];
+        cq_mv_records_f16x2(reinterpret_cast<const float*>(records + (cq_i64)bm * 8) + 4 * t,
+                            cq_f16x2_scale(row_max[bm % M]), rec);
+        records[(cq_i64)bm * 8 + t] = rec[0];
+        records[(cq_i64)bm * 8 + 4 + t] = rec[1];
     }
 }
 
@@ -165,9 +210,9 @@ __device__ __forceinline__ void cq_mv_prefetch_first(const cq_u8* w, cq_i64 row_
 
 // The early path exists where the kernel reads x itself (float16 x, or the
 // x_shared kernels' float32 x).
-#define CQ_MV_EARLY_COMPILED(SPLIT3, XS) (!(SPLIT3) || (XS))
+#define CQ_MV_EARLY_COMPILED(XF32, XS) (!(XF32) || (XS))
 
-template <bool SPLIT3, int NT, class OT, int RT, int KB, int ST, bool XS, bool XQ = false,
+template <bool XF32, int NT, class OT, int RT, int KB, int ST, bool XS, bool XQ = false,
           int CW = CQ_MM_THREADS / 32, bool M1 = false, bool AE = M1, bool XR = false>
 __device__ __forceinline__ void cq_mv_tc(const cq_u8* __restrict__ w, cq_i64 row_bytes, int N, int nb,
                                          const cq_u16* __restrict__ x, cq_i64 ldx, int m_rows,
@@ -182,7 +227,7 @@ __device__ __forceinline__ void cq_mv_tc(const cq_u8* __restrict__ w, cq_i64 row
     // leaves those launches as in session 14, and the kernels compile as they
     // did then; with the early path compiled in, float32 x at M = 8 ran 16-29%
     // slower, notes/h200_s16 run 5.)
-    const bool early = CQ_MV_EARLY_COMPILED(SPLIT3, XS) && (mode & CQ_MV_EARLY) != 0;
+    const bool early = CQ_MV_EARLY_COMPILED(XF32, XS) && (mode & CQ_MV_EARLY) != 0;
     // (XQ kernels run only with a queue: never in a cluster)
     const bool cluster = !XQ && (mode & CQ_MV_CLUSTER) != 0;
     mode &= 3;
@@ -191,13 +236,13 @@ __device__ __forceinline__ void cq_mv_tc(const cq_u8* __restrict__ w, cq_i64 row
     // has started: this arrival is waited for before the first such write.
     if (cluster) cq_cluster_arrive_relaxed();
 #endif
-    constexpr int P = SPLIT3 ? 3 : 1;  // B columns per activation row
+    constexpr int P = XF32 ? 2 : 1;  // B columns per activation row (float32 x: hi, lo)
     // M1 kernels (float16 x, one activation row): B column 0 is the only one
     // used, so the accumulators of the odd columns (c[1], c[3]) are not kept
     // (two float32 fma a block fewer), and M is a constant in every index.
     // With AE (below) a stage of "_xsq1" is 264 instructions a warp against
     // 293 for "_xsq" (nvcc 13, sm_90).
-    static_assert(!M1 || (!SPLIT3 && NT == 1), "M1: float16 x, one column tile");
+    static_assert(!M1 || (!XF32 && NT == 1), "M1: float16 x, one column tile");
     const int M = M1 ? 1 : m_rows;
     constexpr int NC = 8 * NT;         // B columns
     constexpr int TILES = RT / 16;     // 16-row tiles
@@ -214,11 +259,16 @@ __device__ __forceinline__ void cq_mv_tc(const cq_u8* __restrict__ w, cq_i64 row
     // that the loop reads them from shared memory instead of waiting on
     // L1 / L2 (ncu, 4096 x 14336 at M = 8: 9.7 of 23.6 stall cycles an
     // instruction on those loads, L1 hit rate 26%).
-    static_assert(!XR || (!XS && !SPLIT3 && NT == 1), "XR: float16 x, one column tile");
+    static_assert(!XR || (!XS && !XF32 && NT == 1), "XR: float16 x, one column tile");
     constexpr int XRS = KB * 64 + 32;
     static_assert(KB % 8 == 0 && KB % (2 * KW) == 0, "KB");
     cq_u8* smem = reinterpret_cast<cq_u8*>(cq_dyn_smem);
     __shared__ int is_last, next_tile;
+    // float32 x: the bits of each activation row's largest |x| (XS: over this
+    // split's blocks, from the fill; else the whole row's, after the parts
+    // cq_q4_0_xprep_f16x2 wrote): its parts' scale (cq_f16x2_scale).
+    __shared__ cq_u32 x_row_max[8];
+    const cq_u32* const row_max = XS ? x_row_max : reinterpret_cast<const cq_u32*>(x + (cq_i64)2 * M * nb * 32);
 
     const int tid = threadIdx.x, warp = tid >> 5, lane = tid & 31;
     const int g = lane >> 2, t = lane & 3;
@@ -337,12 +387,12 @@ __device__ __forceinline__ void cq_mv_tc(const cq_u8* __restrict__ w, cq_i64 row
 #pragma unroll
         for (int nt = 0; nt < NT; ++nt) {
             const int n = cq_imin(nt * 8 + g, M * P - 1), m = n / P, p = n - m * P;
-            if (SPLIT3)  // parts[block][p * M + m][32], thread t's 8 values at 8t
+            if (XF32)  // parts[block][p * M + m][32], thread t's 8 values at 8t
                 xcol[nt] = x + (cq_i64)(p * M + m) * 32 + 8 * t;
             else
                 xcol[nt] = x + (cq_i64)m * ldx + 4 * t;
         }
-        const cq_i64 xstride = SPLIT3 ? (cq_i64)3 * M * 32 : 32;  // elements from one block to the next
+        const cq_i64 xstride = XF32 ? (cq_i64)2 * M * 32 : 32;  // elements from one block to the next
 
         float acc[NT][4];
 #pragma unroll
@@ -378,13 +428,20 @@ __device__ __forceinline__ void cq_mv_tc(const cq_u8* __restrict__ w, cq_i64 row
         // shared memory after the stages: one 16-byte record a (block, column, t),
         // so that a block's fragment is one shared load instead of two global
         // loads and four permutes (float16 x), and float32 x needs no separate
-        // kernel for its bfloat16 parts (x is then the float32 activations).
+        // kernel for its float16 parts (x is then the float32 activations: a
+        // first pass finds each row's largest |x| in this split, its scale).
         // Filled while the first stages are in flight; the loop's first barrier
         // publishes it.
         if (XS && first) {
             uint4* xs = reinterpret_cast<uint4*>(smem + CQ_MV_XS_OFFSET(RT, KB, ST));
             const int nbr = cq_imin(nb, (st0 + nst) * KB) - st0 * KB;
-            cq_mv_fill_x<SPLIT3, AE>(xs, x, ldx, M, (cq_i64)st0 * KB, nbr);
+            if (XF32) {
+                if (tid < M) x_row_max[tid] = 0;
+                __syncthreads();
+                cq_mv_fill_x_f32(xs, reinterpret_cast<const float*>(x), ldx, M, (cq_i64)st0 * KB, nbr, x_row_max);
+            } else {
+                cq_mv_fill_x<AE>(xs, x, ldx, M, (cq_i64)st0 * KB, nbr);
+            }
             xs_lane = xs + cq_imin(g, M * P - 1) * 4 + t;
         }
 
@@ -437,8 +494,8 @@ __device__ __forceinline__ void cq_mv_tc(const cq_u8* __restrict__ w, cq_i64 row
                     d1 = cq_half_to_float((cq_u16)(h1 & 0xffffu));
                 }
                 cq_u32 v0[4], v1[4];
-                cq_mv_decode<SPLIT3>(q0, v0);
-                cq_mv_decode<SPLIT3>(q1, v1);
+                cq_mv_decode(q0, v0);
+                cq_mv_decode(q1, v1);
                 // mma A registers: {row g, row g + 8} x {first, second k half} of each mma
                 const cq_u32 a[8] = {v0[0], v1[0], v0[1], v1[1], v0[2], v1[2], v0[3], v1[3]};
                 const cq_i64 b = b0 + bl;
@@ -451,13 +508,13 @@ __device__ __forceinline__ void cq_mv_tc(const cq_u8* __restrict__ w, cq_i64 row
                         v = xs_lane[(i * KB + bl) * M * (P * 4)];
                     else if (XR)
                         v = cq_mv_record_f16(xrb + bl * 32);
-                    else if (SPLIT3)  // records prepared by cq_q4_0_xprep_bf16x3
+                    else if (XF32)  // records prepared by cq_q4_0_xprep_f16x2
                         v = *reinterpret_cast<const uint4*>(xcol[nt] + b * xstride);
                     else
                         v = cq_mv_record_f16(xcol[nt] + b * xstride);
                     const cq_u32 bf[4] = {v.x, v.y, v.z, v.w};
                     float c[4];
-                    cq_mv_mma_block<SPLIT3>(c, a, bf);
+                    cq_mv_mma_block(c, a, bf);
                     acc[nt][0] = fmaf(d0, c[0], acc[nt][0]);
                     if (!M1) acc[nt][1] = fmaf(d0, c[1], acc[nt][1]);
                     acc[nt][2] = fmaf(d1, c[2], acc[nt][2]);
@@ -526,6 +583,7 @@ __device__ __forceinline__ void cq_mv_tc(const cq_u8* __restrict__ w, cq_i64 row
                 for (int h = 0; h < KW; ++h)
 #pragma unroll
                     for (int p = 0; p < P; ++p) v += red[(h * RT + r) * NC + m * P + p];
+                if (XF32) v *= cq_f16x2_scale(row_max[m], true);  // * 2^-s: back to x's scale
                 if (n_split == 1)
                     cq_store1(y + (cq_i64)m * ldy + n0 + r, v);
 #if defined(CQ_CLUSTERS)
@@ -594,26 +652,36 @@ __device__ __forceinline__ void cq_mv_tc(const cq_u8* __restrict__ w, cq_i64 row
 #endif
 }
 
-// float32 activations (M rows, leading dimension ldx) -> three bfloat16 parts
-// whose sum is the value to about 2^-24 relative, in cq_mv_tc's k order:
-// parts[block][p * M + m][32], thread t's 8 values at 8t are block values
-// 4t, 4t+2, 4t+1, 4t+3, then the same plus 16.
+// float32 activations (M rows, leading dimension ldx) -> their two scaled
+// float16 parts (cq_split_f16x2, the scale from the whole row), in cq_mv_tc's
+// k order: parts[block][p * M + m][32], thread t's 8 values at 8t are block
+// values 4t, 4t+2, 4t+1, 4t+3, then the same plus 16; after those 2 M nb 32
+// values, the rows' largest |x| bits (row_max[M], which cq_mv_tc reads to
+// scale its sums back). One thread block a row (grid M).
 extern "C" __global__ void __launch_bounds__(CQ_MM_THREADS)
-cq_q4_0_xprep_bf16x3(const float* __restrict__ x, cq_i64 ldx, int M, int nb, cq_u16* __restrict__ parts) {
+cq_q4_0_xprep_f16x2(const float* __restrict__ x, cq_i64 ldx, int M, int nb, cq_u16* __restrict__ parts) {
     CQ_MV_GRID_DEPENDENCY();
-    const cq_i64 nquads = (cq_i64)M * nb * 4;
-    for (cq_i64 q = (cq_i64)blockIdx.x * CQ_MM_THREADS + threadIdx.x; q < nquads;
-         q += (cq_i64)gridDim.x * CQ_MM_THREADS) {
+    __shared__ cq_u32 row_max;
+    const int m = blockIdx.x;
+    const float* row = x + (cq_i64)m * ldx;
+    if (threadIdx.x == 0) row_max = 0;
+    __syncthreads();
+    cq_u32 mx = 0;
+    for (cq_i64 i = threadIdx.x; i < (cq_i64)nb * 8; i += CQ_MM_THREADS)
+        mx = cq_f16x2_max_bits(mx, *reinterpret_cast<const float4*>(row + 4 * i));
+    cq_f16x2_max_bits_to(&row_max, mx);
+    __syncthreads();
+    const float scale = cq_f16x2_scale(row_max);
+    for (cq_i64 q = threadIdx.x; q < (cq_i64)nb * 4; q += CQ_MM_THREADS) {
         const int t = (int)(q & 3);
-        const cq_i64 mb = q >> 2;
-        const cq_i64 b = mb % nb;
-        const int m = (int)(mb / nb);
-        uint4 rec[3];
-        cq_mv_records_bf16x3(x + (cq_i64)m * ldx + b * 32 + 4 * t, rec);
+        const cq_i64 b = q >> 2;
+        uint4 rec[2];
+        cq_mv_records_f16x2(row + b * 32 + 4 * t, scale, rec);
 #pragma unroll
-        for (int p = 0; p < 3; ++p)
-            *reinterpret_cast<uint4*>(parts + (b * (3 * M) + p * M + m) * 32 + 8 * t) = rec[p];
+        for (int p = 0; p < 2; ++p)
+            *reinterpret_cast<uint4*>(parts + (b * (2 * M) + p * M + m) * 32 + 8 * t) = rec[p];
     }
+    if (threadIdx.x == 0) reinterpret_cast<cq_u32*>(parts + (cq_i64)2 * M * nb * 32)[m] = row_max;
 }
 
 // ===================================================================
@@ -961,8 +1029,8 @@ __device__ __forceinline__ void cq_mm_gen(const cq_u8* __restrict__ w, cq_i64 ro
 #ifndef CQ_MV_XS_COPY_WARPS
 #define CQ_MV_XS_COPY_WARPS 4
 #endif
-#define CQ_MV_TC_KERNEL(XN, SPLIT3, NT, ON, OT, RT, KB, ST) \
-    CQ_MV_TC_KERNEL_XQ(XN, SPLIT3, NT, ON, OT, RT, KB, ST, false, false, CQ_MM_THREADS / 32, , \
+#define CQ_MV_TC_KERNEL(XN, XF32, NT, ON, OT, RT, KB, ST) \
+    CQ_MV_TC_KERNEL_XQ(XN, XF32, NT, ON, OT, RT, KB, ST, false, false, CQ_MM_THREADS / 32, , \
                        (NT == 1 ? CQ_MV_MIN_BLOCKS : 0), false, false)
 // float16 x through the stage ring ("_xr": XR in cq_mv_tc), at least MINB
 // thread blocks an SM (mk.MV_X_RING_GEOMETRY: two, 74 KiB of weight stages
@@ -972,22 +1040,22 @@ __device__ __forceinline__ void cq_mm_gen(const cq_u8* __restrict__ w, cq_i64 ro
 // The x_shared kernel of one geometry (one column tile): "_xs", and "_xsq"
 // for grids with a queue (XQ: the next tile's first stage copied during
 // this tile's last).
-#define CQ_MV_TC_KERNEL_XS(XN, SPLIT3, ON, OT, RT, KB, ST, XQ, XSUF) \
-    CQ_MV_TC_KERNEL_XQ(XN, SPLIT3, 1, ON, OT, RT, KB, ST, true, XQ, CQ_MV_XS_COPY_WARPS, XSUF, CQ_MV_MIN_BLOCKS, false, false)
+#define CQ_MV_TC_KERNEL_XS(XN, XF32, ON, OT, RT, KB, ST, XQ, XSUF) \
+    CQ_MV_TC_KERNEL_XQ(XN, XF32, 1, ON, OT, RT, KB, ST, true, XQ, CQ_MV_XS_COPY_WARPS, XSUF, CQ_MV_MIN_BLOCKS, false, false)
 // ... and its kernel for one float16 activation row (M1 in cq_mv_tc; XSUF
 // ends in 1).
 #define CQ_MV_TC_KERNEL_XS1(ON, OT, RT, KB, ST, XQ, XSUF) \
     CQ_MV_TC_KERNEL_XQ(f16, false, 1, ON, OT, RT, KB, ST, true, XQ, CQ_MV_XS_COPY_WARPS, XSUF, CQ_MV_MIN_BLOCKS, true, false)
-#define CQ_MV_TC_KERNEL_XQ(XN, SPLIT3, NT, ON, OT, RT, KB, ST, XS, XQ, CW, XSUF, MINB, M1, XR)          \
+#define CQ_MV_TC_KERNEL_XQ(XN, XF32, NT, ON, OT, RT, KB, ST, XS, XQ, CW, XSUF, MINB, M1, XR)          \
     extern "C" __global__ void __launch_bounds__(CQ_MM_THREADS, MINB)                                    \
         cq_q4_0_mv_tc_##XN##_##ON##_n##NT##_r##RT##_k##KB##_s##ST##XSUF(                                 \
             const cq_u8* __restrict__ w, cq_i64 row_bytes, int N, int nb, const cq_u16* __restrict__ x,  \
             cq_i64 ldx, int M, OT* __restrict__ y, cq_i64 ldy, int mode, int stages_per_split,          \
             float* __restrict__ ws, int* __restrict__ counters) {                                       \
         /* (the copies of CQ_MV_READ_ONLY_W take the place of the prefetch) */                          \
-        if (CQ_MV_EARLY_COMPILED(SPLIT3, XS) && (mode & CQ_MV_EARLY) && !(mode & CQ_MV_READ_ONLY_W))   \
+        if (CQ_MV_EARLY_COMPILED(XF32, XS) && (mode & CQ_MV_EARLY) && !(mode & CQ_MV_READ_ONLY_W))   \
             cq_mv_prefetch_first<RT, KB>(w, row_bytes, N, nb, stages_per_split);                          \
-        cq_mv_tc<SPLIT3, NT, OT, RT, KB, ST, XS, XQ, CW, M1, M1, XR>(w, row_bytes, N, nb, x, ldx, M, y, ldy, \
+        cq_mv_tc<XF32, NT, OT, RT, KB, ST, XS, XQ, CW, M1, M1, XR>(w, row_bytes, N, nb, x, ldx, M, y, ldy, \
                                                                    mode, stages_per_split, ws, counters);     \
     }
 // Every x type / column-tile count of one geometry.
@@ -996,8 +1064,7 @@ __device__ __forceinline__ void cq_mm_gen(const cq_u8* __restrict__ w, cq_i64 ro
     CQ_MV_TC_KERNEL(f16, false, 2, ON, OT, RT, KB, ST) \
     CQ_MV_TC_KERNEL_XS(f16, false, ON, OT, RT, KB, ST, false, _xs) \
     CQ_MV_TC_KERNEL(f32, true, 1, ON, OT, RT, KB, ST)  \
-    CQ_MV_TC_KERNEL(f32, true, 2, ON, OT, RT, KB, ST)  \
-    CQ_MV_TC_KERNEL(f32, true, 3, ON, OT, RT, KB, ST) \
+    CQ_MV_TC_KERNEL(f32, true, 2, ON, OT, RT, KB, ST) \
     CQ_MV_TC_KERNEL_XS(f32, true, ON, OT, RT, KB, ST, false, _xs)
 #define CQ_MV_GEN_KERNEL(XN, XT, ON, OT)                                                                 \
     extern "C" __global__ void __launch_bounds__(CQ_MM_THREADS) cq_q4_0_mv_gen_##XN##_##ON(             \

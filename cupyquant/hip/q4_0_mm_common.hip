@@ -25,6 +25,8 @@
 #endif
 
 __device__ __forceinline__ int cq_imin(int a, int b) { return a < b ? a : b; }
+__device__ __forceinline__ int cq_imax(int a, int b) { return a > b ? a : b; }
+__device__ __forceinline__ cq_u32 cq_umax(cq_u32 a, cq_u32 b) { return a > b ? a : b; }
 
 // Programmatic dependent launch (common.h) of the matrix-vector kernels
 // and their activation preparation: wait only, by default (-DCQ_MV_EARLY_TRIGGER=1
@@ -121,10 +123,6 @@ __device__ __forceinline__ void cq_store_pair(OT* y, cq_i64 ldy, int M, int N, i
     }
 }
 
-// float -> the nearest bfloat16, as a float (exact bfloat16 value).
-__device__ __forceinline__ float cq_bf16_round(float v) {
-    return __uint_as_float((cq_u32)cq_float_to_bf16(v) << 16);
-}
 
 // ------------------------------------------------------------ staging copies
 #if defined(CQ_SM80)
@@ -225,12 +223,6 @@ __device__ __forceinline__ void cq_mma_f16(float* c, const cq_u32* a, const cq_u
         : "+f"(c[0]), "+f"(c[1]), "+f"(c[2]), "+f"(c[3])
         : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b[0]), "r"(b[1]));
 }
-__device__ __forceinline__ void cq_mma_bf16(float* c, const cq_u32* a, const cq_u32* b) {
-    asm("mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, "
-        "{%0,%1,%2,%3};\n"
-        : "+f"(c[0]), "+f"(c[1]), "+f"(c[2]), "+f"(c[3])
-        : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b[0]), "r"(b[1]));
-}
 __device__ __forceinline__ void cq_ldsm_x4(cq_u32* r, const void* p) {
     asm volatile("ldmatrix.sync.aligned.m8n8.x4.shared.b16 {%0,%1,%2,%3}, [%4];\n"
                  : "=r"(r[0]), "=r"(r[1]), "=r"(r[2]), "=r"(r[3])
@@ -263,11 +255,6 @@ __device__ __forceinline__ cq_u32 cq_hfma2(cq_u32 a, cq_u32 b, cq_u32 c) {
     asm("fma.rn.f16x2 %0, %1, %2, %3;\n" : "=r"(r) : "r"(a), "r"(b), "r"(c));
     return r;
 }
-__device__ __forceinline__ cq_u32 cq_bfma2(cq_u32 a, cq_u32 b, cq_u32 c) {
-    cq_u32 r;
-    asm("fma.rn.bf16x2 %0, %1, %2, %3;\n" : "=r"(r) : "r"(a), "r"(b), "r"(c));
-    return r;
-}
 // float16x2 of q - 8 (exact) for the nibble pair at bits 0-3 and 16-19 of w
 // (HIGH false) or at bits 4-7 and 20-23 (HIGH true): one lop3 puts the pair
 // into the mantissas of 1024 (1024 + q, or 1024 + 16 q for the high
@@ -288,33 +275,18 @@ __device__ __forceinline__ cq_u32 cq_deq_pair_f16(cq_u32 w, cq_u32 d2) {
 }
 // The four A register pairs of one row of one block from its u32 q:
 // a[0] = (4t, 4t+2), a[1] = (4t+1, 4t+3), a[2] = (16+4t, 16+4t+2), a[3] = (16+4t+1, 16+4t+3).
-template <bool BF16>
 __device__ __forceinline__ void cq_mv_decode(cq_u32 q, cq_u32* a) {
     const cq_u32 q8 = q >> 8;
-    if (BF16) {  // 128 + v exactly; (128 + v) * 1 - 136
-        const cq_u32 M = 0x000F000Fu, MAG = 0x43004300u, ONE = 0x3F803F80u, OFF = 0xC308C308u;
-        a[0] = cq_bfma2(cq_lop3_or_and(q, M, MAG), ONE, OFF);
-        a[1] = cq_bfma2(cq_lop3_or_and(q8, M, MAG), ONE, OFF);
-        a[2] = cq_bfma2(cq_lop3_or_and(q >> 4, M, MAG), ONE, OFF);
-        a[3] = cq_bfma2(cq_lop3_or_and(q >> 12, M, MAG), ONE, OFF);
-    } else {  // cq_nib_f16
-        a[0] = cq_nib_f16<false>(q);
-        a[1] = cq_nib_f16<false>(q8);
-        a[2] = cq_nib_f16<true>(q);
-        a[3] = cq_nib_f16<true>(q8);
-    }
+    a[0] = cq_nib_f16<false>(q);
+    a[1] = cq_nib_f16<false>(q8);
+    a[2] = cq_nib_f16<true>(q);
+    a[3] = cq_nib_f16<true>(q8);
 }
 // c = A * B with fresh float32 accumulators (k = 32: two mma).
-template <bool BF16>
 __device__ __forceinline__ void cq_mv_mma_block(float* c, const cq_u32* a_lo_g, const cq_u32* b) {
     c[0] = c[1] = c[2] = c[3] = 0.0f;
-    if (BF16) {
-        cq_mma_bf16(c, a_lo_g, b);
-        cq_mma_bf16(c, a_lo_g + 4, b + 2);
-    } else {
-        cq_mma_f16(c, a_lo_g, b);
-        cq_mma_f16(c, a_lo_g + 4, b + 2);
-    }
+    cq_mma_f16(c, a_lo_g, b);
+    cq_mma_f16(c, a_lo_g + 4, b + 2);
 }
 #endif
 
