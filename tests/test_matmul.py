@@ -35,6 +35,14 @@ def _spy_launches(monkeypatch, mm, with_cluster: bool = False) -> list:
     return launched
 
 
+def _x_shared_everywhere(monkeypatch, mm, on: bool) -> None:
+    """The x_shared kernels wherever one column tile holds the activation
+    rows (on), or nowhere: MV_X_SHARED_MAX set for both x dtypes."""
+    limit = (1 << 20) if on else 0
+    monkeypatch.setattr(mm, "MV_X_SHARED_MAX", {"float16": limit, "float32": limit})
+    monkeypatch.setattr(mm, "MV_X_SHARED_MANY_TILES", {})
+
+
 def _stub_kernel_builds(monkeypatch, mm) -> None:
     """Plans without compiling: qmatmul._kernel_with_smem returns a stand-in
     that has only the kernel's name."""
@@ -433,16 +441,8 @@ def test_matvec_f16tc_x_shared_or_not(n, k, offset, m, x_shared, monkeypatch):
     launch (the second run of each case goes through them again)."""
     _need_tensor_cores("matvec_f16tc")
     import cupyquant.qmatmul as mm
-    limit = (1 << 20) if x_shared else 0
-    monkeypatch.setattr(mm, "MV_X_SHARED_MAX", {"float16": limit, "float32": limit})
-    monkeypatch.setattr(mm, "MV_X_SHARED_MANY_TILES", {})
-    launched = []
-    real_launch = mm.launch
-
-    def spy(kern, *args, **kw):  # every launch, also of a cached plan
-        launched.append(kern.name)
-        return real_launch(kern, *args, **kw)
-    monkeypatch.setattr(mm, "launch", spy)
+    _x_shared_everywhere(monkeypatch, mm, x_shared)
+    launched = _spy_launches(monkeypatch, mm)
     rng = np.random.default_rng()
     c = case(n, k, offset)
     for x_dtype in ("float32", "float16", "float32", "float16"):
@@ -451,7 +451,7 @@ def test_matvec_f16tc_x_shared_or_not(n, k, offset, m, x_shared, monkeypatch):
         assert err <= 1e-5, (x_dtype, err)
         fits = m <= (4 if x_dtype == "float32" else 8)
         one_row = m == 1 and x_dtype == "float16"  # the one-row kernel ("_xs1")
-        assert _xs_kind(launched[-1]) == (("_xs1" if one_row else "_xs") if x_shared and fits else ""), \
+        assert _xs_kind(launched[-1][0]) == (("_xs1" if one_row else "_xs") if x_shared and fits else ""), \
             (x_dtype, launched)
     counters = mm._counters.get((cupy_module().cuda.Device().id, cupy_module().cuda.get_current_stream().ptr))
     if counters is not None:
@@ -1704,9 +1704,7 @@ def test_matvec_nonfinite_activations(path, x_shared, monkeypatch):
     float16 parts: x_shared, a scale a K split, or not, a scale a row)."""
     _need_tensor_cores(path)
     import cupyquant.qmatmul as mm
-    limit = (1 << 20) if x_shared else 0
-    monkeypatch.setattr(mm, "MV_X_SHARED_MAX", {"float16": limit, "float32": limit})
-    monkeypatch.setattr(mm, "MV_X_SHARED_MANY_TILES", {})
+    _x_shared_everywhere(monkeypatch, mm, x_shared)
     rng = np.random.default_rng(17)
     c = case(N_ODD, 512)
     x = rng.standard_normal((4, 512)).astype(np.float32)
@@ -1730,16 +1728,8 @@ def test_matvec_f16tc_float32_activation_range(n, k, x_shared, monkeypatch):
     in the norm of the whole result)."""
     _need_tensor_cores("matvec_f16tc")
     import cupyquant.qmatmul as mm
-    limit = (1 << 20) if x_shared else 0
-    monkeypatch.setattr(mm, "MV_X_SHARED_MAX", {"float16": limit, "float32": limit})
-    monkeypatch.setattr(mm, "MV_X_SHARED_MANY_TILES", {})
-    launched = []
-    real_launch = mm.launch
-
-    def spy(kern, *args, **kw):
-        launched.append(kern.name)
-        return real_launch(kern, *args, **kw)
-    monkeypatch.setattr(mm, "launch", spy)
+    _x_shared_everywhere(monkeypatch, mm, x_shared)
+    launched = _spy_launches(monkeypatch, mm)
     rng = np.random.default_rng(23)
     c = case(n, k)
     for m in (1, 4, 8):
@@ -1750,7 +1740,7 @@ def test_matvec_f16tc_float32_activation_range(n, k, x_shared, monkeypatch):
             launched.clear()
             y = _run_x(c, x, "matvec_f16tc")
             assert np.isfinite(y).all()
-            assert _xs_kind(launched[-1]) == ("_xs" if x_shared and m <= 4 else ""), launched
+            assert _xs_kind(launched[-1][0]) == ("_xs" if x_shared and m <= 4 else ""), launched
             ref = x.astype(np.float64) @ c.w64.T
             row_err = np.linalg.norm(y - ref, axis=1) / np.linalg.norm(ref, axis=1)
             assert row_err.max() <= 1e-5, (m, row_err)
