@@ -2,6 +2,7 @@
 
     python3 notes/probe_s32.py ksplit:2        (run 2)
     python3 notes/probe_s32.py f32occ:2        (run 5)
+    python3 notes/probe_s32.py f32tiles:2      (run 8)
 
 ksplit[:rounds] K split in 2 or 3 forced onto the matrix-vector plans that
   _mv_splits leaves at one split (MV_BLOCKS_PER_SM = 0.5: capacity of half
@@ -15,6 +16,16 @@ f32occ[:rounds] float32 x (two float16 parts a row since run 3) on the
   x_shared kernels with the plan's records counted 1.5x ("occ1.5": the
   thread blocks an SM of the former three bfloat16 parts, so fewer thread
   blocks fill the records) or 2x, against the shipped plan; M = 1, 2, 4.
+f32tiles[:rounds] MV_X_SHARED_F32_TILES_PER_BLOCK 2 (float32 x_shared grids
+  with a queue: whole thread blocks an SM leaving each 2 tiles or more)
+  against 0 (every resident slot), float32 x, M = 1, 2. That knob was a
+  working-tree change of run 8, not kept (mixed result): in _mv_plan's
+  x_shared branch, after grid_x = max(1, min(tiles, resident // splits)),
+      if f32 and MV_X_SHARED_F32_TILES_PER_BLOCK and grid_x < tiles:
+          per_sm = max(1, tiles * splits // (MV_X_SHARED_F32_TILES_PER_BLOCK * sms))
+          grid_x = max(1, min(grid_x, per_sm * sms // splits))
+  (and the knob in _matvec_tc's plan key). Without it the part measures
+  nothing.
 """
 
 from __future__ import annotations
@@ -115,6 +126,21 @@ def part_f32occ(rounds="2"):
                 "occ2": records_factor(mm, 2.0)}
     ab_rounds(SHAPES, [1, 2, 4], settings, bench_cell(bench, launched, "float32"), rounds)
     settings["shipped"]()
+
+
+def part_f32tiles(rounds="2"):
+    from probe_util import knob_setting
+    from test_bench_matmul import get_bench
+
+    import cupyquant.qmatmul as mm
+    bench = get_bench()
+    print(f"copy {bench.ceiling() / 1e9:.0f} GB/s", flush=True)
+    launched = launch_spy(mm)
+    settings = {"tiles2": knob_setting(mm, MV_X_SHARED_F32_TILES_PER_BLOCK=2),
+                "off": knob_setting(mm, MV_X_SHARED_F32_TILES_PER_BLOCK=0)}
+    shapes = [(11008, 4096), (14336, 4096), (18432, 4096), (28672, 4096), (128256, 4096), (4096, 4096)]
+    ab_rounds(shapes, [1, 2], settings, bench_cell(bench, launched, "float32"), rounds)
+    settings["tiles2"]()
 
 
 if __name__ == "__main__":
