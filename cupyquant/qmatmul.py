@@ -8,7 +8,7 @@ Paths (``path=``; ``None`` chooses by M = number of activation rows and platform
   products. On NVIDIA (sm_80+) by default: the weights go through the tensor
   cores dequantized exactly to (q - 8) in float16, float32 activations
   scaled by a power of two a row and split into two float16 parts (to about
-  2^-22 of each value, 2^-39 of the row's largest), every block
+  2^-23 of each value, 2^-39 of the row's largest), every block
   scaled by its d in float32, in chunks of 16 (float16 x) or 8 (float32 x)
   rows, each one pass over the weights. For the rows and x dtypes of
   MATVEC_INT8_M (none by default since session 10; ``path="matvec_int8"``

@@ -268,3 +268,23 @@ def mvi8_matvec(raw: np.ndarray, N: int, K: int, x, kb: int = 8, splits: int = 1
             pb = (a[..., 2] * 256.0 + a[..., 3]).astype(np.float32)
             y = (y + (pa + pb).reshape(N, 2 * NT)).astype(np.float32)
     return y[:, :M].T.copy()
+
+
+# ------------------------------- float32 activations on the float16 tensor cores
+def f32_as_f16x2(x) -> tuple:
+    """A NumPy model of how the tensor-core matrix-vector kernels take float32
+    activations (cq_f16x2_scale and cq_split_f16x2 in q4_0_matmul.hip): each
+    row of x (..., K) is scaled by 2^s, s from its largest |x| (clamped to
+    [-126, 126], 0 for a row of zeros or with Inf / NaN), and every scaled
+    value v becomes hi = float16(v) and lo = float16(v - hi). Returns (hi,
+    lo, s). The kernels flush float32 subnormal inputs to zero (CuPy compiles
+    with -ftz=true); NumPy does not, so the model is exact for normal inputs."""
+    x = np.asarray(x, np.float32)
+    top = (x.view(np.uint32) & np.uint32(0x7FFFFFFF)).max(axis=-1)
+    s = np.clip(15 - ((top >> np.uint32(23)).astype(np.int64) - 126), -126, 126)
+    s = np.where((top == 0) | (top >= 0x7F800000), 0, s)
+    v = x * np.ldexp(np.float32(1), s).astype(np.float32)[..., None]  # a power of two: exact
+    with np.errstate(invalid="ignore", over="ignore"):
+        hi = v.astype(np.float16)
+        lo = (v - hi.astype(np.float32)).astype(np.float16)
+    return hi, lo, s

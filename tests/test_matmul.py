@@ -211,6 +211,38 @@ def _adversarial_x(rng, m, k, dtype):
     return x.astype(dtype)
 
 
+def test_f32_as_f16x2_representation():
+    """The float32 activations' two float16 parts (cupyquant.testing's model
+    of the kernels' split): every scaled value lands below 2^15 with the
+    row's largest in [2^14, 2^15), and (hi + lo) 2^-s is x to within
+    2^-23 |x| plus 2^-25 2^-s (half of float16's smallest subnormal, scaled
+    back), over rows of 1e-30 .. 1e30 magnitudes, outliers, zeros and rows
+    spread over 1e-20 .. 1e20; a row with Inf or NaN keeps s = 0 and has NaN
+    among its parts (so its products are NaN)."""
+    from cupyquant.testing import f32_as_f16x2
+    rng = np.random.default_rng(29)
+    k = 4096
+    rows = [rng.standard_normal(k) * 10.0 ** e for e in (-30, -3, 0, 5, 30)]
+    rows.append(rng.standard_normal(k) * 10.0 ** rng.uniform(-20, 20, k))
+    rows.append(_adversarial_x(rng, 1, k, np.float32)[0].astype(np.float64))
+    x = np.stack(rows).astype(np.float32)
+    x[np.abs(x) < np.finfo(np.float32).tiny] = 0.0  # the kernels flush float32 subnormals
+    hi, lo, s = f32_as_f16x2(x)
+    v = x.astype(np.float64) * 2.0 ** s[:, None]
+    top = np.abs(v).max(axis=1)
+    assert ((top >= 2.0 ** 14) & (top < 2.0 ** 15)).all(), top
+    back = (hi.astype(np.float64) + lo.astype(np.float64)) * 2.0 ** -s[:, None]
+    bound = 2.0 ** -23 * np.abs(x.astype(np.float64)) + 2.0 ** (-25 - s[:, None])
+    assert (np.abs(back - x) <= bound).all()
+    zero = np.zeros((1, 64), np.float32)
+    assert f32_as_f16x2(zero)[2].tolist() == [0]
+    bad = rng.standard_normal((3, 64)).astype(np.float32)
+    bad[0, 3], bad[1, 9], bad[2, 20] = np.nan, np.inf, -np.inf
+    hi, lo, s = f32_as_f16x2(bad)
+    assert s.tolist() == [0, 0, 0]
+    assert np.isnan(hi.astype(np.float32) + lo.astype(np.float32)).any(axis=1).all()
+
+
 @pytest.mark.parametrize("dtype", [np.float32, np.float16])
 @pytest.mark.parametrize("n,k,m,splits", [(100, 32, 1, 1), (70, 512, 3, 1), (70, 512, 2, 3),
                                           (40, 4096 + 96, 8, 5), (33, 288, 5, 2)])

@@ -54,7 +54,7 @@
 // sums adds up) is scaled by 2^s, s chosen from its largest |x| so that
 // this lands in [2^14, 2^15) (cq_f16x2_scale), and every scaled value v is
 // split into two float16 parts: hi, the nearest float16 of v, and lo, the
-// nearest of v - hi (exact in float32). hi + lo is v to about 2^-22 of |v|,
+// nearest of v - hi (exact in float32). hi + lo is v to within 2^-23 of |v|,
 // or 2^-39 of the row's largest (float16's subnormals), where the float32
 // reference rounds each product to 2^-24. The products of the parts with
 // q - 8 are exact, the sums float32; the row's sum is scaled back by 2^-s.
