@@ -44,6 +44,9 @@ WGMMA_W_BOX_BYTES = 144
 
 #: Threads per thread block of every matmul kernel (CQ_MM_THREADS).
 THREADS = 256
+#: Tensor-core matrix-vector B columns a float32 activation row: its two
+#: scaled float16 parts (P in cq_mv_tc for XF32; float16 x: one).
+MV_F32_PARTS = 2
 #: Matrix-vector (tensor cores): the compiled geometries (rows per thread
 #: block, Q4_0 blocks per row and stage, pipeline stages); CQ_MV_TC_GEOM lines
 #: at the end of q4_0_matmul.hip.

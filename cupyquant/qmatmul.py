@@ -724,7 +724,7 @@ def _mv_plan(cp, x_dtype, y_dtype, mc: int, nb: int, tiles: int, n_tiles: int, s
     splits, stages per split, x_shared, full: the grid fills every resident
     slot)."""
     f32 = x_dtype == cp.float32
-    cols = mc * (2 if f32 else 1)  # B columns
+    cols = mc * (mk.MV_F32_PARTS if f32 else 1)  # B columns
     bps = MV_BLOCKS_PER_SM_LONG_K if mc >= 2 and nb * 32 >= MV_LONG_K else MV_BLOCKS_PER_SM
     limit = MV_X_SHARED_MAX.get(_dtype_name(x_dtype), 0) if n_tiles == 1 else 0
     many = MV_X_SHARED_MANY_TILES.get(_dtype_name(x_dtype), 0) if n_tiles == 1 else 0
@@ -756,8 +756,7 @@ def _mv_plan(cp, x_dtype, y_dtype, mc: int, nb: int, tiles: int, n_tiles: int, s
                     name = mk.mv_tc_name(x_dtype, y_dtype, 1, geo, x_shared=True, queue=queue, one_row=one_row)
                 return (_kernel_with_smem(cp, name, smem + xs), geo, smem + xs, grid_x, splits, sps, True,
                         grid_x >= resident // splits)
-    if MV_X_RING and MV_GEOMETRY is None and not f32 and n_tiles == 1 and mc >= 2 and \
-            (nb * 32 >= MV_LONG_K or mc >= MV_X_RING_SHORT_SPLITS_FROM_M):
+    if MV_X_RING and MV_GEOMETRY is None and not f32 and n_tiles == 1 and mc >= 2:
         ring = _mv_x_ring_plan(cp, x_dtype, y_dtype, mc, nb, tiles, sms)
         if ring is not None:
             return ring
@@ -1029,7 +1028,7 @@ def _matvec_tc(cp, x2, w, y2, N, K, dev):
     for m0 in range(0, M, chunk):
         mc = min(chunk, M - m0)
         xc, yc = (x2, y2) if mc == M else (x2[m0:m0 + mc], y2[m0:m0 + mc])
-        n_tiles = -(-2 * mc // 8) if f32 else (1 if mc <= 8 else 2)
+        n_tiles = -(-mk.MV_F32_PARTS * mc // 8) if f32 else (1 if mc <= 8 else 2)
         # The plan depends only on these and the module's knobs: cached, since
         # working it out costs more host time than a small kernel takes.
         key = (dev, x2.dtype.char, y2.dtype.char, mc, nb, tiles, n_tiles, sms, mk.MODULE_KEY,
@@ -1048,8 +1047,8 @@ def _matvec_tc(cp, x2, w, y2, N, K, dev):
             _mv_plans[key] = plan
         kern, geo, smem, grid_x, splits, sps, x_shared, full, cluster = plan
         if f32 and not x_shared:
-            # two float16 parts a value, then each row's largest |x| (32 bits)
-            parts = cp.empty(2 * mc * K + 2 * mc, dtype=cp.uint16)
+            # the float16 parts of every value, then each row's largest |x| (32 bits: 2 x 16)
+            parts = cp.empty(mk.MV_F32_PARTS * mc * K + 2 * mc, dtype=cp.uint16)
             launch(_function(mk.XPREP_NAME), (mc,), (mk.THREADS,),   # one thread block a row
                    (xc, np.int64(K), np.int32(mc), np.int32(nb), parts), pdl=pdl)
             xin = parts

@@ -643,7 +643,7 @@ def test_matvec_split_k_in_clusters(n, k, offset, m, monkeypatch):
             ys.append(matmul(x, c.w, out=cp.full((m, n), np.nan, dtype=cp.float32), path="matvec_f16tc"))
             name, (grid_x, splits), cluster = launched[-1]
             assert splits > 1 and grid_x == -(-n // 16), launched  # split, a thread block a tile
-            cols = m * (2 if x_dtype == "float32" else 1)  # x_shared: one column tile, records that fit
+            cols = m * (mk.MV_F32_PARTS if x_dtype == "float32" else 1)  # x_shared: one column tile, records that fit
             records = mk.mv_x_shared_bytes(cols, -(-(k // 32) // 64) * 64)
             xs_fits = x_shared and cols <= 8 and records <= xs_limit
             kind = "_xs1" if m == 1 and x_dtype == "float16" else "_xs"
