@@ -23,7 +23,7 @@
 // m16n8k16 "A" operand, dequantized exactly to (q - 8) in registers; the
 // activations are the "B" operand, one column per activation row (float16
 // input) or per activation row and part (float32 input, scaled by a power of
-// two and split into two float16 parts, cq_split_f16x2). Each Q4_0 block is one
+// two and split into two float16 parts, cq_mv_records_f16x2). Each Q4_0 block is one
 // pair of mma (k = 32) into fresh accumulators, which are then scaled by the
 // block's d in float32 and summed in float32.
 //
@@ -69,6 +69,9 @@ __device__ __forceinline__ float cq_f16x2_scale(cq_u32 max_bits, bool unscale = 
     const int s = cq_imin(126, cq_imax(-126, 15 - e));
     return __uint_as_float((cq_u32)((unscale ? -s : s) + 127) << 23);
 }
+// Where cq_q4_0_xprep_f16x2's output keeps the rows' largest |x| bits: after
+// the parts, 2 M nb 32 float16 values.
+__device__ __forceinline__ cq_i64 cq_f16x2_row_max_at(int M, int nb) { return (cq_i64)2 * M * nb * 32; }
 // The larger of max_bits and the bits of v's |values| (NaN's above Inf's
 // above any finite value's).
 __device__ __forceinline__ cq_u32 cq_f16x2_max_bits(cq_u32 max_bits, float4 v) {
@@ -83,12 +86,6 @@ __device__ __forceinline__ void cq_f16x2_max_bits_to(cq_u32* row_max, cq_u32 max
     for (int o = CQ_WARP_SIZE / 2; o > 0; o >>= 1) max_bits = cq_umax(max_bits, (cq_u32)CQ_SHFL_XOR((int)max_bits, o));
     if (threadIdx.x % CQ_WARP_SIZE == 0) atomicMax(row_max, max_bits);
 }
-// v (already scaled) -> its two float16 parts: hi in bits 0-15, lo in 16-31.
-__device__ __forceinline__ cq_u32 cq_split_f16x2(float v) {
-    const cq_u16 hi = cq_float_to_half(v);
-    return (cq_u32)hi | ((cq_u32)cq_float_to_half(v - cq_half_to_float(hi)) << 16);
-}
-
 // One B-fragment record of thread t for one block and column (cq_mv_tc's k
 // order): block values j0, j2 | j0+1, j2+1 | 16+j0, 16+j2 | 16+j0+1, 16+j2+1,
 // as float16 pairs, where thread t holds the block's qs bytes
@@ -101,25 +98,40 @@ __device__ __forceinline__ uint4 cq_mv_record_f16_words(cq_u32 a, cq_u32 b, cq_u
     return make_uint4(__byte_perm(a, b, 0x5410), __byte_perm(a, b, 0x7632),
                       __byte_perm(c, d, 0x5410), __byte_perm(c, d, 0x7632));
 }
+__device__ __forceinline__ uint4 cq_mv_record_f16_words(uint4 w) { return cq_mv_record_f16_words(w.x, w.y, w.z, w.w); }
+// The four words of thread t's record in the aligned order of an even block
+// (cq_mv_tc's AE; odd blocks in the plain order): blk is the block's value 0.
+__device__ __forceinline__ uint4 cq_mv_x_words_ae(const cq_u16* blk, bool even, int t) {
+    const int j0 = even ? 4 * t + 2 : 4 * t, j2 = even ? (4 * t + 4) & 15 : 4 * t + 2;
+    auto word = [&](int j) { return *reinterpret_cast<const cq_u32*>(blk + j); };
+    return make_uint4(word(j0), word(j2), word(16 + j0), word(16 + j2));
+}
 // src: the block's value 4t.
 __device__ __forceinline__ uint4 cq_mv_record_f16(const cq_u16* src) {
     const uint2 lo = *reinterpret_cast<const uint2*>(src);
     const uint2 hi = *reinterpret_cast<const uint2*>(src + 16);
     return cq_mv_record_f16_words(lo.x, lo.y, hi.x, hi.y);
 }
-// float32 x: the records of its two float16 parts (cq_split_f16x2) after
-// scaling by scale, hi's record then lo's.
+// float32 x: the records of its two float16 parts after scaling by scale,
+// hi's record then lo's: each scaled value v (exact: scale is a power of two)
+// becomes hi = float16(v) and lo = float16(v - hi) (v - hi exact in float32).
 __device__ __forceinline__ void cq_mv_records_f16x2(const float* src, float scale, uint4* rec) {
     const float4 lo = *reinterpret_cast<const float4*>(src);
     const float4 hi = *reinterpret_cast<const float4*>(src + 16);
     const float in[8] = {lo.x, lo.z, lo.y, lo.w, hi.x, hi.z, hi.y, hi.w};
-    cq_u32 parts[8];
+    cq_u32 hw[4], lw[4];
 #pragma unroll
-    for (int e = 0; e < 8; ++e) parts[e] = cq_split_f16x2(in[e] * scale);  // * 2^s: exact
-    rec[0] = make_uint4(__byte_perm(parts[0], parts[1], 0x5410), __byte_perm(parts[2], parts[3], 0x5410),
-                        __byte_perm(parts[4], parts[5], 0x5410), __byte_perm(parts[6], parts[7], 0x5410));
-    rec[1] = make_uint4(__byte_perm(parts[0], parts[1], 0x7632), __byte_perm(parts[2], parts[3], 0x7632),
-                        __byte_perm(parts[4], parts[5], 0x7632), __byte_perm(parts[6], parts[7], 0x7632));
+    for (int e = 0; e < 4; ++e) {
+        // A pair of values at a time, each word in the record's order
+        // (cvt.rn.f16x2.f32 on NVIDIA: one conversion for both his, one for
+        // both los, no byte permutes).
+        const float a = in[2 * e] * scale, b = in[2 * e + 1] * scale;
+        hw[e] = cq_float2_to_half2(a, b);
+        lw[e] = cq_float2_to_half2(a - cq_half_to_float((cq_u16)(hw[e] & 0xffffu)),
+                                   b - cq_half_to_float((cq_u16)(hw[e] >> 16)));
+    }
+    rec[0] = make_uint4(hw[0], hw[1], hw[2], hw[3]);
+    rec[1] = make_uint4(lw[0], lw[1], lw[2], lw[3]);
 }
 
 // The B-fragment records of cq_mv_tc's XS variant for float16 x: for blocks
@@ -135,12 +147,8 @@ __device__ __forceinline__ void cq_mv_fill_x(uint4* records, const cq_u16* x, cq
 #pragma unroll 4
         for (int r = threadIdx.x; r < nbr * M * 4; r += CQ_MM_THREADS) {
             const int t = r & 3, bm = r >> 2, m = bm % M, b = bm / M;
-            const bool aligned = ((b0 + b) & 1) == 0;
-            const int j0 = aligned ? 4 * t + 2 : 4 * t, j2 = aligned ? (4 * t + 4) & 15 : 4 * t + 2;
-            const cq_u16* blk = x + (cq_i64)m * ldx + (b0 + b) * 32;
-            auto word = [&](int j) { return *reinterpret_cast<const cq_u32*>(blk + j); };
             records[((cq_i64)b * M + m) * 4 + t] =
-                cq_mv_record_f16_words(word(j0), word(j2), word(16 + j0), word(16 + j2));
+                cq_mv_record_f16_words(cq_mv_x_words_ae(x + (cq_i64)m * ldx + (b0 + b) * 32, ((b0 + b) & 1) == 0, t));
         }
     } else {
         for (int r = threadIdx.x; r < nbr * M * 4; r += CQ_MM_THREADS) {
@@ -208,6 +216,18 @@ __device__ __forceinline__ void cq_mv_prefetch_first(const cq_u8* w, cq_i64 row_
 #define CQ_MV_XTILE 1
 #endif
 
+// The one-row x_shared kernels (M1 in cq_mv_tc) fill their x records a stage
+// at a time: stage 0's before the loop, stage i + 1's loaded during stage i's
+// math (one record a thread), so that the first barrier waits for one stage's
+// records, not the whole split's (session 31: that fill cost 4096 x 14336
+// 1.65 us, every thread block reading the same 28 KiB at once). 1: the kernels
+// without a queue ("_xs1"); 2: also those with one ("_xsq1", where the loaded
+// x words cost 24 bytes of spill at 48 registers); 0: neither, the whole
+// split's records first (A/B probes).
+#ifndef CQ_MV_XS_STAGED_FILL
+#define CQ_MV_XS_STAGED_FILL 1
+#endif
+
 // The early path exists where the kernel reads x itself (float16 x, or the
 // x_shared kernels' float32 x).
 #define CQ_MV_EARLY_COMPILED(XF32, XS) (!(XF32) || (XS))
@@ -268,7 +288,8 @@ __device__ __forceinline__ void cq_mv_tc(const cq_u8* __restrict__ w, cq_i64 row
     // split's blocks, from the fill; else the whole row's, after the parts
     // cq_q4_0_xprep_f16x2 wrote): its parts' scale (cq_f16x2_scale).
     __shared__ cq_u32 x_row_max[8];
-    const cq_u32* const row_max = XS ? x_row_max : reinterpret_cast<const cq_u32*>(x + (cq_i64)2 * M * nb * 32);
+    const cq_u32* const row_max =
+        XF32 && !XS ? reinterpret_cast<const cq_u32*>(x + cq_f16x2_row_max_at(M, nb)) : x_row_max;
 
     const int tid = threadIdx.x, warp = tid >> 5, lane = tid & 31;
     const int g = lane >> 2, t = lane & 3;
@@ -280,6 +301,10 @@ __device__ __forceinline__ void cq_mv_tc(const cq_u8* __restrict__ w, cq_i64 row
     // the same order gave as many instructions a stage, at 48 registers.)
     const cq_u32 ae_sel = t < 3 ? 0x3210u : 0x7610u;
     static_assert(!AE || XS, "AE: x_shared records");
+    constexpr bool XSF =  // staged fill (above)
+        XS && M1 && (CQ_MV_XS_STAGED_FILL >= 2 || (CQ_MV_XS_STAGED_FILL == 1 && !XQ));
+    static_assert(!XSF || KB * 4 == CQ_MM_THREADS, "XSF: one record a thread and stage");
+    uint4* const xs = reinterpret_cast<uint4*>(smem + CQ_MV_XS_OFFSET(RT, KB, ST));
     const int rt = warp % TILES, kw = warp / TILES;
     const int split = blockIdx.y, n_split = gridDim.y;
     const int n_tiles = (N + RT - 1) / RT;
@@ -432,13 +457,21 @@ __device__ __forceinline__ void cq_mv_tc(const cq_u8* __restrict__ w, cq_i64 row
         // first pass finds each row's largest |x| in this split, its scale).
         // Filled while the first stages are in flight; the loop's first barrier
         // publishes it.
+        // XSF: thread tid's record of stage i (block tid / 4 of the stage, its
+        // thread tid % 4), records[i * KB * 4 + tid] (M = 1).
+        auto staged_x_due = [&](const int i) { return XSF && first && i < nst && (tid >> 2) < nb - (st0 + i) * KB; };
+        auto staged_x_words = [&](const int i) {
+            const cq_i64 b = (cq_i64)(st0 + i) * KB + (tid >> 2);
+            return cq_mv_x_words_ae(x + b * 32, (b & 1) == 0, tid & 3);
+        };
         if (XS && first) {
-            uint4* xs = reinterpret_cast<uint4*>(smem + CQ_MV_XS_OFFSET(RT, KB, ST));
             const int nbr = cq_imin(nb, (st0 + nst) * KB) - st0 * KB;
             if (XF32) {
                 if (tid < M) x_row_max[tid] = 0;
                 __syncthreads();
                 cq_mv_fill_x_f32(xs, reinterpret_cast<const float*>(x), ldx, M, (cq_i64)st0 * KB, nbr, x_row_max);
+            } else if (XSF) {
+                if (staged_x_due(0)) xs[tid] = cq_mv_record_f16_words(staged_x_words(0));
             } else {
                 cq_mv_fill_x<AE>(xs, x, ldx, M, (cq_i64)st0 * KB, nbr);
             }
@@ -461,6 +494,11 @@ __device__ __forceinline__ void cq_mv_tc(const cq_u8* __restrict__ w, cq_i64 row
             }
             // every weight copy of this tile issued: the next grid may be scheduled
             if (early && i == nst - ST) CQ_GRID_LAUNCH_DEPENDENTS();
+            // XSF: stage i + 1's x, stored into its records after this stage's
+            // math (the next barrier publishes them)
+            const bool x_next_due = staged_x_due(i + 1);
+            uint4 x_next;
+            if (x_next_due) x_next = staged_x_words(i + 1);
             const cq_u8* sb = smem + slot_of(i) * STAGE + (rt * 16 + g) * SR;
             // XR: this thread's B column (row min(g, M - 1)) of this stage's x, at its value 4t
             const cq_u16* xrb = reinterpret_cast<const cq_u16*>(
@@ -531,6 +569,7 @@ __device__ __forceinline__ void cq_mv_tc(const cq_u8* __restrict__ w, cq_i64 row
             } else {
                 for (int bl = kw; bl < nbl; bl += KW) do_block(bl, bl & 1);
             }
+            if (x_next_due) xs[(i + 1) * KB * 4 + tid] = cq_mv_record_f16_words(x_next);
         }
         if (!xt) cq_cp_wait<0>();  // xt: only the next tile's stage 0 can be in flight
         __syncthreads();
@@ -653,7 +692,7 @@ __device__ __forceinline__ void cq_mv_tc(const cq_u8* __restrict__ w, cq_i64 row
 }
 
 // float32 activations (M rows, leading dimension ldx) -> their two scaled
-// float16 parts (cq_split_f16x2, the scale from the whole row), in cq_mv_tc's
+// float16 parts (cq_mv_records_f16x2, the scale from the whole row), in cq_mv_tc's
 // k order: parts[block][p * M + m][32], thread t's 8 values at 8t are block
 // values 4t, 4t+2, 4t+1, 4t+3, then the same plus 16; after those 2 M nb 32
 // values, the rows' largest |x| bits (row_max[M], which cq_mv_tc reads to
@@ -681,7 +720,7 @@ cq_q4_0_xprep_f16x2(const float* __restrict__ x, cq_i64 ldx, int M, int nb, cq_u
         for (int p = 0; p < 2; ++p)
             *reinterpret_cast<uint4*>(parts + (b * (2 * M) + p * M + m) * 32 + 8 * t) = rec[p];
     }
-    if (threadIdx.x == 0) reinterpret_cast<cq_u32*>(parts + (cq_i64)2 * M * nb * 32)[m] = row_max;
+    if (threadIdx.x == 0) reinterpret_cast<cq_u32*>(parts + cq_f16x2_row_max_at(M, nb))[m] = row_max;
 }
 
 // ===================================================================

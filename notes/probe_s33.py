@@ -1,0 +1,227 @@
+"""Session 33 device probes (H200). Run from the repository root:
+
+    python3 notes/probe_s33.py precompile check fill:2 f32conv:2     (run 1)
+    python3 notes/probe_s33.py precompile:s1,st3 st3:2               (run 2)
+
+precompile  every variant module below, and the shipped module, compiled at
+  once in subprocesses (CuPy's disk cache then serves the probe and the tests).
+check       each variant's output against the shipped module's, same inputs:
+  float16 x (M = 1) "s0" / "s1" / "s2", float32 x (M = 1, 4, 8) "old" / "new";
+  prints whether the bits are equal, and the largest difference.
+fill[:rounds]  float16 x, M = 1: the one-row x_shared kernels' x records
+  filled a stage at a time (CQ_MV_XS_STAGED_FILL 1: "_xs1" only, the
+  submitted setting; 2: "_xsq1" too) against the whole split's records
+  before the loop (0: sessions 23-32).
+f32conv[:rounds]  float32 x: the parts' records made a pair of values at a
+  time with cvt.rn.f16x2.f32 (submitted) against session 32's form (one value
+  at a time, then byte permutes), M = 1, 2, 4, 8.
+st3[:rounds]  float16 x, M = 1: the one-row kernel with a ring of 3 stages
+  ("_xs1" at (16, 64, 3): two weight stages in flight a thread block, 56
+  instead of 37 KiB of ring) against the shipped (16, 64, 2), through
+  MV_GEOMETRY and matmul_kernels.MV_ONE_ROW_GEOMETRY. The queue shape
+  (14336 x 4096) then runs "_xs1" with a queue but without next-tile copies.
+Every variant is compiled from the same trimmed source (no int8 kernels, one
+output type: float16 for float16 x, float32 for float32 x, as the benchmark
+asks), so that the rows compare like with like.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+sys.path.insert(0, "benchmarks")
+sys.path.insert(0, "notes")
+
+from probe_util import ab_rounds, bench_cell, launch_spy  # noqa: E402
+
+SHAPES = [(4096, 4096), (14336, 4096), (4096, 14336), (128256, 4096), (4096, 11008), (2048, 8192)]
+F32_SHAPES = [(4096, 4096), (14336, 4096), (4096, 14336), (128256, 4096)]
+
+NEW_RECORDS_START = "__device__ __forceinline__ void cq_mv_records_f16x2("
+OLD_RECORDS = r"""__device__ __forceinline__ void cq_mv_records_f16x2(const float* src, float scale, uint4* rec) {
+    // probe_s33 "old": session 32's form, one value at a time, then byte permutes
+    const float4 lo = *reinterpret_cast<const float4*>(src);
+    const float4 hi = *reinterpret_cast<const float4*>(src + 16);
+    const float in[8] = {lo.x, lo.z, lo.y, lo.w, hi.x, hi.z, hi.y, hi.w};
+    cq_u32 parts[8];
+#pragma unroll
+    for (int e = 0; e < 8; ++e) {
+        const float v = in[e] * scale;
+        const cq_u16 h = cq_float_to_half(v);
+        parts[e] = (cq_u32)h | ((cq_u32)cq_float_to_half(v - cq_half_to_float(h)) << 16);
+    }
+    rec[0] = make_uint4(__byte_perm(parts[0], parts[1], 0x5410), __byte_perm(parts[2], parts[3], 0x5410),
+                        __byte_perm(parts[4], parts[5], 0x5410), __byte_perm(parts[6], parts[7], 0x5410));
+    rec[1] = make_uint4(__byte_perm(parts[0], parts[1], 0x7632), __byte_perm(parts[2], parts[3], 0x7632),
+                        __byte_perm(parts[4], parts[5], 0x7632), __byte_perm(parts[6], parts[7], 0x7632));
+}
+"""
+
+OUTS = {"f16": "CQ_MATMUL_FOR_OUT(f16, cq_f16)\n", "f32": "CQ_MATMUL_FOR_OUT(f32, float)\n"}
+VARIANTS = {  # name -> (output kept, #defines, old records)
+    "s0": ("f16", {"CQ_MV_XS_STAGED_FILL": 0}, False),
+    "s1": ("f16", {"CQ_MV_XS_STAGED_FILL": 1}, False),
+    "s2": ("f16", {"CQ_MV_XS_STAGED_FILL": 2}, False),
+    "new": ("f32", {}, False),
+    "old": ("f32", {}, True),
+    "st3": ("f16", {}, False),
+}
+EXTRA = {"st3": "CQ_MV_TC_KERNEL_XS1(f16, cq_f16, 16, 64, 3, false, _xs1)\n"}
+
+
+def sub(s, old, new):
+    assert s.count(old) == 1, old[:60]
+    return s.replace(old, new)
+
+
+def variant_source(name: str) -> str:
+    import cupyquant.matmul_kernels as mk
+    from cupyquant.hip import read_source
+    out, defines, old = VARIANTS[name]
+    src = "\n".join([read_source("common.h"), read_source(mk.COMMON_FILE), read_source(mk.SOURCE_FILE), ""])
+    for o, line in OUTS.items():
+        if o != out:
+            src = sub(src, line, "")
+    src = sub(src, "CQ_MATMUL_FOR_OUT(bf16, cq_bf16)\n", "")
+    if old:
+        i = src.index(NEW_RECORDS_START)
+        j = src.index("\n}\n", i) + 3
+        src = src[:i] + OLD_RECORDS + src[j:]
+    src += EXTRA.get(name, "")
+    head = f"// probe_s33 {name}\n" + "".join(f"#define {k} {v}\n" for k, v in defines.items())
+    return head + src
+
+
+def variant_setting(mm, name):
+    """Apply: the matmul kernels from variant ``name`` ("shipped": the package's module)."""
+    from cupyquant.gpu.modules import get_function
+    real = mm.__dict__.setdefault("_probe_real_function", mm._function)
+    src = None if name == "shipped" else variant_source(name)
+
+    def apply():
+        mm._function = real if src is None else (lambda k: get_function("matmul:s33:" + name, src, k))
+        mm._mv_plans.clear()
+    return apply
+
+
+def part_compile1(name):
+    import time
+
+    import cupy as cp
+
+    from cupyquant.gpu.modules import compile_options
+    t = time.time()
+    if name == "shipped":
+        import cupyquant.matmul_kernels as mk
+        src = mk.matmul_source()
+    else:
+        src = variant_source(name)
+    cp.RawModule(code=src, options=compile_options()).compile()
+    print(f"compiled {name} in {time.time() - t:.0f} s", flush=True)
+
+
+def part_precompile(names=None):
+    names = names.split(",") if names else list(VARIANTS)
+    procs = [subprocess.Popen([sys.executable, __file__, f"compile1:{n}"]) for n in ["shipped", *names]]
+    print("precompile rc", [p.wait() for p in procs], flush=True)
+
+
+def part_check():
+    import cupy as cp
+    import numpy as np
+    from test_bench_matmul import get_bench
+
+    import cupyquant.qmatmul as mm
+    from cupyquant.qmatmul import matmul
+    bench = get_bench()
+    launched = launch_spy(mm)
+    for x_dtype, names, ms, shapes in (("float16", ["s0", "s1", "s2"], [1], SHAPES),
+                                       ("float32", ["old", "new"], [1, 4, 8], F32_SHAPES)):
+        for shape in shapes:
+            w = bench.weights(shape)[0][0]
+            for m in ms:
+                x = cp.random.standard_normal((m, shape[1]), dtype=cp.float32).astype(x_dtype)
+                ys = {}
+                for name in ["shipped", *names]:
+                    variant_setting(mm, name)()
+                    ys[name] = cp.asnumpy(matmul(x, w, out=cp.full((m, shape[0]), np.nan, dtype=x_dtype)))
+                    kern = launched["k"][0].split("_n1_")[-1]
+                ref = ys["shipped"].astype(np.float64)
+                cells = [f"{n} {'EQUAL' if np.array_equal(ys[n], ys['shipped'], equal_nan=True) else 'DIFF'}"
+                         f" {np.abs(ys[n] - ref).max():.2e}" for n in names]
+                print(f"check {x_dtype} {shape[0]}x{shape[1]} M={m} {kern} nan={int(np.isnan(ref).sum())}: "
+                      + " | ".join(cells), flush=True)
+    variant_setting(mm, "shipped")()
+
+
+def part_fill(rounds="2"):
+    from test_bench_matmul import get_bench
+
+    import cupyquant.qmatmul as mm
+    bench = get_bench()
+    print(f"copy {bench.ceiling() / 1e9:.0f} GB/s", flush=True)
+    launched = launch_spy(mm)
+    settings = {n: variant_setting(mm, n) for n in ("s1", "s0", "s2")}
+    ab_rounds(SHAPES, [1], settings, bench_cell(bench, launched, "float16"), rounds)
+    variant_setting(mm, "shipped")()
+
+
+def part_f32conv(rounds="2"):
+    from test_bench_matmul import get_bench
+
+    import cupyquant.qmatmul as mm
+    bench = get_bench()
+    print(f"copy {bench.ceiling() / 1e9:.0f} GB/s", flush=True)
+    launched = launch_spy(mm)
+    settings = {n: variant_setting(mm, n) for n in ("new", "old")}
+    ab_rounds(F32_SHAPES, [1, 2, 4, 8], settings, bench_cell(bench, launched, "float32"), rounds)
+    variant_setting(mm, "shipped")()
+
+
+def part_st3(rounds="2"):
+    from test_bench_matmul import get_bench
+
+    import cupyquant.matmul_kernels as mk
+    import cupyquant.qmatmul as mm
+    bench = get_bench()
+    print(f"copy {bench.ceiling() / 1e9:.0f} GB/s", flush=True)
+    launched = launch_spy(mm)
+    one_row = mk.MV_ONE_ROW_GEOMETRY
+
+    def geometry(name, geo):
+        module = variant_setting(mm, name)
+
+        def apply():
+            module()
+            mm.MV_GEOMETRY = geo
+            mk.MV_ONE_ROW_GEOMETRY = geo or one_row
+        return apply
+    settings = {"st2": geometry("s1", None), "st3": geometry("st3", (16, 64, 3))}
+    shapes = [(4096, 4096), (4096, 14336), (4096, 11008), (2048, 8192), (3072, 4096), (14336, 4096)]
+    import cupy as cp
+    import numpy as np
+
+    from cupyquant.qmatmul import matmul
+    for shape in shapes:  # the same bits from both rings (same k order and sums)
+        w = bench.weights(shape)[0][0]
+        x = cp.random.standard_normal((1, shape[1]), dtype=cp.float32).astype(cp.float16)
+        ys, kerns = {}, {}
+        for name, apply in settings.items():
+            apply()
+            ys[name] = cp.asnumpy(matmul(x, w, out=cp.full((1, shape[0]), np.nan, dtype=cp.float16)))
+            kerns[name] = launched["k"][0].split("_n1_")[-1]
+        print(f"check {shape[0]}x{shape[1]} {kerns}: "
+              f"{'EQUAL' if np.array_equal(ys['st2'], ys['st3']) else 'DIFF'} nan={int(np.isnan(ys['st3']).sum())}",
+              flush=True)
+    ab_rounds(shapes, [1], settings, bench_cell(bench, launched, "float16"), rounds)
+    settings["st2"]()
+    variant_setting(mm, "shipped")()
+
+
+if __name__ == "__main__":
+    for arg in sys.argv[1:]:
+        name, _, val = arg.partition(":")
+        if name != "compile1":
+            print(f"=== {arg}", flush=True)
+        globals()[f"part_{name}"](*([val] if val else []))
