@@ -2,6 +2,7 @@
 
     python3 notes/probe_s33.py precompile check fill:2 f32conv:2     (run 1)
     python3 notes/probe_s33.py precompile:s1,st3 st3:2               (run 2)
+    python3 notes/probe_s33.py precompile:s0,s1,s3 check:s0,s1,s3 fill:3/s1,s0,s3   (run 3)
 
 precompile  every variant module below, and the shipped module, compiled at
   once in subprocesses (CuPy's disk cache then serves the probe and the tests).
@@ -11,7 +12,9 @@ check       each variant's output against the shipped module's, same inputs:
 fill[:rounds]  float16 x, M = 1: the one-row x_shared kernels' x records
   filled a stage at a time (CQ_MV_XS_STAGED_FILL 1: "_xs1" only, the
   submitted setting; 2: "_xsq1" too) against the whole split's records
-  before the loop (0: sessions 23-32).
+  before the loop (0: sessions 23-32); 3: "_xs1" and "_xsq1", the raw x
+  copied with each stage's weights (cp.async) and made into records in place
+  by the warp that reads them.
 f32conv[:rounds]  float32 x: the parts' records made a pair of values at a
   time with cvt.rn.f16x2.f32 (submitted) against session 32's form (one value
   at a time, then byte permutes), M = 1, 2, 4, 8.
@@ -63,6 +66,7 @@ VARIANTS = {  # name -> (output kept, #defines, old records)
     "s0": ("f16", {"CQ_MV_XS_STAGED_FILL": 0}, False),
     "s1": ("f16", {"CQ_MV_XS_STAGED_FILL": 1}, False),
     "s2": ("f16", {"CQ_MV_XS_STAGED_FILL": 2}, False),
+    "s3": ("f16", {"CQ_MV_XS_STAGED_FILL": 3}, False),
     "new": ("f32", {}, False),
     "old": ("f32", {}, True),
     "st3": ("f16", {}, False),
@@ -127,7 +131,8 @@ def part_precompile(names=None):
     print("precompile rc", [p.wait() for p in procs], flush=True)
 
 
-def part_check():
+def part_check(only=""):
+    only = only.split(",") if only else None
     import cupy as cp
     import numpy as np
     from test_bench_matmul import get_bench
@@ -136,8 +141,12 @@ def part_check():
     from cupyquant.qmatmul import matmul
     bench = get_bench()
     launched = launch_spy(mm)
-    for x_dtype, names, ms, shapes in (("float16", ["s0", "s1", "s2"], [1], SHAPES),
-                                       ("float32", ["old", "new"], [1, 4, 8], F32_SHAPES)):
+    f16_names = [n for n in ("s0", "s1", "s2", "s3") if n in only] if only else ["s0", "s1", "s2"]
+    f32_names = [n for n in ("old", "new") if n in only] if only else ["old", "new"]
+    for x_dtype, names, ms, shapes in (("float16", f16_names, [1], SHAPES),
+                                       ("float32", f32_names, [1, 4, 8], F32_SHAPES)):
+        if not names:
+            continue
         for shape in shapes:
             w = bench.weights(shape)[0][0]
             for m in ms:
@@ -155,14 +164,14 @@ def part_check():
     variant_setting(mm, "shipped")()
 
 
-def part_fill(rounds="2"):
+def part_fill(rounds="2", names="s1,s0,s2"):
     from test_bench_matmul import get_bench
 
     import cupyquant.qmatmul as mm
     bench = get_bench()
     print(f"copy {bench.ceiling() / 1e9:.0f} GB/s", flush=True)
     launched = launch_spy(mm)
-    settings = {n: variant_setting(mm, n) for n in ("s1", "s0", "s2")}
+    settings = {n: variant_setting(mm, n) for n in names.split(",")}
     ab_rounds(SHAPES, [1], settings, bench_cell(bench, launched, "float16"), rounds)
     variant_setting(mm, "shipped")()
 
@@ -224,4 +233,4 @@ if __name__ == "__main__":
         name, _, val = arg.partition(":")
         if name != "compile1":
             print(f"=== {arg}", flush=True)
-        globals()[f"part_{name}"](*([val] if val else []))
+        globals()[f"part_{name}"](*(val.split("/") if val else []))

@@ -301,9 +301,15 @@ __device__ __forceinline__ void cq_mv_tc(const cq_u8* __restrict__ w, cq_i64 row
     // the same order gave as many instructions a stage, at 48 registers.)
     const cq_u32 ae_sel = t < 3 ? 0x3210u : 0x7610u;
     static_assert(!AE || XS, "AE: x_shared records");
-    constexpr bool XSF =  // staged fill (above)
-        XS && M1 && (CQ_MV_XS_STAGED_FILL >= 2 || (CQ_MV_XS_STAGED_FILL == 1 && !XQ));
-    static_assert(!XSF || KB * 4 == CQ_MM_THREADS, "XSF: one record a thread and stage");
+    constexpr bool XSF =  // staged fill (above), through registers
+        XS && M1 && (CQ_MV_XS_STAGED_FILL == 2 || (CQ_MV_XS_STAGED_FILL == 1 && !XQ));
+    // ... or (3) copied raw with each stage's weights (cp.async, a record's
+    // 64 bytes of x into its own place) and turned into records in place by
+    // the warp that reads them (warp kw: the block pairs kw + KW h of a full
+    // stage, the blocks kw + KW j of a partial one), a __syncwarp apart
+    constexpr bool XSC = XS && M1 && CQ_MV_XS_STAGED_FILL == 3;
+    static_assert(!(XSF || XSC) || KB * 4 == CQ_MM_THREADS, "XSF / XSC: one record a thread and stage");
+    static_assert(!XSC || (KB == 64 && KW == 8 && ST == 2), "XSC: a lane a record of its warp's blocks");
     uint4* const xs = reinterpret_cast<uint4*>(smem + CQ_MV_XS_OFFSET(RT, KB, ST));
     const int rt = warp % TILES, kw = warp / TILES;
     const int split = blockIdx.y, n_split = gridDim.y;
@@ -380,6 +386,8 @@ __device__ __forceinline__ void cq_mv_tc(const cq_u8* __restrict__ w, cq_i64 row
             }
         };
         auto issue_x = [&](int i) {
+            if (XSC && first && i < nst && (tid >> 2) < nb - (st0 + i) * KB)  // block tid / 4's 16 bytes tid % 4
+                cq_cp16_s(cq_smem_addr(xs) + (cq_u32)((i * KB * 4 + tid) * 16), x + ((cq_i64)(st0 + i) * KB * 32 + tid * 8));
             if (XR && i < nst) {
                 const int b0 = (st0 + i) * KB;
                 const int nbl = cq_imin(KB, nb - b0);
@@ -430,7 +438,7 @@ __device__ __forceinline__ void cq_mv_tc(const cq_u8* __restrict__ w, cq_i64 row
             // wait; after it the activations' (XR: one more commit group, so
             // a ring of two, whose first wait takes every group) and the
             // queue's ticket.
-            static_assert(!XR || ST == 2, "XR: the read-only path's commit groups");
+            static_assert(!(XR || XSC) || ST == 2, "XR / XSC: the read-only path's commit groups");
 #pragma unroll
             for (int i = 0; i < ST - 1; ++i) {
                 issue_weights(i);
@@ -438,7 +446,7 @@ __device__ __forceinline__ void cq_mv_tc(const cq_u8* __restrict__ w, cq_i64 row
             }
             CQ_MV_GRID_DEPENDENCY();
             if (use_queue && tid == 0) next = (int)gridDim.x + atomicAdd(queue, 1);
-            if (XR) {
+            if (XR || XSC) {
 #pragma unroll
                 for (int i = 0; i < ST - 1; ++i) issue_x(i);
                 cq_cp_commit();
@@ -472,6 +480,8 @@ __device__ __forceinline__ void cq_mv_tc(const cq_u8* __restrict__ w, cq_i64 row
                 cq_mv_fill_x_f32(xs, reinterpret_cast<const float*>(x), ldx, M, (cq_i64)st0 * KB, nbr, x_row_max);
             } else if (XSF) {
                 if (staged_x_due(0)) xs[tid] = cq_mv_record_f16_words(staged_x_words(0));
+            } else if (XSC) {
+                // (copied with the stages)
             } else {
                 cq_mv_fill_x<AE>(xs, x, ldx, M, (cq_i64)st0 * KB, nbr);
             }
@@ -505,6 +515,17 @@ __device__ __forceinline__ void cq_mv_tc(const cq_u8* __restrict__ w, cq_i64 row
                 smem + CQ_MV_SMEM(RT, KB, ST) + slot_of(i) * M * XRS + cq_imin(g, M - 1) * XRS + 8 * t);
             const int b0 = (st0 + i) * KB;
             const int nbl = cq_imin(KB, nb - b0);
+            if (XSC && first) {  // this stage's raw x (landed with its weights) -> records, in place
+                const int bl = nbl == KB ? 2 * (kw + KW * (lane >> 3)) + ((lane >> 2) & 1) : kw + KW * (lane >> 2);
+                const bool mine = bl < nbl;
+                uint4 words;
+                if (mine)
+                    words = cq_mv_x_words_ae(reinterpret_cast<const cq_u16*>(xs + (i * KB + bl) * 4),
+                                             ((b0 + bl) & 1) == 0, t);
+                CQ_SYNC_WARP();  // the block's four lanes have read its 64 bytes
+                if (mine) xs[(i * KB + bl) * 4 + t] = cq_mv_record_f16_words(words);
+                CQ_SYNC_WARP();
+            }
             auto do_block = [&](int bl, bool odd) {
                 const cq_u8* r0 = sb + bl * CQ_QB;  // row g of the tile
                 const cq_u8* r1 = r0 + 8 * SR;      // row g + 8
