@@ -3,6 +3,7 @@
     python3 notes/probe_s33.py precompile check fill:2 f32conv:2     (run 1)
     python3 notes/probe_s33.py precompile:s1,st3 st3:2               (run 2)
     python3 notes/probe_s33.py precompile:s0,s1,s3 check:s0,s1,s3 fill:3/s1,s0,s3   (run 3)
+    python3 notes/probe_s33.py precompile:s0,s1,s4,s5 check:s0,s1,s4,s5 fill:3/s1,s0,s4,s5   (run 4)
 
 precompile  every variant module below, and the shipped module, compiled at
   once in subprocesses (CuPy's disk cache then serves the probe and the tests).
@@ -67,6 +68,8 @@ VARIANTS = {  # name -> (output kept, #defines, old records)
     "s1": ("f16", {"CQ_MV_XS_STAGED_FILL": 1}, False),
     "s2": ("f16", {"CQ_MV_XS_STAGED_FILL": 2}, False),
     "s3": ("f16", {"CQ_MV_XS_STAGED_FILL": 3}, False),
+    "s4": ("f16", {"CQ_MV_XS_STAGED_FILL": 4}, False),
+    "s5": ("f16", {"CQ_MV_XS_STAGED_FILL": 5}, False),
     "new": ("f32", {}, False),
     "old": ("f32", {}, True),
     "st3": ("f16", {}, False),
@@ -141,7 +144,7 @@ def part_check(only=""):
     from cupyquant.qmatmul import matmul
     bench = get_bench()
     launched = launch_spy(mm)
-    f16_names = [n for n in ("s0", "s1", "s2", "s3") if n in only] if only else ["s0", "s1", "s2"]
+    f16_names = [n for n in ("s0", "s1", "s2", "s3", "s4", "s5") if n in only] if only else ["s0", "s1", "s2"]
     f32_names = [n for n in ("old", "new") if n in only] if only else ["old", "new"]
     for x_dtype, names, ms, shapes in (("float16", f16_names, [1], SHAPES),
                                        ("float32", f32_names, [1, 4, 8], F32_SHAPES)):

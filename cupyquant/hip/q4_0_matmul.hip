@@ -158,6 +158,31 @@ __device__ __forceinline__ void cq_mv_fill_x(uint4* records, const cq_u16* x, cq
     }
 }
 
+// ... for one float16 row, in the AE order, copied raw (cp.async: 16 bytes
+// a thread and round) into the records' place, then each block's 64 bytes
+// turned into its four records in place by the four lanes that copied them
+// (a warp's own copies: no barrier, a __syncwarp between reads and writes).
+// Waits for every copy group in flight (the first weight stages too). A
+// barrier must follow.
+__device__ __forceinline__ void cq_mv_fill_x1_async(uint4* records, const cq_u16* x, cq_i64 b0, int nbr) {
+    const int lane = threadIdx.x % 32, n = nbr * 4;
+    const cq_u32 base = cq_smem_addr(records);
+    for (int r0 = threadIdx.x - lane; r0 < n; r0 += CQ_MM_THREADS)  // warp-uniform trip count
+        if (r0 + lane < n) cq_cp16_s(base + (cq_u32)(r0 + lane) * 16, x + b0 * 32 + (cq_i64)(r0 + lane) * 8);
+    cq_cp_commit();
+    cq_cp_wait<0>();
+    CQ_SYNC_WARP();
+    for (int r0 = threadIdx.x - lane; r0 < n; r0 += CQ_MM_THREADS) {
+        const int r = r0 + lane;
+        uint4 words;
+        if (r < n)
+            words = cq_mv_x_words_ae(reinterpret_cast<const cq_u16*>(records + (r & ~3)), ((b0 + (r >> 2)) & 1) == 0,
+                                     r & 3);
+        CQ_SYNC_WARP();
+        if (r < n) records[r] = cq_mv_record_f16_words(words);
+    }
+}
+
 // ... and for float32 x: records[b][m * 2 + p][t] (p: hi, lo), the rows
 // scaled by their largest |x| over these blocks (into row_max, zeroed by the
 // caller before a barrier). x (16-byte aligned rows) is read once: each
@@ -302,7 +327,10 @@ __device__ __forceinline__ void cq_mv_tc(const cq_u8* __restrict__ w, cq_i64 row
     const cq_u32 ae_sel = t < 3 ? 0x3210u : 0x7610u;
     static_assert(!AE || XS, "AE: x_shared records");
     constexpr bool XSF =  // staged fill (above), through registers
-        XS && M1 && (CQ_MV_XS_STAGED_FILL == 2 || (CQ_MV_XS_STAGED_FILL == 1 && !XQ));
+        XS && M1 && (CQ_MV_XS_STAGED_FILL == 2 || ((CQ_MV_XS_STAGED_FILL == 1 || CQ_MV_XS_STAGED_FILL == 4) && !XQ));
+    // ... or (4: "_xsq1", 5: both) the whole split's x copied raw, then made
+    // into records in place, before the loop (cq_mv_fill_x1_async)
+    constexpr bool XSA = XS && M1 && (CQ_MV_XS_STAGED_FILL == 5 || (CQ_MV_XS_STAGED_FILL == 4 && XQ));
     // ... or (3) copied raw with each stage's weights (cp.async, a record's
     // 64 bytes of x into its own place) and turned into records in place by
     // the warp that reads them (warp kw: the block pairs kw + KW h of a full
@@ -482,6 +510,8 @@ __device__ __forceinline__ void cq_mv_tc(const cq_u8* __restrict__ w, cq_i64 row
                 if (staged_x_due(0)) xs[tid] = cq_mv_record_f16_words(staged_x_words(0));
             } else if (XSC) {
                 // (copied with the stages)
+            } else if (XSA) {
+                cq_mv_fill_x1_async(xs, x, (cq_i64)st0 * KB, nbr);
             } else {
                 cq_mv_fill_x<AE>(xs, x, ldx, M, (cq_i64)st0 * KB, nbr);
             }
