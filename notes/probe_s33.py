@@ -4,6 +4,7 @@
     python3 notes/probe_s33.py precompile:s1,st3 st3:2               (run 2)
     python3 notes/probe_s33.py precompile:s0,s1,s3 check:s0,s1,s3 fill:3/s1,s0,s3   (run 3)
     python3 notes/probe_s33.py precompile:s0,s1,s4,s5 check:s0,s1,s4,s5 fill:3/s1,s0,s4,s5   (run 4)
+    python3 notes/probe_s33.py precompile:s1,nofill nofill:2          (run 5)
 
 precompile  every variant module below, and the shipped module, compiled at
   once in subprocesses (CuPy's disk cache then serves the probe and the tests).
@@ -24,6 +25,9 @@ st3[:rounds]  float16 x, M = 1: the one-row kernel with a ring of 3 stages
   instead of 37 KiB of ring) against the shipped (16, 64, 2), through
   MV_GEOMETRY and matmul_kernels.MV_ONE_ROW_GEOMETRY. The queue shape
   (14336 x 4096) then runs "_xs1" with a queue but without next-tile copies.
+nofill[:rounds]  float16 x, M = 2, 4, 8: the x_shared kernels ("_xs",
+  "_xsq") with their x records left unfilled (wrong results: a timing of
+  what the fill costs) against the shipped kernels.
 Every variant is compiled from the same trimmed source (no int8 kernels, one
 output type: float16 for float16 x, float32 for float32 x, as the benchmark
 asks), so that the rows compare like with like.
@@ -73,7 +77,11 @@ VARIANTS = {  # name -> (output kept, #defines, old records)
     "new": ("f32", {}, False),
     "old": ("f32", {}, True),
     "st3": ("f16", {}, False),
+    "nofill": ("f16", {}, False),
 }
+# text patches of a variant's source: (old, new), each old found once
+PATCHES = {"nofill": [("                cq_mv_fill_x<AE>(xs, x, ldx, M, (cq_i64)st0 * KB, nbr);",
+                       "                /* probe_s33 nofill: records left as they are (wrong results) */")]}
 EXTRA = {"st3": "CQ_MV_TC_KERNEL_XS1(f16, cq_f16, 16, 64, 3, false, _xs1)\n"}
 
 
@@ -96,6 +104,8 @@ def variant_source(name: str) -> str:
         j = src.index("\n}\n", i) + 3
         src = src[:i] + OLD_RECORDS + src[j:]
     src += EXTRA.get(name, "")
+    for old_text, new_text in PATCHES.get(name, []):
+        src = sub(src, old_text, new_text)
     head = f"// probe_s33 {name}\n" + "".join(f"#define {k} {v}\n" for k, v in defines.items())
     return head + src
 
@@ -228,6 +238,19 @@ def part_st3(rounds="2"):
               flush=True)
     ab_rounds(shapes, [1], settings, bench_cell(bench, launched, "float16"), rounds)
     settings["st2"]()
+    variant_setting(mm, "shipped")()
+
+
+def part_nofill(rounds="2"):
+    from test_bench_matmul import get_bench
+
+    import cupyquant.qmatmul as mm
+    bench = get_bench()
+    print(f"copy {bench.ceiling() / 1e9:.0f} GB/s", flush=True)
+    launched = launch_spy(mm)
+    settings = {n: variant_setting(mm, n) for n in ("s1", "nofill")}
+    ab_rounds([(14336, 4096), (128256, 4096), (4096, 14336)], [2, 4, 8], settings,
+              bench_cell(bench, launched, "float16"), rounds)
     variant_setting(mm, "shipped")()
 
 
