@@ -1,9 +1,9 @@
 """Session 33 device probes (H200). Run from the repository root:
 
     python3 notes/probe_s33.py precompile check fill:2 f32conv:2     (run 1)
-    python3 notes/probe_s33.py precompile:s1,st3 st3:2               (run 2)
-    python3 notes/probe_s33.py precompile:s0,s1,s3 check:s0,s1,s3 fill:3/s1,s0,s3   (run 3)
-    python3 notes/probe_s33.py precompile:s0,s1,s4,s5 check:s0,s1,s4,s5 fill:3/s1,s0,s4,s5   (run 4)
+    python3 notes/probe_s33.py precompile:shipped,s1,st3 st3:2               (run 2)
+    python3 notes/probe_s33.py precompile:shipped,s0,s1,s3 check:s0,s1,s3 fill:3/s1,s0,s3   (run 3)
+    python3 notes/probe_s33.py precompile:shipped,s0,s1,s4,s5 check:s0,s1,s4,s5 fill:3/s1,s0,s4,s5   (run 4)
     python3 notes/probe_s33.py precompile:s1,nofill nofill:2          (run 5)
 
 precompile  every variant module below, and the shipped module, compiled at
@@ -139,8 +139,8 @@ def part_compile1(name):
 
 
 def part_precompile(names=None):
-    names = names.split(",") if names else list(VARIANTS)
-    procs = [subprocess.Popen([sys.executable, __file__, f"compile1:{n}"]) for n in ["shipped", *names]]
+    names = names.split(",") if names else ["shipped", *VARIANTS]
+    procs = [subprocess.Popen([sys.executable, __file__, f"compile1:{n}"]) for n in names]
     print("precompile rc", [p.wait() for p in procs], flush=True)
 
 
