@@ -5,6 +5,7 @@
     python3 notes/probe_s33.py precompile:shipped,s0,s1,s3 check:s0,s1,s3 fill:3/s1,s0,s3   (run 3)
     python3 notes/probe_s33.py precompile:shipped,s0,s1,s4,s5 check:s0,s1,s4,s5 fill:3/s1,s0,s4,s5   (run 4)
     python3 notes/probe_s33.py precompile:s1,nofill nofill:2          (run 5)
+    python3 notes/probe_s33.py precompile:shipped,a0f16,a1f16,a0f32,a1f32 check:a0f16,a1f16,a0f32,a1f32 async:2 (run 6)
 
 precompile  every variant module below, and the shipped module, compiled at
   once in subprocesses (CuPy's disk cache then serves the probe and the tests).
@@ -28,6 +29,9 @@ st3[:rounds]  float16 x, M = 1: the one-row kernel with a ring of 3 stages
 nofill[:rounds]  float16 x, M = 2, 4, 8: the x_shared kernels ("_xs",
   "_xsq") with their x records left unfilled (wrong results: a timing of
   what the fill costs) against the shipped kernels.
+async[:rounds]  the x_shared fills of several float16 rows and of float32 x
+  through cp.async (CQ_MV_FILL_ASYNC 1, submitted) against their former
+  loops of global loads (0): float16 x M = 2, 4, 8; float32 x M = 1, 2.
 Every variant is compiled from the same trimmed source (no int8 kernels, one
 output type: float16 for float16 x, float32 for float32 x, as the benchmark
 asks), so that the rows compare like with like.
@@ -78,6 +82,10 @@ VARIANTS = {  # name -> (output kept, #defines, old records)
     "old": ("f32", {}, True),
     "st3": ("f16", {}, False),
     "nofill": ("f16", {}, False),
+    "a0f16": ("f16", {"CQ_MV_FILL_ASYNC": 0}, False),
+    "a1f16": ("f16", {}, False),
+    "a0f32": ("f32", {"CQ_MV_FILL_ASYNC": 0}, False),
+    "a1f32": ("f32", {}, False),
 }
 # text patches of a variant's source: (old, new), each old found once
 PATCHES = {"nofill": [("                cq_mv_fill_x<AE>(xs, x, ldx, M, (cq_i64)st0 * KB, nbr);",
@@ -154,10 +162,13 @@ def part_check(only=""):
     from cupyquant.qmatmul import matmul
     bench = get_bench()
     launched = launch_spy(mm)
-    f16_names = [n for n in ("s0", "s1", "s2", "s3", "s4", "s5") if n in only] if only else ["s0", "s1", "s2"]
-    f32_names = [n for n in ("old", "new") if n in only] if only else ["old", "new"]
-    for x_dtype, names, ms, shapes in (("float16", f16_names, [1], SHAPES),
-                                       ("float32", f32_names, [1, 4, 8], F32_SHAPES)):
+    f16_names = [n for n in ("s0", "s1", "s2", "s3", "s4", "s5", "a0f16", "a1f16") if n in only] if only \
+        else ["s0", "s1", "s2"]
+    f32_names = [n for n in ("old", "new", "a0f32", "a1f32") if n in only] if only else ["old", "new"]
+    f16_ms = [2, 4, 8] if only and "a0f16" in only else [1]
+    f32_ms = [1, 2] if only and "a0f32" in only else [1, 4, 8]
+    for x_dtype, names, ms, shapes in (("float16", f16_names, f16_ms, SHAPES[:4]),
+                                       ("float32", f32_names, f32_ms, F32_SHAPES)):
         if not names:
             continue
         for shape in shapes:
@@ -251,6 +262,21 @@ def part_nofill(rounds="2"):
     settings = {n: variant_setting(mm, n) for n in ("s1", "nofill")}
     ab_rounds([(14336, 4096), (128256, 4096), (4096, 14336)], [2, 4, 8], settings,
               bench_cell(bench, launched, "float16"), rounds)
+    variant_setting(mm, "shipped")()
+
+
+def part_async(rounds="2"):
+    from test_bench_matmul import get_bench
+
+    import cupyquant.qmatmul as mm
+    bench = get_bench()
+    print(f"copy {bench.ceiling() / 1e9:.0f} GB/s", flush=True)
+    launched = launch_spy(mm)
+    shapes = [(14336, 4096), (128256, 4096), (4096, 4096), (4096, 14336)]
+    f16 = {n: variant_setting(mm, n) for n in ("a1f16", "a0f16")}
+    ab_rounds(shapes, [2, 4, 8], f16, bench_cell(bench, launched, "float16"), rounds)
+    f32 = {n: variant_setting(mm, n) for n in ("a1f32", "a0f32")}
+    ab_rounds(shapes, [1, 2], f32, bench_cell(bench, launched, "float32"), rounds)
     variant_setting(mm, "shipped")()
 
 

@@ -134,6 +134,21 @@ __device__ __forceinline__ void cq_mv_records_f16x2(const float* src, float scal
     rec[1] = make_uint4(lw[0], lw[1], lw[2], lw[3]);
 }
 
+// The x_shared fills of several float16 rows and of float32 x copy x raw into
+// the records' place with cp.async, every copy of a thread issued at once,
+// and then work on it in shared memory. (Their former loops of global loads
+// waited a round trip to L2 an iteration: float16 x at M = 8, K = 4096, 16
+// records a thread, took 6.3 of 14336 x 4096's 21.3 us, notes/h200_s33 run
+// 5.) 0: those loops (A/B probes).
+#ifndef CQ_MV_FILL_ASYNC
+#define CQ_MV_FILL_ASYNC 1
+#endif
+#if defined(CQ_SM80) && CQ_MV_FILL_ASYNC  // (cp.async: the x_shared kernels are NVIDIA's)
+#define CQ_MV_FILL_CP 1
+#else
+#define CQ_MV_FILL_CP 0
+#endif
+
 // The B-fragment records of cq_mv_tc's XS variant for float16 x: for blocks
 // b0 .. b0 + nbr of the M activation rows, records[b][m][t], each 16 bytes,
 // in the k order of cq_mv_record_f16 (AE: even blocks in the aligned order).
@@ -150,36 +165,36 @@ __device__ __forceinline__ void cq_mv_fill_x(uint4* records, const cq_u16* x, cq
             records[((cq_i64)b * M + m) * 4 + t] =
                 cq_mv_record_f16_words(cq_mv_x_words_ae(x + (cq_i64)m * ldx + (b0 + b) * 32, ((b0 + b) & 1) == 0, t));
         }
+    } else if (CQ_MV_FILL_CP) {
+#if CQ_MV_FILL_CP
+        // Record r = (b M + m) 4 + t. Each (block, row)'s 64 bytes of x go raw
+        // into its four records' place, 16 bytes (values 8p ..) a thread
+        // (r: p = t); once they have landed, the same four lanes of one warp
+        // read them (values 4t .. 4t+3, 16+4t ..) and write the records over
+        // them, a __syncwarp between. Waits for every copy group in flight
+        // (the first weight stages too); a barrier must follow.
+        const int lane = threadIdx.x % CQ_WARP_SIZE, n = nbr * M * 4;
+        const cq_u32 base = cq_smem_addr(records);
+        for (int r0 = threadIdx.x - lane; r0 < n; r0 += CQ_MM_THREADS) {  // warp-uniform trip count
+            const int r = r0 + lane, bm = r >> 2;
+            if (r < n) cq_cp16_s(base + (cq_u32)r * 16, x + (cq_i64)(bm % M) * ldx + (b0 + bm / M) * 32 + 8 * (r & 3));
+        }
+        cq_cp_commit();
+        cq_cp_wait<0>();
+        CQ_SYNC_WARP();
+        for (int r0 = threadIdx.x - lane; r0 < n; r0 += CQ_MM_THREADS) {
+            const int r = r0 + lane;
+            uint4 rec;
+            if (r < n) rec = cq_mv_record_f16(reinterpret_cast<const cq_u16*>(records + (r & ~3)) + 4 * (r & 3));
+            CQ_SYNC_WARP();
+            if (r < n) records[r] = rec;
+        }
+#endif
     } else {
         for (int r = threadIdx.x; r < nbr * M * 4; r += CQ_MM_THREADS) {
             const int t = r & 3, bm = r >> 2, m = bm % M, b = bm / M;
             records[((cq_i64)b * M + m) * 4 + t] = cq_mv_record_f16(x + (cq_i64)m * ldx + (b0 + b) * 32 + 4 * t);
         }
-    }
-}
-
-// ... for one float16 row, in the AE order, copied raw (cp.async: 16 bytes
-// a thread and round) into the records' place, then each block's 64 bytes
-// turned into its four records in place by the four lanes that copied them
-// (a warp's own copies: no barrier, a __syncwarp between reads and writes).
-// Waits for every copy group in flight (the first weight stages too). A
-// barrier must follow.
-__device__ __forceinline__ void cq_mv_fill_x1_async(uint4* records, const cq_u16* x, cq_i64 b0, int nbr) {
-    const int lane = threadIdx.x % 32, n = nbr * 4;
-    const cq_u32 base = cq_smem_addr(records);
-    for (int r0 = threadIdx.x - lane; r0 < n; r0 += CQ_MM_THREADS)  // warp-uniform trip count
-        if (r0 + lane < n) cq_cp16_s(base + (cq_u32)(r0 + lane) * 16, x + b0 * 32 + (cq_i64)(r0 + lane) * 8);
-    cq_cp_commit();
-    cq_cp_wait<0>();
-    CQ_SYNC_WARP();
-    for (int r0 = threadIdx.x - lane; r0 < n; r0 += CQ_MM_THREADS) {
-        const int r = r0 + lane;
-        uint4 words;
-        if (r < n)
-            words = cq_mv_x_words_ae(reinterpret_cast<const cq_u16*>(records + (r & ~3)), ((b0 + (r >> 2)) & 1) == 0,
-                                     r & 3);
-        CQ_SYNC_WARP();
-        if (r < n) records[r] = cq_mv_record_f16_words(words);
     }
 }
 
@@ -192,17 +207,38 @@ __device__ __forceinline__ void cq_mv_fill_x1_async(uint4* records, const cq_u16
 // same 32 bytes (records (hi, t) and (lo, t)). A barrier must follow.
 __device__ __forceinline__ void cq_mv_fill_x_f32(uint4* records, const float* x, cq_i64 ldx, int M, cq_i64 b0,
                                                  int nbr, cq_u32* row_max) {
-    for (int m = 0; m < M; ++m) {
-        const float* row = x + (cq_i64)m * ldx + b0 * 32;
-        cq_u32 mx = 0;
-#pragma unroll 4
-        for (int i = threadIdx.x; i < nbr * 8; i += CQ_MM_THREADS) {  // 16-byte piece i of the row's blocks
-            const float4 v = *reinterpret_cast<const float4*>(row + 4 * i);
-            mx = cq_f16x2_max_bits(mx, v);
-            *reinterpret_cast<float4*>(records + ((cq_i64)(i / 8) * M + m) * 8 + i % 8) = v;
+#if CQ_MV_FILL_CP
+    {  // every copy issued at once (cp.async), then the maxima from shared memory
+        const cq_u32 base = cq_smem_addr(records);
+        for (int m = 0; m < M; ++m) {
+            const float* row = x + (cq_i64)m * ldx + b0 * 32;
+            for (int i = threadIdx.x; i < nbr * 8; i += CQ_MM_THREADS)  // 16-byte piece i of the row's blocks
+                cq_cp16_s(base + (cq_u32)((((i / 8) * M + m) * 8 + i % 8) * 16), row + 4 * i);
         }
-        cq_f16x2_max_bits_to(row_max + m, mx);
+        cq_cp_commit();
+        cq_cp_wait<0>();  // a thread reads back only its own copies
+        for (int m = 0; m < M; ++m) {
+            cq_u32 mx = 0;
+            for (int i = threadIdx.x; i < nbr * 8; i += CQ_MM_THREADS)
+                mx = cq_f16x2_max_bits(mx, *reinterpret_cast<const float4*>(records + ((cq_i64)(i / 8) * M + m) * 8 + i % 8));
+            cq_f16x2_max_bits_to(row_max + m, mx);
+        }
     }
+#else
+    {
+        for (int m = 0; m < M; ++m) {
+            const float* row = x + (cq_i64)m * ldx + b0 * 32;
+            cq_u32 mx = 0;
+#pragma unroll 4
+            for (int i = threadIdx.x; i < nbr * 8; i += CQ_MM_THREADS) {  // 16-byte piece i of the row's blocks
+                const float4 v = *reinterpret_cast<const float4*>(row + 4 * i);
+                mx = cq_f16x2_max_bits(mx, v);
+                *reinterpret_cast<float4*>(records + ((cq_i64)(i / 8) * M + m) * 8 + i % 8) = v;
+            }
+            cq_f16x2_max_bits_to(row_max + m, mx);
+        }
+    }
+#endif
     __syncthreads();
     for (int r = threadIdx.x; r < nbr * M * 4; r += CQ_MM_THREADS) {
         const int t = r & 3, bm = r >> 2;
@@ -246,9 +282,9 @@ __device__ __forceinline__ void cq_mv_prefetch_first(const cq_u8* w, cq_i64 row_
 // math (one record a thread), so that the first barrier waits for one stage's
 // records, not the whole split's (session 31: that fill cost 4096 x 14336
 // 1.65 us, every thread block reading the same 28 KiB at once). 1: the kernels
-// without a queue ("_xs1"); 2: also those with one ("_xsq1", where the loaded
-// x words cost 24 bytes of spill at 48 registers); 0: neither, the whole
-// split's records first (A/B probes).
+// without a queue ("_xs1"); 2: also those with one ("_xsq1": 24 bytes of spill
+// at 48 registers, and 128256 x 4096 up to 7% slower, notes/h200_s33 runs 1,
+// 3); 0: neither, the whole split's records first (A/B probes).
 #ifndef CQ_MV_XS_STAGED_FILL
 #define CQ_MV_XS_STAGED_FILL 1
 #endif
@@ -326,18 +362,8 @@ __device__ __forceinline__ void cq_mv_tc(const cq_u8* __restrict__ w, cq_i64 row
     // the same order gave as many instructions a stage, at 48 registers.)
     const cq_u32 ae_sel = t < 3 ? 0x3210u : 0x7610u;
     static_assert(!AE || XS, "AE: x_shared records");
-    constexpr bool XSF =  // staged fill (above), through registers
-        XS && M1 && (CQ_MV_XS_STAGED_FILL == 2 || ((CQ_MV_XS_STAGED_FILL == 1 || CQ_MV_XS_STAGED_FILL == 4) && !XQ));
-    // ... or (4: "_xsq1", 5: both) the whole split's x copied raw, then made
-    // into records in place, before the loop (cq_mv_fill_x1_async)
-    constexpr bool XSA = XS && M1 && (CQ_MV_XS_STAGED_FILL == 5 || (CQ_MV_XS_STAGED_FILL == 4 && XQ));
-    // ... or (3) copied raw with each stage's weights (cp.async, a record's
-    // 64 bytes of x into its own place) and turned into records in place by
-    // the warp that reads them (warp kw: the block pairs kw + KW h of a full
-    // stage, the blocks kw + KW j of a partial one), a __syncwarp apart
-    constexpr bool XSC = XS && M1 && CQ_MV_XS_STAGED_FILL == 3;
-    static_assert(!(XSF || XSC) || KB * 4 == CQ_MM_THREADS, "XSF / XSC: one record a thread and stage");
-    static_assert(!XSC || (KB == 64 && KW == 8 && ST == 2), "XSC: a lane a record of its warp's blocks");
+    constexpr bool XSF = XS && M1 && (CQ_MV_XS_STAGED_FILL == 2 || (CQ_MV_XS_STAGED_FILL == 1 && !XQ));  // (above)
+    static_assert(!XSF || KB * 4 == CQ_MM_THREADS, "XSF: one record a thread and stage");
     uint4* const xs = reinterpret_cast<uint4*>(smem + CQ_MV_XS_OFFSET(RT, KB, ST));
     const int rt = warp % TILES, kw = warp / TILES;
     const int split = blockIdx.y, n_split = gridDim.y;
@@ -414,8 +440,6 @@ __device__ __forceinline__ void cq_mv_tc(const cq_u8* __restrict__ w, cq_i64 row
             }
         };
         auto issue_x = [&](int i) {
-            if (XSC && first && i < nst && (tid >> 2) < nb - (st0 + i) * KB)  // block tid / 4's 16 bytes tid % 4
-                cq_cp16_s(cq_smem_addr(xs) + (cq_u32)((i * KB * 4 + tid) * 16), x + ((cq_i64)(st0 + i) * KB * 32 + tid * 8));
             if (XR && i < nst) {
                 const int b0 = (st0 + i) * KB;
                 const int nbl = cq_imin(KB, nb - b0);
@@ -466,7 +490,7 @@ __device__ __forceinline__ void cq_mv_tc(const cq_u8* __restrict__ w, cq_i64 row
             // wait; after it the activations' (XR: one more commit group, so
             // a ring of two, whose first wait takes every group) and the
             // queue's ticket.
-            static_assert(!(XR || XSC) || ST == 2, "XR / XSC: the read-only path's commit groups");
+            static_assert(!XR || ST == 2, "XR: the read-only path's commit groups");
 #pragma unroll
             for (int i = 0; i < ST - 1; ++i) {
                 issue_weights(i);
@@ -474,7 +498,7 @@ __device__ __forceinline__ void cq_mv_tc(const cq_u8* __restrict__ w, cq_i64 row
             }
             CQ_MV_GRID_DEPENDENCY();
             if (use_queue && tid == 0) next = (int)gridDim.x + atomicAdd(queue, 1);
-            if (XR || XSC) {
+            if (XR) {
 #pragma unroll
                 for (int i = 0; i < ST - 1; ++i) issue_x(i);
                 cq_cp_commit();
@@ -508,10 +532,6 @@ __device__ __forceinline__ void cq_mv_tc(const cq_u8* __restrict__ w, cq_i64 row
                 cq_mv_fill_x_f32(xs, reinterpret_cast<const float*>(x), ldx, M, (cq_i64)st0 * KB, nbr, x_row_max);
             } else if (XSF) {
                 if (staged_x_due(0)) xs[tid] = cq_mv_record_f16_words(staged_x_words(0));
-            } else if (XSC) {
-                // (copied with the stages)
-            } else if (XSA) {
-                cq_mv_fill_x1_async(xs, x, (cq_i64)st0 * KB, nbr);
             } else {
                 cq_mv_fill_x<AE>(xs, x, ldx, M, (cq_i64)st0 * KB, nbr);
             }
@@ -545,17 +565,6 @@ __device__ __forceinline__ void cq_mv_tc(const cq_u8* __restrict__ w, cq_i64 row
                 smem + CQ_MV_SMEM(RT, KB, ST) + slot_of(i) * M * XRS + cq_imin(g, M - 1) * XRS + 8 * t);
             const int b0 = (st0 + i) * KB;
             const int nbl = cq_imin(KB, nb - b0);
-            if (XSC && first) {  // this stage's raw x (landed with its weights) -> records, in place
-                const int bl = nbl == KB ? 2 * (kw + KW * (lane >> 3)) + ((lane >> 2) & 1) : kw + KW * (lane >> 2);
-                const bool mine = bl < nbl;
-                uint4 words;
-                if (mine)
-                    words = cq_mv_x_words_ae(reinterpret_cast<const cq_u16*>(xs + (i * KB + bl) * 4),
-                                             ((b0 + bl) & 1) == 0, t);
-                CQ_SYNC_WARP();  // the block's four lanes have read its 64 bytes
-                if (mine) xs[(i * KB + bl) * 4 + t] = cq_mv_record_f16_words(words);
-                CQ_SYNC_WARP();
-            }
             auto do_block = [&](int bl, bool odd) {
                 const cq_u8* r0 = sb + bl * CQ_QB;  // row g of the tile
                 const cq_u8* r1 = r0 + 8 * SR;      // row g + 8
