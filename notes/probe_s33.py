@@ -6,6 +6,7 @@
     python3 notes/probe_s33.py precompile:shipped,s0,s1,s4,s5 check:s0,s1,s4,s5 fill:3/s1,s0,s4,s5   (run 4)
     python3 notes/probe_s33.py precompile:s1,nofill nofill:2          (run 5)
     python3 notes/probe_s33.py precompile:shipped,a0f16,a1f16,a0f32,a1f32 check:a0f16,a1f16,a0f32,a1f32 async:2 (run 6)
+    python3 notes/probe_s33.py precompile:shipped,a0f16 asyncm:2      (run 7)
 
 precompile  every variant module below, and the shipped module, compiled at
   once in subprocesses (CuPy's disk cache then serves the probe and the tests).
@@ -30,8 +31,14 @@ nofill[:rounds]  float16 x, M = 2, 4, 8: the x_shared kernels ("_xs",
   "_xsq") with their x records left unfilled (wrong results: a timing of
   what the fill costs) against the shipped kernels.
 async[:rounds]  the x_shared fills of several float16 rows and of float32 x
-  through cp.async (CQ_MV_FILL_ASYNC 1, submitted) against their former
-  loops of global loads (0): float16 x M = 2, 4, 8; float32 x M = 1, 2.
+  through cp.async against their former loops of global loads: float16 x
+  M = 2, 4, 8; float32 x M = 1, 2. Run 6 ran it on commit f935285, where
+  CQ_MV_FILL_ASYNC 1 / 0 switched both fills. Since then only the float16
+  fill has the copies, from CQ_MV_FILL_ASYNC_FROM_M rows (submitted: 8); the
+  variants here are "a1" from 1 row and "a0" never, and the float32 pair
+  compiles the same code twice.
+asyncm[:rounds]  the submitted package (float16 copies from 8 rows, in the
+  queue kernels "_xsq" only) against "a0f16" (no copies), M = 2, 4, 8.
 Every variant is compiled from the same trimmed source (no int8 kernels, one
 output type: float16 for float16 x, float32 for float32 x, as the benchmark
 asks), so that the rows compare like with like.
@@ -82,10 +89,10 @@ VARIANTS = {  # name -> (output kept, #defines, old records)
     "old": ("f32", {}, True),
     "st3": ("f16", {}, False),
     "nofill": ("f16", {}, False),
-    "a0f16": ("f16", {"CQ_MV_FILL_ASYNC": 0}, False),
-    "a1f16": ("f16", {}, False),
-    "a0f32": ("f32", {"CQ_MV_FILL_ASYNC": 0}, False),
-    "a1f32": ("f32", {}, False),
+    "a0f16": ("f16", {"CQ_MV_FILL_ASYNC_FROM_M": 99}, False),
+    "a1f16": ("f16", {"CQ_MV_FILL_ASYNC_FROM_M": 1}, False),
+    "a0f32": ("f32", {"CQ_MV_FILL_ASYNC_FROM_M": 99}, False),
+    "a1f32": ("f32", {"CQ_MV_FILL_ASYNC_FROM_M": 1}, False),
 }
 # text patches of a variant's source: (old, new), each old found once
 PATCHES = {"nofill": [("                cq_mv_fill_x<AE>(xs, x, ldx, M, (cq_i64)st0 * KB, nbr);",
@@ -277,6 +284,21 @@ def part_async(rounds="2"):
     ab_rounds(shapes, [2, 4, 8], f16, bench_cell(bench, launched, "float16"), rounds)
     f32 = {n: variant_setting(mm, n) for n in ("a1f32", "a0f32")}
     ab_rounds(shapes, [1, 2], f32, bench_cell(bench, launched, "float32"), rounds)
+    variant_setting(mm, "shipped")()
+
+
+def part_asyncm(rounds="2"):
+    """The submitted float16 fill (copies from 8 rows, queue kernels only)
+    against "a0f16" (never): M = 2, 4, 8 where the x_shared kernels run."""
+    from test_bench_matmul import get_bench
+
+    import cupyquant.qmatmul as mm
+    bench = get_bench()
+    print(f"copy {bench.ceiling() / 1e9:.0f} GB/s", flush=True)
+    launched = launch_spy(mm)
+    settings = {n: variant_setting(mm, n) for n in ("shipped", "a0f16")}
+    ab_rounds([(14336, 4096), (128256, 4096), (4096, 4096)], [2, 4, 8], settings,
+              bench_cell(bench, launched, "float16"), rounds)
     variant_setting(mm, "shipped")()
 
 

@@ -134,16 +134,18 @@ __device__ __forceinline__ void cq_mv_records_f16x2(const float* src, float scal
     rec[1] = make_uint4(lw[0], lw[1], lw[2], lw[3]);
 }
 
-// The x_shared fills of several float16 rows and of float32 x copy x raw into
-// the records' place with cp.async, every copy of a thread issued at once,
-// and then work on it in shared memory. (Their former loops of global loads
-// waited a round trip to L2 an iteration: float16 x at M = 8, K = 4096, 16
-// records a thread, took 6.3 of 14336 x 4096's 21.3 us, notes/h200_s33 run
-// 5.) 0: those loops (A/B probes).
-#ifndef CQ_MV_FILL_ASYNC
-#define CQ_MV_FILL_ASYNC 1
+// From CQ_MV_FILL_ASYNC_FROM_M float16 rows, the x_shared fill (ASYNC) copies x raw
+// into the records' place with cp.async, every copy of a thread issued at
+// once, and then makes the records in shared memory. At M = 8 (16 records a
+// thread at K = 4096) its loop of global loads took 6.3 of 14336 x 4096's
+// 21.3 us (notes/h200_s33 run 5); the copies brought that shape to 19.1 us
+// (21.1). With fewer rows they lost: they wait for the first weight stage
+// too (M = 2 / 4 on 14336 x 4096 16.5 / 16.9 against 14.4 / 15.4 us; float32
+// x at M = 1, 16.2 against 14.9; run 6). 99: never (A/B probes).
+#ifndef CQ_MV_FILL_ASYNC_FROM_M
+#define CQ_MV_FILL_ASYNC_FROM_M 8
 #endif
-#if defined(CQ_SM80) && CQ_MV_FILL_ASYNC  // (cp.async: the x_shared kernels are NVIDIA's)
+#if defined(CQ_SM80) && CQ_MV_FILL_ASYNC_FROM_M <= 16  // (cp.async: the x_shared kernels are NVIDIA's)
 #define CQ_MV_FILL_CP 1
 #else
 #define CQ_MV_FILL_CP 0
@@ -153,7 +155,7 @@ __device__ __forceinline__ void cq_mv_records_f16x2(const float* src, float scal
 // b0 .. b0 + nbr of the M activation rows, records[b][m][t], each 16 bytes,
 // in the k order of cq_mv_record_f16 (AE: even blocks in the aligned order).
 // x: leading dimension ldx elements. Every thread of the block takes part.
-template <bool AE>
+template <bool AE, bool ASYNC>
 __device__ __forceinline__ void cq_mv_fill_x(uint4* records, const cq_u16* x, cq_i64 ldx, int M, cq_i64 b0, int nbr) {
     if (AE) {
         // Four words a record, j0 and j2 chosen by the block's parity with no
@@ -165,7 +167,7 @@ __device__ __forceinline__ void cq_mv_fill_x(uint4* records, const cq_u16* x, cq
             records[((cq_i64)b * M + m) * 4 + t] =
                 cq_mv_record_f16_words(cq_mv_x_words_ae(x + (cq_i64)m * ldx + (b0 + b) * 32, ((b0 + b) & 1) == 0, t));
         }
-    } else if (CQ_MV_FILL_CP) {
+    } else if (ASYNC && CQ_MV_FILL_CP && M >= CQ_MV_FILL_ASYNC_FROM_M) {
 #if CQ_MV_FILL_CP
         // Record r = (b M + m) 4 + t. Each (block, row)'s 64 bytes of x go raw
         // into its four records' place, 16 bytes (values 8p ..) a thread
@@ -207,38 +209,17 @@ __device__ __forceinline__ void cq_mv_fill_x(uint4* records, const cq_u16* x, cq
 // same 32 bytes (records (hi, t) and (lo, t)). A barrier must follow.
 __device__ __forceinline__ void cq_mv_fill_x_f32(uint4* records, const float* x, cq_i64 ldx, int M, cq_i64 b0,
                                                  int nbr, cq_u32* row_max) {
-#if CQ_MV_FILL_CP
-    {  // every copy issued at once (cp.async), then the maxima from shared memory
-        const cq_u32 base = cq_smem_addr(records);
-        for (int m = 0; m < M; ++m) {
-            const float* row = x + (cq_i64)m * ldx + b0 * 32;
-            for (int i = threadIdx.x; i < nbr * 8; i += CQ_MM_THREADS)  // 16-byte piece i of the row's blocks
-                cq_cp16_s(base + (cq_u32)((((i / 8) * M + m) * 8 + i % 8) * 16), row + 4 * i);
-        }
-        cq_cp_commit();
-        cq_cp_wait<0>();  // a thread reads back only its own copies
-        for (int m = 0; m < M; ++m) {
-            cq_u32 mx = 0;
-            for (int i = threadIdx.x; i < nbr * 8; i += CQ_MM_THREADS)
-                mx = cq_f16x2_max_bits(mx, *reinterpret_cast<const float4*>(records + ((cq_i64)(i / 8) * M + m) * 8 + i % 8));
-            cq_f16x2_max_bits_to(row_max + m, mx);
-        }
-    }
-#else
-    {
-        for (int m = 0; m < M; ++m) {
-            const float* row = x + (cq_i64)m * ldx + b0 * 32;
-            cq_u32 mx = 0;
+    for (int m = 0; m < M; ++m) {
+        const float* row = x + (cq_i64)m * ldx + b0 * 32;
+        cq_u32 mx = 0;
 #pragma unroll 4
-            for (int i = threadIdx.x; i < nbr * 8; i += CQ_MM_THREADS) {  // 16-byte piece i of the row's blocks
-                const float4 v = *reinterpret_cast<const float4*>(row + 4 * i);
-                mx = cq_f16x2_max_bits(mx, v);
-                *reinterpret_cast<float4*>(records + ((cq_i64)(i / 8) * M + m) * 8 + i % 8) = v;
-            }
-            cq_f16x2_max_bits_to(row_max + m, mx);
+        for (int i = threadIdx.x; i < nbr * 8; i += CQ_MM_THREADS) {  // 16-byte piece i of the row's blocks
+            const float4 v = *reinterpret_cast<const float4*>(row + 4 * i);
+            mx = cq_f16x2_max_bits(mx, v);
+            *reinterpret_cast<float4*>(records + ((cq_i64)(i / 8) * M + m) * 8 + i % 8) = v;
         }
+        cq_f16x2_max_bits_to(row_max + m, mx);
     }
-#endif
     __syncthreads();
     for (int r = threadIdx.x; r < nbr * M * 4; r += CQ_MM_THREADS) {
         const int t = r & 3, bm = r >> 2;
@@ -533,7 +514,9 @@ __device__ __forceinline__ void cq_mv_tc(const cq_u8* __restrict__ w, cq_i64 row
             } else if (XSF) {
                 if (staged_x_due(0)) xs[tid] = cq_mv_record_f16_words(staged_x_words(0));
             } else {
-                cq_mv_fill_x<AE>(xs, x, ldx, M, (cq_i64)st0 * KB, nbr);
+                // (the copies only in the queue kernels, where M = 8 runs: in
+                // "_xs" that code alone cost 12 bytes of spill at 48 registers)
+                cq_mv_fill_x<AE, XQ>(xs, x, ldx, M, (cq_i64)st0 * KB, nbr);
             }
             xs_lane = xs + cq_imin(g, M * P - 1) * 4 + t;
         }
