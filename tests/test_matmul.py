@@ -552,6 +552,39 @@ def test_matvec_x_shared_tile_queue(n, k, offset, m, monkeypatch):
 
 
 @gpu
+@pytest.mark.parametrize("n,k,offset", [(3001, 4096, 0),    # two stages a tile
+                                        (3001, 4352, 0),    # three, the last one partial
+                                        (3001, 4096, 1),    # odd address: no next-tile copies
+                                        (155, 8192, 0)])    # K split in two, each with a queue
+def test_matvec_x_shared_queue_eight_rows(n, k, offset, monkeypatch):
+    """Eight float16 rows on the queue kernel "_xsq" (the GPU made to look
+    like 16 SMs of one resident thread block), whose x records are then
+    copied raw with cp.async and made in shared memory
+    (CQ_MV_FILL_ASYNC_FROM_M in q4_0_matmul.hip): float32-accurate with
+    fresh inputs each round, counters left zero."""
+    _need_tensor_cores("matvec_f16tc")
+    import cupyquant.qmatmul as mm
+    _look_like_sms(monkeypatch, mm, 16)
+    monkeypatch.setattr(mm, "_mv_plans", {})
+    monkeypatch.setattr(mm, "MV_BLOCKS_PER_SM_LONG_K", 1.5)  # K = 8192: two splits
+    monkeypatch.setattr(mm, "MV_X_SHARED_MAX", {"float16": 1 << 20})
+    monkeypatch.setattr(mm, "MV_X_SHARED_ANY", 1 << 20)
+    launched = _spy_launches(monkeypatch, mm)
+    rng = np.random.default_rng()
+    c = case(n, k, offset)
+    tiles = -(-n // 16)
+    for _ in range(2):
+        launched.clear()
+        err = run_check(c, 8, "float16", "matvec_f16tc", rng, out_dtype="float32")
+        assert err <= 1e-5, err
+        name, (grid_x, splits) = launched[-1]
+        assert name.endswith("_s2_xsq") and grid_x < tiles, launched
+        assert splits == (2 if k == 8192 else 1), launched
+    counters = mm._counters.get((cupy_module().cuda.Device().id, cupy_module().cuda.get_current_stream().ptr))
+    assert int(counters.sum()) == 0, "tile / queue counters not left zero"
+
+
+@gpu
 @pytest.mark.parametrize("n,k,offset,sms", [(N_ODD, 4096, 0, 0),    # a thread block a tile
                                             (3001, 4096, 0, 16),    # a queue, next-tile copies
                                             (3001, 4352, 1, 16),    # odd address, last stage partial

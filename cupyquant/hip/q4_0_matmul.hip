@@ -134,14 +134,17 @@ __device__ __forceinline__ void cq_mv_records_f16x2(const float* src, float scal
     rec[1] = make_uint4(lw[0], lw[1], lw[2], lw[3]);
 }
 
-// From CQ_MV_FILL_ASYNC_FROM_M float16 rows, the x_shared fill (ASYNC) copies x raw
-// into the records' place with cp.async, every copy of a thread issued at
-// once, and then makes the records in shared memory. At M = 8 (16 records a
-// thread at K = 4096) its loop of global loads took 6.3 of 14336 x 4096's
-// 21.3 us (notes/h200_s33 run 5); the copies brought that shape to 19.1 us
-// (21.1). With fewer rows they lost: they wait for the first weight stage
-// too (M = 2 / 4 on 14336 x 4096 16.5 / 16.9 against 14.4 / 15.4 us; float32
-// x at M = 1, 16.2 against 14.9; run 6). 99: never (A/B probes).
+// From CQ_MV_FILL_ASYNC_FROM_M float16 rows, the x_shared fill of the queue
+// kernels (ASYNC) copies x raw into the records' place with cp.async, every
+// copy of a thread issued at once, and then makes the records in shared
+// memory. At M = 8 (16 records a thread at K = 4096) its loop of global loads
+// took 6.3 of 14336 x 4096's 21.3 us (notes/h200_s33 run 5); the copies
+// bring that shape to 19.1 us (21.1, runs 6-7). With fewer rows the copies
+// lost: they wait for the first weight stage too (M = 2 / 4 on 14336 x 4096
+// 16.5 / 16.9 against 14.4 / 15.4 us; float32 x at M = 1 16.2 against 14.9;
+// run 6). Compiled in, this branch still costs the queue kernel at M = 2 / 4
+// 4-6% on 14336 x 4096 and 1-3% on 128256 x 4096 (run 7), which M = 8's 10%
+// was kept for (its 1.5x-of-M = 1 goal). 99: never (A/B probes).
 #ifndef CQ_MV_FILL_ASYNC_FROM_M
 #define CQ_MV_FILL_ASYNC_FROM_M 8
 #endif
