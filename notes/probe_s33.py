@@ -195,28 +195,26 @@ def part_check(only=""):
     variant_setting(mm, "shipped")()
 
 
-def part_fill(rounds="2", names="s1,s0,s2"):
+def ab_variants(shapes, ms, names, x_dtype, rounds):
+    """ab_rounds of the benchmark's cells over the variant modules ``names``
+    (the first also sets the order), then the shipped module again."""
     from test_bench_matmul import get_bench
 
     import cupyquant.qmatmul as mm
     bench = get_bench()
     print(f"copy {bench.ceiling() / 1e9:.0f} GB/s", flush=True)
     launched = launch_spy(mm)
-    settings = {n: variant_setting(mm, n) for n in names.split(",")}
-    ab_rounds(SHAPES, [1], settings, bench_cell(bench, launched, "float16"), rounds)
+    settings = {n: variant_setting(mm, n) for n in names}
+    ab_rounds(shapes, ms, settings, bench_cell(bench, launched, x_dtype), rounds)
     variant_setting(mm, "shipped")()
+
+
+def part_fill(rounds="2", names="s1,s0,s2"):
+    ab_variants(SHAPES, [1], names.split(","), "float16", rounds)
 
 
 def part_f32conv(rounds="2"):
-    from test_bench_matmul import get_bench
-
-    import cupyquant.qmatmul as mm
-    bench = get_bench()
-    print(f"copy {bench.ceiling() / 1e9:.0f} GB/s", flush=True)
-    launched = launch_spy(mm)
-    settings = {n: variant_setting(mm, n) for n in ("new", "old")}
-    ab_rounds(F32_SHAPES, [1, 2, 4, 8], settings, bench_cell(bench, launched, "float32"), rounds)
-    variant_setting(mm, "shipped")()
+    ab_variants(F32_SHAPES, [1, 2, 4, 8], ["new", "old"], "float32", rounds)
 
 
 def part_st3(rounds="2"):
@@ -260,46 +258,19 @@ def part_st3(rounds="2"):
 
 
 def part_nofill(rounds="2"):
-    from test_bench_matmul import get_bench
-
-    import cupyquant.qmatmul as mm
-    bench = get_bench()
-    print(f"copy {bench.ceiling() / 1e9:.0f} GB/s", flush=True)
-    launched = launch_spy(mm)
-    settings = {n: variant_setting(mm, n) for n in ("s1", "nofill")}
-    ab_rounds([(14336, 4096), (128256, 4096), (4096, 14336)], [2, 4, 8], settings,
-              bench_cell(bench, launched, "float16"), rounds)
-    variant_setting(mm, "shipped")()
+    ab_variants([(14336, 4096), (128256, 4096), (4096, 14336)], [2, 4, 8], ["s1", "nofill"], "float16", rounds)
 
 
 def part_async(rounds="2"):
-    from test_bench_matmul import get_bench
-
-    import cupyquant.qmatmul as mm
-    bench = get_bench()
-    print(f"copy {bench.ceiling() / 1e9:.0f} GB/s", flush=True)
-    launched = launch_spy(mm)
     shapes = [(14336, 4096), (128256, 4096), (4096, 4096), (4096, 14336)]
-    f16 = {n: variant_setting(mm, n) for n in ("a1f16", "a0f16")}
-    ab_rounds(shapes, [2, 4, 8], f16, bench_cell(bench, launched, "float16"), rounds)
-    f32 = {n: variant_setting(mm, n) for n in ("a1f32", "a0f32")}
-    ab_rounds(shapes, [1, 2], f32, bench_cell(bench, launched, "float32"), rounds)
-    variant_setting(mm, "shipped")()
+    ab_variants(shapes, [2, 4, 8], ["a1f16", "a0f16"], "float16", rounds)
+    ab_variants(shapes, [1, 2], ["a1f32", "a0f32"], "float32", rounds)
 
 
 def part_asyncm(rounds="2"):
     """The submitted float16 fill (copies from 8 rows, queue kernels only)
     against "a0f16" (never): M = 2, 4, 8 where the x_shared kernels run."""
-    from test_bench_matmul import get_bench
-
-    import cupyquant.qmatmul as mm
-    bench = get_bench()
-    print(f"copy {bench.ceiling() / 1e9:.0f} GB/s", flush=True)
-    launched = launch_spy(mm)
-    settings = {n: variant_setting(mm, n) for n in ("shipped", "a0f16")}
-    ab_rounds([(14336, 4096), (128256, 4096), (4096, 4096)], [2, 4, 8], settings,
-              bench_cell(bench, launched, "float16"), rounds)
-    variant_setting(mm, "shipped")()
+    ab_variants([(14336, 4096), (128256, 4096), (4096, 4096)], [2, 4, 8], ["shipped", "a0f16"], "float16", rounds)
 
 
 if __name__ == "__main__":
