@@ -173,11 +173,12 @@ __device__ __forceinline__ void cq_mv_fill_x(uint4* records, const cq_u16* x, cq
     } else if (ASYNC && CQ_MV_FILL_CP && M >= CQ_MV_FILL_ASYNC_FROM_M) {
 #if CQ_MV_FILL_CP
         // Record r = (b M + m) 4 + t. Each (block, row)'s 64 bytes of x go raw
-        // into its four records' place, 16 bytes (values 8p ..) a thread
-        // (r: p = t); once they have landed, the same four lanes of one warp
-        // read them (values 4t .. 4t+3, 16+4t ..) and write the records over
-        // them, a __syncwarp between. Waits for every copy group in flight
-        // (the first weight stages too); a barrier must follow.
+        // into its four records' place, thread r copying the 16 bytes of
+        // values 8p .. 8p + 7 (p = r % 4); once they have landed, the same
+        // four lanes of one warp read them (values 4t .. 4t+3, 16+4t ..) and
+        // write the records over them, a __syncwarp between. Waits for every
+        // copy group in flight (the first weight stages too); a barrier must
+        // follow.
         const int lane = threadIdx.x % CQ_WARP_SIZE, n = nbr * M * 4;
         const cq_u32 base = cq_smem_addr(records);
         for (int r0 = threadIdx.x - lane; r0 < n; r0 += CQ_MM_THREADS) {  // warp-uniform trip count
