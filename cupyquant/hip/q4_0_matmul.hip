@@ -163,7 +163,7 @@ __device__ __forceinline__ void cq_mv_fill_x(uint4* records, const cq_u16* x, cq
     if (AE) {
         // Four words a record, j0 and j2 chosen by the block's parity with no
         // branch, so that the loads of four records are issued together (as
-        // the loop below does with two a record).
+        // the last loop below does with two a record).
 #pragma unroll 4
         for (int r = threadIdx.x; r < nbr * M * 4; r += CQ_MM_THREADS) {
             const int t = r & 3, bm = r >> 2, m = bm % M, b = bm / M;

@@ -123,7 +123,6 @@ __device__ __forceinline__ void cq_store_pair(OT* y, cq_i64 ldy, int M, int N, i
     }
 }
 
-
 // ------------------------------------------------------------ staging copies
 #if defined(CQ_SM80)
 __device__ __forceinline__ cq_u32 cq_smem_addr(const void* p) {
