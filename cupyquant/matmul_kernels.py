@@ -178,7 +178,7 @@ def out_suffix(dtype) -> str:
 
 
 def mv_tc_name(x_dtype, out_dtype, n_tiles: int, geometry=MV_GEOMETRIES[0], x_shared: bool = False,
-               queue: bool = False, one_row: bool = False, x_ring: bool = False) -> str:
+               queue: bool = False, one_row: bool = False, x_ring: bool = False, copy_fill: bool = False) -> str:
     """Tensor-core matrix-vector kernel; ``n_tiles`` 8-column B tiles (1-2 for
     float16 x, 1-2 for float32 x); geometry (rows, blocks per stage, stages);
     ``x_shared``: the variant that first copies its activations into shared
@@ -190,10 +190,16 @@ def mv_tc_name(x_dtype, out_dtype, n_tiles: int, geometry=MV_GEOMETRIES[0], x_sh
     the x_shared kernel for one float16 activation row (MV_ONE_ROW_GEOMETRY),
     which keeps only the accumulators of the one B column used; ``x_ring``:
     the kernel that copies each stage's float16 x into a ring of its own
-    (MV_X_RING_GEOMETRY; extra dynamic shared memory mv_x_ring_bytes)."""
+    (MV_X_RING_GEOMETRY; extra dynamic shared memory mv_x_ring_bytes);
+    ``copy_fill``: a queue kernel's build that copies x into its records with
+    cp.async (one row: a stage at a time, beside that stage's weights; more
+    rows: the whole split at once)."""
     x = _X_SUFFIX[getattr(x_dtype, "name", str(x_dtype))]
     rt, kb, st = geometry
-    suffix = ("_xsq" if queue else "_xs") + ("1" if one_row else "") if x_shared else "_xr" if x_ring else ""
+    if copy_fill and not (x_shared and queue):
+        raise ValueError("copy_fill: queue kernels only")
+    suffix = ("_xsq" if queue else "_xs") + ("1" if one_row else "") + ("c" if copy_fill else "") if x_shared \
+        else "_xr" if x_ring else ""
     return f"cq_q4_0_mv_tc_{x}_{out_suffix(out_dtype)}_n{n_tiles}_r{rt}_k{kb}_s{st}" + suffix
 
 
@@ -255,9 +261,10 @@ def all_kernel_names() -> list[str]:
             names.append(mv_tc_name("float16", o, 1, geo, x_shared=True))
             names += [mv_tc_name("float32", o, n, geo) for n in (1, 2)]
             names.append(mv_tc_name("float32", o, 1, geo, x_shared=True))
-        names.append(mv_tc_name("float16", o, 1, MV_QUEUE_GEOMETRY, x_shared=True, queue=True))
-        names += [mv_tc_name("float16", o, 1, MV_ONE_ROW_GEOMETRY, x_shared=True, queue=q, one_row=True)
-                  for q in (False, True)]
+        names += [mv_tc_name("float16", o, 1, MV_QUEUE_GEOMETRY, x_shared=True, queue=True, copy_fill=c)
+                  for c in (False, True)]
+        names += [mv_tc_name("float16", o, 1, MV_ONE_ROW_GEOMETRY, x_shared=True, queue=q, one_row=True,
+                             copy_fill=c) for q, c in ((False, False), (True, False), (True, True))]
         names.append(mv_tc_name("float16", o, 1, MV_GEOMETRY_SMALL))
         names.append(mv_tc_name("float32", o, 1, MV_GEOMETRY_SMALL, x_shared=True))
         names.append(mv_tc_name("float16", o, 1, MV_X_RING_GEOMETRY, x_ring=True))

@@ -290,6 +290,18 @@ MV_XS_QUEUE_KERNEL = ("float16",)
 #: the aligned order the queue kernels were 7-15% slower than the generic
 #: ones (run 1).
 MV_ONE_ROW_KERNEL = True
+#: The queue kernels' "c" builds copy x into their records with cp.async
+#: (CQ_MV_FILL_CP and XSC in q4_0_matmul.hip). From this many float16 rows
+#: "_xsqc", which copies the whole split at once and then makes the records in
+#: shared memory (H200, 14336 x 4096 M = 8 21.1 -> 19.1 us, notes/h200_s33
+#: runs 6-7; with fewer rows slower, run 6); above 16: never.
+MV_XS_COPY_FILL_FROM_M = 8
+#: ... and one row takes "_xsq1c", which copies each stage's x beside its
+#: weights, where the tiles are at most this many times its thread blocks: the
+#: first tile of each gains, every tile pays for 24 bytes of spill (14336 x
+#: 4096, 1.4 tiles a thread block, 13.6-14.3 -> 13.0-13.1 us; 128256 x 4096,
+#: 12, 81.5-82.4 -> 83.6-87.6; notes/h200_s33 run 3); 0: never.
+MV_ONE_ROW_COPY_FILL_TILES = 2.0
 MV_BLOCKS_PER_SM = 0.5  # H100: no K split for 4096 rows was faster than one (4096 x 4096: 8.7 vs 10.6 us)
 #: ... and for 2 or more activation rows with K of at least MV_LONG_K (H200,
 #: 4096 x 14336, float16 x, M = 2 / 4 / 8: 22.1 / 23.3 / 25.5 us at 0.5,
@@ -753,7 +765,10 @@ def _mv_plan(cp, x_dtype, y_dtype, mc: int, nb: int, tiles: int, n_tiles: int, s
                     geo == mk.MV_QUEUE_GEOMETRY
                 one_row = MV_ONE_ROW_KERNEL and mc == 1 and not f32 and geo == mk.MV_ONE_ROW_GEOMETRY
                 if queue or one_row:
-                    name = mk.mv_tc_name(x_dtype, y_dtype, 1, geo, x_shared=True, queue=queue, one_row=one_row)
+                    copy_fill = queue and (tiles <= MV_ONE_ROW_COPY_FILL_TILES * grid_x if one_row
+                                           else mc >= MV_XS_COPY_FILL_FROM_M)
+                    name = mk.mv_tc_name(x_dtype, y_dtype, 1, geo, x_shared=True, queue=queue, one_row=one_row,
+                                         copy_fill=copy_fill)
                 return (_kernel_with_smem(cp, name, smem + xs), geo, smem + xs, grid_x, splits, sps, True,
                         grid_x >= resident // splits)
     if MV_X_RING and MV_GEOMETRY is None and not f32 and n_tiles == 1 and mc >= 2:
@@ -1036,7 +1051,8 @@ def _matvec_tc(cp, x2, w, y2, N, K, dev):
                MV_LONG_K, tuple(sorted(MV_X_SHARED_MAX.items())), MV_X_SHARED_ANY, MV_FEW_WAVES,
                tuple(MV_XS_QUEUE_KERNEL), tuple(sorted(MV_X_SHARED_MANY_TILES.items())),
                MV_SPLIT_COST, MV_SPLIT_COST_GLOBAL, MV_SPLIT_COST_NO_CLUSTERS, MV_MODEL_MAX_SPLITS,
-               MV_CLUSTER_MAX_SPLITS, MV_ONE_ROW_KERNEL, MV_X_RING, MV_X_RING_MIN_STAGES, MV_X_RING_SHORT_SPLITS_FROM_M,
+               MV_CLUSTER_MAX_SPLITS, MV_ONE_ROW_KERNEL, MV_XS_COPY_FILL_FROM_M, MV_ONE_ROW_COPY_FILL_TILES,
+               MV_X_RING, MV_X_RING_MIN_STAGES, MV_X_RING_SHORT_SPLITS_FROM_M,
                MV_X_RING_MIN_FILL, MV_X_RING_CLUSTER_MAX_SPLITS, MV_X_RING_MIN_WORK, cap)
         plan = _mv_plans.get(key)
         if plan is None:

@@ -60,8 +60,9 @@ def _look_like_sms(monkeypatch, mm, sms: int) -> None:
 
 def _xs_kind(name: str) -> str:
     """The x_shared suffix of a tensor-core matrix-vector kernel name ("_xs",
-    "_xsq", their one-row variants "_xs1", "_xsq1"), "" for the others."""
-    found = re.search(r"_s\d+(_xsq?1?)$", name)
+    "_xsq", their one-row variants "_xs1", "_xsq1", the queue kernels' builds
+    that copy x with cp.async "_xsqc", "_xsq1c"), "" for the others."""
+    found = re.search(r"_s\d+(_xsq?1?c?)$", name)
     return found.group(1) if found else ""
 
 
@@ -521,7 +522,7 @@ def test_matvec_large_x_shared_records_where_tiles_are_many(n, expect_xs, monkey
                                           (3001, 4096, 1, 1),   # odd address: no next-tile copies
                                           (155, 8192, 0, 2),    # K split in two, each with a queue
                                           # eight float16 rows: x copied raw with cp.async, the
-                                          # records made in shared memory (CQ_MV_FILL_ASYNC_FROM_M)
+                                          # records made in shared memory ("_xsqc")
                                           (3001, 4096, 0, 8),
                                           (3001, 4352, 0, 8),
                                           (3001, 4096, 1, 8),
@@ -551,7 +552,8 @@ def test_matvec_x_shared_tile_queue(n, k, offset, m, monkeypatch):
         err = run_check(c, m, x_dtype, "matvec_f16tc", rng, out_dtype="float32")
         assert err <= 1e-5, (x_dtype, err)
         name, (grid_x, splits) = launched[-1]
-        kind = ("_xsq1" if m == 1 else "_xsq") if x_dtype == "float16" else "_xs"
+        kind = ("_xsq1" if m == 1 else "_xsqc" if m >= mm.MV_XS_COPY_FILL_FROM_M else "_xsq") \
+            if x_dtype == "float16" else "_xs"
         assert name.endswith("_s2" + kind) and grid_x < tiles, launched
         assert splits == (2 if k == 8192 else 1), launched
     counters = mm._counters.get((cupy_module().cuda.Device().id, cupy_module().cuda.get_current_stream().ptr))
@@ -562,6 +564,7 @@ def test_matvec_x_shared_tile_queue(n, k, offset, m, monkeypatch):
 @pytest.mark.parametrize("n,k,offset,sms", [(N_ODD, 4096, 0, 0),    # a thread block a tile
                                             (3001, 4096, 0, 16),    # a queue, next-tile copies
                                             (3001, 4352, 1, 16),    # odd address, last stage partial
+                                            (400, 4096, 0, 16),     # few tiles a thread block
                                             (200, 14336, 0, 0),     # K split (clusters where usable)
                                             (250, 288, 1, 0)])      # nine blocks: one partial stage
 def test_matvec_one_row_kernels(n, k, offset, sms, monkeypatch):
@@ -572,7 +575,9 @@ def test_matvec_one_row_kernels(n, k, offset, sms, monkeypatch):
     (MV_ONE_ROW_KERNEL off) on the same inputs (the session-23 probe saw
     equal bits in every case; not relied on, since the k positions inside
     an mma differ). ``sms``: the GPU made to look like that many SMs of one
-    resident thread block (tiles from a queue)."""
+    resident thread block (tiles from a queue): then also "_xsq1c" (x copied
+    with each stage's weights by cp.async), forced on and off, and what the
+    default MV_ONE_ROW_COPY_FILL_TILES picks."""
     _need_tensor_cores("matvec_f16tc")
     import cupyquant.qmatmul as mm
     cp = cupy_module()
@@ -590,22 +595,29 @@ def test_matvec_one_row_kernels(n, k, offset, sms, monkeypatch):
         x = cp.asarray(rng.standard_normal((1, k)).astype(np.float16))
         ref = cp.asnumpy(x).astype(np.float64) @ c.w64.T
         ys = {}
-        for one_row in (True, False):
+        # (one-row kernel, MV_ONE_ROW_COPY_FILL_TILES, copy fill expected); the generic kernel last
+        default = mm.MV_ONE_ROW_COPY_FILL_TILES
+        variants = [(True, 0.0, False), (True, 1e9, True), (True, default, tiles <= default * sms)] if sms \
+            else [(True, default, False)]
+        for one_row, copy_tiles, copy_fill in variants + [(False, default, False)]:
             monkeypatch.setattr(mm, "MV_ONE_ROW_KERNEL", one_row)
+            monkeypatch.setattr(mm, "MV_ONE_ROW_COPY_FILL_TILES", copy_tiles)
             launched.clear()
             y = matmul(x, c.w, out=cp.full((1, n), np.nan, dtype=cp.float32), path="matvec_f16tc")
             name, (grid_x, splits) = launched[-1]
             kind = "_xsq" if grid_x < tiles else "_xs"
-            assert _xs_kind(name) == kind + ("1" if one_row else ""), launched
+            assert _xs_kind(name) == kind + ("1" if one_row else "") + ("c" if copy_fill else ""), launched
             if sms:
                 assert kind == "_xsq", launched
             if k == 14336:
                 assert splits > 1, launched
-            ys[one_row] = cp.asnumpy(y)
-            err = _rel_err(ys[one_row], ref)
-            assert err <= 1e-5, (one_row, err)
+            ys[one_row, copy_tiles] = y = cp.asnumpy(y)
+            err = _rel_err(y, ref)
+            assert err <= 1e-5, (one_row, copy_tiles, err)
         ref_scale = np.abs(ref).max()
-        assert np.abs(ys[True] - ys[False]).max() <= 1e-5 * ref_scale, "one-row and generic kernels disagree"
+        for key, y in ys.items():
+            assert np.abs(y - ys[False, default]).max() <= 1e-5 * ref_scale, \
+                f"one-row kernel {key} and the generic kernel disagree"
     counters = mm._counters.get((cp.cuda.Device().id, cp.cuda.get_current_stream().ptr))
     assert counters is None or int(counters.sum()) == 0, "tile / queue counters not left zero"
 
@@ -1807,8 +1819,11 @@ def test_mv_plan_queue_kernel(monkeypatch):
     copied during this tile's last) only for float16 x (MV_XS_QUEUE_KERNEL)
     on grids with fewer thread blocks than tiles; one tile a thread block
     and float32 x keep "_xs"; one float16 activation row takes the one-row
-    variant of either ("_xsq1", "_xs1") unless MV_ONE_ROW_KERNEL is off
-    (CPU only: occupancy faked at 5 an SM)."""
+    variant of either ("_xsq1", "_xs1") unless MV_ONE_ROW_KERNEL is off.
+    The queue kernels' builds that copy x with cp.async: "_xsqc" from
+    MV_XS_COPY_FILL_FROM_M rows, "_xsq1c" where the tiles are at most
+    MV_ONE_ROW_COPY_FILL_TILES times the thread blocks (CPU only: occupancy
+    faked at 5 an SM)."""
     import cupyquant.qmatmul as mm
     fake_cp = types.SimpleNamespace(float32=np.dtype(np.float32))
     _stub_kernel_builds(monkeypatch, mm)
@@ -1821,14 +1836,24 @@ def test_mv_plan_queue_kernel(monkeypatch):
         return kern.name.replace("cq_q4_0_mv_tc_", ""), grid_x, splits
     assert plan(f16, 1, 8016) == ("f16_f16_n1_r16_k64_s2_xsq1", 660, 1)  # 128256 rows, one x row
     assert plan(f16, 2, 8016) == ("f16_f16_n1_r16_k64_s2_xsq", 660, 1)
-    assert plan(f16, 8, 896) == ("f16_f16_n1_r16_k64_s2_xsq", 660, 1)    # 14336 rows, 64 KiB records
+    assert plan(f16, 7, 896) == ("f16_f16_n1_r16_k64_s2_xsq", 660, 1)    # 14336 rows
+    assert plan(f16, 8, 896) == ("f16_f16_n1_r16_k64_s2_xsqc", 660, 1)   # 64 KiB records
+    assert plan(f16, 8, 8016) == ("f16_f16_n1_r16_k64_s2_xsqc", 660, 1)
+    assert plan(f16, 1, 896) == ("f16_f16_n1_r16_k64_s2_xsq1c", 660, 1)  # 1.4 tiles a thread block
+    assert plan(f16, 1, 1320) == ("f16_f16_n1_r16_k64_s2_xsq1c", 660, 1)
+    assert plan(f16, 1, 1321) == ("f16_f16_n1_r16_k64_s2_xsq1", 660, 1)
     assert plan(f16, 1, 256) == ("f16_f16_n1_r16_k64_s2_xs1", 256, 1)    # 4096 rows: a block a tile
     assert plan(f16, 3, 256) == ("f16_f16_n1_r16_k64_s2_xs", 256, 1)
     assert plan(f32, 1, 8016)[0] == "f32_f16_n1_r16_k64_s2_xs"
     monkeypatch.setattr(mm, "MV_ONE_ROW_KERNEL", False)
     assert plan(f16, 1, 8016) == ("f16_f16_n1_r16_k64_s2_xsq", 660, 1)
     assert plan(f16, 1, 256) == ("f16_f16_n1_r16_k64_s2_xs", 256, 1)
+    assert plan(f16, 1, 896) == ("f16_f16_n1_r16_k64_s2_xsq", 660, 1)
     monkeypatch.setattr(mm, "MV_ONE_ROW_KERNEL", True)
+    monkeypatch.setattr(mm, "MV_XS_COPY_FILL_FROM_M", 99)
+    monkeypatch.setattr(mm, "MV_ONE_ROW_COPY_FILL_TILES", 0)
+    assert plan(f16, 8, 896) == ("f16_f16_n1_r16_k64_s2_xsq", 660, 1)
+    assert plan(f16, 1, 896) == ("f16_f16_n1_r16_k64_s2_xsq1", 660, 1)
     monkeypatch.setattr(mm, "MV_XS_QUEUE_KERNEL", ())
     assert plan(f16, 1, 8016) == ("f16_f16_n1_r16_k64_s2_xs1", 660, 1)
     assert plan(f16, 2, 8016) == ("f16_f16_n1_r16_k64_s2_xs", 660, 1)

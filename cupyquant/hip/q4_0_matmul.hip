@@ -134,21 +134,19 @@ __device__ __forceinline__ void cq_mv_records_f16x2(const float* src, float scal
     rec[1] = make_uint4(lw[0], lw[1], lw[2], lw[3]);
 }
 
-// From CQ_MV_FILL_ASYNC_FROM_M float16 rows, the x_shared fill of the queue
-// kernels (ASYNC) copies x raw into the records' place with cp.async, every
-// copy of a thread issued at once, and then makes the records in shared
-// memory. At M = 8 (16 records a thread at K = 4096) its loop of global loads
-// took 6.3 of 14336 x 4096's 21.3 us (notes/h200_s33 run 5); the copies
-// bring that shape to 19.1 us (21.1, runs 6-7). With fewer rows the copies
-// lost: they wait for the first weight stage too (M = 2 / 4 on 14336 x 4096
-// 16.5 / 16.9 against 14.4 / 15.4 us; float32 x at M = 1 16.2 against 14.9;
-// run 6). Compiled in, this branch still costs the queue kernel at M = 2 / 4
-// 4-6% on 14336 x 4096 and 1-3% on 128256 x 4096 (run 7), which M = 8's 10%
-// was kept for (its 1.5x-of-M = 1 goal). 99: never (A/B probes).
-#ifndef CQ_MV_FILL_ASYNC_FROM_M
-#define CQ_MV_FILL_ASYNC_FROM_M 8
-#endif
-#if defined(CQ_SM80) && CQ_MV_FILL_ASYNC_FROM_M <= 16  // (cp.async: the x_shared kernels are NVIDIA's)
+// The x_shared fill of the queue kernels' "c" builds ("_xsqc", CP in
+// cq_mv_fill_x; the host takes them from qmatmul.MV_XS_COPY_FILL_FROM_M float16
+// rows) copies x raw into the records' place with cp.async, every copy of a
+// thread issued at once, and then makes the records in shared memory. At M = 8
+// (16 records a thread at K = 4096) the loop of global loads took 6.3 of
+// 14336 x 4096's 21.3 us (notes/h200_s33 run 5); the copies bring that shape
+// to 19.1 us (21.1, runs 6-7). With fewer rows the copies lost: they wait for
+// the first weight stage too (M = 2 / 4 on 14336 x 4096 16.5 / 16.9 against
+// 14.4 / 15.4 us; float32 x at M = 1 16.2 against 14.9; run 6). A kernel of
+// its own, since compiled into "_xsq" beside the loads this branch cost M = 2
+// / 4 4-6% on 14336 x 4096 (run 7). cp.async: NVIDIA's, as the x_shared
+// kernels are.
+#if defined(CQ_SM80)
 #define CQ_MV_FILL_CP 1
 #else
 #define CQ_MV_FILL_CP 0
@@ -156,9 +154,10 @@ __device__ __forceinline__ void cq_mv_records_f16x2(const float* src, float scal
 
 // The B-fragment records of cq_mv_tc's XS variant for float16 x: for blocks
 // b0 .. b0 + nbr of the M activation rows, records[b][m][t], each 16 bytes,
-// in the k order of cq_mv_record_f16 (AE: even blocks in the aligned order).
-// x: leading dimension ldx elements. Every thread of the block takes part.
-template <bool AE, bool ASYNC>
+// in the k order of cq_mv_record_f16 (AE: even blocks in the aligned order;
+// CP: through cp.async, above). x: leading dimension ldx elements, 16-byte
+// aligned rows. Every thread of the block takes part.
+template <bool AE, bool CP>
 __device__ __forceinline__ void cq_mv_fill_x(uint4* records, const cq_u16* x, cq_i64 ldx, int M, cq_i64 b0, int nbr) {
     if (AE) {
         // Four words a record, j0 and j2 chosen by the block's parity with no
@@ -170,7 +169,7 @@ __device__ __forceinline__ void cq_mv_fill_x(uint4* records, const cq_u16* x, cq
             records[((cq_i64)b * M + m) * 4 + t] =
                 cq_mv_record_f16_words(cq_mv_x_words_ae(x + (cq_i64)m * ldx + (b0 + b) * 32, ((b0 + b) & 1) == 0, t));
         }
-    } else if (ASYNC && CQ_MV_FILL_CP && M >= CQ_MV_FILL_ASYNC_FROM_M) {
+    } else if (CP && CQ_MV_FILL_CP) {
 #if CQ_MV_FILL_CP
         // Record r = (b M + m) 4 + t. Each (block, row)'s 64 bytes of x go raw
         // into its four records' place, thread r copying the 16 bytes of
@@ -263,13 +262,20 @@ __device__ __forceinline__ void cq_mv_prefetch_first(const cq_u8* w, cq_i64 row_
 #endif
 
 // The one-row x_shared kernels (M1 in cq_mv_tc) fill their x records a stage
-// at a time: stage 0's before the loop, stage i + 1's loaded during stage i's
-// math (one record a thread), so that the first barrier waits for one stage's
-// records, not the whole split's (session 31: that fill cost 4096 x 14336
-// 1.65 us, every thread block reading the same 28 KiB at once). 1: the kernels
-// without a queue ("_xs1"); 2: also those with one ("_xsq1": 24 bytes of spill
-// at 48 registers, and 128256 x 4096 up to 7% slower, notes/h200_s33 runs 1,
-// 3); 0: neither, the whole split's records first (A/B probes).
+// at a time, so that the first barrier waits for one stage's records, not the
+// whole split's (session 31: that fill cost 4096 x 14336 1.65 us, every thread
+// block reading the same 28 KiB at once).
+// - "_xs1" (no queue; XSF): stage 0's before the loop, stage i + 1's loaded
+//   into registers during stage i's math (one record a thread). 1: as
+//   submitted; 2: "_xsq1" too (24 bytes of spill at 48 registers, 128256 x
+//   4096 up to 7% slower, notes/h200_s33 runs 1, 3); 0: neither, the whole
+//   split's records first (A/B probes).
+// - "_xsq1c" (a queue; XC): each stage's x is copied raw with cp.async beside
+//   its weights, and the warp that reads a block makes its records in place
+//   after the stage's barrier. 14336 x 4096 13.0-13.1 against 13.6-14.3 us,
+//   but it spills the same 24 bytes, which every later tile pays: 128256 x
+//   4096 83.6-87.6 against 81.5-82.4 (run 3). The host takes it only where
+//   the thread blocks have few tiles each (qmatmul.MV_ONE_ROW_COPY_FILL_TILES).
 #ifndef CQ_MV_XS_STAGED_FILL
 #define CQ_MV_XS_STAGED_FILL 1
 #endif
@@ -279,7 +285,7 @@ __device__ __forceinline__ void cq_mv_prefetch_first(const cq_u8* w, cq_i64 row_
 #define CQ_MV_EARLY_COMPILED(XF32, XS) (!(XF32) || (XS))
 
 template <bool XF32, int NT, class OT, int RT, int KB, int ST, bool XS, bool XQ = false,
-          int CW = CQ_MM_THREADS / 32, bool M1 = false, bool AE = M1, bool XR = false>
+          int CW = CQ_MM_THREADS / 32, bool M1 = false, bool AE = M1, bool XR = false, bool XC = false>
 __device__ __forceinline__ void cq_mv_tc(const cq_u8* __restrict__ w, cq_i64 row_bytes, int N, int nb,
                                          const cq_u16* __restrict__ x, cq_i64 ldx, int m_rows,
                                          OT* __restrict__ y, cq_i64 ldy, int mode, int stages_per_split,
@@ -347,8 +353,13 @@ __device__ __forceinline__ void cq_mv_tc(const cq_u8* __restrict__ w, cq_i64 row
     // the same order gave as many instructions a stage, at 48 registers.)
     const cq_u32 ae_sel = t < 3 ? 0x3210u : 0x7610u;
     static_assert(!AE || XS, "AE: x_shared records");
-    constexpr bool XSF = XS && M1 && (CQ_MV_XS_STAGED_FILL == 2 || (CQ_MV_XS_STAGED_FILL == 1 && !XQ));  // (above)
-    static_assert(!XSF || KB * 4 == CQ_MM_THREADS, "XSF: one record a thread and stage");
+    // XC: x copied with cp.async (the "c" builds): M1, staged with the
+    // weights (XSC); else the whole split at once (cq_mv_fill_x's CP).
+    static_assert(!XC || (XS && !XF32 && XQ), "XC: the float16 queue kernels");
+    constexpr bool XSC = XC && M1;
+    constexpr bool XSF = XS && M1 && !XC && (CQ_MV_XS_STAGED_FILL == 2 || (CQ_MV_XS_STAGED_FILL == 1 && !XQ));
+    static_assert(!(XSF || XSC) || KB * 4 == CQ_MM_THREADS, "XSF / XSC: one record a thread and stage");
+    static_assert(!XSC || (KB == 64 && KW == 8 && ST == 2), "XSC: a lane a record of its warp's blocks");
     uint4* const xs = reinterpret_cast<uint4*>(smem + CQ_MV_XS_OFFSET(RT, KB, ST));
     const int rt = warp % TILES, kw = warp / TILES;
     const int split = blockIdx.y, n_split = gridDim.y;
@@ -425,6 +436,9 @@ __device__ __forceinline__ void cq_mv_tc(const cq_u8* __restrict__ w, cq_i64 row
             }
         };
         auto issue_x = [&](int i) {
+            if (XSC && first && i < nst && (tid >> 2) < nb - (st0 + i) * KB)  // block tid / 4's 16 bytes tid % 4
+                cq_cp16_s(cq_smem_addr(xs) + (cq_u32)((i * KB * 4 + tid) * 16),
+                          x + ((cq_i64)(st0 + i) * KB * 32 + tid * 8));
             if (XR && i < nst) {
                 const int b0 = (st0 + i) * KB;
                 const int nbl = cq_imin(KB, nb - b0);
@@ -475,7 +489,7 @@ __device__ __forceinline__ void cq_mv_tc(const cq_u8* __restrict__ w, cq_i64 row
             // wait; after it the activations' (XR: one more commit group, so
             // a ring of two, whose first wait takes every group) and the
             // queue's ticket.
-            static_assert(!XR || ST == 2, "XR: the read-only path's commit groups");
+            static_assert(!(XR || XSC) || ST == 2, "XR / XSC: the read-only path's commit groups");
 #pragma unroll
             for (int i = 0; i < ST - 1; ++i) {
                 issue_weights(i);
@@ -483,7 +497,7 @@ __device__ __forceinline__ void cq_mv_tc(const cq_u8* __restrict__ w, cq_i64 row
             }
             CQ_MV_GRID_DEPENDENCY();
             if (use_queue && tid == 0) next = (int)gridDim.x + atomicAdd(queue, 1);
-            if (XR) {
+            if (XR || XSC) {
 #pragma unroll
                 for (int i = 0; i < ST - 1; ++i) issue_x(i);
                 cq_cp_commit();
@@ -517,10 +531,8 @@ __device__ __forceinline__ void cq_mv_tc(const cq_u8* __restrict__ w, cq_i64 row
                 cq_mv_fill_x_f32(xs, reinterpret_cast<const float*>(x), ldx, M, (cq_i64)st0 * KB, nbr, x_row_max);
             } else if (XSF) {
                 if (staged_x_due(0)) xs[tid] = cq_mv_record_f16_words(staged_x_words(0));
-            } else {
-                // (the copies only in the queue kernels, where M = 8 runs: in
-                // "_xs" that code alone cost 12 bytes of spill at 48 registers)
-                cq_mv_fill_x<AE, XQ>(xs, x, ldx, M, (cq_i64)st0 * KB, nbr);
+            } else if (!XSC) {  // (XSC: copied with the stages)
+                cq_mv_fill_x<AE, XC>(xs, x, ldx, M, (cq_i64)st0 * KB, nbr);
             }
             xs_lane = xs + cq_imin(g, M * P - 1) * 4 + t;
         }
@@ -552,6 +564,20 @@ __device__ __forceinline__ void cq_mv_tc(const cq_u8* __restrict__ w, cq_i64 row
                 smem + CQ_MV_SMEM(RT, KB, ST) + slot_of(i) * M * XRS + cq_imin(g, M - 1) * XRS + 8 * t);
             const int b0 = (st0 + i) * KB;
             const int nbl = cq_imin(KB, nb - b0);
+            if (XSC && first) {
+                // This stage's raw x (landed with its weights) into records in
+                // place, by the warp that reads them: warp kw's blocks are the
+                // pairs kw + KW h of a full stage, kw + KW j of a partial one.
+                const int bl = nbl == KB ? 2 * (kw + KW * (lane >> 3)) + ((lane >> 2) & 1) : kw + KW * (lane >> 2);
+                const bool mine = bl < nbl;
+                uint4 words;
+                if (mine)
+                    words = cq_mv_x_words_ae(reinterpret_cast<const cq_u16*>(xs + (i * KB + bl) * 4),
+                                             ((b0 + bl) & 1) == 0, t);
+                CQ_SYNC_WARP();  // the block's four lanes have read its 64 bytes
+                if (mine) xs[(i * KB + bl) * 4 + t] = cq_mv_record_f16_words(words);
+                CQ_SYNC_WARP();
+            }
             auto do_block = [&](int bl, bool odd) {
                 const cq_u8* r0 = sb + bl * CQ_QB;  // row g of the tile
                 const cq_u8* r1 = r0 + 8 * SR;      // row g + 8
@@ -1117,22 +1143,24 @@ __device__ __forceinline__ void cq_mm_gen(const cq_u8* __restrict__ w, cq_i64 ro
 #endif
 #define CQ_MV_TC_KERNEL(XN, XF32, NT, ON, OT, RT, KB, ST) \
     CQ_MV_TC_KERNEL_XQ(XN, XF32, NT, ON, OT, RT, KB, ST, false, false, CQ_MM_THREADS / 32, , \
-                       (NT == 1 ? CQ_MV_MIN_BLOCKS : 0), false, false)
+                       (NT == 1 ? CQ_MV_MIN_BLOCKS : 0), false, false, false)
 // float16 x through the stage ring ("_xr": XR in cq_mv_tc), at least MINB
 // thread blocks an SM (mk.MV_X_RING_GEOMETRY: two, 74 KiB of weight stages
 // and up to 33 KiB of x stages each).
 #define CQ_MV_TC_KERNEL_XR(ON, OT, RT, KB, ST, MINB, XSUF) \
-    CQ_MV_TC_KERNEL_XQ(f16, false, 1, ON, OT, RT, KB, ST, false, false, CQ_MM_THREADS / 32, XSUF, MINB, false, true)
+    CQ_MV_TC_KERNEL_XQ(f16, false, 1, ON, OT, RT, KB, ST, false, false, CQ_MM_THREADS / 32, XSUF, MINB, false, true, false)
 // The x_shared kernel of one geometry (one column tile): "_xs", and "_xsq"
 // for grids with a queue (XQ: the next tile's first stage copied during
-// this tile's last).
-#define CQ_MV_TC_KERNEL_XS(XN, XF32, ON, OT, RT, KB, ST, XQ, XSUF) \
-    CQ_MV_TC_KERNEL_XQ(XN, XF32, 1, ON, OT, RT, KB, ST, true, XQ, CQ_MV_XS_COPY_WARPS, XSUF, CQ_MV_MIN_BLOCKS, false, false)
+// this tile's last); XC: x copied with cp.async (XSUF ends in c).
+#define CQ_MV_TC_KERNEL_XS(XN, XF32, ON, OT, RT, KB, ST, XQ, XC, XSUF) \
+    CQ_MV_TC_KERNEL_XQ(XN, XF32, 1, ON, OT, RT, KB, ST, true, XQ, CQ_MV_XS_COPY_WARPS, XSUF, CQ_MV_MIN_BLOCKS, false, \
+                       false, XC)
 // ... and its kernel for one float16 activation row (M1 in cq_mv_tc; XSUF
-// ends in 1).
-#define CQ_MV_TC_KERNEL_XS1(ON, OT, RT, KB, ST, XQ, XSUF) \
-    CQ_MV_TC_KERNEL_XQ(f16, false, 1, ON, OT, RT, KB, ST, true, XQ, CQ_MV_XS_COPY_WARPS, XSUF, CQ_MV_MIN_BLOCKS, true, false)
-#define CQ_MV_TC_KERNEL_XQ(XN, XF32, NT, ON, OT, RT, KB, ST, XS, XQ, CW, XSUF, MINB, M1, XR)          \
+// has a 1).
+#define CQ_MV_TC_KERNEL_XS1(ON, OT, RT, KB, ST, XQ, XC, XSUF) \
+    CQ_MV_TC_KERNEL_XQ(f16, false, 1, ON, OT, RT, KB, ST, true, XQ, CQ_MV_XS_COPY_WARPS, XSUF, CQ_MV_MIN_BLOCKS, true, \
+                       false, XC)
+#define CQ_MV_TC_KERNEL_XQ(XN, XF32, NT, ON, OT, RT, KB, ST, XS, XQ, CW, XSUF, MINB, M1, XR, XC)      \
     extern "C" __global__ void __launch_bounds__(CQ_MM_THREADS, MINB)                                    \
         cq_q4_0_mv_tc_##XN##_##ON##_n##NT##_r##RT##_k##KB##_s##ST##XSUF(                                 \
             const cq_u8* __restrict__ w, cq_i64 row_bytes, int N, int nb, const cq_u16* __restrict__ x,  \
@@ -1141,17 +1169,17 @@ __device__ __forceinline__ void cq_mm_gen(const cq_u8* __restrict__ w, cq_i64 ro
         /* (the copies of CQ_MV_READ_ONLY_W take the place of the prefetch) */                          \
         if (CQ_MV_EARLY_COMPILED(XF32, XS) && (mode & CQ_MV_EARLY) && !(mode & CQ_MV_READ_ONLY_W))   \
             cq_mv_prefetch_first<RT, KB>(w, row_bytes, N, nb, stages_per_split);                          \
-        cq_mv_tc<XF32, NT, OT, RT, KB, ST, XS, XQ, CW, M1, M1, XR>(w, row_bytes, N, nb, x, ldx, M, y, ldy, \
-                                                                   mode, stages_per_split, ws, counters);     \
+        cq_mv_tc<XF32, NT, OT, RT, KB, ST, XS, XQ, CW, M1, M1, XR, XC>(w, row_bytes, N, nb, x, ldx, M, y, ldy, \
+                                                                       mode, stages_per_split, ws, counters); \
     }
 // Every x type / column-tile count of one geometry.
 #define CQ_MV_TC_GEOM(ON, OT, RT, KB, ST)             \
     CQ_MV_TC_KERNEL(f16, false, 1, ON, OT, RT, KB, ST) \
     CQ_MV_TC_KERNEL(f16, false, 2, ON, OT, RT, KB, ST) \
-    CQ_MV_TC_KERNEL_XS(f16, false, ON, OT, RT, KB, ST, false, _xs) \
+    CQ_MV_TC_KERNEL_XS(f16, false, ON, OT, RT, KB, ST, false, false, _xs) \
     CQ_MV_TC_KERNEL(f32, true, 1, ON, OT, RT, KB, ST)  \
     CQ_MV_TC_KERNEL(f32, true, 2, ON, OT, RT, KB, ST) \
-    CQ_MV_TC_KERNEL_XS(f32, true, ON, OT, RT, KB, ST, false, _xs)
+    CQ_MV_TC_KERNEL_XS(f32, true, ON, OT, RT, KB, ST, false, false, _xs)
 #define CQ_MV_GEN_KERNEL(XN, XT, ON, OT)                                                                 \
     extern "C" __global__ void __launch_bounds__(CQ_MM_THREADS) cq_q4_0_mv_gen_##XN##_##ON(             \
         const cq_u8* __restrict__ w, cq_i64 row_bytes, int N, int nb, const XT* __restrict__ x,          \
@@ -1173,11 +1201,13 @@ __device__ __forceinline__ void cq_mm_gen(const cq_u8* __restrict__ w, cq_i64 ro
 #define CQ_MATMUL_FOR_OUT(ON, OT)               \
     CQ_MV_TC_GEOM(ON, OT, 16, 64, 3)            \
     CQ_MV_TC_GEOM(ON, OT, 16, 64, 2)            \
-    CQ_MV_TC_KERNEL_XS(f16, false, ON, OT, 16, 64, 2, true, _xsq) \
-    CQ_MV_TC_KERNEL_XS1(ON, OT, 16, 64, 2, false, _xs1) \
-    CQ_MV_TC_KERNEL_XS1(ON, OT, 16, 64, 2, true, _xsq1) \
+    CQ_MV_TC_KERNEL_XS(f16, false, ON, OT, 16, 64, 2, true, false, _xsq) \
+    CQ_MV_TC_KERNEL_XS(f16, false, ON, OT, 16, 64, 2, true, true, _xsqc) \
+    CQ_MV_TC_KERNEL_XS1(ON, OT, 16, 64, 2, false, false, _xs1) \
+    CQ_MV_TC_KERNEL_XS1(ON, OT, 16, 64, 2, true, false, _xsq1) \
+    CQ_MV_TC_KERNEL_XS1(ON, OT, 16, 64, 2, true, true, _xsq1c) \
     CQ_MV_TC_KERNEL(f16, false, 1, ON, OT, 16, 32, 3)  \
-    CQ_MV_TC_KERNEL_XS(f32, true, ON, OT, 16, 32, 3, false, _xs) \
+    CQ_MV_TC_KERNEL_XS(f32, true, ON, OT, 16, 32, 3, false, false, _xs) \
     CQ_MV_TC_KERNEL_XR(ON, OT, 64, 32, 2, 2, _xr) \
     CQ_MV_GEN_KERNEL(f16, cq_f16, ON, OT)       \
     CQ_MV_GEN_KERNEL(f32, float, ON, OT)        \

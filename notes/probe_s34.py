@@ -1,0 +1,145 @@
+"""Session 34 device probes (H200). Run from the repository root, with
+.probe/s33_q4_0_matmul.hip (session 33's q4_0_matmul.hip, commit 77df932:
+`git show 77df932:cupyquant/hip/q4_0_matmul.hip`) carried along:
+
+    python3 notes/probe_s34.py precompile check m1copy:2 rows:2     (run 1)
+
+precompile  the shipped module and "s33" (common.h, q4_0_mm_common.hip and
+  session 33's q4_0_matmul.hip, float16 output only) compiled at once in
+  subprocesses (CuPy's disk cache then serves the probe and the tests).
+check       float16 x: the shipped kernels' output against s33's, same
+  inputs, M = 1 (the shipped "_xsq1c" where the tiles are few, else
+  "_xsq1"), 2, 4 ("_xsq" without the copy branch) and 8 ("_xsqc"); prints
+  whether the bits are equal.
+m1copy[:rounds]  float16 x, M = 1, the shipped module on the shapes whose grid
+  has a queue: "_xsq1c" forced (MV_ONE_ROW_COPY_FILL_TILES 1e9) against
+  "_xsq1" (0), with the tiles-per-thread-block ratio of each shape.
+rows[:rounds]  float16 x, M = 1, 2, 4, 8: the shipped package (defaults) against
+  s33's module under s33's choices ("_xsq" with the copy branch compiled in,
+  "_xsq1" at one row).
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+sys.path.insert(0, "benchmarks")
+sys.path.insert(0, "notes")
+
+from probe_util import ab_rounds, bench_cell, launch_spy  # noqa: E402
+
+OLD_FILE = ".probe/s33_q4_0_matmul.hip"
+QUEUE_SHAPES = [(11008, 4096), (14336, 4096), (18944, 3584), (28672, 4096), (32000, 4096), (128256, 4096)]
+
+
+def s33_source() -> str:
+    import cupyquant.matmul_kernels as mk
+    from cupyquant.hip import read_source
+    with open(OLD_FILE) as f:
+        old = f.read()
+    for line in ("CQ_MATMUL_FOR_OUT(f32, float)\n", "CQ_MATMUL_FOR_OUT(bf16, cq_bf16)\n"):
+        assert old.count(line) == 1, line
+        old = old.replace(line, "")
+    return "// probe_s34 s33\n" + "\n".join([read_source("common.h"), read_source(mk.COMMON_FILE), old, ""])
+
+
+def setting(mm, name):
+    """Apply: "shipped" (the package, its defaults) or "s33" (session 33's
+    module and choices); the cached plans dropped."""
+    from cupyquant.gpu.modules import get_function
+    real = mm.__dict__.setdefault("_probe_real_function", mm._function)
+    defaults = mm.__dict__.setdefault("_probe_defaults", (mm.MV_XS_COPY_FILL_FROM_M, mm.MV_ONE_ROW_COPY_FILL_TILES))
+    src = s33_source() if name == "s33" else None
+
+    def apply():
+        if src is None:
+            mm._function = real
+            mm.MV_XS_COPY_FILL_FROM_M, mm.MV_ONE_ROW_COPY_FILL_TILES = defaults
+        else:
+            mm._function = lambda k: get_function("matmul:s34:s33", src, k)
+            mm.MV_XS_COPY_FILL_FROM_M, mm.MV_ONE_ROW_COPY_FILL_TILES = 99, 0.0
+        mm._mv_plans.clear()
+    return apply
+
+
+def part_compile1(name):
+    import time
+
+    import cupy as cp
+
+    import cupyquant.matmul_kernels as mk
+    from cupyquant.gpu.modules import compile_options
+    t = time.time()
+    cp.RawModule(code=mk.matmul_source() if name == "shipped" else s33_source(), options=compile_options()).compile()
+    print(f"compiled {name} in {time.time() - t:.0f} s", flush=True)
+
+
+def part_precompile(names="shipped,s33"):
+    procs = [subprocess.Popen([sys.executable, __file__, f"compile1:{n}"]) for n in names.split(",")]
+    print("precompile rc", [p.wait() for p in procs], flush=True)
+
+
+def part_check():
+    import cupy as cp
+    import numpy as np
+    from test_bench_matmul import get_bench
+
+    import cupyquant.qmatmul as mm
+    from cupyquant.qmatmul import matmul
+    bench = get_bench()
+    launched = launch_spy(mm)
+    settings = {n: setting(mm, n) for n in ("shipped", "s33")}
+    for shape in [(11008, 4096), (14336, 4096), (18944, 3584), (128256, 4096)]:
+        w = bench.weights(shape)[0][0]
+        for m in (1, 2, 4, 8):
+            x = cp.random.standard_normal((m, shape[1]), dtype=cp.float32).astype(cp.float16)
+            ys, kerns = {}, {}
+            for name, apply in settings.items():
+                apply()
+                ys[name] = cp.asnumpy(matmul(x, w, out=cp.full((m, shape[0]), np.nan, dtype=cp.float16)))
+                kerns[name] = launched["k"][0].split("_n1_")[-1]
+            same = np.array_equal(ys["shipped"], ys["s33"], equal_nan=True)
+            print(f"check {shape[0]}x{shape[1]} M={m} {kerns}: {'EQUAL' if same else 'DIFF'} "
+                  f"nan={int(np.isnan(ys['shipped']).sum())}", flush=True)
+    settings["shipped"]()
+
+
+def part_m1copy(rounds="3"):
+    from test_bench_matmul import get_bench
+
+    import cupyquant.qmatmul as mm
+    from probe_util import knob_setting
+    bench = get_bench()
+    print(f"copy {bench.ceiling() / 1e9:.0f} GB/s", flush=True)
+    launched = launch_spy(mm)
+    default = mm.MV_ONE_ROW_COPY_FILL_TILES
+    for shape in QUEUE_SHAPES:
+        print(f"{shape[0]}x{shape[1]}: {-(-shape[0] // 16)} tiles", flush=True)
+    settings = {"c": knob_setting(mm, MV_ONE_ROW_COPY_FILL_TILES=1e9),
+                "plain": knob_setting(mm, MV_ONE_ROW_COPY_FILL_TILES=0.0)}
+    ab_rounds(QUEUE_SHAPES, [1], settings, bench_cell(bench, launched, "float16"), rounds)
+    knob_setting(mm, MV_ONE_ROW_COPY_FILL_TILES=default)()
+
+
+def part_rows(rounds="2"):
+    from test_bench_matmul import get_bench
+
+    import cupyquant.qmatmul as mm
+    bench = get_bench()
+    print(f"copy {bench.ceiling() / 1e9:.0f} GB/s", flush=True)
+    launched = launch_spy(mm)
+    settings = {n: setting(mm, n) for n in ("shipped", "s33")}
+    ab_rounds([(14336, 4096), (128256, 4096)], [1, 2, 4, 8], settings,
+              bench_cell(bench, launched, "float16"), rounds)
+    settings["shipped"]()
+
+
+if __name__ == "__main__":
+    assert os.path.exists(OLD_FILE), OLD_FILE
+    for arg in sys.argv[1:]:
+        name, _, val = arg.partition(":")
+        if name != "compile1":
+            print(f"=== {arg}", flush=True)
+        globals()[f"part_{name}"](*(val.split("/") if val else []))
