@@ -3,6 +3,7 @@
 `git show 77df932:cupyquant/hip/q4_0_matmul.hip`) carried along:
 
     python3 notes/probe_s34.py precompile check m1copy:2 rows:2     (run 1)
+    python3 notes/probe_s34.py precompile:shipped band:3             (run 2)
 
 precompile  the shipped module and "s33" (common.h, q4_0_mm_common.hip and
   session 33's q4_0_matmul.hip, float16 output only) compiled at once in
@@ -14,6 +15,8 @@ check       float16 x: the shipped kernels' output against s33's, same
 m1copy[:rounds]  float16 x, M = 1, the shipped module on the shapes whose grid
   has a queue: "_xsq1c" forced (MV_ONE_ROW_COPY_FILL_TILES 1e9) against
   "_xsq1" (0), with the tiles-per-thread-block ratio of each shape.
+band[:rounds]  m1copy on K = 4096 shapes of 1.04 to 1.55 tiles a thread block
+  (11008 to 16384 rows) and 18944 x 3584.
 rows[:rounds]  float16 x, M = 1, 2, 4, 8: the shipped package (defaults) against
   s33's module under s33's choices ("_xsq" with the copy branch compiled in,
   "_xsq1" at one row).
@@ -121,6 +124,14 @@ def part_m1copy(rounds="3"):
                 "plain": knob_setting(mm, MV_ONE_ROW_COPY_FILL_TILES=0.0)}
     ab_rounds(QUEUE_SHAPES, [1], settings, bench_cell(bench, launched, "float16"), rounds)
     knob_setting(mm, MV_ONE_ROW_COPY_FILL_TILES=default)()
+
+
+def part_band(rounds="3"):
+    """m1copy on float16 x, M = 1, K = 4096 from 1.04 to 1.55 tiles a thread
+    block (660 resident), and 18944 x 3584 (1.79)."""
+    global QUEUE_SHAPES
+    QUEUE_SHAPES = [(n, 4096) for n in (11008, 12288, 13312, 14336, 15360, 16384)] + [(18944, 3584)]
+    part_m1copy(rounds)
 
 
 def part_rows(rounds="2"):
