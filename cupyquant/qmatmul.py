@@ -297,11 +297,18 @@ MV_ONE_ROW_KERNEL = True
 #: runs 6-7; with fewer rows slower, run 6); above 16: never.
 MV_XS_COPY_FILL_FROM_M = 8
 #: ... and one row takes "_xsq1c", which copies each stage's x beside its
-#: weights, where the tiles are at most this many times its thread blocks: the
-#: first tile of each gains, every tile pays for 24 bytes of spill (14336 x
-#: 4096, 1.4 tiles a thread block, 13.6-14.3 -> 13.0-13.1 us; 128256 x 4096,
-#: 12, 81.5-82.4 -> 83.6-87.6; notes/h200_s33 run 3); 0: never.
-MV_ONE_ROW_COPY_FILL_TILES = 2.0
+#: weights, where the tiles are more than lo and at most hi times its thread
+#: blocks, (lo, hi) this band. H200, us, "_xsq1c" / "_xsq1", three rounds in
+#: alternating order (notes/h200_s34 run 2; 660 thread blocks, K = 4096 unless
+#: said): 11008 rows (1.04 tiles a thread block) 10.8-11.2 / 10.4-11.2;
+#: 12288 (1.16) 11.8-12.3 / 12.1-12.3; 13312 (1.26) 12.6-12.8 / 12.5-12.8;
+#: 14336 (1.36) 12.8-13.1 / 13.9-14.3; 15360 (1.45) 13.6-13.7 / 14.6-14.7;
+#: 16384 (1.55) 14.4-14.7 / 14.9-15.0; 18944 x 3584 (1.79) 19.4 / 18.3-18.6;
+#: run 1: 28672 (2.7) 22.3-22.4 / 22.0-22.1, 32000 (3.0) 24.2-24.3 /
+#: 23.6, 128256 (12) 84.2-84.3 / 82.2-83.3. Without the copies the time
+#: jumps by 1.1-1.3 us from 13312 to 14336 rows, with them it grows with the
+#: bytes; elsewhere their 24 bytes of spill, paid on every tile, lose.
+MV_ONE_ROW_COPY_FILL_BAND = (1.3, 1.6)
 MV_BLOCKS_PER_SM = 0.5  # H100: no K split for 4096 rows was faster than one (4096 x 4096: 8.7 vs 10.6 us)
 #: ... and for 2 or more activation rows with K of at least MV_LONG_K (H200,
 #: 4096 x 14336, float16 x, M = 2 / 4 / 8: 22.1 / 23.3 / 25.5 us at 0.5,
@@ -765,7 +772,8 @@ def _mv_plan(cp, x_dtype, y_dtype, mc: int, nb: int, tiles: int, n_tiles: int, s
                     geo == mk.MV_QUEUE_GEOMETRY
                 one_row = MV_ONE_ROW_KERNEL and mc == 1 and not f32 and geo == mk.MV_ONE_ROW_GEOMETRY
                 if queue or one_row:
-                    copy_fill = queue and (tiles <= MV_ONE_ROW_COPY_FILL_TILES * grid_x if one_row
+                    lo, hi = MV_ONE_ROW_COPY_FILL_BAND
+                    copy_fill = queue and (lo * grid_x < tiles <= hi * grid_x if one_row
                                            else mc >= MV_XS_COPY_FILL_FROM_M)
                     name = mk.mv_tc_name(x_dtype, y_dtype, 1, geo, x_shared=True, queue=queue, one_row=one_row,
                                          copy_fill=copy_fill)
@@ -1051,7 +1059,7 @@ def _matvec_tc(cp, x2, w, y2, N, K, dev):
                MV_LONG_K, tuple(sorted(MV_X_SHARED_MAX.items())), MV_X_SHARED_ANY, MV_FEW_WAVES,
                tuple(MV_XS_QUEUE_KERNEL), tuple(sorted(MV_X_SHARED_MANY_TILES.items())),
                MV_SPLIT_COST, MV_SPLIT_COST_GLOBAL, MV_SPLIT_COST_NO_CLUSTERS, MV_MODEL_MAX_SPLITS,
-               MV_CLUSTER_MAX_SPLITS, MV_ONE_ROW_KERNEL, MV_XS_COPY_FILL_FROM_M, MV_ONE_ROW_COPY_FILL_TILES,
+               MV_CLUSTER_MAX_SPLITS, MV_ONE_ROW_KERNEL, MV_XS_COPY_FILL_FROM_M, MV_ONE_ROW_COPY_FILL_BAND,
                MV_X_RING, MV_X_RING_MIN_STAGES, MV_X_RING_SHORT_SPLITS_FROM_M,
                MV_X_RING_MIN_FILL, MV_X_RING_CLUSTER_MAX_SPLITS, MV_X_RING_MIN_WORK, cap)
         plan = _mv_plans.get(key)

@@ -13,8 +13,9 @@ check       float16 x: the shipped kernels' output against s33's, same
   "_xsq1"), 2, 4 ("_xsq" without the copy branch) and 8 ("_xsqc"); prints
   whether the bits are equal.
 m1copy[:rounds]  float16 x, M = 1, the shipped module on the shapes whose grid
-  has a queue: "_xsq1c" forced (MV_ONE_ROW_COPY_FILL_TILES 1e9) against
-  "_xsq1" (0), with the tiles-per-thread-block ratio of each shape.
+  has a queue: "_xsq1c" forced (MV_ONE_ROW_COPY_FILL_BAND (0, 1e9); runs 1-2 ran
+  this with the earlier knob MV_ONE_ROW_COPY_FILL_TILES 1e9) against "_xsq1"
+  ((0, 0); then 0), with the tiles-per-thread-block ratio of each shape.
 band[:rounds]  m1copy on K = 4096 shapes of 1.04 to 1.55 tiles a thread block
   (11008 to 16384 rows) and 18944 x 3584.
 rows[:rounds]  float16 x, M = 1, 2, 4, 8: the shipped package (defaults) against
@@ -53,16 +54,16 @@ def setting(mm, name):
     module and choices); the cached plans dropped."""
     from cupyquant.gpu.modules import get_function
     real = mm.__dict__.setdefault("_probe_real_function", mm._function)
-    defaults = mm.__dict__.setdefault("_probe_defaults", (mm.MV_XS_COPY_FILL_FROM_M, mm.MV_ONE_ROW_COPY_FILL_TILES))
+    defaults = mm.__dict__.setdefault("_probe_defaults", (mm.MV_XS_COPY_FILL_FROM_M, mm.MV_ONE_ROW_COPY_FILL_BAND))
     src = s33_source() if name == "s33" else None
 
     def apply():
         if src is None:
             mm._function = real
-            mm.MV_XS_COPY_FILL_FROM_M, mm.MV_ONE_ROW_COPY_FILL_TILES = defaults
+            mm.MV_XS_COPY_FILL_FROM_M, mm.MV_ONE_ROW_COPY_FILL_BAND = defaults
         else:
             mm._function = lambda k: get_function("matmul:s34:s33", src, k)
-            mm.MV_XS_COPY_FILL_FROM_M, mm.MV_ONE_ROW_COPY_FILL_TILES = 99, 0.0
+            mm.MV_XS_COPY_FILL_FROM_M, mm.MV_ONE_ROW_COPY_FILL_BAND = 99, (0, 0)
         mm._mv_plans.clear()
     return apply
 
@@ -117,13 +118,13 @@ def part_m1copy(rounds="3"):
     bench = get_bench()
     print(f"copy {bench.ceiling() / 1e9:.0f} GB/s", flush=True)
     launched = launch_spy(mm)
-    default = mm.MV_ONE_ROW_COPY_FILL_TILES
+    default = mm.MV_ONE_ROW_COPY_FILL_BAND
     for shape in QUEUE_SHAPES:
         print(f"{shape[0]}x{shape[1]}: {-(-shape[0] // 16)} tiles", flush=True)
-    settings = {"c": knob_setting(mm, MV_ONE_ROW_COPY_FILL_TILES=1e9),
-                "plain": knob_setting(mm, MV_ONE_ROW_COPY_FILL_TILES=0.0)}
+    settings = {"c": knob_setting(mm, MV_ONE_ROW_COPY_FILL_BAND=(0, 1e9)),
+                "plain": knob_setting(mm, MV_ONE_ROW_COPY_FILL_BAND=(0, 0))}
     ab_rounds(QUEUE_SHAPES, [1], settings, bench_cell(bench, launched, "float16"), rounds)
-    knob_setting(mm, MV_ONE_ROW_COPY_FILL_TILES=default)()
+    knob_setting(mm, MV_ONE_ROW_COPY_FILL_BAND=default)()
 
 
 def part_band(rounds="3"):

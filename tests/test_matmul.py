@@ -566,7 +566,7 @@ def test_matvec_x_shared_tile_queue(n, k, offset, m, monkeypatch):
 @pytest.mark.parametrize("n,k,offset,sms", [(N_ODD, 4096, 0, 0),    # a thread block a tile
                                             (3001, 4096, 0, 16),    # a queue, next-tile copies
                                             (3001, 4352, 1, 16),    # odd address, last stage partial
-                                            (200, 4096, 0, 16),     # few tiles a thread block
+                                            (180, 4096, 0, 16),     # 2 splits of 8 blocks, 12 tiles: "_xsq1c"
                                             (200, 14336, 0, 0),     # K split (clusters where usable)
                                             (250, 288, 1, 0)])      # nine blocks: one partial stage
 def test_matvec_one_row_kernels(n, k, offset, sms, monkeypatch):
@@ -579,7 +579,7 @@ def test_matvec_one_row_kernels(n, k, offset, sms, monkeypatch):
     an mma differ). ``sms``: the GPU made to look like that many SMs of one
     resident thread block (tiles from a queue): then also "_xsq1c" (x copied
     with each stage's weights by cp.async), forced on and off, and what the
-    default MV_ONE_ROW_COPY_FILL_TILES picks."""
+    default MV_ONE_ROW_COPY_FILL_BAND picks."""
     _need_tensor_cores("matvec_f16tc")
     import cupyquant.qmatmul as mm
     cp = cupy_module()
@@ -597,20 +597,20 @@ def test_matvec_one_row_kernels(n, k, offset, sms, monkeypatch):
         x = cp.asarray(rng.standard_normal((1, k)).astype(np.float16))
         ref = cp.asnumpy(x).astype(np.float64) @ c.w64.T
         ys = {}
-        # (one-row kernel, MV_ONE_ROW_COPY_FILL_TILES, copy fill expected: None where the
+        # (one-row kernel, MV_ONE_ROW_COPY_FILL_BAND, copy fill expected: None where the
         # default decides, from the grid); the generic kernel last
-        default = mm.MV_ONE_ROW_COPY_FILL_TILES
-        variants = [(True, 0.0, False), (True, 1e9, True), (True, default, None)] if sms \
+        default = mm.MV_ONE_ROW_COPY_FILL_BAND
+        variants = [(True, (0, 0), False), (True, (0, 1e9), True), (True, default, None)] if sms \
             else [(True, default, False)]
         for one_row, copy_tiles, copy_fill in variants + [(False, default, False)]:
             monkeypatch.setattr(mm, "MV_ONE_ROW_KERNEL", one_row)
-            monkeypatch.setattr(mm, "MV_ONE_ROW_COPY_FILL_TILES", copy_tiles)
+            monkeypatch.setattr(mm, "MV_ONE_ROW_COPY_FILL_BAND", copy_tiles)
             launched.clear()
             y = matmul(x, c.w, out=cp.full((1, n), np.nan, dtype=cp.float32), path="matvec_f16tc")
             name, (grid_x, splits) = launched[-1]
             kind = "_xsq" if grid_x < tiles else "_xs"
             if copy_fill is None:
-                copy_fill = tiles <= default * grid_x
+                copy_fill = default[0] * grid_x < tiles <= default[1] * grid_x
             assert _xs_kind(name) == kind + ("1" if one_row else "") + ("c" if copy_fill else ""), launched
             if sms:
                 assert kind == "_xsq", launched
@@ -1826,8 +1826,8 @@ def test_mv_plan_queue_kernel(monkeypatch):
     and float32 x keep "_xs"; one float16 activation row takes the one-row
     variant of either ("_xsq1", "_xs1") unless MV_ONE_ROW_KERNEL is off.
     The queue kernels' builds that copy x with cp.async: "_xsqc" from
-    MV_XS_COPY_FILL_FROM_M rows, "_xsq1c" where the tiles are at most
-    MV_ONE_ROW_COPY_FILL_TILES times the thread blocks (CPU only: occupancy
+    MV_XS_COPY_FILL_FROM_M rows, "_xsq1c" where the tiles per thread block
+    fall in MV_ONE_ROW_COPY_FILL_BAND (CPU only: occupancy
     faked at 5 an SM)."""
     import cupyquant.qmatmul as mm
     fake_cp = types.SimpleNamespace(float32=np.dtype(np.float32))
@@ -1844,9 +1844,11 @@ def test_mv_plan_queue_kernel(monkeypatch):
     assert plan(f16, 7, 896) == ("f16_f16_n1_r16_k64_s2_xsq", 660, 1)    # 14336 rows
     assert plan(f16, 8, 896) == ("f16_f16_n1_r16_k64_s2_xsqc", 660, 1)   # 64 KiB records
     assert plan(f16, 8, 8016) == ("f16_f16_n1_r16_k64_s2_xsqc", 660, 1)
-    assert plan(f16, 1, 896) == ("f16_f16_n1_r16_k64_s2_xsq1c", 660, 1)  # 1.4 tiles a thread block
-    assert plan(f16, 1, 1320) == ("f16_f16_n1_r16_k64_s2_xsq1c", 660, 1)
-    assert plan(f16, 1, 1321) == ("f16_f16_n1_r16_k64_s2_xsq1", 660, 1)
+    assert plan(f16, 1, 896) == ("f16_f16_n1_r16_k64_s2_xsq1c", 660, 1)  # 1.36 tiles a thread block
+    assert plan(f16, 1, 858) == ("f16_f16_n1_r16_k64_s2_xsq1", 660, 1)   # 1.3: below the band
+    assert plan(f16, 1, 859) == ("f16_f16_n1_r16_k64_s2_xsq1c", 660, 1)
+    assert plan(f16, 1, 1056) == ("f16_f16_n1_r16_k64_s2_xsq1c", 660, 1)  # 1.6
+    assert plan(f16, 1, 1057) == ("f16_f16_n1_r16_k64_s2_xsq1", 660, 1)
     assert plan(f16, 1, 256) == ("f16_f16_n1_r16_k64_s2_xs1", 256, 1)    # 4096 rows: a block a tile
     assert plan(f16, 3, 256) == ("f16_f16_n1_r16_k64_s2_xs", 256, 1)
     assert plan(f32, 1, 8016)[0] == "f32_f16_n1_r16_k64_s2_xs"
@@ -1856,7 +1858,7 @@ def test_mv_plan_queue_kernel(monkeypatch):
     assert plan(f16, 1, 896) == ("f16_f16_n1_r16_k64_s2_xsq", 660, 1)
     monkeypatch.setattr(mm, "MV_ONE_ROW_KERNEL", True)
     monkeypatch.setattr(mm, "MV_XS_COPY_FILL_FROM_M", 99)
-    monkeypatch.setattr(mm, "MV_ONE_ROW_COPY_FILL_TILES", 0)
+    monkeypatch.setattr(mm, "MV_ONE_ROW_COPY_FILL_BAND", (0, 0))
     assert plan(f16, 8, 896) == ("f16_f16_n1_r16_k64_s2_xsq", 660, 1)
     assert plan(f16, 1, 896) == ("f16_f16_n1_r16_k64_s2_xsq1", 660, 1)
     monkeypatch.setattr(mm, "MV_XS_QUEUE_KERNEL", ())

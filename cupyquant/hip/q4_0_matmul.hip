@@ -274,8 +274,8 @@ __device__ __forceinline__ void cq_mv_prefetch_first(const cq_u8* w, cq_i64 row_
 //   its weights, and the warp that reads a block makes its records in place
 //   after the stage's barrier. 14336 x 4096 13.0-13.1 against 13.6-14.3 us,
 //   but it spills the same 24 bytes, which every later tile pays: 128256 x
-//   4096 83.6-87.6 against 81.5-82.4 (run 3). The host takes it only where
-//   the thread blocks have few tiles each (qmatmul.MV_ONE_ROW_COPY_FILL_TILES).
+//   4096 83.6-87.6 against 81.5-82.4 (run 3). The host takes it only in the
+//   band of tiles per thread block where it won (qmatmul.MV_ONE_ROW_COPY_FILL_BAND).
 #ifndef CQ_MV_XS_STAGED_FILL
 #define CQ_MV_XS_STAGED_FILL 1
 #endif
