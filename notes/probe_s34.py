@@ -4,6 +4,7 @@
 
     python3 notes/probe_s34.py precompile check m1copy:2 rows:2     (run 1)
     python3 notes/probe_s34.py precompile:shipped band:3             (run 2)
+    python3 notes/probe_s34.py precompile:f32rt f32rt:2              (run 4)
 
 precompile  the shipped module and "s33" (common.h, q4_0_mm_common.hip and
   session 33's q4_0_matmul.hip, float16 output only) compiled at once in
@@ -18,6 +19,15 @@ m1copy[:rounds]  float16 x, M = 1, the shipped module on the shapes whose grid
   ((0, 0); then 0), with the tiles-per-thread-block ratio of each shape.
 band[:rounds]  m1copy on K = 4096 shapes of 1.04 to 1.55 tiles a thread block
   (11008 to 16384 rows) and 18944 x 3584.
+f32rt[:rounds]  float32 x, M = 8 (the xprep kernel's parts, two column
+  tiles, x read from global memory by every 16-row tile): the shipped plan's
+  (16, 64, 2) against larger row tiles, so that each thread block's x reads
+  serve more weight rows (its 16-row tiles' warps share them through L1):
+  (64, 32, 2), (32, 64, 2), (64, 32, 3), (32, 32, 3), compiled as extra
+  kernels of the "f32rt" module (the trimmed source, float32 output), the
+  plan for float32 x from 5 rows replaced by one of that geometry (K split
+  as _mv_fit splits it). Outputs checked against the shipped plan's first
+  (float32 roundings apart: the K interleaves differ).
 rows[:rounds]  float16 x, M = 1, 2, 4, 8: the shipped package (defaults) against
   s33's module under s33's choices ("_xsq" with the copy branch compiled in,
   "_xsq1" at one row).
@@ -68,6 +78,83 @@ def setting(mm, name):
     return apply
 
 
+F32RT_GEOMETRIES = [(64, 32, 2), (32, 64, 2), (64, 32, 3), (32, 32, 3)]
+
+
+def f32rt_source() -> str:
+    import cupyquant.matmul_kernels as mk
+    from cupyquant.hip import read_source
+    src = "\n".join([read_source("common.h"), read_source(mk.COMMON_FILE), read_source(mk.SOURCE_FILE), ""])
+    for line in ("CQ_MATMUL_FOR_OUT(f16, cq_f16)\n", "CQ_MATMUL_FOR_OUT(bf16, cq_bf16)\n"):
+        assert src.count(line) == 1, line
+        src = src.replace(line, "")
+    src += "".join(f"CQ_MV_TC_KERNEL(f32, true, 2, f32, float, {r}, {k}, {s})\n" for r, k, s in F32RT_GEOMETRIES)
+    return "// probe_s34 f32rt\n" + src
+
+
+def f32rt_setting(mm, geo):
+    """Apply: the f32rt module; float32 x from 5 rows on geometry ``geo``
+    (None: the shipped plan)."""
+    import cupyquant.matmul_kernels as mk
+    from cupyquant.gpu.modules import get_function
+    real_function = mm.__dict__.setdefault("_probe_real_function", mm._function)
+    real_plan = mm.__dict__.setdefault("_probe_real_plan", mm._mv_plan)
+    src = f32rt_source()
+
+    def plan(cp, x_dtype, y_dtype, mc, nb, tiles, n_tiles, sms):
+        if geo is None or x_dtype != cp.float32 or mc <= 4:
+            return real_plan(cp, x_dtype, y_dtype, mc, nb, tiles, n_tiles, sms)
+        rt, kb, _ = geo
+        bps = mm.MV_BLOCKS_PER_SM_LONG_K if nb * 32 >= mm.MV_LONG_K else mm.MV_BLOCKS_PER_SM
+        name = mk.mv_tc_name(x_dtype, y_dtype, n_tiles, geo)
+        smem = mk.mv_smem_bytes(*geo)
+        tiles_r = -(-tiles * 16 // rt)
+        kern = mm._kernel_with_smem(cp, name, smem)
+        resident = mm._occupancy(cp, kern, smem) * sms
+        if bps is None:
+            splits, sps = mm._mv_splits_makespan(nb, tiles_r, resident, kb, False)
+        else:
+            splits, sps = mm._mv_splits(nb, tiles_r, max(1, int(bps * resident)), kb)
+        return kern, geo, smem, tiles_r, splits, sps, False, tiles_r * splits >= resident
+
+    def apply():
+        mm._function = lambda k: get_function("matmul:s34:f32rt", src, k)
+        mm._mv_plan = plan
+        mm._mv_plans.clear()
+    return apply
+
+
+def part_f32rt(rounds="2"):
+    import cupy as cp
+    import numpy as np
+    from test_bench_matmul import get_bench
+
+    import cupyquant.qmatmul as mm
+    from cupyquant.qmatmul import matmul
+    bench = get_bench()
+    print(f"copy {bench.ceiling() / 1e9:.0f} GB/s", flush=True)
+    launched = launch_spy(mm)
+    settings = {"base": f32rt_setting(mm, None)}
+    settings.update({"r%d_k%d_s%d" % g: f32rt_setting(mm, g) for g in F32RT_GEOMETRIES})
+    shapes = [(4096, 4096), (14336, 4096), (4096, 14336), (128256, 4096)]
+    for shape in shapes:
+        w = bench.weights(shape)[0][0]
+        x = cp.random.standard_normal((8, shape[1]), dtype=cp.float32)
+        ys, kerns = {}, {}
+        for name, apply in settings.items():
+            apply()
+            ys[name] = cp.asnumpy(matmul(x, w, out=cp.full((8, shape[0]), np.nan, dtype=cp.float32)))
+            kerns[name] = launched["k"][0].split("_f32_f32_")[-1] + " " + str(launched["k"][1])
+        base = ys["base"].astype(np.float64)
+        print(f"check {shape[0]}x{shape[1]} M=8: " + " | ".join(
+            f"{n} {kerns[n]} rel {np.linalg.norm(ys[n] - base) / np.linalg.norm(base):.1e} "
+            f"nan={int(np.isnan(ys[n]).sum())}" for n in ys), flush=True)
+    ab_rounds(shapes, [8], settings, bench_cell(bench, launched, "float32"), rounds)
+    mm._mv_plan = mm._probe_real_plan
+    mm._function = mm._probe_real_function
+    mm._mv_plans.clear()
+
+
 def part_compile1(name):
     import time
 
@@ -76,7 +163,8 @@ def part_compile1(name):
     import cupyquant.matmul_kernels as mk
     from cupyquant.gpu.modules import compile_options
     t = time.time()
-    cp.RawModule(code=mk.matmul_source() if name == "shipped" else s33_source(), options=compile_options()).compile()
+    src = {"shipped": mk.matmul_source, "s33": s33_source, "f32rt": f32rt_source}[name]()
+    cp.RawModule(code=src, options=compile_options()).compile()
     print(f"compiled {name} in {time.time() - t:.0f} s", flush=True)
 
 
