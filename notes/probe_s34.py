@@ -5,6 +5,7 @@
     python3 notes/probe_s34.py precompile check m1copy:2 rows:2     (run 1)
     python3 notes/probe_s34.py precompile:shipped band:3             (run 2)
     python3 notes/probe_s34.py precompile:f32rt f32rt:2              (run 4)
+    python3 notes/probe_s34.py precompile:f32rt f32rt2:2             (run 5)
 
 precompile  the shipped module and "s33" (common.h, q4_0_mm_common.hip and
   session 33's q4_0_matmul.hip, float16 output only) compiled at once in
@@ -28,6 +29,8 @@ f32rt[:rounds]  float32 x, M = 8 (the xprep kernel's parts, two column
   plan for float32 x from 5 rows replaced by one of that geometry (K split
   as _mv_fit splits it). Outputs checked against the shipped plan's first
   (float32 roundings apart: the K interleaves differ).
+f32rt2[:rounds]  f32rt's "base", (32, 64, 2) and (32, 32, 3) on more row
+  counts (where the tiles outnumber the resident thread blocks), M = 6, 8.
 rows[:rounds]  float16 x, M = 1, 2, 4, 8: the shipped package (defaults) against
   s33's module under s33's choices ("_xsq" with the copy branch compiled in,
   "_xsq1" at one row).
@@ -150,6 +153,22 @@ def part_f32rt(rounds="2"):
             f"{n} {kerns[n]} rel {np.linalg.norm(ys[n] - base) / np.linalg.norm(base):.1e} "
             f"nan={int(np.isnan(ys[n]).sum())}" for n in ys), flush=True)
     ab_rounds(shapes, [8], settings, bench_cell(bench, launched, "float32"), rounds)
+    mm._mv_plan = mm._probe_real_plan
+    mm._function = mm._probe_real_function
+    mm._mv_plans.clear()
+
+
+def part_f32rt2(rounds="2"):
+    from test_bench_matmul import get_bench
+
+    import cupyquant.qmatmul as mm
+    bench = get_bench()
+    print(f"copy {bench.ceiling() / 1e9:.0f} GB/s", flush=True)
+    launched = launch_spy(mm)
+    settings = {"base": f32rt_setting(mm, None)}
+    settings.update({"r%d_k%d_s%d" % g: f32rt_setting(mm, g) for g in [(32, 64, 2), (32, 32, 3)]})
+    shapes = [(14336, 4096), (28672, 4096), (32000, 4096), (65536, 4096), (128256, 4096), (32000, 8192)]
+    ab_rounds(shapes, [6, 8], settings, bench_cell(bench, launched, "float32"), rounds)
     mm._mv_plan = mm._probe_real_plan
     mm._function = mm._probe_real_function
     mm._mv_plans.clear()
