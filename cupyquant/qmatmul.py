@@ -294,7 +294,8 @@ MV_ONE_ROW_KERNEL = True
 #: (CQ_MV_FILL_CP and XSC in q4_0_matmul.hip). From this many float16 rows
 #: "_xsqc", which copies the whole split at once and then makes the records in
 #: shared memory (H200, 14336 x 4096 M = 8 21.1 -> 19.1 us, notes/h200_s33
-#: runs 6-7; with fewer rows slower, run 6); above 16: never.
+#: runs 6-7; with fewer rows slower, run 6); above 8 (the most float16 rows
+#: an x_shared kernel takes): never.
 MV_XS_COPY_FILL_FROM_M = 8
 #: ... and one row takes "_xsq1c", which copies each stage's x beside its
 #: weights, where the tiles are more than lo and at most hi times its thread
