@@ -145,7 +145,7 @@ __device__ __forceinline__ void cq_mv_records_f16x2(const float* src, float scal
 // 14.4 / 15.4 us; float32 x at M = 1 16.2 against 14.9; run 6). A kernel of
 // its own, since compiled into "_xsq" beside the loads this branch cost M = 2
 // / 4 4-6% on 14336 x 4096 (run 7; as a build of its own "_xsq" took 14.5-14.8
-// / 15.4-15.5 us against 15.1 / 16.3-16.6, notes/h200_s34 run 1). cp.async:
+// / 15.4-15.5 us against 15.1 / 16.25-16.55, notes/h200_s34 run 1). cp.async:
 // NVIDIA's, as the x_shared kernels are.
 #if defined(CQ_SM80)
 #define CQ_MV_FILL_CP 1
