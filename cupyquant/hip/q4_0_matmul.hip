@@ -1149,7 +1149,8 @@ __device__ __forceinline__ void cq_mm_gen(const cq_u8* __restrict__ w, cq_i64 ro
 // thread blocks an SM (mk.MV_X_RING_GEOMETRY: two, 74 KiB of weight stages
 // and up to 33 KiB of x stages each).
 #define CQ_MV_TC_KERNEL_XR(ON, OT, RT, KB, ST, MINB, XSUF) \
-    CQ_MV_TC_KERNEL_XQ(f16, false, 1, ON, OT, RT, KB, ST, false, false, CQ_MM_THREADS / 32, XSUF, MINB, false, true, false)
+    CQ_MV_TC_KERNEL_XQ(f16, false, 1, ON, OT, RT, KB, ST, false, false, CQ_MM_THREADS / 32, XSUF, MINB, false, true, \
+                       false)
 // The x_shared kernel of one geometry (one column tile): "_xs", and "_xsq"
 // for grids with a queue (XQ: the next tile's first stage copied during
 // this tile's last); XC: x copied with cp.async (XSUF ends in c).
