@@ -291,7 +291,7 @@ MV_XS_QUEUE_KERNEL = ("float16",)
 #: ones (run 1).
 MV_ONE_ROW_KERNEL = True
 #: The queue kernels' "c" builds copy x into their records with cp.async
-#: (CQ_MV_FILL_CP and XSC in q4_0_matmul.hip). From this many float16 rows
+#: (cq_mv_fill_x's CP and XSC in q4_0_matmul.hip). From this many float16 rows
 #: "_xsqc", which copies the whole split at once and then makes the records in
 #: shared memory (H200, 14336 x 4096 M = 8 21.1 -> 19.1 us, notes/h200_s33
 #: runs 6-7; with fewer rows slower, run 6); above 8 (the most float16 rows

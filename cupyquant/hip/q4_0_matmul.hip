@@ -146,12 +146,7 @@ __device__ __forceinline__ void cq_mv_records_f16x2(const float* src, float scal
 // its own, since compiled into "_xsq" beside the loads this branch cost M = 2
 // / 4 4-6% on 14336 x 4096 (run 7; as a build of its own "_xsq" took 14.5-14.8
 // / 15.4-15.5 us against 15.1 / 16.25-16.55, notes/h200_s34 run 1). cp.async:
-// NVIDIA's, as the x_shared kernels are.
-#if defined(CQ_SM80)
-#define CQ_MV_FILL_CP 1
-#else
-#define CQ_MV_FILL_CP 0
-#endif
+// NVIDIA's (CQ_SM80), as the x_shared kernels are: cq_mv_tc calls this only there.
 
 // The B-fragment records of cq_mv_tc's XS variant for float16 x: for blocks
 // b0 .. b0 + nbr of the M activation rows, records[b][m][t], each 16 bytes,
@@ -170,8 +165,8 @@ __device__ __forceinline__ void cq_mv_fill_x(uint4* records, const cq_u16* x, cq
             records[((cq_i64)b * M + m) * 4 + t] =
                 cq_mv_record_f16_words(cq_mv_x_words_ae(x + (cq_i64)m * ldx + (b0 + b) * 32, ((b0 + b) & 1) == 0, t));
         }
-    } else if (CP && CQ_MV_FILL_CP) {
-#if CQ_MV_FILL_CP
+    } else if (CP) {
+#if defined(CQ_SM80)
         // Record r = (b M + m) 4 + t. Each (block, row)'s 64 bytes of x go raw
         // into its four records' place, thread r copying the 16 bytes of
         // values 8p .. 8p + 7 (p = r % 4); once they have landed, the same
