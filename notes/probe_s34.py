@@ -6,7 +6,6 @@
     python3 notes/probe_s34.py precompile:shipped band:3             (run 2)
     python3 notes/probe_s34.py precompile:f32rt f32rt:2              (run 4)
     python3 notes/probe_s34.py precompile:f32rt f32rt2:2             (run 5)
-    python3 notes/probe_s34.py precompile:shipped,s34a m8stage:3     (run 6)
 
 precompile  the shipped module and "s33" (common.h, q4_0_mm_common.hip and
   session 33's q4_0_matmul.hip, float16 output only) compiled at once in
@@ -32,10 +31,6 @@ f32rt[:rounds]  float32 x, M = 8 (the xprep kernel's parts, two column
   (float32 roundings apart: the K interleaves differ).
 f32rt2[:rounds]  f32rt's "base", (32, 64, 2) and (32, 32, 3) on more row
   counts (where the tiles outnumber the resident thread blocks), M = 6, 8.
-m8stage[:rounds]  float16 x, M = 8 on "_xsqc": x copied a stage at a time
-  beside each stage's weights and made into records by the warp that reads
-  them (the package at run 6) against run 3's whole split copied first
-  (.probe/s34a_q4_0_matmul.hip); output bits compared first.
 rows[:rounds]  float16 x, M = 1, 2, 4, 8: the shipped package (defaults) against
   s33's module under s33's choices ("_xsq" with the copy branch compiled in,
   "_xsq1" at one row).
@@ -53,20 +48,18 @@ sys.path.insert(0, "notes")
 from probe_util import ab_rounds, bench_cell, launch_spy  # noqa: E402
 
 OLD_FILE = ".probe/s33_q4_0_matmul.hip"
-# the submitted q4_0_matmul.hip of run 3 (commit d38a3f0), whose "_xsqc" copies the whole split's x first
-S34A_FILE = ".probe/s34a_q4_0_matmul.hip"
 QUEUE_SHAPES = [(11008, 4096), (14336, 4096), (18944, 3584), (28672, 4096), (32000, 4096), (128256, 4096)]
 
 
-def s33_source(path=OLD_FILE, label="s33") -> str:
+def s33_source() -> str:
     import cupyquant.matmul_kernels as mk
     from cupyquant.hip import read_source
-    with open(path) as f:
+    with open(OLD_FILE) as f:
         old = f.read()
     for line in ("CQ_MATMUL_FOR_OUT(f32, float)\n", "CQ_MATMUL_FOR_OUT(bf16, cq_bf16)\n"):
         assert old.count(line) == 1, line
         old = old.replace(line, "")
-    return f"// probe_s34 {label}\n" + "\n".join([read_source("common.h"), read_source(mk.COMMON_FILE), old, ""])
+    return "// probe_s34 s33\n" + "\n".join([read_source("common.h"), read_source(mk.COMMON_FILE), old, ""])
 
 
 def setting(mm, name):
@@ -181,45 +174,6 @@ def part_f32rt2(rounds="2"):
     mm._mv_plans.clear()
 
 
-def part_m8stage(rounds="3"):
-    """float16 x, M = 8 on "_xsqc": x copied a stage at a time beside the
-    weights (shipped) against the whole split first (s34a); same bits?"""
-    import cupy as cp
-    import numpy as np
-    from test_bench_matmul import get_bench
-
-    import cupyquant.qmatmul as mm
-    from cupyquant.gpu.modules import get_function
-    from cupyquant.qmatmul import matmul
-    bench = get_bench()
-    print(f"copy {bench.ceiling() / 1e9:.0f} GB/s", flush=True)
-    launched = launch_spy(mm)
-    real = mm.__dict__.setdefault("_probe_real_function", mm._function)
-    src = s33_source(S34A_FILE, "s34a")
-
-    def module(fn):
-        def apply():
-            mm._function = fn
-            mm._mv_plans.clear()
-        return apply
-    settings = {"staged": module(real), "whole": module(lambda k: get_function("matmul:s34:s34a", src, k))}
-    shapes = [(14336, 4096), (128256, 4096), (11008, 4096), (28672, 4096), (18944, 3584), (14336, 4352)]
-    for shape in shapes:
-        w = bench.weights(shape)[0][0]
-        x = cp.random.standard_normal((8, shape[1]), dtype=cp.float32).astype(cp.float16)
-        ys = {}
-        for name, apply in settings.items():
-            apply()
-            ys[name] = cp.asnumpy(matmul(x, w, out=cp.full((8, shape[0]), np.nan, dtype=cp.float16)))
-        same = np.array_equal(ys["staged"], ys["whole"], equal_nan=True)
-        print(f"check {shape[0]}x{shape[1]} M=8 {launched['k'][0].split('_n1_')[-1]}: "
-              f"{'EQUAL' if same else 'DIFF'} nan={int(np.isnan(ys['staged']).sum())}", flush=True)
-    ab_rounds(shapes, [8], settings, bench_cell(bench, launched, "float16"), rounds)
-    # "_xsq1c" (one row, 1.36 tiles a thread block): the same code in both?
-    ab_rounds([(14336, 4096)], [1], settings, bench_cell(bench, launched, "float16"), rounds)
-    settings["staged"]()
-
-
 def part_compile1(name):
     import time
 
@@ -228,8 +182,7 @@ def part_compile1(name):
     import cupyquant.matmul_kernels as mk
     from cupyquant.gpu.modules import compile_options
     t = time.time()
-    src = {"shipped": mk.matmul_source, "s33": s33_source, "f32rt": f32rt_source,
-           "s34a": lambda: s33_source(S34A_FILE, "s34a")}[name]()
+    src = {"shipped": mk.matmul_source, "s33": s33_source, "f32rt": f32rt_source}[name]()
     cp.RawModule(code=src, options=compile_options()).compile()
     print(f"compiled {name} in {time.time() - t:.0f} s", flush=True)
 

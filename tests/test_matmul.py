@@ -523,10 +523,8 @@ def test_matvec_large_x_shared_records_where_tiles_are_many(n, expect_xs, monkey
                                           (3001, 4352, 0, 2),   # three, the last one partial
                                           (3001, 4096, 1, 1),   # odd address: no next-tile copies
                                           (155, 8192, 0, 2),    # K split in two, each with a queue
-                                          # from three float16 rows here (eight by default) "_xsqc":
-                                          # x copied raw with each stage's weights (cp.async), the
-                                          # records made in shared memory
-                                          (3001, 4352, 0, 3),
+                                          # eight float16 rows: x copied raw with cp.async, the
+                                          # records made in shared memory ("_xsqc")
                                           (3001, 4096, 0, 8),
                                           (3001, 4352, 0, 8),
                                           (3001, 4096, 1, 8),
@@ -536,10 +534,9 @@ def test_matvec_x_shared_tile_queue(n, k, offset, m, monkeypatch):
     (the GPU made to look like 16 SMs of one resident thread block): with
     float16 x the "_xsq" kernel, whose two-stage ring runs on from one tile
     into the next (the next tile's first stage is copied during this tile's
-    last; not where the weights are not 16-byte aligned), from
-    MV_XS_COPY_FILL_FROM_M rows (lowered to 3 here) its build "_xsqc", with
-    float32 x (one column tile: up to 4 rows) the "_xs" kernel; float32-
-    accurate, counters left zero."""
+    last; not where the weights are not 16-byte aligned), with float32 x
+    (one column tile: up to 4 rows) the "_xs" kernel; float32-accurate,
+    counters left zero."""
     _need_tensor_cores("matvec_f16tc")
     import cupyquant.qmatmul as mm
     _look_like_sms(monkeypatch, mm, 16)
@@ -548,7 +545,6 @@ def test_matvec_x_shared_tile_queue(n, k, offset, m, monkeypatch):
     # x_shared (16, 64, 2) for every case here, also float32 x with records over 32 KiB
     monkeypatch.setattr(mm, "MV_X_SHARED_MAX", {"float16": 1 << 20, "float32": 1 << 20})
     monkeypatch.setattr(mm, "MV_X_SHARED_ANY", 1 << 20)
-    monkeypatch.setattr(mm, "MV_XS_COPY_FILL_FROM_M", 3)
     launched = _spy_launches(monkeypatch, mm)
     rng = np.random.default_rng()
     c = case(n, k, offset)

@@ -106,13 +106,12 @@ __device__ __forceinline__ uint4 cq_mv_x_words_ae(const cq_u16* blk, bool even, 
     auto word = [&](int j) { return *reinterpret_cast<const cq_u32*>(blk + j); };
     return make_uint4(word(j0), word(j2), word(16 + j0), word(16 + j2));
 }
-// ... and in the plain order, src: the block's value 4t.
-__device__ __forceinline__ uint4 cq_mv_x_words(const cq_u16* src) {
+// src: the block's value 4t.
+__device__ __forceinline__ uint4 cq_mv_record_f16(const cq_u16* src) {
     const uint2 lo = *reinterpret_cast<const uint2*>(src);
     const uint2 hi = *reinterpret_cast<const uint2*>(src + 16);
-    return make_uint4(lo.x, lo.y, hi.x, hi.y);
+    return cq_mv_record_f16_words(lo.x, lo.y, hi.x, hi.y);
 }
-__device__ __forceinline__ uint4 cq_mv_record_f16(const cq_u16* src) { return cq_mv_record_f16_words(cq_mv_x_words(src)); }
 // float32 x: the records of its two float16 parts after scaling by scale,
 // hi's record then lo's: each scaled value v (exact: scale is a power of two)
 // becomes hi = float16(v) and lo = float16(v - hi) (v - hi exact in float32).
@@ -135,11 +134,26 @@ __device__ __forceinline__ void cq_mv_records_f16x2(const float* src, float scal
     rec[1] = make_uint4(lw[0], lw[1], lw[2], lw[3]);
 }
 
+// The x_shared fill of the queue kernels' "c" builds ("_xsqc", CP in
+// cq_mv_fill_x; the host takes them from qmatmul.MV_XS_COPY_FILL_FROM_M float16
+// rows) copies x raw into the records' place with cp.async, every copy of a
+// thread issued at once, and then makes the records in shared memory. At M = 8
+// (16 records a thread at K = 4096) the loop of global loads took 6.3 of
+// 14336 x 4096's 21.3 us (notes/h200_s33 run 5); the copies bring that shape
+// to 19.1 us (21.1, runs 6-7). With fewer rows the copies lost: they wait for
+// the first weight stage too (M = 2 / 4 on 14336 x 4096 16.5 / 16.9 against
+// 14.4 / 15.4 us; float32 x at M = 1 16.2 against 14.9; run 6). A kernel of
+// its own, since compiled into "_xsq" beside the loads this branch cost M = 2
+// / 4 4-6% on 14336 x 4096 (run 7; as a build of its own "_xsq" took 14.5-14.8
+// / 15.4-15.5 us against 15.1 / 16.25-16.55, notes/h200_s34 run 1). cp.async:
+// NVIDIA's (CQ_SM80), as the x_shared kernels are: cq_mv_tc calls this only there.
+
 // The B-fragment records of cq_mv_tc's XS variant for float16 x: for blocks
 // b0 .. b0 + nbr of the M activation rows, records[b][m][t], each 16 bytes,
-// in the k order of cq_mv_record_f16 (AE: even blocks in the aligned order).
-// x: leading dimension ldx elements. Every thread of the block takes part.
-template <bool AE>
+// in the k order of cq_mv_record_f16 (AE: even blocks in the aligned order;
+// CP: through cp.async, above). x: leading dimension ldx elements, 16-byte
+// aligned rows. Every thread of the block takes part.
+template <bool AE, bool CP>
 __device__ __forceinline__ void cq_mv_fill_x(uint4* records, const cq_u16* x, cq_i64 ldx, int M, cq_i64 b0, int nbr) {
     if (AE) {
         // Four words a record, j0 and j2 chosen by the block's parity with no
@@ -151,6 +165,32 @@ __device__ __forceinline__ void cq_mv_fill_x(uint4* records, const cq_u16* x, cq
             records[((cq_i64)b * M + m) * 4 + t] =
                 cq_mv_record_f16_words(cq_mv_x_words_ae(x + (cq_i64)m * ldx + (b0 + b) * 32, ((b0 + b) & 1) == 0, t));
         }
+    } else if (CP) {
+#if defined(CQ_SM80)
+        // Record r = (b M + m) 4 + t. Each (block, row)'s 64 bytes of x go raw
+        // into its four records' place, thread r copying the 16 bytes of
+        // values 8p .. 8p + 7 (p = r % 4); once they have landed, the same
+        // four lanes of one warp read them (values 4t .. 4t+3, 16+4t ..) and
+        // write the records over them, a __syncwarp between. Waits for every
+        // copy group in flight (the first weight stages too); a barrier must
+        // follow.
+        const int lane = threadIdx.x % CQ_WARP_SIZE, n = nbr * M * 4;
+        const cq_u32 base = cq_smem_addr(records);
+        for (int r0 = threadIdx.x - lane; r0 < n; r0 += CQ_MM_THREADS) {  // warp-uniform trip count
+            const int r = r0 + lane, bm = r >> 2;
+            if (r < n) cq_cp16_s(base + (cq_u32)r * 16, x + (cq_i64)(bm % M) * ldx + (b0 + bm / M) * 32 + 8 * (r & 3));
+        }
+        cq_cp_commit();
+        cq_cp_wait<0>();
+        CQ_SYNC_WARP();
+        for (int r0 = threadIdx.x - lane; r0 < n; r0 += CQ_MM_THREADS) {
+            const int r = r0 + lane;
+            uint4 rec;
+            if (r < n) rec = cq_mv_record_f16(reinterpret_cast<const cq_u16*>(records + (r & ~3)) + 4 * (r & 3));
+            CQ_SYNC_WARP();
+            if (r < n) records[r] = rec;
+        }
+#endif
     } else {
         for (int r = threadIdx.x; r < nbr * M * 4; r += CQ_MM_THREADS) {
             const int t = r & 3, bm = r >> 2, m = bm % M, b = bm / M;
@@ -309,12 +349,12 @@ __device__ __forceinline__ void cq_mv_tc(const cq_u8* __restrict__ w, cq_i64 row
     // the same order gave as many instructions a stage, at 48 registers.)
     const cq_u32 ae_sel = t < 3 ? 0x3210u : 0x7610u;
     static_assert(!AE || XS, "AE: x_shared records");
-    // XC (the "c" builds): x copied with cp.async a stage at a time, beside
-    // the stage's weights (XSC, above).
+    // XC: x copied with cp.async (the "c" builds): M1, staged with the
+    // weights (XSC); else the whole split at once (cq_mv_fill_x's CP).
     static_assert(!XC || (XS && !XF32 && XQ), "XC: the float16 queue kernels");
-    constexpr bool XSC = XC;
+    constexpr bool XSC = XC && M1;
     constexpr bool XSF = XS && M1 && !XC && (CQ_MV_XS_STAGED_FILL == 2 || (CQ_MV_XS_STAGED_FILL == 1 && !XQ));
-    static_assert(!(XSF || XSC) || KB * 4 == CQ_MM_THREADS, "XSF / XSC: one block's x row a thread and stage");
+    static_assert(!(XSF || XSC) || KB * 4 == CQ_MM_THREADS, "XSF / XSC: one record a thread and stage");
     static_assert(!XSC || (KB == 64 && KW == 8 && ST == 2), "XSC: a lane a record of its warp's blocks");
     uint4* const xs = reinterpret_cast<uint4*>(smem + CQ_MV_XS_OFFSET(RT, KB, ST));
     const int rt = warp % TILES, kw = warp / TILES;
@@ -392,14 +432,9 @@ __device__ __forceinline__ void cq_mv_tc(const cq_u8* __restrict__ w, cq_i64 row
             }
         };
         auto issue_x = [&](int i) {
-            if (XSC && first && i < nst && (tid >> 2) < nb - (st0 + i) * KB) {
-                // block tid / 4's 16 bytes tid % 4 of every row, raw, where its
-                // records will be: (block, row)'s 64 bytes in its four records' place
-                const cq_u32 xd = cq_smem_addr(xs) + (cq_u32)((M1 ? i * KB * 4 + tid
-                                                                  : (i * KB + (tid >> 2)) * M * 4 + (tid & 3)) * 16);
-                const cq_u16* xg = x + ((cq_i64)(st0 + i) * KB * 32 + tid * 8);
-                for (int m = 0; m < M; ++m) cq_cp16_s(xd + m * 64, xg + m * ldx);
-            }
+            if (XSC && first && i < nst && (tid >> 2) < nb - (st0 + i) * KB)  // block tid / 4's 16 bytes tid % 4
+                cq_cp16_s(cq_smem_addr(xs) + (cq_u32)((i * KB * 4 + tid) * 16),
+                          x + ((cq_i64)(st0 + i) * KB * 32 + tid * 8));
             if (XR && i < nst) {
                 const int b0 = (st0 + i) * KB;
                 const int nbl = cq_imin(KB, nb - b0);
@@ -493,7 +528,7 @@ __device__ __forceinline__ void cq_mv_tc(const cq_u8* __restrict__ w, cq_i64 row
             } else if (XSF) {
                 if (staged_x_due(0)) xs[tid] = cq_mv_record_f16_words(staged_x_words(0));
             } else if (!XSC) {  // (XSC: copied with the stages)
-                cq_mv_fill_x<AE>(xs, x, ldx, M, (cq_i64)st0 * KB, nbr);
+                cq_mv_fill_x<AE, XC>(xs, x, ldx, M, (cq_i64)st0 * KB, nbr);
             }
             xs_lane = xs + cq_imin(g, M * P - 1) * 4 + t;
         }
@@ -528,20 +563,15 @@ __device__ __forceinline__ void cq_mv_tc(const cq_u8* __restrict__ w, cq_i64 row
             if (XSC && first) {
                 // This stage's raw x (landed with its weights) into records in
                 // place, by the warp that reads them: warp kw's blocks are the
-                // pairs kw + KW h of a full stage, kw + KW j of a partial one;
-                // lanes 4j .. 4j + 3 take its j-th block, a row at a time.
-                const int j = lane >> 2;
-                const int bl = nbl == KB ? 2 * (kw + KW * (j >> 1)) + (j & 1) : kw + KW * j;
+                // pairs kw + KW h of a full stage, kw + KW j of a partial one.
+                const int bl = nbl == KB ? 2 * (kw + KW * (lane >> 3)) + ((lane >> 2) & 1) : kw + KW * (lane >> 2);
                 const bool mine = bl < nbl;
-                for (int m = 0; m < M; ++m) {
-                    uint4* const rec = xs + ((i * KB + bl) * M + m) * 4;
-                    const cq_u16* const raw = reinterpret_cast<const cq_u16*>(rec);
-                    uint4 words;
-                    if (mine)
-                        words = AE ? cq_mv_x_words_ae(raw, ((b0 + bl) & 1) == 0, t) : cq_mv_x_words(raw + 4 * t);
-                    CQ_SYNC_WARP();  // the four lanes have read the row's 64 bytes
-                    if (mine) rec[t] = cq_mv_record_f16_words(words);
-                }
+                uint4 words;
+                if (mine)
+                    words = cq_mv_x_words_ae(reinterpret_cast<const cq_u16*>(xs + (i * KB + bl) * 4),
+                                             ((b0 + bl) & 1) == 0, t);
+                CQ_SYNC_WARP();  // the block's four lanes have read its 64 bytes
+                if (mine) xs[(i * KB + bl) * 4 + t] = cq_mv_record_f16_words(words);
                 CQ_SYNC_WARP();
             }
             auto do_block = [&](int bl, bool odd) {
