@@ -319,7 +319,7 @@ __device__ __forceinline__ void cq_mv_tc(const cq_u8* __restrict__ w, cq_i64 row
     constexpr int STAGE = RT * SR;
     constexpr int NVEC = KB * CQ_QB / 16;  // 16-byte pieces per row and stage
     static_assert(RT == 16 || RT == 32 || RT == 64, "RT");
-    static_assert(!XS || NT == 1 || XF32, "XS: one column tile (float32 x: one or two)");
+    static_assert(!XS || NT == 1, "XS: one column tile");
     // XR (float16 x, one column tile, no x_shared records): each stage's
     // activations, M rows x KB blocks, are copied with its weights into a
     // ring of their own after the weights' ring (row stride XRS: the 8 rows'
@@ -611,9 +611,8 @@ __device__ __forceinline__ void cq_mv_tc(const cq_u8* __restrict__ w, cq_i64 row
                     // Columns past the last activation row read a valid row again
                     // (xcol clamped below); their results are never used.
                     uint4 v;
-                    if (XS)  // this split's block i * KB + bl; tile nt's column (clamped as xcol's)
-                        v = xs_lane[(i * KB + bl) * M * (P * 4) +
-                                    (nt == 0 ? 0 : (cq_imin(nt * 8 + g, M * P - 1) - cq_imin(g, M * P - 1)) * 4)];
+                    if (XS)  // this split's block i * KB + bl
+                        v = xs_lane[(i * KB + bl) * M * (P * 4)];
                     else if (XR)
                         v = cq_mv_record_f16(xrb + bl * 32);
                     else if (XF32)  // records prepared by cq_q4_0_xprep_f16x2
