@@ -1,0 +1,5 @@
+# Session 35, run 3 (H200): Nsight Compute on matrix-vector launches (notes/ncu_s35.py): float16 / float32 x at M = 8, "_xsq1" at 13312 / 14336 rows, M = 1 on 128256 x 4096.
+python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade --target /tmp/site .whl/*.whl && export PYTHONPATH=/tmp/site:$PWD || exit
+timeout 150 python3 notes/probe_s35.py precompile:shipped > $OUT/precompile.txt 2>&1; echo "precompile rc=$?"; tail -2 $OUT/precompile.txt
+timeout 400 ncu --profile-from-start off --kernel-name regex:mv_tc --section SpeedOfLight --section WarpStateStats --section SchedulerStats --section Occupancy --section LaunchStats --section MemoryWorkloadAnalysis --section ComputeWorkloadAnalysis python3 notes/ncu_s35.py > $OUT/ncu.txt 2>&1; echo "ncu rc=$?"
+grep -E "^m[18]|cq_q4_0|Duration|Memory Throughput|DRAM Throughput|Compute \(SM\) Throughput|Achieved Occupancy|Theoretical Occupancy|Issue Slots Busy|No Eligible|Warp Cycles Per Issued|Registers Per|Block Limit|L1/TEX Hit|L2 Hit|Executed Ipc A" $OUT/ncu.txt | cut -c1-150
