@@ -62,6 +62,10 @@ MV_QUEUE_GEOMETRY = (16, 64, 2)
 #: The one geometry of the x_shared kernels for one float16 activation row
 #: ("_xs1" and "_xsq1"; CQ_MV_TC_KERNEL_XS1 in q4_0_matmul.hip).
 MV_ONE_ROW_GEOMETRY = (16, 64, 2)
+#: The float16 queue kernels ("_xsq", "_xsqc") are also compiled with
+#: registers for only this many thread blocks an SM ("b2", "b3":
+#: CQ_MV_TC_KERNEL_XSB in q4_0_matmul.hip; qmatmul.MV_XS_QUEUE_REG_BOUND).
+MV_QUEUE_REG_BOUNDS = (2, 3)
 #: The one geometry of the kernels that copy float16 x (2-8 rows) into a ring
 #: of their own beside the weight stages ("_xr"; CQ_MV_TC_KERNEL_XR in
 #: q4_0_matmul.hip): 64 weight rows a thread block, so that each x stage
@@ -178,7 +182,8 @@ def out_suffix(dtype) -> str:
 
 
 def mv_tc_name(x_dtype, out_dtype, n_tiles: int, geometry=MV_GEOMETRIES[0], x_shared: bool = False,
-               queue: bool = False, one_row: bool = False, x_ring: bool = False, copy_fill: bool = False) -> str:
+               queue: bool = False, one_row: bool = False, x_ring: bool = False, copy_fill: bool = False,
+               reg_bound: int | None = None) -> str:
     """Tensor-core matrix-vector kernel; ``n_tiles`` 8-column B tiles (1-2 for
     float16 x, 1-2 for float32 x); geometry (rows, blocks per stage, stages);
     ``x_shared``: the variant that first copies its activations into shared
@@ -193,13 +198,17 @@ def mv_tc_name(x_dtype, out_dtype, n_tiles: int, geometry=MV_GEOMETRIES[0], x_sh
     (MV_X_RING_GEOMETRY; extra dynamic shared memory mv_x_ring_bytes);
     ``copy_fill``: a queue kernel's build that copies x into its records with
     cp.async (one row: a stage at a time, beside that stage's weights; more
-    rows: the whole split at once)."""
+    rows: the whole split at once); ``reg_bound``: a float16 queue kernel's
+    build with registers for that many thread blocks an SM
+    (MV_QUEUE_REG_BOUNDS; None: CQ_MV_MIN_BLOCKS)."""
     x = _X_SUFFIX[getattr(x_dtype, "name", str(x_dtype))]
     rt, kb, st = geometry
     if copy_fill and not (x_shared and queue):
         raise ValueError("copy_fill: queue kernels only")
-    suffix = ("_xsq" if queue else "_xs") + ("1" if one_row else "") + ("c" if copy_fill else "") if x_shared \
-        else "_xr" if x_ring else ""
+    if reg_bound is not None and (reg_bound not in MV_QUEUE_REG_BOUNDS or not (x_shared and queue) or one_row):
+        raise ValueError(f"reg_bound {reg_bound}: {MV_QUEUE_REG_BOUNDS} for the queue kernels of several rows only")
+    suffix = ("_xsq" if queue else "_xs") + ("1" if one_row else "") + ("c" if copy_fill else "") + \
+        (f"b{reg_bound}" if reg_bound else "") if x_shared else "_xr" if x_ring else ""
     return f"cq_q4_0_mv_tc_{x}_{out_suffix(out_dtype)}_n{n_tiles}_r{rt}_k{kb}_s{st}" + suffix
 
 
@@ -261,8 +270,8 @@ def all_kernel_names() -> list[str]:
             names.append(mv_tc_name("float16", o, 1, geo, x_shared=True))
             names += [mv_tc_name("float32", o, n, geo) for n in (1, 2)]
             names.append(mv_tc_name("float32", o, 1, geo, x_shared=True))
-        names += [mv_tc_name("float16", o, 1, MV_QUEUE_GEOMETRY, x_shared=True, queue=True, copy_fill=c)
-                  for c in (False, True)]
+        names += [mv_tc_name("float16", o, 1, MV_QUEUE_GEOMETRY, x_shared=True, queue=True, copy_fill=c, reg_bound=b)
+                  for c in (False, True) for b in (None,) + MV_QUEUE_REG_BOUNDS]
         names += [mv_tc_name("float16", o, 1, MV_ONE_ROW_GEOMETRY, x_shared=True, queue=q, one_row=True,
                              copy_fill=c) for q, c in ((False, False), (True, False), (True, True))]
         names.append(mv_tc_name("float16", o, 1, MV_GEOMETRY_SMALL))

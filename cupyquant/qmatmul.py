@@ -30,7 +30,9 @@ Paths (``path=``; ``None`` chooses by M = number of activation rows and platform
   separate kernel), then stays resident and takes 16-row tiles from a queue
   (float16 x with fewer thread blocks than tiles: its "_xsq" build, which
   copies the next tile's first weight stage during this tile's last,
-  MV_XS_QUEUE_KERNEL). Where those records do not fit, float16 x with 2-8
+  MV_XS_QUEUE_KERNEL; from 2 rows, where the records leave room for only 2
+  or 3 thread blocks an SM, its build with registers for that many,
+  MV_XS_QUEUE_REG_BOUND). Where those records do not fit, float16 x with 2-8
   rows at long K on few weight rows runs on the "_xr" kernel instead: 64-row
   thread blocks copy each stage's activations into a ring beside the weight
   stages, K split for at most one thread block an SM (MV_X_RING,
@@ -297,6 +299,18 @@ MV_ONE_ROW_KERNEL = True
 #: runs 6-7; with fewer rows slower, run 6); above 8 (the most float16 rows
 #: an x_shared kernel takes): never.
 MV_XS_COPY_FILL_FROM_M = 8
+#: The float16 queue kernels of several rows take their build with registers
+#: for as many thread blocks an SM as their shared memory allows, where that
+#: is one of mk.MV_QUEUE_REG_BOUNDS (2 or 3: "_xsqb2", "_xsqcb3", ...), not
+#: the 48 registers of CQ_MV_MIN_BLOCKS = 5 (spills, less freedom for the
+#: scheduler, no occupancy gained). H200, us, two rounds, notes/h200_s35
+#: run 4 (bits equal in every case): 128256 x 4096 M = 8 / 6 / 4 106.4-106.6
+#: / 105.4-105.8 / 93.8-93.9 against 117.4-117.5 / 116.1-116.9 / 98.6-101.1;
+#: 14336 x 4096 M = 8 / 6 / 4 18.5-18.6 / 16.1-16.2 / 15.1-15.2 against
+#: 19.6 / 19.4 / 15.4-15.5; 32000 x 2048 M = 8 (3 an SM) 18.8 against 19.7-19.8.
+#: Forced where 4 or 5 fit, the bound of 2 lost 14-36% (11008 x 4096 M = 2
+#: 14.0 against 11.5-12.4), a bound of 4 was mixed: not compiled.
+MV_XS_QUEUE_REG_BOUND = True
 #: ... and one row takes "_xsq1c", which copies each stage's x beside its
 #: weights, where the tiles are more than lo and at most hi times its thread
 #: blocks, (lo, hi) this band. H200, us, "_xsq1c" / "_xsq1", three rounds in
@@ -778,6 +792,8 @@ def _mv_plan(cp, x_dtype, y_dtype, mc: int, nb: int, tiles: int, n_tiles: int, s
                                            else mc >= MV_XS_COPY_FILL_FROM_M)
                     name = mk.mv_tc_name(x_dtype, y_dtype, 1, geo, x_shared=True, queue=queue, one_row=one_row,
                                          copy_fill=copy_fill)
+                    if queue and not one_row and MV_XS_QUEUE_REG_BOUND:
+                        name = _mv_queue_reg_bound(cp, name, smem + xs)
                 return (_kernel_with_smem(cp, name, smem + xs), geo, smem + xs, grid_x, splits, sps, True,
                         grid_x >= resident // splits)
     if MV_X_RING and MV_GEOMETRY is None and not f32 and n_tiles == 1 and mc >= 2:
@@ -802,6 +818,18 @@ def _mv_plan(cp, x_dtype, y_dtype, mc: int, nb: int, tiles: int, n_tiles: int, s
     kern, resident, (splits, sps) = fit or _mv_fit(cp, mk.mv_tc_name(x_dtype, y_dtype, n_tiles, geo), smem, sms,
                                                    nb, tiles, geo[1], bps)
     return kern, geo, smem, tiles, splits, sps, False, tiles * splits >= resident
+
+
+def _mv_queue_reg_bound(cp, name: str, smem: int) -> str:
+    """The queue kernel ``name``'s build with registers for the thread blocks
+    an SM that ``smem`` bytes of dynamic shared memory allow, where there is
+    one (mk.MV_QUEUE_REG_BOUNDS) and it keeps that occupancy; else ``name``
+    (MV_XS_QUEUE_REG_BOUND)."""
+    per_sm = _occupancy(cp, _kernel_with_smem(cp, name, smem), smem)
+    if per_sm not in mk.MV_QUEUE_REG_BOUNDS:
+        return name
+    bound = f"{name}b{per_sm}"
+    return bound if _occupancy(cp, _kernel_with_smem(cp, bound, smem), smem) == per_sm else name
 
 
 def _mv_x_ring_plan(cp, x_dtype, y_dtype, mc: int, nb: int, tiles: int, sms: int):
@@ -1061,6 +1089,7 @@ def _matvec_tc(cp, x2, w, y2, N, K, dev):
                tuple(MV_XS_QUEUE_KERNEL), tuple(sorted(MV_X_SHARED_MANY_TILES.items())),
                MV_SPLIT_COST, MV_SPLIT_COST_GLOBAL, MV_SPLIT_COST_NO_CLUSTERS, MV_MODEL_MAX_SPLITS,
                MV_CLUSTER_MAX_SPLITS, MV_ONE_ROW_KERNEL, MV_XS_COPY_FILL_FROM_M, MV_ONE_ROW_COPY_FILL_BAND,
+               MV_XS_QUEUE_REG_BOUND,
                MV_X_RING, MV_X_RING_MIN_STAGES, MV_X_RING_SHORT_SPLITS_FROM_M,
                MV_X_RING_MIN_FILL, MV_X_RING_CLUSTER_MAX_SPLITS, MV_X_RING_MIN_WORK, cap)
         plan = _mv_plans.get(key)

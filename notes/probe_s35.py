@@ -2,6 +2,8 @@
 with two column tiles.
 
     python3 notes/probe_s35.py precompile:shipped,f32xs f32xs:2      (run 2)
+    python3 notes/probe_s35.py spills precompile:shipped,minb minb:2  (run 4)
+    python3 notes/probe_s35.py regbound:2                            (run 5)
 
 precompile  the shipped module and "f32xs" (the package's source, float32
   output only, plus the probe kernels below) compiled at once in subprocesses
@@ -20,6 +22,18 @@ f32xs[:rounds]  float32 x, M = 6 and 8 (two column tiles: 2 M float16 parts),
   2, registers for three, which the records of 4 splits allow). Outputs
   checked first against the shipped plan's (float32 roundings apart: the
   scale is the split's largest |x|, not the row's) and a float64 reference.
+minb[:rounds]  float16 x: the queue kernels' register bound. They are
+  compiled for CQ_MV_MIN_BLOCKS = 5 thread blocks an SM (48 registers), but
+  at M = 8 their records (64 KiB at K = 4096) leave room for two, and ncu
+  (run 3) counted local-memory (spill) requests in "_xsqc" (NVRTC here, 13.5,
+  reports none: the device's compiler differs). Kernels "_xsqc" and "_xsq"
+  also compiled with bounds of 2, 3 and 4 thread blocks (suffix b2 / b3 /
+  b4; module "minb", float16 output only), swapped in by name; M = 2, 4, 6,
+  8. Output bits compared first.
+regbound[:rounds]  the package's MV_XS_QUEUE_REG_BOUND on and off (the
+  bounded builds as shipped), float16 x, M = 2, 4, 6, 8.
+spills  ptxas's register and spill report for the minb module's queue
+  kernels, from this machine's NVRTC (cupyquant.offline_compile).
 """
 
 from __future__ import annotations
@@ -131,6 +145,105 @@ def part_f32xs(rounds="2"):
     mm._mv_plans.clear()
 
 
+MINB_BOUNDS = (2, 3, 4)
+
+
+def minb_source() -> str:
+    import cupyquant.matmul_kernels as mk
+    from cupyquant.hip import read_source
+    src = "\n".join([read_source("common.h"), read_source(mk.COMMON_FILE), read_source(mk.SOURCE_FILE), ""])
+    for line in ("CQ_MATMUL_FOR_OUT(f32, float)\n", "CQ_MATMUL_FOR_OUT(bf16, cq_bf16)\n"):
+        assert src.count(line) == 1, line
+        src = src.replace(line, "")
+    for b in MINB_BOUNDS:
+        for xc in (False, True):
+            suffix = ("_xsqc" if xc else "_xsq") + f"b{b}"
+            src += (f"CQ_MV_TC_KERNEL_XQ(f16, false, 1, f16, cq_f16, 16, 64, 2, true, true, CQ_MV_XS_COPY_WARPS, "
+                    f"{suffix}, {b}, false, false, {str(xc).lower()})\n")
+    return "// probe_s35 minb\n" + src
+
+
+def minb_setting(mm, bound):
+    """Apply: the minb module, its "_xsq" / "_xsqc" kernels of register bound
+    ``bound`` in place of the shipped ones (None: the shipped module)."""
+    from cupyquant.gpu.modules import get_function
+    real_function = mm.__dict__.setdefault("_probe_real_function", mm._function)
+    src = minb_source()
+
+    def function(name):
+        if name.endswith(("_xsq", "_xsqc")):
+            name += f"b{bound}"
+        return get_function("matmul:s35:minb", src, name)
+
+    def apply():
+        mm._function = real_function if bound is None else function
+        mm._mv_plans.clear()
+    return apply
+
+
+def part_minb(rounds="2"):
+    import cupy as cp
+    import numpy as np
+    from test_bench_matmul import get_bench
+
+    import cupyquant.qmatmul as mm
+    from cupyquant.qmatmul import matmul
+    bench = get_bench()
+    print(f"copy {bench.ceiling() / 1e9:.0f} GB/s", flush=True)
+    launched = launch_spy(mm)
+    settings = {"shipped": minb_setting(mm, None)}
+    settings.update({f"b{b}": minb_setting(mm, b) for b in MINB_BOUNDS})
+    shapes = [(14336, 4096), (128256, 4096), (4096, 4096), (11008, 4096), (32000, 2048), (18944, 3584)]
+    ms = [2, 4, 6, 8]
+    for shape in shapes:
+        w = bench.weights(shape)[0][0]
+        for m in ms:
+            x = cp.random.standard_normal((m, shape[1]), dtype=cp.float32).astype(cp.float16)
+            ys, kerns = {}, {}
+            for name, apply in settings.items():
+                apply()
+                ys[name] = cp.asnumpy(matmul(x, w, out=cp.full((m, shape[0]), np.nan, dtype=cp.float16)))
+                kerns[name] = launched["k"][0].split("_n1_")[-1] + " " + str(launched["k"][1])
+            base = ys["shipped"]
+            print(f"check {shape[0]}x{shape[1]} M={m}: " + " | ".join(
+                f"{n} {kerns[n]} {'EQUAL' if np.array_equal(ys[n], base, equal_nan=True) else 'DIFFER'}"
+                for n in ys), flush=True)
+    ab_rounds(shapes, ms, settings, bench_cell(bench, launched, "float16"), rounds)
+    mm._function = mm._probe_real_function
+    mm._mv_plans.clear()
+
+
+def part_regbound(rounds="2"):
+    from probe_util import knob_setting
+    from test_bench_matmul import get_bench
+
+    import cupyquant.qmatmul as mm
+    bench = get_bench()
+    print(f"copy {bench.ceiling() / 1e9:.0f} GB/s", flush=True)
+    launched = launch_spy(mm)
+    settings = {"on": knob_setting(mm, MV_XS_QUEUE_REG_BOUND=True),
+                "off": knob_setting(mm, MV_XS_QUEUE_REG_BOUND=False)}
+    ab_rounds([(14336, 4096), (128256, 4096), (32000, 2048), (18944, 3584)], [2, 4, 6, 8], settings,
+              bench_cell(bench, launched, "float16"), rounds)
+    mm.MV_XS_QUEUE_REG_BOUND = True
+
+
+def part_spills():
+    import re
+
+    from cupyquant.offline_compile import compile_source, compiler_path
+    print("NVRTC:", compiler_path("nvidia"), flush=True)
+    r = compile_source(minb_source(), "sm_90", extra_options=("--ptxas-options=-v",))
+    log = r.log if hasattr(r, "log") else r[1]
+    cur = None
+    for line in log.splitlines():
+        m = re.search(r"Compiling entry function '(\w+)'", line) or re.search(r"Function properties for (\w+)", line)
+        if m:
+            cur = m.group(1)
+        if cur and "_f16_f16_n1_r16_k64_s2_xs" in cur and ("spill" in line or "Used" in line):
+            print(cur.replace("cq_q4_0_mv_tc_f16_f16_n1_r16_k64_s2", ""), line.strip(), flush=True)
+
+
 def part_compile1(name):
     import time
 
@@ -139,7 +252,7 @@ def part_compile1(name):
     import cupyquant.matmul_kernels as mk
     from cupyquant.gpu.modules import compile_options
     t = time.time()
-    src = {"shipped": mk.matmul_source, "f32xs": f32xs_source}[name]()
+    src = {"shipped": mk.matmul_source, "f32xs": f32xs_source, "minb": minb_source}[name]()
     cp.RawModule(code=src, options=compile_options()).compile()
     print(f"compiled {name} in {time.time() - t:.0f} s", flush=True)
 

@@ -61,9 +61,17 @@ def _look_like_sms(monkeypatch, mm, sms: int) -> None:
 def _xs_kind(name: str) -> str:
     """The x_shared suffix of a tensor-core matrix-vector kernel name ("_xs",
     "_xsq", their one-row variants "_xs1", "_xsq1", the queue kernels' builds
-    that copy x with cp.async "_xsqc", "_xsq1c"), "" for the others."""
-    found = re.search(r"_s\d+(_xsq?1?c?)$", name)
+    that copy x with cp.async "_xsqc", "_xsq1c"), "" for the others; without
+    a queue kernel's register bound ("b2", "b3": _reg_bound)."""
+    found = re.search(r"_s\d+(_xsq?1?c?)(?:b\d)?$", name)
     return found.group(1) if found else ""
+
+
+def _reg_bound(name: str) -> int | None:
+    """The register bound of a float16 queue kernel's build ("..._xsqb2" -> 2),
+    None for the others."""
+    found = re.search(r"_xsqc?b(\d)$", name)
+    return int(found.group(1)) if found else None
 
 
 def test_quantized_tensor_read_only_flag():
@@ -559,6 +567,52 @@ def test_matvec_x_shared_tile_queue(n, k, offset, m, monkeypatch):
         assert name.endswith("_s2" + kind) and grid_x < tiles, launched
         assert splits == (2 if k == 8192 else 1), launched
     counters = mm._counters.get((cupy_module().cuda.Device().id, cupy_module().cuda.get_current_stream().ptr))
+    assert int(counters.sum()) == 0, "tile / queue counters not left zero"
+
+
+@gpu
+@pytest.mark.parametrize("n,k,offset", [(30001, 4096, 0), (30001, 4096, 1)])
+@pytest.mark.parametrize("m", [3, 4, 6, 8])
+def test_matvec_queue_reg_bound_kernels(n, k, offset, m, monkeypatch):
+    """float16 x, several rows, more 16-row tiles than resident thread
+    blocks: the queue kernels' builds with registers for the thread blocks
+    an SM that their records allow, where that is 2 or 3 ("_xsqb3",
+    "_xsqb2", "_xsqcb2", ...; on an H100 / H200 3-4 rows take b3, 5-8 b2):
+    float32-accurate, the same bits as the build of CQ_MV_MIN_BLOCKS
+    (MV_XS_QUEUE_REG_BOUND off; the same arithmetic, other registers), the
+    counters left zero; also with unaligned weights (odd offset: no next-tile
+    copies)."""
+    _need_tensor_cores("matvec_f16tc")
+    import cupyquant.matmul_kernels as mk
+    import cupyquant.qmatmul as mm
+    cp = cupy_module()
+    monkeypatch.setattr(mm, "_mv_plans", {})
+    launched = _spy_launches(monkeypatch, mm)
+    c = case(n, k, offset)
+    rng = np.random.default_rng()
+    x = cp.asarray(rng.standard_normal((m, k)).astype(np.float16))
+    ref = cp.asnumpy(x).astype(np.float64) @ c.w64.T
+    ys = {}
+    for bound_on in (True, False):
+        monkeypatch.setattr(mm, "MV_XS_QUEUE_REG_BOUND", bound_on)
+        launched.clear()
+        y = matmul(x, c.w, out=cp.full((m, n), np.nan, dtype=cp.float32), path="matvec_f16tc")
+        name, (grid_x, splits) = launched[-1]
+        assert _xs_kind(name) == ("_xsqc" if m >= mm.MV_XS_COPY_FILL_FROM_M else "_xsq"), launched
+        assert splits == 1 and grid_x < -(-n // 16), launched
+        if bound_on:
+            # what the records of the whole K (one split) leave room for, with the unbounded build
+            geo = mk.MV_QUEUE_GEOMETRY
+            smem = mk.mv_x_shared_offset(*geo) + mk.mv_x_shared_bytes(m, -(-k // 32 // geo[1]) * geo[1])
+            unbounded = name[:-2] if _reg_bound(name) else name
+            per_sm = mm._occupancy(cp, mm._kernel_with_smem(cp, unbounded, smem), smem)
+            assert _reg_bound(name) == (per_sm if per_sm in mk.MV_QUEUE_REG_BOUNDS else None), (launched, per_sm)
+        else:
+            assert _reg_bound(name) is None, launched
+        ys[bound_on] = y = cp.asnumpy(y)
+        assert _rel_err(y, ref) <= 1e-5
+    assert np.array_equal(ys[True], ys[False]), "bounded build's bits differ"
+    counters = mm._counters.get((cp.cuda.Device().id, cp.cuda.get_current_stream().ptr))
     assert int(counters.sum()) == 0, "tile / queue counters not left zero"
 
 
@@ -1817,6 +1871,55 @@ def test_matvec_auto_uses_int8_where_configured(monkeypatch):
         matmul(cp.zeros((m, 512), cp.float32), c.w, path="matvec")
     matmul(cp.zeros((4, 512), cp.float16), c.w, path="matvec")
     assert calls == ["f16tc", "int8", "int8", "f16tc", "f16tc"]
+
+
+def test_mv_plan_queue_reg_bound(monkeypatch):
+    """The float16 queue kernels of several rows take their build with
+    registers for as many thread blocks an SM as their records leave room
+    for, where that is 2 or 3 (mk.MV_QUEUE_REG_BOUNDS), and keep
+    CQ_MV_MIN_BLOCKS's where more fit, where the bounded build would not keep
+    that occupancy, for one row and with MV_XS_QUEUE_REG_BOUND off (CPU only:
+    occupancy faked from the shared memory, 228 KiB an SM as on the H200,
+    1 KiB of it reserved a thread block, and for a
+    bounded build also from its registers)."""
+    import cupyquant.matmul_kernels as mk
+    import cupyquant.qmatmul as mm
+    fake_cp = types.SimpleNamespace(float32=np.dtype(np.float32))
+    _stub_kernel_builds(monkeypatch, mm)
+    reg_limit = {}  # bound -> thread blocks its registers allow (faked)
+
+    def occupancy(cp, kern, smem):
+        by_smem = min(5, (228 << 10) // (smem + 1024))
+        bound = _reg_bound(kern.name)
+        return by_smem if bound is None else min(by_smem, reg_limit.get(bound, bound))
+    monkeypatch.setattr(mm, "_occupancy", occupancy)
+    f16 = np.dtype(np.float16)
+
+    def plan(m, tiles=8016, nb=128):  # 128256 rows, K = 4096 (128 blocks), 132 SMs
+        kern, _, smem, grid_x, splits, _, x_shared, _ = mm._mv_plan(fake_cp, f16, f16, m, nb, tiles, 1, 132)
+        assert x_shared
+        assert kern.name in mk.all_kernel_names(), kern.name
+        return kern.name.replace("cq_q4_0_mv_tc_f16_f16_n1_r16_k64_s2", ""), grid_x, splits
+
+    # records of 64 KiB (M = 8) / 48 / 32 / 16: 2 / 2 / 3 / 4 thread blocks an SM
+    assert plan(8) == ("_xsqcb2", 264, 1)
+    assert plan(6) == ("_xsqb2", 264, 1)
+    assert plan(5) == ("_xsqb2", 264, 1)
+    assert plan(4) == ("_xsqb3", 396, 1)
+    assert plan(3) == ("_xsqb3", 396, 1)
+    assert plan(2) == ("_xsq", 528, 1)
+    assert plan(1) == ("_xsq1", 660, 1)
+    assert plan(8, nb=64) == ("_xsqcb3", 396, 1)  # K = 2048: 32 KiB at M = 8
+    assert plan(4, tiles=100)[0] == "_xs"         # no queue: a thread block a tile (or split)
+    reg_limit[2] = 1                              # a build that would lose occupancy
+    assert plan(8) == ("_xsqc", 264, 1)
+    monkeypatch.setattr(mm, "MV_XS_QUEUE_REG_BOUND", False)
+    assert plan(8) == ("_xsqc", 264, 1)
+    assert plan(4) == ("_xsq", 396, 1)
+    with pytest.raises(ValueError, match="reg_bound"):
+        mk.mv_tc_name(f16, f16, 1, mk.MV_QUEUE_GEOMETRY, x_shared=True, queue=True, one_row=True, reg_bound=2)
+    with pytest.raises(ValueError, match="reg_bound"):
+        mk.mv_tc_name(f16, f16, 1, mk.MV_QUEUE_GEOMETRY, x_shared=True, queue=True, reg_bound=4)
 
 
 def test_mv_plan_queue_kernel(monkeypatch):

@@ -1150,8 +1150,20 @@ __device__ __forceinline__ void cq_mm_gen(const cq_u8* __restrict__ w, cq_i64 ro
 // for grids with a queue (XQ: the next tile's first stage copied during
 // this tile's last); XC: x copied with cp.async (XSUF ends in c).
 #define CQ_MV_TC_KERNEL_XS(XN, XF32, ON, OT, RT, KB, ST, XQ, XC, XSUF) \
-    CQ_MV_TC_KERNEL_XQ(XN, XF32, 1, ON, OT, RT, KB, ST, true, XQ, CQ_MV_XS_COPY_WARPS, XSUF, CQ_MV_MIN_BLOCKS, false, \
-                       false, XC)
+    CQ_MV_TC_KERNEL_XSB(XN, XF32, ON, OT, RT, KB, ST, XQ, XC, XSUF, CQ_MV_MIN_BLOCKS)
+// ... with registers for MINB thread blocks an SM. The float16 queue kernels
+// also come with bounds of 2 and 3 ("b2" / "b3" at the end of XSUF): where
+// their records leave room for only that many thread blocks an SM (float16
+// x, M = 5-8 / 3-4 at K = 4096), CQ_MV_MIN_BLOCKS's 48 registers a thread
+// only cost spills ("_xsqc": 12 bytes with the device's NVRTC 13.0) and
+// scheduling freedom; qmatmul.MV_XS_QUEUE_REG_BOUND picks them. H200, us,
+// two rounds (notes/h200_s35 run 4): 128256 x 4096 M = 8 106.4-106.6 against
+// 117.4-117.5, M = 6 105.4-105.8 against 116.1-116.9, M = 4 (b3) 93.8-93.9
+// against 98.6-101.1; 14336 x 4096 M = 8 18.5-18.6 against 19.6, M = 6
+// 16.1-16.2 against 19.4. Where the records allow 4 or 5 thread blocks an SM
+// a bound of 4 was mixed and 2 or 3 lost (the occupancy they cost).
+#define CQ_MV_TC_KERNEL_XSB(XN, XF32, ON, OT, RT, KB, ST, XQ, XC, XSUF, MINB) \
+    CQ_MV_TC_KERNEL_XQ(XN, XF32, 1, ON, OT, RT, KB, ST, true, XQ, CQ_MV_XS_COPY_WARPS, XSUF, MINB, false, false, XC)
 // ... and its kernel for one float16 activation row (M1 in cq_mv_tc; XSUF
 // has a 1).
 #define CQ_MV_TC_KERNEL_XS1(ON, OT, RT, KB, ST, XQ, XC, XSUF) \
@@ -1200,6 +1212,10 @@ __device__ __forceinline__ void cq_mm_gen(const cq_u8* __restrict__ w, cq_i64 ro
     CQ_MV_TC_GEOM(ON, OT, 16, 64, 2)            \
     CQ_MV_TC_KERNEL_XS(f16, false, ON, OT, 16, 64, 2, true, false, _xsq) \
     CQ_MV_TC_KERNEL_XS(f16, false, ON, OT, 16, 64, 2, true, true, _xsqc) \
+    CQ_MV_TC_KERNEL_XSB(f16, false, ON, OT, 16, 64, 2, true, false, _xsqb2, 2) \
+    CQ_MV_TC_KERNEL_XSB(f16, false, ON, OT, 16, 64, 2, true, true, _xsqcb2, 2) \
+    CQ_MV_TC_KERNEL_XSB(f16, false, ON, OT, 16, 64, 2, true, false, _xsqb3, 3) \
+    CQ_MV_TC_KERNEL_XSB(f16, false, ON, OT, 16, 64, 2, true, true, _xsqcb3, 3) \
     CQ_MV_TC_KERNEL_XS1(ON, OT, 16, 64, 2, false, false, _xs1) \
     CQ_MV_TC_KERNEL_XS1(ON, OT, 16, 64, 2, true, false, _xsq1) \
     CQ_MV_TC_KERNEL_XS1(ON, OT, 16, 64, 2, true, true, _xsq1c) \
