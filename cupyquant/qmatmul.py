@@ -790,10 +790,11 @@ def _mv_plan(cp, x_dtype, y_dtype, mc: int, nb: int, tiles: int, n_tiles: int, s
                     lo, hi = MV_ONE_ROW_COPY_FILL_BAND
                     copy_fill = queue and (lo * grid_x < tiles <= hi * grid_x if one_row
                                            else mc >= MV_XS_COPY_FILL_FROM_M)
-                    name = mk.mv_tc_name(x_dtype, y_dtype, 1, geo, x_shared=True, queue=queue, one_row=one_row,
-                                         copy_fill=copy_fill)
+                    name_of = functools.partial(mk.mv_tc_name, x_dtype, y_dtype, 1, geo, x_shared=True, queue=queue,
+                                                one_row=one_row, copy_fill=copy_fill)
+                    name = name_of()
                     if queue and not one_row and MV_XS_QUEUE_REG_BOUND:
-                        name = _mv_queue_reg_bound(cp, name, smem + xs)
+                        name = _mv_queue_reg_bound(cp, name_of, smem + xs)
                 return (_kernel_with_smem(cp, name, smem + xs), geo, smem + xs, grid_x, splits, sps, True,
                         grid_x >= resident // splits)
     if MV_X_RING and MV_GEOMETRY is None and not f32 and n_tiles == 1 and mc >= 2:
@@ -820,15 +821,17 @@ def _mv_plan(cp, x_dtype, y_dtype, mc: int, nb: int, tiles: int, n_tiles: int, s
     return kern, geo, smem, tiles, splits, sps, False, tiles * splits >= resident
 
 
-def _mv_queue_reg_bound(cp, name: str, smem: int) -> str:
-    """The queue kernel ``name``'s build with registers for the thread blocks
-    an SM that ``smem`` bytes of dynamic shared memory allow, where there is
-    one (mk.MV_QUEUE_REG_BOUNDS) and it keeps that occupancy; else ``name``
-    (MV_XS_QUEUE_REG_BOUND)."""
+def _mv_queue_reg_bound(cp, name_of, smem: int) -> str:
+    """A queue kernel's build with registers for the thread blocks an SM
+    that ``smem`` bytes of dynamic shared memory allow, where there is one
+    (mk.MV_QUEUE_REG_BOUNDS) and it keeps that occupancy; else the kernel's
+    own build (MV_XS_QUEUE_REG_BOUND). ``name_of(reg_bound=...)``: the
+    kernel's name (mk.mv_tc_name with its other arguments bound)."""
+    name = name_of()
     per_sm = _occupancy(cp, _kernel_with_smem(cp, name, smem), smem)
     if per_sm not in mk.MV_QUEUE_REG_BOUNDS:
         return name
-    bound = f"{name}b{per_sm}"
+    bound = name_of(reg_bound=per_sm)
     return bound if _occupancy(cp, _kernel_with_smem(cp, bound, smem), smem) == per_sm else name
 
 
