@@ -66,6 +66,10 @@ MV_ONE_ROW_GEOMETRY = (16, 64, 2)
 #: registers for only this many thread blocks an SM ("b2", "b3":
 #: CQ_MV_TC_KERNEL_XSB in q4_0_matmul.hip; qmatmul.MV_XS_QUEUE_REG_BOUND).
 MV_QUEUE_REG_BOUNDS = (2, 3)
+#: ... and the x_shared kernels without a queue of MV_GEOMETRIES[1] ("_xs"
+#: for float16 and float32 x, "_xs1") with registers for this many ("b2";
+#: qmatmul.MV_XS_FEW_BLOCKS_REG_BOUND).
+MV_FEW_BLOCKS_REG_BOUND = 2
 #: The one geometry of the kernels that copy float16 x (2-8 rows) into a ring
 #: of their own beside the weight stages ("_xr"; CQ_MV_TC_KERNEL_XR in
 #: q4_0_matmul.hip): 64 weight rows a thread block, so that each x stage
@@ -198,15 +202,20 @@ def mv_tc_name(x_dtype, out_dtype, n_tiles: int, geometry=MV_GEOMETRIES[0], x_sh
     (MV_X_RING_GEOMETRY; extra dynamic shared memory mv_x_ring_bytes);
     ``copy_fill``: a queue kernel's build that copies x into its records with
     cp.async (one row: a stage at a time, beside that stage's weights; more
-    rows: the whole split at once); ``reg_bound``: a float16 queue kernel's
-    build with registers for that many thread blocks an SM
-    (MV_QUEUE_REG_BOUNDS; None: CQ_MV_MIN_BLOCKS)."""
+    rows: the whole split at once); ``reg_bound``: the build with registers
+    for that many thread blocks an SM of a float16 queue kernel of several
+    rows (MV_QUEUE_REG_BOUNDS) or of an x_shared kernel without a queue
+    (MV_FEW_BLOCKS_REG_BOUND, MV_GEOMETRIES[1]); None: CQ_MV_MIN_BLOCKS."""
     x = _X_SUFFIX[getattr(x_dtype, "name", str(x_dtype))]
     rt, kb, st = geometry
     if copy_fill and not (x_shared and queue):
         raise ValueError("copy_fill: queue kernels only")
-    if reg_bound is not None and (reg_bound not in MV_QUEUE_REG_BOUNDS or not (x_shared and queue) or one_row):
-        raise ValueError(f"reg_bound {reg_bound}: {MV_QUEUE_REG_BOUNDS} for the queue kernels of several rows only")
+    if reg_bound is not None and not (
+            x_shared and (reg_bound in MV_QUEUE_REG_BOUNDS and queue and not one_row and x == "f16" or
+                          reg_bound == MV_FEW_BLOCKS_REG_BOUND and not queue and tuple(geometry) == MV_GEOMETRIES[1])):
+        raise ValueError(f"reg_bound {reg_bound}: {MV_QUEUE_REG_BOUNDS} for the float16 queue kernels of several "
+                         f"rows, {MV_FEW_BLOCKS_REG_BOUND} for the x_shared kernels without a queue of "
+                         f"{MV_GEOMETRIES[1]}")
     suffix = ("_xsq" if queue else "_xs") + ("1" if one_row else "") + ("c" if copy_fill else "") + \
         (f"b{reg_bound}" if reg_bound else "") if x_shared else "_xr" if x_ring else ""
     return f"cq_q4_0_mv_tc_{x}_{out_suffix(out_dtype)}_n{n_tiles}_r{rt}_k{kb}_s{st}" + suffix
@@ -274,6 +283,8 @@ def all_kernel_names() -> list[str]:
                   for c in (False, True) for b in (None,) + MV_QUEUE_REG_BOUNDS]
         names += [mv_tc_name("float16", o, 1, MV_ONE_ROW_GEOMETRY, x_shared=True, queue=q, one_row=True,
                              copy_fill=c) for q, c in ((False, False), (True, False), (True, True))]
+        names += [mv_tc_name(xd, o, 1, MV_GEOMETRIES[1], x_shared=True, one_row=r, reg_bound=MV_FEW_BLOCKS_REG_BOUND)
+                  for xd, r in (("float16", False), ("float16", True), ("float32", False))]
         names.append(mv_tc_name("float16", o, 1, MV_GEOMETRY_SMALL))
         names.append(mv_tc_name("float32", o, 1, MV_GEOMETRY_SMALL, x_shared=True))
         names.append(mv_tc_name("float16", o, 1, MV_X_RING_GEOMETRY, x_ring=True))

@@ -311,6 +311,12 @@ MV_XS_COPY_FILL_FROM_M = 8
 #: Forced where 4 or 5 fit, the bound of 2 lost 14-36% (11008 x 4096 M = 2
 #: 14.0 against 11.5-12.4), a bound of 4 was mixed: not compiled.
 MV_XS_QUEUE_REG_BOUND = True
+#: The x_shared kernels without a queue of geometry (16, 64, 2) take their
+#: build with registers for mk.MV_FEW_BLOCKS_REG_BOUND thread blocks an SM
+#: ("_xsb2", "_xs1b2") where the grid has at most that many an SM (4096 x
+#: 4096, 256 tiles; float16 x M = 1-4, float32 x M = 1-2), which it then
+#: uses whatever the registers.
+MV_XS_FEW_BLOCKS_REG_BOUND = True
 #: ... and one row takes "_xsq1c", which copies each stage's x beside its
 #: weights, where the tiles are more than lo and at most hi times its thread
 #: blocks, (lo, hi) this band. H200, us, "_xsq1c" / "_xsq1", three rounds in
@@ -786,15 +792,16 @@ def _mv_plan(cp, x_dtype, y_dtype, mc: int, nb: int, tiles: int, n_tiles: int, s
                 queue = grid_x < tiles and _dtype_name(x_dtype) in MV_XS_QUEUE_KERNEL and \
                     geo == mk.MV_QUEUE_GEOMETRY
                 one_row = MV_ONE_ROW_KERNEL and mc == 1 and not f32 and geo == mk.MV_ONE_ROW_GEOMETRY
-                if queue or one_row:
-                    lo, hi = MV_ONE_ROW_COPY_FILL_BAND
-                    copy_fill = queue and (lo * grid_x < tiles <= hi * grid_x if one_row
-                                           else mc >= MV_XS_COPY_FILL_FROM_M)
-                    name_of = functools.partial(mk.mv_tc_name, x_dtype, y_dtype, 1, geo, x_shared=True, queue=queue,
-                                                one_row=one_row, copy_fill=copy_fill)
-                    name = name_of()
-                    if queue and not one_row and MV_XS_QUEUE_REG_BOUND:
-                        name = _mv_queue_reg_bound(cp, name_of, smem + xs)
+                lo, hi = MV_ONE_ROW_COPY_FILL_BAND
+                copy_fill = queue and (lo * grid_x < tiles <= hi * grid_x if one_row
+                                       else mc >= MV_XS_COPY_FILL_FROM_M)
+                name_of = functools.partial(mk.mv_tc_name, x_dtype, y_dtype, 1, geo, x_shared=True, queue=queue,
+                                            one_row=one_row, copy_fill=copy_fill)
+                name = name_of()
+                if queue and not one_row and MV_XS_QUEUE_REG_BOUND:
+                    name = _mv_queue_reg_bound(cp, name_of, smem + xs)
+                elif not queue and MV_XS_FEW_BLOCKS_REG_BOUND and geo == mk.MV_GEOMETRIES[1]:
+                    name = _mv_few_blocks_reg_bound(cp, name_of, smem + xs, grid_x * splits, sms)
                 return (_kernel_with_smem(cp, name, smem + xs), geo, smem + xs, grid_x, splits, sps, True,
                         grid_x >= resident // splits)
     if MV_X_RING and MV_GEOMETRY is None and not f32 and n_tiles == 1 and mc >= 2:
@@ -833,6 +840,21 @@ def _mv_queue_reg_bound(cp, name_of, smem: int) -> str:
         return name
     bound = name_of(reg_bound=per_sm)
     return bound if _occupancy(cp, _kernel_with_smem(cp, bound, smem), smem) == per_sm else name
+
+
+def _mv_few_blocks_reg_bound(cp, name_of, smem: int, blocks: int, sms: int) -> str:
+    """An x_shared kernel's build with registers for
+    mk.MV_FEW_BLOCKS_REG_BOUND thread blocks an SM, where a grid of
+    ``blocks`` on ``sms`` multiprocessors has no more an SM and that build
+    keeps them resident with ``smem`` bytes of dynamic shared memory; else
+    the kernel's own build (MV_XS_FEW_BLOCKS_REG_BOUND). ``name_of``: as
+    for _mv_queue_reg_bound."""
+    name = name_of()
+    need = -(-blocks // sms)
+    if need > mk.MV_FEW_BLOCKS_REG_BOUND:
+        return name
+    bound = name_of(reg_bound=mk.MV_FEW_BLOCKS_REG_BOUND)
+    return bound if _occupancy(cp, _kernel_with_smem(cp, bound, smem), smem) >= need else name
 
 
 def _mv_x_ring_plan(cp, x_dtype, y_dtype, mc: int, nb: int, tiles: int, sms: int):
@@ -1092,7 +1114,7 @@ def _matvec_tc(cp, x2, w, y2, N, K, dev):
                tuple(MV_XS_QUEUE_KERNEL), tuple(sorted(MV_X_SHARED_MANY_TILES.items())),
                MV_SPLIT_COST, MV_SPLIT_COST_GLOBAL, MV_SPLIT_COST_NO_CLUSTERS, MV_MODEL_MAX_SPLITS,
                MV_CLUSTER_MAX_SPLITS, MV_ONE_ROW_KERNEL, MV_XS_COPY_FILL_FROM_M, MV_ONE_ROW_COPY_FILL_BAND,
-               MV_XS_QUEUE_REG_BOUND,
+               MV_XS_QUEUE_REG_BOUND, MV_XS_FEW_BLOCKS_REG_BOUND,
                MV_X_RING, MV_X_RING_MIN_STAGES, MV_X_RING_SHORT_SPLITS_FROM_M,
                MV_X_RING_MIN_FILL, MV_X_RING_CLUSTER_MAX_SPLITS, MV_X_RING_MIN_WORK, cap)
         plan = _mv_plans.get(key)

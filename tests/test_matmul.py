@@ -564,7 +564,7 @@ def test_matvec_x_shared_tile_queue(n, k, offset, m, monkeypatch):
         name, (grid_x, splits) = launched[-1]
         kind = ("_xsq1" if m == 1 else "_xsqc" if m >= mm.MV_XS_COPY_FILL_FROM_M else "_xsq") \
             if x_dtype == "float16" else "_xs"
-        assert name.endswith("_s2" + kind) and grid_x < tiles, launched
+        assert re.search("_s2" + kind + r"(b\d)?$", name) and grid_x < tiles, launched  # (any register bound)
         assert splits == (2 if k == 8192 else 1), launched
     counters = mm._counters.get((cupy_module().cuda.Device().id, cupy_module().cuda.get_current_stream().ptr))
     assert int(counters.sum()) == 0, "tile / queue counters not left zero"
@@ -614,6 +614,36 @@ def test_matvec_queue_reg_bound_kernels(n, k, offset, m, monkeypatch):
     assert np.array_equal(ys[True], ys[False]), "bounded build's bits differ"
     counters = mm._counters.get((cp.cuda.Device().id, cp.cuda.get_current_stream().ptr))
     assert int(counters.sum()) == 0, "tile / queue counters not left zero"
+
+
+@gpu
+@pytest.mark.parametrize("x_dtype,m", [("float16", 1), ("float16", 3), ("float32", 1), ("float32", 2)])
+def test_matvec_few_blocks_reg_bound_kernels(x_dtype, m, monkeypatch):
+    """x_shared grids of at most 2 thread blocks an SM (4001 x 4096: 251
+    tiles) on the kernels' builds with registers for 2 ("_xs1b2", "_xsb2"):
+    float32-accurate and the same bits as the builds of CQ_MV_MIN_BLOCKS
+    (MV_XS_FEW_BLOCKS_REG_BOUND off)."""
+    _need_tensor_cores("matvec_f16tc")
+    import cupyquant.qmatmul as mm
+    cp = cupy_module()
+    monkeypatch.setattr(mm, "_mv_plans", {})
+    launched = _spy_launches(monkeypatch, mm)
+    n, k = 4001, 4096
+    c = case(n, k)
+    x = cp.asarray(np.random.default_rng().standard_normal((m, k)).astype(x_dtype))
+    ref = cp.asnumpy(x).astype(np.float64) @ c.w64.T
+    sms = device_info(cp.cuda.Device().id)["sm_count"]
+    ys = {}
+    for bound_on in (True, False):
+        monkeypatch.setattr(mm, "MV_XS_FEW_BLOCKS_REG_BOUND", bound_on)
+        launched.clear()
+        y = matmul(x, c.w, out=cp.full((m, n), np.nan, dtype=cp.float32), path="matvec_f16tc")
+        name, (grid_x, splits) = launched[-1]
+        assert _xs_kind(name) == ("_xs1" if m == 1 and x_dtype == "float16" else "_xs"), launched
+        assert name.endswith("b2") == (bound_on and grid_x * splits <= 2 * sms), (launched, sms)
+        ys[bound_on] = y = cp.asnumpy(y)
+        assert _rel_err(y, ref) <= 1e-5
+    assert np.array_equal(ys[True], ys[False]), "bounded build's bits differ"
 
 
 @gpu
@@ -1167,7 +1197,8 @@ def test_matvec_read_only_weights_chain(n, k, m, x_dtype, kernel, monkeypatch):
             ys.append(matmul(x, ws[1]))
         outs[read_only] = cp.stack(ys)
         assert modes and all(bool(mode & mm.MV_READ_ONLY_W) == read_only for mode in modes), modes
-    assert any(re.search(kernel + "$", name) for name in names), names   # the kernel the case is meant for
+    # the kernel the case is meant for (any register-bound build of it)
+    assert any(re.search(kernel + r"(b\d)?$", name) for name in names), names
     assert bool(cp.isfinite(outs[False]).all())
     assert bool((outs[True].view(cp.uint8) == outs[False].view(cp.uint8)).all())
 
@@ -1910,7 +1941,7 @@ def test_mv_plan_queue_reg_bound(monkeypatch):
     assert plan(2) == ("_xsq", 528, 1)
     assert plan(1) == ("_xsq1", 660, 1)
     assert plan(8, nb=64) == ("_xsqcb3", 396, 1)  # K = 2048: 32 KiB at M = 8
-    assert plan(4, tiles=100)[0] == "_xs"         # no queue: a thread block a tile (or split)
+    assert plan(4, tiles=100)[0] in ("_xs", "_xsb2")  # no queue: a thread block a tile (or split)
     reg_limit[2] = 1                              # a build that would lose occupancy
     assert plan(8) == ("_xsqc", 264, 1)
     monkeypatch.setattr(mm, "MV_XS_QUEUE_REG_BOUND", False)
@@ -1920,6 +1951,46 @@ def test_mv_plan_queue_reg_bound(monkeypatch):
         mk.mv_tc_name(f16, f16, 1, mk.MV_QUEUE_GEOMETRY, x_shared=True, queue=True, one_row=True, reg_bound=2)
     with pytest.raises(ValueError, match="reg_bound"):
         mk.mv_tc_name(f16, f16, 1, mk.MV_QUEUE_GEOMETRY, x_shared=True, queue=True, reg_bound=4)
+
+
+def test_mv_plan_few_blocks_reg_bound(monkeypatch):
+    """The x_shared kernels without a queue of (16, 64, 2) take their build
+    with registers for 2 thread blocks an SM ("_xsb2", "_xs1b2", float16 and
+    float32 x) where the grid has at most 2 an SM and that build keeps them
+    resident, else their own; none with MV_XS_FEW_BLOCKS_REG_BOUND off (CPU
+    only: occupancy faked, 5 an SM, 2 for the "b2" builds unless set)."""
+    import cupyquant.matmul_kernels as mk
+    import cupyquant.qmatmul as mm
+    fake_cp = types.SimpleNamespace(float32=np.dtype(np.float32))
+    _stub_kernel_builds(monkeypatch, mm)
+    b2_occupancy = [2]
+    monkeypatch.setattr(mm, "_occupancy", lambda cp, kern, smem: b2_occupancy[0] if kern.name.endswith("b2") else 5)
+    f16, f32 = np.dtype(np.float16), np.dtype(np.float32)
+
+    def plan(x_dtype, m, tiles, nb=128):  # K = 4096 (128 blocks), 132 SMs
+        kern, geo, _, grid_x, splits, _, x_shared, _ = mm._mv_plan(fake_cp, x_dtype, x_dtype, m, nb, tiles, 1, 132)
+        assert x_shared and geo == mk.MV_GEOMETRIES[1]
+        assert kern.name in mk.all_kernel_names(), kern.name
+        return kern.name.split("_s2")[-1], grid_x, splits
+
+    assert plan(f16, 1, 256) == ("_xs1b2", 256, 1)   # 4096 rows: 256 thread blocks on 132 SMs
+    assert plan(f16, 4, 256) == ("_xsb2", 256, 1)
+    assert plan(f32, 1, 256) == ("_xsb2", 256, 1)
+    assert plan(f32, 2, 264) == ("_xsb2", 264, 1)   # 2 an SM exactly
+    assert plan(f16, 2, 265) == ("_xs", 265, 1)     # one SM with 3
+    assert plan(f16, 2, 100) == ("_xsb2", 100, 2)   # 100 tiles, K split in two: 200 thread blocks
+    assert plan(f16, 1, 8016)[0] == "_xsq1"         # queue kernels: not these builds
+    b2_occupancy[0] = 1                             # the build would not keep 2 an SM resident
+    assert plan(f16, 4, 256) == ("_xs", 256, 1)
+    assert plan(f16, 4, 132, nb=64) == ("_xsb2", 132, 1)  # ... 1 an SM (K = 2048, one stage): it does
+    b2_occupancy[0] = 2
+    monkeypatch.setattr(mm, "MV_XS_FEW_BLOCKS_REG_BOUND", False)
+    assert plan(f16, 1, 256) == ("_xs1", 256, 1)
+    assert plan(f32, 1, 256) == ("_xs", 256, 1)
+    with pytest.raises(ValueError, match="reg_bound"):
+        mk.mv_tc_name(f16, f16, 1, mk.MV_GEOMETRIES[0], x_shared=True, reg_bound=2)
+    with pytest.raises(ValueError, match="reg_bound"):
+        mk.mv_tc_name(f32, f16, 1, mk.MV_QUEUE_GEOMETRY, x_shared=True, queue=True, reg_bound=3)
 
 
 def test_mv_plan_queue_kernel(monkeypatch):
@@ -1952,12 +2023,13 @@ def test_mv_plan_queue_kernel(monkeypatch):
     assert plan(f16, 1, 859) == ("f16_f16_n1_r16_k64_s2_xsq1c", 660, 1)
     assert plan(f16, 1, 1056) == ("f16_f16_n1_r16_k64_s2_xsq1c", 660, 1)  # 1.6
     assert plan(f16, 1, 1057) == ("f16_f16_n1_r16_k64_s2_xsq1", 660, 1)
-    assert plan(f16, 1, 256) == ("f16_f16_n1_r16_k64_s2_xs1", 256, 1)    # 4096 rows: a block a tile
-    assert plan(f16, 3, 256) == ("f16_f16_n1_r16_k64_s2_xs", 256, 1)
+    # 4096 rows: a block a tile, at most 2 an SM (their "b2" builds: test_mv_plan_few_blocks_reg_bound)
+    assert plan(f16, 1, 256) == ("f16_f16_n1_r16_k64_s2_xs1b2", 256, 1)
+    assert plan(f16, 3, 256) == ("f16_f16_n1_r16_k64_s2_xsb2", 256, 1)
     assert plan(f32, 1, 8016)[0] == "f32_f16_n1_r16_k64_s2_xs"
     monkeypatch.setattr(mm, "MV_ONE_ROW_KERNEL", False)
     assert plan(f16, 1, 8016) == ("f16_f16_n1_r16_k64_s2_xsq", 660, 1)
-    assert plan(f16, 1, 256) == ("f16_f16_n1_r16_k64_s2_xs", 256, 1)
+    assert plan(f16, 1, 256) == ("f16_f16_n1_r16_k64_s2_xsb2", 256, 1)
     assert plan(f16, 1, 896) == ("f16_f16_n1_r16_k64_s2_xsq", 660, 1)
     monkeypatch.setattr(mm, "MV_ONE_ROW_KERNEL", True)
     monkeypatch.setattr(mm, "MV_XS_COPY_FILL_FROM_M", 99)

@@ -1167,8 +1167,14 @@ __device__ __forceinline__ void cq_mm_gen(const cq_u8* __restrict__ w, cq_i64 ro
 // ... and its kernel for one float16 activation row (M1 in cq_mv_tc; XSUF
 // has a 1).
 #define CQ_MV_TC_KERNEL_XS1(ON, OT, RT, KB, ST, XQ, XC, XSUF) \
-    CQ_MV_TC_KERNEL_XQ(f16, false, 1, ON, OT, RT, KB, ST, true, XQ, CQ_MV_XS_COPY_WARPS, XSUF, CQ_MV_MIN_BLOCKS, true, \
-                       false, XC)
+    CQ_MV_TC_KERNEL_XS1B(ON, OT, RT, KB, ST, XQ, XC, XSUF, CQ_MV_MIN_BLOCKS)
+// ... with registers for MINB thread blocks an SM. The x_shared kernels
+// without a queue ("_xs", "_xs1") also come with a bound of 2 ("b2"), for
+// grids of at most two thread blocks an SM (4096 x 4096: 256 tiles on 132
+// SMs), which use no more whatever their registers
+// (qmatmul.MV_XS_FEW_BLOCKS_REG_BOUND).
+#define CQ_MV_TC_KERNEL_XS1B(ON, OT, RT, KB, ST, XQ, XC, XSUF, MINB) \
+    CQ_MV_TC_KERNEL_XQ(f16, false, 1, ON, OT, RT, KB, ST, true, XQ, CQ_MV_XS_COPY_WARPS, XSUF, MINB, true, false, XC)
 #define CQ_MV_TC_KERNEL_XQ(XN, XF32, NT, ON, OT, RT, KB, ST, XS, XQ, CW, XSUF, MINB, M1, XR, XC)      \
     extern "C" __global__ void __launch_bounds__(CQ_MM_THREADS, MINB)                                    \
         cq_q4_0_mv_tc_##XN##_##ON##_n##NT##_r##RT##_k##KB##_s##ST##XSUF(                                 \
@@ -1217,6 +1223,9 @@ __device__ __forceinline__ void cq_mm_gen(const cq_u8* __restrict__ w, cq_i64 ro
     CQ_MV_TC_KERNEL_XSB(f16, false, ON, OT, 16, 64, 2, true, false, _xsqb3, 3) \
     CQ_MV_TC_KERNEL_XSB(f16, false, ON, OT, 16, 64, 2, true, true, _xsqcb3, 3) \
     CQ_MV_TC_KERNEL_XS1(ON, OT, 16, 64, 2, false, false, _xs1) \
+    CQ_MV_TC_KERNEL_XS1B(ON, OT, 16, 64, 2, false, false, _xs1b2, 2) \
+    CQ_MV_TC_KERNEL_XSB(f16, false, ON, OT, 16, 64, 2, false, false, _xsb2, 2) \
+    CQ_MV_TC_KERNEL_XSB(f32, true, ON, OT, 16, 64, 2, false, false, _xsb2, 2) \
     CQ_MV_TC_KERNEL_XS1(ON, OT, 16, 64, 2, true, false, _xsq1) \
     CQ_MV_TC_KERNEL_XS1(ON, OT, 16, 64, 2, true, true, _xsq1c) \
     CQ_MV_TC_KERNEL(f16, false, 1, ON, OT, 16, 32, 3)  \
