@@ -299,24 +299,24 @@ MV_ONE_ROW_KERNEL = True
 #: runs 6-7; with fewer rows slower, run 6); above 8 (the most float16 rows
 #: an x_shared kernel takes): never.
 MV_XS_COPY_FILL_FROM_M = 8
-#: The float16 queue kernels of several rows take their build with registers
-#: for as many thread blocks an SM as their shared memory allows, where that
-#: is one of mk.MV_QUEUE_REG_BOUNDS (2 or 3: "_xsqb2", "_xsqcb3", ...), not
-#: the 48 registers of CQ_MV_MIN_BLOCKS = 5 (spills, less freedom for the
-#: scheduler, no occupancy gained). H200, us, two rounds, notes/h200_s35
-#: run 4 (bits equal in every case): 128256 x 4096 M = 8 / 6 / 4 106.4-106.6
-#: / 105.4-105.8 / 93.8-93.9 against 117.4-117.5 / 116.1-116.9 / 98.6-101.1;
-#: 14336 x 4096 M = 8 / 6 / 4 18.5-18.6 / 16.1-16.2 / 15.1-15.2 against
-#: 19.6 / 19.4 / 15.4-15.5; 32000 x 2048 M = 8 (3 an SM) 18.8 against 19.7-19.8.
-#: Forced where 4 or 5 fit, the bound of 2 lost 14-36% (11008 x 4096 M = 2
-#: 14.0 against 11.5-12.4), a bound of 4 was mixed: not compiled.
+#: The x_shared kernels of (16, 64, 2) take their build with registers for
+#: the thread blocks an SM they will have (what their shared memory allows,
+#: at most what their grid has an SM), where that is one of mk.MV_REG_BOUNDS
+#: (2 or 3: "_xsqb2", "_xsqcb3", "_xsb2", "_xs1b3", ...), not the 48
+#: registers of CQ_MV_MIN_BLOCKS = 5 (spills, less freedom for the scheduler,
+#: no occupancy gained); _mv_reg_bound. This knob: the float16 queue kernels
+#: of several rows. H200, us, two rounds, notes/h200_s35 run 4 (bits equal in
+#: every case): 128256 x 4096 M = 8 / 6 / 4 106.4-106.6 / 105.4-105.8 /
+#: 93.8-93.9 against 117.4-117.5 / 116.1-116.9 / 98.6-101.1; 14336 x 4096 M =
+#: 8 / 6 / 4 18.5-18.6 / 16.1-16.2 / 15.1-15.2 against 19.6 / 19.4 /
+#: 15.4-15.5; 32000 x 2048 M = 8 (3 an SM) 18.8 against 19.7-19.8. Forced
+#: where 4 or 5 fit, the bound of 2 lost 14-36% (11008 x 4096 M = 2 14.0
+#: against 11.5-12.4), a bound of 4 was mixed: not compiled.
 MV_XS_QUEUE_REG_BOUND = True
-#: The x_shared kernels without a queue of geometry (16, 64, 2) take their
-#: build with registers for mk.MV_FEW_BLOCKS_REG_BOUND thread blocks an SM
-#: ("_xsb2", "_xs1b2") where the grid has at most that many an SM (4096 x
-#: 4096, 256 tiles; float16 x M = 1-4, float32 x M = 1-2), which it then
-#: uses whatever the registers.
-MV_XS_FEW_BLOCKS_REG_BOUND = True
+#: ... and this one the kernels without a queue ("_xs" for float16 and
+#: float32 x, "_xs1"): grids of at most 2 or 3 thread blocks an SM (4096 x
+#: 4096, 256 tiles) or records that allow no more (float32 x, M = 2).
+MV_XS_UNQUEUED_REG_BOUND = True
 #: ... and one row takes "_xsq1c", which copies each stage's x beside its
 #: weights, where the tiles are more than lo and at most hi times its thread
 #: blocks, (lo, hi) this band. H200, us, "_xsq1c" / "_xsq1", three rounds in
@@ -798,10 +798,10 @@ def _mv_plan(cp, x_dtype, y_dtype, mc: int, nb: int, tiles: int, n_tiles: int, s
                 name_of = functools.partial(mk.mv_tc_name, x_dtype, y_dtype, 1, geo, x_shared=True, queue=queue,
                                             one_row=one_row, copy_fill=copy_fill)
                 name = name_of()
-                if queue and not one_row and MV_XS_QUEUE_REG_BOUND:
-                    name = _mv_queue_reg_bound(cp, name_of, smem + xs)
-                elif not queue and MV_XS_FEW_BLOCKS_REG_BOUND and geo == mk.MV_GEOMETRIES[1]:
-                    name = _mv_few_blocks_reg_bound(cp, name_of, smem + xs, grid_x * splits, sms)
+                # (no bounded builds of the one-row queue kernels)
+                bounded = MV_XS_QUEUE_REG_BOUND and not one_row and not f32 if queue else MV_XS_UNQUEUED_REG_BOUND
+                if bounded and geo == mk.MV_GEOMETRIES[1]:
+                    name = _mv_reg_bound(cp, name_of, smem + xs, grid_x * splits, sms)
                 return (_kernel_with_smem(cp, name, smem + xs), geo, smem + xs, grid_x, splits, sps, True,
                         grid_x >= resident // splits)
     if MV_X_RING and MV_GEOMETRY is None and not f32 and n_tiles == 1 and mc >= 2:
@@ -828,33 +828,20 @@ def _mv_plan(cp, x_dtype, y_dtype, mc: int, nb: int, tiles: int, n_tiles: int, s
     return kern, geo, smem, tiles, splits, sps, False, tiles * splits >= resident
 
 
-def _mv_queue_reg_bound(cp, name_of, smem: int) -> str:
-    """A queue kernel's build with registers for the thread blocks an SM
-    that ``smem`` bytes of dynamic shared memory allow, where there is one
-    (mk.MV_QUEUE_REG_BOUNDS) and it keeps that occupancy; else the kernel's
-    own build (MV_XS_QUEUE_REG_BOUND). ``name_of(reg_bound=...)``: the
-    kernel's name (mk.mv_tc_name with its other arguments bound)."""
+def _mv_reg_bound(cp, name_of, smem: int, blocks: int, sms: int) -> str:
+    """An x_shared kernel's build with registers for the thread blocks an SM
+    it will have: as many as ``smem`` bytes of dynamic shared memory allow
+    its own build, at most what a grid of ``blocks`` has on ``sms``
+    multiprocessors. That build where the count is one of mk.MV_REG_BOUNDS
+    and the build keeps it resident, else the kernel's own.
+    ``name_of(reg_bound=...)``: the kernel's name (mk.mv_tc_name with its
+    other arguments bound)."""
     name = name_of()
-    per_sm = _occupancy(cp, _kernel_with_smem(cp, name, smem), smem)
-    if per_sm not in mk.MV_QUEUE_REG_BOUNDS:
+    per_sm = min(_occupancy(cp, _kernel_with_smem(cp, name, smem), smem), -(-blocks // sms))
+    if per_sm not in mk.MV_REG_BOUNDS:
         return name
     bound = name_of(reg_bound=per_sm)
-    return bound if _occupancy(cp, _kernel_with_smem(cp, bound, smem), smem) == per_sm else name
-
-
-def _mv_few_blocks_reg_bound(cp, name_of, smem: int, blocks: int, sms: int) -> str:
-    """An x_shared kernel's build with registers for
-    mk.MV_FEW_BLOCKS_REG_BOUND thread blocks an SM, where a grid of
-    ``blocks`` on ``sms`` multiprocessors has no more an SM and that build
-    keeps them resident with ``smem`` bytes of dynamic shared memory; else
-    the kernel's own build (MV_XS_FEW_BLOCKS_REG_BOUND). ``name_of``: as
-    for _mv_queue_reg_bound."""
-    name = name_of()
-    need = -(-blocks // sms)
-    if need > mk.MV_FEW_BLOCKS_REG_BOUND:
-        return name
-    bound = name_of(reg_bound=mk.MV_FEW_BLOCKS_REG_BOUND)
-    return bound if _occupancy(cp, _kernel_with_smem(cp, bound, smem), smem) >= need else name
+    return bound if _occupancy(cp, _kernel_with_smem(cp, bound, smem), smem) >= per_sm else name
 
 
 def _mv_x_ring_plan(cp, x_dtype, y_dtype, mc: int, nb: int, tiles: int, sms: int):
@@ -1114,7 +1101,7 @@ def _matvec_tc(cp, x2, w, y2, N, K, dev):
                tuple(MV_XS_QUEUE_KERNEL), tuple(sorted(MV_X_SHARED_MANY_TILES.items())),
                MV_SPLIT_COST, MV_SPLIT_COST_GLOBAL, MV_SPLIT_COST_NO_CLUSTERS, MV_MODEL_MAX_SPLITS,
                MV_CLUSTER_MAX_SPLITS, MV_ONE_ROW_KERNEL, MV_XS_COPY_FILL_FROM_M, MV_ONE_ROW_COPY_FILL_BAND,
-               MV_XS_QUEUE_REG_BOUND, MV_XS_FEW_BLOCKS_REG_BOUND,
+               MV_XS_QUEUE_REG_BOUND, MV_XS_UNQUEUED_REG_BOUND,
                MV_X_RING, MV_X_RING_MIN_STAGES, MV_X_RING_SHORT_SPLITS_FROM_M,
                MV_X_RING_MIN_FILL, MV_X_RING_CLUSTER_MAX_SPLITS, MV_X_RING_MIN_WORK, cap)
         plan = _mv_plans.get(key)

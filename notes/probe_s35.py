@@ -4,7 +4,6 @@ with two column tiles.
     python3 notes/probe_s35.py precompile:shipped,f32xs f32xs:2      (run 2)
     python3 notes/probe_s35.py spills precompile:shipped,minb minb:2  (run 4)
     python3 notes/probe_s35.py regbound:2                            (run 5)
-    python3 notes/probe_s35.py fewb:2                                (run 7)
 
 precompile  the shipped module and "f32xs" (the package's source, float32
   output only, plus the probe kernels below) compiled at once in subprocesses
@@ -33,10 +32,8 @@ minb[:rounds]  float16 x: the queue kernels' register bound. They are
   8. Output bits compared first.
 regbound[:rounds]  the package's MV_XS_QUEUE_REG_BOUND on and off (the
   bounded builds as shipped), float16 x, M = 2, 4, 6, 8.
-fewb[:rounds]  the package's MV_XS_FEW_BLOCKS_REG_BOUND on and off: x_shared
-  grids of at most 2 thread blocks an SM, float16 x M = 1, 2, 4 and float32
-  x M = 1, 2 (the package's kernels, compiled without the bfloat16-output
-  ones to save device time: the "nobf16" module).
+fewb  (never ran; removed in session 36, whose probe_s36.py part regb
+  measures the generalised rule, MV_XS_UNQUEUED_REG_BOUND.)
 spills  ptxas's register and spill report for the minb module's queue
   kernels, from this machine's NVRTC (cupyquant.offline_compile).
 """
@@ -241,25 +238,6 @@ def no_bf16_source() -> str:
     line = "CQ_MATMUL_FOR_OUT(bf16, cq_bf16)\n"
     assert src.count(line) == 1
     return "// probe_s35 nobf16\n" + src.replace(line, "")
-
-
-def part_fewb(rounds="2"):
-    from probe_util import knob_setting
-    from test_bench_matmul import get_bench
-
-    import cupyquant.qmatmul as mm
-    bench = get_bench()
-    print(f"copy {bench.ceiling() / 1e9:.0f} GB/s", flush=True)
-    launched = launch_spy(mm)
-    from cupyquant.gpu.modules import get_function
-    src = no_bf16_source()
-    mm._function = lambda name: get_function("matmul:s35:nobf16", src, name)
-    settings = {"on": knob_setting(mm, MV_XS_FEW_BLOCKS_REG_BOUND=True),
-                "off": knob_setting(mm, MV_XS_FEW_BLOCKS_REG_BOUND=False)}
-    shapes = [(4096, 4096), (3072, 4096), (4096, 2048)]
-    ab_rounds(shapes, [1, 2, 4], settings, bench_cell(bench, launched, "float16"), rounds)
-    ab_rounds(shapes, [1, 2], settings, bench_cell(bench, launched, "float32"), rounds)
-    mm.MV_XS_FEW_BLOCKS_REG_BOUND = True
 
 
 def part_spills():

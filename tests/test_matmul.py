@@ -62,15 +62,15 @@ def _xs_kind(name: str) -> str:
     """The x_shared suffix of a tensor-core matrix-vector kernel name ("_xs",
     "_xsq", their one-row variants "_xs1", "_xsq1", the queue kernels' builds
     that copy x with cp.async "_xsqc", "_xsq1c"), "" for the others; without
-    a queue kernel's register bound ("b2", "b3": _reg_bound)."""
+    a register bound ("b2", "b3": _reg_bound)."""
     found = re.search(r"_s\d+(_xsq?1?c?)(?:b\d)?$", name)
     return found.group(1) if found else ""
 
 
 def _reg_bound(name: str) -> int | None:
-    """The register bound of a float16 queue kernel's build ("..._xsqb2" -> 2),
-    None for the others."""
-    found = re.search(r"_xsqc?b(\d)$", name)
+    """The register bound of an x_shared kernel's build ("..._xsqb2" -> 2,
+    "..._xs1b3" -> 3), None for the others."""
+    found = re.search(r"_xsq?1?c?b(\d)$", name)
     return int(found.group(1)) if found else None
 
 
@@ -606,7 +606,7 @@ def test_matvec_queue_reg_bound_kernels(n, k, offset, m, monkeypatch):
             smem = mk.mv_x_shared_offset(*geo) + mk.mv_x_shared_bytes(m, -(-k // 32 // geo[1]) * geo[1])
             unbounded = name[:-2] if _reg_bound(name) else name
             per_sm = mm._occupancy(cp, mm._kernel_with_smem(cp, unbounded, smem), smem)
-            assert _reg_bound(name) == (per_sm if per_sm in mk.MV_QUEUE_REG_BOUNDS else None), (launched, per_sm)
+            assert _reg_bound(name) == (per_sm if per_sm in mk.MV_REG_BOUNDS else None), (launched, per_sm)
         else:
             assert _reg_bound(name) is None, launched
         ys[bound_on] = y = cp.asnumpy(y)
@@ -617,30 +617,50 @@ def test_matvec_queue_reg_bound_kernels(n, k, offset, m, monkeypatch):
 
 
 @gpu
-@pytest.mark.parametrize("x_dtype,m", [("float16", 1), ("float16", 3), ("float32", 1), ("float32", 2)])
-def test_matvec_few_blocks_reg_bound_kernels(x_dtype, m, monkeypatch):
-    """x_shared grids of at most 2 thread blocks an SM (4001 x 4096: 251
-    tiles) on the kernels' builds with registers for 2 ("_xs1b2", "_xsb2"):
-    float32-accurate and the same bits as the builds of CQ_MV_MIN_BLOCKS
-    (MV_XS_FEW_BLOCKS_REG_BOUND off)."""
+@pytest.mark.parametrize("n,x_dtype,m", [(4001, "float16", 1), (4001, "float16", 3), (4001, "float32", 1),
+                                         (4001, "float32", 2), (6001, "float16", 1), (30001, "float32", 2)])
+def test_matvec_unqueued_reg_bound_kernels(n, x_dtype, m, monkeypatch):
+    """x_shared kernels without a queue ("_xs", "_xs1") on grids of at most 2
+    or 3 thread blocks an SM: 4001 x 4096 (251 tiles) and 6001 x 4096 (376)
+    on an H100 / H200, and float32 x M = 2 on 30001 x 4096, whose 32 KiB of
+    records leave room for 3. Their builds with registers for that many
+    ("_xs1b2", "_xsb3", ...), where the count is 2 or 3: float32-accurate,
+    and the same bits as the builds of CQ_MV_MIN_BLOCKS
+    (MV_XS_UNQUEUED_REG_BOUND off)."""
     _need_tensor_cores("matvec_f16tc")
+    import cupyquant.matmul_kernels as mk
     import cupyquant.qmatmul as mm
     cp = cupy_module()
     monkeypatch.setattr(mm, "_mv_plans", {})
     launched = _spy_launches(monkeypatch, mm)
-    n, k = 4001, 4096
+    k = 4096
     c = case(n, k)
     x = cp.asarray(np.random.default_rng().standard_normal((m, k)).astype(x_dtype))
     ref = cp.asnumpy(x).astype(np.float64) @ c.w64.T
     sms = device_info(cp.cuda.Device().id)["sm_count"]
     ys = {}
     for bound_on in (True, False):
-        monkeypatch.setattr(mm, "MV_XS_FEW_BLOCKS_REG_BOUND", bound_on)
+        monkeypatch.setattr(mm, "MV_XS_UNQUEUED_REG_BOUND", bound_on)
         launched.clear()
         y = matmul(x, c.w, out=cp.full((m, n), np.nan, dtype=cp.float32), path="matvec_f16tc")
         name, (grid_x, splits) = launched[-1]
         assert _xs_kind(name) == ("_xs1" if m == 1 and x_dtype == "float16" else "_xs"), launched
-        assert name.endswith("b2") == (bound_on and grid_x * splits <= 2 * sms), (launched, sms)
+        assert "_r16_k64_s2_" in name, launched
+        if bound_on:
+            # the unbounded build's occupancy with the records of its split, at most the grid's blocks an SM
+            geo = mk.MV_GEOMETRIES[1]
+            cols = m * (mk.MV_F32_PARTS if x_dtype == "float32" else 1)
+            stages = -(-(k // 32) // geo[1])
+            smem = mk.mv_x_shared_offset(*geo) + mk.mv_x_shared_bytes(cols, -(-stages // splits) * geo[1])
+            unbounded = name[:-2] if _reg_bound(name) else name
+            per_sm = min(mm._occupancy(cp, mm._kernel_with_smem(cp, unbounded, smem), smem),
+                         -(-grid_x * splits // sms))
+            assert _reg_bound(name) == (per_sm if per_sm in mk.MV_REG_BOUNDS else None), (launched, per_sm)
+            if sms in (114, 132) and (n, x_dtype, m) in ((4001, "float16", 1), (4001, "float32", 1),
+                                                          (6001, "float16", 1), (30001, "float32", 2)):
+                assert _reg_bound(name) is not None, (launched, per_sm)  # H100 / H200: 2 or 3 an SM
+        else:
+            assert _reg_bound(name) is None, launched
         ys[bound_on] = y = cp.asnumpy(y)
         assert _rel_err(y, ref) <= 1e-5
     assert np.array_equal(ys[True], ys[False]), "bounded build's bits differ"
@@ -1907,7 +1927,7 @@ def test_matvec_auto_uses_int8_where_configured(monkeypatch):
 def test_mv_plan_queue_reg_bound(monkeypatch):
     """The float16 queue kernels of several rows take their build with
     registers for as many thread blocks an SM as their records leave room
-    for, where that is 2 or 3 (mk.MV_QUEUE_REG_BOUNDS), and keep
+    for, where that is 2 or 3 (mk.MV_REG_BOUNDS), and keep
     CQ_MV_MIN_BLOCKS's where more fit, where the bounded build would not keep
     that occupancy, for one row and with MV_XS_QUEUE_REG_BOUND off (CPU only:
     occupancy faked from the shared memory, 228 KiB an SM as on the H200,
@@ -1941,7 +1961,8 @@ def test_mv_plan_queue_reg_bound(monkeypatch):
     assert plan(2) == ("_xsq", 528, 1)
     assert plan(1) == ("_xsq1", 660, 1)
     assert plan(8, nb=64) == ("_xsqcb3", 396, 1)  # K = 2048: 32 KiB at M = 8
-    assert plan(4, tiles=100)[0] in ("_xs", "_xsb2")  # no queue: a thread block a tile (or split)
+    assert plan(4, tiles=100)[0] in ("_xs", "_xsb2", "_xsb3")  # no queue: a block a tile (or split); its knob
+
     reg_limit[2] = 1                              # a build that would lose occupancy
     assert plan(8) == ("_xsqc", 264, 1)
     monkeypatch.setattr(mm, "MV_XS_QUEUE_REG_BOUND", False)
@@ -1953,18 +1974,26 @@ def test_mv_plan_queue_reg_bound(monkeypatch):
         mk.mv_tc_name(f16, f16, 1, mk.MV_QUEUE_GEOMETRY, x_shared=True, queue=True, reg_bound=4)
 
 
-def test_mv_plan_few_blocks_reg_bound(monkeypatch):
-    """The x_shared kernels without a queue of (16, 64, 2) take their build
-    with registers for 2 thread blocks an SM ("_xsb2", "_xs1b2", float16 and
-    float32 x) where the grid has at most 2 an SM and that build keeps them
-    resident, else their own; none with MV_XS_FEW_BLOCKS_REG_BOUND off (CPU
-    only: occupancy faked, 5 an SM, 2 for the "b2" builds unless set)."""
+def test_mv_plan_unqueued_reg_bound(monkeypatch):
+    """The x_shared kernels without a queue of (16, 64, 2) ("_xs" for float16
+    and float32 x, "_xs1") take their build with registers for the thread
+    blocks an SM they will have, where that is 2 or 3 (mk.MV_REG_BOUNDS):
+    what their records allow, at most what the grid has an SM. Not where
+    the bounded build would lose that occupancy, nor with
+    MV_XS_UNQUEUED_REG_BOUND off (CPU only: occupancy faked from the shared
+    memory, 228 KiB an SM as on the H200, 1 KiB of it reserved a thread
+    block, at most 5 an SM, a bounded build at most its bound unless set)."""
     import cupyquant.matmul_kernels as mk
     import cupyquant.qmatmul as mm
     fake_cp = types.SimpleNamespace(float32=np.dtype(np.float32))
     _stub_kernel_builds(monkeypatch, mm)
-    b2_occupancy = [2]
-    monkeypatch.setattr(mm, "_occupancy", lambda cp, kern, smem: b2_occupancy[0] if kern.name.endswith("b2") else 5)
+    reg_limit = {}  # bound -> thread blocks its registers allow (faked)
+
+    def occupancy(cp, kern, smem):
+        by_smem = min(5, (228 << 10) // (smem + 1024))
+        bound = _reg_bound(kern.name)
+        return by_smem if bound is None else min(by_smem, reg_limit.get(bound, bound))
+    monkeypatch.setattr(mm, "_occupancy", occupancy)
     f16, f32 = np.dtype(np.float16), np.dtype(np.float32)
 
     def plan(x_dtype, m, tiles, nb=128):  # K = 4096 (128 blocks), 132 SMs
@@ -1977,20 +2006,29 @@ def test_mv_plan_few_blocks_reg_bound(monkeypatch):
     assert plan(f16, 4, 256) == ("_xsb2", 256, 1)
     assert plan(f32, 1, 256) == ("_xsb2", 256, 1)
     assert plan(f32, 2, 264) == ("_xsb2", 264, 1)   # 2 an SM exactly
-    assert plan(f16, 2, 265) == ("_xs", 265, 1)     # one SM with 3
+    assert plan(f16, 2, 265) == ("_xsb3", 265, 1)   # one SM with 3
+    assert plan(f16, 1, 384) == ("_xs1b3", 384, 1)  # 6144 rows
     assert plan(f16, 2, 100) == ("_xsb2", 100, 2)   # 100 tiles, K split in two: 200 thread blocks
-    assert plan(f16, 1, 8016)[0] == "_xsq1"         # queue kernels: not these builds
-    b2_occupancy[0] = 1                             # the build would not keep 2 an SM resident
+    assert plan(f16, 1, 600) == ("_xs1", 600, 1)    # 5 an SM: the kernel's own build
+    # float32 x, 2 rows: 32 KiB of records leave room for 3 an SM, whatever the tiles
+    assert plan(f32, 2, 896) == ("_xsb3", 396, 1)
+    assert plan(f32, 2, 8016) == ("_xsb3", 396, 1)
+    assert plan(f32, 1, 8016) == ("_xs", 528, 1)    # 16 KiB: 4 an SM, no bounded build
+    assert plan(f16, 1, 8016)[0] == "_xsq1"         # queue kernels: not these rules
+    reg_limit[2] = 1                                # the build would not keep 2 an SM resident
     assert plan(f16, 4, 256) == ("_xs", 256, 1)
-    assert plan(f16, 4, 132, nb=64) == ("_xsb2", 132, 1)  # ... 1 an SM (K = 2048, one stage): it does
-    b2_occupancy[0] = 2
-    monkeypatch.setattr(mm, "MV_XS_FEW_BLOCKS_REG_BOUND", False)
+    assert plan(f32, 2, 896) == ("_xsb3", 396, 1)
+    reg_limit.clear()
+    monkeypatch.setattr(mm, "MV_XS_UNQUEUED_REG_BOUND", False)
     assert plan(f16, 1, 256) == ("_xs1", 256, 1)
     assert plan(f32, 1, 256) == ("_xs", 256, 1)
+    assert plan(f32, 2, 896) == ("_xs", 396, 1)
     with pytest.raises(ValueError, match="reg_bound"):
         mk.mv_tc_name(f16, f16, 1, mk.MV_GEOMETRIES[0], x_shared=True, reg_bound=2)
     with pytest.raises(ValueError, match="reg_bound"):
         mk.mv_tc_name(f32, f16, 1, mk.MV_QUEUE_GEOMETRY, x_shared=True, queue=True, reg_bound=3)
+    with pytest.raises(ValueError, match="reg_bound"):
+        mk.mv_tc_name(f16, f16, 1, mk.MV_GEOMETRIES[1], x_shared=True, reg_bound=4)
 
 
 def test_mv_plan_queue_kernel(monkeypatch):
@@ -2023,7 +2061,7 @@ def test_mv_plan_queue_kernel(monkeypatch):
     assert plan(f16, 1, 859) == ("f16_f16_n1_r16_k64_s2_xsq1c", 660, 1)
     assert plan(f16, 1, 1056) == ("f16_f16_n1_r16_k64_s2_xsq1c", 660, 1)  # 1.6
     assert plan(f16, 1, 1057) == ("f16_f16_n1_r16_k64_s2_xsq1", 660, 1)
-    # 4096 rows: a block a tile, at most 2 an SM (their "b2" builds: test_mv_plan_few_blocks_reg_bound)
+    # 4096 rows: a block a tile, at most 2 an SM (their "b2" builds: test_mv_plan_unqueued_reg_bound)
     assert plan(f16, 1, 256) == ("f16_f16_n1_r16_k64_s2_xs1b2", 256, 1)
     assert plan(f16, 3, 256) == ("f16_f16_n1_r16_k64_s2_xsb2", 256, 1)
     assert plan(f32, 1, 8016)[0] == "f32_f16_n1_r16_k64_s2_xs"
