@@ -62,12 +62,13 @@ MV_QUEUE_GEOMETRY = (16, 64, 2)
 #: The one geometry of the x_shared kernels for one float16 activation row
 #: ("_xs1" and "_xsq1"; CQ_MV_TC_KERNEL_XS1 in q4_0_matmul.hip).
 MV_ONE_ROW_GEOMETRY = (16, 64, 2)
-#: The x_shared kernels of (16, 64, 2) are also compiled with registers for
-#: only this many thread blocks an SM ("b2", "b3"): the float16 queue kernels
-#: of several rows ("_xsq", "_xsqc") and the kernels without a queue ("_xs"
-#: for float16 and float32 x, "_xs1"). CQ_MV_TC_KERNEL_XSB / _XS1B in
-#: q4_0_matmul.hip; qmatmul._mv_reg_bound picks them.
-MV_REG_BOUNDS = (2, 3)
+#: The float16 queue kernels of several rows ("_xsq", "_xsqc") are also
+#: compiled with registers for only this many thread blocks an SM ("b2",
+#: "b3": CQ_MV_TC_KERNEL_XSB in q4_0_matmul.hip; qmatmul.MV_XS_QUEUE_REG_BOUND) ...
+MV_QUEUE_REG_BOUNDS = (2, 3)
+#: ... and the float32 x_shared kernel without a queue ("_xs") for this many
+#: (float32 x, M = 2 at K = 4096; qmatmul.MV_XS_UNQUEUED_REG_BOUND).
+MV_F32_REG_BOUNDS = (3,)
 #: The one geometry of the kernels that copy float16 x (2-8 rows) into a ring
 #: of their own beside the weight stages ("_xr"; CQ_MV_TC_KERNEL_XR in
 #: q4_0_matmul.hip): 64 weight rows a thread block, so that each x stage
@@ -201,21 +202,31 @@ def mv_tc_name(x_dtype, out_dtype, n_tiles: int, geometry=MV_GEOMETRIES[0], x_sh
     ``copy_fill``: a queue kernel's build that copies x into its records with
     cp.async (one row: a stage at a time, beside that stage's weights; more
     rows: the whole split at once); ``reg_bound``: the build with registers
-    for that many thread blocks an SM (MV_REG_BOUNDS) of an x_shared kernel
-    of MV_GEOMETRIES[1], a queue kernel only for several float16 rows; None:
-    CQ_MV_MIN_BLOCKS."""
+    for that many thread blocks an SM of an x_shared kernel of
+    MV_GEOMETRIES[1] (mv_reg_bounds); None: CQ_MV_MIN_BLOCKS."""
     x = _X_SUFFIX[getattr(x_dtype, "name", str(x_dtype))]
     rt, kb, st = geometry
     if copy_fill and not (x_shared and queue):
         raise ValueError("copy_fill: queue kernels only")
-    if reg_bound is not None and not (reg_bound in MV_REG_BOUNDS and x_shared and
-                                      tuple(geometry) == MV_GEOMETRIES[1] and
-                                      not (queue and (one_row or x != "f16"))):
-        raise ValueError(f"reg_bound {reg_bound}: {MV_REG_BOUNDS} for the x_shared kernels of {MV_GEOMETRIES[1]} "
-                         f"(with a queue: float16 x, several rows)")
+    if reg_bound is not None and not (x_shared and tuple(geometry) == MV_GEOMETRIES[1] and
+                                      reg_bound in mv_reg_bounds(x_dtype, queue, one_row)):
+        raise ValueError(f"reg_bound {reg_bound}: {MV_QUEUE_REG_BOUNDS} for the x_shared queue kernels of "
+                         f"{MV_GEOMETRIES[1]} and several float16 rows, {MV_F32_REG_BOUNDS} for the one "
+                         f"without a queue and float32 x")
     suffix = ("_xsq" if queue else "_xs") + ("1" if one_row else "") + ("c" if copy_fill else "") + \
         (f"b{reg_bound}" if reg_bound else "") if x_shared else "_xr" if x_ring else ""
     return f"cq_q4_0_mv_tc_{x}_{out_suffix(out_dtype)}_n{n_tiles}_r{rt}_k{kb}_s{st}" + suffix
+
+
+def mv_reg_bounds(x_dtype, queue: bool, one_row: bool = False) -> tuple:
+    """The register bounds (thread blocks an SM) an x_shared kernel of
+    MV_GEOMETRIES[1] is also compiled for (mv_tc_name's ``reg_bound``)."""
+    x = _X_SUFFIX[getattr(x_dtype, "name", str(x_dtype))]
+    if one_row:
+        return ()
+    if queue:
+        return MV_QUEUE_REG_BOUNDS if x == "f16" else ()
+    return MV_F32_REG_BOUNDS if x == "f32" else ()
 
 
 def mv_x_shared_bytes(columns: int, blocks: int) -> int:
@@ -277,11 +288,10 @@ def all_kernel_names() -> list[str]:
             names += [mv_tc_name("float32", o, n, geo) for n in (1, 2)]
             names.append(mv_tc_name("float32", o, 1, geo, x_shared=True))
         names += [mv_tc_name("float16", o, 1, MV_QUEUE_GEOMETRY, x_shared=True, queue=True, copy_fill=c, reg_bound=b)
-                  for c in (False, True) for b in (None,) + MV_REG_BOUNDS]
+                  for c in (False, True) for b in (None,) + MV_QUEUE_REG_BOUNDS]
         names += [mv_tc_name("float16", o, 1, MV_ONE_ROW_GEOMETRY, x_shared=True, queue=q, one_row=True,
                              copy_fill=c) for q, c in ((False, False), (True, False), (True, True))]
-        names += [mv_tc_name(xd, o, 1, MV_GEOMETRIES[1], x_shared=True, one_row=r, reg_bound=b)
-                  for xd, r in (("float16", False), ("float16", True), ("float32", False)) for b in MV_REG_BOUNDS]
+        names += [mv_tc_name("float32", o, 1, MV_GEOMETRIES[1], x_shared=True, reg_bound=b) for b in MV_F32_REG_BOUNDS]
         names.append(mv_tc_name("float16", o, 1, MV_GEOMETRY_SMALL))
         names.append(mv_tc_name("float32", o, 1, MV_GEOMETRY_SMALL, x_shared=True))
         names.append(mv_tc_name("float16", o, 1, MV_X_RING_GEOMETRY, x_ring=True))

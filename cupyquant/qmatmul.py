@@ -299,23 +299,27 @@ MV_ONE_ROW_KERNEL = True
 #: runs 6-7; with fewer rows slower, run 6); above 8 (the most float16 rows
 #: an x_shared kernel takes): never.
 MV_XS_COPY_FILL_FROM_M = 8
-#: The x_shared kernels of (16, 64, 2) take their build with registers for
-#: the thread blocks an SM they will have (what their shared memory allows,
-#: at most what their grid has an SM), where that is one of mk.MV_REG_BOUNDS
-#: (2 or 3: "_xsqb2", "_xsqcb3", "_xsb2", "_xs1b3", ...), not the 48
-#: registers of CQ_MV_MIN_BLOCKS = 5 (spills, less freedom for the scheduler,
-#: no occupancy gained); _mv_reg_bound. This knob: the float16 queue kernels
-#: of several rows. H200, us, two rounds, notes/h200_s35 run 4 (bits equal in
-#: every case): 128256 x 4096 M = 8 / 6 / 4 106.4-106.6 / 105.4-105.8 /
-#: 93.8-93.9 against 117.4-117.5 / 116.1-116.9 / 98.6-101.1; 14336 x 4096 M =
-#: 8 / 6 / 4 18.5-18.6 / 16.1-16.2 / 15.1-15.2 against 19.6 / 19.4 /
-#: 15.4-15.5; 32000 x 2048 M = 8 (3 an SM) 18.8 against 19.7-19.8. Forced
-#: where 4 or 5 fit, the bound of 2 lost 14-36% (11008 x 4096 M = 2 14.0
-#: against 11.5-12.4), a bound of 4 was mixed: not compiled.
+#: Two x_shared kernels of (16, 64, 2) take their build with registers for as
+#: many thread blocks an SM as their shared memory allows, where they have one
+#: for that count (mk.mv_reg_bounds: "_xsqb2", "_xsqcb3", float32 "_xsb3",
+#: ...) and the grid fills them, not the 48 registers of CQ_MV_MIN_BLOCKS = 5
+#: (spills, less freedom for the scheduler, no occupancy gained);
+#: _mv_reg_bound. This knob: the float16 queue kernels of several rows. H200,
+#: us, two rounds, notes/h200_s35 run 4 (bits equal in every case): 128256 x
+#: 4096 M = 8 / 6 / 4 106.4-106.6 / 105.4-105.8 / 93.8-93.9 against
+#: 117.4-117.5 / 116.1-116.9 / 98.6-101.1; 14336 x 4096 M = 8 / 6 / 4
+#: 18.5-18.6 / 16.1-16.2 / 15.1-15.2 against 19.6 / 19.4 / 15.4-15.5; 32000 x
+#: 2048 M = 8 (3 an SM) 18.8 against 19.7-19.8. Forced where 4 or 5 fit, the
+#: bound of 2 lost 14-36% (11008 x 4096 M = 2 14.0 against 11.5-12.4), a bound
+#: of 4 was mixed: not compiled.
 MV_XS_QUEUE_REG_BOUND = True
-#: ... and this one the kernels without a queue ("_xs" for float16 and
-#: float32 x, "_xs1"): grids of at most 2 or 3 thread blocks an SM (4096 x
-#: 4096, 256 tiles) or records that allow no more (float32 x, M = 2).
+#: ... and this one the float32 kernel without a queue ("_xs"): M = 2 at K
+#: = 4096 (32 KiB of records, 3 an SM). H200, us, two rounds in both orders
+#: (notes/h200_s36 run 1): 14336 x 4096 15.67-15.91 against 16.09-16.14,
+#: 128256 x 4096 94.6-95.3 against 95.7-97.2. Where the grid has fewer an
+#: SM than the records allow, the bounded builds lost (4096 x 4096: 256
+#: thread blocks, 2 an SM, float32 x M = 1 / 2 7.1-7.2 / 8.4 against 6.0 /
+#: 7.2; the float16 "_xs" / "_xs1", not compiled since: 18-29% but one).
 MV_XS_UNQUEUED_REG_BOUND = True
 #: ... and one row takes "_xsq1c", which copies each stage's x beside its
 #: weights, where the tiles are more than lo and at most hi times its thread
@@ -798,10 +802,9 @@ def _mv_plan(cp, x_dtype, y_dtype, mc: int, nb: int, tiles: int, n_tiles: int, s
                 name_of = functools.partial(mk.mv_tc_name, x_dtype, y_dtype, 1, geo, x_shared=True, queue=queue,
                                             one_row=one_row, copy_fill=copy_fill)
                 name = name_of()
-                # (no bounded builds of the one-row queue kernels)
-                bounded = MV_XS_QUEUE_REG_BOUND and not one_row and not f32 if queue else MV_XS_UNQUEUED_REG_BOUND
-                if bounded and geo == mk.MV_GEOMETRIES[1]:
-                    name = _mv_reg_bound(cp, name_of, smem + xs, grid_x * splits, sms)
+                if (MV_XS_QUEUE_REG_BOUND if queue else MV_XS_UNQUEUED_REG_BOUND) and geo == mk.MV_GEOMETRIES[1]:
+                    name = _mv_reg_bound(cp, name_of, mk.mv_reg_bounds(x_dtype, queue, one_row), smem + xs,
+                                         grid_x * splits, sms)
                 return (_kernel_with_smem(cp, name, smem + xs), geo, smem + xs, grid_x, splits, sps, True,
                         grid_x >= resident // splits)
     if MV_X_RING and MV_GEOMETRY is None and not f32 and n_tiles == 1 and mc >= 2:
@@ -828,17 +831,19 @@ def _mv_plan(cp, x_dtype, y_dtype, mc: int, nb: int, tiles: int, n_tiles: int, s
     return kern, geo, smem, tiles, splits, sps, False, tiles * splits >= resident
 
 
-def _mv_reg_bound(cp, name_of, smem: int, blocks: int, sms: int) -> str:
+def _mv_reg_bound(cp, name_of, bounds, smem: int, blocks: int, sms: int) -> str:
     """An x_shared kernel's build with registers for the thread blocks an SM
-    it will have: as many as ``smem`` bytes of dynamic shared memory allow
-    its own build, at most what a grid of ``blocks`` has on ``sms``
-    multiprocessors. That build where the count is one of mk.MV_REG_BOUNDS
-    and the build keeps it resident, else the kernel's own.
+    that ``smem`` bytes of dynamic shared memory allow its own build, where
+    that count is one of its ``bounds`` (mk.mv_reg_bounds), a grid of
+    ``blocks`` fills that many on ``sms`` multiprocessors, and the bounded
+    build keeps them resident; else the kernel's own build.
     ``name_of(reg_bound=...)``: the kernel's name (mk.mv_tc_name with its
     other arguments bound)."""
     name = name_of()
-    per_sm = min(_occupancy(cp, _kernel_with_smem(cp, name, smem), smem), -(-blocks // sms))
-    if per_sm not in mk.MV_REG_BOUNDS:
+    if not bounds:
+        return name
+    per_sm = _occupancy(cp, _kernel_with_smem(cp, name, smem), smem)
+    if per_sm not in bounds or blocks < per_sm * sms:
         return name
     bound = name_of(reg_bound=per_sm)
     return bound if _occupancy(cp, _kernel_with_smem(cp, bound, smem), smem) >= per_sm else name

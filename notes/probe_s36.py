@@ -3,13 +3,19 @@ their register-bound builds.
 
     python3 notes/probe_s35.py precompile:shipped,nobf16
     python3 notes/probe_s36.py regb:2                                  (run 1)
+    python3 notes/probe_s36.py regb2:2                                 (run 2)
 
 regb[:rounds]  the package's MV_XS_UNQUEUED_REG_BOUND on and off: "_xs" /
   "_xs1" grids that have 2 or 3 thread blocks an SM, because the grid is
   small (4096 x 4096: 256 tiles; 6144 x 4096: 384) or because the records
   allow no more (float32 x, M = 2: 32 KiB at K = 4096). Float16 x M = 1, 2,
   4 and float32 x M = 1, 2 (the package's kernels in probe_s35's "nobf16"
-  module: compiled without the bfloat16-output kernels).
+  module: compiled without the bfloat16-output kernels). Ran on commit
+  d821df7, whose float16 "_xs" / "_xs1" builds with bounds were removed
+  after it (they lost); since then the knob moves only float32 x.
+regb2[:rounds]  the same knob on the kept builds: float32 x M = 2 (and M = 1
+  and 3, which it must leave alone) on shapes whose records leave room for
+  3 thread blocks an SM and whose grid fills them.
 """
 
 from __future__ import annotations
@@ -39,6 +45,25 @@ def part_regb(rounds="2"):
               bench_cell(bench, launched, "float16"), rounds)
     ab_rounds([(4096, 4096), (14336, 4096), (4096, 14336), (128256, 4096)], [1, 2], settings,
               bench_cell(bench, launched, "float32"), rounds)
+    mm.MV_XS_UNQUEUED_REG_BOUND = True
+
+
+def part_regb2(rounds="2"):
+    from probe_s35 import no_bf16_source
+    from test_bench_matmul import get_bench
+
+    import cupyquant.qmatmul as mm
+    from cupyquant.gpu.modules import get_function
+    bench = get_bench()
+    print(f"copy {bench.ceiling() / 1e9:.0f} GB/s", flush=True)
+    launched = launch_spy(mm)
+    src = no_bf16_source()
+    mm._function = lambda name: get_function("matmul:s35:nobf16", src, name)
+    settings = {"on": knob_setting(mm, MV_XS_UNQUEUED_REG_BOUND=True),
+                "off": knob_setting(mm, MV_XS_UNQUEUED_REG_BOUND=False)}
+    ab_rounds([(14336, 4096), (11008, 4096), (18944, 3584), (128256, 4096)], [2], settings,
+              bench_cell(bench, launched, "float32"), rounds)
+    ab_rounds([(14336, 4096)], [1, 3], settings, bench_cell(bench, launched, "float32"), 1)
     mm.MV_XS_UNQUEUED_REG_BOUND = True
 
 

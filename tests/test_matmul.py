@@ -606,7 +606,7 @@ def test_matvec_queue_reg_bound_kernels(n, k, offset, m, monkeypatch):
             smem = mk.mv_x_shared_offset(*geo) + mk.mv_x_shared_bytes(m, -(-k // 32 // geo[1]) * geo[1])
             unbounded = name[:-2] if _reg_bound(name) else name
             per_sm = mm._occupancy(cp, mm._kernel_with_smem(cp, unbounded, smem), smem)
-            assert _reg_bound(name) == (per_sm if per_sm in mk.MV_REG_BOUNDS else None), (launched, per_sm)
+            assert _reg_bound(name) == (per_sm if per_sm in mk.MV_QUEUE_REG_BOUNDS else None), (launched, per_sm)
         else:
             assert _reg_bound(name) is None, launched
         ys[bound_on] = y = cp.asnumpy(y)
@@ -617,16 +617,16 @@ def test_matvec_queue_reg_bound_kernels(n, k, offset, m, monkeypatch):
 
 
 @gpu
-@pytest.mark.parametrize("n,x_dtype,m", [(4001, "float16", 1), (4001, "float16", 3), (4001, "float32", 1),
-                                         (4001, "float32", 2), (6001, "float16", 1), (30001, "float32", 2)])
-def test_matvec_unqueued_reg_bound_kernels(n, x_dtype, m, monkeypatch):
-    """x_shared kernels without a queue ("_xs", "_xs1") on grids of at most 2
-    or 3 thread blocks an SM: 4001 x 4096 (251 tiles) and 6001 x 4096 (376)
-    on an H100 / H200, and float32 x M = 2 on 30001 x 4096, whose 32 KiB of
-    records leave room for 3. Their builds with registers for that many
-    ("_xs1b2", "_xsb3", ...), where the count is 2 or 3: float32-accurate,
-    and the same bits as the builds of CQ_MV_MIN_BLOCKS
-    (MV_XS_UNQUEUED_REG_BOUND off)."""
+@pytest.mark.parametrize("n,offset", [(30001, 0), (30001, 1), (4001, 0)])
+@pytest.mark.parametrize("m", [1, 2, 3])
+def test_matvec_unqueued_reg_bound_kernels(n, offset, m, monkeypatch):
+    """float32 x on the x_shared kernel without a queue ("_xs"): its builds
+    with registers for as many thread blocks an SM as its records allow,
+    where that is 3 and the grid fills them ("_xsb3"; M = 2 on
+    30001 x 4096 on an H100 / H200: 3), else its own (4001 x 4096: 251
+    thread blocks): float32-accurate, the same bits as the build of
+    CQ_MV_MIN_BLOCKS (MV_XS_UNQUEUED_REG_BOUND off); also with unaligned
+    weights (odd offset)."""
     _need_tensor_cores("matvec_f16tc")
     import cupyquant.matmul_kernels as mk
     import cupyquant.qmatmul as mm
@@ -634,8 +634,8 @@ def test_matvec_unqueued_reg_bound_kernels(n, x_dtype, m, monkeypatch):
     monkeypatch.setattr(mm, "_mv_plans", {})
     launched = _spy_launches(monkeypatch, mm)
     k = 4096
-    c = case(n, k)
-    x = cp.asarray(np.random.default_rng().standard_normal((m, k)).astype(x_dtype))
+    c = case(n, k, offset)
+    x = cp.asarray(np.random.default_rng().standard_normal((m, k)).astype(np.float32))
     ref = cp.asnumpy(x).astype(np.float64) @ c.w64.T
     sms = device_info(cp.cuda.Device().id)["sm_count"]
     ys = {}
@@ -644,21 +644,21 @@ def test_matvec_unqueued_reg_bound_kernels(n, x_dtype, m, monkeypatch):
         launched.clear()
         y = matmul(x, c.w, out=cp.full((m, n), np.nan, dtype=cp.float32), path="matvec_f16tc")
         name, (grid_x, splits) = launched[-1]
-        assert _xs_kind(name) == ("_xs1" if m == 1 and x_dtype == "float16" else "_xs"), launched
-        assert "_r16_k64_s2_" in name, launched
-        if bound_on:
-            # the unbounded build's occupancy with the records of its split, at most the grid's blocks an SM
+        x_shared = _xs_kind(name) == "_xs"
+        assert x_shared or m == 3, launched  # (3 rows: x_shared where MV_X_SHARED_MAX allows)
+        if bound_on and x_shared:
+            # the unbounded build's occupancy with the records of its split; the grid must fill it
             geo = mk.MV_GEOMETRIES[1]
-            cols = m * (mk.MV_F32_PARTS if x_dtype == "float32" else 1)
+            assert "_r16_k64_s2_" in name, launched
             stages = -(-(k // 32) // geo[1])
-            smem = mk.mv_x_shared_offset(*geo) + mk.mv_x_shared_bytes(cols, -(-stages // splits) * geo[1])
+            smem = mk.mv_x_shared_offset(*geo) + mk.mv_x_shared_bytes(m * mk.MV_F32_PARTS,
+                                                                       -(-stages // splits) * geo[1])
             unbounded = name[:-2] if _reg_bound(name) else name
-            per_sm = min(mm._occupancy(cp, mm._kernel_with_smem(cp, unbounded, smem), smem),
-                         -(-grid_x * splits // sms))
-            assert _reg_bound(name) == (per_sm if per_sm in mk.MV_REG_BOUNDS else None), (launched, per_sm)
-            if sms in (114, 132) and (n, x_dtype, m) in ((4001, "float16", 1), (4001, "float32", 1),
-                                                          (6001, "float16", 1), (30001, "float32", 2)):
-                assert _reg_bound(name) is not None, (launched, per_sm)  # H100 / H200: 2 or 3 an SM
+            per_sm = mm._occupancy(cp, mm._kernel_with_smem(cp, unbounded, smem), smem)
+            want = per_sm if per_sm in mk.MV_F32_REG_BOUNDS and grid_x * splits >= per_sm * sms else None
+            assert _reg_bound(name) == want, (launched, per_sm)
+            if sms in (114, 132) and m == 2:  # H100 / H200
+                assert _reg_bound(name) == (3 if n == 30001 else None), (launched, per_sm)
         else:
             assert _reg_bound(name) is None, launched
         ys[bound_on] = y = cp.asnumpy(y)
@@ -1927,7 +1927,7 @@ def test_matvec_auto_uses_int8_where_configured(monkeypatch):
 def test_mv_plan_queue_reg_bound(monkeypatch):
     """The float16 queue kernels of several rows take their build with
     registers for as many thread blocks an SM as their records leave room
-    for, where that is 2 or 3 (mk.MV_REG_BOUNDS), and keep
+    for, where that is 2 or 3 (mk.MV_QUEUE_REG_BOUNDS), and keep
     CQ_MV_MIN_BLOCKS's where more fit, where the bounded build would not keep
     that occupancy, for one row and with MV_XS_QUEUE_REG_BOUND off (CPU only:
     occupancy faked from the shared memory, 228 KiB an SM as on the H200,
@@ -1961,7 +1961,7 @@ def test_mv_plan_queue_reg_bound(monkeypatch):
     assert plan(2) == ("_xsq", 528, 1)
     assert plan(1) == ("_xsq1", 660, 1)
     assert plan(8, nb=64) == ("_xsqcb3", 396, 1)  # K = 2048: 32 KiB at M = 8
-    assert plan(4, tiles=100)[0] in ("_xs", "_xsb2", "_xsb3")  # no queue: a block a tile (or split); its knob
+    assert plan(4, tiles=100)[0] == "_xs"         # no queue: a thread block a tile (or split)
 
     reg_limit[2] = 1                              # a build that would lose occupancy
     assert plan(8) == ("_xsqc", 264, 1)
@@ -1975,10 +1975,10 @@ def test_mv_plan_queue_reg_bound(monkeypatch):
 
 
 def test_mv_plan_unqueued_reg_bound(monkeypatch):
-    """The x_shared kernels without a queue of (16, 64, 2) ("_xs" for float16
-    and float32 x, "_xs1") take their build with registers for the thread
-    blocks an SM they will have, where that is 2 or 3 (mk.MV_REG_BOUNDS):
-    what their records allow, at most what the grid has an SM. Not where
+    """The float32 x_shared kernel without a queue of (16, 64, 2) ("_xs")
+    takes its build with registers for as many thread blocks an SM as its
+    records allow, where that is 3 (mk.MV_F32_REG_BOUNDS) and the grid fills
+    them; not where the grid has fewer an SM, nor for float16 x, nor where
     the bounded build would lose that occupancy, nor with
     MV_XS_UNQUEUED_REG_BOUND off (CPU only: occupancy faked from the shared
     memory, 228 KiB an SM as on the H200, 1 KiB of it reserved a thread
@@ -2002,33 +2002,31 @@ def test_mv_plan_unqueued_reg_bound(monkeypatch):
         assert kern.name in mk.all_kernel_names(), kern.name
         return kern.name.split("_s2")[-1], grid_x, splits
 
-    assert plan(f16, 1, 256) == ("_xs1b2", 256, 1)   # 4096 rows: 256 thread blocks on 132 SMs
-    assert plan(f16, 4, 256) == ("_xsb2", 256, 1)
-    assert plan(f32, 1, 256) == ("_xsb2", 256, 1)
-    assert plan(f32, 2, 264) == ("_xsb2", 264, 1)   # 2 an SM exactly
-    assert plan(f16, 2, 265) == ("_xsb3", 265, 1)   # one SM with 3
-    assert plan(f16, 1, 384) == ("_xs1b3", 384, 1)  # 6144 rows
-    assert plan(f16, 2, 100) == ("_xsb2", 100, 2)   # 100 tiles, K split in two: 200 thread blocks
-    assert plan(f16, 1, 600) == ("_xs1", 600, 1)    # 5 an SM: the kernel's own build
-    # float32 x, 2 rows: 32 KiB of records leave room for 3 an SM, whatever the tiles
-    assert plan(f32, 2, 896) == ("_xsb3", 396, 1)
+    # float32 x, 2 rows: 32 KiB of records leave room for 3 an SM
+    assert plan(f32, 2, 896) == ("_xsb3", 396, 1)   # 14336 rows
     assert plan(f32, 2, 8016) == ("_xsb3", 396, 1)
-    assert plan(f32, 1, 8016) == ("_xs", 528, 1)    # 16 KiB: 4 an SM, no bounded build
-    assert plan(f16, 1, 8016)[0] == "_xsq1"         # queue kernels: not these rules
-    reg_limit[2] = 1                                # the build would not keep 2 an SM resident
+    assert plan(f32, 2, 396) == ("_xsb3", 396, 1)   # the grid fills them exactly
+    assert plan(f32, 2, 395) == ("_xs", 395, 1)     # ... and one short
+    assert plan(f32, 2, 256) == ("_xs", 256, 1)     # 4096 rows: 2 an SM
+    assert plan(f32, 1, 8016) == ("_xs", 528, 1)    # 16 KiB: 4 an SM
+    assert plan(f32, 1, 256) == ("_xs", 256, 1)
+    assert plan(f16, 1, 256) == ("_xs1", 256, 1)    # float16 x without a queue: no bounded builds
     assert plan(f16, 4, 256) == ("_xs", 256, 1)
-    assert plan(f32, 2, 896) == ("_xsb3", 396, 1)
+    assert plan(f16, 1, 8016)[0] == "_xsq1"
+    reg_limit[3] = 2                                # the build would not keep 3 an SM resident
+    assert plan(f32, 2, 896) == ("_xs", 396, 1)
     reg_limit.clear()
     monkeypatch.setattr(mm, "MV_XS_UNQUEUED_REG_BOUND", False)
-    assert plan(f16, 1, 256) == ("_xs1", 256, 1)
-    assert plan(f32, 1, 256) == ("_xs", 256, 1)
     assert plan(f32, 2, 896) == ("_xs", 396, 1)
     with pytest.raises(ValueError, match="reg_bound"):
-        mk.mv_tc_name(f16, f16, 1, mk.MV_GEOMETRIES[0], x_shared=True, reg_bound=2)
+        mk.mv_tc_name(f32, f16, 1, mk.MV_GEOMETRIES[0], x_shared=True, reg_bound=2)
     with pytest.raises(ValueError, match="reg_bound"):
         mk.mv_tc_name(f32, f16, 1, mk.MV_QUEUE_GEOMETRY, x_shared=True, queue=True, reg_bound=3)
     with pytest.raises(ValueError, match="reg_bound"):
-        mk.mv_tc_name(f16, f16, 1, mk.MV_GEOMETRIES[1], x_shared=True, reg_bound=4)
+        mk.mv_tc_name(f16, f16, 1, mk.MV_GEOMETRIES[1], x_shared=True, reg_bound=2)
+    with pytest.raises(ValueError, match="reg_bound"):
+        mk.mv_tc_name(f32, f16, 1, mk.MV_GEOMETRIES[1], x_shared=True, reg_bound=2)
+    assert mk.mv_tc_name(f32, f16, 1, mk.MV_GEOMETRIES[1], x_shared=True, reg_bound=3).endswith("_s2_xsb3")
 
 
 def test_mv_plan_queue_kernel(monkeypatch):
@@ -2061,13 +2059,12 @@ def test_mv_plan_queue_kernel(monkeypatch):
     assert plan(f16, 1, 859) == ("f16_f16_n1_r16_k64_s2_xsq1c", 660, 1)
     assert plan(f16, 1, 1056) == ("f16_f16_n1_r16_k64_s2_xsq1c", 660, 1)  # 1.6
     assert plan(f16, 1, 1057) == ("f16_f16_n1_r16_k64_s2_xsq1", 660, 1)
-    # 4096 rows: a block a tile, at most 2 an SM (their "b2" builds: test_mv_plan_unqueued_reg_bound)
-    assert plan(f16, 1, 256) == ("f16_f16_n1_r16_k64_s2_xs1b2", 256, 1)
-    assert plan(f16, 3, 256) == ("f16_f16_n1_r16_k64_s2_xsb2", 256, 1)
+    assert plan(f16, 1, 256) == ("f16_f16_n1_r16_k64_s2_xs1", 256, 1)    # 4096 rows: a block a tile
+    assert plan(f16, 3, 256) == ("f16_f16_n1_r16_k64_s2_xs", 256, 1)
     assert plan(f32, 1, 8016)[0] == "f32_f16_n1_r16_k64_s2_xs"
     monkeypatch.setattr(mm, "MV_ONE_ROW_KERNEL", False)
     assert plan(f16, 1, 8016) == ("f16_f16_n1_r16_k64_s2_xsq", 660, 1)
-    assert plan(f16, 1, 256) == ("f16_f16_n1_r16_k64_s2_xsb2", 256, 1)
+    assert plan(f16, 1, 256) == ("f16_f16_n1_r16_k64_s2_xs", 256, 1)
     assert plan(f16, 1, 896) == ("f16_f16_n1_r16_k64_s2_xsq", 660, 1)
     monkeypatch.setattr(mm, "MV_ONE_ROW_KERNEL", True)
     monkeypatch.setattr(mm, "MV_XS_COPY_FILL_FROM_M", 99)

@@ -1161,22 +1161,19 @@ __device__ __forceinline__ void cq_mm_gen(const cq_u8* __restrict__ w, cq_i64 ro
 // 117.4-117.5, M = 6 105.4-105.8 against 116.1-116.9, M = 4 (b3) 93.8-93.9
 // against 98.6-101.1; 14336 x 4096 M = 8 18.5-18.6 against 19.6, M = 6
 // 16.1-16.2 against 19.4. Where the records allow 4 or 5 thread blocks an SM
-// a bound of 4 was mixed and 2 or 3 lost (the occupancy they cost). The
-// float32 kernel without a queue comes with the same bounds (below).
+// a bound of 4 was mixed and 2 or 3 lost (the occupancy they cost).
+// The float32 kernel without a queue ("_xs") comes with a bound of 3, for
+// records that leave room for 3 (M = 2 at K = 4096: 32 KiB;
+// qmatmul.MV_XS_UNQUEUED_REG_BOUND). Not the float16 ones: on grids of 2-3
+// thread blocks an SM (4096 x 4096, 6144 x 4096), their bounded builds were
+// 18-29% slower but one cell (notes/h200_s36 run 1, M = 1: 5.2 -> 6.2 us).
 #define CQ_MV_TC_KERNEL_XSB(XN, XF32, ON, OT, RT, KB, ST, XQ, XC, XSUF, MINB) \
     CQ_MV_TC_KERNEL_XQ(XN, XF32, 1, ON, OT, RT, KB, ST, true, XQ, CQ_MV_XS_COPY_WARPS, XSUF, MINB, false, false, XC)
 // ... and its kernel for one float16 activation row (M1 in cq_mv_tc; XSUF
 // has a 1).
 #define CQ_MV_TC_KERNEL_XS1(ON, OT, RT, KB, ST, XQ, XC, XSUF) \
-    CQ_MV_TC_KERNEL_XS1B(ON, OT, RT, KB, ST, XQ, XC, XSUF, CQ_MV_MIN_BLOCKS)
-// ... with registers for MINB thread blocks an SM. The x_shared kernels
-// without a queue ("_xs", "_xs1") also come with bounds of 2 and 3, for
-// grids that have no more thread blocks an SM than that, whether the grid
-// is small (4096 x 4096: 256 tiles on 132 SMs) or the records leave room
-// for no more (float32 x, M = 2 at K = 4096: 3);
-// qmatmul.MV_XS_UNQUEUED_REG_BOUND.
-#define CQ_MV_TC_KERNEL_XS1B(ON, OT, RT, KB, ST, XQ, XC, XSUF, MINB) \
-    CQ_MV_TC_KERNEL_XQ(f16, false, 1, ON, OT, RT, KB, ST, true, XQ, CQ_MV_XS_COPY_WARPS, XSUF, MINB, true, false, XC)
+    CQ_MV_TC_KERNEL_XQ(f16, false, 1, ON, OT, RT, KB, ST, true, XQ, CQ_MV_XS_COPY_WARPS, XSUF, CQ_MV_MIN_BLOCKS, true, \
+                       false, XC)
 #define CQ_MV_TC_KERNEL_XQ(XN, XF32, NT, ON, OT, RT, KB, ST, XS, XQ, CW, XSUF, MINB, M1, XR, XC)      \
     extern "C" __global__ void __launch_bounds__(CQ_MM_THREADS, MINB)                                    \
         cq_q4_0_mv_tc_##XN##_##ON##_n##NT##_r##RT##_k##KB##_s##ST##XSUF(                                 \
@@ -1225,11 +1222,6 @@ __device__ __forceinline__ void cq_mm_gen(const cq_u8* __restrict__ w, cq_i64 ro
     CQ_MV_TC_KERNEL_XSB(f16, false, ON, OT, 16, 64, 2, true, false, _xsqb3, 3) \
     CQ_MV_TC_KERNEL_XSB(f16, false, ON, OT, 16, 64, 2, true, true, _xsqcb3, 3) \
     CQ_MV_TC_KERNEL_XS1(ON, OT, 16, 64, 2, false, false, _xs1) \
-    CQ_MV_TC_KERNEL_XS1B(ON, OT, 16, 64, 2, false, false, _xs1b2, 2) \
-    CQ_MV_TC_KERNEL_XS1B(ON, OT, 16, 64, 2, false, false, _xs1b3, 3) \
-    CQ_MV_TC_KERNEL_XSB(f16, false, ON, OT, 16, 64, 2, false, false, _xsb2, 2) \
-    CQ_MV_TC_KERNEL_XSB(f16, false, ON, OT, 16, 64, 2, false, false, _xsb3, 3) \
-    CQ_MV_TC_KERNEL_XSB(f32, true, ON, OT, 16, 64, 2, false, false, _xsb2, 2) \
     CQ_MV_TC_KERNEL_XSB(f32, true, ON, OT, 16, 64, 2, false, false, _xsb3, 3) \
     CQ_MV_TC_KERNEL_XS1(ON, OT, 16, 64, 2, true, false, _xsq1) \
     CQ_MV_TC_KERNEL_XS1(ON, OT, 16, 64, 2, true, true, _xsq1c) \
