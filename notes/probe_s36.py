@@ -4,6 +4,7 @@ their register-bound builds.
     python3 notes/probe_s35.py precompile:shipped,nobf16
     python3 notes/probe_s36.py regb:2                                  (run 1)
     python3 notes/probe_s36.py regb2:2                                 (run 2)
+    python3 notes/probe_s36.py f32long:2                               (run 3)
 
 regb[:rounds]  the package's MV_XS_UNQUEUED_REG_BOUND on and off: "_xs" /
   "_xs1" grids that have 2 or 3 thread blocks an SM, because the grid is
@@ -16,6 +17,11 @@ regb[:rounds]  the package's MV_XS_UNQUEUED_REG_BOUND on and off: "_xs" /
 regb2[:rounds]  the same knob on the kept builds: float32 x M = 2 (and M = 1
   and 3, which it must leave alone) on shapes whose records leave room for
   3 thread blocks an SM and whose grid fills them.
+f32long[:rounds]  float32 x, M = 1, long K (4096 x 14336 takes 19.3 us
+  there against 12.5 with float16 x): the shipped plan ((16, 32, 3) x_shared,
+  57 KiB of records, one split) against (16, 64, 2) (MV_GEOMETRY) and K
+  splits (MV_BLOCKS_PER_SM 1 / 2: records of a split only), package knobs
+  on the shipped module.
 """
 
 from __future__ import annotations
@@ -65,6 +71,24 @@ def part_regb2(rounds="2"):
               bench_cell(bench, launched, "float32"), rounds)
     ab_rounds([(14336, 4096)], [1, 3], settings, bench_cell(bench, launched, "float32"), 1)
     mm.MV_XS_UNQUEUED_REG_BOUND = True
+
+
+def part_f32long(rounds="2"):
+    from test_bench_matmul import get_bench
+
+    import cupyquant.qmatmul as mm
+    bench = get_bench()
+    print(f"copy {bench.ceiling() / 1e9:.0f} GB/s", flush=True)
+    launched = launch_spy(mm)
+    g64 = (16, 64, 2)
+    settings = {"ship": knob_setting(mm, MV_GEOMETRY=None, MV_BLOCKS_PER_SM=0.5),
+                "g64": knob_setting(mm, MV_GEOMETRY=g64, MV_BLOCKS_PER_SM=0.5),
+                "g64b1": knob_setting(mm, MV_GEOMETRY=g64, MV_BLOCKS_PER_SM=1.0),
+                "g64b2": knob_setting(mm, MV_GEOMETRY=g64, MV_BLOCKS_PER_SM=2.0),
+                "b2": knob_setting(mm, MV_GEOMETRY=None, MV_BLOCKS_PER_SM=2.0)}
+    ab_rounds([(4096, 14336), (4096, 11008), (5120, 13824), (2048, 8192)], [1], settings,
+              bench_cell(bench, launched, "float32"), rounds)
+    settings["ship"]()
 
 
 if __name__ == "__main__":
