@@ -22,6 +22,9 @@ f32long[:rounds]  float32 x, M = 1, long K (4096 x 14336 takes 19.3 us
   57 KiB of records, one split) against (16, 64, 2) (MV_GEOMETRY) and K
   splits (MV_BLOCKS_PER_SM 1 / 2: records of a split only), package knobs
   on the shipped module.
+
+(Parts regb and regb2 ran as separate functions with their own copies of
+the set-up; _regb_setup gathers it since, same steps.)
 """
 
 from __future__ import annotations
@@ -31,10 +34,11 @@ import sys
 sys.path.insert(0, "benchmarks")
 sys.path.insert(0, "notes")
 
-from probe_util import ab_rounds, bench_cell, knob_setting, launch_spy  # noqa: E402
+from probe_util import ab_rounds, bench_cell, knob_setting, launch_spy, run_parts  # noqa: E402
 
 
-def part_regb(rounds="2"):
+def _regb_setup():
+    """(bench, launch spy, the knob on / off settings) on probe_s35's nobf16 module."""
     from probe_s35 import no_bf16_source
     from test_bench_matmul import get_bench
 
@@ -47,30 +51,24 @@ def part_regb(rounds="2"):
     mm._function = lambda name: get_function("matmul:s35:nobf16", src, name)
     settings = {"on": knob_setting(mm, MV_XS_UNQUEUED_REG_BOUND=True),
                 "off": knob_setting(mm, MV_XS_UNQUEUED_REG_BOUND=False)}
+    return bench, launched, settings
+
+
+def part_regb(rounds="2"):
+    bench, launched, settings = _regb_setup()
     ab_rounds([(4096, 4096), (6144, 4096), (3072, 4096)], [1, 2, 4], settings,
               bench_cell(bench, launched, "float16"), rounds)
     ab_rounds([(4096, 4096), (14336, 4096), (4096, 14336), (128256, 4096)], [1, 2], settings,
               bench_cell(bench, launched, "float32"), rounds)
-    mm.MV_XS_UNQUEUED_REG_BOUND = True
+    settings["on"]()
 
 
 def part_regb2(rounds="2"):
-    from probe_s35 import no_bf16_source
-    from test_bench_matmul import get_bench
-
-    import cupyquant.qmatmul as mm
-    from cupyquant.gpu.modules import get_function
-    bench = get_bench()
-    print(f"copy {bench.ceiling() / 1e9:.0f} GB/s", flush=True)
-    launched = launch_spy(mm)
-    src = no_bf16_source()
-    mm._function = lambda name: get_function("matmul:s35:nobf16", src, name)
-    settings = {"on": knob_setting(mm, MV_XS_UNQUEUED_REG_BOUND=True),
-                "off": knob_setting(mm, MV_XS_UNQUEUED_REG_BOUND=False)}
+    bench, launched, settings = _regb_setup()
     ab_rounds([(14336, 4096), (11008, 4096), (18944, 3584), (128256, 4096)], [2], settings,
               bench_cell(bench, launched, "float32"), rounds)
     ab_rounds([(14336, 4096)], [1, 3], settings, bench_cell(bench, launched, "float32"), 1)
-    mm.MV_XS_UNQUEUED_REG_BOUND = True
+    settings["on"]()
 
 
 def part_f32long(rounds="2"):
@@ -92,8 +90,4 @@ def part_f32long(rounds="2"):
 
 
 if __name__ == "__main__":
-    for arg in sys.argv[1:]:
-        part, _, val = arg.partition(":")
-        print(f"=== {arg}", flush=True)
-        fn = globals()["part_" + part]
-        fn(*val.split(",")) if val else fn()
+    run_parts(globals(), sys.argv[1:])

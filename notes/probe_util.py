@@ -79,3 +79,13 @@ def ab_rounds(shapes, ms, settings, cell, rounds):
         for shape in shapes:
             for m in ms:
                 ab(f"r{rnd} {shape[0]}x{shape[1]} M={m}", cell(shape, m), order)
+
+
+def run_parts(namespace, args):
+    """Run a probe's parts named on the command line ("part[:v1,v2]" calls
+    part_<part>(v1, v2)), as every probe's __main__ did (session 36 on)."""
+    for arg in args:
+        part, _, val = arg.partition(":")
+        print(f"=== {arg}", flush=True)
+        fn = namespace["part_" + part]
+        fn(*val.split(",")) if val else fn()

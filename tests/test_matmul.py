@@ -570,6 +570,25 @@ def test_matvec_x_shared_tile_queue(n, k, offset, m, monkeypatch):
     assert int(counters.sum()) == 0, "tile / queue counters not left zero"
 
 
+def _knob_on_off_same_bits(monkeypatch, mm, knob: str, x, c, launched: list, check) -> None:
+    """matmul(x, c.w) on the matrix-vector tensor-core path with qmatmul's
+    ``knob`` on, then off: check(on, kernel name, grid) on each launch,
+    float32-accurate results (poisoned output first), the same bits both
+    ways."""
+    cp = cupy_module()
+    m, n = x.shape[0], c.n
+    ref = cp.asnumpy(x).astype(np.float64) @ c.w64.T
+    ys = {}
+    for on in (True, False):
+        monkeypatch.setattr(mm, knob, on)
+        launched.clear()
+        y = matmul(x, c.w, out=cp.full((m, n), np.nan, dtype=cp.float32), path="matvec_f16tc")
+        check(on, *launched[-1])
+        ys[on] = cp.asnumpy(y)
+        assert _rel_err(ys[on], ref) <= 1e-5, on
+    assert np.array_equal(ys[True], ys[False]), f"bits differ with {knob} on and off"
+
+
 @gpu
 @pytest.mark.parametrize("n,k,offset", [(30001, 4096, 0), (30001, 4096, 1)])
 @pytest.mark.parametrize("m", [3, 4, 6, 8])
@@ -589,15 +608,10 @@ def test_matvec_queue_reg_bound_kernels(n, k, offset, m, monkeypatch):
     monkeypatch.setattr(mm, "_mv_plans", {})
     launched = _spy_launches(monkeypatch, mm)
     c = case(n, k, offset)
-    rng = np.random.default_rng()
-    x = cp.asarray(rng.standard_normal((m, k)).astype(np.float16))
-    ref = cp.asnumpy(x).astype(np.float64) @ c.w64.T
-    ys = {}
-    for bound_on in (True, False):
-        monkeypatch.setattr(mm, "MV_XS_QUEUE_REG_BOUND", bound_on)
-        launched.clear()
-        y = matmul(x, c.w, out=cp.full((m, n), np.nan, dtype=cp.float32), path="matvec_f16tc")
-        name, (grid_x, splits) = launched[-1]
+    x = cp.asarray(np.random.default_rng().standard_normal((m, k)).astype(np.float16))
+
+    def check(bound_on, name, grid):
+        grid_x, splits = grid
         assert _xs_kind(name) == ("_xsqc" if m >= mm.MV_XS_COPY_FILL_FROM_M else "_xsq"), launched
         assert splits == 1 and grid_x < -(-n // 16), launched
         if bound_on:
@@ -609,9 +623,7 @@ def test_matvec_queue_reg_bound_kernels(n, k, offset, m, monkeypatch):
             assert _reg_bound(name) == (per_sm if per_sm in mk.MV_QUEUE_REG_BOUNDS else None), (launched, per_sm)
         else:
             assert _reg_bound(name) is None, launched
-        ys[bound_on] = y = cp.asnumpy(y)
-        assert _rel_err(y, ref) <= 1e-5
-    assert np.array_equal(ys[True], ys[False]), "bounded build's bits differ"
+    _knob_on_off_same_bits(monkeypatch, mm, "MV_XS_QUEUE_REG_BOUND", x, c, launched, check)
     counters = mm._counters.get((cp.cuda.Device().id, cp.cuda.get_current_stream().ptr))
     assert int(counters.sum()) == 0, "tile / queue counters not left zero"
 
@@ -636,14 +648,10 @@ def test_matvec_unqueued_reg_bound_kernels(n, offset, m, monkeypatch):
     k = 4096
     c = case(n, k, offset)
     x = cp.asarray(np.random.default_rng().standard_normal((m, k)).astype(np.float32))
-    ref = cp.asnumpy(x).astype(np.float64) @ c.w64.T
     sms = device_info(cp.cuda.Device().id)["sm_count"]
-    ys = {}
-    for bound_on in (True, False):
-        monkeypatch.setattr(mm, "MV_XS_UNQUEUED_REG_BOUND", bound_on)
-        launched.clear()
-        y = matmul(x, c.w, out=cp.full((m, n), np.nan, dtype=cp.float32), path="matvec_f16tc")
-        name, (grid_x, splits) = launched[-1]
+
+    def check(bound_on, name, grid):
+        grid_x, splits = grid
         # x_shared of (16, 64, 2) (3 rows: x_shared where MV_X_SHARED_MAX allows, maybe of (16, 32, 3))
         x_shared = _xs_kind(name) == "_xs" and "_r16_k64_s2_" in name
         assert x_shared or m == 3, launched
@@ -661,9 +669,7 @@ def test_matvec_unqueued_reg_bound_kernels(n, offset, m, monkeypatch):
                 assert _reg_bound(name) == (3 if n == 30001 else None), (launched, per_sm)
         else:
             assert _reg_bound(name) is None, launched
-        ys[bound_on] = y = cp.asnumpy(y)
-        assert _rel_err(y, ref) <= 1e-5
-    assert np.array_equal(ys[True], ys[False]), "bounded build's bits differ"
+    _knob_on_off_same_bits(monkeypatch, mm, "MV_XS_UNQUEUED_REG_BOUND", x, c, launched, check)
 
 
 @gpu
@@ -1924,6 +1930,21 @@ def test_matvec_auto_uses_int8_where_configured(monkeypatch):
     assert calls == ["f16tc", "int8", "int8", "f16tc", "f16tc"]
 
 
+def _fake_occupancy_by_smem(monkeypatch, mm) -> dict:
+    """Fake qmatmul._occupancy: thread blocks an SM from the dynamic shared
+    memory (228 KiB an SM as on the H200, 1 KiB of it reserved a thread
+    block), at most 5, and for a build with a register bound at most that
+    bound, or what the returned dict (bound -> thread blocks) says."""
+    reg_limit = {}
+
+    def occupancy(cp, kern, smem):
+        by_smem = min(5, (228 << 10) // (smem + 1024))
+        bound = _reg_bound(kern.name)
+        return by_smem if bound is None else min(by_smem, reg_limit.get(bound, bound))
+    monkeypatch.setattr(mm, "_occupancy", occupancy)
+    return reg_limit
+
+
 def test_mv_plan_queue_reg_bound(monkeypatch):
     """The float16 queue kernels of several rows take their build with
     registers for as many thread blocks an SM as their records leave room
@@ -1937,13 +1958,7 @@ def test_mv_plan_queue_reg_bound(monkeypatch):
     import cupyquant.qmatmul as mm
     fake_cp = types.SimpleNamespace(float32=np.dtype(np.float32))
     _stub_kernel_builds(monkeypatch, mm)
-    reg_limit = {}  # bound -> thread blocks its registers allow (faked)
-
-    def occupancy(cp, kern, smem):
-        by_smem = min(5, (228 << 10) // (smem + 1024))
-        bound = _reg_bound(kern.name)
-        return by_smem if bound is None else min(by_smem, reg_limit.get(bound, bound))
-    monkeypatch.setattr(mm, "_occupancy", occupancy)
+    reg_limit = _fake_occupancy_by_smem(monkeypatch, mm)
     f16 = np.dtype(np.float16)
 
     def plan(m, tiles=8016, nb=128):  # 128256 rows, K = 4096 (128 blocks), 132 SMs
@@ -1987,13 +2002,7 @@ def test_mv_plan_unqueued_reg_bound(monkeypatch):
     import cupyquant.qmatmul as mm
     fake_cp = types.SimpleNamespace(float32=np.dtype(np.float32))
     _stub_kernel_builds(monkeypatch, mm)
-    reg_limit = {}  # bound -> thread blocks its registers allow (faked)
-
-    def occupancy(cp, kern, smem):
-        by_smem = min(5, (228 << 10) // (smem + 1024))
-        bound = _reg_bound(kern.name)
-        return by_smem if bound is None else min(by_smem, reg_limit.get(bound, bound))
-    monkeypatch.setattr(mm, "_occupancy", occupancy)
+    reg_limit = _fake_occupancy_by_smem(monkeypatch, mm)
     f16, f32 = np.dtype(np.float16), np.dtype(np.float32)
 
     def plan(x_dtype, m, tiles, nb=128):  # K = 4096 (128 blocks), 132 SMs
