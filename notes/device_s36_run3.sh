@@ -1,4 +1,4 @@
-# Session 36, run 3 (H200): the mended GPU tests of the register-bound rules, every other GPU test (dequantization, loader, demo, ...) on the submitted code, and two probes: f32long (float32 x M = 1 at long K: geometry and K splits) and f32q (float32 x M = 1-4 on the queue kernel).
+# Session 36, run 3 (H200) -- NEVER RAN: no machine was lent after run 2 (three attempts). For the next session: the mended GPU tests of the register-bound rules, every other GPU test (dequantization, loader, demo, ...) on the submitted code, and two probes: f32long (float32 x M = 1 at long K: geometry and K splits) and f32q (float32 x M = 1-4 on the queue kernel).
 python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade --target /tmp/site .whl/*.whl && export PYTHONPATH=/tmp/site:$PWD || exit
 md5sum cupyquant/hip/q4_0_matmul.hip cupyquant/qmatmul.py cupyquant/matmul_kernels.py tests/test_matmul.py
 timeout 150 python3 notes/probe_s36.py precompile:shipped,f32q > $OUT/precompile.txt 2>&1; echo "precompile rc=$?"; tail -3 $OUT/precompile.txt

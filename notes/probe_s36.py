@@ -5,7 +5,7 @@ their register-bound builds.
     python3 notes/probe_s36.py regb:2                                  (run 1)
     python3 notes/probe_s36.py regb2:2                                 (run 2)
     python3 notes/probe_s36.py precompile:shipped,f32q
-    python3 notes/probe_s36.py f32long:2 f32q:2                        (run 3)
+    python3 notes/probe_s36.py f32long:2 f32q:2     (run 3: never ran, no machine lent)
 
 regb[:rounds]  the package's MV_XS_UNQUEUED_REG_BOUND on and off: "_xs" /
   "_xs1" grids that have 2 or 3 thread blocks an SM, because the grid is
