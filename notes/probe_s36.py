@@ -34,6 +34,10 @@ f32q[:rounds]  float32 x, M = 1-4, on the queue kernel ("_xsq", so far
   (float32 x and output) with registers for 5 (CQ_MV_MIN_BLOCKS), 2 and 3
   thread blocks an SM, in a module of the package's float32-output kernels
   plus these; settings: shipped, queue with the bounds, queue without.
+f32q2[:rounds]  the same question on the package with session 36's staged
+  float32 queue (commit to cherry-pick: see notes/device_s36_run4.sh):
+  MV_XS_QUEUE_KERNEL with float32 (MV_F32_QUEUE_ROWS = (1, 4)) against
+  float16 only, float32 x M = 1-4, the shipped module.
 precompile / compile1  the modules compiled in subprocesses beforehand
   (CuPy's disk cache then serves the probe and the tests).
 
@@ -148,6 +152,20 @@ def part_f32q(rounds="2"):
     ab_rounds([(14336, 4096), (128256, 4096), (11008, 4096)], [1, 2, 3, 4], settings,
               bench_cell(bench, launched, "float32"), rounds)
     settings["ship"]()
+
+
+def part_f32q2(rounds="2"):
+    from test_bench_matmul import get_bench
+
+    import cupyquant.qmatmul as mm
+    bench = get_bench()
+    print(f"copy {bench.ceiling() / 1e9:.0f} GB/s", flush=True)
+    launched = launch_spy(mm)
+    settings = {"queue": knob_setting(mm, MV_XS_QUEUE_KERNEL=("float16", "float32"), MV_F32_QUEUE_ROWS=(1, 4)),
+                "off": knob_setting(mm, MV_XS_QUEUE_KERNEL=("float16",))}
+    ab_rounds([(14336, 4096), (128256, 4096), (11008, 4096), (4096, 4096)], [1, 2, 3, 4], settings,
+              bench_cell(bench, launched, "float32"), rounds)
+    settings["queue"]()
 
 
 def part_compile1(name):
