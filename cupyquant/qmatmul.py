@@ -316,7 +316,10 @@ MV_XS_QUEUE_REG_BOUND = True
 #: ... and this one the float32 kernel without a queue ("_xs"): M = 2 at K
 #: = 4096 (32 KiB of records, 3 an SM). H200, us, two rounds in both orders
 #: (notes/h200_s36 run 1): 14336 x 4096 15.67-15.91 against 16.09-16.14,
-#: 128256 x 4096 94.6-95.3 against 95.7-97.2. Where the grid has fewer an
+#: 128256 x 4096 94.6-95.3 against 95.7-97.2; run 2 (the submitted code):
+#: 14336 x 4096 15.78 against 16.13-16.15, 11008 x 4096 13.60-13.62 against
+#: 13.71-13.72, 18944 x 3584 20.33-20.36 against 20.77-20.84, 128256 x 4096
+#: 95.2-95.4 against 96.3-96.9. Where the grid has fewer an
 #: SM than the records allow, the bounded builds lost (4096 x 4096: 256
 #: thread blocks, 2 an SM, float32 x M = 1 / 2 7.1-7.2 / 8.4 against 6.0 /
 #: 7.2; the float16 "_xs" / "_xs1", not compiled since: 18-29% but one).
