@@ -42,7 +42,8 @@ precompile / compile1  the modules compiled in subprocesses beforehand
   (CuPy's disk cache then serves the probe and the tests).
 
 (Parts regb and regb2 ran as separate functions with their own copies of
-the set-up; _regb_setup gathers it since, same steps.)
+the set-up; _regb_setup and probe_util.bench_with_spy gather it since, same
+steps.)
 """
 
 from __future__ import annotations
@@ -52,19 +53,16 @@ import sys
 sys.path.insert(0, "benchmarks")
 sys.path.insert(0, "notes")
 
-from probe_util import ab_rounds, bench_cell, knob_setting, launch_spy, run_parts  # noqa: E402
+from probe_util import ab_rounds, bench_cell, bench_with_spy, knob_setting, run_parts  # noqa: E402
 
 
 def _regb_setup():
     """(bench, launch spy, the knob on / off settings) on probe_s35's nobf16 module."""
     from probe_s35 import no_bf16_source
-    from test_bench_matmul import get_bench
 
     import cupyquant.qmatmul as mm
     from cupyquant.gpu.modules import get_function
-    bench = get_bench()
-    print(f"copy {bench.ceiling() / 1e9:.0f} GB/s", flush=True)
-    launched = launch_spy(mm)
+    bench, launched = bench_with_spy(mm)
     src = no_bf16_source()
     mm._function = lambda name: get_function("matmul:s35:nobf16", src, name)
     settings = {"on": knob_setting(mm, MV_XS_UNQUEUED_REG_BOUND=True),
@@ -90,12 +88,8 @@ def part_regb2(rounds="2"):
 
 
 def part_f32long(rounds="2"):
-    from test_bench_matmul import get_bench
-
     import cupyquant.qmatmul as mm
-    bench = get_bench()
-    print(f"copy {bench.ceiling() / 1e9:.0f} GB/s", flush=True)
-    launched = launch_spy(mm)
+    bench, launched = bench_with_spy(mm)
     g64 = (16, 64, 2)
     settings = {"ship": knob_setting(mm, MV_GEOMETRY=None, MV_BLOCKS_PER_SM=0.5),
                 "g64": knob_setting(mm, MV_GEOMETRY=g64, MV_BLOCKS_PER_SM=0.5),
@@ -123,14 +117,10 @@ def f32q_source() -> str:
 
 
 def part_f32q(rounds="2"):
-    from test_bench_matmul import get_bench
-
     import cupyquant.matmul_kernels as mk
     import cupyquant.qmatmul as mm
     from cupyquant.gpu.modules import get_function
-    bench = get_bench()
-    print(f"copy {bench.ceiling() / 1e9:.0f} GB/s", flush=True)
-    launched = launch_spy(mm)
+    bench, launched = bench_with_spy(mm)
     src = f32q_source()
     shipped_function, shipped_bounds = mm._function, mk.mv_reg_bounds
 
@@ -155,12 +145,8 @@ def part_f32q(rounds="2"):
 
 
 def part_f32q2(rounds="2"):
-    from test_bench_matmul import get_bench
-
     import cupyquant.qmatmul as mm
-    bench = get_bench()
-    print(f"copy {bench.ceiling() / 1e9:.0f} GB/s", flush=True)
-    launched = launch_spy(mm)
+    bench, launched = bench_with_spy(mm)
     settings = {"queue": knob_setting(mm, MV_XS_QUEUE_KERNEL=("float16", "float32"), MV_F32_QUEUE_ROWS=(1, 4)),
                 "off": knob_setting(mm, MV_XS_QUEUE_KERNEL=("float16",))}
     ab_rounds([(14336, 4096), (128256, 4096), (11008, 4096), (4096, 4096)], [1, 2, 3, 4], settings,

@@ -89,3 +89,13 @@ def run_parts(namespace, args):
         print(f"=== {arg}", flush=True)
         fn = namespace["part_" + part]
         fn(*val.split(",")) if val else fn()
+
+
+def bench_with_spy(mm):
+    """(the matmul benchmark's Bench, launch_spy(mm)), the copy ceiling
+    printed first: the start of every matmul probe part (session 36 on;
+    earlier probes kept their own copies, as they ran)."""
+    from test_bench_matmul import get_bench
+    bench = get_bench()
+    print(f"copy {bench.ceiling() / 1e9:.0f} GB/s", flush=True)
+    return bench, launch_spy(mm)

@@ -570,6 +570,20 @@ def test_matvec_x_shared_tile_queue(n, k, offset, m, monkeypatch):
     assert int(counters.sum()) == 0, "tile / queue counters not left zero"
 
 
+def _unbounded_occupancy(name: str, cols: int, k: int, splits: int) -> int:
+    """Thread blocks an SM of the build without a register bound of the
+    x_shared (16, 64, 2) launch ``name``, with the records of ``cols`` B
+    columns over one of ``splits`` K splits: what a bounded build must match."""
+    import cupyquant.matmul_kernels as mk
+    import cupyquant.qmatmul as mm
+    cp = cupy_module()
+    geo = mk.MV_GEOMETRIES[1]
+    stages = -(-(k // 32) // geo[1])
+    smem = mk.mv_x_shared_offset(*geo) + mk.mv_x_shared_bytes(cols, -(-stages // splits) * geo[1])
+    unbounded = name[:-2] if _reg_bound(name) else name
+    return mm._occupancy(cp, mm._kernel_with_smem(cp, unbounded, smem), smem)
+
+
 def _knob_on_off_same_bits(monkeypatch, mm, knob: str, x, c, launched: list, check) -> None:
     """matmul(x, c.w) on the matrix-vector tensor-core path with qmatmul's
     ``knob`` on, then off: check(on, kernel name, grid) on each launch,
@@ -615,11 +629,7 @@ def test_matvec_queue_reg_bound_kernels(n, k, offset, m, monkeypatch):
         assert _xs_kind(name) == ("_xsqc" if m >= mm.MV_XS_COPY_FILL_FROM_M else "_xsq"), launched
         assert splits == 1 and grid_x < -(-n // 16), launched
         if bound_on:
-            # what the records of the whole K (one split) leave room for, with the unbounded build
-            geo = mk.MV_QUEUE_GEOMETRY
-            smem = mk.mv_x_shared_offset(*geo) + mk.mv_x_shared_bytes(m, -(-k // 32 // geo[1]) * geo[1])
-            unbounded = name[:-2] if _reg_bound(name) else name
-            per_sm = mm._occupancy(cp, mm._kernel_with_smem(cp, unbounded, smem), smem)
+            per_sm = _unbounded_occupancy(name, m, k, splits)
             assert _reg_bound(name) == (per_sm if per_sm in mk.MV_QUEUE_REG_BOUNDS else None), (launched, per_sm)
         else:
             assert _reg_bound(name) is None, launched
@@ -656,13 +666,7 @@ def test_matvec_unqueued_reg_bound_kernels(n, offset, m, monkeypatch):
         x_shared = _xs_kind(name) == "_xs" and "_r16_k64_s2_" in name
         assert x_shared or m == 3, launched
         if bound_on and x_shared:
-            # the unbounded build's occupancy with the records of its split; the grid must fill it
-            geo = mk.MV_GEOMETRIES[1]
-            stages = -(-(k // 32) // geo[1])
-            smem = mk.mv_x_shared_offset(*geo) + mk.mv_x_shared_bytes(m * mk.MV_F32_PARTS,
-                                                                       -(-stages // splits) * geo[1])
-            unbounded = name[:-2] if _reg_bound(name) else name
-            per_sm = mm._occupancy(cp, mm._kernel_with_smem(cp, unbounded, smem), smem)
+            per_sm = _unbounded_occupancy(name, m * mk.MV_F32_PARTS, k, splits)  # the grid must fill it
             want = per_sm if per_sm in mk.MV_F32_REG_BOUNDS and grid_x * splits >= per_sm * sms else None
             assert _reg_bound(name) == want, (launched, per_sm)
             if sms in (114, 132) and m == 2:  # H100 / H200
@@ -1951,9 +1955,7 @@ def test_mv_plan_queue_reg_bound(monkeypatch):
     for, where that is 2 or 3 (mk.MV_QUEUE_REG_BOUNDS), and keep
     CQ_MV_MIN_BLOCKS's where more fit, where the bounded build would not keep
     that occupancy, for one row and with MV_XS_QUEUE_REG_BOUND off (CPU only:
-    occupancy faked from the shared memory, 228 KiB an SM as on the H200,
-    1 KiB of it reserved a thread block, and for a
-    bounded build also from its registers)."""
+    occupancy faked, _fake_occupancy_by_smem)."""
     import cupyquant.matmul_kernels as mk
     import cupyquant.qmatmul as mm
     fake_cp = types.SimpleNamespace(float32=np.dtype(np.float32))
@@ -1977,7 +1979,6 @@ def test_mv_plan_queue_reg_bound(monkeypatch):
     assert plan(1) == ("_xsq1", 660, 1)
     assert plan(8, nb=64) == ("_xsqcb3", 396, 1)  # K = 2048: 32 KiB at M = 8
     assert plan(4, tiles=100)[0] == "_xs"         # no queue: a thread block a tile (or split)
-
     reg_limit[2] = 1                              # a build that would lose occupancy
     assert plan(8) == ("_xsqc", 264, 1)
     monkeypatch.setattr(mm, "MV_XS_QUEUE_REG_BOUND", False)
@@ -1995,9 +1996,8 @@ def test_mv_plan_unqueued_reg_bound(monkeypatch):
     records allow, where that is 3 (mk.MV_F32_REG_BOUNDS) and the grid fills
     them; not where the grid has fewer an SM, nor for float16 x, nor where
     the bounded build would lose that occupancy, nor with
-    MV_XS_UNQUEUED_REG_BOUND off (CPU only: occupancy faked from the shared
-    memory, 228 KiB an SM as on the H200, 1 KiB of it reserved a thread
-    block, at most 5 an SM, a bounded build at most its bound unless set)."""
+    MV_XS_UNQUEUED_REG_BOUND off (CPU only: occupancy faked,
+    _fake_occupancy_by_smem)."""
     import cupyquant.matmul_kernels as mk
     import cupyquant.qmatmul as mm
     fake_cp = types.SimpleNamespace(float32=np.dtype(np.float32))
