@@ -4,6 +4,11 @@ NVRTC (NVIDIA, e.g. the ``nvidia-cuda-nvrtc`` wheel). CI uses this to prove that
 every format's ``source`` compiles for gfx90a (wave64), gfx1030 (wave32) and
 sm_90 exactly as CuPy's ROCm and CUDA builds would compile it.
 
+RDNA3 (gfx1100, wave32, the WMMA branch of the matmul kernels) is beyond that
+hiprtc, so it is compiled by clang's HIP mode instead (CLANG_AMD_TARGETS): the
+same text with the HIP runtime header included in front, as hiprtc pre-includes
+it, device code only, no device library linked, to assembly.
+
     python -m cupyquant.offline_compile            # every source, every target
 """
 
@@ -13,12 +18,20 @@ import ctypes
 import ctypes.util
 import glob
 import os
+import shutil
+import subprocess
 import sys
+import tempfile
 from dataclasses import dataclass
 from functools import lru_cache
 
 AMD_TARGETS = ("gfx90a", "gfx1030")
 NVIDIA_TARGETS = ("sm_90",)
+#: AMD targets compiled by clang's HIP mode rather than hiprtc: Debian
+#: bookworm's hiprtc (ROCm 5.2) aborts the process on gfx1100 (checked: its
+#: code-object manager embeds no gfx11 device library), while the same
+#: distribution's clang-19 knows RDNA3 and its WMMA instructions.
+CLANG_AMD_TARGETS = ("gfx1100",)
 
 
 class CompilerUnavailable(RuntimeError):
@@ -30,6 +43,7 @@ class CompileResult:
     ok: bool
     log: str
     binary_size: int = 0
+    assembly: str = ""  # clang's compiles only
 
 
 def _declare(lib, prefix: str):
@@ -99,10 +113,60 @@ def compiler_path(vendor: str) -> str:
     return _compiler(vendor)[3]
 
 
+@lru_cache(maxsize=None)
+def _clang() -> tuple[str, list]:
+    """(clang++ path, include options for the HIP runtime header)."""
+    clang = os.environ.get("CUPYQUANT_CLANG") or next(
+        (found for v in range(24, 16, -1) if (found := shutil.which(f"clang++-{v}"))), None) or shutil.which("clang++")
+    if clang is None:
+        raise CompilerUnavailable("no clang++ found for the HIP compile of " + "/".join(CLANG_AMD_TARGETS))
+    roots = [os.path.join(r, "include") for r in (os.environ.get("ROCM_PATH"), "/opt/rocm") if r] + ["/usr/include"]
+    root = next((r for r in roots if os.path.isfile(os.path.join(r, "hip", "hip_runtime.h"))), None)
+    if root is None:
+        raise CompilerUnavailable(f"no HIP runtime header (hip/hip_runtime.h) in {', '.join(roots)}")
+    return clang, ([] if root == "/usr/include" else ["-isystem", root])
+
+
+def compiler_for(target: str) -> str:
+    """The compiler that compile_source uses for ``target`` (a library or an
+    executable); CompilerUnavailable where there is none."""
+    if target in CLANG_AMD_TARGETS:
+        return _clang()[0]
+    return compiler_path("nvidia" if target.startswith("sm_") else "amd")
+
+
+def _compile_with_clang(source: str, target: str, name: str, extra_options: tuple) -> CompileResult:
+    """clang's HIP mode, with hiprtc's options: contraction off, denormals
+    kept. -nogpulib: no device library for the target is installed (ROCm
+    5.2's has no gfx11 one), so the few of its functions that the HIP header
+    calls (threadIdx and blockIdx read through __ockl_get_local_id and the
+    like) stay unresolved calls in the assembly. What this proves is that the
+    text compiles for the target: its types, templates and the builtins only
+    that target has (WMMA); not the code object hiprtc would build."""
+    clang, includes = _clang()
+    with tempfile.TemporaryDirectory(prefix="cq_clang_") as tmp:
+        src_path, out_path = os.path.join(tmp, os.path.basename(name)), os.path.join(tmp, "out.s")
+        with open(src_path, "w", encoding="utf-8") as f:
+            f.write(source)
+        cmd = [clang, "-x", "hip", f"--offload-arch={target}", "--cuda-device-only", "-nogpulib",
+               "-D__HIP_PLATFORM_AMD__", *includes, "-include", "hip/hip_runtime.h", "-std=c++17",
+               "-ffp-contract=off", "-fno-gpu-flush-denormals-to-zero", "-O3", *extra_options,
+               "-S", "-o", out_path, src_path]
+        res = subprocess.run(cmd, capture_output=True, text=True)
+        asm = ""
+        if res.returncode == 0 and os.path.exists(out_path):
+            with open(out_path, encoding="utf-8", errors="replace") as f:
+                asm = f.read()
+        return CompileResult(bool(asm), res.stderr, len(asm), asm)
+
+
 def compile_source(source: str, target: str, name: str = "kernel.hip",
                    extra_options: tuple = ()) -> CompileResult:
     """Compile ``source`` for ``target`` ("gfx90a", "gfx1030", "sm_90", ...)
-    with the options CuPy's build for that vendor would get."""
+    with the options CuPy's build for that vendor would get (CLANG_AMD_TARGETS:
+    clang's HIP mode; ``binary_size`` is then the assembly's)."""
+    if target in CLANG_AMD_TARGETS:
+        return _compile_with_clang(source, target, name, extra_options)
     vendor = "nvidia" if target.startswith("sm_") else "amd"
     lib, prefix, (size_fn, code_fn), _ = _compiler(vendor)
     if vendor == "amd":
@@ -161,7 +225,7 @@ def extra_targets() -> dict[str, tuple]:
 def main(argv=None) -> int:
     import argparse
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--targets", nargs="*", default=list(AMD_TARGETS + NVIDIA_TARGETS))
+    ap.add_argument("--targets", nargs="*", default=list(AMD_TARGETS + CLANG_AMD_TARGETS + NVIDIA_TARGETS))
     ap.add_argument("--only", nargs="*", help="source names to compile (default: all)")
     args = ap.parse_args(argv)
     failures = 0

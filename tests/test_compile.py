@@ -1,5 +1,6 @@
-"""Every kernel source compiles for AMD (hiprtc: gfx90a wave64, gfx1030 wave32)
-and NVIDIA (NVRTC: sm_90), on a machine with no GPU.
+"""Every kernel source compiles for AMD (hiprtc: gfx90a wave64, gfx1030 wave32;
+clang's HIP mode: gfx1100 wave32, which that hiprtc cannot compile for) and
+NVIDIA (NVRTC: sm_90), on a machine with no GPU.
 
 The compilers are loaded with ctypes (see cupyquant.offline_compile). Where a
 compiler library is missing the tests skip locally, but FAIL in CI (the ``CI``
@@ -15,10 +16,10 @@ import re
 import pytest
 
 from cupyquant.hip import read_source
-from cupyquant.offline_compile import (AMD_TARGETS, NVIDIA_TARGETS, CompilerUnavailable,
-                                       all_sources, compile_source, compiler_path, extra_targets)
+from cupyquant.offline_compile import (AMD_TARGETS, CLANG_AMD_TARGETS, NVIDIA_TARGETS, CompilerUnavailable,
+                                       all_sources, compile_source, compiler_for, extra_targets)
 
-TARGETS = AMD_TARGETS + NVIDIA_TARGETS
+TARGETS = AMD_TARGETS + CLANG_AMD_TARGETS + NVIDIA_TARGETS
 
 
 def _all_sources() -> tuple[dict[str, str], str | None]:
@@ -41,17 +42,17 @@ SOURCES, SOURCES_ERROR = _all_sources()
 IN_CI = os.environ.get("CI", "").strip().lower() not in ("", "0", "false", "no")
 
 
-def _vendor(target: str) -> str:
-    return "nvidia" if target.startswith("sm_") else "amd"
+def _compiler_name(target: str) -> str:
+    return "NVIDIA" if target.startswith("sm_") else "clang" if target in CLANG_AMD_TARGETS else "hiprtc"
 
 
 def _need_compiler(target: str) -> None:
-    vendor = _vendor(target)
     try:
-        compiler_path(vendor)
+        compiler_for(target)
     except (CompilerUnavailable, OSError, AttributeError) as e:  # absent, or not loadable
-        hint = ("apt-get install libamdhip64-5 libhiprtc-builtins5 rocm-device-libs"
-                if vendor == "amd" else "pip install 'nvidia-cuda-nvrtc==13.*'")
+        hint = {"hiprtc": "apt-get install libamdhip64-5 libhiprtc-builtins5 rocm-device-libs",
+                "clang": "apt-get install clang-19 libamdhip64-dev",
+                "NVIDIA": "pip install 'nvidia-cuda-nvrtc==13.*'"}[_compiler_name(target)]
         msg = f"{e} (needed to compile for {target}; {hint})"
         if IN_CI:
             pytest.fail(f"CI: {msg}", pytrace=False)
@@ -69,7 +70,7 @@ def _compile_or_fail(label: str, source: str, target: str) -> None:
     _need_compiler(target)
     res = compile_source(source, target, name=label.replace(" ", "_") + ".hip")
     assert res.ok, (f"{label}: compiling for {target} failed "
-                    f"({'hiprtc' if _vendor(target) == 'amd' else 'NVRTC'} log follows)\n{res.log}")
+                    f"({_compiler_name(target).replace('NVIDIA', 'NVRTC')} log follows)\n{res.log}")
 
 
 @pytest.mark.parametrize("target", TARGETS)
@@ -86,6 +87,19 @@ def test_source_compiles_for_extra_targets(label, target):
     big = compile_source(_source(label), target).binary_size
     small = compile_source(_source(label), "sm_90").binary_size
     assert big > 4 * small, (big, small)
+
+
+@pytest.mark.parametrize("target", CLANG_AMD_TARGETS)
+def test_rdna3_matmul_takes_wmma(target):
+    """The matmul module's RDNA3 compile takes its WMMA branch (CQ_AMD_WMMA in
+    q4_0_mm_common.hip), which no other target compiles."""
+    label = next(label for label in SOURCES if label.startswith("matmul") and label not in extra_targets())
+    _need_compiler(target)
+    res = compile_source(_source(label), target)
+    assert res.ok, res.log
+    assert "v_wmma_f32_16x16x16_f16" in res.assembly
+    kernels = res.assembly.count(".amdhsa_kernel ")
+    assert kernels > 50, kernels
 
 
 def test_all_sources_assembles():
@@ -255,7 +269,7 @@ extern "C" __global__ void cq_probe_warp_size(int* out) {{
 }}
 """
 
-WAVE_SIZES = {"gfx90a": 64, "gfx1030": 32, "sm_90": 32}
+WAVE_SIZES = {"gfx90a": 64, "gfx1030": 32, "gfx1100": 32, "sm_90": 32}
 
 
 @pytest.mark.parametrize("target", list(WAVE_SIZES))

@@ -1,0 +1,10 @@
+# Session 37, run 1 (H200) -- NEVER RAN: session 37 was lent no machine. For the next session, after `git cherry-pick c0be327` (the restaged float32 queue, see notes/closing_s37.md): everything sessions 36 and 37 owe in two calls on one warm machine (run2.sh right after this one; the kernel cache in build/ is kept between calls while the machine is held). This call: the float32 queue knob on / off (f32q2; "off" is the submitted package's float32 plan), float32 M = 1 at long K (f32long), the register-bound and queue GPU tests (their test edits of sessions 36-37 never ran on a GPU), and memcheck of them.
+python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade --target /tmp/site .whl/*.whl && export PYTHONPATH=/tmp/site:$PWD || exit
+export CUPY_CACHE_DIR=$PWD/build/cupy_cache
+git log -1 --format=%s 2>/dev/null | cut -c1-60; md5sum cupyquant/hip/q4_0_matmul.hip cupyquant/qmatmul.py cupyquant/matmul_kernels.py tests/test_matmul.py
+grep -q "MV_F32_QUEUE_ROWS = " cupyquant/qmatmul.py || { echo "c0be327 not cherry-picked: f32q2 would fail"; exit 3; }
+timeout 150 python3 notes/probe_s36.py precompile:shipped > $OUT/precompile.txt 2>&1; echo "precompile rc=$?"; tail -2 $OUT/precompile.txt
+timeout 150 python3 notes/probe_s36.py f32q2:2 > $OUT/probe_f32q2.txt 2>&1; echo "probe rc=$?"; cut -c1-220 $OUT/probe_f32q2.txt
+timeout 100 python3 notes/probe_s36.py f32long:2 > $OUT/probe_f32long.txt 2>&1; echo "probe rc=$?"; cut -c1-220 $OUT/probe_f32long.txt
+timeout 120 python3 -m pytest tests/test_matmul.py -q -p no:cacheprovider -k "reg_bound or f32_queue or tile_queue" > $OUT/tests_queue.txt 2>&1; echo "queue tests rc=$?"; tail -3 $OUT/tests_queue.txt
+timeout 90 compute-sanitizer --tool memcheck --error-exitcode 9 python3 -m pytest tests/test_matmul.py -q -p no:cacheprovider -k "reg_bound or tile_queue or f32_queue" > $OUT/memcheck.txt 2>&1; echo "memcheck rc=$?"; tail -2 $OUT/memcheck.txt
