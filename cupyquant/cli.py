@@ -36,10 +36,21 @@ def _shape_text(shape) -> str:
     return " x ".join(str(int(s)) for s in shape) if len(shape) else "scalar"
 
 
+def printable(text) -> str:
+    """``text`` with every non-printable character (newline, ESC, other control
+    characters) written as its Python escape, e.g. ``\\n`` or ``\\x1b``: names
+    and values come from the file and must neither break the table nor reach
+    the terminal as control sequences."""
+    text = str(text)
+    if text.isprintable():
+        return text
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
+
+
 def _meta_text(value, limit: int = 70) -> str:
     if isinstance(value, bytes):
         value = value.decode("utf-8", errors="replace")
-    text = str(value)
+    text = printable(value)
     return text if len(text) <= limit else text[:limit - 3] + "..."
 
 
@@ -73,7 +84,7 @@ def cmd_inspect(args) -> int:
 def _print_inspect(path, f) -> None:
     tensors = list(f.tensors.values())
     meta = f.metadata
-    print(f"{path}: {len(tensors)} tensors, {len(meta)} metadata keys, "
+    print(f"{printable(path)}: {len(tensors)} tensors, {len(meta)} metadata keys, "
           f"{_human_bytes(os.path.getsize(path))}")
     for key in _KEY_METADATA:
         if key in meta:
@@ -84,7 +95,7 @@ def _print_inspect(path, f) -> None:
     per_type: dict[str, list[int]] = {}
     for t in tensors:
         tname = _type_name(t.qtype)
-        rows.append([t.name, tname, _shape_text(t.shape), f"{int(t.nbytes):,}"])
+        rows.append([printable(t.name), tname, _shape_text(t.shape), f"{int(t.nbytes):,}"])
         acc = per_type.setdefault(tname, [0, 0, 0])
         acc[0] += 1
         acc[1] += int(t.n_elements)
@@ -121,8 +132,17 @@ def _positive_int(text: str) -> int:
     return value
 
 
+def _element_count(text: str) -> int:
+    from .demo import MAX_ELEMENTS
+    value = _positive_int(text)
+    if value > MAX_ELEMENTS:
+        raise argparse.ArgumentTypeError(f"at most {MAX_ELEMENTS:,} (2**28) elements a format, "
+                                         f"got {value:,}")
+    return value
+
+
 def build_parser() -> argparse.ArgumentParser:
-    from .demo import DEFAULT_ELEMENTS
+    from .demo import DEFAULT_ELEMENTS, MAX_ELEMENTS
     ap = argparse.ArgumentParser(
         prog="cupyquant",
         description="GGUF quantized weights on the GPU (ROCm and CUDA) through CuPy.")
@@ -142,9 +162,9 @@ def build_parser() -> argparse.ArgumentParser:
                                    "cupyquant.load_gguf (on the GPU when one is usable), check "
                                    "every tensor bit for bit against gguf.quants.dequantize and "
                                    "time the dequantization. Exit status 1 if any tensor differs.")
-    p.add_argument("--elements", type=_positive_int, default=None, metavar="N",
-                   help="elements per tensor, rounded up to a multiple of 256 "
-                        f"(default: {DEFAULT_ELEMENTS})")
+    p.add_argument("--elements", type=_element_count, default=None, metavar="N",
+                   help="elements per tensor (one tensor a format), rounded up to a multiple "
+                        f"of 256; at most {MAX_ELEMENTS} (2**28) (default: {DEFAULT_ELEMENTS})")
     p.add_argument("--device", choices=("auto", "gpu", "cpu"), default="auto",
                    help="auto (default): the GPU when usable, else the CPU")
     p.add_argument("--formats", nargs="+", metavar="NAME",
@@ -168,6 +188,10 @@ def main(argv=None) -> int:
         return 0
     except (CupyquantError, OSError) as e:  # GGUFError, a missing file, ...: one line
         print(f"cupyquant {args.command}: error: {e}", file=sys.stderr)
+        return 2
+    except MemoryError as e:  # NumPy's names the size asked for; a bare one says nothing
+        print(f"cupyquant {args.command}: error: out of memory{f': {e}' if str(e) else ''}",
+              file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)

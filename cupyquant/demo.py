@@ -20,6 +20,10 @@ import time
 import numpy as np
 
 DEFAULT_ELEMENTS = 1 << 20   # per tensor: the whole demo runs in seconds on 2 CPU cores
+# Per tensor. The demo keeps every format's blocks and float32 result at once:
+# at this bound that is already tens of GiB over all formats, and a mistyped
+# count far above it would start allocating terabytes.
+MAX_ELEMENTS = 1 << 28
 ELEMENT_QUANTUM = 256        # every block size (1, 32, 64, 128, 256) divides it
 ARCH = "cupyquant-demo"
 
@@ -29,6 +33,8 @@ def _round_elements(n: int | None) -> int:
         n = DEFAULT_ELEMENTS
     if n < 1:
         raise ValueError(f"--elements must be positive, got {n}")
+    if n > MAX_ELEMENTS:
+        raise ValueError(f"--elements must be at most {MAX_ELEMENTS:,} (2**28) a format, got {n:,}")
     return -(-n // ELEMENT_QUANTUM) * ELEMENT_QUANTUM
 
 

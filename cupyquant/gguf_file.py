@@ -12,12 +12,15 @@ decoded at open; arrays (a tokenizer's 262,144 strings, its scores) are only
 *skipped* at open (for string arrays a tight walk over the 8-byte lengths) and
 decoded the first time their key is read. Numeric arrays become read-only
 NumPy arrays, string arrays Python lists of ``str``, arrays of arrays lists
-of those.
+of those; every read returns fresh lists, so changing one changes no later read.
 
 Every count, length, offset and dimension is checked against the file size
 before it is used: a truncated or corrupt file raises
 :class:`~cupyquant.errors.GGUFError` naming the file and, where known, the
 tensor and the byte offset; never an ``IndexError`` or ``struct.error``.
+Tensors whose data ranges overlap are rejected (a small file could otherwise
+claim the same bytes for any number of tensors); the ranges need not follow
+each other in file order, nor be packed.
 
 The constants (magic, value types, ggml types and their block sizes, the
 default alignment and its metadata key) are gguf-py's, so the reader knows
@@ -28,6 +31,7 @@ from __future__ import annotations
 
 import mmap
 import os
+import stat
 import struct
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -148,15 +152,25 @@ def _decode_array(buf, pos: int, itype: GGUFValueType, count: int):
     return out, pos
 
 
+def _copy_lists(value):
+    """A decoded array value with every list in it copied (strings and the
+    read-only NumPy arrays are shared)."""
+    if isinstance(value, list):
+        return [_copy_lists(item) for item in value]
+    return value
+
+
 class GGUFMetadata(Mapping):
     """The key/value metadata of a GGUF file: a read-only mapping in file order.
 
     Scalars are Python ``int``/``float``/``bool``/``str``; arrays are decoded
     on first access: numeric ones to read-only NumPy arrays, strings to a list
-    of ``str``, arrays of arrays to a list of those. The values equal what
-    ``gguf.GGUFReader`` gives through ``ReaderField.contents()``, except that
-    arrays of arrays keep their nesting (gguf-py flattens them). Strings that
-    are not valid UTF-8 are decoded with replacement characters.
+    of ``str``, arrays of arrays to a list of those. Every read gives new
+    lists (the NumPy arrays are read-only), so a caller changing one changes
+    no later read. The values equal what ``gguf.GGUFReader`` gives through
+    ``ReaderField.contents()``, except that arrays of arrays keep their
+    nesting (gguf-py flattens them). Strings that are not valid UTF-8 are
+    decoded with replacement characters.
     """
 
     def __init__(self, values: dict, types: dict):
@@ -169,7 +183,12 @@ class GGUFMetadata(Mapping):
             value = value.decode()
             self._values[key] = value
         if isinstance(value, list):
-            return list(value)  # the cached list stays as the file says
+            # Copies, so that the cached lists stay as the file says: arrays of
+            # arrays are copied at every level, flat string lists (a tokenizer's
+            # 262,144 tokens) with one list() call.
+            if self._types[key][1] == VT.ARRAY:
+                return _copy_lists(value)
+            return list(value)
         return value
 
     def __iter__(self):
@@ -448,6 +467,10 @@ def _parse(parser: _Parser, obj: "GGUFFile") -> None:
 
     data_offset = -(-pos // alignment) * alignment
     tensors: dict[str, TensorInfo] = {}
+    # Writers lay tensors out in listing order: while each one starts at or
+    # after the end of the one before, no two overlap and nothing need be sorted.
+    listed_end = 0
+    in_listing_order = True
     for name, qtype, shape, n_elements, rel, nbytes in pending:
         offset = data_offset + rel
         if offset + nbytes > size:
@@ -455,6 +478,11 @@ def _parse(parser: _Parser, obj: "GGUFFile") -> None:
                          f"({size} bytes): the file is truncated or the offset is corrupt",
                          tensor=name, offset=offset)
         tensors[name] = TensorInfo(name, qtype, shape, n_elements, offset, nbytes, p.path)
+        if offset < listed_end:
+            in_listing_order = False
+        listed_end = offset + nbytes
+    if not in_listing_order:
+        _check_no_overlap(p, tensors.values())
 
     obj.version = version
     obj.alignment = alignment
@@ -462,6 +490,32 @@ def _parse(parser: _Parser, obj: "GGUFFile") -> None:
     obj.tensors = tensors
     obj.data_offset = data_offset
     obj.header_size = pos
+
+
+def _check_no_overlap(p: _Parser, infos) -> None:
+    """Reject tensors whose data ranges share bytes. Without this check a small
+    file can name the same bytes for any number of tensors, and loading it
+    allocates far more than the file holds. Only overlaps are errors: gaps and
+    an order other than the listing order are valid GGUF. Tensors of zero
+    bytes overlap nothing."""
+    infos = [info for info in infos if info.nbytes]
+    # Offsets and ends are at most the file size: int64 holds them. NumPy sorts
+    # 100,000 shuffled tensors in a third of the time a Python loop takes.
+    starts = np.array([info.offset for info in infos], dtype=np.int64)
+    ends = starts + np.array([info.nbytes for info in infos], dtype=np.int64)
+    by_start = np.argsort(starts, kind="stable")   # ties in listing order
+    # A tensor overlaps an earlier-starting one exactly when it starts before
+    # the furthest end among those.
+    furthest_end = np.maximum.accumulate(ends[by_start])
+    overlapping = np.flatnonzero(starts[by_start][1:] < furthest_end[:-1])
+    if overlapping.size:
+        k = int(overlapping[0]) + 1
+        later = infos[by_start[k]]
+        earlier = infos[by_start[int(np.argmax(ends[by_start[:k]]))]]
+        raise p.fail(f"data [{later.offset}, {later.offset + later.nbytes}) overlaps the data "
+                     f"of tensor {earlier.name!r} [{earlier.offset}, "
+                     f"{earlier.offset + earlier.nbytes}): tensors must not share bytes",
+                     tensor=later.name, offset=later.offset)
 
 
 # ------------------------------------------------------------------------ file
@@ -489,6 +543,12 @@ class GGUFFile:
             self.path = os.fsdecode(self.path)
         self._mm = None
         self._u8 = None
+        # Checked before open(): opening a FIFO blocks until a writer comes, and
+        # a pipe or a device cannot be mapped (a pipe's size reads as 0).
+        kind = _not_regular_kind(os.stat(self.path).st_mode)
+        if kind is not None:
+            raise GGUFError(f"not a regular file ({kind}): GGUF files are memory-mapped, so "
+                            f"only regular files can be read", path=self.path)
         with open(self.path, "rb") as fh:
             self.size = os.fstat(fh.fileno()).st_size
             if self.size == 0:
@@ -552,6 +612,18 @@ class GGUFFile:
         return (f"<GGUFFile {self.path!r} v{getattr(self, 'version', '?')}: "
                 f"{len(getattr(self, 'tensors', ()))} tensors, "
                 f"{len(getattr(self, 'metadata', ()))} metadata keys, {state}>")
+
+
+def _not_regular_kind(mode: int) -> str | None:
+    """None for a regular file, else what the path is, in words."""
+    if stat.S_ISREG(mode):
+        return None
+    for test, kind in ((stat.S_ISDIR, "a directory"), (stat.S_ISFIFO, "a FIFO or pipe"),
+                       (stat.S_ISCHR, "a character device"), (stat.S_ISBLK, "a block device"),
+                       (stat.S_ISSOCK, "a socket")):
+        if test(mode):
+            return kind
+    return f"file type {stat.S_IFMT(mode):#o}"
 
 
 def _close_map(mm) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 
 from .formats import get_format
+from .formats.base import as_shape
 
 
 class QuantizedTensor:
@@ -26,18 +27,30 @@ class QuantizedTensor:
     __slots__ = ("format", "shape", "data", "name", "read_only")
 
     def __init__(self, fmt, shape, data, name: str | None = None, read_only: bool = False):
+        """``fmt``: a format or anything :func:`~cupyquant.formats.get_format`
+        takes. ``shape``: the logical shape, a sequence of integers, or a bare
+        integer n for (n,) as in NumPy; every dimension positive. ``data``: a
+        NumPy or CuPy uint8 array holding exactly the tensor's blocks (any
+        other type or dtype is a TypeError)."""
+        label = f"QuantizedTensor{f' {name!r}' if name else ''}"
         fmt = get_format(fmt)
-        shape = tuple(int(s) for s in shape)
+        shape = as_shape(shape, label)
         if not shape or any(s <= 0 for s in shape):
-            raise ValueError(f"QuantizedTensor{f' {name!r}' if name else ''}: bad shape {shape}")
+            raise ValueError(f"{label}: bad shape {shape}")
         if shape[-1] % fmt.block_size:
-            raise ValueError(f"QuantizedTensor{f' {name!r}' if name else ''}: last dimension "
-                             f"{shape[-1]} is not a multiple of {fmt.name}'s block size "
-                             f"{fmt.block_size}")
+            raise ValueError(f"{label}: last dimension {shape[-1]} is not a multiple of "
+                             f"{fmt.name}'s block size {fmt.block_size}")
+        # uint8 by dtype, not by array type: CuPy is not imported on the CPU path.
+        dtype = getattr(data, "dtype", None)
+        if dtype is None or not hasattr(data, "reshape"):
+            raise TypeError(f"{label}: data must be a NumPy or CuPy uint8 array, got "
+                            f"{type(data).__name__}")
+        if getattr(dtype, "kind", None) != "u" or getattr(dtype, "itemsize", None) != 1:
+            raise TypeError(f"{label}: data must be a uint8 array, got an array of {dtype}")
         expected = fmt.nbytes_for(math.prod(shape))
-        if data.dtype.itemsize != 1 or data.size != expected:
-            raise ValueError(f"QuantizedTensor{f' {name!r}' if name else ''}: {fmt.name} {shape} "
-                             f"needs {expected} bytes, got {data.size} of {data.dtype}")
+        if data.size != expected:
+            raise ValueError(f"{label}: {fmt.name} {shape} needs {expected} bytes, got "
+                             f"{data.size}")
         self.format = fmt
         self.shape = shape
         self.data = data.reshape(-1)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 import os
 import re
+import shutil
 import struct
 
 import numpy as np
@@ -21,7 +22,7 @@ from gguf import (GGML_QUANT_SIZES, GGMLQuantizationType as T, GGUFReader, GGUFV
 import cupyquant
 from cupyquant import GGUFError
 from cupyquant.gguf_file import GGUFFile, TensorInfo, open_gguf
-from cupyquant.loader import GGUFTensors, load_gguf, open_model
+from cupyquant.loader import GGUFTensors, load_gguf, open_model, split_paths
 from cupyquant.testing import (LARGE_TOKENIZER, assert_bit_exact, make_blocks, reference,
                                write_tokenizer_sized_gguf)
 
@@ -256,6 +257,28 @@ def test_metadata_usable_after_close(all_types_file):
         f.tensor_bytes("t.q4_0.0")
 
 
+def test_nested_metadata_reads_are_independent(tmp_path):
+    """Changing what one read returned changes no later read, at any depth."""
+    path = tmp_path / "nested.gguf"
+    w = GGUFWriter(path, "test")
+    w.add_array("strs", [["a", "b"], ["c"]])
+    w.add_array("ints", [[1, 2], [3]])
+    w.add_array("deep", [[["x"], ["y", "z"]]])
+    _write(w)
+    f = open_gguf(path)
+    for closed in (False, True):   # decoded from the map, then from the bytes copied at close
+        strs = f.metadata["strs"]
+        strs[0].append("INJECTED")
+        strs[1].clear()
+        strs.append(["extra"])
+        f.metadata["deep"][0][1].append("INJECTED")
+        assert f.metadata["strs"] == [["a", "b"], ["c"]], closed
+        assert f.metadata["deep"] == [[["x"], ["y", "z"]]], closed
+        inner = f.metadata["ints"][0]
+        assert inner.tolist() == [1, 2] and not inner.flags.writeable
+        f.close()
+
+
 def _loadable(qtype) -> bool:
     return qtype in cupyquant.FORMATS and _gguf_can_dequantize(qtype)
 
@@ -333,6 +356,76 @@ def test_load_cpu_arguments(loadable_file, monkeypatch):
     import cupyquant.gpu.platform as platform
     monkeypatch.setattr(platform, "gpu_available", lambda: False)
     assert isinstance(next(iter(load_gguf(path).values())), np.ndarray)
+
+
+def _write_q4_0_and_norm(path):
+    w = GGUFWriter(path, "test")
+    w.add_tensor("blk.0.ffn_up.weight", quants.quantize(np.ones((2, 64), np.float32), T.Q4_0),
+                 raw_dtype=T.Q4_0)
+    w.add_tensor("blk.0.norm.weight", np.ones(64, np.float32))
+    _write(w)
+
+
+def test_quantized_selector_checks(tmp_path):
+    from cupyquant.quantized import QuantizedTensor
+    path = tmp_path / "m.gguf"
+    _write_q4_0_and_norm(path)
+    # names that are not tensors of the model: a typo must not pass silently
+    for bad in (["blk.0.ffn_up.weigth"], {"blk.0.ffn_up.weight", "nope", "also.nope"}, "nope"):
+        with pytest.raises(ValueError, match=r"quantized= names \d tensor\(s\) not in .*m\.gguf"
+                                             r".*'(nope|blk\.0\.ffn_up\.weigth)'") as e:
+            load_gguf(path, device="cpu", quantized=bad)
+        assert "'blk.0.ffn_up.weight'" not in str(e.value)
+    # NumPy bools count as bools
+    kept = load_gguf(path, device="cpu", quantized=np.True_)
+    assert isinstance(kept["blk.0.ffn_up.weight"], QuantizedTensor)
+    assert isinstance(kept["blk.0.norm.weight"], np.ndarray)
+    assert all(isinstance(a, np.ndarray) for a in load_gguf(path, device="cpu",
+                                                            quantized=np.False_).values())
+    with pytest.raises(TypeError, match="quantized must be a bool"):
+        load_gguf(path, device="cpu", quantized=3)
+
+
+def test_scalar_tensor_stays_an_array_when_picked(tmp_path):
+    """A tensor of shape () cannot be a QuantizedTensor: picked by name or by
+    a predicate it is loaded as an array, as F32 tensors are with quantized=True."""
+    blob = _gguf([], [_ti("scalar", [], int(T.F32), 0)], np.float32(2.5).tobytes())
+    path = tmp_path / "scalar.gguf"
+    path.write_bytes(blob)
+    for quantized in (False, True, ["scalar"], lambda name: True):
+        got = load_gguf(path, device="cpu", quantized=quantized)["scalar"]
+        assert isinstance(got, np.ndarray) and got.shape == () and got.item() == 2.5, quantized
+
+
+def test_load_cpu_quantized_tensors_are_read_only(tmp_path):
+    path = tmp_path / "m.gguf"
+    _write_q4_0_and_norm(path)
+    q = load_gguf(path, device="cpu", quantized=True)["blk.0.ffn_up.weight"]
+    assert q.read_only is True
+    assert not q.data.flags.writeable
+    with pytest.raises(ValueError, match="read-only"):
+        q.data[0] = 1
+    with open_gguf(path) as f:   # a copy: it does not hold the file's map
+        assert not np.shares_memory(q.data, f.tensor_bytes("blk.0.ffn_up.weight"))
+        assert np.array_equal(q.data, f.tensor_bytes("blk.0.ffn_up.weight"))
+
+
+def test_out_of_memory_names_file_tensor_and_size(tmp_path, monkeypatch):
+    path = tmp_path / "m.gguf"
+    _write_q4_0_and_norm(path)
+    numpy_error = MemoryError("Unable to allocate 4.00 TiB for an array")
+
+    def no_memory(self, *args, **kwargs):
+        raise numpy_error
+
+    monkeypatch.setattr(type(cupyquant.FORMATS["Q4_0"]), "dequant", no_memory)
+    with pytest.raises(MemoryError) as e:
+        load_gguf(path, device="cpu", dtype="float16")
+    assert not isinstance(e.value, GGUFError) and e.value.__cause__ is numpy_error
+    text = str(e.value)
+    assert text.startswith(f"{path}, tensor 'blk.0.ffn_up.weight': out of memory"), text
+    assert "(2, 64)" in text and "Q4_0 dequantized to float16" in text, text
+    assert f"needs {2 * 64 * 2:,} bytes" in text, text
 
 
 def test_gpu_path_is_handed_the_opened_files(loadable_file, monkeypatch):
@@ -438,6 +531,48 @@ def test_single_file_named_like_a_split(tmp_path):
     w.add_tensor("x", np.ones(32, np.float32))
     _write(w)
     assert load_gguf(path, device="cpu")["x"].tolist() == [1.0] * 32
+
+
+def test_bytes_and_pathlike_paths(tmp_path):
+    """load_gguf / open_model / split_paths take what open_gguf takes: str,
+    bytes and os.PathLike paths."""
+    path = tmp_path / "m.gguf"
+    w = GGUFWriter(path, "test")
+    w.add_tensor("x", np.arange(32, dtype=np.float32))
+    _write(w)
+    for p in (str(path), os.fsencode(path), path):
+        tensors = load_gguf(p, device="cpu")
+        assert tensors["x"].tolist() == list(range(32)) and tensors.path == str(path)
+    assert split_paths(os.fsencode(path)) is None
+    parts, expected = _write_split(tmp_path, np.random.default_rng(6))
+    assert split_paths(os.fsencode(parts[0])) == parts
+    tensors = load_gguf(os.fsencode(parts[0]), device="cpu")
+    assert sorted(tensors) == sorted(expected) and tensors.paths == tuple(parts)
+    with pytest.raises(GGUFError, match=r"part 2 of a 3-part split model.*00001-of-00003") as e:
+        open_model(os.fsencode(parts[1]))
+    assert e.value.path == parts[1]
+
+
+def test_split_part_under_a_plain_name(tmp_path):
+    """A part of a split model renamed without the -0000N-of-0000M pattern
+    would load as a part of the model: its own metadata says what it is."""
+    parts, _ = _write_split(tmp_path, np.random.default_rng(7))
+    for i, part in enumerate(parts):
+        plain = tmp_path / f"renamed{i}.gguf"
+        shutil.copy(part, plain)
+        with pytest.raises(GGUFError, match=rf"part {i + 1} of 3 of a split model .*split\.no = "
+                                            rf"{i}, split\.count = 3.*first part, named like "
+                                            rf"NAME-00001-of-00003\.gguf") as e:
+            load_gguf(plain, device="cpu")
+        assert e.value.path == str(plain)
+    # the metadata of a model in one part, written as a split of one: fine
+    one = tmp_path / "one.gguf"
+    w = GGUFWriter(one, "test")
+    w.add_uint16("split.no", 0)
+    w.add_uint16("split.count", 1)
+    w.add_tensor("x", np.ones(32, np.float32))
+    _write(w)
+    assert load_gguf(one, device="cpu")["x"].tolist() == [1.0] * 32
 
 
 # ------------------------------------------------------------ malformed files
@@ -557,6 +692,13 @@ BAD_FILES = {
     "tensor info cut": (_gguf([], [_s("w") + struct.pack("<I", 1) + b"\4\0\0\0\0\0\0\0"
                                    + b"\0" * 8], align=1),
                         r"tensor 'w'.*data offset \(8 bytes\) runs past the end"),
+    "tensors at one offset": (_gguf([], [_ti("a", [16], int(T.F32), 0),
+                                         _ti("b", [16], int(T.F32), 0)], DATA_4 * 4),
+                              r"tensor 'b', offset (\d+): data \[\1, \d+\) overlaps the data of "
+                              r"tensor 'a' \[\1, \d+\)"),
+    "tensors overlapping": (_gguf([], [_ti("a", [16], int(T.F32), 0),
+                                       _ti("b", [16], int(T.F32), 32)], DATA_4 * 6),
+                            r"tensor 'b', offset \d+: data .* overlaps the data of tensor 'a'"),
 }
 
 
@@ -569,6 +711,67 @@ def test_malformed_files(tmp_path, case):
     assert text.startswith(str(tmp_path / "bad.gguf")), text
     assert re.search(pattern, text), text
     assert exc.value.path == str(tmp_path / "bad.gguf")
+
+
+def test_tensor_layouts_other_than_packed_in_order(tmp_path):
+    """Only overlaps are errors: data listed out of order, or with gaps, is valid."""
+    data = np.arange(48, dtype=np.float32).tobytes()   # 192 bytes
+    tis = [_ti("late", [8], int(T.F32), 128), _ti("early", [8], int(T.F32), 0),
+           _ti("mid", [8], int(T.F32), 64)]   # gaps at 32-63 and 96-127
+    with _open_bytes(tmp_path, _gguf([], tis, data)) as f:
+        assert [f.tensor_bytes(n).view(np.float32)[0] for n in ("late", "early", "mid")] == [
+            32, 0, 16]
+    # out of listing order and overlapping: found whatever the order
+    tis = [_ti("x", [16], int(T.F32), 64), _ti("y", [16], int(T.F32), 0),
+           _ti("z", [8], int(T.F32), 32)]   # z lies inside y
+    with pytest.raises(GGUFError, match=r"tensor 'z', offset \d+: data .* overlaps the data of "
+                                        r"tensor 'y'"):
+        _open_bytes(tmp_path, _gguf([], tis, data))
+
+
+def test_aliased_tensors_are_not_loaded(tmp_path):
+    """256 tensors over the same 2304 bytes: refused, not dequantized 256 times."""
+    n_tensors, block_bytes = 256, 2304
+    tis = [_ti(f"w{i}", [4096], int(T.Q4_0), 0) for i in range(n_tensors)]
+    path = tmp_path / "alias.gguf"
+    path.write_bytes(_gguf([], tis, b"\0" * block_bytes))
+    with pytest.raises(GGUFError, match=r"alias\.gguf, tensor 'w1', offset \d+: .*overlaps the "
+                                        r"data of tensor 'w0'"):
+        load_gguf(path, device="cpu")
+
+
+def test_not_a_regular_file(tmp_path):
+    """A FIFO, a pipe or a directory is refused before it is opened: opening a
+    FIFO with no writer would block, a pipe's size reads as 0."""
+    with pytest.raises(GGUFError, match=r"not a regular file \(a directory\)") as e:
+        open_gguf(tmp_path)
+    assert e.value.path == str(tmp_path)
+    if not hasattr(os, "mkfifo"):
+        pytest.skip("no FIFOs here")
+    fifo = tmp_path / "model.gguf"
+    os.mkfifo(fifo)
+    # Hold both ends open (non-blocking), so that a reader that does open the
+    # FIFO gets an empty stream instead of blocking the test.
+    reader = os.open(fifo, os.O_RDONLY | os.O_NONBLOCK)
+    writer = os.open(fifo, os.O_WRONLY | os.O_NONBLOCK)
+    try:
+        with pytest.raises(GGUFError, match=r"model\.gguf: not a regular file \(a FIFO or pipe\)"):
+            open_gguf(fifo)
+        with pytest.raises(GGUFError, match=r"not a regular file"):
+            load_gguf(fifo, device="cpu")
+    finally:
+        os.close(writer)
+        os.close(reader)
+    # an anonymous pipe, as `cupyquant inspect <(cat m.gguf)` is handed one
+    pipe_reader, pipe_writer = os.pipe()
+    try:
+        pipe_path = f"/dev/fd/{pipe_reader}"
+        if os.path.exists(pipe_path):
+            with pytest.raises(GGUFError, match=r"not a regular file \(a FIFO or pipe\)"):
+                open_gguf(pipe_path)
+    finally:
+        os.close(pipe_writer)
+        os.close(pipe_reader)
 
 
 def test_empty_and_missing_files(tmp_path):

@@ -1,11 +1,15 @@
 """The registry: contents, layouts against gguf, lookups and errors."""
 
+import re
+
+import gguf
 import numpy as np
 import pytest
 from gguf import GGML_QUANT_SIZES, GGMLQuantizationType as T, quants
 
 import cupyquant
 from cupyquant import FORMATS, UnsupportedFormatError
+from cupyquant.quantized import QuantizedTensor
 
 
 def gguf_dequantizable():
@@ -95,3 +99,97 @@ def test_platform_answers_without_gpu():
     assert platform.backend() in (None, "cuda", "rocm")
     assert isinstance(platform.gpu_available(), bool)
     assert isinstance(platform.describe(), str)
+
+
+@pytest.mark.parametrize("key", [gguf.LlamaFileType.MOSTLY_Q8_0, gguf.LlamaFileType.MOSTLY_Q4_K_S,
+                                 gguf.GGUFValueType.STRING])
+def test_members_of_other_enums_are_not_type_ids(key):
+    """A file type (general.file_type) or a value type is an int too, but not a
+    ggml type id: LlamaFileType.MOSTLY_Q8_0 is 7, and ggml type 7 is Q5_1."""
+    with pytest.raises(TypeError, match=rf"{type(key).__name__}\.{key.name} is not a ggml type"):
+        FORMATS[key]
+    with pytest.raises(TypeError, match=type(key).__name__):
+        cupyquant.get_format(key)
+    assert key not in FORMATS
+    # plain and NumPy integers stay type ids
+    assert FORMATS[int(key)].qtype == T(int(key))
+    assert FORMATS[np.int32(int(key))].qtype == T(int(key))
+
+
+def test_host_output_dtype_errors():
+    fmt = FORMATS["Q4_0"]
+    raw = np.zeros(18 * 4, np.uint8)
+    read_only = np.empty((4, 32), np.float32)
+    read_only.setflags(write=False)
+    with pytest.raises(ValueError, match=r"Q4_0: out is read-only"):
+        fmt.dequant(raw, out=read_only)
+    bf16 = r"Q4_0: on the host the output dtype must be float32 or float16, got 'bfloat16' " \
+           r"\(bfloat16 only on the GPU\)"
+    for call in (lambda: fmt.dequant(raw, dtype="bfloat16"),
+                 lambda: fmt.decode(raw, dtype="bfloat16"),
+                 lambda: QuantizedTensor("Q4_0", (4, 32), raw).dequant(dtype="bfloat16")):
+        with pytest.raises(ValueError, match=bf16):
+            call()
+    with pytest.raises(ValueError, match=r"Q4_0: unknown dtype 'bogus' \(.*float32 or float16\)"):
+        fmt.dequant(raw, dtype="bogus", out=np.empty(128, np.float32))
+    with pytest.raises(ValueError, match=r"Q4_0: unknown dtype 'bogus'"):
+        fmt.decode(raw, dtype="bogus")
+    with pytest.raises(ValueError, match=r"float32 or float16, got dtype\('float64'\)"):
+        fmt.dequant(raw, out=np.empty(128, np.float64))
+    out = np.empty(128, np.float16)
+    assert fmt.dequant(raw, dtype="float16", out=out) is out
+
+
+@pytest.mark.parametrize("shape,dim", [((4.7, 32), "4.7"), (("4", 32), "'4'"), ((None, 32), "None"),
+                                       ((4, 32.0), "32.0"), ((True, 128), "True")])
+def test_non_integer_dimensions(shape, dim):
+    fmt = FORMATS["Q4_0"]
+    raw = np.zeros(18 * 4, np.uint8)
+    index = next(i for i, d in enumerate(shape) if repr(d) == dim)
+    pattern = rf"dimension {index} of shape .* is (a bool \()?{re.escape(dim)}"
+    with pytest.raises(TypeError, match="QuantizedTensor: " + pattern):
+        QuantizedTensor("Q4_0", shape, raw)
+    with pytest.raises(TypeError, match="Q4_0: " + pattern):
+        fmt.dequant(raw, shape=shape)
+
+
+def test_shapes_as_numpy_does():
+    """Integers of any kind; a bare integer n is the shape (n,)."""
+    fmt = FORMATS["Q4_0"]
+    raw = np.zeros(18 * 4, np.uint8)
+    assert QuantizedTensor("Q4_0", 128, raw).shape == (128,)
+    assert QuantizedTensor("Q4_0", np.int64(128), raw).shape == (128,)
+    assert QuantizedTensor("Q4_0", (np.int32(4), 32), raw).shape == (4, 32)
+    assert QuantizedTensor("Q4_0", np.array([4, 32]), raw).shape == (4, 32)
+    assert type(QuantizedTensor("Q4_0", (np.int32(4), 32), raw).shape[0]) is int
+    assert fmt.dequant(raw, shape=128).shape == (128,)
+    assert fmt.dequant(raw, shape=np.array(128)).shape == (128,)
+    assert fmt.dequant(raw, shape=[np.uint8(4), 32]).shape == (4, 32)
+    with pytest.raises(TypeError, match=r"Q4_0: shape must be an integer or a sequence of "
+                                        r"integers, got 4\.5"):
+        fmt.dequant(raw, shape=4.5)
+    with pytest.raises(ValueError, match=r"QuantizedTensor 'w': bad shape \(0, 32\)"):
+        QuantizedTensor("Q4_0", (0, 32), raw, name="w")
+
+
+def test_quantized_tensor_data_must_be_uint8_array():
+    raw = np.zeros(18 * 4, np.uint8)
+    with pytest.raises(TypeError, match=r"QuantizedTensor 'w': data must be a NumPy or CuPy uint8 "
+                                        r"array, got bytes"):
+        QuantizedTensor("Q4_0", (4, 32), raw.tobytes(), name="w")
+    with pytest.raises(TypeError, match=r"data must be a NumPy or CuPy uint8 array, got list"):
+        QuantizedTensor("Q4_0", (4, 32), list(raw))
+    for other in (raw.view(np.int8), raw.view(np.float32)):
+        with pytest.raises(TypeError, match=rf"data must be a uint8 array, got an array of "
+                                            rf"{other.dtype}"):
+            QuantizedTensor("Q4_0", (4, 32), other)
+    with pytest.raises(ValueError, match=r"Q4_0 \(4, 32\) needs 72 bytes, got 54"):
+        QuantizedTensor("Q4_0", (4, 32), raw[:54])
+
+
+def test_strided_memoryview():
+    fmt = FORMATS["Q4_0"]
+    doubled = np.repeat(np.zeros(18 * 4, np.uint8), 2).tobytes()
+    with pytest.raises(ValueError, match=r"Q4_0: the memoryview is not C-contiguous"):
+        fmt.dequant(memoryview(doubled)[::2])
+    assert fmt.dequant(memoryview(doubled)[:72]).shape == (128,)

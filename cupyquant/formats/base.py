@@ -17,7 +17,9 @@ kernel source and its launch.
 
 from __future__ import annotations
 
+import enum
 import math
+import operator
 import os
 import threading
 from concurrent.futures import ThreadPoolExecutor
@@ -56,6 +58,33 @@ def _host_pool() -> ThreadPoolExecutor:
 def _is_cupy_array(obj) -> bool:
     # Checked by module name so that the CPU path never imports CuPy.
     return type(obj).__module__.startswith("cupy")
+
+
+def as_shape(shape, what: str) -> tuple[int, ...]:
+    """``shape`` as a tuple of Python ints. A bare integer n means (n,), as in
+    NumPy. Every dimension must be an integer (``operator.index``: Python and
+    NumPy integers, not floats, strings, None or bools); TypeError otherwise,
+    naming ``what`` and the dimension. Signs are the caller's to check."""
+    if isinstance(shape, np.ndarray) and shape.ndim == 0:
+        shape = shape[()]   # its NumPy scalar
+    if isinstance(shape, (int, np.integer)) and not isinstance(shape, bool):
+        return (operator.index(shape),)
+    try:
+        dims = tuple(shape)
+    except TypeError:
+        raise TypeError(f"{what}: shape must be an integer or a sequence of integers, "
+                        f"got {shape!r}") from None
+    out = []
+    for i, d in enumerate(dims):
+        if isinstance(d, (bool, np.bool_)):
+            raise TypeError(f"{what}: dimension {i} of shape {dims!r} is a bool ({d!r}), "
+                            f"not an integer")
+        try:
+            out.append(operator.index(d))
+        except TypeError:
+            raise TypeError(f"{what}: dimension {i} of shape {dims!r} is {d!r} "
+                            f"({type(d).__name__}), not an integer") from None
+    return tuple(out)
 
 
 class BlockFormat:
@@ -146,6 +175,9 @@ class BlockFormat:
                 raise ValueError(f"{self.name}: expected a uint8 array or an array of "
                                  f"block_dtype, got an array of {buf.dtype}")
         elif isinstance(buf, (bytes, bytearray, memoryview)):
+            if isinstance(buf, memoryview) and not buf.c_contiguous:
+                raise ValueError(f"{self.name}: the memoryview is not C-contiguous (a strided "
+                                 f"slice?): blocks must be contiguous bytes")
             raw = np.frombuffer(buf, dtype=np.uint8)
         else:
             raise TypeError(f"{self.name}: expected bytes, memoryview or a uint8 ndarray, "
@@ -158,14 +190,29 @@ class BlockFormat:
 
     def decode(self, buf, dtype=np.float32) -> np.ndarray:
         """NumPy decoder: the flat dequantized values of a host buffer."""
+        dtype = self._host_dtype(dtype)
         blocks = self.as_blocks(buf)
-        dtype = np.dtype(dtype)
-        if dtype not in HOST_DTYPES:
-            raise ValueError(f"{self.name}: host output dtype must be float32 or float16, "
-                             f"got {dtype}")
         out = np.empty((blocks.shape[0], self.block_size), dtype)
         self._decode_into(blocks, out)
         return out.reshape(-1)
+
+    def _host_dtype(self, dtype) -> np.dtype:
+        """The NumPy output dtype for ``dtype`` (None: float32); a ValueError
+        naming it when the host decoders cannot give it."""
+        if dtype is None:
+            return np.dtype(np.float32)
+        try:
+            dt = np.dtype(dtype)
+        except (TypeError, ValueError):   # NumPy's own error would not say what is allowed
+            dt = None
+        if dt is not None and dt in HOST_DTYPES:
+            return dt
+        allowed = "on the host the output dtype must be float32 or float16"
+        if (dt.name if dt is not None else dtype) == "bfloat16":
+            raise ValueError(f"{self.name}: {allowed}, got {dtype!r} (bfloat16 only on the GPU)")
+        if dt is None:
+            raise ValueError(f"{self.name}: unknown dtype {dtype!r} ({allowed})")
+        raise ValueError(f"{self.name}: {allowed}, got {dtype!r}")
 
     def _decode_into(self, blocks: np.ndarray, out: np.ndarray) -> None:
         n = blocks.shape[0]
@@ -199,7 +246,9 @@ class BlockFormat:
         """Dequantize ``buf``: a host buffer gives a NumPy array (NumPy decoder),
         a CuPy uint8 array gives a CuPy array (GPU kernel, current device and
         stream). ``shape`` reshapes the flat result (it must hold exactly the
-        decoded element count); ``out`` receives the result."""
+        decoded element count; a bare integer n means (n,), as in NumPy);
+        ``out`` (writable) receives the result. On the host ``dtype`` is
+        float32 (the default) or float16."""
         if _is_cupy_array(buf):
             from ..gpu.dequant import dequant_on_gpu
             return dequant_on_gpu(self, buf, shape=shape, dtype=dtype, out=out)
@@ -212,18 +261,19 @@ class BlockFormat:
             if out.size != n_elems or not out.flags.c_contiguous:
                 raise ValueError(f"{self.name}: out= must be C-contiguous with {n_elems} elements, "
                                  f"got shape {out.shape}")
-            if dtype is not None and np.dtype(dtype) != out.dtype:
+            if not out.flags.writeable:
+                raise ValueError(f"{self.name}: out is read-only")
+            out_dtype = self._host_dtype(out.dtype)
+            if dtype is not None and self._host_dtype(dtype) != out_dtype:
                 raise ValueError(f"{self.name}: dtype={np.dtype(dtype)} disagrees with out.dtype={out.dtype}")
-            if out.dtype not in HOST_DTYPES:
-                raise ValueError(f"{self.name}: host output dtype must be float32 or float16")
             self._decode_into(blocks, out.reshape(-1, self.block_size))
             return out
-        return self.decode(blocks, np.float32 if dtype is None else dtype).reshape(shape)
+        return self.decode(blocks, self._host_dtype(dtype)).reshape(shape)
 
     def _check_shape(self, shape, n_elems: int) -> tuple:
         if shape is None:
             return (n_elems,)
-        shape = (int(shape),) if np.isscalar(shape) else tuple(int(s) for s in shape)
+        shape = as_shape(shape, self.name)
         if any(s < 0 for s in shape) or math.prod(shape) != n_elems:
             raise ValueError(f"{self.name}: shape {shape} does not match the {n_elems} elements "
                              f"in the buffer")
@@ -249,12 +299,18 @@ class BlockFormat:
 
 
 def get_format(key) -> BlockFormat:
-    """The registered format for a name, GGMLQuantizationType or type id."""
+    """The registered format for a name, GGMLQuantizationType or type id (a
+    Python or NumPy integer). Members of other enums are a TypeError: gguf's
+    LlamaFileType or GGUFValueType are integers too, but a file type 7 (Q8_0)
+    is not ggml type 7 (Q5_1)."""
     qtype = None
     if isinstance(key, BlockFormat):
         return key
     if isinstance(key, GGMLQuantizationType):
         qtype = key
+    elif isinstance(key, enum.Enum):
+        raise TypeError(f"{type(key).__name__}.{key.name} is not a ggml type: a member of "
+                        f"{type(key).__name__}, not of GGMLQuantizationType")
     elif isinstance(key, (int, np.integer)) and not isinstance(key, bool):
         try:
             qtype = GGMLQuantizationType(int(key))

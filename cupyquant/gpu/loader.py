@@ -807,7 +807,7 @@ def load_to_gpu(files, *, device=None, dtype=None, quantized=False, progress=Non
     n_devices = cp.cuda.runtime.getDeviceCount()
     default_dev = _device_id(cp, device, n_devices)
     want_dtype = None if dtype is None else output_dtype(dtype)
-    keep = _quantized_selector(quantized)
+    keep = _quantized_selector(quantized, files)   # checks the names against the model
     formats = _formats(files)   # name -> (file, info, format), file order
 
     # Every tensor, in the order the files list them (the result's order); the
