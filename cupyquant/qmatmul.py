@@ -532,8 +532,8 @@ def _dtype_name(dt) -> str:
     return name
 
 
-def _check_args(x, w, out, dtype, path):
-    """Everything that can be checked without touching the GPU. Returns (cp, N, K)."""
+def _check_weight(w) -> tuple[int, int]:
+    """The weight's checks, on the GPU and on the host. Returns (N, K)."""
     from .quantized import QuantizedTensor
 
     if not isinstance(w, QuantizedTensor):
@@ -545,12 +545,18 @@ def _check_args(x, w, out, dtype, path):
     N, K = w.shape
     if K % 32:
         raise ValueError(f"matmul: K = {K} is not a multiple of the Q4_0 block size 32")
+    return N, K
+
+
+def _check_args(x, w, out, dtype, path):
+    """Everything that can be checked without touching the GPU. Returns (cp, N, K)."""
+    N, K = _check_weight(w)
     if path is not None and path not in PATHS + _TEST_PATHS:
         raise ValueError(f"matmul: path must be None or one of {', '.join(PATHS)}, got {path!r}")
     cp = cupy_module()
     if cp is None or not isinstance(x, cp.ndarray):
-        raise TypeError(f"matmul: x must be a CuPy array (the fused matmul runs on the GPU), "
-                        f"got {type(x).__module__}.{type(x).__name__}")
+        raise TypeError(f"matmul: x must be a CuPy array (the fused matmul) or a NumPy array "
+                        f"(the host path), got {type(x).__module__}.{type(x).__name__}")
     if not isinstance(w.data, cp.ndarray):
         raise TypeError("matmul: the weight's blocks must be on the GPU (a CuPy uint8 array); "
                         "use cupy.asarray on QuantizedTensor.data first")
@@ -668,7 +674,16 @@ def matmul(x, w, *, out=None, dtype=None, path=None):
     (C-contiguous, shape (..., N)). ``path``: None (automatic), "matvec",
     "mma", "dequant_gemm" or "wgmma" (see the module docstring). Runs on the
     current stream of x's device.
+
+    With NumPy x and ``w``'s blocks in host memory the product runs on the
+    host instead (cupyquant.host_matmul: W dequantized a slab at a time,
+    float32 BLAS; float32 / float16 results, ``path`` None).
     """
+    if isinstance(x, np.ndarray):
+        from .host_matmul import check_host_args, host_matmul
+        _check_weight(w)
+        N, K, res_dtype = check_host_args(x, w, out, dtype, path)
+        return host_matmul(x, w, N, K, res_dtype, out=out)
     cp, N, K = _check_args(x, w, out, dtype, path)
     res_dtype = out.dtype if out is not None else cp.dtype(x.dtype if dtype is None else dtype)
     lead = tuple(x.shape[:-1])
