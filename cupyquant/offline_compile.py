@@ -4,10 +4,11 @@ NVRTC (NVIDIA, e.g. the ``nvidia-cuda-nvrtc`` wheel). CI uses this to prove that
 every format's ``source`` compiles for gfx90a (wave64), gfx1030 (wave32) and
 sm_90 exactly as CuPy's ROCm and CUDA builds would compile it.
 
-RDNA3 (gfx1100, wave32, the WMMA branch of the matmul kernels) is beyond that
-hiprtc, so it is compiled by clang's HIP mode instead (CLANG_AMD_TARGETS): the
-same text with the HIP runtime header included in front, as hiprtc pre-includes
-it, device code only, no device library linked, to assembly.
+CDNA3 (gfx942, wave64, MFMA), RDNA3 (gfx1100, wave32, the WMMA branch of the
+matmul kernels) and RDNA4 (gfx1200) are beyond that hiprtc, so they are
+compiled by clang's HIP mode instead (CLANG_AMD_TARGETS): the same text with
+the HIP runtime header included in front, as hiprtc pre-includes it, device
+code only, no device library linked, to assembly.
 
     python -m cupyquant.offline_compile            # every source, every target
 """
@@ -28,10 +29,12 @@ from functools import lru_cache
 AMD_TARGETS = ("gfx90a", "gfx1030")
 NVIDIA_TARGETS = ("sm_90",)
 #: AMD targets compiled by clang's HIP mode rather than hiprtc: Debian
-#: bookworm's hiprtc (ROCm 5.2) aborts the process on gfx1100 (checked: its
-#: code-object manager embeds no gfx11 device library), while the same
-#: distribution's clang-19 knows RDNA3 and its WMMA instructions.
-CLANG_AMD_TARGETS = ("gfx1100",)
+#: bookworm's hiprtc (ROCm 5.2) aborts the process on gfx942 and gfx1100
+#: (checked: its code-object manager embeds no device library for them) and
+#: predates gfx12, while the same distribution's clang-19 knows them: CDNA3
+#: (MI300, wave64, the matmul's MFMA branch), RDNA3 (its WMMA branch) and
+#: RDNA4 (its portable branch: RDNA4's WMMA builtins differ and are not used).
+CLANG_AMD_TARGETS = ("gfx942", "gfx1100", "gfx1200")
 
 
 class CompilerUnavailable(RuntimeError):

@@ -1,6 +1,6 @@
 """Every kernel source compiles for AMD (hiprtc: gfx90a wave64, gfx1030 wave32;
-clang's HIP mode: gfx1100 wave32, which that hiprtc cannot compile for) and
-NVIDIA (NVRTC: sm_90), on a machine with no GPU.
+clang's HIP mode: gfx942 wave64, gfx1100 and gfx1200 wave32, which that hiprtc
+cannot compile for) and NVIDIA (NVRTC: sm_90), on a machine with no GPU.
 
 The compilers are loaded with ctypes (see cupyquant.offline_compile). Where a
 compiler library is missing the tests skip locally, but FAIL in CI (the ``CI``
@@ -89,15 +89,23 @@ def test_source_compiles_for_extra_targets(label, target):
     assert big > 4 * small, (big, small)
 
 
+# The matrix instructions the matmul module's clang builds must contain: the
+# MFMA branch on CDNA3, the WMMA branch on RDNA3 (CQ_AMD_MFMA / CQ_AMD_WMMA in
+# q4_0_mm_common.hip), neither on RDNA4 (the portable branch).
+MATRIX_INSTRUCTIONS = {"gfx942": "v_mfma_f32_32x32x8", "gfx1100": "v_wmma_f32_16x16x16_f16", "gfx1200": None}
+
+
 @pytest.mark.parametrize("target", CLANG_AMD_TARGETS)
-def test_rdna3_matmul_takes_wmma(target):
-    """The matmul module's RDNA3 compile takes its WMMA branch (CQ_AMD_WMMA in
-    q4_0_mm_common.hip), which no other target compiles."""
+def test_matmul_matrix_branch_per_target(target):
     label = next(label for label in SOURCES if label.startswith("matmul") and label not in extra_targets())
     _need_compiler(target)
     res = compile_source(_source(label), target)
     assert res.ok, res.log
-    assert "v_wmma_f32_16x16x16_f16" in res.assembly
+    want = MATRIX_INSTRUCTIONS[target]
+    if want is None:
+        assert "v_mfma" not in res.assembly and "v_wmma" not in res.assembly
+    else:
+        assert want in res.assembly
     kernels = res.assembly.count(".amdhsa_kernel ")
     assert kernels > 50, kernels
 
@@ -269,7 +277,7 @@ extern "C" __global__ void cq_probe_warp_size(int* out) {{
 }}
 """
 
-WAVE_SIZES = {"gfx90a": 64, "gfx1030": 32, "gfx1100": 32, "sm_90": 32}
+WAVE_SIZES = {"gfx90a": 64, "gfx1030": 32, "gfx942": 64, "gfx1100": 32, "gfx1200": 32, "sm_90": 32}
 
 
 @pytest.mark.parametrize("target", list(WAVE_SIZES))
