@@ -141,11 +141,12 @@ def compiler_for(target: str) -> str:
 def _compile_with_clang(source: str, target: str, name: str, extra_options: tuple) -> CompileResult:
     """clang's HIP mode, with hiprtc's options: contraction off, denormals
     kept. -nogpulib: no device library for the target is installed (ROCm
-    5.2's has no gfx11 one), so the few of its functions that the HIP header
-    calls (threadIdx and blockIdx read through __ockl_get_local_id and the
-    like) stay unresolved calls in the assembly. What this proves is that the
-    text compiles for the target: its types, templates and the builtins only
-    that target has (WMMA); not the code object hiprtc would build."""
+    5.2's has none for these), so the few of its functions that the HIP
+    header calls (threadIdx and blockIdx read through __ockl_get_local_id and
+    the like) stay unresolved calls in the assembly. What this proves is that
+    the text compiles for the target: its types, templates and the builtins
+    only that target has (CDNA3's MFMA, RDNA3's WMMA); not the code object
+    hiprtc would build."""
     clang, includes = _clang()
     with tempfile.TemporaryDirectory(prefix="cq_clang_") as tmp:
         src_path, out_path = os.path.join(tmp, os.path.basename(name)), os.path.join(tmp, "out.s")
