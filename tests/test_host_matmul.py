@@ -41,6 +41,9 @@ def test_accuracy_against_float64(m):
     y16 = matmul(x16, w)
     assert y16.dtype == np.float16 and y16.shape == (m, n)
     assert _rel_err(y16, x16.astype(np.float64) @ w64.T) <= 2e-3
+    # float32 products and sums, rounded once to float16 at the end
+    np.testing.assert_array_equal(y16.view(np.uint16),
+                                  matmul(x16, w, dtype=np.float32).astype(np.float16).view(np.uint16))
 
 
 def test_slabs_cover_every_row(monkeypatch):
@@ -61,6 +64,7 @@ def test_shapes_dtypes_and_raw_buffers():
     x = np.random.default_rng(4).standard_normal((2, 3, 64)).astype(np.float32)
     y = matmul(x, w, dtype=np.float16)
     assert y.shape == (2, 3, 40) and y.dtype == np.float16
+    np.testing.assert_array_equal(y.view(np.uint16), matmul(x, w).astype(np.float16).view(np.uint16))
     ref = (x.astype(np.float64) @ w64.T).astype(np.float32).astype(np.float16)
     assert np.abs(y.astype(np.float32) - ref.astype(np.float32)).max() <= 2 ** -8 * np.abs(ref).max()
     assert matmul(np.zeros((0, 64), np.float32), w).shape == (0, 40)
