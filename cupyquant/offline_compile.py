@@ -19,6 +19,7 @@ import ctypes
 import ctypes.util
 import glob
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -47,6 +48,21 @@ class CompileResult:
     log: str
     binary_size: int = 0
     assembly: str = ""  # clang's compiles only
+    #: hiprtc's and NVRTC's compiles only: the compiled code (hiprtcGetCode: an
+    #: AMD code object; nvrtcGetCUBIN: a cubin), both ELF files whose string
+    #: table holds each kernel's name as plain text (see kernel_symbols_missing).
+    code: bytes = b""
+
+    def kernel_symbols_missing(self, names) -> list:
+        """Those of ``names`` (kernel names) that the output does not define:
+        for clang's compiles, no ``.amdhsa_kernel NAME`` line in the assembly;
+        for the others, NAME not among the identifiers in the code's bytes
+        (the ELF string table's NUL-separated symbol names)."""
+        if self.assembly:
+            defined = set(re.findall(r"^\s*\.amdhsa_kernel\s+(\w+)", self.assembly, re.M))
+        else:
+            defined = {t.decode() for t in re.findall(rb"[A-Za-z_]\w*", self.code)}
+        return [n for n in names if n not in defined]
 
 
 def _declare(lib, prefix: str):
@@ -198,7 +214,10 @@ def compile_source(source: str, target: str, name: str = "kernel.hip",
             return CompileResult(False, f"{err.decode() if err else rc}\n{log}")
         size = ctypes.c_size_t()
         call(size_fn, prog, ctypes.byref(size))
-        return CompileResult(size.value > 0, log, size.value)
+        code = ctypes.create_string_buffer(max(size.value, 1))
+        if size.value and call(code_fn, prog, code) != 0:
+            return CompileResult(False, f"{prefix}{code_fn} failed\n{log}", size.value)
+        return CompileResult(size.value > 0, log, size.value, code=code.raw[:size.value])
     finally:
         call("DestroyProgram", ctypes.byref(prog))
 

@@ -66,11 +66,49 @@ def _source(label: str) -> str:
     return SOURCES[label]
 
 
-def _compile_or_fail(label: str, source: str, target: str) -> None:
+def expected_kernels(label: str) -> list[str]:
+    """The kernels the host launches from the source ``label``: a format's
+    three dequantization kernels (CQ_DEQUANT_KERNELS in hip/common.h:
+    cq_dequant_<kernel_tag>_{f32,f16,bf16}; BlockFormat.kernel_name gives the
+    first two, which gpu/dequant.py launches), or the matmul modules' names
+    (matmul_kernels.all_kernel_names / all_wgmma_kernel_names). A source
+    label not known here is a KeyError: a new module must say what it holds."""
+    import numpy as np
+    from cupyquant import FORMATS
+    from cupyquant import matmul_kernels as mk
+    if label.startswith("dequant "):
+        fmt = FORMATS[label.split(" ", 1)[1]]
+        names = [f"cq_dequant_{fmt.kernel_tag}_{suffix}" for suffix in ("f32", "f16", "bf16")]
+        assert [fmt.kernel_name(np.float32), fmt.kernel_name(np.float16)] == names[:2], names
+        return names
+    return {"matmul Q4_0": mk.all_kernel_names(), "matmul Q4_0 sm90a": mk.all_wgmma_kernel_names()}[label]
+
+
+def _compile_or_fail(label: str, source: str, target: str, kernels=None) -> None:
+    """Compile, and check that the output defines every kernel the host
+    launches (``kernels``; default: expected_kernels(label)): a source that
+    compiles to no kernels, or to other names, must fail."""
     _need_compiler(target)
+    kernels = expected_kernels(label) if kernels is None else list(kernels)
+    assert kernels, label
     res = compile_source(source, target, name=label.replace(" ", "_") + ".hip")
     assert res.ok, (f"{label}: compiling for {target} failed "
                     f"({_compiler_name(target).replace('NVIDIA', 'NVRTC')} log follows)\n{res.log}")
+    missing = res.kernel_symbols_missing(kernels)
+    assert not missing, (f"{label}: the {target} build defines no kernel named {missing[:10]} "
+                         f"({len(missing)} of {len(kernels)} missing)")
+
+
+@pytest.mark.parametrize("target", TARGETS)
+def test_kernel_symbol_check_can_fail(target):
+    """kernel_symbols_missing finds a kernel that is defined, and reports one
+    that is not (whose name only a comment of the source mentions)."""
+    _need_compiler(target)
+    src = ('// cq_absent_kernel is not compiled\n'
+           'extern "C" __global__ void cq_present_kernel(int* out) { out[0] = 1; }\n')
+    res = compile_source(src, target, name="symbol_check.hip")
+    assert res.ok, res.log
+    assert res.kernel_symbols_missing(["cq_present_kernel", "cq_absent_kernel"]) == ["cq_absent_kernel"]
 
 
 @pytest.mark.parametrize("target", TARGETS)
@@ -284,7 +322,7 @@ WAVE_SIZES = {"gfx90a": 64, "gfx1030": 32, "gfx942": 64, "gfx1100": 32, "gfx1200
 def test_warp_size_macro(target):
     expect = WAVE_SIZES[target]
     src = _PROBE.format(common=read_source("common.h"), expect=expect)
-    _compile_or_fail(f"warp-size probe ({target}, expect {expect})", src, target)
+    _compile_or_fail(f"warp-size probe ({target}, expect {expect})", src, target, kernels=["cq_probe_warp_size"])
 
 
 @pytest.mark.parametrize("target", list(WAVE_SIZES))

@@ -29,6 +29,24 @@ def test_decode_float16_is_rounded_float32(name, seed, n_blocks):
     assert_bit_exact(fmt.decode(raw, dtype=np.float16), expected, name)
 
 
+# Formats whose values are bit patterns passed through (or widened), not
+# computed: their NaNs keep sign and payload, as in gguf's reference.
+PASS_THROUGH = ("F32", "F16", "BF16")
+
+
+@pytest.mark.parametrize("name", PASS_THROUGH)
+def test_nan_payloads_pass_through(name):
+    fmt = FORMATS[name]
+    bits = {"F32": np.array([0x7F800001, 0xFFC00123, 0x7FBFFFFF, 0x7FC00000, 0xFF800000, 1], np.uint32),
+            "F16": np.array([0x7C01, 0xFE23, 0x7DFF, 0x7E00, 0xFC00, 1], np.uint16),
+            "BF16": np.array([0x7F81, 0xFFC3, 0x7FBF, 0x7FC0, 0xFF80, 1], np.uint16)}[name]
+    raw = bits.view(np.uint8)
+    with np.errstate(all="ignore"):
+        assert_bit_exact(fmt.decode(raw), reference(fmt, raw), name, nan_bits=True)
+        assert_bit_exact(fmt.decode(raw, dtype=np.float16), reference(fmt, raw).astype(np.float16), name,
+                         nan_bits=True)
+
+
 @pytest.mark.parametrize("name", NAMES)
 def test_all_zero_blocks(name):
     fmt = FORMATS[name]
@@ -37,12 +55,39 @@ def test_all_zero_blocks(name):
 
 
 @pytest.mark.parametrize("name", NAMES)
-def test_many_chunks_and_threads(name):
-    """Large enough to be split into several chunks decoded on several threads."""
+def test_many_chunks_and_threads(name, monkeypatch):
+    """Large enough to be split into several chunks decoded on several threads
+    (the last chunk a short one). HOST_THREADS is 1 below 4 cores, which would
+    leave the thread pool untested: the test sets 4 threads (and a fresh pool)
+    whatever the machine, and checks that the pool was used."""
+    from cupyquant.formats import base
+    monkeypatch.setattr(base, "HOST_THREADS", 4)
+    monkeypatch.setattr(base, "_pool", None)
+    pools = []
+    real_host_pool = base._host_pool
+
+    def spy():
+        pools.append(real_host_pool())
+        return pools[-1]
+
+    monkeypatch.setattr(base, "_host_pool", spy)
     fmt = FORMATS[name]
     n_blocks = (3 << 17) // fmt.block_size + 3
+    assert n_blocks > 2 * max(1, base.HOST_CHUNK_ELEMS // fmt.block_size)  # several chunks
     raw = make_blocks(fmt, n_blocks, np.random.default_rng(7))
-    assert_bit_exact(fmt.decode(raw), reference(fmt, raw), name)
+    try:
+        ref = reference(fmt, raw)
+        assert_bit_exact(fmt.decode(raw), ref, name)
+        with np.errstate(all="ignore"):
+            ref16 = ref.astype(np.float16)
+        for dtype, expected in ((np.float32, ref), (np.float16, ref16)):
+            out = np.full(n_blocks * fmt.block_size, np.nan, dtype)  # every value must be written
+            assert fmt.dequant(raw, out=out) is out
+            assert_bit_exact(out, expected, f"{name} out={np.dtype(dtype).name}")
+        assert pools and pools[0]._max_workers == 4, "the thread pool was not used"
+    finally:
+        for pool in {id(p): p for p in pools}.values():
+            pool.shutdown(wait=True)
 
 
 @pytest.mark.parametrize("name", NAMES)

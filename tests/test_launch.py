@@ -66,30 +66,55 @@ def test_fallback_is_cupys_launch(monkeypatch):
 def test_cluster_launch_attributes(monkeypatch):
     """A cluster launch goes through cuLaunchKernelEx with the cluster
     dimension attribute (cuda.h: id 4, three unsigned ints at the start of
-    the value), and the PDL attribute beside it where PDL is on; without the
+    the value), and the PDL attribute (id 6, value 1) beside it where PDL is
+    on; the config carries the grid, block, dynamic shared memory and stream,
+    and kernelParams one pointer a kernel argument, at its value. Without the
     driver it is an error that says so, not CuPy's plain launch."""
     import types
     seen = []
+    arg_types = (ctypes.c_int32, ctypes.c_float, ctypes.c_uint64, ctypes.c_int64, ctypes.c_uint32)
 
     class FakeDriver:
         def cuLaunchKernelEx(self, cfg_ref, func, params, extra):
+            # read everything now: the launch's ctypes values live only during the call
             cfg = cfg_ref._obj
-            seen.append((tuple(cfg.grid), [(cfg.attrs[i].id, tuple(cfg.attrs[i].value.dims))
-                                           for i in range(cfg.num_attrs)], func))
+            attrs = []
+            for i in range(cfg.num_attrs):
+                a = cfg.attrs[i]
+                attrs.append((a.id, tuple(a.value.dims) if a.id == 4 else a.value.as_int))
+            ptrs = [params[i] for i in range(len(arg_types))]
+            values = [t.from_address(p).value if p else None for t, p in zip(arg_types, ptrs)]
+            seen.append({"grid": tuple(cfg.grid), "block": tuple(cfg.block), "shared_mem": cfg.shared_mem,
+                         "stream": cfg.stream, "attrs": attrs, "func": func, "extra": extra,
+                         "null_params": [i for i, p in enumerate(ptrs) if not p], "args": values})
             return 0
 
-    assert gl._AttrValue.dims.offset == 0
-    stream = types.SimpleNamespace(ptr=0)
+    assert gl._AttrValue.dims.offset == 0 and gl._AttrValue.as_int.offset == 0
+    current = types.SimpleNamespace(ptr=0x5150)
     fake_cp = types.SimpleNamespace(cuda=types.SimpleNamespace(runtime=types.SimpleNamespace(getDevice=lambda: 0),
-                                                               get_current_stream=lambda: stream))
+                                                               get_current_stream=lambda: current))
     monkeypatch.setattr(gl, "cupy_module", lambda: fake_cp)
     monkeypatch.setattr(gl, "_libcuda", lambda: FakeDriver())
     kern = types.SimpleNamespace(ptr=1234, name="k")
+    args = (np.int32(-7), np.float32(2.5), np.uint64(2**63 + 5), np.int64(-(2**40) - 3), np.uint32(4000000000))
+    expect_args = [-7, 2.5, 2**63 + 5, -(2**40) - 3, 4000000000]
+    explicit = types.SimpleNamespace(ptr=0xABC0)
     for pdl in (False, True):
         monkeypatch.setattr(gl, "pdl_usable", lambda dev, pdl=pdl: pdl)
-        gl.launch(kern, (63, 3), (256,), (np.int32(1),), cluster=(1, 3, 1), pdl=True)
-    assert seen[0] == ((63, 3, 1), [(4, (1, 3, 1))], 1234)
-    assert seen[1][1][0] == (4, (1, 3, 1)) and seen[1][1][1][0] == 6
+        gl.launch(kern, (63, 3), (128, 2), args, shared_mem=40000, cluster=(1, 3, 1), pdl=True)
+        gl.launch(kern, (5,), (256,), args, shared_mem=1536, stream=explicit, cluster=(2, 1, 1), pdl=True)
+    monkeypatch.setattr(gl, "pdl_usable", lambda dev: True)
+    gl.launch(kern, (9, 2), (64,), args, shared_mem=72, pdl=True)  # PDL alone, no cluster
+    common = {"func": 1234, "extra": None, "null_params": [], "args": expect_args}
+    assert seen == [
+        dict(common, grid=(63, 3, 1), block=(128, 2, 1), shared_mem=40000, stream=0x5150, attrs=[(4, (1, 3, 1))]),
+        dict(common, grid=(5, 1, 1), block=(256, 1, 1), shared_mem=1536, stream=0xABC0, attrs=[(4, (2, 1, 1))]),
+        dict(common, grid=(63, 3, 1), block=(128, 2, 1), shared_mem=40000, stream=0x5150,
+             attrs=[(4, (1, 3, 1)), (6, 1)]),
+        dict(common, grid=(5, 1, 1), block=(256, 1, 1), shared_mem=1536, stream=0xABC0,
+             attrs=[(4, (2, 1, 1)), (6, 1)]),
+        dict(common, grid=(9, 2, 1), block=(64, 1, 1), shared_mem=72, stream=0x5150, attrs=[(6, 1)]),
+    ]
     monkeypatch.setattr(gl, "_libcuda", lambda: False)
     with pytest.raises(RuntimeError, match="cluster"):
         gl.launch(kern, (63, 3), (256,), (), cluster=(1, 3, 1))

@@ -10,6 +10,7 @@ from gguf import GGML_QUANT_SIZES, GGMLQuantizationType as T, quants
 import cupyquant
 from cupyquant import FORMATS, UnsupportedFormatError
 from cupyquant.quantized import QuantizedTensor
+from cupyquant.testing import assert_bit_exact, reference, sane_blocks
 
 
 def gguf_dequantizable():
@@ -83,15 +84,99 @@ def test_bad_shape_and_dtype():
         fmt.decode(np.zeros(18, np.float32))
     with pytest.raises(TypeError):
         fmt.decode([1, 2, 3])
-    out = np.empty((4, 32), np.float16)
-    assert fmt.dequant(raw, out=out) is out
+    _check_host_out(fmt, (4, 32), np.float16)
+    _check_host_out(fmt, (4, 32), np.float32)
 
 
-def test_cpu_path_does_not_import_cupy():
-    import subprocess, sys
-    code = ("import sys, numpy as np, cupyquant as c; c.FORMATS['Q4_K'].decode(np.zeros(144, np.uint8));"
-            "assert 'cupy' not in sys.modules, 'cupy imported'")
-    subprocess.run([sys.executable, "-c", code], check=True)
+def _check_host_out(fmt, out_shape, out_dtype, **kwargs):
+    """dequant(out=...) on the host returns ``out`` and writes every value of
+    it: random finite blocks into an ``out`` full of NaN, compared bit for bit
+    with gguf's float32 values (rounded once to float16 for a float16 out)."""
+    n = int(np.prod(out_shape))
+    raw = sane_blocks(fmt, n // fmt.block_size, np.random.default_rng(n))
+    expected = reference(fmt, raw).astype(out_dtype)
+    assert np.isfinite(expected).all()  # so that a NaN left in out is a value not written
+    out = np.full(out_shape, np.nan, out_dtype)
+    assert fmt.dequant(raw, out=out, **kwargs) is out
+    assert out.shape == tuple(out_shape) and out.dtype == out_dtype
+    assert_bit_exact(out, expected, f"{fmt.name} out={np.dtype(out_dtype).name}{out_shape}")
+
+
+# A stand-in for CuPy that a child process finds first on sys.path: each
+# import of it is written down (with the importer's stack) and fails as an
+# absent CuPy would, so that `try: import cupy / except ImportError` is seen too.
+_CUPY_STUB = """
+import os, traceback
+with open(os.environ["CQ_CUPY_IMPORT_LOG"], "a", encoding="utf-8") as log:
+    log.write("cupy imported from:\\n" + "".join(traceback.format_stack()[:-1]) + "\\n")
+raise ImportError("cupy stub: CuPy is absent in this test")
+"""
+_CPU_WORK_DONE = "=== CPU work done ==="
+
+
+def run_with_cupy_stub(tmp_path, work: str) -> None:
+    """Run ``work`` (Python source) in a child process whose sys.path starts
+    with a stub ``cupy`` package and the cupyquant checkout under test; fail
+    if anything imported (or tried to import) cupy during it. Afterwards the
+    child imports cupy itself, which must be recorded: proof that the stub
+    was the cupy it would have found."""
+    import os
+    import subprocess
+    import sys
+    stub = tmp_path / "stub"
+    (stub / "cupy").mkdir(parents=True)
+    (stub / "cupy" / "__init__.py").write_text(_CUPY_STUB, encoding="utf-8")
+    log = tmp_path / "cupy_imports.log"
+    root = os.path.dirname(os.path.dirname(os.path.abspath(cupyquant.__file__)))
+    code = "\n".join([
+        "import os, sys",
+        f"sys.path[:0] = [{str(stub)!r}, {root!r}]",
+        "import cupyquant",
+        f"assert os.path.abspath(cupyquant.__file__) == {os.path.join(root, 'cupyquant', '__init__.py')!r}, "
+        "cupyquant.__file__",
+        work,
+        "assert 'cupy' not in sys.modules, 'cupy in sys.modules'",
+        f"open(os.environ['CQ_CUPY_IMPORT_LOG'], 'a').write({_CPU_WORK_DONE!r} + '\\n')",
+        "try:\n    import cupy\nexcept ImportError:\n    pass\nelse:\n    raise AssertionError('stub imported')",
+    ])
+    env = dict(os.environ, CQ_CUPY_IMPORT_LOG=str(log))
+    res = subprocess.run([sys.executable, "-c", code], env=env, cwd=str(tmp_path), capture_output=True, text=True)
+    assert res.returncode == 0, res.stdout + res.stderr
+    during, _, after = log.read_text(encoding="utf-8").partition(_CPU_WORK_DONE)
+    assert not during.strip(), f"the CPU path imported cupy:\n{during}"
+    assert "cupy imported from" in after, "the cupy stub was not found first on sys.path"
+
+
+def test_cpu_path_does_not_import_cupy(tmp_path):
+    """Decoding, dequant(out=...), QuantizedTensor and load_gguf on the CPU,
+    and importing the GPU loader and the matmul module, import no CuPy:
+    checked against a stub cupy that records its imports (CuPy being absent
+    here, sys.modules alone would show nothing)."""
+    path = tmp_path / "small.gguf"
+    rng = np.random.default_rng(5)
+    w = gguf.GGUFWriter(str(path), "test")
+    for name, qtype in (("a", T.Q4_0), ("b", T.Q4_K), ("c", T.IQ2_XXS)):
+        bs, ts = GGML_QUANT_SIZES[qtype]
+        w.add_tensor(name, rng.integers(0, 256, (2, 256 // bs * ts), dtype=np.uint8), raw_dtype=qtype)
+    w.add_tensor("n", np.ones(64, np.float32))
+    w.write_header_to_file()
+    w.write_kv_data_to_file()
+    w.write_tensors_to_file()
+    w.close()
+    run_with_cupy_stub(tmp_path, f"""
+import numpy as np
+from cupyquant import FORMATS, QuantizedTensor, load_gguf
+for fmt in FORMATS.values():
+    raw = np.zeros(2 * fmt.type_size, np.uint8)
+    fmt.decode(raw); fmt.decode(raw, dtype=np.float16); fmt.dequant(raw)
+    fmt.dequant(raw, out=np.empty(2 * fmt.block_size, np.float32))
+QuantizedTensor("Q4_K", (1, 256), np.zeros(144, np.uint8)).dequant()
+t = load_gguf({str(path)!r}, device="cpu")
+assert sorted(t) == ["a", "b", "c", "n"] and t["b"].shape == (2, 256)
+t = load_gguf({str(path)!r}, device="cpu", quantized=True)
+t["a"].dequant()
+import cupyquant.gpu.loader, cupyquant.qmatmul  # importable on CPU-only installs
+""")
 
 
 def test_platform_answers_without_gpu():
@@ -136,8 +221,8 @@ def test_host_output_dtype_errors():
         fmt.decode(raw, dtype="bogus")
     with pytest.raises(ValueError, match=r"float32 or float16, got dtype\('float64'\)"):
         fmt.dequant(raw, out=np.empty(128, np.float64))
-    out = np.empty(128, np.float16)
-    assert fmt.dequant(raw, dtype="float16", out=out) is out
+    _check_host_out(fmt, (128,), np.float16, dtype="float16")
+    _check_host_out(fmt, (128,), np.float32, dtype=np.float32)
 
 
 @pytest.mark.parametrize("shape,dim", [((4.7, 32), "4.7"), (("4", 32), "'4'"), ((None, 32), "None"),
