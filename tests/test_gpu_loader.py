@@ -642,38 +642,10 @@ def test_falls_back_to_staging_when_the_device_cannot_read_host_memory(cp, model
 
 def test_module_imports_without_cupy(tmp_path):
     """The module itself imports no CuPy (CPU-only installs import
-    cupyquant.gpu.loader fine). Checked in a child process whose sys.path
-    starts with a stub ``cupy`` package that records every import of it (and
-    fails it, as an absent CuPy does): with CuPy absent, sys.modules alone
-    would not show an attempt."""
-    import os
-    import subprocess
-    import sys
+    cupyquant.gpu.loader fine): checked against a stub cupy that records its
+    imports (cupyquant.testing.run_with_cupy_stub)."""
+    from cupyquant.testing import run_with_cupy_stub
     assert gl.SLOT_BYTES > 0 and gl.N_SLOTS >= 1 and gl.LOOKAHEAD < 1 << 10
     assert gl.READ_METHOD in ("pread", "mmap")
     assert isinstance(gl.ZERO_COPY, bool) and isinstance(gl.IN_PLACE, bool) and 1 <= gl.HOST_THREADS <= 12
-    stub = tmp_path / "stub" / "cupy"
-    stub.mkdir(parents=True)
-    (stub / "__init__.py").write_text(
-        "import os, traceback\n"
-        "with open(os.environ['CQ_CUPY_IMPORT_LOG'], 'a') as log:\n"
-        "    log.write('cupy imported from:\\n' + ''.join(traceback.format_stack()[:-1]))\n"
-        "raise ImportError('cupy stub: CuPy is absent in this test')\n")
-    log = tmp_path / "cupy_imports.log"
-    log.write_text("")
-    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(gl.__file__))))  # the checkout tested
-    code = "\n".join([
-        "import os, sys",
-        f"sys.path[:0] = [{str(stub.parent)!r}, {root!r}]",
-        "import cupyquant.gpu.loader as gl",
-        f"assert os.path.abspath(gl.__file__) == {os.path.abspath(gl.__file__)!r}, gl.__file__",
-        "assert gl.SLOT_BYTES > 0 and 'cupy' not in sys.modules",
-        "open(os.environ['CQ_CUPY_IMPORT_LOG'], 'a').write('=== imported ===\\n')",
-        "try:\n    import cupy\nexcept ImportError:\n    pass",   # the control: the stub is found
-    ])
-    res = subprocess.run([sys.executable, "-c", code], env=dict(os.environ, CQ_CUPY_IMPORT_LOG=str(log)),
-                         cwd=str(tmp_path), capture_output=True, text=True)
-    assert res.returncode == 0, res.stdout + res.stderr
-    during, _, after = log.read_text().partition("=== imported ===")
-    assert not during.strip(), f"importing cupyquant.gpu.loader imported cupy:\n{during}"
-    assert "cupy imported from" in after, "the cupy stub was not found first on sys.path"
+    run_with_cupy_stub(tmp_path, "import cupyquant.gpu.loader as gl\nassert gl.SLOT_BYTES > 0")

@@ -10,7 +10,7 @@ from gguf import GGML_QUANT_SIZES, GGMLQuantizationType as T, quants
 import cupyquant
 from cupyquant import FORMATS, UnsupportedFormatError
 from cupyquant.quantized import QuantizedTensor
-from cupyquant.testing import assert_bit_exact, reference, sane_blocks
+from cupyquant.testing import assert_bit_exact, reference, run_with_cupy_stub, sane_blocks
 
 
 def gguf_dequantizable():
@@ -100,51 +100,6 @@ def _check_host_out(fmt, out_shape, out_dtype, **kwargs):
     assert fmt.dequant(raw, out=out, **kwargs) is out
     assert out.shape == tuple(out_shape) and out.dtype == out_dtype
     assert_bit_exact(out, expected, f"{fmt.name} out={np.dtype(out_dtype).name}{out_shape}")
-
-
-# A stand-in for CuPy that a child process finds first on sys.path: each
-# import of it is written down (with the importer's stack) and fails as an
-# absent CuPy would, so that `try: import cupy / except ImportError` is seen too.
-_CUPY_STUB = """
-import os, traceback
-with open(os.environ["CQ_CUPY_IMPORT_LOG"], "a", encoding="utf-8") as log:
-    log.write("cupy imported from:\\n" + "".join(traceback.format_stack()[:-1]) + "\\n")
-raise ImportError("cupy stub: CuPy is absent in this test")
-"""
-_CPU_WORK_DONE = "=== CPU work done ==="
-
-
-def run_with_cupy_stub(tmp_path, work: str) -> None:
-    """Run ``work`` (Python source) in a child process whose sys.path starts
-    with a stub ``cupy`` package and the cupyquant checkout under test; fail
-    if anything imported (or tried to import) cupy during it. Afterwards the
-    child imports cupy itself, which must be recorded: proof that the stub
-    was the cupy it would have found."""
-    import os
-    import subprocess
-    import sys
-    stub = tmp_path / "stub"
-    (stub / "cupy").mkdir(parents=True)
-    (stub / "cupy" / "__init__.py").write_text(_CUPY_STUB, encoding="utf-8")
-    log = tmp_path / "cupy_imports.log"
-    root = os.path.dirname(os.path.dirname(os.path.abspath(cupyquant.__file__)))
-    code = "\n".join([
-        "import os, sys",
-        f"sys.path[:0] = [{str(stub)!r}, {root!r}]",
-        "import cupyquant",
-        f"assert os.path.abspath(cupyquant.__file__) == {os.path.join(root, 'cupyquant', '__init__.py')!r}, "
-        "cupyquant.__file__",
-        work,
-        "assert 'cupy' not in sys.modules, 'cupy in sys.modules'",
-        f"open(os.environ['CQ_CUPY_IMPORT_LOG'], 'a').write({_CPU_WORK_DONE!r} + '\\n')",
-        "try:\n    import cupy\nexcept ImportError:\n    pass\nelse:\n    raise AssertionError('stub imported')",
-    ])
-    env = dict(os.environ, CQ_CUPY_IMPORT_LOG=str(log))
-    res = subprocess.run([sys.executable, "-c", code], env=env, cwd=str(tmp_path), capture_output=True, text=True)
-    assert res.returncode == 0, res.stdout + res.stderr
-    during, _, after = log.read_text(encoding="utf-8").partition(_CPU_WORK_DONE)
-    assert not during.strip(), f"the CPU path imported cupy:\n{during}"
-    assert "cupy imported from" in after, "the cupy stub was not found first on sys.path"
 
 
 def test_cpu_path_does_not_import_cupy(tmp_path):
