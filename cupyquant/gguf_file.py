@@ -29,6 +29,7 @@ exactly the types the installed ``gguf`` package knows.
 
 from __future__ import annotations
 
+import errno
 import mmap
 import os
 import stat
@@ -545,7 +546,10 @@ class GGUFFile:
         self._u8 = None
         # Checked before open(): opening a FIFO blocks until a writer comes, and
         # a pipe or a device cannot be mapped (a pipe's size reads as 0).
-        kind = _not_regular_kind(os.stat(self.path).st_mode)
+        mode = os.stat(self.path).st_mode
+        if stat.S_ISDIR(mode):   # an OSError, as open() would raise, not a bad file
+            raise IsADirectoryError(errno.EISDIR, "a directory, not a GGUF file", self.path)
+        kind = _not_regular_kind(mode)
         if kind is not None:
             raise GGUFError(f"not a regular file ({kind}): GGUF files are memory-mapped, so "
                             f"only regular files can be read", path=self.path)

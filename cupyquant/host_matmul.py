@@ -26,8 +26,10 @@ def _result_dtype(x, out, dtype) -> np.dtype:
     want = out.dtype if out is not None and dtype is None else x.dtype if dtype is None else dtype
     try:
         want = np.dtype(want)
-    except TypeError:
-        raise TypeError(f"matmul: unknown result dtype {want!r}") from None
+    except TypeError:   # NumPy has no bfloat16: say where it is, not that it is unknown
+        if str(getattr(want, "__name__", want)) != "bfloat16":
+            raise TypeError(f"matmul: unknown result dtype {want!r}") from None
+        want = "bfloat16"
     if want not in _HOST_DTYPES:
         raise TypeError(f"matmul: on the host the result dtype must be float32 or float16 "
                         f"(bfloat16 only on the GPU), got {want}")
@@ -48,11 +50,10 @@ def check_host_args(x, w, out, dtype, path) -> tuple[int, int, np.dtype]:
     if x.ndim < 1 or x.shape[-1] != K:
         raise ValueError(f"matmul: x has shape {x.shape}, its last dimension must be K = {K} "
                          f"(w has shape {w.shape})")
+    if out is not None and not isinstance(out, np.ndarray):
+        raise TypeError(f"matmul: with NumPy x, out must be a NumPy array, got {type(out).__name__}")
     res_dtype = _result_dtype(x, out, dtype)
     if out is not None:
-        if not isinstance(out, np.ndarray):
-            raise TypeError(f"matmul: with NumPy x, out must be a NumPy array, got "
-                            f"{type(out).__name__}")
         if dtype is not None and out.dtype != res_dtype:
             raise TypeError(f"matmul: dtype={res_dtype} disagrees with out.dtype={out.dtype}")
         want = tuple(x.shape[:-1]) + (N,)
@@ -73,6 +74,8 @@ def host_matmul(x, w, N: int, K: int, res_dtype, out=None):
         return out
     x2 = np.ascontiguousarray(x.reshape(M, K), dtype=np.float32)   # float16 -> float32 is exact
     y2 = out.reshape(M, N)
+    if np.may_share_memory(x2, y2):   # out over x: a slab's results must not change the next slab's x
+        x2 = x2.copy()
     row_bytes = w.format.nbytes_for(K)
     rows = max(1, HOST_SLAB_BYTES // (4 * K))
     for n0 in range(0, N, rows):

@@ -132,25 +132,88 @@ def compiler_path(vendor: str) -> str:
     return _compiler(vendor)[3]
 
 
-@lru_cache(maxsize=None)
-def _clang() -> tuple[str, list]:
-    """(clang++ path, include options for the HIP runtime header)."""
-    clang = os.environ.get("CUPYQUANT_CLANG") or next(
-        (found for v in range(24, 16, -1) if (found := shutil.which(f"clang++-{v}"))), None) or shutil.which("clang++")
-    if clang is None:
-        raise CompilerUnavailable("no clang++ found for the HIP compile of " + "/".join(CLANG_AMD_TARGETS))
+#: The kernel each clang candidate must compile for every CLANG_AMD_TARGETS
+#: target before it is used: a clang too old to know a target, or a broken
+#: install, is then "unavailable", not a failure of every source.
+_CLANG_PROBE = 'extern "C" __global__ void cq_clang_probe(int* p) { p[threadIdx.x] = 1; }\n'
+#: Seconds a clang compile may take (the matmul module takes about 1.2 s).
+CLANG_TIMEOUT_S = 600
+
+
+def _hip_headers() -> tuple[str, list]:
+    """(install prefix, include options) of the HIP runtime header: ROCm's
+    (ROCM_PATH, /opt/rocm) or the distribution's (/usr). The prefix goes to
+    clang as --rocm-path, so that clang's own HIP detection uses the same
+    install whatever ROCM_PATH says."""
     roots = [os.path.join(r, "include") for r in (os.environ.get("ROCM_PATH"), "/opt/rocm") if r] + ["/usr/include"]
     root = next((r for r in roots if os.path.isfile(os.path.join(r, "hip", "hip_runtime.h"))), None)
     if root is None:
         raise CompilerUnavailable(f"no HIP runtime header (hip/hip_runtime.h) in {', '.join(roots)}")
-    return clang, ([] if root == "/usr/include" else ["-isystem", root])
+    return os.path.dirname(root), ([] if root == "/usr/include" else ["-isystem", root])
+
+
+def _clang_candidates() -> list:
+    """CUPYQUANT_CLANG alone if set; else ROCm's clang, then the newest
+    versioned clang++ on PATH, then plain clang++."""
+    env = os.environ.get("CUPYQUANT_CLANG")
+    if env:
+        return [env]
+    rocm = [os.path.join(r, "llvm", "bin", "clang++") for r in (os.environ.get("ROCM_PATH"), "/opt/rocm") if r]
+    return rocm + [f"clang++-{v}" for v in range(24, 16, -1)] + ["clang++"]
+
+
+def _run_clang(clang: str, source: str, target: str, name: str, extra_options: tuple = ()) -> CompileResult:
+    prefix, includes = _hip_headers()
+    with tempfile.TemporaryDirectory(prefix="cq_clang_") as tmp:
+        src_path, out_path = os.path.join(tmp, os.path.basename(name)), os.path.join(tmp, "out.s")
+        with open(src_path, "w", encoding="utf-8") as f:
+            f.write(source)
+        cmd = [clang, "-x", "hip", f"--offload-arch={target}", "--cuda-device-only", "-nogpulib",
+               f"--rocm-path={prefix}", "-D__HIP_PLATFORM_AMD__", *includes, "-include", "hip/hip_runtime.h",
+               "-std=c++17", "-ffp-contract=off", "-fno-gpu-flush-denormals-to-zero", "-O3", *extra_options,
+               "-S", "-o", out_path, src_path]
+        try:
+            res = subprocess.run(cmd, capture_output=True, text=True, timeout=CLANG_TIMEOUT_S)
+        except subprocess.TimeoutExpired:
+            return CompileResult(False, f"{clang}: no result after {CLANG_TIMEOUT_S} s")
+        except OSError as e:   # not an executable after all
+            return CompileResult(False, f"{clang}: {e}")
+        asm = ""
+        if res.returncode == 0 and os.path.exists(out_path):
+            with open(out_path, encoding="utf-8", errors="replace") as f:
+                asm = f.read()
+        return CompileResult(bool(asm), res.stderr, len(asm), asm)
+
+
+@lru_cache(maxsize=None)
+def _clang() -> str:
+    """The first clang++ (_clang_candidates) that compiles the probe kernel
+    for every CLANG_AMD_TARGETS target; CompilerUnavailable, saying what was
+    tried, where none does."""
+    _hip_headers()   # its own CompilerUnavailable first
+    tried = []
+    for cand in _clang_candidates():
+        path = shutil.which(cand)
+        if path is None:
+            if os.environ.get("CUPYQUANT_CLANG"):
+                tried.append(f"CUPYQUANT_CLANG={cand}: not an executable")
+            continue
+        for target in CLANG_AMD_TARGETS:
+            res = _run_clang(path, _CLANG_PROBE, target, "probe.hip")
+            if not res.ok:
+                tried.append(f"{path} cannot compile for {target}: {(res.log.strip().splitlines() or ['?'])[-1]}")
+                break
+        else:
+            return path
+    raise CompilerUnavailable(f"no clang++ that compiles HIP for {'/'.join(CLANG_AMD_TARGETS)}"
+                              f"{': ' + '; '.join(tried) if tried else ' found'}")
 
 
 def compiler_for(target: str) -> str:
     """The compiler that compile_source uses for ``target`` (a library or an
     executable); CompilerUnavailable where there is none."""
     if target in CLANG_AMD_TARGETS:
-        return _clang()[0]
+        return _clang()
     return compiler_path("nvidia" if target.startswith("sm_") else "amd")
 
 
@@ -163,21 +226,7 @@ def _compile_with_clang(source: str, target: str, name: str, extra_options: tupl
     the text compiles for the target: its types, templates and the builtins
     only that target has (CDNA3's MFMA, RDNA3's WMMA); not the code object
     hiprtc would build."""
-    clang, includes = _clang()
-    with tempfile.TemporaryDirectory(prefix="cq_clang_") as tmp:
-        src_path, out_path = os.path.join(tmp, os.path.basename(name)), os.path.join(tmp, "out.s")
-        with open(src_path, "w", encoding="utf-8") as f:
-            f.write(source)
-        cmd = [clang, "-x", "hip", f"--offload-arch={target}", "--cuda-device-only", "-nogpulib",
-               "-D__HIP_PLATFORM_AMD__", *includes, "-include", "hip/hip_runtime.h", "-std=c++17",
-               "-ffp-contract=off", "-fno-gpu-flush-denormals-to-zero", "-O3", *extra_options,
-               "-S", "-o", out_path, src_path]
-        res = subprocess.run(cmd, capture_output=True, text=True)
-        asm = ""
-        if res.returncode == 0 and os.path.exists(out_path):
-            with open(out_path, encoding="utf-8", errors="replace") as f:
-                asm = f.read()
-        return CompileResult(bool(asm), res.stderr, len(asm), asm)
+    return _run_clang(_clang(), source, target, name, extra_options)
 
 
 def compile_source(source: str, target: str, name: str = "kernel.hip",
@@ -252,10 +301,19 @@ def main(argv=None) -> int:
     ap.add_argument("--only", nargs="*", help="source names to compile (default: all)")
     args = ap.parse_args(argv)
     failures = 0
+    unavailable = {}   # target -> why: said once, not counted as failures
     for label, src in all_sources().items():
         if args.only and not any(o in label for o in args.only):
             continue
         for target in list(args.targets) + [t for t in extra_targets().get(label, ()) if t not in args.targets]:
+            if target not in unavailable:
+                try:
+                    compiler_for(target)
+                except (CompilerUnavailable, OSError) as e:
+                    unavailable[target] = str(e)
+                    print(f"{target}: skipped, {e}")
+            if target in unavailable:
+                continue
             res = compile_source(src, target)
             status = "ok" if res.ok else "FAILED"
             print(f"{label:28s} {target:8s} {status} ({res.binary_size} bytes)")

@@ -59,6 +59,18 @@ def test_slabs_cover_every_row(monkeypatch):
     assert _rel_err(sliced, x.astype(np.float64) @ w64.T) <= 1e-5
 
 
+def test_out_over_x(monkeypatch):
+    """out= the very memory of x (N = K), W in several slabs: every slab reads
+    the x given, not the results of the slabs before it."""
+    k = 64
+    w, w64 = _weights(k, k, seed=9)
+    monkeypatch.setattr(hm, "HOST_SLAB_BYTES", 8 * 4 * k)
+    x = np.random.default_rng(10).standard_normal((3, k)).astype(np.float32)
+    ref = x.astype(np.float64) @ w64.T
+    y = matmul(x, w, out=x)
+    assert y is x and _rel_err(y, ref) <= 1e-5
+
+
 def test_shapes_dtypes_and_raw_buffers():
     w, w64 = _weights(40, 64, seed=3)
     x = np.random.default_rng(4).standard_normal((2, 3, 64)).astype(np.float32)
@@ -95,6 +107,10 @@ def test_argument_errors():
         matmul(x, w, path="matvec")
     with pytest.raises(TypeError, match="bfloat16 only on the GPU"):
         matmul(x, w, dtype="float64")
+    with pytest.raises(TypeError, match=r"\(bfloat16 only on the GPU\), got bfloat16"):
+        matmul(x, w, dtype="bfloat16")
+    with pytest.raises(TypeError, match="out must be a NumPy array, got list"):
+        matmul(x, w, out=[[0.0] * 8] * 2)
     with pytest.raises(TypeError, match="x must be float16 or float32"):
         matmul(x.astype(np.float64), w)
     with pytest.raises(ValueError, match="last dimension must be K = 64"):
