@@ -15,11 +15,11 @@ import math
 
 import numpy as np
 
+from .formats.base import HOST_DTYPES
+
 #: float32 weights dequantized at a time: big enough that BLAS runs at speed
 #: on a slab, small enough to stay a modest share of a host's memory.
 HOST_SLAB_BYTES = 64 << 20
-
-_HOST_DTYPES = (np.dtype(np.float32), np.dtype(np.float16))
 
 
 def _result_dtype(x, out, dtype) -> np.dtype:
@@ -30,7 +30,7 @@ def _result_dtype(x, out, dtype) -> np.dtype:
         if str(getattr(want, "__name__", want)) != "bfloat16":
             raise TypeError(f"matmul: unknown result dtype {want!r}") from None
         want = "bfloat16"
-    if want not in _HOST_DTYPES:
+    if want not in HOST_DTYPES:
         raise TypeError(f"matmul: on the host the result dtype must be float32 or float16 "
                         f"(bfloat16 only on the GPU), got {want}")
     return want
@@ -44,7 +44,7 @@ def check_host_args(x, w, out, dtype, path) -> tuple[int, int, np.dtype]:
     if not isinstance(w.data, np.ndarray):
         raise TypeError("matmul: x is a NumPy array but the weight's blocks are on the GPU; "
                         "move x there (cupy.asarray) or load the weights with device='cpu'")
-    if x.dtype not in _HOST_DTYPES:
+    if x.dtype not in HOST_DTYPES:
         raise TypeError(f"matmul: x must be float16 or float32, got {x.dtype}")
     N, K = w.shape
     if x.ndim < 1 or x.shape[-1] != K:

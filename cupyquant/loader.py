@@ -23,6 +23,7 @@ from gguf.constants import Keys
 
 from .errors import GGUFError, UnsupportedFormatError
 from .formats import get_format
+from .formats.base import HOST_DTYPES
 from .gguf_file import GGUFFile, open_gguf
 
 __all__ = ["load_gguf", "open_model", "split_paths", "GGUFTensors"]
@@ -32,8 +33,6 @@ SPLIT_RE = re.compile(r"^(?P<prefix>.*)-(?P<no>\d{5})-of-(?P<count>\d{5})\.gguf$
 #: Above this many bytes of tensor data a progress bar is shown by default
 #: (when stderr is a terminal).
 PROGRESS_MIN_BYTES = 1 << 30
-
-HOST_DTYPES = (np.dtype(np.float32), np.dtype(np.float16))
 
 
 # --------------------------------------------------------------------- result

@@ -140,6 +140,7 @@ _CLANG_PROBE = 'extern "C" __global__ void cq_clang_probe(int* p) { p[threadIdx.
 CLANG_TIMEOUT_S = 600
 
 
+@lru_cache(maxsize=None)
 def _hip_headers() -> tuple[str, list]:
     """(install prefix, include options) of the HIP runtime header: ROCm's
     (ROCM_PATH, /opt/rocm) or the distribution's (/usr). The prefix goes to

@@ -297,6 +297,20 @@ def f32_as_f16x2(x) -> tuple:
     return hi, lo, s
 
 
+def assert_dequant_into(fmt, raw: np.ndarray, out_shape, out_dtype, expected=None, **kwargs) -> None:
+    """fmt.dequant(raw, out=...) on the host returns ``out``, of its shape and
+    dtype, holding ``expected`` (default: gguf's float32 values, rounded once
+    for a float16 out) bit for bit; ``out`` is filled with NaN first, so a
+    value not written shows wherever ``expected`` is not NaN."""
+    if expected is None:
+        with np.errstate(all="ignore"):
+            expected = reference(fmt, raw).astype(out_dtype)
+    out = np.full(out_shape, np.nan, out_dtype)
+    assert fmt.dequant(raw, out=out, **kwargs) is out
+    assert out.shape == tuple(out_shape) and out.dtype == out_dtype
+    assert_bit_exact(out, expected, f"{fmt.name} out={np.dtype(out_dtype).name}{tuple(out_shape)}")
+
+
 # A stand-in for CuPy that a child process finds first on sys.path: each
 # import of it is written down (with the importer's stack) and fails as an
 # absent CuPy would, so that `try: import cupy / except ImportError` is seen too.

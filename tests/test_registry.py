@@ -10,7 +10,7 @@ from gguf import GGML_QUANT_SIZES, GGMLQuantizationType as T, quants
 import cupyquant
 from cupyquant import FORMATS, UnsupportedFormatError
 from cupyquant.quantized import QuantizedTensor
-from cupyquant.testing import assert_bit_exact, reference, run_with_cupy_stub, sane_blocks
+from cupyquant.testing import assert_dequant_into, reference, run_with_cupy_stub, sane_blocks
 
 
 def gguf_dequantizable():
@@ -96,10 +96,7 @@ def _check_host_out(fmt, out_shape, out_dtype, **kwargs):
     raw = sane_blocks(fmt, n // fmt.block_size, np.random.default_rng(n))
     expected = reference(fmt, raw).astype(out_dtype)
     assert np.isfinite(expected).all()  # so that a NaN left in out is a value not written
-    out = np.full(out_shape, np.nan, out_dtype)
-    assert fmt.dequant(raw, out=out, **kwargs) is out
-    assert out.shape == tuple(out_shape) and out.dtype == out_dtype
-    assert_bit_exact(out, expected, f"{fmt.name} out={np.dtype(out_dtype).name}{out_shape}")
+    assert_dequant_into(fmt, raw, out_shape, out_dtype, expected, **kwargs)
 
 
 def test_cpu_path_does_not_import_cupy(tmp_path):
