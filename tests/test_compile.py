@@ -97,6 +97,49 @@ def _compile_or_fail(label: str, source: str, target: str, kernels=None) -> None
     missing = res.kernel_symbols_missing(kernels)
     assert not missing, (f"{label}: the {target} build defines no kernel named {missing[:10]} "
                          f"({len(missing)} of {len(kernels)} missing)")
+    if target in AMD_TARGETS:
+        _check_amd_resources(label, res, target, kernels)
+
+
+def _amd_launch_threads(label: str) -> int | None:
+    """Work-items a workgroup the host launches the kernels of ``label`` with
+    on AMD (gpu/dequant.py's THREADS, matmul_kernels.THREADS), or None where
+    it does not launch them there (the sm_90a module: NVIDIA only) or the
+    label is a probe of this file."""
+    from cupyquant import matmul_kernels as mk
+    from cupyquant.gpu.dequant import THREADS
+    if label.startswith("dequant "):
+        return THREADS
+    return {"matmul Q4_0": mk.THREADS}.get(label)
+
+
+def _need_msgpack() -> None:
+    try:
+        import msgpack  # noqa: F401
+    except ImportError:
+        msg = "msgpack is needed to read AMD code object metadata (pip install -e '.[test]')"
+        if IN_CI:
+            pytest.fail(f"CI: {msg}", pytrace=False)
+        pytest.skip(msg)
+
+
+def _check_amd_resources(label: str, res, target: str, kernels) -> None:
+    """hiprtc's build of every kernel: no scratch memory, spills or dynamic
+    stack, LDS within a workgroup's, the target's wavefront size, and a
+    largest workgroup no smaller than the host's launches
+    (cupyquant.amd_code_object.problems). Only the hiprtc targets: clang's
+    builds link no device library, so every kernel there calls unresolved
+    functions and is given a dynamic stack, whatever its code."""
+    threads = _amd_launch_threads(label)
+    if threads is None and label in extra_targets():
+        return  # compiled for AMD only to prove the text portable; never launched there
+    _need_msgpack()
+    from cupyquant import amd_code_object
+    meta = amd_code_object.kernels(res.code)
+    bad = {name: amd_code_object.problems(meta[name], threads or 1, WAVE_SIZES[target])
+           for name in kernels}
+    bad = {name: found for name, found in bad.items() if found}
+    assert not bad, f"{label}: the {target} build of {len(bad)} kernels would cost on AMD hardware: {bad}"
 
 
 @pytest.mark.parametrize("target", TARGETS)
@@ -334,3 +377,85 @@ def test_warp_size_probe_can_fail(target):
     res = compile_source(src, target, name="warp_probe_wrong.hip")
     assert not res.ok, f"{target}: a static_assert(CQ_WARP_SIZE == {wrong}) compiled"
     assert "CQ_WARP_SIZE" in res.log or "static" in res.log.lower(), res.log
+
+
+# ------------------------------------- AMD resource check, shown able to fail
+_SCRATCH_PROBE = """
+extern "C" __global__ void __launch_bounds__(256) cq_probe_scratch(const int* in, int* out) {
+    int a[64];  // indexed by a value known at run time only: scratch memory
+    for (int i = 0; i < 64; ++i) a[i] = in[i] * 3;
+    out[threadIdx.x] = a[in[64 + threadIdx.x] & 63];
+}
+extern "C" __global__ void __launch_bounds__(256) cq_probe_clean(const int* in, int* out) {
+    out[threadIdx.x] = in[threadIdx.x] * 3;
+}
+"""
+
+
+@pytest.mark.parametrize("target", AMD_TARGETS)
+def test_amd_resource_check_can_fail(target):
+    """A local array indexed at run time is reported as scratch; a launch
+    larger than the kernel's bounds, and the other wavefront size, are
+    reported too; a plain kernel has nothing to report."""
+    _need_compiler(target)
+    _need_msgpack()
+    from cupyquant import amd_code_object
+    res = compile_source(_SCRATCH_PROBE, target, name="scratch_probe.hip")
+    assert res.ok, res.log
+    meta = amd_code_object.kernels(res.code)
+    wave = WAVE_SIZES[target]
+    found = amd_code_object.problems(meta["cq_probe_scratch"], 256, wave)
+    assert any("scratch" in p for p in found), (found, meta["cq_probe_scratch"])
+    assert amd_code_object.problems(meta["cq_probe_clean"], 256, wave) == []
+    assert any("workgroups of at most 256" in p for p in amd_code_object.problems(meta["cq_probe_clean"], 512, wave))
+    assert any("wavefront size" in p for p in amd_code_object.problems(meta["cq_probe_clean"], 256, 96 - wave))
+
+
+def test_amd_code_object_reader_refuses_other_files():
+    from cupyquant import amd_code_object
+    with pytest.raises(ValueError, match="ELF"):
+        amd_code_object.metadata(b"__CLANG_OFFLOAD_BUNDLE__" + bytes(64))
+
+
+# ------------------------------------------- cq_prmt is CUDA's __byte_perm
+def byte_perm(a: int, b: int, s: int) -> int:
+    """CUDA's __byte_perm(a, b, s) for selector nibbles below 8: byte n of
+    the result is byte (s >> 4n) & 7 of the 8 bytes b:a, a the low word."""
+    v = a | b << 32
+    return sum(((v >> 8 * ((s >> 4 * n) & 7)) & 0xFF) << 8 * n for n in range(4))
+
+
+_PRMT_A, _PRMT_B = 0x84736251, 0xC8B7A695   # eight distinct bytes, none zero
+# Selectors of the sources (TQ1_0's digit selectors and their upper half,
+# nonlinear.hip's 0x4440 | i) and the plain ones; bits above 15 are ignored.
+_PRMT_SELECTORS = (0x3210, 0x7654, 0x7351, 0x0123, 0x4440, 0x4441, 0x4442, 0x4443,
+                   0x54321054, 0x5432, 0x10541032, 0x1032)
+_PRMT_PROBE = """
+{common}
+extern "C" __global__ void cq_probe_prmt(cq_u32* out) {{
+{stores}
+}}
+"""
+
+
+@pytest.mark.parametrize("target", AMD_TARGETS + CLANG_AMD_TARGETS)
+def test_cq_prmt_is_cuda_byte_perm(target):
+    """common.h's AMD cq_prmt (v_perm_b32 with the selector nibbles spread to
+    bytes) gives CUDA's __byte_perm: on constants the compiler folds it, so
+    every expected word stands in the build as a literal (in clang's
+    assembly, or little-endian in hiprtc's machine code). LLVM's folding of
+    the instruction is its model of the hardware's; no AMD GPU ran it."""
+    import struct
+    _need_compiler(target)
+    stores = "\n".join(f"    out[{i}] = cq_prmt({_PRMT_A:#x}u, {_PRMT_B:#x}u, {s:#x}u);"
+                       for i, s in enumerate(_PRMT_SELECTORS))
+    res = compile_source(_PRMT_PROBE.format(common=read_source("common.h"), stores=stores), target,
+                         name="prmt_probe.hip")
+    assert res.ok, res.log
+    assert byte_perm(_PRMT_A, _PRMT_B, 0x3210) == _PRMT_A and byte_perm(_PRMT_A, _PRMT_B, 0x7654) == _PRMT_B
+    for s in _PRMT_SELECTORS:
+        want = byte_perm(_PRMT_A, _PRMT_B, s)
+        if res.assembly:
+            assert re.search(rf"\b{want:#x}\b", res.assembly, re.I), (hex(s), hex(want))
+        else:
+            assert struct.pack("<I", want) in res.code, (hex(s), hex(want))

@@ -135,7 +135,15 @@ __device__ __forceinline__ cq_u32 cq_prmt(cq_u32 a, cq_u32 b, cq_u32 s) {
     asm("prmt.b32 %0, %1, %2, %3;" : "=r"(r) : "r"(a), "r"(b), "r"(s));
     return r;
 #else
-    return __byte_perm(a, b, s);
+    // v_perm_b32 (gfx8 and later): byte n of the result is byte sel[8n+7:8n]
+    // of the 8 bytes {S0, S1}, S1 the low word; CUDA's selector has one
+    // nibble a byte, spread here (a constant selector folds). HIP's own
+    // __byte_perm (ROCm 5.2's header) indexes a local byte array, which a
+    // selector known only at run time (TQ1_0's digits) put in scratch memory
+    // (16 bytes a work-item on gfx90a; tests/test_compile.py checks that no
+    // kernel uses scratch).
+    const cq_u32 sel = (s & 0xFu) | ((s & 0xF0u) << 4) | ((s & 0xF00u) << 8) | ((s & 0xF000u) << 12);
+    return __builtin_amdgcn_perm(b, a, sel);
 #endif
 }
 
