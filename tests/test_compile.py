@@ -91,7 +91,9 @@ def _compile_or_fail(label: str, source: str, target: str, kernels=None) -> None
     _need_compiler(target)
     kernels = expected_kernels(label) if kernels is None else list(kernels)
     assert kernels, label
-    res = compile_source(source, target, name=label.replace(" ", "_") + ".hip")
+    verbose = target in NVIDIA_TARGETS and label.startswith("dequant ")
+    res = compile_source(source, target, name=label.replace(" ", "_") + ".hip",
+                         extra_options=("--ptxas-options=-v",) if verbose else ())
     assert res.ok, (f"{label}: compiling for {target} failed "
                     f"({_compiler_name(target).replace('NVIDIA', 'NVRTC')} log follows)\n{res.log}")
     missing = res.kernel_symbols_missing(kernels)
@@ -99,6 +101,35 @@ def _compile_or_fail(label: str, source: str, target: str, kernels=None) -> None
                          f"({len(missing)} of {len(kernels)} missing)")
     if target in AMD_TARGETS:
         _check_amd_resources(label, res, target, kernels)
+    if verbose:
+        _check_no_local_memory(label, res, target, kernels)
+
+
+def nvidia_local_memory(log: str) -> dict[str, tuple[int, int, int]]:
+    """Kernel -> (stack frame, spill store, spill load bytes) from ptxas's
+    verbose log (NVRTC's --ptxas-options=-v)."""
+    found, kernel = {}, None
+    for line in log.splitlines():
+        m = re.search(r"Function properties for (\w+)", line)
+        if m:
+            kernel = m.group(1)
+        m = re.search(r"(\d+) bytes stack frame, (\d+) bytes spill stores, (\d+) bytes spill loads", line)
+        if m and kernel:
+            found[kernel] = tuple(int(x) for x in m.groups())
+    return found
+
+
+def _check_no_local_memory(label: str, res, target: str, kernels) -> None:
+    """The dequantization kernels use no local memory on NVIDIA: no stack
+    frame, no spills at their register bounds (min_blocks). Local memory
+    there is a slower kernel, which only a device would otherwise show. (The
+    matmul modules are left out: some of their bounded builds spill a few
+    bytes on purpose, and how many moves with the NVRTC version.)"""
+    usage = nvidia_local_memory(res.log)
+    missing = [k for k in kernels if k not in usage]
+    assert not missing, f"{label}: ptxas reported nothing for {missing} ({target})"
+    bad = {k: usage[k] for k in kernels if any(usage[k])}
+    assert not bad, f"{label}: (stack frame, spill store, spill load) bytes on {target}: {bad}"
 
 
 def _amd_launch_threads(label: str) -> int | None:
@@ -459,3 +490,18 @@ def test_cq_prmt_is_cuda_byte_perm(target):
             assert re.search(rf"\b{want:#x}\b", res.assembly, re.I), (hex(s), hex(want))
         else:
             assert struct.pack("<I", want) in res.code, (hex(s), hex(want))
+
+
+@pytest.mark.parametrize("target", NVIDIA_TARGETS)
+def test_local_memory_check_can_fail(target):
+    """At a bound of 8 thread blocks an SM (32 registers) Q6_K's kernels
+    spill, and the log reader sees it; at their own bound they do not."""
+    _need_compiler(target)
+    from cupyquant import FORMATS
+    src = FORMATS["Q6_K"].source
+    kernels = expected_kernels("dequant Q6_K")
+    tight = compile_source(src, target, extra_options=("--ptxas-options=-v", "-DCQ_TUNE_MIN_BLOCKS=8"))
+    own = compile_source(src, target, extra_options=("--ptxas-options=-v",))
+    assert tight.ok and own.ok, tight.log + own.log
+    assert any(any(nvidia_local_memory(tight.log)[k]) for k in kernels), tight.log
+    assert not any(any(nvidia_local_memory(own.log)[k]) for k in kernels), own.log
