@@ -5,22 +5,33 @@ A probe module holds random blocks of a format, its constant tables and
 gguf-py's float32 values for them (with their float16 and bfloat16
 roundings), all as constants, and kernels that decode the blocks with the
 format's own decoder (its HIP family file, as the dequantization kernels
-include it), convert each value the way the kernels' stores do, and OR
-together the XOR of every result with the expected bits. Nothing depends on a
-run-time value, so LLVM folds it all: a kernel's store of a marker word is
-removed exactly when every bit is equal. The marker left in the build
-(hiprtc's machine code, or clang's assembly) means a differing bit, or
-arithmetic the compiler could not fold; both fail.
+include it) through each entry the kernels use (decode8, or group_scale and
+decode8_scaled, and for direct-16-bit formats decode8_16 too), convert each
+value the way the kernels' stores do, and OR together the XOR of every result
+with the expected bits. Nothing depends on a run-time value, so LLVM folds
+it all: a kernel's store of a marker word is removed exactly when every bit
+is equal. The marker left in the build (hiprtc's machine code, or clang's
+assembly) means a differing bit, or arithmetic the compiler could not fold;
+both fail.
 
 What this proves: the decoders' source, as the AMD toolchain reads it (the
 HIP branches of common.h: _Float16 conversions, the integer bfloat16
-rounding, v_perm_b32, contraction off), computes gguf-py's bits under LLVM's
-IEEE semantics, on each AMD target. What it does not: the skeleton around the
-decoders (tiles, staging, wave-64 indexing, stores), instruction selection,
-or hardware. MXFP4 is left out: its 17-byte blocks are read with loads
-aligned at run time (cq_load8<1> shifts by the address's low bits), which the
-compiler cannot fold. Inputs are finite: NaN payloads through folding need
-not be the hardware's.
+rounding, v_perm_b32), computes gguf-py's bits under LLVM's IEEE
+semantics, on each AMD target. What it does not:
+- contraction: folding happens before multiply-adds are fused, so a build
+  without ``-ffp-contract=off`` (gpu/modules.py) would pass here too (no
+  format's reference changes under fusion anyway: its products are exact);
+- the skeleton around the decoders: tiles, staging, the copy of shared
+  tables into LDS, wave-64 indexing, stores, alignment of loads;
+- instruction selection and hardware;
+- a decoder reading a value it never set: hiprtc may fold such a value to
+  whatever makes the comparison equal (the outputs themselves start as a
+  sentinel, so an output never written is caught);
+- MXFP4: its 17-byte blocks are read with loads aligned at run time
+  (cq_load8<1> shifts by the address's low bits), which the compiler cannot
+  fold, so it is left out;
+- NaN: blocks whose reference has a NaN are left out (NaN payloads through
+  folding need not be the hardware's); infinities stay in.
 """
 
 from __future__ import annotations
@@ -47,7 +58,7 @@ FOLDED_FORMATS = [name for name in FORMATS if name != "MXFP4"]
 #: groups of 8 values a kernel checks (a few thousand folded operations; the
 #: AMD inliner stops at a kernel of more than 1,100 basic blocks)
 GROUPS_PER_KERNEL = 32
-VALUES_PER_FORMAT = 1024
+VALUES_PER_FORMAT = 2048
 
 
 def _c_array(ctype: str, name: str, values) -> str:
@@ -55,17 +66,17 @@ def _c_array(ctype: str, name: str, values) -> str:
     return f"__constant__ const {ctype} {name}[{max(1, len(values))}] __attribute__((aligned(16))) = {{{body}}};\n"
 
 
-def finite_blocks(fmt, rng: np.random.Generator) -> np.ndarray:
+def nan_free_blocks(fmt, rng: np.random.Generator) -> np.ndarray:
     """VALUES_PER_FORMAT values' worth of random blocks (a quarter of their
-    float16 fields special: subnormals, +-0, the largest finite, ...) whose
-    reference values are all finite."""
+    float16 fields special: subnormals, +-0, +-Inf, the largest finite, ...)
+    whose reference values have no NaN."""
     per_block = max(1, fmt.block_size)
     want = max(1, VALUES_PER_FORMAT // per_block)
     kept = []
     while len(kept) < want:
         raw = make_blocks(fmt, 4 * want, rng).reshape(-1, fmt.type_size)
         ref = reference(fmt, raw).reshape(len(raw), -1)
-        kept += [raw[i] for i in np.flatnonzero(np.isfinite(ref).all(axis=1))]
+        kept += [raw[i] for i in np.flatnonzero(~np.isnan(ref).any(axis=1))]
     return np.concatenate(kept[:want])
 
 
@@ -128,6 +139,19 @@ __device__ __forceinline__ cq_u32 cq_probe_group(int blk_off, int sub, int e) {{
         diff |= cq_float2_to_half2(v[i], v[i + 1]) ^ ((lo & 0xFFFFu) | (hi << 16));
         diff |= cq_float2_to_bf16x2(v[i], v[i + 1]) ^ ((lo >> 16) | (hi & 0xFFFF0000u));
     }}
+    // Direct 16-bit output (the float16 / bfloat16 kernels' fast path)
+    if constexpr (cq_direct16<D>::value) {{
+        cq_u32 h[4] = {{{UNWRITTEN:#x}u, {UNWRITTEN:#x}u, {UNWRITTEN:#x}u, {UNWRITTEN:#x}u}};
+        cq_u32 bf[4] = {{{UNWRITTEN:#x}u, {UNWRITTEN:#x}u, {UNWRITTEN:#x}u, {UNWRITTEN:#x}u}};
+        D::template decode8_16<cq_float_to_half>(cq_probe_blocks + blk_off, sub, h);
+        D::template decode8_16<cq_float_to_bf16>(cq_probe_blocks + blk_off, sub, bf);
+#pragma unroll
+        for (int i = 0; i < 8; i += 2) {{
+            const cq_u32 lo = cq_probe_16[e + i], hi = cq_probe_16[e + i + 1];
+            diff |= h[i / 2] ^ ((lo & 0xFFFFu) | (hi << 16));
+            diff |= bf[i / 2] ^ ((lo >> 16) | (hi & 0xFFFF0000u));
+        }}
+    }}
     return diff;
 }}
 """,
@@ -160,7 +184,7 @@ def test_decoder_folds_to_gguf_bits(name, target):
     _need_compiler(target)
     fmt = FORMATS[name]
     seed = _seed()
-    raw = finite_blocks(fmt, np.random.default_rng(seed))
+    raw = nan_free_blocks(fmt, np.random.default_rng(seed))
     res = _fold(fmt, raw, target)
     assert not marker_left(res), (
         f"{name} on {target}: the decoder's float32 / float16 / bfloat16 bits differ from "
@@ -174,6 +198,10 @@ MUTATIONS = {
     "expected": ("Q4_0", None),
     # bfloat16 ties rounded away from zero instead of to even (common.h's AMD branch)
     "bf16_ties": ("Q4_0", ("u += 0x7fffu + ((u >> 16) & 1u);", "u += 0x8000u;")),
+    # TQ1_0's direct float16 / bfloat16 path: d * 1 converted as d * -1
+    "direct16": ("TQ1_0", ("CONV(CQ_MUL(d, 1.0f))", "CONV(CQ_MUL(d, -1.0f))")),
+    # +-Inf taken for NaN by the bfloat16 conversion (common.h's AMD branch)
+    "bf16_inf": ("F16", ("if ((u & 0x7fffffffu) > 0x7f800000u)", "if ((u & 0x7fffffffu) >= 0x7f800000u)")),
     # Q4_0's offset wrong
     "offset": ("Q4_0", ("v[i] = CQ_MUL(d, cq_code_to_float(q, i, 8));",
                         "v[i] = CQ_MUL(d, cq_code_to_float(q, i, 7));")),
@@ -183,13 +211,13 @@ MUTATIONS = {
 }
 
 
-@pytest.mark.parametrize("target", [AMD_TARGETS[0], CLANG_AMD_TARGETS[0]])
+@pytest.mark.parametrize("target", TARGETS)
 @pytest.mark.parametrize("mutation", list(MUTATIONS))
 def test_fold_check_can_fail(mutation, target):
     _need_compiler(target)
     name, edit = MUTATIONS[mutation]
     fmt = FORMATS[name]
-    raw = finite_blocks(fmt, np.random.default_rng(1))
+    raw = nan_free_blocks(fmt, np.random.default_rng(1))
     if edit is None:
         f32 = reference(fmt, raw).view(np.uint32).copy()
         f32[37] ^= 1
