@@ -167,6 +167,8 @@ def _check_amd_resources(label: str, res, target: str, kernels) -> None:
     _need_msgpack()
     from cupyquant import amd_code_object
     meta = amd_code_object.kernels(res.code)
+    absent = [name for name in kernels if name not in meta]
+    assert not absent, f"{label}: no AMDGPU metadata for {absent[:10]} in the {target} build"
     bad = {name: amd_code_object.problems(meta[name], threads or 1, WAVE_SIZES[target])
            for name in kernels}
     bad = {name: found for name, found in bad.items() if found}
