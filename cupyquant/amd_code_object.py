@@ -24,8 +24,6 @@ MAX_LDS_BYTES = 64 << 10
 def metadata(code: bytes) -> dict:
     """The decoded NT_AMDGPU_METADATA note of the 64-bit little-endian ELF
     ``code``. ValueError when ``code`` is not such a file or has no note."""
-    import msgpack  # the compile tests' dependency (the package does not need it)
-
     if code[:6] != b"\x7fELF\x02\x01":
         raise ValueError("not a 64-bit little-endian ELF file (an offload bundle?)")
     shoff, = struct.unpack_from("<Q", code, 0x28)
@@ -41,6 +39,7 @@ def metadata(code: bytes) -> dict:
             name_at = pos + 12
             desc_at = name_at + (namesz + 3) // 4 * 4
             if code[name_at:name_at + namesz].rstrip(b"\0") == b"AMDGPU" and note_type == NT_AMDGPU_METADATA:
+                import msgpack  # the compile tests' dependency (the package does not need it)
                 return msgpack.unpackb(code[desc_at:desc_at + descsz], raw=False, strict_map_key=False)
             pos = desc_at + (descsz + 3) // 4 * 4
     raise ValueError("no AMDGPU metadata note in the code object")
