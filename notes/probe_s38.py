@@ -1,6 +1,6 @@
 """Session 38 device probe (H200): does a newer NVRTC cost the M = 1 kernels?
 
-NVRTC 13.5 (the nvidia-cuda-nvrtc wheel on the CI machine) builds 30 of the
+NVRTC 13.5 (the nvidia-cuda-nvrtc wheel on the CI machine) builds 39 of the
 matmul module's matrix-vector kernels with local memory (tests/test_compile.py's
 ptxas log reader, here). Float16 x, n1_r16_k64_s2: "_xs1" spills 12 bytes
 (stores) and "_xsq1c" 24, where the device's NVRTC 13.0.88 gave 0 and 12
