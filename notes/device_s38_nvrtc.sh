@@ -3,7 +3,8 @@ python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upg
 python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --target /tmp/nvrtc135 .nvrtc/*.whl || exit
 LIB135=/tmp/nvrtc135/nvidia/cu13/lib
 ls $LIB135
-timeout 60 python3 notes/probe_s38.py spills > $OUT/spills_device_nvrtc.txt 2>&1; echo "spills rc=$?"; head -1 $OUT/spills_device_nvrtc.txt
+DEV_NVRTC=$(ls /usr/local/cuda/lib64/libnvrtc.so.13.* 2>/dev/null | head -1); echo "device NVRTC: $DEV_NVRTC"
+CUPYQUANT_NVRTC=$DEV_NVRTC timeout 60 python3 notes/probe_s38.py spills > $OUT/spills_device_nvrtc.txt 2>&1; echo "spills rc=$?"; head -1 $OUT/spills_device_nvrtc.txt
 CUPYQUANT_NVRTC=$LIB135/libnvrtc.so.13 LD_LIBRARY_PATH=$LIB135 timeout 60 python3 notes/probe_s38.py spills > $OUT/spills_135.txt 2>&1; echo "spills 13.5 rc=$?"; head -1 $OUT/spills_135.txt
 paste $OUT/spills_device_nvrtc.txt $OUT/spills_135.txt | grep -v "stores   0 loads   0.*stores   0 loads   0" | cut -c1-200
 CUPY_CACHE_DIR=$PWD/build/cupy_cache timeout 150 python3 notes/probe_s38.py mv:2 > $OUT/mv_device_nvrtc.txt 2>&1; echo "mv rc=$?"; cat $OUT/mv_device_nvrtc.txt
