@@ -300,7 +300,13 @@ def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--targets", nargs="*", default=list(AMD_TARGETS + CLANG_AMD_TARGETS + NVIDIA_TARGETS))
     ap.add_argument("--only", nargs="*", help="source names to compile (default: all)")
+    ap.add_argument("--resources", action="store_true",
+                    help="also list what each build would cost on the hardware (cupyquant.kernel_resources): "
+                         "AMD scratch / spills / workgroup bounds (hiprtc targets; needs msgpack), "
+                         "NVIDIA local memory")
     args = ap.parse_args(argv)
+    if args.resources:
+        from . import kernel_resources
     failures = 0
     unavailable = {}   # target -> why: said once, not counted as failures
     for label, src in all_sources().items():
@@ -315,12 +321,21 @@ def main(argv=None) -> int:
                     print(f"{target}: skipped, {e}")
             if target in unavailable:
                 continue
-            res = compile_source(src, target)
+            verbose = args.resources and target.startswith("sm_")
+            res = compile_source(src, target, extra_options=(kernel_resources.PTXAS_VERBOSE,) if verbose else ())
             status = "ok" if res.ok else "FAILED"
             print(f"{label:28s} {target:8s} {status} ({res.binary_size} bytes)")
             if not res.ok:
                 failures += 1
                 print(res.log)
+            elif args.resources:
+                try:
+                    found = kernel_resources.problems(label, res, target)
+                except ImportError as e:  # msgpack missing
+                    print(f"    resources: not read ({e})")
+                    continue
+                for kernel, costs in sorted(found.items()):
+                    print(f"    {kernel}: {'; '.join(costs)}")
     return 1 if failures else 0
 
 

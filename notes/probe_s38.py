@@ -2,7 +2,7 @@
 
 NVRTC 13.5 (the nvidia-cuda-nvrtc wheel on the CI machine) builds 39 of the
 matmul module's matrix-vector kernels with local memory (tests/test_compile.py's
-ptxas log reader, here). Float16 x, n1_r16_k64_s2: "_xs1" spills 12 bytes
+ptxas log reader in cupyquant.kernel_resources, here). Float16 x, n1_r16_k64_s2: "_xs1" spills 12 bytes
 (stores) and "_xsq1c" 24, where the device's NVRTC 13.0.88 gave 0 and 12
 (session 35, notes/h200_s35/run4/spills.txt); "_xsqc" 0 where 13.0.88 gave
 12; "_xs", "_xsq" and "_xsq1" none under either. The plain "_s2" / "_s3" and
@@ -20,7 +20,6 @@ from __future__ import annotations
 import sys
 
 sys.path.insert(0, "benchmarks")
-sys.path.insert(0, "tests")
 
 
 def _nvrtc_version() -> str:
@@ -33,15 +32,15 @@ def part_spills() -> None:
     import os
 
     from cupyquant import offline_compile as oc
-    from test_compile import nvidia_local_memory
+    from cupyquant.kernel_resources import PTXAS_VERBOSE, ptxas_local_memory
     lib = os.environ.get("CUPYQUANT_NVRTC") or oc.compiler_path("nvidia")
     major, minor = ctypes.c_int(), ctypes.c_int()
     ctypes.CDLL(lib).nvrtcVersion(ctypes.byref(major), ctypes.byref(minor))
     print(f"offline NVRTC {major.value}.{minor.value} ({lib})")
     src = oc.all_sources()["matmul Q4_0"]
-    res = oc.compile_source(src, "sm_90", extra_options=("--ptxas-options=-v",))
+    res = oc.compile_source(src, "sm_90", extra_options=(PTXAS_VERBOSE,))
     assert res.ok, res.log
-    for name, (frame, stores, loads) in sorted(nvidia_local_memory(res.log).items()):
+    for name, (frame, stores, loads) in sorted(ptxas_local_memory(res.log).items()):
         if name.startswith(("cq_q4_0_mv_tc", "cq_q4_0_mvi8", "cq_q4_0_mv_gen")):
             print(f"{name:48s} frame {frame:3d} spill stores {stores:3d} loads {loads:3d}")
 

@@ -15,6 +15,7 @@ import re
 
 import pytest
 
+from cupyquant import kernel_resources
 from cupyquant.hip import read_source
 from cupyquant.offline_compile import (AMD_TARGETS, CLANG_AMD_TARGETS, NVIDIA_TARGETS, CompilerUnavailable,
                                        all_sources, compile_source, compiler_for, extra_targets)
@@ -91,57 +92,18 @@ def _compile_or_fail(label: str, source: str, target: str, kernels=None) -> None
     _need_compiler(target)
     kernels = expected_kernels(label) if kernels is None else list(kernels)
     assert kernels, label
+    # ptxas's local memory report for the dequantization kernels (the matmul
+    # modules' bounded builds spill a few bytes by design, and how many moves
+    # with the NVRTC version)
     verbose = target in NVIDIA_TARGETS and label.startswith("dequant ")
     res = compile_source(source, target, name=label.replace(" ", "_") + ".hip",
-                         extra_options=("--ptxas-options=-v",) if verbose else ())
+                         extra_options=(kernel_resources.PTXAS_VERBOSE,) if verbose else ())
     assert res.ok, (f"{label}: compiling for {target} failed "
                     f"({_compiler_name(target).replace('NVIDIA', 'NVRTC')} log follows)\n{res.log}")
     missing = res.kernel_symbols_missing(kernels)
     assert not missing, (f"{label}: the {target} build defines no kernel named {missing[:10]} "
                          f"({len(missing)} of {len(kernels)} missing)")
-    if target in AMD_TARGETS:
-        _check_amd_resources(label, res, target, kernels)
-    if verbose:
-        _check_no_local_memory(label, res, target, kernels)
-
-
-def nvidia_local_memory(log: str) -> dict[str, tuple[int, int, int]]:
-    """Kernel -> (stack frame, spill store, spill load bytes) from ptxas's
-    verbose log (NVRTC's --ptxas-options=-v)."""
-    found, kernel = {}, None
-    for line in log.splitlines():
-        m = re.search(r"Function properties for (\w+)", line)
-        if m:
-            kernel = m.group(1)
-        m = re.search(r"(\d+) bytes stack frame, (\d+) bytes spill stores, (\d+) bytes spill loads", line)
-        if m and kernel:
-            found[kernel] = tuple(int(x) for x in m.groups())
-    return found
-
-
-def _check_no_local_memory(label: str, res, target: str, kernels) -> None:
-    """The dequantization kernels use no local memory on NVIDIA: no stack
-    frame, no spills at their register bounds (min_blocks). Local memory
-    there is a slower kernel, which only a device would otherwise show. (The
-    matmul modules are left out: some of their bounded builds spill a few
-    bytes on purpose, and how many moves with the NVRTC version.)"""
-    usage = nvidia_local_memory(res.log)
-    missing = [k for k in kernels if k not in usage]
-    assert not missing, f"{label}: ptxas reported nothing for {missing} ({target})"
-    bad = {k: usage[k] for k in kernels if any(usage[k])}
-    assert not bad, f"{label}: (stack frame, spill store, spill load) bytes on {target}: {bad}"
-
-
-def _amd_launch_threads(label: str) -> int | None:
-    """Work-items a workgroup the host launches the kernels of ``label`` with
-    on AMD (gpu/dequant.py's THREADS, matmul_kernels.THREADS), or None where
-    it does not launch them there (the sm_90a module: NVIDIA only) or the
-    label is a probe of this file."""
-    from cupyquant import matmul_kernels as mk
-    from cupyquant.gpu.dequant import THREADS
-    if label.startswith("dequant "):
-        return THREADS
-    return {"matmul Q4_0": mk.THREADS}.get(label)
+    _check_resources(label, res, target, kernels)
 
 
 def _need_msgpack() -> None:
@@ -154,25 +116,17 @@ def _need_msgpack() -> None:
         pytest.skip(msg)
 
 
-def _check_amd_resources(label: str, res, target: str, kernels) -> None:
-    """hiprtc's build of every kernel: no scratch memory, spills or dynamic
-    stack, LDS within a workgroup's, the target's wavefront size, and a
-    largest workgroup no smaller than the host's launches
-    (cupyquant.amd_code_object.problems). Only the hiprtc targets: clang's
-    builds link no device library, so every kernel there calls unresolved
-    functions and is given a dynamic stack, whatever its code."""
-    threads = _amd_launch_threads(label)
-    if threads is None and label in extra_targets():
-        return  # compiled for AMD only to prove the text portable; never launched there
-    _need_msgpack()
-    from cupyquant import amd_code_object
-    meta = amd_code_object.kernels(res.code)
-    absent = [name for name in kernels if name not in meta]
-    assert not absent, f"{label}: no AMDGPU metadata for {absent[:10]} in the {target} build"
-    bad = {name: amd_code_object.problems(meta[name], threads or 1, WAVE_SIZES[target])
-           for name in kernels}
-    bad = {name: found for name, found in bad.items() if found}
-    assert not bad, f"{label}: the {target} build of {len(bad)} kernels would cost on AMD hardware: {bad}"
+def _check_resources(label: str, res, target: str, kernels) -> None:
+    """What the build would cost on the hardware (cupyquant.kernel_resources):
+    for hiprtc's AMD builds, scratch, spills, a dynamic stack, LDS over a
+    workgroup's, another wavefront size or a workgroup bound below the
+    host's launches; for the sm_90 dequantization builds, local memory (a
+    stack frame or spills). Either would show only as a slower or failing
+    kernel on a device."""
+    if target in AMD_TARGETS:
+        _need_msgpack()
+    found = kernel_resources.problems(label, res, target, kernels)
+    assert not found, f"{label}: the {target} build of {len(found)} kernels would cost on the hardware: {found}"
 
 
 @pytest.mark.parametrize("target", TARGETS)
@@ -391,7 +345,7 @@ extern "C" __global__ void cq_probe_warp_size(int* out) {{
 }}
 """
 
-WAVE_SIZES = {"gfx90a": 64, "gfx1030": 32, "gfx942": 64, "gfx1100": 32, "gfx1200": 32, "sm_90": 32}
+WAVE_SIZES = {**kernel_resources.AMD_WAVE_SIZES, "sm_90": 32}
 
 
 @pytest.mark.parametrize("target", list(WAVE_SIZES))
@@ -502,8 +456,11 @@ def test_local_memory_check_can_fail(target):
     from cupyquant import FORMATS
     src = FORMATS["Q6_K"].source
     kernels = expected_kernels("dequant Q6_K")
-    tight = compile_source(src, target, extra_options=("--ptxas-options=-v", "-DCQ_TUNE_MIN_BLOCKS=8"))
-    own = compile_source(src, target, extra_options=("--ptxas-options=-v",))
+    verbose = kernel_resources.PTXAS_VERBOSE
+    tight = compile_source(src, target, extra_options=(verbose, "-DCQ_TUNE_MIN_BLOCKS=8"))
+    own = compile_source(src, target, extra_options=(verbose,))
     assert tight.ok and own.ok, tight.log + own.log
-    assert any(any(nvidia_local_memory(tight.log)[k]) for k in kernels), tight.log
-    assert not any(any(nvidia_local_memory(own.log)[k]) for k in kernels), own.log
+    found = kernel_resources.problems("dequant Q6_K", tight, target, kernels)
+    assert found and all("local memory" in p[0] for p in found.values()), found
+    assert any(any(kernel_resources.ptxas_local_memory(tight.log)[k]) for k in kernels), tight.log
+    assert kernel_resources.problems("dequant Q6_K", own, target, kernels) == {}
