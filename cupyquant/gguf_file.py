@@ -619,10 +619,11 @@ class GGUFFile:
 
 
 def _not_regular_kind(mode: int) -> str | None:
-    """None for a regular file, else what the path is, in words."""
+    """None for a regular file, else what the path is, in words (a directory
+    is the caller's to refuse first, as the OSError open() would raise)."""
     if stat.S_ISREG(mode):
         return None
-    for test, kind in ((stat.S_ISDIR, "a directory"), (stat.S_ISFIFO, "a FIFO or pipe"),
+    for test, kind in ((stat.S_ISFIFO, "a FIFO or pipe"),
                        (stat.S_ISCHR, "a character device"), (stat.S_ISBLK, "a block device"),
                        (stat.S_ISSOCK, "a socket")):
         if test(mode):

@@ -33,6 +33,22 @@ def bf16_bits(f32: np.ndarray) -> np.ndarray:
     return r
 
 
+def in_ci() -> bool:
+    """True under CI (the CI environment variable set, not to "", "0",
+    "false" or "no"): .ci/run sets it."""
+    return os.environ.get("CI", "").strip().lower() not in ("", "0", "false", "no")
+
+
+def skip_or_fail_in_ci(reason: str) -> None:
+    """Skip the calling test for a missing tool (a compiler, a library), but
+    fail it under CI, whose setup installs every such tool: a missing one
+    there is a broken CI, not a reason to pass."""
+    import pytest
+    if in_ci():
+        pytest.fail(f"CI: {reason}", pytrace=False)
+    pytest.skip(reason)
+
+
 def assert_bit_exact(ours, ref, what="", nan_bits: bool = False):
     """Every bit equal where ``ref`` is not NaN, NaN in the same places;
     ``nan_bits``: the NaNs' bits (sign, payload) equal too, for values that

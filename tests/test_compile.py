@@ -10,7 +10,6 @@ broken CI, not a reason to pass.
 
 from __future__ import annotations
 
-import os
 import re
 
 import pytest
@@ -19,6 +18,7 @@ from cupyquant import kernel_resources
 from cupyquant.hip import read_source
 from cupyquant.offline_compile import (AMD_TARGETS, CLANG_AMD_TARGETS, NVIDIA_TARGETS, CompilerUnavailable,
                                        all_sources, compile_source, compiler_for, extra_targets)
+from cupyquant.testing import skip_or_fail_in_ci
 
 TARGETS = AMD_TARGETS + CLANG_AMD_TARGETS + NVIDIA_TARGETS
 
@@ -40,7 +40,6 @@ def _all_sources() -> tuple[dict[str, str], str | None]:
 
 
 SOURCES, SOURCES_ERROR = _all_sources()
-IN_CI = os.environ.get("CI", "").strip().lower() not in ("", "0", "false", "no")
 
 
 def _compiler_name(target: str) -> str:
@@ -54,10 +53,7 @@ def _need_compiler(target: str) -> None:
         hint = {"hiprtc": "apt-get install libamdhip64-5 libhiprtc-builtins5 rocm-device-libs",
                 "clang": "apt-get install clang-19 libamdhip64-dev",
                 "NVIDIA": "pip install 'nvidia-cuda-nvrtc==13.*'"}[_compiler_name(target)]
-        msg = f"{e} (needed to compile for {target}; {hint})"
-        if IN_CI:
-            pytest.fail(f"CI: {msg}", pytrace=False)
-        pytest.skip(msg)
+        skip_or_fail_in_ci(f"{e} (needed to compile for {target}; {hint})")
 
 
 def _source(label: str) -> str:
@@ -110,10 +106,7 @@ def _need_msgpack() -> None:
     try:
         import msgpack  # noqa: F401
     except ImportError:
-        msg = "msgpack is needed to read AMD code object metadata (pip install -e '.[test]')"
-        if IN_CI:
-            pytest.fail(f"CI: {msg}", pytrace=False)
-        pytest.skip(msg)
+        skip_or_fail_in_ci("msgpack is needed to read AMD code object metadata (pip install -e '.[test]')")
 
 
 def _check_resources(label: str, res, target: str, kernels) -> None:
