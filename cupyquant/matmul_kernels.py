@@ -57,12 +57,12 @@ MV_GEOMETRIES = ((16, 64, 3), (16, 64, 2))
 #: 3x the shared memory of float16 x).
 MV_GEOMETRY_SMALL = (16, 32, 3)
 #: The one geometry of the x_shared kernels for grids with a queue (float16
-#: x, "_xsq"; CQ_MV_TC_KERNEL_XQ in q4_0_matmul.hip).
+#: and float32 x, "_xsq"; CQ_MV_TC_KERNEL_XQ in q4_0_matmul.hip).
 MV_QUEUE_GEOMETRY = (16, 64, 2)
 #: The one geometry of the x_shared kernels for one float16 activation row
 #: ("_xs1" and "_xsq1"; CQ_MV_TC_KERNEL_XS1 in q4_0_matmul.hip).
 MV_ONE_ROW_GEOMETRY = (16, 64, 2)
-#: The float16 queue kernels of several rows ("_xsq", "_xsqc") are also
+#: The queue kernels of several rows ("_xsq", float16 "_xsqc") are also
 #: compiled with registers for only this many thread blocks an SM ("b2",
 #: "b3": CQ_MV_TC_KERNEL_XSB in q4_0_matmul.hip; qmatmul.MV_XS_QUEUE_REG_BOUND) ...
 MV_QUEUE_REG_BOUNDS = (2, 3)
@@ -193,7 +193,7 @@ def mv_tc_name(x_dtype, out_dtype, n_tiles: int, geometry=MV_GEOMETRIES[0], x_sh
     memory in the B-fragment order (one column tile; float32 x split there
     into its two scaled float16 parts, no separate kernel; extra dynamic shared memory
     mv_x_shared_bytes); ``queue``: its variant for grids with fewer thread
-    blocks than tiles (MV_QUEUE_GEOMETRY, float16 x), whose thread blocks
+    blocks than tiles (MV_QUEUE_GEOMETRY), whose thread blocks
     copy their next tile's first stage during this tile's last; ``one_row``:
     the x_shared kernel for one float16 activation row (MV_ONE_ROW_GEOMETRY),
     which keeps only the accumulators of the one B column used; ``x_ring``:
@@ -208,24 +208,24 @@ def mv_tc_name(x_dtype, out_dtype, n_tiles: int, geometry=MV_GEOMETRIES[0], x_sh
     rt, kb, st = geometry
     if copy_fill and not (x_shared and queue):
         raise ValueError("copy_fill: queue kernels only")
-    if reg_bound is not None and not (x_shared and tuple(geometry) == MV_GEOMETRIES[1] and
-                                      reg_bound in mv_reg_bounds(x_dtype, queue, one_row)):
+    if reg_bound is not None and not (x_shared and reg_bound in mv_reg_bounds(x_dtype, geometry, queue, one_row)):
         raise ValueError(f"reg_bound {reg_bound}: {MV_QUEUE_REG_BOUNDS} for the x_shared queue kernels of "
-                         f"{MV_GEOMETRIES[1]} and several float16 rows, {MV_F32_REG_BOUNDS} for the one "
-                         f"without a queue and float32 x")
+                         f"{MV_GEOMETRIES[1]} and several rows, {MV_F32_REG_BOUNDS} for the one without a "
+                         f"queue and float32 x")
     suffix = ("_xsq" if queue else "_xs") + ("1" if one_row else "") + ("c" if copy_fill else "") + \
         (f"b{reg_bound}" if reg_bound else "") if x_shared else "_xr" if x_ring else ""
     return f"cq_q4_0_mv_tc_{x}_{out_suffix(out_dtype)}_n{n_tiles}_r{rt}_k{kb}_s{st}" + suffix
 
 
-def mv_reg_bounds(x_dtype, queue: bool, one_row: bool = False) -> tuple:
-    """The register bounds (thread blocks an SM) an x_shared kernel of
-    MV_GEOMETRIES[1] is also compiled for (mv_tc_name's ``reg_bound``)."""
+def mv_reg_bounds(x_dtype, geometry, queue: bool, one_row: bool = False) -> tuple:
+    """The register bounds (thread blocks an SM) an x_shared kernel is also
+    compiled for (mv_tc_name's ``reg_bound``): only kernels of MV_GEOMETRIES[1]
+    have any."""
     x = _X_SUFFIX[getattr(x_dtype, "name", str(x_dtype))]
-    if one_row:
+    if one_row or tuple(geometry) != MV_GEOMETRIES[1]:
         return ()
     if queue:
-        return MV_QUEUE_REG_BOUNDS if x == "f16" else ()
+        return MV_QUEUE_REG_BOUNDS
     return MV_F32_REG_BOUNDS if x == "f32" else ()
 
 
@@ -292,6 +292,8 @@ def all_kernel_names() -> list[str]:
         names += [mv_tc_name("float16", o, 1, MV_ONE_ROW_GEOMETRY, x_shared=True, queue=q, one_row=True,
                              copy_fill=c) for q, c in ((False, False), (True, False), (True, True))]
         names += [mv_tc_name("float32", o, 1, MV_GEOMETRIES[1], x_shared=True, reg_bound=b) for b in MV_F32_REG_BOUNDS]
+        names += [mv_tc_name("float32", o, 1, MV_QUEUE_GEOMETRY, x_shared=True, queue=True, reg_bound=b)
+                  for b in (None,) + MV_QUEUE_REG_BOUNDS]
         names.append(mv_tc_name("float16", o, 1, MV_GEOMETRY_SMALL))
         names.append(mv_tc_name("float32", o, 1, MV_GEOMETRY_SMALL, x_shared=True))
         names.append(mv_tc_name("float16", o, 1, MV_X_RING_GEOMETRY, x_ring=True))

@@ -28,9 +28,9 @@ Paths (``path=``; ``None`` chooses by M = number of activation rows and platform
   first copies its K range of the activations into shared memory in the
   mma fragments' order (float32 x split into its float16 parts there, so no
   separate kernel), then stays resident and takes 16-row tiles from a queue
-  (float16 x with fewer thread blocks than tiles: its "_xsq" build, which
-  copies the next tile's first weight stage during this tile's last,
-  MV_XS_QUEUE_KERNEL; from 2 rows, where the records leave room for only 2
+  (with fewer thread blocks than tiles: its "_xsq" build, which copies the
+  next tile's first weight stage during this tile's last,
+  MV_XS_QUEUE_KERNEL, float32 x MV_F32_QUEUE_ROWS; from 2 rows, where the records leave room for only 2
   or 3 thread blocks an SM, its build with registers for that many,
   MV_XS_QUEUE_REG_BOUND). Where those records do not fit, float16 x with 2-8
   rows at long K on few weight rows runs on the "_xr" kernel instead: 64-row
@@ -262,7 +262,7 @@ MV_X_SHARED_ANY = 32 << 10
 #: notes/h200_s13 run 7: 128256 x 4096 133.1 -> 118.2 us, 14336 x 4096
 #: 22.2-23.0 -> 20.7-20.9; 4096 x 4096, one wave, 9.22 -> 9.82, so not there;
 #: M = 4 and 6 within 1%).
-MV_X_SHARED_MANY_TILES = {"float16": 64 << 10}
+MV_X_SHARED_MANY_TILES = {"float16": 64 << 10, "float32": 64 << 10}
 #: x dtypes whose x_shared grids with a queue (fewer thread blocks than
 #: tiles) take the "_xsq" kernel (mk.MV_QUEUE_GEOMETRY), whose thread blocks
 #: copy their next tile's first stage during this tile's last. H200, float16
@@ -277,7 +277,16 @@ MV_X_SHARED_MANY_TILES = {"float16": 64 << 10}
 #: 104.8 against 100.4 us; 14336 x 4096 15.6 against 15.4), so float16 only.
 #: (Those kernels copied with all eight warps; since session 20 every
 #: x_shared kernel copies with four, CQ_MV_XS_COPY_WARPS in q4_0_matmul.hip.)
-MV_XS_QUEUE_KERNEL = ("float16",)
+MV_XS_QUEUE_KERNEL = ("float16", "float32")
+#: ... float32 x only from the first to the second of these rows (one column
+#: tile: at most 4). A float32 value is two float16 parts since session 32,
+#: so float32 M rows have the records and B columns of float16 2 M; session
+#: 19's loss (above) was with three bfloat16 parts. Records up to
+#: MV_X_SHARED_MANY_TILES["float32"] then where the tiles outnumber the
+#: resident thread blocks (M = 3-4 at K = 4096: 48-64 KiB, which without the
+#: queue run on (16, 32, 3) or read x's parts from global memory).
+#: NOT MEASURED (staged in session 36, which had no device time left).
+MV_F32_QUEUE_ROWS = (1, 4)
 #: One float16 activation row on the x_shared kernels takes their "1"
 #: variant ("_xs1", "_xsq1"), which keeps only the accumulators of the one B
 #: column used (two float32 fma a Q4_0 block fewer, M a constant) and reads
@@ -789,11 +798,14 @@ def _mv_plan(cp, x_dtype, y_dtype, mc: int, nb: int, tiles: int, n_tiles: int, s
     cols = mc * (mk.MV_F32_PARTS if f32 else 1)  # B columns
     bps = MV_BLOCKS_PER_SM_LONG_K if mc >= 2 and nb * 32 >= MV_LONG_K else MV_BLOCKS_PER_SM
     limit = MV_X_SHARED_MAX.get(_dtype_name(x_dtype), 0) if n_tiles == 1 else 0
-    many = MV_X_SHARED_MANY_TILES.get(_dtype_name(x_dtype), 0) if n_tiles == 1 else 0
+    queue_kernel = _mv_queue_kernel(x_dtype, mc)
+    # float32 records within MV_X_SHARED_MANY_TILES: for the queue kernel only
+    many = MV_X_SHARED_MANY_TILES.get(_dtype_name(x_dtype), 0) if n_tiles == 1 and (queue_kernel or not f32) else 0
     if limit or many:
         geo = tuple(MV_GEOMETRY) if MV_GEOMETRY is not None else mk.MV_GEOMETRIES[1]
-        if MV_GEOMETRY is None and f32 and mk.mv_x_shared_bytes(cols, -(-nb // geo[1]) * geo[1]) > MV_X_SHARED_ANY:
-            geo = mk.MV_GEOMETRY_SMALL
+        if MV_GEOMETRY is None and f32 and mk.mv_x_shared_bytes(cols, -(-nb // geo[1]) * geo[1]) > MV_X_SHARED_ANY \
+                and not _mv_many_tiles_queue(cp, x_dtype, y_dtype, cols, nb, tiles, sms, bps, many):
+            geo = mk.MV_GEOMETRY_SMALL  # (its smaller stage ring leaves room for more records)
         kb = geo[1]
         smem = mk.mv_x_shared_offset(*geo)  # + the records
         name = mk.mv_tc_name(x_dtype, y_dtype, 1, geo, x_shared=True)
@@ -811,8 +823,7 @@ def _mv_plan(cp, x_dtype, y_dtype, mc: int, nb: int, tiles: int, n_tiles: int, s
                     (xs_all <= many and tiles * splits > resident):
                 # persistent thread blocks: as many as are resident, at most one a tile
                 grid_x = max(1, min(tiles, resident // splits))
-                queue = grid_x < tiles and _dtype_name(x_dtype) in MV_XS_QUEUE_KERNEL and \
-                    geo == mk.MV_QUEUE_GEOMETRY
+                queue = grid_x < tiles and queue_kernel and geo == mk.MV_QUEUE_GEOMETRY
                 one_row = MV_ONE_ROW_KERNEL and mc == 1 and not f32 and geo == mk.MV_ONE_ROW_GEOMETRY
                 lo, hi = MV_ONE_ROW_COPY_FILL_BAND
                 copy_fill = queue and (lo * grid_x < tiles <= hi * grid_x if one_row
@@ -820,8 +831,8 @@ def _mv_plan(cp, x_dtype, y_dtype, mc: int, nb: int, tiles: int, n_tiles: int, s
                 name_of = functools.partial(mk.mv_tc_name, x_dtype, y_dtype, 1, geo, x_shared=True, queue=queue,
                                             one_row=one_row, copy_fill=copy_fill)
                 name = name_of()
-                if (MV_XS_QUEUE_REG_BOUND if queue else MV_XS_UNQUEUED_REG_BOUND) and geo == mk.MV_GEOMETRIES[1]:
-                    name = _mv_reg_bound(cp, name_of, mk.mv_reg_bounds(x_dtype, queue, one_row), smem + xs,
+                if MV_XS_QUEUE_REG_BOUND if queue else MV_XS_UNQUEUED_REG_BOUND:
+                    name = _mv_reg_bound(cp, name_of, mk.mv_reg_bounds(x_dtype, geo, queue, one_row), smem + xs,
                                          grid_x * splits, sms)
                 return (_kernel_with_smem(cp, name, smem + xs), geo, smem + xs, grid_x, splits, sps, True,
                         grid_x >= resident // splits)
@@ -847,6 +858,29 @@ def _mv_plan(cp, x_dtype, y_dtype, mc: int, nb: int, tiles: int, n_tiles: int, s
     kern, resident, (splits, sps) = fit or _mv_fit(cp, mk.mv_tc_name(x_dtype, y_dtype, n_tiles, geo), smem, sms,
                                                    nb, tiles, geo[1], bps)
     return kern, geo, smem, tiles, splits, sps, False, tiles * splits >= resident
+
+
+def _mv_queue_kernel(x_dtype, mc: int) -> bool:
+    """Whether ``mc`` rows of ``x_dtype`` take the x_shared queue kernel
+    where its grid has fewer thread blocks than tiles (MV_XS_QUEUE_KERNEL,
+    MV_F32_QUEUE_ROWS)."""
+    name = _dtype_name(x_dtype)
+    lo, hi = MV_F32_QUEUE_ROWS
+    return name in MV_XS_QUEUE_KERNEL and (name != "float32" or lo <= mc <= hi)
+
+
+def _mv_many_tiles_queue(cp, x_dtype, y_dtype, cols: int, nb: int, tiles: int, sms: int, bps, many: int) -> bool:
+    """Whether the queue kernel of mk.MV_QUEUE_GEOMETRY takes records of
+    ``cols`` B columns over the whole K within ``many`` bytes where the
+    tiles outnumber its resident thread blocks (_mv_plan's MANY_TILES rule),
+    so that float32 records over MV_X_SHARED_ANY keep that geometry."""
+    geo = mk.MV_QUEUE_GEOMETRY
+    xs_all = mk.mv_x_shared_bytes(cols, -(-nb // geo[1]) * geo[1])
+    if not many or xs_all > many:
+        return False
+    name = mk.mv_tc_name(x_dtype, y_dtype, 1, geo, x_shared=True)
+    _, resident, (splits, _) = _mv_fit(cp, name, mk.mv_x_shared_offset(*geo) + xs_all, sms, nb, tiles, geo[1], bps)
+    return tiles * splits > resident
 
 
 def _mv_reg_bound(cp, name_of, bounds, smem: int, blocks: int, sms: int) -> str:
@@ -1124,7 +1158,7 @@ def _matvec_tc(cp, x2, w, y2, N, K, dev):
                tuple(MV_XS_QUEUE_KERNEL), tuple(sorted(MV_X_SHARED_MANY_TILES.items())),
                MV_SPLIT_COST, MV_SPLIT_COST_GLOBAL, MV_SPLIT_COST_NO_CLUSTERS, MV_MODEL_MAX_SPLITS,
                MV_CLUSTER_MAX_SPLITS, MV_ONE_ROW_KERNEL, MV_XS_COPY_FILL_FROM_M, MV_ONE_ROW_COPY_FILL_BAND,
-               MV_XS_QUEUE_REG_BOUND, MV_XS_UNQUEUED_REG_BOUND,
+               MV_XS_QUEUE_REG_BOUND, MV_XS_UNQUEUED_REG_BOUND, MV_F32_QUEUE_ROWS,
                MV_X_RING, MV_X_RING_MIN_STAGES, MV_X_RING_SHORT_SPLITS_FROM_M,
                MV_X_RING_MIN_FILL, MV_X_RING_CLUSTER_MAX_SPLITS, MV_X_RING_MIN_WORK, cap)
         plan = _mv_plans.get(key)

@@ -548,9 +548,9 @@ def test_matvec_x_shared_tile_queue(n, k, offset, m, monkeypatch):
     (the GPU made to look like 16 SMs of one resident thread block): with
     float16 x the "_xsq" kernel, whose two-stage ring runs on from one tile
     into the next (the next tile's first stage is copied during this tile's
-    last; not where the weights are not 16-byte aligned), with float32 x
-    (one column tile: up to 4 rows) the "_xs" kernel; float32-accurate,
-    counters left zero."""
+    last; not where the weights are not 16-byte aligned), also with float32
+    x (one column tile: up to 4 rows) within MV_F32_QUEUE_ROWS, the "_xs"
+    kernel outside; float32-accurate, counters left zero."""
     _need_tensor_cores("matvec_f16tc")
     import cupyquant.qmatmul as mm
     _look_like_sms(monkeypatch, mm, 16)
@@ -569,7 +569,7 @@ def test_matvec_x_shared_tile_queue(n, k, offset, m, monkeypatch):
         assert err <= 1e-5, (x_dtype, err)
         name, (grid_x, splits) = launched[-1]
         kind = ("_xsq1" if m == 1 else "_xsqc" if m >= mm.MV_XS_COPY_FILL_FROM_M else "_xsq") \
-            if x_dtype == "float16" else "_xs"
+            if x_dtype == "float16" else "_xsq" if mm._mv_queue_kernel(np.dtype(x_dtype), m) else "_xs"
         assert re.search("_s2" + kind + r"(b\d)?$", name) and grid_x < tiles, launched  # (any register bound)
         assert splits == (2 if k == 8192 else 1), launched
     counters = mm._counters.get((cupy_module().cuda.Device().id, cupy_module().cuda.get_current_stream().ptr))
@@ -588,6 +588,15 @@ def _unbounded_occupancy(name: str, cols: int, k: int, splits: int) -> int:
     smem = mk.mv_x_shared_offset(*geo) + mk.mv_x_shared_bytes(cols, -(-stages // splits) * geo[1])
     unbounded = name[:-2] if _reg_bound(name) else name
     return mm._occupancy(cp, mm._kernel_with_smem(cp, unbounded, smem), smem)
+
+
+def _queue_reg_bound_expected(name: str, cols: int, k: int) -> int | None:
+    """The register bound a queue kernel's launch ``name`` must have (one K
+    split): the unbounded build's occupancy where that is one of
+    mk.MV_QUEUE_REG_BOUNDS, else None."""
+    import cupyquant.matmul_kernels as mk
+    per_sm = _unbounded_occupancy(name, cols, k, 1)
+    return per_sm if per_sm in mk.MV_QUEUE_REG_BOUNDS else None
 
 
 def _knob_on_off_same_bits(monkeypatch, mm, knob: str, x, c, launched: list, check) -> None:
@@ -622,7 +631,6 @@ def test_matvec_queue_reg_bound_kernels(n, k, offset, m, monkeypatch):
     counters left zero; also with unaligned weights (odd offset: no next-tile
     copies)."""
     _need_tensor_cores("matvec_f16tc")
-    import cupyquant.matmul_kernels as mk
     import cupyquant.qmatmul as mm
     cp = cupy_module()
     monkeypatch.setattr(mm, "_mv_plans", {})
@@ -635,8 +643,7 @@ def test_matvec_queue_reg_bound_kernels(n, k, offset, m, monkeypatch):
         assert _xs_kind(name) == ("_xsqc" if m >= mm.MV_XS_COPY_FILL_FROM_M else "_xsq"), launched
         assert splits == 1 and grid_x < -(-n // 16), launched
         if bound_on:
-            per_sm = _unbounded_occupancy(name, m, k, splits)
-            assert _reg_bound(name) == (per_sm if per_sm in mk.MV_QUEUE_REG_BOUNDS else None), (launched, per_sm)
+            assert _reg_bound(name) == _queue_reg_bound_expected(name, m, k), launched
         else:
             assert _reg_bound(name) is None, launched
     _knob_on_off_same_bits(monkeypatch, mm, "MV_XS_QUEUE_REG_BOUND", x, c, launched, check)
@@ -654,12 +661,14 @@ def test_matvec_unqueued_reg_bound_kernels(n, offset, m, monkeypatch):
     30001 x 4096 on an H100 / H200: 3), else its own (4001 x 4096: 251
     thread blocks): float32-accurate, the same bits as the build of
     CQ_MV_MIN_BLOCKS (MV_XS_UNQUEUED_REG_BOUND off); also with unaligned
-    weights (odd offset)."""
+    weights (odd offset). Float32 x kept off the queue kernel
+    (MV_F32_QUEUE_ROWS: test_matvec_f32_queue_kernels)."""
     _need_tensor_cores("matvec_f16tc")
     import cupyquant.matmul_kernels as mk
     import cupyquant.qmatmul as mm
     cp = cupy_module()
     monkeypatch.setattr(mm, "_mv_plans", {})
+    monkeypatch.setattr(mm, "MV_F32_QUEUE_ROWS", (0, 0))
     launched = _spy_launches(monkeypatch, mm)
     k = 4096
     c = case(n, k, offset)
@@ -680,6 +689,49 @@ def test_matvec_unqueued_reg_bound_kernels(n, offset, m, monkeypatch):
         else:
             assert _reg_bound(name) is None, launched
     _knob_on_off_same_bits(monkeypatch, mm, "MV_XS_UNQUEUED_REG_BOUND", x, c, launched, check)
+
+
+@gpu
+@pytest.mark.parametrize("n,offset", [(30001, 0), (30001, 1)])
+@pytest.mark.parametrize("m", [1, 2, 3, 4])
+def test_matvec_f32_queue_kernels(n, offset, m, monkeypatch):
+    """float32 x, more 16-row tiles than resident thread blocks: the queue
+    kernel ("_xsq", MV_F32_QUEUE_ROWS) with records of up to
+    MV_X_SHARED_MANY_TILES (64 KiB at M = 4, K = 4096) on (16, 64, 2), on
+    its build with registers for the thread blocks an SM the records allow
+    where that is 2 or 3: float32-accurate, the same bits as the build of
+    CQ_MV_MIN_BLOCKS (MV_XS_QUEUE_REG_BOUND off), counters left zero, and
+    within float32 roundings of the plan without the queue
+    (MV_XS_QUEUE_KERNEL float16 only); also with unaligned weights."""
+    _need_tensor_cores("matvec_f16tc")
+    import cupyquant.matmul_kernels as mk
+    import cupyquant.qmatmul as mm
+    cp = cupy_module()
+    monkeypatch.setattr(mm, "_mv_plans", {})
+    monkeypatch.setattr(mm, "MV_F32_QUEUE_ROWS", (1, 4))
+    launched = _spy_launches(monkeypatch, mm)
+    k = 4096
+    c = case(n, k, offset)
+    x = cp.asarray(np.random.default_rng().standard_normal((m, k)).astype(np.float32))
+
+    def check(bound_on, name, grid):
+        grid_x, splits = grid
+        assert _xs_kind(name) == "_xsq" and "_r16_k64_s2_" in name, launched
+        assert splits == 1 and grid_x < -(-n // 16), launched
+        if bound_on:
+            assert _reg_bound(name) == _queue_reg_bound_expected(name, m * mk.MV_F32_PARTS, k), launched
+        else:
+            assert _reg_bound(name) is None, launched
+    _knob_on_off_same_bits(monkeypatch, mm, "MV_XS_QUEUE_REG_BOUND", x, c, launched, check)
+    counters = mm._counters.get((cp.cuda.Device().id, cp.cuda.get_current_stream().ptr))
+    assert int(counters.sum()) == 0, "tile / queue counters not left zero"
+    y_queue = cp.asnumpy(matmul(x, c.w, out=cp.empty((m, n), dtype=cp.float32), path="matvec_f16tc"))
+    monkeypatch.setattr(mm, "MV_XS_QUEUE_KERNEL", ("float16",))
+    launched.clear()
+    y_other = cp.asnumpy(matmul(x, c.w, out=cp.full((m, n), np.nan, dtype=cp.float32), path="matvec_f16tc"))
+    assert "_xsq" not in launched[-1][0], launched
+    scale = np.abs(y_other).max()
+    assert np.abs(y_queue - y_other).max() <= 1e-5 * scale, "queue and former plan disagree"
 
 
 @gpu
@@ -2003,12 +2055,14 @@ def test_mv_plan_unqueued_reg_bound(monkeypatch):
     them; not where the grid has fewer an SM, nor for float16 x, nor where
     the bounded build would lose that occupancy, nor with
     MV_XS_UNQUEUED_REG_BOUND off (CPU only: occupancy faked,
-    _fake_occupancy_by_smem)."""
+    _fake_occupancy_by_smem;
+    float32 x kept off the queue kernel, MV_F32_QUEUE_ROWS)."""
     import cupyquant.matmul_kernels as mk
     import cupyquant.qmatmul as mm
     fake_cp = types.SimpleNamespace(float32=np.dtype(np.float32))
     _stub_kernel_builds(monkeypatch, mm)
     reg_limit = _fake_occupancy_by_smem(monkeypatch, mm)
+    monkeypatch.setattr(mm, "MV_F32_QUEUE_ROWS", (0, 0))
     f16, f32 = np.dtype(np.float16), np.dtype(np.float32)
 
     def plan(x_dtype, m, tiles, nb=128):  # K = 4096 (128 blocks), 132 SMs
@@ -2036,12 +2090,50 @@ def test_mv_plan_unqueued_reg_bound(monkeypatch):
     with pytest.raises(ValueError, match="reg_bound"):
         mk.mv_tc_name(f32, f16, 1, mk.MV_GEOMETRIES[0], x_shared=True, reg_bound=2)
     with pytest.raises(ValueError, match="reg_bound"):
-        mk.mv_tc_name(f32, f16, 1, mk.MV_QUEUE_GEOMETRY, x_shared=True, queue=True, reg_bound=3)
+        mk.mv_tc_name(f32, f16, 1, mk.MV_QUEUE_GEOMETRY, x_shared=True, queue=True, reg_bound=4)
     with pytest.raises(ValueError, match="reg_bound"):
         mk.mv_tc_name(f16, f16, 1, mk.MV_GEOMETRIES[1], x_shared=True, reg_bound=2)
     with pytest.raises(ValueError, match="reg_bound"):
         mk.mv_tc_name(f32, f16, 1, mk.MV_GEOMETRIES[1], x_shared=True, reg_bound=2)
     assert mk.mv_tc_name(f32, f16, 1, mk.MV_GEOMETRIES[1], x_shared=True, reg_bound=3).endswith("_s2_xsb3")
+
+
+def test_mv_plan_f32_queue(monkeypatch):
+    """float32 x on the queue kernel ("_xsq") where the tiles outnumber the
+    resident thread blocks, for the rows of MV_F32_QUEUE_ROWS: on (16, 64,
+    2) also with records over MV_X_SHARED_ANY up to
+    MV_X_SHARED_MANY_TILES["float32"] (M = 3-4 at K = 4096: 48-64 KiB), its
+    builds with registers for the 2-3 thread blocks an SM those leave room
+    for; rows outside the range keep the former plans (records over 32 KiB
+    only on one-wave grids, on (16, 32, 3)); one-wave grids keep "_xs"
+    (CPU only: occupancy faked from the shared memory as in
+    test_mv_plan_queue_reg_bound)."""
+    import cupyquant.matmul_kernels as mk
+    import cupyquant.qmatmul as mm
+    fake_cp = types.SimpleNamespace(float32=np.dtype(np.float32))
+    _stub_kernel_builds(monkeypatch, mm)
+    _fake_occupancy_by_smem(monkeypatch, mm)
+    f32 = np.dtype(np.float32)
+
+    def plan(m, tiles=8016, nb=128):  # 128256 rows, K = 4096 (128 blocks), 132 SMs
+        kern, geo, _, grid_x, splits, _, x_shared, _ = mm._mv_plan(fake_cp, f32, f32, m, nb, tiles, 1, 132)
+        assert kern.name in mk.all_kernel_names(), kern.name
+        return kern.name.replace("cq_q4_0_mv_tc_f32_f32_n1_", ""), grid_x, splits, x_shared
+
+    assert plan(1) == ("r16_k64_s2_xsq", 528, 1, True)     # 16 KiB of records: 4 an SM
+    assert plan(2) == ("r16_k64_s2_xsqb3", 396, 1, True)   # 32 KiB: 3
+    assert plan(3) == ("r16_k64_s2_xsqb2", 264, 1, True)   # 48 KiB: 2
+    assert plan(4) == ("r16_k64_s2_xsqb2", 264, 1, True)   # 64 KiB
+    assert plan(4, tiles=896) == ("r16_k64_s2_xsqb2", 264, 1, True)   # 14336 rows
+    assert plan(2, tiles=256) == ("r16_k64_s2_xs", 256, 1, True)      # one wave: no queue
+    assert plan(3, tiles=256)[0] == "r16_k32_s3_xs"                   # ... and (16, 32, 3) as before
+    monkeypatch.setattr(mm, "MV_F32_QUEUE_ROWS", (2, 3))
+    assert plan(1) == ("r16_k64_s2_xs", 528, 1, True)
+    assert plan(3) == ("r16_k64_s2_xsqb2", 264, 1, True)
+    assert plan(4)[3] is False                              # 64 KiB: no x_shared without the queue
+    monkeypatch.setattr(mm, "MV_XS_QUEUE_KERNEL", ("float16",))
+    assert plan(2) == ("r16_k64_s2_xsb3", 396, 1, True)    # the unqueued kernel's bounded build
+    assert plan(3)[3] is False
 
 
 def test_mv_plan_queue_kernel(monkeypatch):
@@ -2076,7 +2168,7 @@ def test_mv_plan_queue_kernel(monkeypatch):
     assert plan(f16, 1, 1057) == ("f16_f16_n1_r16_k64_s2_xsq1", 660, 1)
     assert plan(f16, 1, 256) == ("f16_f16_n1_r16_k64_s2_xs1", 256, 1)    # 4096 rows: a block a tile
     assert plan(f16, 3, 256) == ("f16_f16_n1_r16_k64_s2_xs", 256, 1)
-    assert plan(f32, 1, 8016)[0] == "f32_f16_n1_r16_k64_s2_xs"
+    assert plan(f32, 1, 8016)[0] == "f32_f16_n1_r16_k64_s2_xsq"  # (test_mv_plan_f32_queue)
     monkeypatch.setattr(mm, "MV_ONE_ROW_KERNEL", False)
     assert plan(f16, 1, 8016) == ("f16_f16_n1_r16_k64_s2_xsq", 660, 1)
     assert plan(f16, 1, 256) == ("f16_f16_n1_r16_k64_s2_xs", 256, 1)

@@ -1162,7 +1162,10 @@ __device__ __forceinline__ void cq_mm_gen(const cq_u8* __restrict__ w, cq_i64 ro
 // against 98.6-101.1; 14336 x 4096 M = 8 18.5-18.6 against 19.6, M = 6
 // 16.1-16.2 against 19.4. Where the records allow 4 or 5 thread blocks an SM
 // a bound of 4 was mixed and 2 or 3 lost (the occupancy they cost).
-// The float32 kernel without a queue ("_xs") comes with a bound of 3, for
+// The float32 queue kernel ("_xsq": its two float16 parts a value make
+// the records and B columns of float16 x at twice the rows) comes with the
+// same bounds (qmatmul.MV_F32_QUEUE_ROWS). The float32 kernel without a
+// queue ("_xs") comes with a bound of 3, for
 // records that leave room for 3 (M = 2 at K = 4096: 32 KiB;
 // qmatmul.MV_XS_UNQUEUED_REG_BOUND). Not the float16 ones: on grids of 2-3
 // thread blocks an SM (4096 x 4096, 6144 x 4096), their bounded builds were
@@ -1223,6 +1226,9 @@ __device__ __forceinline__ void cq_mm_gen(const cq_u8* __restrict__ w, cq_i64 ro
     CQ_MV_TC_KERNEL_XSB(f16, false, ON, OT, 16, 64, 2, true, true, _xsqcb3, 3) \
     CQ_MV_TC_KERNEL_XS1(ON, OT, 16, 64, 2, false, false, _xs1) \
     CQ_MV_TC_KERNEL_XSB(f32, true, ON, OT, 16, 64, 2, false, false, _xsb3, 3) \
+    CQ_MV_TC_KERNEL_XS(f32, true, ON, OT, 16, 64, 2, true, false, _xsq) \
+    CQ_MV_TC_KERNEL_XSB(f32, true, ON, OT, 16, 64, 2, true, false, _xsqb2, 2) \
+    CQ_MV_TC_KERNEL_XSB(f32, true, ON, OT, 16, 64, 2, true, false, _xsqb3, 3) \
     CQ_MV_TC_KERNEL_XS1(ON, OT, 16, 64, 2, true, false, _xsq1) \
     CQ_MV_TC_KERNEL_XS1(ON, OT, 16, 64, 2, true, true, _xsq1c) \
     CQ_MV_TC_KERNEL(f16, false, 1, ON, OT, 16, 32, 3)  \
