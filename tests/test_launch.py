@@ -233,8 +233,21 @@ def test_dependent_kernels_see_their_inputs(monkeypatch, x_dtype):
     ref = chain()
     cp.cuda.Device().synchronize()
     monkeypatch.setattr(gl, "PDL", True)
+    if not gl.pdl_usable(cp.cuda.runtime.getDevice()):
+        pytest.skip("no PDL on this device (sm_90 and cuLaunchKernelEx needed)")
+    pdl_launches = []
+    real_config = gl._config
+
+    def config_spy(grid, block, shared_mem, stream_ptr, cluster, pdl):
+        pdl_launches.append(bool(pdl))
+        return real_config(grid, block, shared_mem, stream_ptr, cluster, pdl)
+
+    monkeypatch.setattr(gl, "_config", config_spy)
     got = chain()
     cp.cuda.Device().synchronize()
+    # every round's dequantization went through cuLaunchKernelEx with PDL on
+    # (the matrix-vector launches may too: MATVEC_PDL "always")
+    assert pdl_launches.count(True) >= rounds, pdl_launches
     view = cp.uint16 if dtype == cp.float16 else cp.uint32
     assert bool(cp.isfinite(ref).all())
     assert bool((got.view(view) == ref.view(view)).all())
