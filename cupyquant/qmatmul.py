@@ -285,8 +285,16 @@ MV_XS_QUEUE_KERNEL = ("float16", "float32")
 #: MV_X_SHARED_MANY_TILES["float32"] then where the tiles outnumber the
 #: resident thread blocks (M = 3-4 at K = 4096: 48-64 KiB, which without the
 #: queue run on (16, 32, 3) or read x's parts from global memory).
-#: NOT MEASURED (staged in session 36, which had no device time left).
-MV_F32_QUEUE_ROWS = (1, 4)
+#: H200, us, queue against the float16-only plan, two rounds in alternating
+#: order (notes/h200_s39/run1/probe_f32q2.txt): M = 3 / 4 10-17% faster
+#: (14336 x 4096 17.3-17.5 / 18.5-18.7 against 19.7 / 20.7; 128256 x 4096
+#: 107.5-107.8 / 108.1-109.5 against 110.1-110.6 / 124.3-125.5; 11008 x
+#: 4096 14.7-14.8 / 15.9 against 17.8 / 18.6-18.7); M = 2 within 3% either
+#: way (15.3-15.6 against 15.7-15.9; 94.1-94.3 against 94.6-95.6; 13.9-14.0
+#: against 13.6), kept for the two larger shapes; M = 1 2-11% slower (15.3
+#: against 14.9-15.1; 89.5-90.0 against 85.9-87.5; 13.5-14.2 against
+#: 12.6-12.8), so from 2 rows.
+MV_F32_QUEUE_ROWS = (2, 4)
 #: One float16 activation row on the x_shared kernels takes their "1"
 #: variant ("_xs1", "_xsq1"), which keeps only the accumulators of the one B
 #: column used (two float32 fma a Q4_0 block fewer, M a constant) and reads
