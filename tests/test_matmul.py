@@ -2126,8 +2126,12 @@ def test_mv_plan_f32_queue(monkeypatch):
         assert kern.name in mk.all_kernel_names(), kern.name
         return kern.name.replace("cq_q4_0_mv_tc_f32_f32_n1_", ""), grid_x, splits, x_shared
 
-    assert plan(1) == ("r16_k64_s2_xsq", 528, 1, True)     # 16 KiB of records: 4 an SM
-    assert plan(2) == ("r16_k64_s2_xsqb3", 396, 1, True)   # 32 KiB: 3
+    assert mm.MV_F32_QUEUE_ROWS == (2, 4)                  # shipped: M = 1 is faster without (session 39)
+    assert plan(1) == ("r16_k64_s2_xs", 528, 1, True)
+    assert plan(2) == ("r16_k64_s2_xsqb3", 396, 1, True)   # 32 KiB of records: 3 an SM
+    monkeypatch.setattr(mm, "MV_F32_QUEUE_ROWS", (1, 4))
+    assert plan(1) == ("r16_k64_s2_xsq", 528, 1, True)     # 16 KiB: 4 an SM
+    assert plan(2) == ("r16_k64_s2_xsqb3", 396, 1, True)
     assert plan(3) == ("r16_k64_s2_xsqb2", 264, 1, True)   # 48 KiB: 2
     assert plan(4) == ("r16_k64_s2_xsqb2", 264, 1, True)   # 64 KiB
     assert plan(4, tiles=896) == ("r16_k64_s2_xsqb2", 264, 1, True)   # 14336 rows
@@ -2145,8 +2149,9 @@ def test_mv_plan_f32_queue(monkeypatch):
 def test_mv_plan_queue_kernel(monkeypatch):
     """The x_shared plan takes the "_xsq" kernel (next tile's first stage
     copied during this tile's last) only for float16 x (MV_XS_QUEUE_KERNEL)
-    on grids with fewer thread blocks than tiles; one tile a thread block
-    and float32 x keep "_xs"; one float16 activation row takes the one-row
+    and float32 x of MV_F32_QUEUE_ROWS rows on grids with fewer thread
+    blocks than tiles; one tile a thread block and other float32 x keep
+    "_xs"; one float16 activation row takes the one-row
     variant of either ("_xsq1", "_xs1") unless MV_ONE_ROW_KERNEL is off.
     The queue kernels' builds that copy x with cp.async: "_xsqc" from
     MV_XS_COPY_FILL_FROM_M rows, "_xsq1c" where the tiles per thread block
@@ -2174,7 +2179,8 @@ def test_mv_plan_queue_kernel(monkeypatch):
     assert plan(f16, 1, 1057) == ("f16_f16_n1_r16_k64_s2_xsq1", 660, 1)
     assert plan(f16, 1, 256) == ("f16_f16_n1_r16_k64_s2_xs1", 256, 1)    # 4096 rows: a block a tile
     assert plan(f16, 3, 256) == ("f16_f16_n1_r16_k64_s2_xs", 256, 1)
-    assert plan(f32, 1, 8016)[0] == "f32_f16_n1_r16_k64_s2_xsq"  # (test_mv_plan_f32_queue)
+    assert plan(f32, 1, 8016)[0] == "f32_f16_n1_r16_k64_s2_xs"   # (test_mv_plan_f32_queue)
+    assert plan(f32, 2, 8016)[0] == "f32_f16_n1_r16_k64_s2_xsq"
     monkeypatch.setattr(mm, "MV_ONE_ROW_KERNEL", False)
     assert plan(f16, 1, 8016) == ("f16_f16_n1_r16_k64_s2_xsq", 660, 1)
     assert plan(f16, 1, 256) == ("f16_f16_n1_r16_k64_s2_xs", 256, 1)
