@@ -1,0 +1,47 @@
+"""Session 39 device probe (H200): where float32 x loses at M = 512.
+
+    python3 notes/probe_s39.py conv:3
+
+conv[:rounds]  M = 512 on the benchmark's four shapes: the automatic path
+  with float16 x and with float32 x (the wgmma kernel after the F32 ->
+  float16 conversion, qmatmul._as_f16), and the conversion alone, each
+  timed as the benchmark times (graph of calls over enough weight buffers,
+  median of replays), rounds in turn. Question: is the float32 x overhead
+  the conversion's own time (its bytes at the copy bandwidth), or more?
+"""
+
+from __future__ import annotations
+
+import sys
+
+sys.path.insert(0, "benchmarks")
+
+
+def part_conv(rounds: str = "3") -> None:
+    from gpu_timing import gpu_seconds_per_call
+    from test_bench_matmul import SHAPES, get_bench
+
+    import cupyquant.qmatmul as mm
+    from cupyquant.gpu.platform import cupy_module
+    cp = cupy_module()
+    bench = get_bench()
+    ceiling = bench.ceiling()
+    print(f"copy ceiling {ceiling / 1e9:.0f} GB/s", flush=True)
+    for shape in SHAPES:
+        k = shape[1]
+        x32 = cp.random.standard_normal((512, k), dtype=cp.float32)
+        conv_bytes = x32.size * 6
+        for r in range(int(rounds)):
+            cells = []
+            for x_dtype in ("float16", "float32"):
+                info, _ = bench.measure(shape, 512, x_dtype, None)
+                cells.append(f"{x_dtype} {info['time_us']:7.2f} ({info['path']}, cuBLAS {info['cublas_f16_us']:.2f})")
+            t, _, _ = gpu_seconds_per_call([lambda: mm._as_f16(cp, x32)])
+            cells.append(f"conversion alone {t * 1e6:6.2f} us ({conv_bytes / t / ceiling:.0%} of copy)")
+            print(f"{shape[0]}x{k} r{r}: " + " | ".join(cells), flush=True)
+
+
+if __name__ == "__main__":
+    for arg in sys.argv[1:]:
+        part, _, params = arg.partition(":")
+        globals()[f"part_{part}"](*[p for p in params.split(",") if p])
