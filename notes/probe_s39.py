@@ -1,6 +1,7 @@
 """Session 39 device probe (H200): where float32 x loses at M = 512.
 
-    python3 notes/probe_s39.py conv:3
+    python3 notes/probe_s39.py conv:3                                  (run 3)
+    python3 notes/probe_s39.py rows                                    (run 4)
 
 conv[:rounds]  M = 512 on the benchmark's four shapes: the automatic path
   with float16 x and with float32 x (the wgmma kernel after the F32 ->
@@ -8,6 +9,12 @@ conv[:rounds]  M = 512 on the benchmark's four shapes: the automatic path
   timed as the benchmark times (graph of calls over enough weight buffers,
   median of replays), rounds in turn. Question: is the float32 x overhead
   the conversion's own time (its bytes at the copy bandwidth), or more?
+rows  the automatic path's time from one column tile to two: float32 x
+  M = 1, 4-8 and float16 x M = 1, 8, 9, 12, 16 on the benchmark's four
+  shapes (float32 M = 5-8 and float16 M = 9-16 take two column tiles,
+  x read from global memory, no x_shared records: float32 M = 8 took
+  200 us on 128256 x 4096 in run 2 against float16 M = 8's 106), each as
+  a multiple of its M = 1.
 """
 
 from __future__ import annotations
@@ -39,6 +46,20 @@ def part_conv(rounds: str = "3") -> None:
             t, _, _ = gpu_seconds_per_call([lambda: mm._as_f16(cp, x32)])
             cells.append(f"conversion alone {t * 1e6:6.2f} us ({conv_bytes / t / ceiling:.0%} of copy)")
             print(f"{shape[0]}x{k} r{r}: " + " | ".join(cells), flush=True)
+
+
+def part_rows() -> None:
+    from test_bench_matmul import SHAPES, get_bench
+    bench = get_bench()
+    print(f"copy ceiling {bench.ceiling() / 1e9:.0f} GB/s", flush=True)
+    for shape in SHAPES:
+        for x_dtype, ms in (("float32", (1, 4, 5, 6, 7, 8)), ("float16", (1, 8, 9, 12, 16))):
+            cells, t1 = [], None
+            for m in ms:
+                info, _ = bench.measure(shape, m, x_dtype, None)
+                t1 = t1 or info["time_us"]
+                cells.append(f"M={m} {info['time_us']:7.2f} ({info['time_us'] / t1:.2f}x)")
+            print(f"{shape[0]}x{shape[1]} {x_dtype}: " + " | ".join(cells), flush=True)
 
 
 if __name__ == "__main__":
