@@ -2,6 +2,7 @@
 
     python3 notes/probe_s39.py conv:3                                  (run 3)
     python3 notes/probe_s39.py rows                                    (run 4)
+    python3 notes/probe_s39.py f32geo:2                                (run 5)
 
 conv[:rounds]  M = 512 on the benchmark's four shapes: the automatic path
   with float16 x and with float32 x (the wgmma kernel after the F32 ->
@@ -15,6 +16,10 @@ rows  the automatic path's time from one column tile to two: float32 x
   x read from global memory, no x_shared records: float32 M = 8 took
   200 us on 128256 x 4096 in run 2 against float16 M = 8's 106), each as
   a multiple of its M = 1.
+f32geo[:rounds]  float32 x, M = 1, 4096 rows (256 tiles: one wave) at K
+  whose records are 36-60 KiB: the shipped (16, 32, 3) against (16, 64,
+  2) (MV_GEOMETRY). Run 1 (f32long) had (16, 64, 2) 11% faster at K =
+  14336 (56 KiB) and 4% slower at 11008 (43 KiB); what decides?
 """
 
 from __future__ import annotations
@@ -60,6 +65,18 @@ def part_rows() -> None:
                 t1 = t1 or info["time_us"]
                 cells.append(f"M={m} {info['time_us']:7.2f} ({info['time_us'] / t1:.2f}x)")
             print(f"{shape[0]}x{shape[1]} {x_dtype}: " + " | ".join(cells), flush=True)
+
+
+def part_f32geo(rounds: str = "2") -> None:
+    sys.path.insert(0, "notes")
+    from probe_util import ab_rounds, bench_cell, bench_with_spy, knob_setting
+
+    import cupyquant.qmatmul as mm
+    bench, launched = bench_with_spy(mm)
+    settings = {"ship": knob_setting(mm, MV_GEOMETRY=None), "g64": knob_setting(mm, MV_GEOMETRY=(16, 64, 2))}
+    ab_rounds([(4096, k) for k in (12288, 13312, 9216, 15360, 10240, 14336, 11008)], [1], settings,
+              bench_cell(bench, launched, "float32"), rounds)
+    settings["ship"]()
 
 
 if __name__ == "__main__":
