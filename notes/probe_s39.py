@@ -2,7 +2,7 @@
 
     python3 notes/probe_s39.py conv:3                                  (run 3)
     python3 notes/probe_s39.py rows                                    (run 4)
-    python3 notes/probe_s39.py f32geo:2                                (run 5)
+    python3 notes/probe_s39.py f32geo:2          (run 5: never ran, no device time left)
 
 conv[:rounds]  M = 512 on the benchmark's four shapes: the automatic path
   with float16 x and with float32 x (the wgmma kernel after the F32 ->
