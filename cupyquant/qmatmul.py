@@ -34,9 +34,8 @@ Paths (``path=``; ``None`` chooses by M = number of activation rows and platform
   records leave room for only 2 or 3 thread blocks an SM, its build with
   registers for that many, MV_XS_QUEUE_REG_BOUND). Where those records do
   not fit, float16 x with 2-8 rows at long K on few weight rows runs on the
-  "_xr" kernel instead: 64-row
-  thread blocks copy each stage's activations into a ring beside the weight
-  stages, K split for at most one thread block an SM (MV_X_RING,
+  "_xr" kernel instead: 64-row thread blocks copy each stage's activations
+  into a ring beside the weight stages, K split for at most one thread block an SM (MV_X_RING,
   _mv_x_ring_plan). Launched with PDL (under graph capture), a grid that
   fills every resident slot lets the next grid be scheduled once its thread
   blocks have issued their last weight copy, and asks L2 for its first
