@@ -2,7 +2,7 @@
 
     python3 notes/probe_s39.py conv:3                                  (run 3)
     python3 notes/probe_s39.py rows                                    (run 4)
-    python3 notes/probe_s39.py f32geo:2          (run 5: never ran, no device time left)
+    python3 notes/probe_s39.py f32geo:2 f32m1q:2 (run 5: never ran, no device time left)
 
 conv[:rounds]  M = 512 on the benchmark's four shapes: the automatic path
   with float16 x and with float32 x (the wgmma kernel after the F32 ->
@@ -20,6 +20,12 @@ f32geo[:rounds]  float32 x, M = 1, 4096 rows (256 tiles: one wave) at K
   whose records are 36-60 KiB: the shipped (16, 32, 3) against (16, 64,
   2) (MV_GEOMETRY). Run 1 (f32long) had (16, 64, 2) 11% faster at K =
   14336 (56 KiB) and 4% slower at 11008 (43 KiB); what decides?
+f32m1q[:rounds]  float32 x, M = 1, more tiles than resident thread blocks
+  and records over MV_X_SHARED_ANY (long K): MV_F32_QUEUE_ROWS (1, 4) (the
+  queue kernel with x_shared records, 27.8 us on 5120 x 13824 in run 1)
+  against the shipped (2, 4), which there reads x from global memory (not
+  measured since float32 x got x_shared records). Where (1, 4) wins, M = 1
+  wants the queue where its records exceed MV_X_SHARED_ANY.
 """
 
 from __future__ import annotations
@@ -75,6 +81,18 @@ def part_f32geo(rounds: str = "2") -> None:
     bench, launched = bench_with_spy(mm)
     settings = {"ship": knob_setting(mm, MV_GEOMETRY=None), "g64": knob_setting(mm, MV_GEOMETRY=(16, 64, 2))}
     ab_rounds([(4096, k) for k in (12288, 13312, 9216, 15360, 10240, 14336, 11008)], [1], settings,
+              bench_cell(bench, launched, "float32"), rounds)
+    settings["ship"]()
+
+
+def part_f32m1q(rounds: str = "2") -> None:
+    sys.path.insert(0, "notes")
+    from probe_util import ab_rounds, bench_cell, bench_with_spy, knob_setting
+
+    import cupyquant.qmatmul as mm
+    bench, launched = bench_with_spy(mm)
+    settings = {"ship": knob_setting(mm, MV_F32_QUEUE_ROWS=(2, 4)), "q1": knob_setting(mm, MV_F32_QUEUE_ROWS=(1, 4))}
+    ab_rounds([(5120, 13824), (8192, 14336), (14336, 14336), (6144, 16384), (14336, 4096)], [1], settings,
               bench_cell(bench, launched, "float32"), rounds)
     settings["ship"]()
 
