@@ -293,7 +293,9 @@ MV_XS_QUEUE_KERNEL = ("float16", "float32")
 #: way (15.3-15.6 against 15.7-15.9; 94.1-94.3 against 94.6-95.6; 13.9-14.0
 #: against 13.6), kept for the two larger shapes; M = 1 2-11% slower (15.3
 #: against 14.9-15.1; 89.5-90.0 against 85.9-87.5; 13.5-14.2 against
-#: 12.6-12.8), so from 2 rows.
+#: 12.6-12.8), so from 2 rows. (One row at long K on many tiles, records
+#: over MV_X_SHARED_ANY, so reads x from global memory as before session 39;
+#: the queue there is not measured yet: notes/probe_s39.py f32m1q.)
 MV_F32_QUEUE_ROWS = (2, 4)
 #: One float16 activation row on the x_shared kernels takes their "1"
 #: variant ("_xs1", "_xsq1"), which keeps only the accumulators of the one B
