@@ -605,11 +605,11 @@ def _queue_reg_bound_expected(name: str, cols: int, k: int) -> int | None:
     return per_sm if per_sm in mk.MV_QUEUE_REG_BOUNDS else None
 
 
-def _knob_on_off_same_bits(monkeypatch, mm, knob: str, x, c, launched: list, check) -> None:
+def _knob_on_off_same_bits(monkeypatch, mm, knob: str, x, c, launched: list, check) -> np.ndarray:
     """matmul(x, c.w) on the matrix-vector tensor-core path with qmatmul's
     ``knob`` on, then off: check(on, kernel name, grid) on each launch,
     float32-accurate results (poisoned output first), the same bits both
-    ways."""
+    ways. Returns that result (on the host)."""
     cp = cupy_module()
     m, n = x.shape[0], c.n
     ref = cp.asnumpy(x).astype(np.float64) @ c.w64.T
@@ -622,6 +622,21 @@ def _knob_on_off_same_bits(monkeypatch, mm, knob: str, x, c, launched: list, che
         ys[on] = cp.asnumpy(y)
         assert _rel_err(ys[on], ref) <= 1e-5, on
     assert np.array_equal(ys[True], ys[False]), f"bits differ with {knob} on and off"
+    return ys[True]
+
+
+def _f32_matvec_case(monkeypatch, n: int, offset: int, m: int, queue_rows: tuple):
+    """The float32-x matrix-vector tests' setup: fresh plans, float32 x on
+    the queue kernel for ``queue_rows`` (MV_F32_QUEUE_ROWS), launches
+    spied; returns (launched, case of n x 4096, x of m random rows)."""
+    _need_tensor_cores("matvec_f16tc")
+    import cupyquant.qmatmul as mm
+    cp = cupy_module()
+    monkeypatch.setattr(mm, "_mv_plans", {})
+    monkeypatch.setattr(mm, "MV_F32_QUEUE_ROWS", queue_rows)
+    k = 4096
+    x = cp.asarray(np.random.default_rng().standard_normal((m, k)).astype(np.float32))
+    return _spy_launches(monkeypatch, mm), case(n, k, offset), x
 
 
 @gpu
@@ -669,16 +684,11 @@ def test_matvec_unqueued_reg_bound_kernels(n, offset, m, monkeypatch):
     CQ_MV_MIN_BLOCKS (MV_XS_UNQUEUED_REG_BOUND off); also with unaligned
     weights (odd offset). Float32 x kept off the queue kernel
     (MV_F32_QUEUE_ROWS: test_matvec_f32_queue_kernels)."""
-    _need_tensor_cores("matvec_f16tc")
+    launched, c, x = _f32_matvec_case(monkeypatch, n, offset, m, (0, 0))
     import cupyquant.matmul_kernels as mk
     import cupyquant.qmatmul as mm
     cp = cupy_module()
-    monkeypatch.setattr(mm, "_mv_plans", {})
-    monkeypatch.setattr(mm, "MV_F32_QUEUE_ROWS", (0, 0))
-    launched = _spy_launches(monkeypatch, mm)
-    k = 4096
-    c = case(n, k, offset)
-    x = cp.asarray(np.random.default_rng().standard_normal((m, k)).astype(np.float32))
+    k = c.k
     sms = device_info(cp.cuda.Device().id)["sm_count"]
 
     def check(bound_on, name, grid):
@@ -709,16 +719,11 @@ def test_matvec_f32_queue_kernels(n, offset, m, monkeypatch):
     CQ_MV_MIN_BLOCKS (MV_XS_QUEUE_REG_BOUND off), counters left zero, and
     within float32 roundings of the plan without the queue
     (MV_XS_QUEUE_KERNEL float16 only); also with unaligned weights."""
-    _need_tensor_cores("matvec_f16tc")
+    launched, c, x = _f32_matvec_case(monkeypatch, n, offset, m, (1, 4))
     import cupyquant.matmul_kernels as mk
     import cupyquant.qmatmul as mm
     cp = cupy_module()
-    monkeypatch.setattr(mm, "_mv_plans", {})
-    monkeypatch.setattr(mm, "MV_F32_QUEUE_ROWS", (1, 4))
-    launched = _spy_launches(monkeypatch, mm)
-    k = 4096
-    c = case(n, k, offset)
-    x = cp.asarray(np.random.default_rng().standard_normal((m, k)).astype(np.float32))
+    k = c.k
 
     def check(bound_on, name, grid):
         grid_x, splits = grid
@@ -728,10 +733,9 @@ def test_matvec_f32_queue_kernels(n, offset, m, monkeypatch):
             assert _reg_bound(name) == _queue_reg_bound_expected(name, m * mk.MV_F32_PARTS, k), launched
         else:
             assert _reg_bound(name) is None, launched
-    _knob_on_off_same_bits(monkeypatch, mm, "MV_XS_QUEUE_REG_BOUND", x, c, launched, check)
+    y_queue = _knob_on_off_same_bits(monkeypatch, mm, "MV_XS_QUEUE_REG_BOUND", x, c, launched, check)
     counters = mm._counters.get((cp.cuda.Device().id, cp.cuda.get_current_stream().ptr))
     assert int(counters.sum()) == 0, "tile / queue counters not left zero"
-    y_queue = cp.asnumpy(matmul(x, c.w, out=cp.empty((m, n), dtype=cp.float32), path="matvec_f16tc"))
     monkeypatch.setattr(mm, "MV_XS_QUEUE_KERNEL", ("float16",))
     launched.clear()
     y_other = cp.asnumpy(matmul(x, c.w, out=cp.full((m, n), np.nan, dtype=cp.float32), path="matvec_f16tc"))
