@@ -213,6 +213,17 @@ WGMMA_NARROW_MAX_M = 64
 #: instruction a stage; cupyquant/gpu/tensor_map.py) where the driver can
 #: encode them, else with cp.async by every thread.
 WGMMA_TMA = True
+#: Float32 x on the wgmma _tma_ kernels: converted to float16 by the sm_90a
+#: module's cq_x_f32_to_f16_stages, stage by stage of K, while the wgmma
+#: kernel (launched after it with PDL) already multiplies the stages done;
+#: else (False, or where PDL or the tensor maps are not usable) converted
+#: first by _as_f16. The same float16 bits either way. Before (session 39,
+#: H200, M = 512): the conversion 2.6 us alone at K = 4096 (7.8 at 14336)
+#: and float32 x 4.5 us (12-15) over float16 x.
+WGMMA_X_F32_STAGES = True
+#: Thread blocks an SM of cq_x_f32_to_f16_stages (of 256 threads): fewer
+#: finish the first stages sooner, more convert the whole of x sooner.
+WGMMA_X_F32_BLOCKS_PER_SM = 2
 #: L2 promotion (bytes: 0, 64, 128 or 256) of the weights' tensor map.
 WGMMA_W_L2_PROMOTION = 256
 #: Largest float16 scratch buffer of the "dequant_gemm" path (bytes).
@@ -297,6 +308,17 @@ MV_XS_QUEUE_KERNEL = ("float16", "float32")
 #: over MV_X_SHARED_ANY, so reads x from global memory as before session 39;
 #: the queue there is not measured yet: notes/probe_s39.py f32m1q.)
 MV_F32_QUEUE_ROWS = (2, 4)
+#: ... and one float32 row also where its records over the whole K exceed
+#: MV_X_SHARED_ANY (K over 8192; up to MV_X_SHARED_MANY_TILES) and the tiles
+#: are at least this many rounds of the queue kernel's resident thread blocks
+#: (0: never). Without the queue such a grid reads x from global memory
+#: (records over MV_X_SHARED_ANY only on one-wave grids). H200, us, queue
+#: against that, two rounds in alternating order (notes/h200_s40/run1,
+#: probe_s39 f32m1q; the queue's 264 thread blocks): 5120 x 13824 (320
+#: tiles, 1.21 rounds) 27.9-28.0 against 26.5-26.8; 6144 x 16384 (1.45)
+#: 28.8-29.0 against 32.2-32.7; 8192 x 14336 (1.94) 26.5-26.7 against
+#: 34.2-35.0; 14336 x 14336 (3.39) 41.8-42.1 against 58.1-59.4.
+MV_F32_ONE_ROW_QUEUE_MIN_ROUNDS = 1.33
 #: One float16 activation row on the x_shared kernels takes their "1"
 #: variant ("_xs1", "_xsq1"), which keeps only the accumulators of the one B
 #: column used (two float32 fma a Q4_0 block fewer, M a constant) and reads
@@ -773,17 +795,20 @@ def _weight_mode(w, row_bytes: int) -> int:
 
 _ws_lock = threading.Lock()
 _counters: dict = {}
+_x_ready: dict = {}  # (device, stream) -> the counts of cq_x_f32_to_f16_stages (_x_f32_stages)
 
 
-def _split_counters(cp, n: int, dev: int):
+def _split_counters(cp, n: int, dev: int, table: dict | None = None):
     """Zeroed int32 tile counters for split-K on the current stream (the
-    kernel leaves them zero again)."""
+    kernel leaves them zero again), from ``table`` (default _counters: one
+    array a device and stream for each kind of counts)."""
+    table = _counters if table is None else table
     key = (dev, cp.cuda.get_current_stream().ptr)
     with _ws_lock:
-        arr = _counters.get(key)
+        arr = table.get(key)
         if arr is None or arr.size < n:
             arr = cp.zeros(max(n, 1024), dtype=cp.int32)
-            _counters[key] = arr
+            table[key] = arr
     return arr
 
 
@@ -808,13 +833,15 @@ def _mv_plan(cp, x_dtype, y_dtype, mc: int, nb: int, tiles: int, n_tiles: int, s
     cols = mc * (mk.MV_F32_PARTS if f32 else 1)  # B columns
     bps = MV_BLOCKS_PER_SM_LONG_K if mc >= 2 and nb * 32 >= MV_LONG_K else MV_BLOCKS_PER_SM
     limit = MV_X_SHARED_MAX.get(_dtype_name(x_dtype), 0) if n_tiles == 1 else 0
-    queue_kernel = _mv_queue_kernel(x_dtype, mc)
+    queue_kernel = _mv_queue_kernel(x_dtype, mc) or \
+        (n_tiles == 1 and _mv_f32_one_row_queue(cp, x_dtype, y_dtype, mc, nb, tiles, sms, bps))
     # float32 records within MV_X_SHARED_MANY_TILES: for the queue kernel only
     many = MV_X_SHARED_MANY_TILES.get(_dtype_name(x_dtype), 0) if n_tiles == 1 and (queue_kernel or not f32) else 0
     if limit or many:
         geo = tuple(MV_GEOMETRY) if MV_GEOMETRY is not None else mk.MV_GEOMETRIES[1]
         if MV_GEOMETRY is None and f32 and mk.mv_x_shared_bytes(cols, -(-nb // geo[1]) * geo[1]) > MV_X_SHARED_ANY \
-                and not _mv_many_tiles_queue(cp, x_dtype, y_dtype, cols, nb, tiles, sms, bps, many):
+                and not _mv_many_tiles_queue(cp, x_dtype, y_dtype, cols, nb, tiles, sms, bps, many) \
+                and (mc > 1 or _mv_small_ring_more_resident(cp, x_dtype, y_dtype, cols, nb, geo, max(limit, many))):
             geo = mk.MV_GEOMETRY_SMALL  # (its smaller stage ring leaves room for more records)
         kb = geo[1]
         smem = mk.mv_x_shared_offset(*geo)  # + the records
@@ -877,6 +904,47 @@ def _mv_queue_kernel(x_dtype, mc: int) -> bool:
     name = _dtype_name(x_dtype)
     lo, hi = MV_F32_QUEUE_ROWS
     return name in MV_XS_QUEUE_KERNEL and (name != "float32" or lo <= mc <= hi)
+
+
+def _mv_f32_one_row_queue(cp, x_dtype, y_dtype, mc: int, nb: int, tiles: int, sms: int, bps) -> bool:
+    """Whether one float32 row takes the queue kernel although outside
+    MV_F32_QUEUE_ROWS: its records over the whole K (mk.MV_QUEUE_GEOMETRY)
+    over MV_X_SHARED_ANY and within MV_X_SHARED_MANY_TILES, and the tiles at
+    least MV_F32_ONE_ROW_QUEUE_MIN_ROUNDS rounds of its resident thread
+    blocks."""
+    if mc != 1 or _dtype_name(x_dtype) != "float32" or not MV_F32_ONE_ROW_QUEUE_MIN_ROUNDS \
+            or "float32" not in MV_XS_QUEUE_KERNEL:
+        return False
+    geo = mk.MV_QUEUE_GEOMETRY
+    xs_all = mk.mv_x_shared_bytes(mk.MV_F32_PARTS, -(-nb // geo[1]) * geo[1])
+    if not MV_X_SHARED_ANY < xs_all <= MV_X_SHARED_MANY_TILES.get("float32", 0):
+        return False
+    name = mk.mv_tc_name(x_dtype, y_dtype, 1, geo, x_shared=True)
+    _, resident, (splits, _) = _mv_fit(cp, name, mk.mv_x_shared_offset(*geo) + xs_all, sms, nb, tiles, geo[1], bps)
+    return tiles * splits >= MV_F32_ONE_ROW_QUEUE_MIN_ROUNDS * resident
+
+
+def _mv_small_ring_more_resident(cp, x_dtype, y_dtype, cols: int, nb: int, geo: tuple, limit: int) -> bool:
+    """Whether float32 records of ``cols`` B columns over the whole K let
+    more thread blocks an SM be resident on mk.MV_GEOMETRY_SMALL's x_shared
+    kernel than on ``geo``'s (records within ``limit`` there; else True).
+    Where they do not, ``geo``'s larger stages were faster (measured for one
+    row only, so asked only for one; more rows keep the small ring). H200, float32 x,
+    M = 1, 4096 rows (one wave), us, (16, 32, 3) against (16, 64, 2), two
+    rounds (notes/h200_s40/run1, probe_s39 f32geo): 3 against 2 an SM, K =
+    9216 / 10240 / 11008: 11.8 / 12.8-12.9 / 15.3 against 13.1 / 13.0-13.1 /
+    16.0; 2 an SM both, K = 12288 / 13312 / 14336: 16.4 / 17.7 / 19.1-19.2
+    against 14.7 / 16.8-16.9 / 16.9."""
+    small = mk.MV_GEOMETRY_SMALL
+    per_sm = []
+    for g in (small, geo):
+        xs_all = mk.mv_x_shared_bytes(cols, -(-nb // g[1]) * g[1])
+        if xs_all > limit:
+            return True  # geo's records do not fit: only the small ring keeps x_shared
+        smem = mk.mv_x_shared_offset(*g) + xs_all
+        per_sm.append(_occupancy(cp, _kernel_with_smem(cp, mk.mv_tc_name(x_dtype, y_dtype, 1, g, x_shared=True),
+                                                       smem), smem))
+    return per_sm[0] > per_sm[1]
 
 
 def _mv_many_tiles_queue(cp, x_dtype, y_dtype, cols: int, nb: int, tiles: int, sms: int, bps, many: int) -> bool:
@@ -1465,14 +1533,19 @@ def _wgmma_tail(M: int, N: int, width: int, sms: int) -> int:
 
 def _wgmma(cp, x2, w, y2, N, K, dev):
     M = x2.shape[0]
-    x16 = _as_f16(cp, x2)
+    x_f32 = None  # float32 x whose conversion the first launch may overlap (WGMMA_X_F32_STAGES)
+    if WGMMA_X_F32_STAGES and WGMMA_TMA and x2.dtype == cp.float32 and x2.flags.c_contiguous \
+            and x2.data.ptr % 16 == 0 and pdl_usable(dev):
+        x_f32, x16 = x2, cp.empty(x2.shape, dtype=cp.float16)
+    else:
+        x16 = _as_f16(cp, x2)
     sms = device_info(dev)["sm_count"]
     rows, width, splits, sps = _wgmma_choice(M, N, K, sms)
     if rows != mk.WGMMA_ROWS:  # one wave by construction
-        _wgmma_launch(cp, x16, w.data, y2, N, K, width, splits, sps, dev, rows, WGMMA_R64_WARPGROUPS)
+        _wgmma_launch(cp, x16, w.data, y2, N, K, width, splits, sps, dev, rows, WGMMA_R64_WARPGROUPS, x_f32)
         return
     n_main = _wgmma_tail(M, N, width, sms) if splits == 1 else N
-    _wgmma_launch(cp, x16, w.data, y2, n_main, K, width, splits, sps, dev)
+    _wgmma_launch(cp, x16, w.data, y2, n_main, K, width, splits, sps, dev, x_f32=x_f32)
     if n_main < N:  # the last wave's tiles, split over K
         tail = _wgmma_blocks(M, N - n_main, width)
         splits, sps = _wgmma_split(K // 256, mk.wgmma_blocks_per_sm(width) * sms // tail)
@@ -1481,14 +1554,23 @@ def _wgmma(cp, x2, w, y2, N, K, dev):
                       dev)
 
 
-def _wgmma_launch(cp, x16, wdata, y2, N, K, width, splits, sps, dev, rows=mk.WGMMA_ROWS, warpgroups=2):
+def _wgmma_launch(cp, x16, wdata, y2, N, K, width, splits, sps, dev, rows=mk.WGMMA_ROWS, warpgroups=2,
+                  x_f32=None):
     """One launch of the wgmma kernel: x16 (M x K float16) times the N weight
     rows from ``wdata`` (uint8, 16-byte aligned) into y2 (M x N, rows N apart
     or wider: a column slice of the result); thread blocks of ``rows`` weight
     rows x ``width`` activation rows, ``warpgroups`` warpgroups (64 rows: 1
-    or 2)."""
+    or 2). ``x_f32``: x16 is still to be filled from this float32 x (C order,
+    16-byte aligned): by cq_x_f32_to_f16_stages while the kernel runs where
+    the tensor maps can be encoded, else by _as_f16's conversion first."""
     M = x16.shape[0]
     maps = _tensor_maps(x16, wdata.data.ptr, M, N, K, width, rows) if WGMMA_TMA else ()
+    x_ready = np.uint64(0)
+    if x_f32 is not None:
+        if maps:
+            x_ready = _x_f32_stages(cp, x_f32, x16, K, dev)
+        else:
+            x16[...] = _as_f16(cp, x_f32)
     if rows != mk.WGMMA_ROWS and not maps:
         warpgroups = 1  # turns over K need the TMA's mbarriers: the one-warpgroup cp.async kernel
     smem = mk.wgmma_smem_bytes(width, rows, warpgroups)
@@ -1499,8 +1581,22 @@ def _wgmma_launch(cp, x16, wdata, y2, N, K, width, splits, sps, dev, rows=mk.WGM
     # (launch passes the tensor maps by value; without them it is CuPy's launch)
     launch(kern, grid, (mk.wgmma_threads(warpgroups),),
            maps + (wdata, np.int64(K // 32 * 18), np.int32(N), np.int32(K // 32), x16, np.int64(K), np.int32(M),
-                   y2, np.int64(y2.strides[0] // y2.itemsize), np.int32(sps), ws, counters),
-           shared_mem=smem)
+                   y2, np.int64(y2.strides[0] // y2.itemsize), np.int32(sps), ws, counters)
+           + ((x_ready,) if maps else ()),
+           shared_mem=smem, pdl=x_f32 is not None and bool(maps))
+
+
+def _x_f32_stages(cp, x_f32, x16, K: int, dev: int):
+    """Launch cq_x_f32_to_f16_stages: x_f32 into x16 stage by stage of K,
+    each stage's pieces counted in the returned int32 counts of the current
+    stream (K / 64 stages and one count of the wgmma grid's copying threads;
+    zero before, left zero again by the wgmma kernel that waits on them)."""
+    M = x_f32.shape[0]
+    items = K // 64 * -(-M // mk.XCONV_ROWS)
+    blocks = min(items, max(1, int(WGMMA_X_F32_BLOCKS_PER_SM * device_info(dev)["sm_count"])))
+    ready = _split_counters(cp, K // 64 + 1, dev, _x_ready)
+    _sm90_function(mk.XCONV_NAME)((blocks,), (mk.XCONV_THREADS,), (x_f32, x16, np.int32(M), np.int32(K), ready))
+    return ready
 
 
 def _tensor_maps(x16, w_ptr: int, M: int, N: int, K: int, width: int, rows: int = mk.WGMMA_ROWS) -> tuple:

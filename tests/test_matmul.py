@@ -1527,9 +1527,88 @@ def test_wgmma_accuracy(n, k, m, width, split, tma, monkeypatch):
         assert err <= tolerance("wgmma", x_dtype, out_dtype), (x_dtype, out_dtype, err)
     assert launched and all(name.endswith(f"_n{width}") and ("_tma_" in name) == tma for name in launched), \
         launched
-    counters = mm._counters.get((cupy_module().cuda.Device().id, cupy_module().cuda.get_current_stream().ptr))
-    if counters is not None:
-        assert int(counters.sum()) == 0, "split counters not left zero"
+    _assert_counts_zero(mm)
+
+
+def _assert_counts_zero(mm) -> None:
+    """The wgmma launches left the current stream's split counters and
+    x_ready counts (float32 x converted as the kernel runs) zero."""
+    cp = cupy_module()
+    key = (cp.cuda.Device().id, cp.cuda.get_current_stream().ptr)
+    for table, what in ((mm._counters, "split counters"), (mm._x_ready, "x_ready counts")):
+        if table.get(key) is not None:
+            assert int(table[key].sum()) == 0, f"{what} not left zero"
+
+
+@gpu
+@pytest.mark.parametrize("n,k,m,width", [(N_ODD, 512, 3, 64), (4096, 4096, 512, "256_r64x2"), (1000, 14336, 600, 256),
+                                         (300, 14336, 200, "256_r64"), (4096 + 36, 4096, 520, 128)])
+def test_wgmma_x_f32_stages(n, k, m, width, monkeypatch):
+    """Float32 x on the wgmma _tma_ kernels, converted to float16 stage by
+    stage of K by cq_x_f32_to_f16_stages while the wgmma kernel, launched
+    after it with PDL, waits on each stage's count (WGMMA_X_F32_STAGES): the
+    same bits as with x converted first (the knob off), fresh x each time,
+    outputs poisoned; also with one converting thread block (the wgmma
+    kernel waits for most stages) and split over K; the counts left zero.
+    Then the same call captured in a CUDA graph and replayed with new x:
+    the counts must be zero again at every replay."""
+    _need_wgmma()
+    import cupyquant.matmul_kernels as mk
+    import cupyquant.qmatmul as mm
+    from cupyquant.gpu import tensor_map
+    from cupyquant.gpu.launch import pdl_usable
+    cp = cupy_module()
+    if not tensor_map.available() or not pdl_usable(cp.cuda.Device().id):
+        pytest.skip("needs TMA tensor maps and PDL")
+    c = case(n, k)
+    rng = np.random.default_rng()
+    names = []
+    real = mm._sm90_function
+
+    def spy(name):
+        names.append(name)
+        return real(name)
+    monkeypatch.setattr(mm, "_sm90_function", spy)
+
+    def product(x, stages: bool, blocks_per_sm=2.0, split=False):
+        monkeypatch.setattr(mm, "WGMMA_X_F32_STAGES", stages)
+        monkeypatch.setattr(mm, "WGMMA_X_F32_BLOCKS_PER_SM", blocks_per_sm)
+        _force_wgmma_plan(monkeypatch, mm, width, split, True)
+        names.clear()
+        y = matmul(x, c.w, out=cp.full((m, n), np.nan, dtype=cp.float32), path="wgmma")
+        assert (mk.XCONV_NAME in names) == stages, names
+        assert any("_tma_" in name for name in names), names
+        return cp.asnumpy(y)
+
+    for blocks_per_sm, split in ((2.0, False), (1e-9, False), (2.0, True)):
+        x_host = rng.standard_normal((m, k)).astype(np.float32)
+        x = cp.asarray(x_host)
+        y_stages = product(x, True, blocks_per_sm, split)
+        assert _rel_err(y_stages, x_host.astype(np.float64) @ c.w64.T) <= tolerance("wgmma", "float32", None)
+        assert np.array_equal(y_stages, product(x, False, split=split)), (blocks_per_sm, split)
+        _assert_counts_zero(mm)
+
+    stream = cp.cuda.Stream(non_blocking=True)
+    with stream:
+        x = cp.empty((m, k), dtype=cp.float32)
+        y = cp.empty((m, n), dtype=cp.float32)
+        x.set(rng.standard_normal((m, k)).astype(np.float32), stream)
+        product(x, True)  # compiled, plans made, this stream's counts allocated
+        stream.synchronize()
+        stream.begin_capture()
+        try:
+            matmul(x, c.w, out=y, path="wgmma")
+        finally:
+            graph = stream.end_capture()
+        for _ in range(3):
+            x_host = rng.standard_normal((m, k)).astype(np.float32)
+            x.set(x_host, stream)
+            y.fill(np.nan)
+            graph.launch(stream)
+            stream.synchronize()
+            _assert_counts_zero(mm)
+            x_now = cp.asarray(x_host)
+            assert np.array_equal(cp.asnumpy(y), product(x_now, False)), "graph replay"
 
 
 def _round_f32_to(y32: np.ndarray, dtype_name: str) -> np.ndarray:
@@ -1609,9 +1688,9 @@ def test_wgmma_tail_launch(n, width, tma, monkeypatch):
     launched = []
     real = mm._wgmma_launch
 
-    def spy(cp, x16, wdata, y2, N, K, width, splits, sps, dev, rows=128):
+    def spy(cp, x16, wdata, y2, N, K, width, splits, sps, dev, rows=128, **kw):
         launched.append((N, splits, y2.shape))
-        return real(cp, x16, wdata, y2, N, K, width, splits, sps, dev, rows)
+        return real(cp, x16, wdata, y2, N, K, width, splits, sps, dev, rows, **kw)
     monkeypatch.setattr(mm, "_wgmma_launch", spy)
     rng = np.random.default_rng()
     c = case(n, 4096)
@@ -2148,6 +2227,45 @@ def test_mv_plan_f32_queue(monkeypatch):
     monkeypatch.setattr(mm, "MV_XS_QUEUE_KERNEL", ("float16",))
     assert plan(2) == ("r16_k64_s2_xsb3", 396, 1, True)    # the unqueued kernel's bounded build
     assert plan(3)[3] is False
+
+
+def test_mv_plan_f32_one_row_long_k(monkeypatch):
+    """One float32 row at long K (records over MV_X_SHARED_ANY). One wave
+    (4096 rows): the x_shared kernel of (16, 32, 3) where its smaller ring
+    lets 3 thread blocks an SM in against (16, 64, 2)'s 2 (K = 9216-11008),
+    of (16, 64, 2) where both allow 2 (K = 12288-14336), (16, 32, 3) where
+    (16, 64, 2)'s records do not fit (K = 15360, 64 KiB). Many tiles: the
+    queue kernel (its 2-block build) from MV_F32_ONE_ROW_QUEUE_MIN_ROUNDS
+    rounds of its 264 resident thread blocks, x from global memory below
+    that or with the knob at 0; records within MV_X_SHARED_ANY (K = 4096)
+    keep "_xs"; two rows keep (16, 32, 3) (CPU only: occupancy faked from
+    the shared memory, _fake_occupancy_by_smem)."""
+    import cupyquant.matmul_kernels as mk
+    import cupyquant.qmatmul as mm
+    fake_cp = types.SimpleNamespace(float32=np.dtype(np.float32),
+                                    cuda=types.SimpleNamespace(Device=lambda: types.SimpleNamespace(id=0)))
+    _stub_kernel_builds(monkeypatch, mm)
+    _fake_occupancy_by_smem(monkeypatch, mm)
+    monkeypatch.setattr(mm, "clusters_usable", lambda dev: False)  # (two rows at long K: the makespan split)
+    f32 = np.dtype(np.float32)
+
+    def plan(rows, k, m=1):  # 132 SMs
+        kern, _, _, grid_x, splits, _, x_shared, _ = mm._mv_plan(fake_cp, f32, f32, m, k // 32, rows // 16, 1, 132)
+        assert kern.name in mk.all_kernel_names(), kern.name
+        return kern.name.replace("cq_q4_0_mv_tc_f32_f32_n1_", ""), grid_x, splits
+
+    for k in (9216, 10240, 11008, 15360):
+        assert plan(4096, k) == ("r16_k32_s3_xs", 256, 1), k
+    for k in (12288, 13312, 14336):
+        assert plan(4096, k) == ("r16_k64_s2_xs", 256, 1), k
+    assert plan(4096, 6144, m=2)[0] == "r16_k32_s3_xs"                 # 48 KiB, 2 an SM either way
+    assert mm.MV_F32_ONE_ROW_QUEUE_MIN_ROUNDS == 1.33
+    assert plan(5120, 13824) == ("r16_k64_s2", 320, 1)            # 1.21 rounds: x from global memory
+    for rows in (6144, 8192, 14336):                                # 1.45 - 3.39 rounds
+        assert plan(rows, 14336) == ("r16_k64_s2_xsqb2", 264, 1), rows
+    assert plan(14336, 4096) == ("r16_k64_s2_xs", 528, 1)          # 16 KiB of records: 4 an SM
+    monkeypatch.setattr(mm, "MV_F32_ONE_ROW_QUEUE_MIN_ROUNDS", 0)
+    assert plan(8192, 14336) == ("r16_k64_s2", 512, 1)
 
 
 def test_mv_plan_queue_kernel(monkeypatch):
