@@ -1461,6 +1461,18 @@ def _need_wgmma(path="wgmma"):
             pytest.skip("the wgmma path needs an NVIDIA sm_90 GPU")
 
 
+def _spy_sm90_functions(monkeypatch, mm) -> list:
+    """The names qmatmul asks of the sm_90a module from now on, in order."""
+    names = []
+    real = mm._sm90_function
+
+    def spy(name):
+        names.append(name)
+        return real(name)
+    monkeypatch.setattr(mm, "_sm90_function", spy)
+    return names
+
+
 def _force_wgmma_plan(monkeypatch, mm, width, split: bool, tma: bool):
     """Force the wgmma plan to thread blocks of ``width`` activation rows (64,
     128, 256; "256_r64" / "256_r64x2": 64 weight rows, one warpgroup or two
@@ -1513,13 +1525,7 @@ def test_wgmma_accuracy(n, k, m, width, split, tma, monkeypatch):
     import cupyquant.qmatmul as mm
     width = _force_wgmma_plan(monkeypatch, mm, width, split, tma)
     assert (mm._wgmma_choice(m, n, k, 132)[2] > 1) == (split and k >= 512)
-    launched = []
-    real = mm._sm90_function
-
-    def spy(name):
-        launched.append(name)
-        return real(name)
-    monkeypatch.setattr(mm, "_sm90_function", spy)
+    launched = _spy_sm90_functions(monkeypatch, mm)
     rng = np.random.default_rng()
     c = case(n, k)
     for x_dtype, out_dtype in [("float16", None), ("float32", None), ("float16", "float32")]:
@@ -1562,13 +1568,7 @@ def test_wgmma_x_f32_stages(n, k, m, width, monkeypatch):
         pytest.skip("needs TMA tensor maps and PDL")
     c = case(n, k)
     rng = np.random.default_rng()
-    names = []
-    real = mm._sm90_function
-
-    def spy(name):
-        names.append(name)
-        return real(name)
-    monkeypatch.setattr(mm, "_sm90_function", spy)
+    names = _spy_sm90_functions(monkeypatch, mm)
 
     def product(x, stages: bool, blocks_per_sm=2.0, split=False):
         monkeypatch.setattr(mm, "WGMMA_X_F32_STAGES", stages)
