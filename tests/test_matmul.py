@@ -745,6 +745,42 @@ def test_matvec_f32_queue_kernels(n, offset, m, monkeypatch):
 
 
 @gpu
+@pytest.mark.parametrize("n,k,kind,geo,new", [(8192 + 3, 14336, "_xsq", "_r16_k64_s2_", True),
+                                             (4096, 14336, "_xs", "_r16_k64_s2_", True),
+                                             (4096, 9216, "_xs", "_r16_k32_s3_", False)])
+def test_matvec_f32_one_row_long_k(n, k, kind, geo, new, monkeypatch):
+    """One float32 row at long K (records over MV_X_SHARED_ANY): the queue
+    kernel where the tiles are MV_F32_ONE_ROW_QUEUE_MIN_ROUNDS rounds of its
+    thread blocks (8195 rows), on one wave the x_shared kernel of (16, 64, 2)
+    where (16, 32, 3) fits no more thread blocks (K = 14336), else of
+    (16, 32, 3) (K = 9216, as before; kernels as on an H100 / H200):
+    float32-accurate, outputs poisoned first, and within float32 roundings
+    of the session 39 plan (both rules off: x from global memory, or
+    (16, 32, 3))."""
+    _need_tensor_cores("matvec_f16tc")
+    import cupyquant.qmatmul as mm
+    cp = cupy_module()
+    launched = _spy_launches(monkeypatch, mm)
+    c = case(n, k)
+    x_host = np.random.default_rng().standard_normal((1, k)).astype(np.float32)
+    x = cp.asarray(x_host)
+    h100_or_h200 = device_info(cp.cuda.Device().id)["sm_count"] in (114, 132)
+    ys = []
+    for rules in (True, False):
+        monkeypatch.setattr(mm, "_mv_plans", {})
+        if not rules:
+            monkeypatch.setattr(mm, "MV_F32_ONE_ROW_QUEUE_MIN_ROUNDS", 0)
+            monkeypatch.setattr(mm, "_mv_small_ring_more_resident", lambda *args: True)
+        y = cp.asnumpy(matmul(x, c.w, out=cp.full((1, n), np.nan, dtype=cp.float32), path="matvec_f16tc"))
+        assert _rel_err(y, x_host.astype(np.float64) @ c.w64.T) <= 1e-5, (rules, launched)
+        ys.append(y)
+        name = launched[-1][0]
+        if h100_or_h200:  # the rules' plan, and another without them
+            assert (_xs_kind(name) == kind and geo in name) == (rules or not new), launched
+    assert np.abs(ys[0] - ys[1]).max() <= 1e-5 * np.abs(ys[1]).max(), "the plans disagree"
+
+
+@gpu
 @pytest.mark.parametrize("n,k,offset,sms", [(N_ODD, 4096, 0, 0),    # a thread block a tile
                                             (3001, 4096, 0, 16),    # a queue, next-tile copies
                                             (3001, 4352, 1, 16),    # odd address, last stage partial
