@@ -213,17 +213,6 @@ WGMMA_NARROW_MAX_M = 64
 #: instruction a stage; cupyquant/gpu/tensor_map.py) where the driver can
 #: encode them, else with cp.async by every thread.
 WGMMA_TMA = True
-#: Float32 x on the wgmma _tma_ kernels: converted to float16 by the sm_90a
-#: module's cq_x_f32_to_f16_stages, stage by stage of K, while the wgmma
-#: kernel (launched after it with PDL) already multiplies the stages done;
-#: else (False, or where PDL or the tensor maps are not usable) converted
-#: first by _as_f16. The same float16 bits either way. Before (session 39,
-#: H200, M = 512): the conversion 2.6 us alone at K = 4096 (7.8 at 14336)
-#: and float32 x 4.5 us (12-15) over float16 x.
-WGMMA_X_F32_STAGES = True
-#: Thread blocks an SM of cq_x_f32_to_f16_stages (of 256 threads): fewer
-#: finish the first stages sooner, more convert the whole of x sooner.
-WGMMA_X_F32_BLOCKS_PER_SM = 2
 #: L2 promotion (bytes: 0, 64, 128 or 256) of the weights' tensor map.
 WGMMA_W_L2_PROMOTION = 256
 #: Largest float16 scratch buffer of the "dequant_gemm" path (bytes).
@@ -795,20 +784,17 @@ def _weight_mode(w, row_bytes: int) -> int:
 
 _ws_lock = threading.Lock()
 _counters: dict = {}
-_x_ready: dict = {}  # (device, stream) -> the counts of cq_x_f32_to_f16_stages (_x_f32_stages)
 
 
-def _split_counters(cp, n: int, dev: int, table: dict | None = None):
+def _split_counters(cp, n: int, dev: int):
     """Zeroed int32 tile counters for split-K on the current stream (the
-    kernel leaves them zero again), from ``table`` (default _counters: one
-    array a device and stream for each kind of counts)."""
-    table = _counters if table is None else table
+    kernel leaves them zero again)."""
     key = (dev, cp.cuda.get_current_stream().ptr)
     with _ws_lock:
-        arr = table.get(key)
+        arr = _counters.get(key)
         if arr is None or arr.size < n:
             arr = cp.zeros(max(n, 1024), dtype=cp.int32)
-            table[key] = arr
+            _counters[key] = arr
     return arr
 
 
@@ -1533,19 +1519,14 @@ def _wgmma_tail(M: int, N: int, width: int, sms: int) -> int:
 
 def _wgmma(cp, x2, w, y2, N, K, dev):
     M = x2.shape[0]
-    x_f32 = None  # float32 x whose conversion the first launch may overlap (WGMMA_X_F32_STAGES)
-    if WGMMA_X_F32_STAGES and WGMMA_TMA and x2.dtype == cp.float32 and x2.flags.c_contiguous \
-            and x2.data.ptr % 16 == 0 and pdl_usable(dev):
-        x_f32, x16 = x2, cp.empty(x2.shape, dtype=cp.float16)
-    else:
-        x16 = _as_f16(cp, x2)
+    x16 = _as_f16(cp, x2)
     sms = device_info(dev)["sm_count"]
     rows, width, splits, sps = _wgmma_choice(M, N, K, sms)
     if rows != mk.WGMMA_ROWS:  # one wave by construction
-        _wgmma_launch(cp, x16, w.data, y2, N, K, width, splits, sps, dev, rows, WGMMA_R64_WARPGROUPS, x_f32)
+        _wgmma_launch(cp, x16, w.data, y2, N, K, width, splits, sps, dev, rows, WGMMA_R64_WARPGROUPS)
         return
     n_main = _wgmma_tail(M, N, width, sms) if splits == 1 else N
-    _wgmma_launch(cp, x16, w.data, y2, n_main, K, width, splits, sps, dev, x_f32=x_f32)
+    _wgmma_launch(cp, x16, w.data, y2, n_main, K, width, splits, sps, dev)
     if n_main < N:  # the last wave's tiles, split over K
         tail = _wgmma_blocks(M, N - n_main, width)
         splits, sps = _wgmma_split(K // 256, mk.wgmma_blocks_per_sm(width) * sms // tail)
@@ -1554,23 +1535,14 @@ def _wgmma(cp, x2, w, y2, N, K, dev):
                       dev)
 
 
-def _wgmma_launch(cp, x16, wdata, y2, N, K, width, splits, sps, dev, rows=mk.WGMMA_ROWS, warpgroups=2,
-                  x_f32=None):
+def _wgmma_launch(cp, x16, wdata, y2, N, K, width, splits, sps, dev, rows=mk.WGMMA_ROWS, warpgroups=2):
     """One launch of the wgmma kernel: x16 (M x K float16) times the N weight
     rows from ``wdata`` (uint8, 16-byte aligned) into y2 (M x N, rows N apart
     or wider: a column slice of the result); thread blocks of ``rows`` weight
     rows x ``width`` activation rows, ``warpgroups`` warpgroups (64 rows: 1
-    or 2). ``x_f32``: x16 is still to be filled from this float32 x (C order,
-    16-byte aligned): by cq_x_f32_to_f16_stages while the kernel runs where
-    the tensor maps can be encoded, else by _as_f16's conversion first."""
+    or 2)."""
     M = x16.shape[0]
     maps = _tensor_maps(x16, wdata.data.ptr, M, N, K, width, rows) if WGMMA_TMA else ()
-    x_ready = np.uint64(0)
-    if x_f32 is not None:
-        if maps:
-            x_ready = _x_f32_stages(cp, x_f32, x16, K, dev)
-        else:
-            x16[...] = _as_f16(cp, x_f32)
     if rows != mk.WGMMA_ROWS and not maps:
         warpgroups = 1  # turns over K need the TMA's mbarriers: the one-warpgroup cp.async kernel
     smem = mk.wgmma_smem_bytes(width, rows, warpgroups)
@@ -1581,22 +1553,8 @@ def _wgmma_launch(cp, x16, wdata, y2, N, K, width, splits, sps, dev, rows=mk.WGM
     # (launch passes the tensor maps by value; without them it is CuPy's launch)
     launch(kern, grid, (mk.wgmma_threads(warpgroups),),
            maps + (wdata, np.int64(K // 32 * 18), np.int32(N), np.int32(K // 32), x16, np.int64(K), np.int32(M),
-                   y2, np.int64(y2.strides[0] // y2.itemsize), np.int32(sps), ws, counters)
-           + ((x_ready,) if maps else ()),
-           shared_mem=smem, pdl=x_f32 is not None and bool(maps))
-
-
-def _x_f32_stages(cp, x_f32, x16, K: int, dev: int):
-    """Launch cq_x_f32_to_f16_stages: x_f32 into x16 stage by stage of K,
-    each stage's pieces counted in the returned int32 counts of the current
-    stream (K / 64 stages and one count of the wgmma grid's copying threads;
-    zero before, left zero again by the wgmma kernel that waits on them)."""
-    M = x_f32.shape[0]
-    items = K // 64 * -(-M // mk.XCONV_ROWS)
-    blocks = min(items, max(1, int(WGMMA_X_F32_BLOCKS_PER_SM * device_info(dev)["sm_count"])))
-    ready = _split_counters(cp, K // 64 + 1, dev, _x_ready)
-    _sm90_function(mk.XCONV_NAME)((blocks,), (mk.XCONV_THREADS,), (x_f32, x16, np.int32(M), np.int32(K), ready))
-    return ready
+                   y2, np.int64(y2.strides[0] // y2.itemsize), np.int32(sps), ws, counters),
+           shared_mem=smem)
 
 
 def _tensor_maps(x16, w_ptr: int, M: int, N: int, K: int, width: int, rows: int = mk.WGMMA_ROWS) -> tuple:

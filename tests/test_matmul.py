@@ -1573,78 +1573,12 @@ def test_wgmma_accuracy(n, k, m, width, split, tma, monkeypatch):
 
 
 def _assert_counts_zero(mm) -> None:
-    """The wgmma launches left the current stream's split counters and
-    x_ready counts (float32 x converted as the kernel runs) zero."""
+    """The wgmma launches left the current stream's split counters zero."""
     cp = cupy_module()
     key = (cp.cuda.Device().id, cp.cuda.get_current_stream().ptr)
-    for table, what in ((mm._counters, "split counters"), (mm._x_ready, "x_ready counts")):
+    for table, what in ((mm._counters, "split counters"),):
         if table.get(key) is not None:
             assert int(table[key].sum()) == 0, f"{what} not left zero"
-
-
-@gpu
-@pytest.mark.parametrize("n,k,m,width", [(N_ODD, 512, 3, 64), (4096, 4096, 512, "256_r64x2"), (1000, 14336, 600, 256),
-                                         (300, 14336, 200, "256_r64"), (4096 + 36, 4096, 520, 128)])
-def test_wgmma_x_f32_stages(n, k, m, width, monkeypatch):
-    """Float32 x on the wgmma _tma_ kernels, converted to float16 stage by
-    stage of K by cq_x_f32_to_f16_stages while the wgmma kernel, launched
-    after it with PDL, waits on each stage's count (WGMMA_X_F32_STAGES): the
-    same bits as with x converted first (the knob off), fresh x each time,
-    outputs poisoned; also with one converting thread block (the wgmma
-    kernel waits for most stages) and split over K; the counts left zero.
-    Then the same call captured in a CUDA graph and replayed with new x:
-    the counts must be zero again at every replay."""
-    _need_wgmma()
-    import cupyquant.matmul_kernels as mk
-    import cupyquant.qmatmul as mm
-    from cupyquant.gpu import tensor_map
-    from cupyquant.gpu.launch import pdl_usable
-    cp = cupy_module()
-    if not tensor_map.available() or not pdl_usable(cp.cuda.Device().id):
-        pytest.skip("needs TMA tensor maps and PDL")
-    c = case(n, k)
-    rng = np.random.default_rng()
-    names = _spy_sm90_functions(monkeypatch, mm)
-
-    def product(x, stages: bool, blocks_per_sm=2.0, split=False):
-        monkeypatch.setattr(mm, "WGMMA_X_F32_STAGES", stages)
-        monkeypatch.setattr(mm, "WGMMA_X_F32_BLOCKS_PER_SM", blocks_per_sm)
-        _force_wgmma_plan(monkeypatch, mm, width, split, True)
-        names.clear()
-        y = matmul(x, c.w, out=cp.full((m, n), np.nan, dtype=cp.float32), path="wgmma")
-        assert (mk.XCONV_NAME in names) == stages, names
-        assert any("_tma_" in name for name in names), names
-        return cp.asnumpy(y)
-
-    for blocks_per_sm, split in ((2.0, False), (1e-9, False), (2.0, True)):
-        x_host = rng.standard_normal((m, k)).astype(np.float32)
-        x = cp.asarray(x_host)
-        y_stages = product(x, True, blocks_per_sm, split)
-        assert _rel_err(y_stages, x_host.astype(np.float64) @ c.w64.T) <= tolerance("wgmma", "float32", None)
-        assert np.array_equal(y_stages, product(x, False, split=split)), (blocks_per_sm, split)
-        _assert_counts_zero(mm)
-
-    stream = cp.cuda.Stream(non_blocking=True)
-    with stream:
-        x = cp.empty((m, k), dtype=cp.float32)
-        y = cp.empty((m, n), dtype=cp.float32)
-        x.set(rng.standard_normal((m, k)).astype(np.float32), stream)
-        product(x, True)  # compiled, plans made, this stream's counts allocated
-        stream.synchronize()
-        stream.begin_capture()
-        try:
-            matmul(x, c.w, out=y, path="wgmma")
-        finally:
-            graph = stream.end_capture()
-        for _ in range(3):
-            x_host = rng.standard_normal((m, k)).astype(np.float32)
-            x.set(x_host, stream)
-            y.fill(np.nan)
-            graph.launch(stream)
-            stream.synchronize()
-            _assert_counts_zero(mm)
-            x_now = cp.asarray(x_host)
-            assert np.array_equal(cp.asnumpy(y), product(x_now, False)), "graph replay"
 
 
 def _round_f32_to(y32: np.ndarray, dtype_name: str) -> np.ndarray:
