@@ -27,12 +27,6 @@ SM90_SOURCE_FILE = "q4_0_matmul_sm90.hip"
 SM90_MODULE_KEY = "matmul:Q4_0:sm90a"
 SM90_OPTIONS = ("-arch=sm_90a",)
 SM90_PROBE_NAME = "cq_q4_0_sm90a_compiled"
-#: The sm_90a module's float32 -> float16 conversion of x for the wgmma _tma_
-#: kernels, stage by stage of K (cq_x_f32_to_f16_stages): thread block size
-#: (CQ_XCONV_THREADS) and activation rows a work item (CQ_XCONV_ROWS).
-XCONV_NAME = "cq_x_f32_to_f16_stages"
-XCONV_THREADS = 256
-XCONV_ROWS = 64
 #: wgmma matrix-matrix: activation rows a thread block (the wgmma N), stages,
 #: weight rows a thread block (CQ_WG_STAGES, CQ_WG_ROWS).
 WGMMA_WIDTHS = (64, 128, 256)
@@ -160,7 +154,7 @@ def all_wgmma_kernel_names() -> list[str]:
     return [wgmma_name(o, w, t) for o in _OUT_SUFFIX for w in WGMMA_WIDTHS for t in (False, True)] + \
         [wgmma_name(o, w, t, 64, 1) for o in _OUT_SUFFIX for w in WGMMA_R64_WIDTHS for t in (False, True)] + \
         [wgmma_name(o, w, True, 64, 2) for o in _OUT_SUFFIX for w in WGMMA_R64_WIDTHS] + \
-        [XCONV_NAME, SM90_PROBE_NAME]
+        [SM90_PROBE_NAME]
 
 
 def _mv_row_bytes(kb: int) -> int:

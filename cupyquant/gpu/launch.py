@@ -133,10 +133,8 @@ def launch(kern, grid, block, args, *, shared_mem: int = 0, stream=None, pdl: bo
            cluster: tuple | None = None) -> None:
     """Launch ``kern`` (a CuPy RawKernel) like ``kern(grid, block, args,
     shared_mem=..., stream=...)``; with ``pdl`` (only for kernels that start
-    with CQ_GRID_DEPENDENCY() or CQ_GRID_WAIT(), or that wait for the
-    previous kernel's results themselves: the wgmma kernels on x_ready) through
-    cuLaunchKernelEx with the programmatic-stream-serialization attribute where
-    :func:`pdl_usable`.
+    with CQ_GRID_DEPENDENCY() or CQ_GRID_WAIT()) through cuLaunchKernelEx with the
+    programmatic-stream-serialization attribute where :func:`pdl_usable`.
     ``cluster`` (thread blocks a cluster along x, y, z; only where
     :func:`clusters_usable`, which the caller checks: the kernel relies on
     it) launches the grid as thread block clusters. Arguments that are ctypes

@@ -45,13 +45,6 @@
 // last of a tile's thread blocks to arrive (counters, left zero again) adds
 // them up in split order (deterministic) and writes y.
 //
-// Float32 x (the _tma_ kernels): cq_x_f32_to_f16_stages converts it to a
-// float16 copy stage by stage of K and counts each stage's pieces done in
-// x_ready; the wgmma kernel, launched right after it with PDL, waits in its
-// copying thread for a stage's count before that stage's TMA copy, so that
-// the products of the first stages run while the later ones are converted
-// (see there).
-//
 // Requirements (checked by the host, cupyquant/qmatmul.py): K a multiple of
 // 256, the weight buffer 16-byte aligned, x float16 with rows of K elements
 // (16-byte aligned).
@@ -101,12 +94,6 @@
 #define CQ_WG_EPI_SMEM 1
 #endif
 #define CQ_WG_ROWS 128  // weight rows a thread block of two warpgroups (kernels without _r64)
-// cq_x_f32_to_f16_stages: threads a thread block, rows of a work item (of
-// one stage, 64 columns); matmul_kernels.XCONV_ROWS mirrors the latter.
-#define CQ_XCONV_THREADS 256
-#ifndef CQ_XCONV_ROWS
-#define CQ_XCONV_ROWS 64
-#endif
 // Thread blocks of 64 weight rows (_r64: one warpgroup; _r64x2: two taking
 // turns over K) with 256 activation rows make the same products per weight
 // decoded as the 128 x 256 ones on twice as many thread blocks: one wave of
@@ -229,15 +216,6 @@ __device__ __forceinline__ void cq_tma_load_2d(cq_u32 dst, const void* tmap, int
                  ::"r"(dst), "l"(reinterpret_cast<cq_u64>(tmap)), "r"(c0), "r"(c1), "r"(bar) : "memory");
 }
 
-// Float32 x converted by cq_x_f32_to_f16_stages while the wgmma kernel runs:
-// wait until stage count *count reaches pieces (acquire: the converting
-// thread blocks' float16 stores happen before), then order those generic-proxy
-// stores before this thread's later TMA copies (async proxy).
-__device__ __forceinline__ void cq_wait_x_stage(const int* count, int pieces) {
-    while ((int)cq_load_acquire(reinterpret_cast<const cq_u32*>(count)) < pieces) __nanosleep(32);
-    asm volatile("fence.proxy.async.global;\n" ::: "memory");
-}
-
 // Four 8 x 8 matrices of 16-bit values in the mma accumulator layout (thread
 // lane: row lane / 4, columns 2 (lane % 4) and + 1 of each, r[i] for matrix
 // i) stored transposed: matrix i's column j becomes the 16 bytes at the
@@ -273,17 +251,12 @@ struct alignas(64) cq_tensor_map {
 
 // TMA: x and the weights come through the tensor maps xmap and wmap (x is
 // then unused, w only for its address in wmap); otherwise through cp.async.
-// x_ready (TMA only; null: x is complete): x is being converted from float32
-// by cq_x_f32_to_f16_stages, x_ready[s] its stage s's pieces done and
-// x_ready[nb / 2] this grid's copying threads past their last copy, all left
-// zero again by the last of them.
 template <class OT, int BN, bool TMA, int ROWS, int WGS, bool EPI = CQ_WG_EPI_SMEM != 0>
 __device__ __forceinline__ void cq_mm_wgmma(const cq_u8* __restrict__ w, cq_i64 row_bytes, int N, int nb,
                                             const cq_u16* __restrict__ x, cq_i64 ldx, int M,
                                             OT* __restrict__ y, cq_i64 ldy, int stages_per_split,
                                             float* __restrict__ ws, int* __restrict__ counters,
-                                            const cq_tensor_map* xmap, const cq_tensor_map* wmap,
-                                            int* __restrict__ x_ready) {
+                                            const cq_tensor_map* xmap, const cq_tensor_map* wmap) {
 #if defined(CQ_SM90A)
     constexpr int KW = CQ_WG_KW(ROWS, WGS);  // warpgroups taking turns over K: stage i is warpgroup i % KW's
     constexpr int ST = CQ_WG_STX(BN, KW), THREADS = 128 * WGS;
@@ -390,7 +363,6 @@ __device__ __forceinline__ void cq_mm_wgmma(const cq_u8* __restrict__ w, cq_i64 
                 const int u = i / ST;
                 const cq_u32 full = xfull + 8 * (i % ST);
                 if (u > 0) cq_mbar_wait(xempty + 8 * (i % ST), (u - 1) & 1);  // stage i - ST's wgmma done
-                if (x_ready != nullptr) cq_wait_x_stage(x_ready + kt, (M + CQ_XCONV_ROWS - 1) / CQ_XCONV_ROWS);
                 cq_mbar_expect_tx(full, xbox_bytes);
                 cq_tma_load_2d(slot, xmap, kt * 64, mx, full);
                 // The weights of group G (stages 4G .. 4G + 3) go with x stage
@@ -495,15 +467,6 @@ __device__ __forceinline__ void cq_mm_wgmma(const cq_u8* __restrict__ w, cq_i64 
         stage(i + KW, a[1]);
     }
     if (i < nst) stage(i, a[0]);
-    if (TMA && x_ready != nullptr && (KW == 2 ? tid & 127 : tid) == 0) {
-        // This copying thread is past its last wait on x_ready: the last of
-        // the grid's to get here leaves the counts zero for the next
-        // conversion, which the stream starts only after this grid.
-        const int copiers = gridDim.x * gridDim.y * gridDim.z * KW;
-        if (cq_atom_add_acq_rel_gpu(x_ready + nb / 2, 1) == copiers - 1) {
-            for (int s = 0; s <= nb / 2; ++s) x_ready[s] = 0;
-        }
-    }
     cq_wgmma_wait<0>();
     if (!TMA) cq_cp_wait<0>();
     if (KW == 2) {  // warpgroup 1's sums onto warpgroup 0's, through the x slots
@@ -679,7 +642,7 @@ __device__ __forceinline__ void cq_mm_wgmma(const cq_u8* __restrict__ w, cq_i64 
                                          OT* __restrict__ y, cq_i64 ldy, int stages_per_split,               \
                                          float* __restrict__ ws, int* __restrict__ counters) {              \
         cq_mm_wgmma<OT, BN, false, ROWS, WGS>(w, row_bytes, N, nb, x, ldx, M, y, ldy, stages_per_split, ws, \
-                                              counters, nullptr, nullptr, nullptr);                         \
+                                              counters, nullptr, nullptr);                                  \
     }
 #define CQ_MM_WGMMA_KERNEL_TMA(SUF, OT, BN, ROWS, WGS, RSUF)                                                \
     extern "C" __global__ void __launch_bounds__(128 * (WGS), CQ_MM_WGMMA_BLOCKS(BN, ROWS))                 \
@@ -688,10 +651,9 @@ __device__ __forceinline__ void cq_mm_wgmma(const cq_u8* __restrict__ w, cq_i64 
                                              const cq_u8* __restrict__ w, cq_i64 row_bytes, int N, int nb,  \
                                              const cq_u16* __restrict__ x, cq_i64 ldx, int M,               \
                                              OT* __restrict__ y, cq_i64 ldy, int stages_per_split,           \
-                                             float* __restrict__ ws, int* __restrict__ counters,            \
-                                             int* __restrict__ x_ready) {                                   \
+                                             float* __restrict__ ws, int* __restrict__ counters) {          \
         cq_mm_wgmma<OT, BN, true, ROWS, WGS>(w, row_bytes, N, nb, x, ldx, M, y, ldy, stages_per_split, ws,  \
-                                             counters, &xmap, &wmap, x_ready);                              \
+                                             counters, &xmap, &wmap);                                       \
     }
 #define CQ_MM_WGMMA_KERNEL(SUF, OT, BN)                    \
     CQ_MM_WGMMA_KERNEL_CP(SUF, OT, BN, 128, 2, )           \
@@ -707,47 +669,6 @@ __device__ __forceinline__ void cq_mm_wgmma(const cq_u8* __restrict__ w, cq_i64 
 CQ_MM_WGMMA_KERNELS(f32, float)
 CQ_MM_WGMMA_KERNELS(f16, cq_f16)
 CQ_MM_WGMMA_KERNELS(bf16, cq_bf16)
-
-// x (M x K float32, rows K apart, 16-byte aligned) -> x16 (float16, nearest-
-// even: the bits of the F32 -> float16 conversion qmatmul._as_f16 uses
-// otherwise) for a wgmma _tma_ kernel launched after it with PDL (x_ready
-// there). Work item it is stage it / P of K (64 columns) for rows
-// CQ_XCONV_ROWS (it % P) .. + CQ_XCONV_ROWS - 1, P = ceil(M / CQ_XCONV_ROWS);
-// a thread block takes items blockIdx.x, + gridDim.x, ... so that the first
-// stages are done first, and adds one to ready[stage] after each (release).
-// The dependents may launch at once: they read x16 only after those counts.
-// (Every thread block of this grid has started when they launch, so their
-// waits cannot keep it from running.)
-extern "C" __global__ void __launch_bounds__(CQ_XCONV_THREADS)
-cq_x_f32_to_f16_stages(const float* __restrict__ x, cq_u16* __restrict__ x16, int M, int K, int* __restrict__ ready) {
-#if defined(CQ_SM90A)
-    CQ_GRID_LAUNCH_DEPENDENTS();
-    constexpr int Q = 16;                                         // float4 pieces a stage row (64 floats)
-    constexpr int U = CQ_XCONV_ROWS * Q / CQ_XCONV_THREADS;       // pieces a thread an item
-    const int pieces = (M + CQ_XCONV_ROWS - 1) / CQ_XCONV_ROWS, items = (K / 64) * pieces;
-    for (int it = blockIdx.x; it < items; it += gridDim.x) {
-        const int kt = it / pieces, r0 = (it - kt * pieces) * CQ_XCONV_ROWS;
-        float4 v[U];
-#pragma unroll
-        for (int u = 0; u < U; ++u) {  // every load first: U in flight a thread
-            const int j = threadIdx.x + CQ_XCONV_THREADS * u, r = r0 + j / Q;
-            if (r < M) v[u] = __ldcs(reinterpret_cast<const float4*>(x + (cq_i64)r * K + kt * 64) + j % Q);
-        }
-#pragma unroll
-        for (int u = 0; u < U; ++u) {
-            const int j = threadIdx.x + CQ_XCONV_THREADS * u, r = r0 + j / Q;
-            if (r < M)
-                *reinterpret_cast<uint2*>(x16 + (cq_i64)r * K + kt * 64 + 4 * (j % Q)) =
-                    make_uint2(cq_float2_to_half2(v[u].x, v[u].y), cq_float2_to_half2(v[u].z, v[u].w));
-        }
-        __syncthreads();  // the item's stores before thread 0's release (cumulative)
-        if (threadIdx.x == 0) {
-            asm volatile("fence.proxy.async.global;\n" ::: "memory");  // for the readers' TMA (async proxy)
-            cq_atom_add_acq_rel_gpu(ready + kt, 1);
-        }
-    }
-#endif
-}
 
 // flag[0] = 1 where the kernels above were compiled with wgmma (sm_90a), else 0.
 extern "C" __global__ void cq_q4_0_sm90a_compiled(int* flag) {
