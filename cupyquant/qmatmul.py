@@ -902,12 +902,10 @@ def _mv_f32_one_row_queue(cp, x_dtype, y_dtype, mc: int, nb: int, tiles: int, sm
             or "float32" not in MV_XS_QUEUE_KERNEL:
         return False
     geo = mk.MV_QUEUE_GEOMETRY
-    xs_all = mk.mv_x_shared_bytes(mk.MV_F32_PARTS, -(-nb // geo[1]) * geo[1])
-    if not MV_X_SHARED_ANY < xs_all <= MV_X_SHARED_MANY_TILES.get("float32", 0):
+    if mk.mv_x_shared_bytes(mk.MV_F32_PARTS, -(-nb // geo[1]) * geo[1]) <= MV_X_SHARED_ANY:
         return False
-    name = mk.mv_tc_name(x_dtype, y_dtype, 1, geo, x_shared=True)
-    _, resident, (splits, _) = _mv_fit(cp, name, mk.mv_x_shared_offset(*geo) + xs_all, sms, nb, tiles, geo[1], bps)
-    return tiles * splits >= MV_F32_ONE_ROW_QUEUE_MIN_ROUNDS * resident
+    return _mv_many_tiles_queue(cp, x_dtype, y_dtype, mk.MV_F32_PARTS, nb, tiles, sms, bps,
+                                MV_X_SHARED_MANY_TILES.get("float32", 0), MV_F32_ONE_ROW_QUEUE_MIN_ROUNDS)
 
 
 def _mv_small_ring_more_resident(cp, x_dtype, y_dtype, cols: int, nb: int, geo: tuple, limit: int) -> bool:
@@ -933,18 +931,21 @@ def _mv_small_ring_more_resident(cp, x_dtype, y_dtype, cols: int, nb: int, geo: 
     return per_sm[0] > per_sm[1]
 
 
-def _mv_many_tiles_queue(cp, x_dtype, y_dtype, cols: int, nb: int, tiles: int, sms: int, bps, many: int) -> bool:
+def _mv_many_tiles_queue(cp, x_dtype, y_dtype, cols: int, nb: int, tiles: int, sms: int, bps, many: int,
+                         min_rounds: float = 0) -> bool:
     """Whether the queue kernel of mk.MV_QUEUE_GEOMETRY takes records of
     ``cols`` B columns over the whole K within ``many`` bytes where the
     tiles outnumber its resident thread blocks (_mv_plan's MANY_TILES rule),
-    so that float32 records over MV_X_SHARED_ANY keep that geometry."""
+    so that float32 records over MV_X_SHARED_ANY keep that geometry; with
+    ``min_rounds``, only where the tiles are at least that many rounds of
+    them (_mv_f32_one_row_queue)."""
     geo = mk.MV_QUEUE_GEOMETRY
     xs_all = mk.mv_x_shared_bytes(cols, -(-nb // geo[1]) * geo[1])
     if not many or xs_all > many:
         return False
     name = mk.mv_tc_name(x_dtype, y_dtype, 1, geo, x_shared=True)
     _, resident, (splits, _) = _mv_fit(cp, name, mk.mv_x_shared_offset(*geo) + xs_all, sms, nb, tiles, geo[1], bps)
-    return tiles * splits > resident
+    return tiles * splits > resident and tiles * splits >= min_rounds * resident
 
 
 def _mv_reg_bound(cp, name_of, bounds, smem: int, blocks: int, sms: int) -> str:
