@@ -100,7 +100,7 @@ class Bench:
                     self.blas_error = repr(exc)
                 cp.matmul(x, w.T, out=out)
 
-            from cupyquant.qmatmul import gemm_xwT
+            from cupyquant.qmatmul.dequant_gemm import gemm_xwT
             calls = [lambda w=w: blas(w) for w in f16]
             t, method, _ = gpu_seconds_per_call(calls)
             self._cublas[key] = (t, method)
@@ -145,7 +145,8 @@ def get_bench() -> Bench:
 
 
 def configs(shapes=SHAPES, ms=MS):
-    from cupyquant.qmatmul import _int8_matvec_for, choose_path
+    from cupyquant.qmatmul import choose_path
+    from cupyquant.qmatmul.matvec import _int8_matvec_for
     dev = cupy_module().cuda.Device().id if gpu_available() else 0
     for shape in shapes:
         for m in ms:
@@ -215,9 +216,9 @@ def main(argv=None) -> int:
               f"{r['weight_GBps']:7.0f} {100 * r['frac_copy']:5.1f}% {r['cublas_f16_us']:9.2f} "
               f"{r['ratio_to_cublas']:8.3f} {r['tflops']:8.1f}"
               + ("" if r["timing"] == "graph" else f"  [{r['timing']}]"), flush=True)
-    from cupyquant import qmatmul as mm_mod
-    if mm_mod.raw_gemm_error is not None:
-        print(f"direct cuBLAS call disabled: {mm_mod.raw_gemm_error!r}")
+    from cupyquant.qmatmul import dequant_gemm
+    if dequant_gemm.raw_gemm_error is not None:
+        print(f"direct cuBLAS call disabled: {dequant_gemm.raw_gemm_error!r}")
     if bench.blas_error:
         print(f"baseline direct cuBLAS call failed: {bench.blas_error}")
     if args.json:

@@ -64,10 +64,10 @@ MV_QUEUE_GEOMETRY = (16, 64, 2)
 MV_ONE_ROW_GEOMETRY = (16, 64, 2)
 #: The queue kernels of several rows ("_xsq", float16 "_xsqc") are also
 #: compiled with registers for only this many thread blocks an SM ("b2",
-#: "b3": CQ_MV_TC_KERNEL_XSB in q4_0_matmul.hip; qmatmul.MV_XS_QUEUE_REG_BOUND) ...
+#: "b3": CQ_MV_TC_KERNEL_XSB in q4_0_matmul.hip; qmatmul.mv_plan.MV_XS_QUEUE_REG_BOUND) ...
 MV_QUEUE_REG_BOUNDS = (2, 3)
 #: ... and the float32 x_shared kernel without a queue ("_xs") for this many
-#: (float32 x, M = 2 at K = 4096; qmatmul.MV_XS_UNQUEUED_REG_BOUND).
+#: (float32 x, M = 2 at K = 4096; qmatmul.mv_plan.MV_XS_UNQUEUED_REG_BOUND).
 MV_F32_REG_BOUNDS = (3,)
 #: The one geometry of the kernels that copy float16 x (2-8 rows) into a ring
 #: of their own beside the weight stages ("_xr"; CQ_MV_TC_KERNEL_XR in

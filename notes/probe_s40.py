@@ -32,7 +32,7 @@ def part_xconv(rounds: str = "2") -> None:
     bench, launched = bench_with_spy(mm)
     for name in ("cq_q4_0_mm_wgmma_tma_f32_n256_r64x2", "cq_q4_0_mm_wgmma_tma_f32_n256", "cq_q4_0_mm_wgmma_tma_f32_n128",
                  mk.XCONV_NAME):
-        print(name, "registers", mm._sm90_function(name).attributes["num_regs"], flush=True)
+        print(name, "registers", mm.runtime._sm90_function(name).attributes["num_regs"], flush=True)
 
     settings = {f"bps{b}": knob_setting(mm, WGMMA_X_F32_STAGES=True, WGMMA_X_F32_BLOCKS_PER_SM=b)
                 for b in (0.5, 1, 2, 4)}
@@ -58,7 +58,7 @@ def part_mvf32(rounds: str = "2") -> None:
 
     import cupyquant.qmatmul as mm
     bench, launched = bench_with_spy(mm)
-    real = mm._mv_small_ring_more_resident
+    real = mm.mv_plan._mv_small_ring_more_resident
     settings = {"ship": knob_setting(mm, MV_F32_ONE_ROW_QUEUE_MIN_ROUNDS=1.33, _mv_small_ring_more_resident=real),
                 "s39": knob_setting(mm, MV_F32_ONE_ROW_QUEUE_MIN_ROUNDS=0,
                                     _mv_small_ring_more_resident=lambda *a, **k: True)}

@@ -1,6 +1,26 @@
 """Helpers shared by the device probes (from session 14 on; probe_s12.py and
 probe_s13.py keep their own copies, as they ran). module_setting and
-launch_spy came from probe_s19.py (session 20)."""
+launch_spy came from probe_s19.py (session 20).
+
+Since session 41 ``cupyquant.qmatmul`` is a package of modules (dispatch,
+matvec, mv_plan, mv_grid, wgmma, mma, dequant_gemm, runtime): these helpers
+take the package as ``mm`` and set each name in the module that reads it
+(owner). Probes up to probe_s39.py ran on the single module qmatmul.py and
+read or set its names directly (``mm._mv_plan``): run those at their own
+commits. probe_s40.py is updated."""
+
+
+def owner(mm, name):
+    """The module of the qmatmul package ``mm`` whose global ``name`` its
+    code reads (the one module that defines it)."""
+    import types
+    found = [mod for mod in vars(mm).values()
+             if isinstance(mod, types.ModuleType) and mod.__name__.startswith(mm.__name__ + ".")
+             and name in vars(mod) and not isinstance(vars(mod)[name], types.ModuleType)]
+    found = [mod for mod in found if mod.__name__.endswith(".runtime")] or found  # runtime re-exports gpu's
+    if len(found) != 1:
+        raise AttributeError(f"{name}: defined in {[mod.__name__ for mod in found]} of {mm.__name__}")
+    return found[0]
 
 
 def ab(label, fn, settings):
@@ -21,15 +41,16 @@ def module_setting(mm, defines=None, geometry=None, queue_kernel=("float16",)):
     plans dropped."""
     import cupyquant.matmul_kernels as mk
     from cupyquant.gpu.modules import get_function
-    real = mm.__dict__.setdefault("_probe_real_function", mm._function)
+    rt, plan = mm.runtime, mm.mv_plan
+    real = rt.__dict__.setdefault("_probe_real_function", rt._function)
     src = "".join(f"#define {k} {v}\n" for k, v in (defines or {}).items()) + mk.matmul_source()
     key = "matmul:probe:" + ",".join(f"{k}={v}" for k, v in (defines or {}).items())
 
     def apply():
-        mm._function = real if not defines else (lambda name: get_function(key, src, name))
-        mm.MV_GEOMETRY = geometry
-        mm.MV_XS_QUEUE_KERNEL = queue_kernel
-        mm._mv_plans.clear()
+        rt._function = real if not defines else (lambda name: get_function(key, src, name))
+        plan.MV_GEOMETRY = geometry
+        plan.MV_XS_QUEUE_KERNEL = queue_kernel
+        mm.matvec._mv_plans.clear()
     return apply
 
 
@@ -39,8 +60,8 @@ def knob_setting(mm, **knobs):
     their own copies of this, same effect)."""
     def apply():
         for name, value in knobs.items():
-            setattr(mm, name, value)
-        mm._mv_plans.clear()
+            setattr(owner(mm, name), name, value)
+        mm.matvec._mv_plans.clear()
     return apply
 
 
@@ -48,12 +69,12 @@ def launch_spy(mm, prefix="cq_q4_0_mv_tc_", with_cluster=False):
     """last["k"]: (kernel name without ``prefix``, grid[, cluster]) of the
     module's latest launch."""
     last = {}
-    real_launch = mm.launch
+    real_launch = mm.runtime.launch
 
     def spy(kern, grid, *args, **kw):
         last["k"] = (kern.name.replace(prefix, ""), tuple(grid)) + ((kw.get("cluster"),) if with_cluster else ())
         return real_launch(kern, grid, *args, **kw)
-    mm.launch = spy
+    mm.runtime.launch = spy
     return last
 
 

@@ -17,6 +17,7 @@ from cupyquant import FORMATS, QuantizedTensor
 from cupyquant.gpu import launch as gl
 from cupyquant.gpu.platform import cupy_module, device_info, gpu_available
 from cupyquant.qmatmul import matmul
+from cupyquant.qmatmul import matvec, mv_plan, runtime as rt
 from cupyquant.testing import sane_blocks
 
 
@@ -227,8 +228,7 @@ def test_dependent_kernels_see_their_inputs(monkeypatch, x_dtype):
             ys.append(matmul(x, w))                    # reads x; the next round overwrites it
         return cp.stack(ys)
 
-    import cupyquant.qmatmul as mm
-    monkeypatch.setattr(mm, "MATVEC_PDL", "always")  # also outside graph capture
+    monkeypatch.setattr(matvec, "MATVEC_PDL", "always")  # also outside graph capture
     monkeypatch.setattr(gl, "PDL", False)
     ref = chain()
     cp.cuda.Device().synchronize()
@@ -259,7 +259,6 @@ def test_matvec_pdl_only_under_capture_by_default(monkeypatch):
     launched one at a time, whose cost is the host's; a failing query means no."""
     import types
 
-    import cupyquant.qmatmul as mm
 
     def fake_cp(capturing):
         def is_capturing():
@@ -269,14 +268,14 @@ def test_matvec_pdl_only_under_capture_by_default(monkeypatch):
         stream = types.SimpleNamespace(is_capturing=is_capturing)
         return types.SimpleNamespace(cuda=types.SimpleNamespace(get_current_stream=lambda: stream))
 
-    monkeypatch.setattr(mm, "MATVEC_PDL", "capture")
-    assert mm._matvec_pdl(fake_cp(True)) is True
-    assert mm._matvec_pdl(fake_cp(False)) is False
-    assert mm._matvec_pdl(fake_cp(RuntimeError("legacy stream"))) is False
-    monkeypatch.setattr(mm, "MATVEC_PDL", "always")
-    assert mm._matvec_pdl(fake_cp(False)) is True
-    monkeypatch.setattr(mm, "MATVEC_PDL", "never")
-    assert mm._matvec_pdl(fake_cp(True)) is False
+    monkeypatch.setattr(matvec, "MATVEC_PDL", "capture")
+    assert matvec._matvec_pdl(fake_cp(True)) is True
+    assert matvec._matvec_pdl(fake_cp(False)) is False
+    assert matvec._matvec_pdl(fake_cp(RuntimeError("legacy stream"))) is False
+    monkeypatch.setattr(matvec, "MATVEC_PDL", "always")
+    assert matvec._matvec_pdl(fake_cp(False)) is True
+    monkeypatch.setattr(matvec, "MATVEC_PDL", "never")
+    assert matvec._matvec_pdl(fake_cp(True)) is False
 
 
 @needs_gpu
@@ -288,7 +287,6 @@ def test_early_scheduled_products_see_their_inputs(monkeypatch, x_dtype):
     previous product's y (A: N x 4096 with a full grid, B: 4096 x N) gives the
     same bits with PDL as with plain launches, and A's launches really took
     the early path."""
-    import cupyquant.qmatmul as mm
     cp = cupy_module()
     dev = cp.cuda.Device().id
     sms = device_info(dev).get("sm_count", 80)
@@ -299,7 +297,7 @@ def test_early_scheduled_products_see_their_inputs(monkeypatch, x_dtype):
     # records' kernel first, where the early path is off).
     n = None
     for cand in range(4096, 65537, 256):
-        plan = mm._mv_plan(cp, dtype, dtype, 1, k // 32, -(-cand // 16), 1, sms)
+        plan = mv_plan._mv_plan(cp, dtype, dtype, 1, k // 32, -(-cand // 16), 1, sms)
         if plan[-1] and plan[6]:
             n = cand
             break
@@ -310,11 +308,11 @@ def test_early_scheduled_products_see_their_inputs(monkeypatch, x_dtype):
     wb = QuantizedTensor(fmt, (k, n), cp.asarray(sane_blocks(fmt, n * k // 32, rng)))
     x0 = cp.asarray(rng.standard_normal((1, k)).astype(x_dtype))
     flags = []
-    real_launch = mm.launch
+    real_launch = rt.launch
 
     def spy(kern, grid, block, args, **kw):
         if len(args) == 13:  # the tensor-core matrix-vector kernel: (N, mode) are args 2 and 9
-            flags.append((int(args[2]), int(args[9]) & mm.MV_EARLY))
+            flags.append((int(args[2]), int(args[9]) & matvec.MV_EARLY))
         return real_launch(kern, grid, block, args, **kw)
 
     def chain():
@@ -323,13 +321,13 @@ def test_early_scheduled_products_see_their_inputs(monkeypatch, x_dtype):
             y = matmul(y, w, path="matvec")
         return y
 
-    monkeypatch.setattr(mm, "launch", spy)
-    monkeypatch.setattr(mm, "MATVEC_PDL", "never")
+    monkeypatch.setattr(rt, "launch", spy)
+    monkeypatch.setattr(matvec, "MATVEC_PDL", "never")
     ref = chain()
     cp.cuda.Device().synchronize()
     assert len(flags) == 4 and not any(f for _, f in flags)
     flags.clear()
-    monkeypatch.setattr(mm, "MATVEC_PDL", "always")
+    monkeypatch.setattr(matvec, "MATVEC_PDL", "always")
     got = chain()
     cp.cuda.Device().synchronize()
     early_a = [bool(f) for rows, f in flags if rows == n]

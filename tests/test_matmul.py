@@ -17,45 +17,46 @@ import pytest
 from cupyquant import FORMATS, QuantizedTensor
 from cupyquant.gpu.platform import cupy_module, device_info, gpu_available
 from cupyquant.qmatmul import MatmulFormatError, matmul
+from cupyquant.qmatmul import dequant_gemm, dispatch, matvec, mv_grid, mv_plan, runtime as rt, wgmma as wg
 from cupyquant.testing import assert_bit_exact, bf16_bits
 
 Q4_0 = FORMATS["Q4_0"]
 
 
-def _spy_launches(monkeypatch, mm, with_cluster: bool = False) -> list:
+def _spy_launches(monkeypatch, with_cluster: bool = False) -> list:
     """Record (kernel name, grid[, cluster]) of every launch of qmatmul (also
     of cached plans)."""
     launched = []
-    real_launch = mm.launch
+    real_launch = rt.launch
 
     def spy(kern, grid, *args, **kw):
         launched.append((kern.name, tuple(grid)) + ((kw.get("cluster"),) if with_cluster else ()))
         return real_launch(kern, grid, *args, **kw)
-    monkeypatch.setattr(mm, "launch", spy)
+    monkeypatch.setattr(rt, "launch", spy)
     return launched
 
 
-def _x_shared_everywhere(monkeypatch, mm, on: bool) -> None:
+def _x_shared_everywhere(monkeypatch, on: bool) -> None:
     """The x_shared kernels wherever one column tile holds the activation
     rows (on), or nowhere: MV_X_SHARED_MAX set for both x dtypes."""
     limit = (1 << 20) if on else 0
-    monkeypatch.setattr(mm, "MV_X_SHARED_MAX", {"float16": limit, "float32": limit})
-    monkeypatch.setattr(mm, "MV_X_SHARED_MANY_TILES", {})
+    monkeypatch.setattr(mv_plan, "MV_X_SHARED_MAX", {"float16": limit, "float32": limit})
+    monkeypatch.setattr(mv_plan, "MV_X_SHARED_MANY_TILES", {})
 
 
-def _stub_kernel_builds(monkeypatch, mm) -> None:
-    """Plans without compiling: qmatmul._kernel_with_smem returns a stand-in
+def _stub_kernel_builds(monkeypatch) -> None:
+    """Plans without compiling: qmatmul.runtime._kernel_with_smem returns a stand-in
     that has only the kernel's name."""
-    monkeypatch.setattr(mm, "_kernel_with_smem",
+    monkeypatch.setattr(rt, "_kernel_with_smem",
                         lambda cp, name, smem, function=None: types.SimpleNamespace(name=name))
 
 
-def _look_like_sms(monkeypatch, mm, sms: int) -> None:
+def _look_like_sms(monkeypatch, sms: int) -> None:
     """Make the GPU look like ``sms`` SMs of one resident thread block each (so
     that persistent thread blocks take many tiles from their queue)."""
-    real_info = mm.device_info
-    monkeypatch.setattr(mm, "device_info", lambda dev: {**real_info(dev), "sm_count": sms})
-    monkeypatch.setattr(mm, "_occupancy", lambda cp, kern, smem: 1)
+    real_info = rt.device_info
+    monkeypatch.setattr(rt, "device_info", lambda dev: {**real_info(dev), "sm_count": sms})
+    monkeypatch.setattr(rt, "_occupancy", lambda cp, kern, smem: 1)
 
 
 def _xs_kind(name: str) -> str:
@@ -91,7 +92,7 @@ def test_public_name_stays_the_function():
     code = ("import cupyquant, cupyquant.qmatmul\n"
             "a = cupyquant.matmul; b = cupyquant.matmul\n"
             "from cupyquant import matmul as c\n"
-            "assert callable(a) and a is b is c is cupyquant.qmatmul.matmul, (a, b, c)\n")
+            "assert callable(a) and a is b is c is cupyquant.qmatmul.dispatch.matmul, (a, b, c)\n")
     subprocess.run([sys.executable, "-c", code], check=True)
 
 
@@ -133,9 +134,8 @@ def test_rejects_3d_weight_and_bad_path():
     w = QuantizedTensor("Q4_0", (8, 64), np.zeros(8 * 2 * 18, np.uint8))
     with pytest.raises(ValueError, match="path='cublas' picks a GPU kernel"):   # NumPy x: the host path
         matmul(np.zeros((2, 64), np.float32), w, path="cublas")
-    import cupyquant.qmatmul as mm   # the GPU path's check, which comes before any CuPy
     with pytest.raises(ValueError, match="path must be None or one of matvec, mma, dequant_gemm, wgmma"):
-        mm._check_args(None, w, None, None, "cublas")
+        dispatch._check_args(None, w, None, None, "cublas")
 
 
 def test_rejects_activations_that_are_no_array():
@@ -152,8 +152,8 @@ def test_kernel_source_is_listed_for_offline_compile():
     src = all_sources().get("matmul Q4_0")
     assert src is not None and src == mk.matmul_source()
     assert mk.XPREP_NAME in src
-    for rt, kb, st in mk.MV_GEOMETRIES:  # every geometry the host may launch is instantiated
-        assert f"CQ_MV_TC_GEOM(ON, OT, {rt}, {kb}, {st})" in src
+    for rows, kb, st in mk.MV_GEOMETRIES:  # every geometry the host may launch is instantiated
+        assert f"CQ_MV_TC_GEOM(ON, OT, {rows}, {kb}, {st})" in src
     for kb, st in mk.MVI8_GEOMETRIES:
         assert f"CQ_MVI8_GEOM({kb}, {st})" in src
 
@@ -493,9 +493,8 @@ def test_matvec_f16tc_x_shared_or_not(n, k, offset, m, x_shared, monkeypatch):
     queue's counters left zero for the next
     launch (the second run of each case goes through them again)."""
     _need_tensor_cores("matvec_f16tc")
-    import cupyquant.qmatmul as mm
-    _x_shared_everywhere(monkeypatch, mm, x_shared)
-    launched = _spy_launches(monkeypatch, mm)
+    _x_shared_everywhere(monkeypatch, x_shared)
+    launched = _spy_launches(monkeypatch)
     rng = np.random.default_rng()
     c = case(n, k, offset)
     for x_dtype in ("float32", "float16", "float32", "float16"):
@@ -506,7 +505,7 @@ def test_matvec_f16tc_x_shared_or_not(n, k, offset, m, x_shared, monkeypatch):
         one_row = m == 1 and x_dtype == "float16"  # the one-row kernel ("_xs1")
         assert _xs_kind(launched[-1][0]) == (("_xs1" if one_row else "_xs") if x_shared and fits else ""), \
             (x_dtype, launched)
-    counters = mm._counters.get((cupy_module().cuda.Device().id, cupy_module().cuda.get_current_stream().ptr))
+    counters = rt._counters.get((cupy_module().cuda.Device().id, cupy_module().cuda.get_current_stream().ptr))
     if counters is not None:
         assert int(counters.sum()) == 0, "tile / queue counters not left zero"
 
@@ -520,14 +519,13 @@ def test_matvec_large_x_shared_records_where_tiles_are_many(n, expect_xs, monkey
     tiles), and the kernel that reads x from global memory otherwise (N =
     1000: 63 tiles); both float32-accurate."""
     _need_tensor_cores("matvec_f16tc")
-    import cupyquant.qmatmul as mm
     launched = []
-    real_launch = mm.launch
+    real_launch = rt.launch
 
     def spy(kern, *args, **kw):
         launched.append(kern.name)
         return real_launch(kern, *args, **kw)
-    monkeypatch.setattr(mm, "launch", spy)
+    monkeypatch.setattr(rt, "launch", spy)
     c = case(n, 4096, 0)
     err = run_check(c, 8, "float16", "matvec_f16tc", np.random.default_rng(), out_dtype="float32")
     assert err <= 1e-5, err
@@ -558,14 +556,13 @@ def test_matvec_x_shared_tile_queue(n, k, offset, m, monkeypatch):
     x (one column tile: up to 4 rows) within MV_F32_QUEUE_ROWS, the "_xs"
     kernel outside; float32-accurate, counters left zero."""
     _need_tensor_cores("matvec_f16tc")
-    import cupyquant.qmatmul as mm
-    _look_like_sms(monkeypatch, mm, 16)
-    monkeypatch.setattr(mm, "_mv_plans", {})
-    monkeypatch.setattr(mm, "MV_BLOCKS_PER_SM_LONG_K", 1.5)  # K = 8192: two splits (the model would not split)
+    _look_like_sms(monkeypatch, 16)
+    monkeypatch.setattr(matvec, "_mv_plans", {})
+    monkeypatch.setattr(mv_plan, "MV_BLOCKS_PER_SM_LONG_K", 1.5)  # K = 8192: two splits (the model would not split)
     # x_shared (16, 64, 2) for every case here, also float32 x with records over 32 KiB
-    monkeypatch.setattr(mm, "MV_X_SHARED_MAX", {"float16": 1 << 20, "float32": 1 << 20})
-    monkeypatch.setattr(mm, "MV_X_SHARED_ANY", 1 << 20)
-    launched = _spy_launches(monkeypatch, mm)
+    monkeypatch.setattr(mv_plan, "MV_X_SHARED_MAX", {"float16": 1 << 20, "float32": 1 << 20})
+    monkeypatch.setattr(mv_plan, "MV_X_SHARED_ANY", 1 << 20)
+    launched = _spy_launches(monkeypatch)
     rng = np.random.default_rng()
     c = case(n, k, offset)
     tiles = -(-n // 16)
@@ -574,11 +571,11 @@ def test_matvec_x_shared_tile_queue(n, k, offset, m, monkeypatch):
         err = run_check(c, m, x_dtype, "matvec_f16tc", rng, out_dtype="float32")
         assert err <= 1e-5, (x_dtype, err)
         name, (grid_x, splits) = launched[-1]
-        kind = ("_xsq1" if m == 1 else "_xsqc" if m >= mm.MV_XS_COPY_FILL_FROM_M else "_xsq") \
-            if x_dtype == "float16" else "_xsq" if mm._mv_queue_kernel(np.dtype(x_dtype), m) else "_xs"
+        kind = ("_xsq1" if m == 1 else "_xsqc" if m >= mv_plan.MV_XS_COPY_FILL_FROM_M else "_xsq") \
+            if x_dtype == "float16" else "_xsq" if mv_plan._mv_queue_kernel(np.dtype(x_dtype), m) else "_xs"
         assert re.search("_s2" + kind + r"(b\d)?$", name) and grid_x < tiles, launched  # (any register bound)
         assert splits == (2 if k == 8192 else 1), launched
-    counters = mm._counters.get((cupy_module().cuda.Device().id, cupy_module().cuda.get_current_stream().ptr))
+    counters = rt._counters.get((cupy_module().cuda.Device().id, cupy_module().cuda.get_current_stream().ptr))
     assert int(counters.sum()) == 0, "tile / queue counters not left zero"
 
 
@@ -587,13 +584,12 @@ def _unbounded_occupancy(name: str, cols: int, k: int, splits: int) -> int:
     x_shared (16, 64, 2) launch ``name``, with the records of ``cols`` B
     columns over one of ``splits`` K splits: what a bounded build must match."""
     import cupyquant.matmul_kernels as mk
-    import cupyquant.qmatmul as mm
     cp = cupy_module()
     geo = mk.MV_GEOMETRIES[1]
     stages = -(-(k // 32) // geo[1])
     smem = mk.mv_x_shared_offset(*geo) + mk.mv_x_shared_bytes(cols, -(-stages // splits) * geo[1])
     unbounded = name[:-2] if _reg_bound(name) else name
-    return mm._occupancy(cp, mm._kernel_with_smem(cp, unbounded, smem), smem)
+    return rt._occupancy(cp, rt._kernel_with_smem(cp, unbounded, smem), smem)
 
 
 def _queue_reg_bound_expected(name: str, cols: int, k: int) -> int | None:
@@ -605,8 +601,8 @@ def _queue_reg_bound_expected(name: str, cols: int, k: int) -> int | None:
     return per_sm if per_sm in mk.MV_QUEUE_REG_BOUNDS else None
 
 
-def _knob_on_off_same_bits(monkeypatch, mm, knob: str, x, c, launched: list, check) -> np.ndarray:
-    """matmul(x, c.w) on the matrix-vector tensor-core path with qmatmul's
+def _knob_on_off_same_bits(monkeypatch, knob: str, x, c, launched: list, check) -> np.ndarray:
+    """matmul(x, c.w) on the matrix-vector tensor-core path with mv_plan's
     ``knob`` on, then off: check(on, kernel name, grid) on each launch,
     float32-accurate results (poisoned output first), the same bits both
     ways. Returns that result (on the host)."""
@@ -615,7 +611,7 @@ def _knob_on_off_same_bits(monkeypatch, mm, knob: str, x, c, launched: list, che
     ref = cp.asnumpy(x).astype(np.float64) @ c.w64.T
     ys = {}
     for on in (True, False):
-        monkeypatch.setattr(mm, knob, on)
+        monkeypatch.setattr(mv_plan, knob, on)
         launched.clear()
         y = matmul(x, c.w, out=cp.full((m, n), np.nan, dtype=cp.float32), path="matvec_f16tc")
         check(on, *launched[-1])
@@ -630,13 +626,12 @@ def _f32_matvec_case(monkeypatch, n: int, offset: int, m: int, queue_rows: tuple
     the queue kernel for ``queue_rows`` (MV_F32_QUEUE_ROWS), launches
     spied; returns (launched, case of n x 4096, x of m random rows)."""
     _need_tensor_cores("matvec_f16tc")
-    import cupyquant.qmatmul as mm
     cp = cupy_module()
-    monkeypatch.setattr(mm, "_mv_plans", {})
-    monkeypatch.setattr(mm, "MV_F32_QUEUE_ROWS", queue_rows)
+    monkeypatch.setattr(matvec, "_mv_plans", {})
+    monkeypatch.setattr(mv_plan, "MV_F32_QUEUE_ROWS", queue_rows)
     k = 4096
     x = cp.asarray(np.random.default_rng().standard_normal((m, k)).astype(np.float32))
-    return _spy_launches(monkeypatch, mm), case(n, k, offset), x
+    return _spy_launches(monkeypatch), case(n, k, offset), x
 
 
 @gpu
@@ -652,23 +647,22 @@ def test_matvec_queue_reg_bound_kernels(n, k, offset, m, monkeypatch):
     counters left zero; also with unaligned weights (odd offset: no next-tile
     copies)."""
     _need_tensor_cores("matvec_f16tc")
-    import cupyquant.qmatmul as mm
     cp = cupy_module()
-    monkeypatch.setattr(mm, "_mv_plans", {})
-    launched = _spy_launches(monkeypatch, mm)
+    monkeypatch.setattr(matvec, "_mv_plans", {})
+    launched = _spy_launches(monkeypatch)
     c = case(n, k, offset)
     x = cp.asarray(np.random.default_rng().standard_normal((m, k)).astype(np.float16))
 
     def check(bound_on, name, grid):
         grid_x, splits = grid
-        assert _xs_kind(name) == ("_xsqc" if m >= mm.MV_XS_COPY_FILL_FROM_M else "_xsq"), launched
+        assert _xs_kind(name) == ("_xsqc" if m >= mv_plan.MV_XS_COPY_FILL_FROM_M else "_xsq"), launched
         assert splits == 1 and grid_x < -(-n // 16), launched
         if bound_on:
             assert _reg_bound(name) == _queue_reg_bound_expected(name, m, k), launched
         else:
             assert _reg_bound(name) is None, launched
-    _knob_on_off_same_bits(monkeypatch, mm, "MV_XS_QUEUE_REG_BOUND", x, c, launched, check)
-    counters = mm._counters.get((cp.cuda.Device().id, cp.cuda.get_current_stream().ptr))
+    _knob_on_off_same_bits(monkeypatch, "MV_XS_QUEUE_REG_BOUND", x, c, launched, check)
+    counters = rt._counters.get((cp.cuda.Device().id, cp.cuda.get_current_stream().ptr))
     assert int(counters.sum()) == 0, "tile / queue counters not left zero"
 
 
@@ -686,7 +680,6 @@ def test_matvec_unqueued_reg_bound_kernels(n, offset, m, monkeypatch):
     (MV_F32_QUEUE_ROWS: test_matvec_f32_queue_kernels)."""
     launched, c, x = _f32_matvec_case(monkeypatch, n, offset, m, (0, 0))
     import cupyquant.matmul_kernels as mk
-    import cupyquant.qmatmul as mm
     cp = cupy_module()
     k = c.k
     sms = device_info(cp.cuda.Device().id)["sm_count"]
@@ -704,7 +697,7 @@ def test_matvec_unqueued_reg_bound_kernels(n, offset, m, monkeypatch):
                 assert _reg_bound(name) == (3 if n == 30001 else None), (launched, per_sm)
         else:
             assert _reg_bound(name) is None, launched
-    _knob_on_off_same_bits(monkeypatch, mm, "MV_XS_UNQUEUED_REG_BOUND", x, c, launched, check)
+    _knob_on_off_same_bits(monkeypatch, "MV_XS_UNQUEUED_REG_BOUND", x, c, launched, check)
 
 
 @gpu
@@ -721,7 +714,6 @@ def test_matvec_f32_queue_kernels(n, offset, m, monkeypatch):
     (MV_XS_QUEUE_KERNEL float16 only); also with unaligned weights."""
     launched, c, x = _f32_matvec_case(monkeypatch, n, offset, m, (1, 4))
     import cupyquant.matmul_kernels as mk
-    import cupyquant.qmatmul as mm
     cp = cupy_module()
     k = c.k
 
@@ -733,10 +725,10 @@ def test_matvec_f32_queue_kernels(n, offset, m, monkeypatch):
             assert _reg_bound(name) == _queue_reg_bound_expected(name, m * mk.MV_F32_PARTS, k), launched
         else:
             assert _reg_bound(name) is None, launched
-    y_queue = _knob_on_off_same_bits(monkeypatch, mm, "MV_XS_QUEUE_REG_BOUND", x, c, launched, check)
-    counters = mm._counters.get((cp.cuda.Device().id, cp.cuda.get_current_stream().ptr))
+    y_queue = _knob_on_off_same_bits(monkeypatch, "MV_XS_QUEUE_REG_BOUND", x, c, launched, check)
+    counters = rt._counters.get((cp.cuda.Device().id, cp.cuda.get_current_stream().ptr))
     assert int(counters.sum()) == 0, "tile / queue counters not left zero"
-    monkeypatch.setattr(mm, "MV_XS_QUEUE_KERNEL", ("float16",))
+    monkeypatch.setattr(mv_plan, "MV_XS_QUEUE_KERNEL", ("float16",))
     launched.clear()
     y_other = cp.asnumpy(matmul(x, c.w, out=cp.full((m, n), np.nan, dtype=cp.float32), path="matvec_f16tc"))
     assert "_xsq" not in launched[-1][0], launched
@@ -758,19 +750,18 @@ def test_matvec_f32_one_row_long_k(n, k, kind, geo, new, monkeypatch):
     of the session 39 plan (both rules off: x from global memory, or
     (16, 32, 3))."""
     _need_tensor_cores("matvec_f16tc")
-    import cupyquant.qmatmul as mm
     cp = cupy_module()
-    launched = _spy_launches(monkeypatch, mm)
+    launched = _spy_launches(monkeypatch)
     c = case(n, k)
     x_host = np.random.default_rng().standard_normal((1, k)).astype(np.float32)
     x = cp.asarray(x_host)
     h100_or_h200 = device_info(cp.cuda.Device().id)["sm_count"] in (114, 132)
     ys = []
     for rules in (True, False):
-        monkeypatch.setattr(mm, "_mv_plans", {})
+        monkeypatch.setattr(matvec, "_mv_plans", {})
         if not rules:
-            monkeypatch.setattr(mm, "MV_F32_ONE_ROW_QUEUE_MIN_ROUNDS", 0)
-            monkeypatch.setattr(mm, "_mv_small_ring_more_resident", lambda *args: True)
+            monkeypatch.setattr(mv_plan, "MV_F32_ONE_ROW_QUEUE_MIN_ROUNDS", 0)
+            monkeypatch.setattr(mv_plan, "_mv_small_ring_more_resident", lambda *args: True)
         y = cp.asnumpy(matmul(x, c.w, out=cp.full((1, n), np.nan, dtype=cp.float32), path="matvec_f16tc"))
         assert _rel_err(y, x_host.astype(np.float64) @ c.w64.T) <= 1e-5, (rules, launched)
         ys.append(y)
@@ -799,15 +790,14 @@ def test_matvec_one_row_kernels(n, k, offset, sms, monkeypatch):
     with each stage's weights by cp.async), forced on and off, and what the
     default MV_ONE_ROW_COPY_FILL_BAND picks."""
     _need_tensor_cores("matvec_f16tc")
-    import cupyquant.qmatmul as mm
     cp = cupy_module()
     if sms:
-        _look_like_sms(monkeypatch, mm, sms)
-    monkeypatch.setattr(mm, "_mv_plans", {})
-    monkeypatch.setattr(mm, "MV_X_SHARED_MAX", {"float16": 1 << 20})
-    monkeypatch.setattr(mm, "MV_X_SHARED_ANY", 1 << 20)
-    monkeypatch.setattr(mm, "MV_BLOCKS_PER_SM", 4.0)  # split the small grids where K allows
-    launched = _spy_launches(monkeypatch, mm)
+        _look_like_sms(monkeypatch, sms)
+    monkeypatch.setattr(matvec, "_mv_plans", {})
+    monkeypatch.setattr(mv_plan, "MV_X_SHARED_MAX", {"float16": 1 << 20})
+    monkeypatch.setattr(mv_plan, "MV_X_SHARED_ANY", 1 << 20)
+    monkeypatch.setattr(mv_plan, "MV_BLOCKS_PER_SM", 4.0)  # split the small grids where K allows
+    launched = _spy_launches(monkeypatch)
     rng = np.random.default_rng()
     c = case(n, k, offset)
     tiles = -(-n // 16)
@@ -817,12 +807,12 @@ def test_matvec_one_row_kernels(n, k, offset, sms, monkeypatch):
         ys = {}
         # (one-row kernel, MV_ONE_ROW_COPY_FILL_BAND, copy fill expected: None where the
         # default decides, from the grid); the generic kernel last
-        default = mm.MV_ONE_ROW_COPY_FILL_BAND
+        default = mv_plan.MV_ONE_ROW_COPY_FILL_BAND
         variants = [(True, (0, 0), False), (True, (0, 1e9), True), (True, default, None)] if sms \
             else [(True, default, False)]
         for one_row, copy_tiles, copy_fill in variants + [(False, default, False)]:
-            monkeypatch.setattr(mm, "MV_ONE_ROW_KERNEL", one_row)
-            monkeypatch.setattr(mm, "MV_ONE_ROW_COPY_FILL_BAND", copy_tiles)
+            monkeypatch.setattr(mv_plan, "MV_ONE_ROW_KERNEL", one_row)
+            monkeypatch.setattr(mv_plan, "MV_ONE_ROW_COPY_FILL_BAND", copy_tiles)
             launched.clear()
             y = matmul(x, c.w, out=cp.full((1, n), np.nan, dtype=cp.float32), path="matvec_f16tc")
             name, (grid_x, splits) = launched[-1]
@@ -841,7 +831,7 @@ def test_matvec_one_row_kernels(n, k, offset, sms, monkeypatch):
         for key, y in ys.items():
             assert np.abs(y - ys[False, default]).max() <= 1e-5 * ref_scale, \
                 f"one-row kernel {key} and the generic kernel disagree"
-    counters = mm._counters.get((cp.cuda.Device().id, cp.cuda.get_current_stream().ptr))
+    counters = rt._counters.get((cp.cuda.Device().id, cp.cuda.get_current_stream().ptr))
     assert counters is None or int(counters.sum()) == 0, "tile / queue counters not left zero"
 
 
@@ -863,24 +853,23 @@ def test_matvec_split_k_in_clusters(n, k, offset, m, monkeypatch):
     is the global one."""
     _need_tensor_cores("matvec_f16tc")
     import cupyquant.matmul_kernels as mk
-    import cupyquant.qmatmul as mm
     from cupyquant.gpu.launch import clusters_usable
     cp = cupy_module()
     xs_limit = 96 << 10
-    monkeypatch.setattr(mm, "MV_X_RING", False)  # its kernel: test_matvec_x_ring
-    monkeypatch.setattr(mm, "MV_BLOCKS_PER_SM", 4.0)  # split these small grids as far as K allows
-    monkeypatch.setattr(mm, "MV_BLOCKS_PER_SM_LONG_K", 4.0)
-    launched = _spy_launches(monkeypatch, mm, with_cluster=True)
+    monkeypatch.setattr(mv_plan, "MV_X_RING", False)  # its kernel: test_matvec_x_ring
+    monkeypatch.setattr(mv_plan, "MV_BLOCKS_PER_SM", 4.0)  # split these small grids as far as K allows
+    monkeypatch.setattr(mv_plan, "MV_BLOCKS_PER_SM_LONG_K", 4.0)
+    launched = _spy_launches(monkeypatch, with_cluster=True)
     rng = np.random.default_rng()
     c = case(n, k, offset)
     for x_dtype, x_shared in (("float16", True), ("float16", False), ("float32", True), ("float32", False)):
-        monkeypatch.setattr(mm, "MV_X_SHARED_MAX", {x_dtype: xs_limit if x_shared else 0})
-        monkeypatch.setattr(mm, "MV_X_SHARED_ANY", 1 << 20)
-        monkeypatch.setattr(mm, "MV_X_SHARED_MANY_TILES", {})
+        monkeypatch.setattr(mv_plan, "MV_X_SHARED_MAX", {x_dtype: xs_limit if x_shared else 0})
+        monkeypatch.setattr(mv_plan, "MV_X_SHARED_ANY", 1 << 20)
+        monkeypatch.setattr(mv_plan, "MV_X_SHARED_MANY_TILES", {})
         x = cp.asarray(rng.standard_normal((m, k)).astype(x_dtype))
         ys = []
         for max_splits in (0, 8):
-            monkeypatch.setattr(mm, "MV_CLUSTER_MAX_SPLITS", max_splits)
+            monkeypatch.setattr(mv_grid, "MV_CLUSTER_MAX_SPLITS", max_splits)
             launched.clear()
             ys.append(matmul(x, c.w, out=cp.full((m, n), np.nan, dtype=cp.float32), path="matvec_f16tc"))
             name, (grid_x, splits), cluster = launched[-1]
@@ -900,7 +889,7 @@ def test_matvec_split_k_in_clusters(n, k, offset, m, monkeypatch):
         ref = cp.asnumpy(x).astype(np.float64) @ c.w64.T
         err = _rel_err(cp.asnumpy(ys[1]), ref)
         assert err <= 1e-5, (x_dtype, x_shared, err)
-    counters = mm._counters.get((cp.cuda.Device().id, cp.cuda.get_current_stream().ptr))
+    counters = rt._counters.get((cp.cuda.Device().id, cp.cuda.get_current_stream().ptr))
     assert counters is None or int(counters.sum()) == 0, "tile counters not left zero"
 
 
@@ -908,19 +897,18 @@ def test_x_ring_splits():
     """K splits of the "_xr" plan (whole 32-block stages): sms // tiles of
     them (at least one), none empty, never more thread blocks than SMs where
     the tiles fit; the counts of test_matvec_x_ring's cases on 132 SMs."""
-    import cupyquant.qmatmul as mm
     for nb in (256, 261, 448, 1157, 1536):
         for tiles_r in (1, 2, 11, 16, 33, 48, 64, 65, 80, 132, 140):
-            splits, sps = mm._mv_x_ring_splits(nb, tiles_r, 132)
+            splits, sps = mv_plan._mv_x_ring_splits(nb, tiles_r, 132)
             assert (splits - 1) * sps < -(-nb // 32) <= splits * sps  # every split has stages
             assert 1 <= splits <= max(1, 132 // tiles_r)
             assert tiles_r * splits <= max(132, tiles_r)
-    assert mm._mv_x_ring_splits(448, 65, 132) == (2, 7)     # 4133 x 14336
-    assert mm._mv_x_ring_splits(448, 48, 132) == (2, 7)     # 3072 x 14336: 2.75 -> 2, not 3
-    assert mm._mv_x_ring_splits(1157, 16, 132) == (8, 5)    # 1000 x 37024
-    assert mm._mv_x_ring_splits(512, 33, 132) == (4, 4)     # 2107 x 16384
-    assert mm._mv_x_ring_splits(1536, 11, 132) == (12, 4)   # 674 x 49152
-    assert mm._mv_x_ring_splits(256, 33, 132) == (4, 2)
+    assert mv_plan._mv_x_ring_splits(448, 65, 132) == (2, 7)     # 4133 x 14336
+    assert mv_plan._mv_x_ring_splits(448, 48, 132) == (2, 7)     # 3072 x 14336: 2.75 -> 2, not 3
+    assert mv_plan._mv_x_ring_splits(1157, 16, 132) == (8, 5)    # 1000 x 37024
+    assert mv_plan._mv_x_ring_splits(512, 33, 132) == (4, 4)     # 2107 x 16384
+    assert mv_plan._mv_x_ring_splits(1536, 11, 132) == (12, 4)   # 674 x 49152
+    assert mv_plan._mv_x_ring_splits(256, 33, 132) == (4, 2)
 
 
 def test_x_ring_cluster_splits(monkeypatch):
@@ -930,23 +918,22 @@ def test_x_ring_cluster_splits(monkeypatch):
     up to MV_CLUSTER_MAX_SPLITS. The driver's answers are stubbed (every
     cluster resident)."""
     import cupyquant.matmul_kernels as mk
-    import cupyquant.qmatmul as mm
-    monkeypatch.setattr(mm, "clusters_usable", lambda dev: True)
-    _stub_kernel_builds(monkeypatch, mm)
-    monkeypatch.setattr(mm, "_clusters_resident", lambda cp, kern, smem, splits, sms: 10 ** 6)
+    monkeypatch.setattr(rt, "clusters_usable", lambda dev: True)
+    _stub_kernel_builds(monkeypatch)
+    monkeypatch.setattr(mv_grid, "_clusters_resident", lambda cp, kern, smem, splits, sms: 10 ** 6)
     xr = mk.mv_tc_name("float16", "float32", 1, mk.MV_X_RING_GEOMETRY, x_ring=True)
     plain = mk.mv_tc_name("float16", "float32", 1, mk.MV_GEOMETRIES[1])
 
     def clustered(name, geo, splits, tiles16):
         grid_x = -(-tiles16 * 16 // geo[0])
         plan = (types.SimpleNamespace(name=name), geo, 1024, grid_x, splits, 7, False, False)
-        return mm._mv_plan_clusters(None, plan, 4, tiles16, 132, 0)[-1]
-    assert mm.MV_X_RING_CLUSTER_MAX_SPLITS == 2
+        return mv_grid._mv_plan_clusters(None, plan, 4, tiles16, 132, 0)[-1]
+    assert mv_grid.MV_X_RING_CLUSTER_MAX_SPLITS == 2
     assert clustered(xr, mk.MV_X_RING_GEOMETRY, 2, 256)
     assert not clustered(xr, mk.MV_X_RING_GEOMETRY, 4, 128)
     assert not clustered(xr, mk.MV_X_RING_GEOMETRY, 8, 64)
     assert clustered(plain, mk.MV_GEOMETRIES[1], 4, 128)
-    monkeypatch.setattr(mm, "MV_X_RING_CLUSTER_MAX_SPLITS", 8)
+    monkeypatch.setattr(mv_grid, "MV_X_RING_CLUSTER_MAX_SPLITS", 8)
     assert clustered(xr, mk.MV_X_RING_GEOMETRY, 4, 128)
 
 
@@ -954,12 +941,11 @@ def test_x_ring_plan_shapes(monkeypatch):
     """The "_xr" plan's rule on 132 SMs (the H200) for the shapes it was
     measured on (notes/h200_s26 run 1, notes/h200_s27 run 1): which take the
     kernel, with what split. The driver's answers are stubbed."""
-    import cupyquant.qmatmul as mm
-    _stub_kernel_builds(monkeypatch, mm)
-    monkeypatch.setattr(mm, "_occupancy", lambda cp, kern, smem: 1)
+    _stub_kernel_builds(monkeypatch)
+    monkeypatch.setattr(rt, "_occupancy", lambda cp, kern, smem: 1)
 
     def splits(n, k, m=4):
-        plan = mm._mv_x_ring_plan(None, "float16", "float32", m, k // 32, -(-n // 16), 132)
+        plan = mv_plan._mv_x_ring_plan(None, "float16", "float32", m, k // 32, -(-n // 16), 132)
         return plan and plan[4]
     taken = {(4096, 14336): 2, (3072, 14336): 2, (2048, 28672): 4, (8192, 28672): 1, (6144, 16384): 1,
              (1024, 32768): 8, (1024, 16384): 8, (1024, 8192): 8, (2048, 16384): 4, (2048, 11008): 4,
@@ -986,32 +972,31 @@ def test_matvec_x_ring(n, k, offset, m, monkeypatch):
     sums rounded to nearest-even, and with MV_X_RING off the former kernel
     (x read from L1 / L2) within the same tolerance."""
     _need_tensor_cores("matvec_f16tc")
-    import cupyquant.qmatmul as mm
     from cupyquant.gpu.launch import clusters_usable
     cp = cupy_module()
     dev = cp.cuda.Device().id
     sms = device_info(dev).get("sm_count", 80)
     if -(-n // 64) > sms:
         pytest.skip(f"the case's grid needs {sms} SMs or more")  # the cases are sized for 132
-    launched = _spy_launches(monkeypatch, mm, with_cluster=True)
-    monkeypatch.setattr(mm, "MV_X_SHARED_MAX", {})  # x_shared records would come first where they fit
-    monkeypatch.setattr(mm, "MV_X_SHARED_MANY_TILES", {})
+    launched = _spy_launches(monkeypatch, with_cluster=True)
+    monkeypatch.setattr(mv_plan, "MV_X_SHARED_MAX", {})  # x_shared records would come first where they fit
+    monkeypatch.setattr(mv_plan, "MV_X_SHARED_MANY_TILES", {})
     # The kernel at every split length and grid size (test_x_ring_plan_rule: where the plan takes it)
-    monkeypatch.setattr(mm, "MV_X_RING_MIN_STAGES", 1)
-    monkeypatch.setattr(mm, "MV_X_RING_MIN_FILL", 0.0)
-    monkeypatch.setattr(mm, "MV_X_RING_MIN_WORK", 0.0)
+    monkeypatch.setattr(mv_plan, "MV_X_RING_MIN_STAGES", 1)
+    monkeypatch.setattr(mv_plan, "MV_X_RING_MIN_FILL", 0.0)
+    monkeypatch.setattr(mv_plan, "MV_X_RING_MIN_WORK", 0.0)
     rng = np.random.default_rng()
     c = case(n, k, offset)
     x = cp.asarray(rng.standard_normal((m, k)).astype(np.float16))
     ref = cp.asnumpy(x).astype(np.float64) @ c.w64.T
     ys = []
     for max_splits in (0, 8):
-        monkeypatch.setattr(mm, "MV_CLUSTER_MAX_SPLITS", max_splits)
+        monkeypatch.setattr(mv_grid, "MV_CLUSTER_MAX_SPLITS", max_splits)
         ys.append(matmul(x, c.w, out=cp.full((m, n), np.nan, dtype=cp.float32), path="matvec_f16tc"))
         name, (grid_x, splits), cluster = launched[-1]
         assert name.endswith("_xr") and grid_x == -(-n // 64), launched
-        assert splits == mm._mv_x_ring_splits(k // 32, grid_x, sms)[0], launched
-        if not (1 < splits <= min(max_splits, mm.MV_X_RING_CLUSTER_MAX_SPLITS) and clusters_usable(dev)):
+        assert splits == mv_plan._mv_x_ring_splits(k // 32, grid_x, sms)[0], launched
+        if not (1 < splits <= min(max_splits, mv_grid.MV_X_RING_CLUSTER_MAX_SPLITS) and clusters_usable(dev)):
             assert cluster is None, launched
         else:
             # Clusters where the driver places all of them at once
@@ -1031,11 +1016,11 @@ def test_matvec_x_ring(n, k, offset, m, monkeypatch):
     ybf = matmul(x, c.w, dtype="bfloat16", path="matvec_f16tc")
     assert launched[-1][0].endswith("_xr")
     assert np.array_equal(cp.asnumpy(ybf.view(cp.uint16)), _round_f32_to(y32, "bfloat16"))
-    monkeypatch.setattr(mm, "MV_X_RING", False)
+    monkeypatch.setattr(mv_plan, "MV_X_RING", False)
     y_old = matmul(x, c.w, out=cp.full((m, n), np.nan, dtype=cp.float32), path="matvec_f16tc")
     assert not launched[-1][0].endswith("_xr"), launched[-1]
     assert _rel_err(cp.asnumpy(y_old), ref) <= 1e-5
-    counters = mm._counters.get((dev, cp.cuda.get_current_stream().ptr))
+    counters = rt._counters.get((dev, cp.cuda.get_current_stream().ptr))
     assert counters is None or int(counters.sum()) == 0, "tile counters not left zero"
 
 
@@ -1051,14 +1036,13 @@ def test_x_ring_plan_rule():
     not for one row, float32 x, shorter K, more 64-row tiles than SMs,
     emptier grids, shorter splits or emptier slots."""
     _need_tensor_cores("matvec_f16tc")
-    import cupyquant.qmatmul as mm
     cp = cupy_module()
     sms = device_info(cp.cuda.Device().id).get("sm_count", 80)
-    nb = mm.MV_LONG_K // 32
-    stages = mm.MV_X_RING_MIN_STAGES
+    nb = mv_plan.MV_LONG_K // 32
+    stages = mv_plan.MV_X_RING_MIN_STAGES
 
     def plan(x_dtype, m, n, nb_):
-        p = mm._mv_plan(cp, cp.dtype(x_dtype), cp.dtype(cp.float32), m, nb_, -(-n // 16), 1, sms)
+        p = mv_plan._mv_plan(cp, cp.dtype(x_dtype), cp.dtype(cp.float32), m, nb_, -(-n // 16), 1, sms)
         return p[0].name, p[4]  # kernel, splits
 
     def ring(*args):
@@ -1067,14 +1051,14 @@ def test_x_ring_plan_rule():
     assert ring("float16", 8, 64 * sms, nb)
     assert ring("float16", 2, 64 * sms - 63, 4 * nb)
     assert not ring("float16", 8, 64 * sms + 1, nb)                       # a 64-row tile more than SMs
-    fill = mm.MV_X_RING_MIN_FILL
+    fill = mv_plan.MV_X_RING_MIN_FILL
     assert ring("float16", 8, 64 * (int(sms * fill) + 1), nb)       # just above the fill: 1 split
     assert not ring("float16", 8, 64 * (int(sms * fill) - 1), nb)   # just below it
     half = sms // 2                                                  # 2 splits a tile
     name, splits = plan("float16", 4, 64 * half, 2 * 32 * stages)
     assert name.endswith("_xr") and splits == 2                      # 2 splits of MIN_STAGES
     assert not ring("float16", 4, 64 * half, 2 * 32 * (stages - 1))  # 2 splits of one stage less
-    assert mm.MV_X_RING_CLUSTER_MAX_SPLITS == 2 and mm.MV_X_RING_MIN_WORK > 0.75
+    assert mv_grid.MV_X_RING_CLUSTER_MAX_SPLITS == 2 and mv_plan.MV_X_RING_MIN_WORK > 0.75
     quarter = sms // 4                                               # up to 4 splits a tile
     name, splits = plan("float16", 8, 64 * quarter, nb)              # 8 stages
     assert name.endswith("_xr") and splits == 4                      # 4 splits of 2: no stage limit
@@ -1082,7 +1066,7 @@ def test_x_ring_plan_rule():
     assert not ring("float16", 8, 64 * quarter, nb + 32)
     assert not ring("float16", 4, 4096, nb - 1)                      # K below MV_LONG_K
     # from MV_X_RING_SHORT_SPLITS_FROM_M rows: 2 splits of 2 or more stages at any K, not 1
-    short_m = mm.MV_X_RING_SHORT_SPLITS_FROM_M
+    short_m = mv_plan.MV_X_RING_SHORT_SPLITS_FROM_M
     assert short_m <= 8
     name, splits = plan("float16", short_m, 64 * half, 4 * 32)          # K = 4096: 2 splits of 2 stages
     assert name.endswith("_xr") and splits == 2
@@ -1098,20 +1082,19 @@ def test_mv_split_model():
     64 blocks a stage): the fastest count of each shape measured on the H200
     (notes/h200_s21 run 3), whole waves counted, the last stage's fraction
     counted, ties to fewer splits."""
-    import cupyquant.qmatmul as mm
-    assert mm._makespan(10, [2.0], 16) == 2.0
-    assert mm._makespan(10, [2.0, 2.0], 16) == 4.0          # 20 blocks on 16 slots: a second wave
-    assert mm._makespan(256, [3.0, 3.0, 1.0], 660) == 3.0   # the short third split fills in
-    assert mm._makespan(256, [2.0, 2.0, 1.375], 660) == 2.75
+    assert mv_grid._makespan(10, [2.0], 16) == 2.0
+    assert mv_grid._makespan(10, [2.0, 2.0], 16) == 4.0          # 20 blocks on 16 slots: a second wave
+    assert mv_grid._makespan(256, [3.0, 3.0, 1.0], 660) == 3.0   # the short third split fills in
+    assert mv_grid._makespan(256, [2.0, 2.0, 1.375], 660) == 2.75
     best = {(2048, 8192): 2, (4096, 8192): 2, (4096, 11008): 2, (4096, 14336): 3, (5120, 13824): 2,
             (8192, 28672): 1}
     for (n, k), splits in best.items():
         nb = k // 32
-        got, sps = mm._mv_splits_makespan(nb, -(-n // 16), 660, 64, clusters=True)
+        got, sps = mv_grid._mv_splits_makespan(nb, -(-n // 16), 660, 64, clusters=True)
         assert got == splits and got * sps >= -(-nb // 64) > (got - 1) * sps, (n, k, got, sps)
-    assert mm._mv_splits_makespan(128, 256, 660, 64, clusters=True) == (2, 1)  # K = 4096, 4096 rows: one wave of two
-    assert mm._mv_splits_makespan(64, 256, 660, 64, clusters=True) == (1, 1)   # one stage: nothing to split
-    assert mm._mv_splits_makespan(448, 660, 660, 64, clusters=True) == (1, 7)  # the tiles fill the slots: no split
+    assert mv_grid._mv_splits_makespan(128, 256, 660, 64, clusters=True) == (2, 1)  # K = 4096, 4096 rows: one wave of two
+    assert mv_grid._mv_splits_makespan(64, 256, 660, 64, clusters=True) == (1, 1)   # one stage: nothing to split
+    assert mv_grid._mv_splits_makespan(448, 660, 660, 64, clusters=True) == (1, 7)  # the tiles fill the slots: no split
 
 
 def test_mv_split_model_costs(monkeypatch):
@@ -1123,22 +1106,21 @@ def test_mv_split_model_costs(monkeypatch):
     3 are two). Without clusters the shipped costs take 4 splits for 2048 x
     8192 (the fastest count on the H200 with clusters off, notes/h200_s22
     run 2), with them 2 (the fastest in clusters, notes/h200_s21 run 3)."""
-    import cupyquant.qmatmul as mm
-    assert mm._mv_splits_makespan(256, 128, 660, 64, clusters=False) == (4, 1)
-    assert mm._mv_splits_makespan(256, 128, 660, 64, clusters=True) == (2, 2)
-    monkeypatch.setattr(mm, "MV_SPLIT_COST", 0.8)
-    monkeypatch.setattr(mm, "MV_SPLIT_COST_GLOBAL", 5.0)
-    monkeypatch.setattr(mm, "MV_SPLIT_COST_NO_CLUSTERS", 5.0)
-    assert mm._mv_splits_makespan(448, 256, 660, 64, clusters=True) == (2, 4)   # the cluster grid
-    assert mm._mv_splits_makespan(448, 256, 660, 64, clusters=False) == (1, 7)  # global sums only
-    monkeypatch.setattr(mm, "MV_SPLIT_COST_NO_CLUSTERS", 0.8)
-    assert mm._mv_splits_makespan(448, 256, 660, 64, clusters=False) == (3, 3)
-    monkeypatch.setattr(mm, "MV_CLUSTER_MAX_SPLITS", 0)
-    assert mm._mv_splits_makespan(448, 256, 660, 64, clusters=True) == (1, 7)   # clusters turned off
-    monkeypatch.setattr(mm, "MV_CLUSTER_MAX_SPLITS", 8)
-    monkeypatch.setattr(mm, "MV_SPLIT_COST", 5.0)
-    monkeypatch.setattr(mm, "MV_SPLIT_COST_GLOBAL", 0.8)
-    assert mm._mv_splits_makespan(448, 256, 660, 64, clusters=True) == (3, 3)   # two waves, global sums
+    assert mv_grid._mv_splits_makespan(256, 128, 660, 64, clusters=False) == (4, 1)
+    assert mv_grid._mv_splits_makespan(256, 128, 660, 64, clusters=True) == (2, 2)
+    monkeypatch.setattr(mv_grid, "MV_SPLIT_COST", 0.8)
+    monkeypatch.setattr(mv_grid, "MV_SPLIT_COST_GLOBAL", 5.0)
+    monkeypatch.setattr(mv_grid, "MV_SPLIT_COST_NO_CLUSTERS", 5.0)
+    assert mv_grid._mv_splits_makespan(448, 256, 660, 64, clusters=True) == (2, 4)   # the cluster grid
+    assert mv_grid._mv_splits_makespan(448, 256, 660, 64, clusters=False) == (1, 7)  # global sums only
+    monkeypatch.setattr(mv_grid, "MV_SPLIT_COST_NO_CLUSTERS", 0.8)
+    assert mv_grid._mv_splits_makespan(448, 256, 660, 64, clusters=False) == (3, 3)
+    monkeypatch.setattr(mv_grid, "MV_CLUSTER_MAX_SPLITS", 0)
+    assert mv_grid._mv_splits_makespan(448, 256, 660, 64, clusters=True) == (1, 7)   # clusters turned off
+    monkeypatch.setattr(mv_grid, "MV_CLUSTER_MAX_SPLITS", 8)
+    monkeypatch.setattr(mv_grid, "MV_SPLIT_COST", 5.0)
+    monkeypatch.setattr(mv_grid, "MV_SPLIT_COST_GLOBAL", 0.8)
+    assert mv_grid._mv_splits_makespan(448, 256, 660, 64, clusters=True) == (3, 3)   # two waves, global sums
 
 
 def test_mv_plan_clusters_need_every_cluster_resident(monkeypatch):
@@ -1147,38 +1129,36 @@ def test_mv_plan_clusters_need_every_cluster_resident(monkeypatch):
     or the thread blocks an SM without it); the kernel is then asked for the
     larger shared memory. Otherwise the plan keeps the global sum."""
     import cupyquant.matmul_kernels as mk
-    import cupyquant.qmatmul as mm
-    monkeypatch.setattr(mm, "clusters_usable", lambda dev: True)
+    monkeypatch.setattr(rt, "clusters_usable", lambda dev: True)
     asked = []
-    monkeypatch.setattr(mm, "_kernel_with_smem",
+    monkeypatch.setattr(rt, "_kernel_with_smem",
                         lambda cp, name, smem, function=None: asked.append(smem) or types.SimpleNamespace(name=name))
     base = (types.SimpleNamespace(name="k"), (16, 64, 2), 30000, 256, 2, 4, False, False)
     extra = mk.mv_cluster_sum_bytes(16, 4, 2)
     for driver, occupancy, clusters in [(256, 1, True), (255, 9, False), (None, 4, True), (None, 3, False)]:
-        monkeypatch.setattr(mm, "max_active_clusters", lambda kern, block, smem, cluster, n=driver: n)
-        monkeypatch.setattr(mm, "_occupancy", lambda cp, kern, smem, n=occupancy: n)
+        monkeypatch.setattr(rt, "max_active_clusters", lambda kern, block, smem, cluster, n=driver: n)
+        monkeypatch.setattr(rt, "_occupancy", lambda cp, kern, smem, n=occupancy: n)
         asked.clear()
-        plan = mm._mv_plan_clusters(None, base, 4, 256, 132, 0)   # 132 SMs: 4 an SM hold 264 clusters of 2
+        plan = mv_grid._mv_plan_clusters(None, base, 4, 256, 132, 0)   # 132 SMs: 4 an SM hold 264 clusters of 2
         assert plan[-1] is clusters and asked == [30000 + extra], (driver, occupancy)
         assert plan[2] == (30000 + extra if clusters else 30000)
     full = base[:-1] + (True,)
-    assert mm._mv_plan_clusters(None, full, 4, 256, 132, 0)[-1] is False  # more than one wave
+    assert mv_grid._mv_plan_clusters(None, full, 4, 256, 132, 0)[-1] is False  # more than one wave
 
 
 def test_mv_cluster_rule(monkeypatch):
     """Clusters only where the splits are 2 .. MV_CLUSTER_MAX_SPLITS, every
     tile has its own thread block (no queue), the grid is one wave (not
     full) and the device has them."""
-    import cupyquant.qmatmul as mm
-    monkeypatch.setattr(mm, "clusters_usable", lambda dev: dev == 0)
-    assert mm._mv_cluster(2, 256, 256, False, 0) and mm._mv_cluster(8, 63, 63, False, 0)
-    assert not mm._mv_cluster(1, 256, 256, False, 0)       # not split
-    assert not mm._mv_cluster(9, 256, 256, False, 0)       # more splits than a cluster
-    assert not mm._mv_cluster(2, 198, 256, False, 0)       # persistent thread blocks with a queue
-    assert not mm._mv_cluster(3, 256, 256, True, 0)        # more than one wave
-    assert not mm._mv_cluster(2, 256, 256, False, 1)       # no clusters on that device
-    monkeypatch.setattr(mm, "MV_CLUSTER_MAX_SPLITS", 0)
-    assert not mm._mv_cluster(2, 256, 256, False, 0)
+    monkeypatch.setattr(rt, "clusters_usable", lambda dev: dev == 0)
+    assert mv_grid._mv_cluster(2, 256, 256, False, 0) and mv_grid._mv_cluster(8, 63, 63, False, 0)
+    assert not mv_grid._mv_cluster(1, 256, 256, False, 0)       # not split
+    assert not mv_grid._mv_cluster(9, 256, 256, False, 0)       # more splits than a cluster
+    assert not mv_grid._mv_cluster(2, 198, 256, False, 0)       # persistent thread blocks with a queue
+    assert not mv_grid._mv_cluster(3, 256, 256, True, 0)        # more than one wave
+    assert not mv_grid._mv_cluster(2, 256, 256, False, 1)       # no clusters on that device
+    monkeypatch.setattr(mv_grid, "MV_CLUSTER_MAX_SPLITS", 0)
+    assert not mv_grid._mv_cluster(2, 256, 256, False, 0)
 
 
 def _h200_occupancy(cp, kern, smem):
@@ -1197,13 +1177,12 @@ def test_mv_cap_occupancy(monkeypatch):
     stay resident. Full grids, split grids summed in the global workspace,
     grids that already fill their SMs and GPUs that allow no more are left
     alone."""
-    import cupyquant.qmatmul as mm
     asked = []
-    monkeypatch.setattr(mm, "_kernel_with_smem",
+    monkeypatch.setattr(rt, "_kernel_with_smem",
                         lambda cp, name, smem, function=None: asked.append(smem) or types.SimpleNamespace(name=name))
-    monkeypatch.setattr(mm, "_occupancy", _h200_occupancy)
+    monkeypatch.setattr(rt, "_occupancy", _h200_occupancy)
     resident = {}
-    monkeypatch.setattr(mm, "_clusters_resident", lambda cp, kern, smem, splits, sms: resident["n"])
+    monkeypatch.setattr(mv_grid, "_clusters_resident", lambda cp, kern, smem, splits, sms: resident["n"])
     optin = 227 << 10
     kern = types.SimpleNamespace(name="k", shared_size_bytes=8)
     for grid, splits, cluster, smem, per_sm in [(256, 1, False, 45552, 2), (188, 1, False, 37376, 2),
@@ -1213,7 +1192,7 @@ def test_mv_cap_occupancy(monkeypatch):
         asked.clear()
         resident["n"] = grid
         plan = (kern, (16, 64, 2), smem, grid, splits, 2, True, False, cluster)
-        got = mm._mv_cap_occupancy(None, plan, 132, optin)
+        got = mv_grid._mv_cap_occupancy(None, plan, 132, optin)
         capped = got[2]
         assert got[7] is True and got[3:5] == (grid, splits) and got[8] is cluster, grid
         assert _h200_occupancy(None, None, capped) == per_sm, (grid, capped)
@@ -1221,13 +1200,13 @@ def test_mv_cap_occupancy(monkeypatch):
         assert asked == [optin - 8, capped], grid   # the static bytes count against the limit
         if cluster:   # one cluster fewer resident than the grid: left alone
             resident["n"] = grid - 1
-            assert mm._mv_cap_occupancy(None, plan, 132, optin) == plan
+            assert mv_grid._mv_cap_occupancy(None, plan, 132, optin) == plan
     for plan in [(kern, (16, 64, 2), 45552, 660, 1, 2, True, True, False),      # full already
                  (kern, (16, 64, 2), 45552, 128, 2, 1, True, False, False),     # split, global sum
                  (kern, (16, 64, 2), 120000, 128, 1, 4, True, False, False),    # one an SM already
                  (kern, (16, 64, 2), 45552, 64, 1, 4, True, False, False)]:     # the GPU's limit is less
         limit = 40000 if plan[3] == 64 else optin
-        assert mm._mv_cap_occupancy(None, plan, 132, limit) == plan
+        assert mv_grid._mv_cap_occupancy(None, plan, 132, limit) == plan
 
 
 @gpu
@@ -1242,26 +1221,25 @@ def test_matvec_capped_one_wave_grid(n, k, m, x_dtype, monkeypatch):
     fits ceil(thread blocks / SMs) of it an SM and with the early bit
     (MV_EARLY); its outputs equal, bit for bit, those of the same product
     planned without the cap, and the float64 reference to 1e-5."""
-    import cupyquant.qmatmul as mm
     from cupyquant.gpu.launch import pdl_usable
     cp = cupy_module()
     dev = cp.cuda.Device().id
-    if not pdl_usable(dev) or not mm._tensor_cores(dev):
+    if not pdl_usable(dev) or not dispatch._tensor_cores(dev):
         pytest.skip("needs PDL (CUDA sm_90+)")
     rng = np.random.default_rng()
     c = case(n, k)
     x = cp.asarray(rng.standard_normal((m, k)).astype(x_dtype))
-    monkeypatch.setattr(mm, "MATVEC_PDL", "always")
+    monkeypatch.setattr(matvec, "MATVEC_PDL", "always")
     launched = []
-    real_launch = mm.launch
+    real_launch = rt.launch
 
     def spy(kern, grid, block, args, **kw):
         launched.append((kern, tuple(grid), kw.get("shared_mem", 0), int(args[9]), kw.get("cluster")))
         return real_launch(kern, grid, block, args, **kw)
-    monkeypatch.setattr(mm, "launch", spy)
+    monkeypatch.setattr(rt, "launch", spy)
     ys = {}
     for cap in (False, True):
-        monkeypatch.setattr(mm, "MV_CAP_OCCUPANCY", cap)
+        monkeypatch.setattr(matvec, "MV_CAP_OCCUPANCY", cap)
         y = cp.full((m, n), np.nan, dtype=cp.float32)
         matmul(x, c.w, out=y, path="matvec")
         ys[cap] = y
@@ -1270,10 +1248,10 @@ def test_matvec_capped_one_wave_grid(n, k, m, x_dtype, monkeypatch):
         per_sm = -(-grid[0] * grid[1] // sms)
         if cap:
             assert grid[1] == 1 or cluster, (grid, cluster)
-            assert mm._occupancy(cp, kern, smem) == per_sm, (grid, smem)
-            assert mode & mm.MV_EARLY
+            assert rt._occupancy(cp, kern, smem) == per_sm, (grid, smem)
+            assert mode & matvec.MV_EARLY
         else:
-            assert mm._occupancy(cp, kern, smem) > per_sm and not mode & mm.MV_EARLY, (grid, smem)
+            assert rt._occupancy(cp, kern, smem) > per_sm and not mode & matvec.MV_EARLY, (grid, smem)
     assert bool((ys[True].view(cp.uint32) == ys[False].view(cp.uint32)).all())
     assert _rel_err(cp.asnumpy(ys[True]), cp.asnumpy(x).astype(np.float64) @ c.w64.T) <= 1e-5
 
@@ -1295,30 +1273,29 @@ def test_matvec_read_only_weights_chain(n, k, m, x_dtype, kernel, monkeypatch):
     products, each one's x the previous one's output, launched back to back,
     gives the same bits as the same chain with writable weights, and only the
     read-only launches carry the bit."""
-    import cupyquant.qmatmul as mm
     from cupyquant.gpu.launch import pdl_usable
     cp = cupy_module()
     dev = cp.cuda.Device().id
-    if not pdl_usable(dev) or not mm._tensor_cores(dev):
+    if not pdl_usable(dev) or not dispatch._tensor_cores(dev):
         pytest.skip("needs PDL (CUDA sm_90+)")
     rng = np.random.default_rng()
     # the square weight's scales keep x about the same size along the chain
     square = cp.asarray(random_q4_0(rng, k, k, scale=0.2 / k ** 0.5))
     last = case(n, k).w.data
-    monkeypatch.setattr(mm, "MATVEC_PDL", "always")
+    monkeypatch.setattr(matvec, "MATVEC_PDL", "always")
     if kernel == "_xr":   # as test_matvec_x_ring forces it
         for knob, value in [("MV_X_SHARED_MAX", {}), ("MV_X_SHARED_MANY_TILES", {}), ("MV_X_RING_MIN_STAGES", 1),
                             ("MV_X_RING_MIN_FILL", 0.0), ("MV_X_RING_MIN_WORK", 0.0)]:
-            monkeypatch.setattr(mm, knob, value)
+            monkeypatch.setattr(mv_plan, knob, value)
     modes, names = [], set()
-    real_launch = mm.launch
+    real_launch = rt.launch
 
     def spy(kern, grid, block, args, **kw):
         if kern.name.startswith("cq_q4_0_mv_tc_"):
             modes.append(int(args[9]))
             names.add(kern.name)
         return real_launch(kern, grid, block, args, **kw)
-    monkeypatch.setattr(mm, "launch", spy)
+    monkeypatch.setattr(rt, "launch", spy)
     x0 = cp.asarray(rng.standard_normal((m, k)).astype(x_dtype))
     outs = {}
     for read_only in (False, True):
@@ -1330,7 +1307,7 @@ def test_matvec_read_only_weights_chain(n, k, m, x_dtype, kernel, monkeypatch):
             x = matmul(x, ws[0])
             ys.append(matmul(x, ws[1]))
         outs[read_only] = cp.stack(ys)
-        assert modes and all(bool(mode & mm.MV_READ_ONLY_W) == read_only for mode in modes), modes
+        assert modes and all(bool(mode & matvec.MV_READ_ONLY_W) == read_only for mode in modes), modes
     # the kernel the case is meant for (any register-bound build of it)
     assert any(re.search(kernel + r"(b\d)?$", name) for name in names), names
     assert bool(cp.isfinite(outs[False]).all())
@@ -1356,8 +1333,7 @@ def test_out_dtypes_and_batch_dims(out_dtype, path):
 
 @gpu
 def test_dequant_gemm_slabs(monkeypatch):
-    import cupyquant.qmatmul as mm
-    monkeypatch.setattr(mm, "DEQUANT_SCRATCH_BYTES", 512 * 2 * 1000)  # 1000 rows a slab
+    monkeypatch.setattr(dequant_gemm, "DEQUANT_SCRATCH_BYTES", 512 * 2 * 1000)  # 1000 rows a slab
     rng = np.random.default_rng()
     c = case(N_ODD, 512)
     for m, xd in [(3, "float16"), (40, "float32")]:
@@ -1432,10 +1408,9 @@ def test_auto_path_rules(monkeypatch):
     x); then wgmma where its grid has at least 0.75 thread blocks an SM or its
     plan splits K (K >= 4096), otherwise matvec up to MATVEC_MAX_M rows and
     dequant_gemm above."""
-    import cupyquant.qmatmul as mm
-    monkeypatch.setattr(mm, "_tensor_cores", lambda dev: True)
-    monkeypatch.setattr(mm, "wgmma_available", lambda dev: True)
-    monkeypatch.setattr(mm, "device_info", lambda dev: {"sm_count": 132})
+    monkeypatch.setattr(dispatch, "_tensor_cores", lambda dev: True)
+    monkeypatch.setattr(wg, "wgmma_available", lambda dev: True)
+    monkeypatch.setattr(rt, "device_info", lambda dev: {"sm_count": 132})
     cases = [(16, "float16", 14336, 4096, "matvec"), (17, "float16", 14336, 4096, "wgmma"),
              (512, "float16", 4096, 4096, "wgmma"),
              # small grids: wgmma split over K
@@ -1452,10 +1427,10 @@ def test_auto_path_rules(monkeypatch):
              (17, "float32", 14336, 4096, "wgmma"),
              (512, "float32", None, None, "wgmma")]
     for m, xd, n, k, want in cases:
-        assert mm.choose_path(m, xd, 0, n, k) == want, (m, xd, n, k, want)
-    monkeypatch.setattr(mm, "wgmma_available", lambda dev: False)
-    assert mm.choose_path(512, "float16", 0, 128256) == mm.NVIDIA_LARGE_M_PATH
-    assert mm.choose_path(20, "float16", 0, 128256) == "matvec"
+        assert dispatch.choose_path(m, xd, 0, n, k) == want, (m, xd, n, k, want)
+    monkeypatch.setattr(wg, "wgmma_available", lambda dev: False)
+    assert dispatch.choose_path(512, "float16", 0, 128256) == dispatch.NVIDIA_LARGE_M_PATH
+    assert dispatch.choose_path(20, "float16", 0, 128256) == "matvec"
 
 
 @gpu
@@ -1468,17 +1443,16 @@ def test_auto_path_choice():
     dev = cupy_module().cuda.Device().id
     cc = cupy_module().cuda.Device().compute_capability
     if cc == "90":  # H100 / H200: the wgmma kernels must be there
-        assert wgmma_available(dev), __import__("cupyquant.qmatmul").qmatmul.wgmma_error
+        assert wgmma_available(dev), __import__("cupyquant.qmatmul").qmatmul.wgmma.wgmma_error
         assert choose_path(512, "float16") == "wgmma"
         # the automatic path: wgmma where the weights allow it, else dequant_gemm (K = 800)
         launched = []
-        import cupyquant.qmatmul as mm
-        real = mm._wgmma
+        real = wg._wgmma
 
         def spy(*a):
             launched.append(a[-3:-1])
             return real(*a)
-        mm._wgmma = spy
+        wg._wgmma = spy
         try:
             rng = np.random.default_rng()
             assert run_check(case(N_ODD, 512), 512, "float16", None, rng) <= 2e-3
@@ -1486,7 +1460,7 @@ def test_auto_path_choice():
             assert run_check(case(300, 800), 512, "float16", None, rng) <= 2e-3
             assert launched == [(N_ODD, 512)]
         finally:
-            mm._wgmma = real
+            wg._wgmma = real
 
 
 # ------------------------------------------------- wgmma kernel (GPU tests)
@@ -1497,19 +1471,19 @@ def _need_wgmma(path="wgmma"):
             pytest.skip("the wgmma path needs an NVIDIA sm_90 GPU")
 
 
-def _spy_sm90_functions(monkeypatch, mm) -> list:
+def _spy_sm90_functions(monkeypatch) -> list:
     """The names qmatmul asks of the sm_90a module from now on, in order."""
     names = []
-    real = mm._sm90_function
+    real = rt._sm90_function
 
     def spy(name):
         names.append(name)
         return real(name)
-    monkeypatch.setattr(mm, "_sm90_function", spy)
+    monkeypatch.setattr(rt, "_sm90_function", spy)
     return names
 
 
-def _force_wgmma_plan(monkeypatch, mm, width, split: bool, tma: bool):
+def _force_wgmma_plan(monkeypatch, width, split: bool, tma: bool):
     """Force the wgmma plan to thread blocks of ``width`` activation rows (64,
     128, 256; "256_r64" / "256_r64x2": 64 weight rows, one warpgroup or two
     taking turns over K) split over K as far as K allows (one group of 4
@@ -1518,26 +1492,26 @@ def _force_wgmma_plan(monkeypatch, mm, width, split: bool, tma: bool):
     from cupyquant.gpu import tensor_map
     if tma and not tensor_map.available():
         pytest.skip("the CUDA driver cannot encode TMA tensor maps")
-    monkeypatch.setattr(mm, "WGMMA_TMA", tma)
-    monkeypatch.setattr(mm, "WGMMA_R64", False)
+    monkeypatch.setattr(wg, "WGMMA_TMA", tma)
+    monkeypatch.setattr(wg, "WGMMA_R64", False)
     if width in ("256_r64", "256_r64x2"):  # the plan forced: the rule is test_wgmma_choice's
-        monkeypatch.setattr(mm, "_wgmma_choice",
+        monkeypatch.setattr(wg, "_wgmma_choice",
                             lambda M, N, K, sms: (64, 256, K // 256 if split else 1, 4 if split else K // 64))
-        monkeypatch.setattr(mm, "WGMMA_R64_WARPGROUPS", 2 if width == "256_r64x2" else 1)
+        monkeypatch.setattr(wg, "WGMMA_R64_WARPGROUPS", 2 if width == "256_r64x2" else 1)
         if not tma:
             width = "256_r64"  # the one-warpgroup kernel: turns over K need TMA
-    monkeypatch.setattr(mm, "WGMMA_WIDE_MIN_ROUNDS", 0 if width == 256 and not split else float("inf"))
-    monkeypatch.setattr(mm, "WGMMA_WIDE_MIN_M", 0)  # 256-row blocks also for M <= 128
-    monkeypatch.setattr(mm, "WGMMA_WIDE_MAX_EXTRA_ROWS", 1 << 30)  # ... and for any M
-    monkeypatch.setattr(mm, "WGMMA_WIDE_SPLIT_MIN_K", 0 if width == 256 else float("inf"))
-    monkeypatch.setattr(mm, "WGMMA_NARROW_MAX_M", 1 << 30 if width == 64 else 0)
+    monkeypatch.setattr(wg, "WGMMA_WIDE_MIN_ROUNDS", 0 if width == 256 and not split else float("inf"))
+    monkeypatch.setattr(wg, "WGMMA_WIDE_MIN_M", 0)  # 256-row blocks also for M <= 128
+    monkeypatch.setattr(wg, "WGMMA_WIDE_MAX_EXTRA_ROWS", 1 << 30)  # ... and for any M
+    monkeypatch.setattr(wg, "WGMMA_WIDE_SPLIT_MIN_K", 0 if width == 256 else float("inf"))
+    monkeypatch.setattr(wg, "WGMMA_NARROW_MAX_M", 1 << 30 if width == 64 else 0)
     for knob in ("WGMMA_SPLIT_MAX_BLOCKS_PER_SM", "WGMMA_SPLIT_MAX_BLOCKS_PER_SM_N64"):
-        monkeypatch.setattr(mm, knob, 1e9 if split else 0)
+        monkeypatch.setattr(wg, knob, 1e9 if split else 0)
     if width == 256 and split:  # the 256-row split rule needs a one-wave grid of 128-row blocks
-        monkeypatch.setattr(mm, "WGMMA_SPLIT_MAX_BLOCKS_PER_SM", -1.0)
-        monkeypatch.setattr(mm, "_wgmma_blocks", lambda M, N, width, rows=128: 1)
-    monkeypatch.setattr(mm, "WGMMA_SPLIT_BLOCKS_PER_SM", 1e9)
-    monkeypatch.setattr(mm, "WGMMA_MIN_STAGES_PER_SPLIT", 4)
+        monkeypatch.setattr(wg, "WGMMA_SPLIT_MAX_BLOCKS_PER_SM", -1.0)
+        monkeypatch.setattr(wg, "_wgmma_blocks", lambda M, N, width, rows=128: 1)
+    monkeypatch.setattr(wg, "WGMMA_SPLIT_BLOCKS_PER_SM", 1e9)
+    monkeypatch.setattr(wg, "WGMMA_MIN_STAGES_PER_SPLIT", 4)
     return width
 
 
@@ -1558,10 +1532,9 @@ def test_wgmma_accuracy(n, k, m, width, split, tma, monkeypatch):
     tiles, outputs poisoned first; float32 and float16 x; the split counters
     left zero for the next launch."""
     _need_wgmma()
-    import cupyquant.qmatmul as mm
-    width = _force_wgmma_plan(monkeypatch, mm, width, split, tma)
-    assert (mm._wgmma_choice(m, n, k, 132)[2] > 1) == (split and k >= 512)
-    launched = _spy_sm90_functions(monkeypatch, mm)
+    width = _force_wgmma_plan(monkeypatch, width, split, tma)
+    assert (wg._wgmma_choice(m, n, k, 132)[2] > 1) == (split and k >= 512)
+    launched = _spy_sm90_functions(monkeypatch)
     rng = np.random.default_rng()
     c = case(n, k)
     for x_dtype, out_dtype in [("float16", None), ("float32", None), ("float16", "float32")]:
@@ -1569,13 +1542,13 @@ def test_wgmma_accuracy(n, k, m, width, split, tma, monkeypatch):
         assert err <= tolerance("wgmma", x_dtype, out_dtype), (x_dtype, out_dtype, err)
     assert launched and all(name.endswith(f"_n{width}") and ("_tma_" in name) == tma for name in launched), \
         launched
-    _assert_counts_zero(mm)
+    _assert_counts_zero()
 
 
-def _assert_counts_zero(mm) -> None:
+def _assert_counts_zero() -> None:
     """The wgmma launches left the current stream's split counters zero."""
     cp = cupy_module()
-    counters = mm._counters.get((cp.cuda.Device().id, cp.cuda.get_current_stream().ptr))
+    counters = rt._counters.get((cp.cuda.Device().id, cp.cuda.get_current_stream().ptr))
     if counters is not None:
         assert int(counters.sum()) == 0, "split counters not left zero"
 
@@ -1603,8 +1576,7 @@ def test_wgmma_half_outputs_through_shared_memory(width, tma, monkeypatch):
     tiles, the last activation tile shifted (64-row blocks, M > 256); fresh
     inputs each round."""
     _need_wgmma()
-    import cupyquant.qmatmul as mm
-    width = _force_wgmma_plan(monkeypatch, mm, width, False, tma)
+    width = _force_wgmma_plan(monkeypatch, width, False, tma)
     cp = cupy_module()
     rng = np.random.default_rng()
     for n, m in ((N_ODD, 300), (1000, 17), (1000, 512)):
@@ -1618,7 +1590,7 @@ def test_wgmma_half_outputs_through_shared_memory(width, tma, monkeypatch):
             assert (cp.asnumpy(y.view(cp.uint16)) == want).all(), (n, m, out_dtype, "fresh output")
             wide = cp.full((m, n + 13), 0x7E00 if out_dtype == "float16" else 0x7FC1, dtype=cp.uint16)
             out = wide.view(cp.dtype(out_dtype))[:, 5:5 + n]  # (as the tail launch's column slice)
-            mm._wgmma(cp, x, c.w, out, n, 1024, cp.cuda.Device().id)
+            wg._wgmma(cp, x, c.w, out, n, 1024, cp.cuda.Device().id)
             got = cp.asnumpy(wide)
             assert (got[:, 5:5 + n] == want).all(), (n, m, out_dtype, "strided output")
             assert (got[:, :5] == got[0, 0]).all() and (got[:, 5 + n:] == got[0, 0]).all(), "wrote outside out"
@@ -1636,31 +1608,30 @@ def test_wgmma_tail_launch(n, width, tma, monkeypatch):
     the split sums' scalar and float4 paths. Outputs poisoned first, float16
     and float32 x."""
     _need_wgmma()
-    import cupyquant.qmatmul as mm
     from cupyquant.gpu import tensor_map
     if tma and not tensor_map.available():
         pytest.skip("the CUDA driver cannot encode TMA tensor maps")
-    monkeypatch.setattr(mm, "WGMMA_TMA", tma)
-    monkeypatch.setattr(mm, "WGMMA_WIDE_MIN_ROUNDS", 0 if width == 256 else float("inf"))
-    monkeypatch.setattr(mm, "WGMMA_WIDE_MIN_M", 0)
-    monkeypatch.setattr(mm, "WGMMA_WIDE_MAX_EXTRA_ROWS", 1 << 30)
-    monkeypatch.setattr(mm, "WGMMA_WIDE_SPLIT_MIN_K", float("inf"))
-    monkeypatch.setattr(mm, "WGMMA_MIN_STAGES_PER_SPLIT", 4)
-    real_info = mm.device_info
-    monkeypatch.setattr(mm, "device_info", lambda dev: dict(real_info(dev), sm_count=8))
+    monkeypatch.setattr(wg, "WGMMA_TMA", tma)
+    monkeypatch.setattr(wg, "WGMMA_WIDE_MIN_ROUNDS", 0 if width == 256 else float("inf"))
+    monkeypatch.setattr(wg, "WGMMA_WIDE_MIN_M", 0)
+    monkeypatch.setattr(wg, "WGMMA_WIDE_MAX_EXTRA_ROWS", 1 << 30)
+    monkeypatch.setattr(wg, "WGMMA_WIDE_SPLIT_MIN_K", float("inf"))
+    monkeypatch.setattr(wg, "WGMMA_MIN_STAGES_PER_SPLIT", 4)
+    real_info = rt.device_info
+    monkeypatch.setattr(rt, "device_info", lambda dev: dict(real_info(dev), sm_count=8))
     m = 600
     tiles = -(-m // width) * 33
     slots = 8 * (2 if width == 128 else 1)
-    assert mm._wgmma_plan(m, n, 4096, 8)[1] == 1 and 0 < tiles % slots <= slots // 2
-    n_main = mm._wgmma_tail(m, n, width, 8)
+    assert wg._wgmma_plan(m, n, 4096, 8)[1] == 1 and 0 < tiles % slots <= slots // 2
+    n_main = wg._wgmma_tail(m, n, width, 8)
     assert n_main == (33 - -(-(tiles % slots) // -(-m // width))) * 128 < n
     launched = []
-    real = mm._wgmma_launch
+    real = wg._wgmma_launch
 
     def spy(cp, x16, wdata, y2, N, K, width, splits, sps, dev, rows=128):
         launched.append((N, splits, y2.shape))
         return real(cp, x16, wdata, y2, N, K, width, splits, sps, dev, rows)
-    monkeypatch.setattr(mm, "_wgmma_launch", spy)
+    monkeypatch.setattr(wg, "_wgmma_launch", spy)
     rng = np.random.default_rng()
     c = case(n, 4096)
     for x_dtype in ("float16", "float32"):
@@ -1669,7 +1640,7 @@ def test_wgmma_tail_launch(n, width, tma, monkeypatch):
         assert err <= tolerance("wgmma", x_dtype, None), (x_dtype, err)
         assert [(N, y_shape) for N, _, y_shape in launched] == [(n_main, (m, n)), (n - n_main, (m, n - n_main))]
         assert launched[0][1] == 1 and launched[1][1] > 1, launched
-    counters = mm._counters.get((cupy_module().cuda.Device().id, cupy_module().cuda.get_current_stream().ptr))
+    counters = rt._counters.get((cupy_module().cuda.Device().id, cupy_module().cuda.get_current_stream().ptr))
     assert counters is not None and int(counters.sum()) == 0, "split counters not left zero"
 
 
@@ -1679,7 +1650,6 @@ def test_wgmma_tensor_maps_or_cp_async(monkeypatch):
     x 144 bytes, unswizzled, rows past N read as zero) where the driver
     encodes them, and none (the cp.async kernel) where it cannot, with the
     reason kept."""
-    import cupyquant.qmatmul as mm
     from cupyquant.gpu import tensor_map
     x16 = types.SimpleNamespace(data=types.SimpleNamespace(ptr=0x10000), device=types.SimpleNamespace(id=0))
     w = 0x200000  # the weights' address
@@ -1689,21 +1659,21 @@ def test_wgmma_tensor_maps_or_cp_async(monkeypatch):
         seen.append((dtype, rank, ptr.value, tuple(dims), tuple(strides), tuple(box), swizzle))
         return 0
     monkeypatch.setattr(tensor_map, "_encode", encode)
-    mm._w_tensor_map.cache_clear()
-    maps = mm._tensor_maps(x16, w, 17, 1000, 4096, 128)
+    wg._w_tensor_map.cache_clear()
+    maps = wg._tensor_maps(x16, w, 17, 1000, 4096, 128)
     assert len(maps) == 2 and all(isinstance(t, tensor_map.TensorMap) for t in maps)
     assert seen == [(6, 2, 0x10000, (4096, 17), (8192,), (64, 24), 3),       # float16, 128-byte swizzle
                     (0, 2, 0x200000, (2304, 1000), (2304,), (144, 128), 0)]  # bytes, no swizzle
     seen.clear()
-    assert len(mm._tensor_maps(x16, w, 600, 1000, 4096, 256)) == 2
+    assert len(wg._tensor_maps(x16, w, 600, 1000, 4096, 256)) == 2
     assert seen == [(6, 2, 0x10000, (4096, 600), (8192,), (64, 256), 3)]    # the weights' map is cached
     monkeypatch.setattr(tensor_map, "_encode", lambda *a: 1)  # CUresult 1: the driver refuses
-    monkeypatch.setattr(mm, "tma_error", {})
-    mm._w_tensor_map.cache_clear()
-    assert mm._tensor_maps(x16, w, 17, 1000, 4096, 128) == () and "CUresult 1" in mm.tma_error[0]
+    monkeypatch.setattr(wg, "tma_error", {})
+    wg._w_tensor_map.cache_clear()
+    assert wg._tensor_maps(x16, w, 17, 1000, 4096, 128) == () and "CUresult 1" in wg.tma_error[0]
     monkeypatch.setattr(tensor_map, "_encode", False)  # no encoder in the driver
-    assert mm._tensor_maps(x16, w, 17, 1000, 4096, 128) == ()
-    mm._w_tensor_map.cache_clear()
+    assert wg._tensor_maps(x16, w, 17, 1000, 4096, 128) == ()
+    wg._w_tensor_map.cache_clear()
 
 
 def test_wgmma_plan():
@@ -1713,58 +1683,57 @@ def test_wgmma_plan():
     256-row blocks split over K where 128-row ones would be one wave and K is
     long. Whole groups of 4 stages a split, at least
     WGMMA_MIN_STAGES_PER_SPLIT."""
-    import cupyquant.qmatmul as mm
-    assert mm._wgmma_plan(512, 128256, 4096, 132) == (256, 1, 64)
-    assert mm._wgmma_plan(512, 14336, 4096, 132) == (256, 1, 64)
-    assert mm._wgmma_plan(1200, 4096, 4096, 132) == (128, 1, 64)     # 320 blocks of 128 x 128
-    assert mm._wgmma_plan(512, 4096, 4096, 132) == (128, 1, 64)      # 128 blocks, K = 4096: no split
-    assert mm._wgmma_plan(384, 4096, 4096, 132) == (128, 1, 64)      # 96 blocks: no split
-    assert mm._wgmma_plan(512, 4096, 14336, 132) == (256, 2, 112)    # 128 blocks, long K: 64 x 2 of 256 rows
-    assert mm._wgmma_plan(384, 4096, 14336, 132) == (256, 2, 112)
-    assert mm._wgmma_plan(1000, 4096, 14336, 132) == (128, 1, 224)   # 256 blocks: two waves already
-    assert mm._wgmma_plan(17, 14336, 4096, 132) == (64, 2, 32)       # 112 blocks of 64 rows: 2 splits
-    assert mm._wgmma_plan(65, 14336, 4096, 132) == (128, 1, 64)      # 112 blocks of 128 rows: none
-    assert mm._wgmma_plan(64, 4096, 14336, 132) == (64, 8, 28)       # 32 blocks (run 9)
-    assert mm._wgmma_plan(128, 4096, 14336, 132) == (128, 8, 28)
-    assert mm._wgmma_plan(256, 4096, 14336, 132) == (128, 4, 56)     # 64 blocks
-    assert mm._wgmma_plan(17, 4096, 4096, 132) == (64, 4, 16)        # 32 blocks, 16 stages a split
-    assert mm._wgmma_plan(17, 128256, 4096, 132) == (64, 1, 64)      # 1002 blocks, but M fits 64 rows
-    assert mm._wgmma_plan(100, 128256, 4096, 132) == (128, 1, 64)
-    assert mm._wgmma_plan(129, 128256, 4096, 132) == (256, 1, 64)
-    assert mm._wgmma_plan(300, 14336, 4096, 132) == (128, 1, 64)     # 256-row blocks: 512 rows for 300
-    assert mm._wgmma_plan(384, 128256, 4096, 132) == (128, 1, 64)
-    assert mm._wgmma_plan(385, 128256, 4096, 132) == (256, 1, 64)
+    assert wg._wgmma_plan(512, 128256, 4096, 132) == (256, 1, 64)
+    assert wg._wgmma_plan(512, 14336, 4096, 132) == (256, 1, 64)
+    assert wg._wgmma_plan(1200, 4096, 4096, 132) == (128, 1, 64)     # 320 blocks of 128 x 128
+    assert wg._wgmma_plan(512, 4096, 4096, 132) == (128, 1, 64)      # 128 blocks, K = 4096: no split
+    assert wg._wgmma_plan(384, 4096, 4096, 132) == (128, 1, 64)      # 96 blocks: no split
+    assert wg._wgmma_plan(512, 4096, 14336, 132) == (256, 2, 112)    # 128 blocks, long K: 64 x 2 of 256 rows
+    assert wg._wgmma_plan(384, 4096, 14336, 132) == (256, 2, 112)
+    assert wg._wgmma_plan(1000, 4096, 14336, 132) == (128, 1, 224)   # 256 blocks: two waves already
+    assert wg._wgmma_plan(17, 14336, 4096, 132) == (64, 2, 32)       # 112 blocks of 64 rows: 2 splits
+    assert wg._wgmma_plan(65, 14336, 4096, 132) == (128, 1, 64)      # 112 blocks of 128 rows: none
+    assert wg._wgmma_plan(64, 4096, 14336, 132) == (64, 8, 28)       # 32 blocks (run 9)
+    assert wg._wgmma_plan(128, 4096, 14336, 132) == (128, 8, 28)
+    assert wg._wgmma_plan(256, 4096, 14336, 132) == (128, 4, 56)     # 64 blocks
+    assert wg._wgmma_plan(17, 4096, 4096, 132) == (64, 4, 16)        # 32 blocks, 16 stages a split
+    assert wg._wgmma_plan(17, 128256, 4096, 132) == (64, 1, 64)      # 1002 blocks, but M fits 64 rows
+    assert wg._wgmma_plan(100, 128256, 4096, 132) == (128, 1, 64)
+    assert wg._wgmma_plan(129, 128256, 4096, 132) == (256, 1, 64)
+    assert wg._wgmma_plan(300, 14336, 4096, 132) == (128, 1, 64)     # 256-row blocks: 512 rows for 300
+    assert wg._wgmma_plan(384, 128256, 4096, 132) == (128, 1, 64)
+    assert wg._wgmma_plan(385, 128256, 4096, 132) == (256, 1, 64)
     for m, n, k in [(17, 4096, 4096), (64, 4096, 14336), (200, 130, 512), (3, 100, 256), (256, 4096, 14336),
                     (40, 8192, 2048), (100, 4096, 14336)]:
-        width, splits, sps = mm._wgmma_plan(m, n, k, 132)
-        assert width == (64 if m <= mm.WGMMA_NARROW_MAX_M else 128)
+        width, splits, sps = wg._wgmma_plan(m, n, k, 132)
+        assert width == (64 if m <= wg.WGMMA_NARROW_MAX_M else 128)
         assert sps % 4 == 0 and splits * sps >= k // 64 > (splits - 1) * sps
-        assert splits == 1 or sps >= mm.WGMMA_MIN_STAGES_PER_SPLIT
+        assert splits == 1 or sps >= wg.WGMMA_MIN_STAGES_PER_SPLIT
         blocks = -(-n // 128) * -(-m // width)
-        assert splits == 1 or blocks * splits <= mm.WGMMA_SPLIT_BLOCKS_PER_SM * 132
+        assert splits == 1 or blocks * splits <= wg.WGMMA_SPLIT_BLOCKS_PER_SM * 132
     # no split with the target at 0, or with both grid limits at 0 (session 14
     # run 10's sanitizer script set the target to 0 and met a division by zero here)
     for knobs in (("WGMMA_SPLIT_BLOCKS_PER_SM",), ("WGMMA_SPLIT_MAX_BLOCKS_PER_SM", "WGMMA_SPLIT_MAX_BLOCKS_PER_SM_N64")):
-        saved = {knob: getattr(mm, knob) for knob in knobs}
+        saved = {knob: getattr(wg, knob) for knob in knobs}
         for knob in knobs:
-            setattr(mm, knob, 0)
+            setattr(wg, knob, 0)
         try:
             for m, n, k in [(1, 1, 256), (17, 4096, 14336), (3, 100, 256), (100, 4096, 14336)]:
-                assert mm._wgmma_plan(m, n, k, 132) == (64 if m <= 64 else 128, 1, k // 64)
+                assert wg._wgmma_plan(m, n, k, 132) == (64 if m <= 64 else 128, 1, k // 64)
         finally:
             for knob, value in saved.items():
-                setattr(mm, knob, value)
+                setattr(wg, knob, value)
     # a split never exceeds the groups of 4 stages K has
     for min_st in (4, 16, 64):
-        saved = mm.WGMMA_MIN_STAGES_PER_SPLIT
-        mm.WGMMA_MIN_STAGES_PER_SPLIT = min_st
+        saved = wg.WGMMA_MIN_STAGES_PER_SPLIT
+        wg.WGMMA_MIN_STAGES_PER_SPLIT = min_st
         try:
             for k in (256, 512, 4096, 14336):
                 for m, n in [(1, 128), (300, 4096)]:
-                    width, splits, sps = mm._wgmma_plan(m, n, k, 132)
+                    width, splits, sps = wg._wgmma_plan(m, n, k, 132)
                     assert splits >= 1 and sps % 4 == 0 and splits * sps >= k // 64 > (splits - 1) * sps
         finally:
-            mm.WGMMA_MIN_STAGES_PER_SPLIT = saved
+            wg.WGMMA_MIN_STAGES_PER_SPLIT = saved
 
 
 def test_wgmma_choice(monkeypatch):
@@ -1772,33 +1741,32 @@ def test_wgmma_choice(monkeypatch):
     split in two over K) make one wave of 0.75-1 an SM above WGMMA_WIDE_MIN_M
     rows and K <= WGMMA_R64_MAX_K; everywhere else the 128-row plan of
     _wgmma_plan."""
-    import cupyquant.qmatmul as mm
-    assert mm._wgmma_choice(512, 4096, 4096, 132) == (64, 256, 1, 64)     # 64 x 2 = 128 blocks
-    assert mm._wgmma_choice(384, 4096, 4096, 132) == (64, 256, 1, 64)
-    assert mm._wgmma_choice(512, 4160, 4096, 132) == (64, 256, 1, 64)     # 65 x 2 = 130
-    assert mm._wgmma_choice(512, 4352, 4096, 132) == (128, 128, 1, 64)    # 68 x 2 = 136: two waves
-    assert mm._wgmma_choice(256, 4096, 4096, 132) == (64, 256, 2, 32)     # 64 blocks, split in two
-    assert mm._wgmma_choice(256, 2048, 4096, 132) == (128,) + mm._wgmma_plan(256, 2048, 4096, 132)  # 32 x 2
-    assert mm._wgmma_choice(128, 8192, 4096, 132) == (128,) + mm._wgmma_plan(128, 8192, 4096, 132)  # M <= 128
-    assert mm._wgmma_choice(1000, 4096, 4096, 132) == (128, 128, 1, 64)   # 256 blocks
-    assert mm._wgmma_choice(512, 14336, 4096, 132) == (128, 256, 1, 64)
-    assert mm._wgmma_choice(512, 4096, 14336, 132) == (128, 256, 2, 112)  # long K: the 128-row plan
+    assert wg._wgmma_choice(512, 4096, 4096, 132) == (64, 256, 1, 64)     # 64 x 2 = 128 blocks
+    assert wg._wgmma_choice(384, 4096, 4096, 132) == (64, 256, 1, 64)
+    assert wg._wgmma_choice(512, 4160, 4096, 132) == (64, 256, 1, 64)     # 65 x 2 = 130
+    assert wg._wgmma_choice(512, 4352, 4096, 132) == (128, 128, 1, 64)    # 68 x 2 = 136: two waves
+    assert wg._wgmma_choice(256, 4096, 4096, 132) == (64, 256, 2, 32)     # 64 blocks, split in two
+    assert wg._wgmma_choice(256, 2048, 4096, 132) == (128,) + wg._wgmma_plan(256, 2048, 4096, 132)  # 32 x 2
+    assert wg._wgmma_choice(128, 8192, 4096, 132) == (128,) + wg._wgmma_plan(128, 8192, 4096, 132)  # M <= 128
+    assert wg._wgmma_choice(1000, 4096, 4096, 132) == (128, 128, 1, 64)   # 256 blocks
+    assert wg._wgmma_choice(512, 14336, 4096, 132) == (128, 256, 1, 64)
+    assert wg._wgmma_choice(512, 4096, 14336, 132) == (128, 256, 2, 112)  # long K: the 128-row plan
     for m, n, k in [(512, 4096, 4096), (300, 4096, 2048), (17, 4096, 4096), (600, 100, 256)]:
-        rows, width, splits, sps = mm._wgmma_choice(m, n, k, 132)
+        rows, width, splits, sps = wg._wgmma_choice(m, n, k, 132)
         assert sps % 4 == 0 and splits * sps >= k // 64 > (splits - 1) * sps
-        assert rows == 128 or (width == 256 and 0.75 * 132 <= splits * mm._wgmma_blocks(m, n, 256, 64) <= 132)
-    monkeypatch.setattr(mm, "WGMMA_R64", False)
-    assert mm._wgmma_choice(512, 4096, 4096, 132) == (128, 128, 1, 64)
-    monkeypatch.setattr(mm, "WGMMA_R64", True)
-    assert mm._wgmma_choice(512, 4096, 2048, 132) == (128, 128, 1, 32)    # K < WGMMA_SPLIT_MIN_K
-    assert mm._wgmma_choice(512, 4096, 6144, 132) == (64, 256, 1, 96)
-    assert mm._wgmma_choice(512, 4096, 8192, 132) == (128, 256, 2, 64)    # K > WGMMA_R64_MAX_K
-    monkeypatch.setattr(mm, "WGMMA_R64_MAX_K", 8192)
-    assert mm._wgmma_choice(512, 4096, 8192, 132) == (64, 256, 1, 128)
-    monkeypatch.setattr(mm, "WGMMA_SPLIT_MIN_K", 1024)
-    assert mm._wgmma_choice(512, 4096, 2048, 132) == (64, 256, 1, 32)
-    assert mm._wgmma_choice(256, 4096, 2048, 132) == (64, 256, 2, 16)
-    assert mm._wgmma_choice(256, 4096, 1024, 132) == (128,) + mm._wgmma_plan(256, 4096, 1024, 132)  # no 2 splits
+        assert rows == 128 or (width == 256 and 0.75 * 132 <= splits * wg._wgmma_blocks(m, n, 256, 64) <= 132)
+    monkeypatch.setattr(wg, "WGMMA_R64", False)
+    assert wg._wgmma_choice(512, 4096, 4096, 132) == (128, 128, 1, 64)
+    monkeypatch.setattr(wg, "WGMMA_R64", True)
+    assert wg._wgmma_choice(512, 4096, 2048, 132) == (128, 128, 1, 32)    # K < WGMMA_SPLIT_MIN_K
+    assert wg._wgmma_choice(512, 4096, 6144, 132) == (64, 256, 1, 96)
+    assert wg._wgmma_choice(512, 4096, 8192, 132) == (128, 256, 2, 64)    # K > WGMMA_R64_MAX_K
+    monkeypatch.setattr(wg, "WGMMA_R64_MAX_K", 8192)
+    assert wg._wgmma_choice(512, 4096, 8192, 132) == (64, 256, 1, 128)
+    monkeypatch.setattr(wg, "WGMMA_SPLIT_MIN_K", 1024)
+    assert wg._wgmma_choice(512, 4096, 2048, 132) == (64, 256, 1, 32)
+    assert wg._wgmma_choice(256, 4096, 2048, 132) == (64, 256, 2, 16)
+    assert wg._wgmma_choice(256, 4096, 1024, 132) == (128,) + wg._wgmma_plan(256, 4096, 1024, 132)  # no 2 splits
 
 
 def test_forced_mv_geometry_without_kernel(monkeypatch):
@@ -1806,20 +1774,19 @@ def test_forced_mv_geometry_without_kernel(monkeypatch):
     launch (float16 x_shared at (16, 32, 3)) is a clear ValueError before any
     GPU call, not CUDA_ERROR_NOT_FOUND; a compiled one passes the check."""
     import cupyquant.matmul_kernels as mk
-    import cupyquant.qmatmul as mm
     fake_cp = types.SimpleNamespace(float32=np.dtype(np.float32))
-    monkeypatch.setattr(mm, "MV_GEOMETRY", (16, 32, 3))
+    monkeypatch.setattr(mv_plan, "MV_GEOMETRY", (16, 32, 3))
     with pytest.raises(ValueError, match=r"MV_GEOMETRY = \(16, 32, 3\) has no compiled kernel cq_q4_0_mv"):
-        mm._mv_plan(fake_cp, np.dtype(np.float16), np.dtype(np.float16), 2, 448, 256, 1, 132)
-    monkeypatch.setattr(mm, "MV_GEOMETRY", mk.MV_GEOMETRIES[1])
+        mv_plan._mv_plan(fake_cp, np.dtype(np.float16), np.dtype(np.float16), 2, 448, 256, 1, 132)
+    monkeypatch.setattr(mv_plan, "MV_GEOMETRY", mk.MV_GEOMETRIES[1])
     reached = []
 
     def no_gpu(cp, name, smem, function=None):
         reached.append(name)
         raise RuntimeError("no GPU here")
-    monkeypatch.setattr(mm, "_kernel_with_smem", no_gpu)
+    monkeypatch.setattr(rt, "_kernel_with_smem", no_gpu)
     with pytest.raises(RuntimeError, match="no GPU here"):
-        mm._mv_plan(fake_cp, np.dtype(np.float16), np.dtype(np.float16), 2, 448, 256, 1, 132)
+        mv_plan._mv_plan(fake_cp, np.dtype(np.float16), np.dtype(np.float16), 2, 448, 256, 1, 132)
     assert reached and reached[0] in mk.all_kernel_names()
 
 
@@ -1827,35 +1794,33 @@ def test_wgmma_tail_rows(monkeypatch):
     """The unsplit launch keeps whole waves where the last one would fill at
     most half the resident slots (one block of 256 rows an SM, two of 64 or
     128); the rest of the weight rows go to a split launch."""
-    import cupyquant.qmatmul as mm
-    assert mm._wgmma_tail(512, 128256, 256, 132) == 990 * 128   # 2004 blocks: 15 waves + 24
-    assert mm._wgmma_tail(1000, 128256, 256, 132) == 990 * 128  # 4008 blocks: 30 waves + 48
-    assert mm._wgmma_tail(512, 14336, 256, 132) == 14336        # 224 blocks: last wave 92 of 132
-    assert mm._wgmma_tail(512, 4096, 128, 132) == 4096          # one wave
-    assert mm._wgmma_tail(17, 128256, 64, 132) == 128256        # 1002 blocks, 2 an SM: last wave 210 of 264
-    assert mm._wgmma_tail(200, 8448, 128, 132) == 8448          # 132 blocks: one wave
-    assert mm._wgmma_tail(200, 34000, 128, 132) == 264 * 128  # 266 tiles x 2 = 532 blocks: 2 waves + 4
+    assert wg._wgmma_tail(512, 128256, 256, 132) == 990 * 128   # 2004 blocks: 15 waves + 24
+    assert wg._wgmma_tail(1000, 128256, 256, 132) == 990 * 128  # 4008 blocks: 30 waves + 48
+    assert wg._wgmma_tail(512, 14336, 256, 132) == 14336        # 224 blocks: last wave 92 of 132
+    assert wg._wgmma_tail(512, 4096, 128, 132) == 4096          # one wave
+    assert wg._wgmma_tail(17, 128256, 64, 132) == 128256        # 1002 blocks, 2 an SM: last wave 210 of 264
+    assert wg._wgmma_tail(200, 8448, 128, 132) == 8448          # 132 blocks: one wave
+    assert wg._wgmma_tail(200, 34000, 128, 132) == 264 * 128  # 266 tiles x 2 = 532 blocks: 2 waves + 4
     for m, n, width in [(512, 128256, 256), (300, 70000, 128), (64, 50000, 64), (1, 1, 64)]:
-        rows = mm._wgmma_tail(m, n, width, 132)
+        rows = wg._wgmma_tail(m, n, width, 132)
         assert rows == n or (rows % 128 == 0 and 0 < rows < n)
-    monkeypatch.setattr(mm, "WGMMA_TAIL", False)
-    assert mm._wgmma_tail(512, 128256, 256, 132) == 128256
+    monkeypatch.setattr(wg, "WGMMA_TAIL", False)
+    assert wg._wgmma_tail(512, 128256, 256, 132) == 128256
 
 
 def test_wgmma_chosen_where_it_splits(monkeypatch):
     """The auto path takes the wgmma kernel on small grids exactly where its
     plan splits K (K >= WGMMA_SPLIT_MIN_K): 4096^2 at M = 17 (4 splits), not
     K = 2048 (matrix-vector / dequantize + GEMM as before)."""
-    import cupyquant.qmatmul as mm
-    monkeypatch.setattr(mm, "_tensor_cores", lambda dev: True)
-    monkeypatch.setattr(mm, "wgmma_available", lambda dev: True)
-    monkeypatch.setattr(mm, "device_info", lambda dev: {"sm_count": 132})
-    assert mm.choose_path(17, "float16", 0, 4096, 4096) == "wgmma"
-    assert mm.choose_path(384, "float16", 0, 4096, 14336) == "wgmma"   # 256-row blocks, 2 splits
-    assert mm.choose_path(17, "float16", 0, 4096, 2048) == "matvec"
-    assert mm.choose_path(200, "float16", 0, 4096, 2048) == mm.NVIDIA_LARGE_M_PATH
-    assert mm.choose_path(16, "float16", 0, 4096, 4096) == "matvec"    # one pass of the matrix-vector kernel
-    assert mm.choose_path(17, "float16", 0, 14336, 4096) == "wgmma"   # 112 blocks: large enough
+    monkeypatch.setattr(dispatch, "_tensor_cores", lambda dev: True)
+    monkeypatch.setattr(wg, "wgmma_available", lambda dev: True)
+    monkeypatch.setattr(rt, "device_info", lambda dev: {"sm_count": 132})
+    assert dispatch.choose_path(17, "float16", 0, 4096, 4096) == "wgmma"
+    assert dispatch.choose_path(384, "float16", 0, 4096, 14336) == "wgmma"   # 256-row blocks, 2 splits
+    assert dispatch.choose_path(17, "float16", 0, 4096, 2048) == "matvec"
+    assert dispatch.choose_path(200, "float16", 0, 4096, 2048) == dispatch.NVIDIA_LARGE_M_PATH
+    assert dispatch.choose_path(16, "float16", 0, 4096, 4096) == "matvec"    # one pass of the matrix-vector kernel
+    assert dispatch.choose_path(17, "float16", 0, 14336, 4096) == "wgmma"   # 112 blocks: large enough
 
 
 @gpu
@@ -1990,8 +1955,7 @@ def test_matvec_nonfinite_activations(path, x_shared, monkeypatch):
     outputs NaN and leaves the other rows finite (the tensor-core kernel's
     float16 parts: x_shared, a scale a K split, or not, a scale a row)."""
     _need_tensor_cores(path)
-    import cupyquant.qmatmul as mm
-    _x_shared_everywhere(monkeypatch, mm, x_shared)
+    _x_shared_everywhere(monkeypatch, x_shared)
     rng = np.random.default_rng(17)
     c = case(N_ODD, 512)
     x = rng.standard_normal((4, 512)).astype(np.float32)
@@ -2014,9 +1978,8 @@ def test_matvec_f16tc_float32_activation_range(n, k, x_shared, monkeypatch):
     float64, against that row's own norm (a row scaled wrongly would vanish
     in the norm of the whole result)."""
     _need_tensor_cores("matvec_f16tc")
-    import cupyquant.qmatmul as mm
-    _x_shared_everywhere(monkeypatch, mm, x_shared)
-    launched = _spy_launches(monkeypatch, mm)
+    _x_shared_everywhere(monkeypatch, x_shared)
+    launched = _spy_launches(monkeypatch)
     rng = np.random.default_rng(23)
     c = case(n, k)
     for m in (1, 4, 8):
@@ -2036,22 +1999,21 @@ def test_matvec_f16tc_float32_activation_range(n, k, x_shared, monkeypatch):
 @gpu
 def test_matvec_auto_uses_int8_where_configured(monkeypatch):
     """path="matvec" on sm_80+: the int8 kernel for the rows of MATVEC_INT8_M."""
-    import cupyquant.qmatmul as mm
     _need_tensor_cores("matvec_int8")
     calls = []
-    monkeypatch.setattr(mm, "_matvec_int8", lambda *a: calls.append("int8"))
-    monkeypatch.setattr(mm, "_matvec_tc", lambda *a: calls.append("f16tc"))
+    monkeypatch.setattr(matvec, "_matvec_int8", lambda *a: calls.append("int8"))
+    monkeypatch.setattr(matvec, "_matvec_tc", lambda *a: calls.append("f16tc"))
     cp = cupy_module()
     c = case(N_ODD, 512)
-    monkeypatch.setattr(mm, "MATVEC_INT8_M", {"float32": (2, 8)})
+    monkeypatch.setattr(matvec, "MATVEC_INT8_M", {"float32": (2, 8)})
     for m in (1, 2, 8, 9):
         matmul(cp.zeros((m, 512), cp.float32), c.w, path="matvec")
     matmul(cp.zeros((4, 512), cp.float16), c.w, path="matvec")
     assert calls == ["f16tc", "int8", "int8", "f16tc", "f16tc"]
 
 
-def _fake_occupancy_by_smem(monkeypatch, mm) -> dict:
-    """Fake qmatmul._occupancy: thread blocks an SM from the dynamic shared
+def _fake_occupancy_by_smem(monkeypatch) -> dict:
+    """Fake qmatmul.runtime._occupancy: thread blocks an SM from the dynamic shared
     memory (228 KiB an SM as on the H200, 1 KiB of it reserved a thread
     block), at most 5, and for a build with a register bound at most that
     bound, or what the returned dict (bound -> thread blocks) says."""
@@ -2061,7 +2023,7 @@ def _fake_occupancy_by_smem(monkeypatch, mm) -> dict:
         by_smem = min(5, (228 << 10) // (smem + 1024))
         bound = _reg_bound(kern.name)
         return by_smem if bound is None else min(by_smem, reg_limit.get(bound, bound))
-    monkeypatch.setattr(mm, "_occupancy", occupancy)
+    monkeypatch.setattr(rt, "_occupancy", occupancy)
     return reg_limit
 
 
@@ -2073,14 +2035,13 @@ def test_mv_plan_queue_reg_bound(monkeypatch):
     that occupancy, for one row and with MV_XS_QUEUE_REG_BOUND off (CPU only:
     occupancy faked, _fake_occupancy_by_smem)."""
     import cupyquant.matmul_kernels as mk
-    import cupyquant.qmatmul as mm
     fake_cp = types.SimpleNamespace(float32=np.dtype(np.float32))
-    _stub_kernel_builds(monkeypatch, mm)
-    reg_limit = _fake_occupancy_by_smem(monkeypatch, mm)
+    _stub_kernel_builds(monkeypatch)
+    reg_limit = _fake_occupancy_by_smem(monkeypatch)
     f16 = np.dtype(np.float16)
 
     def plan(m, tiles=8016, nb=128):  # 128256 rows, K = 4096 (128 blocks), 132 SMs
-        kern, _, smem, grid_x, splits, _, x_shared, _ = mm._mv_plan(fake_cp, f16, f16, m, nb, tiles, 1, 132)
+        kern, _, smem, grid_x, splits, _, x_shared, _ = mv_plan._mv_plan(fake_cp, f16, f16, m, nb, tiles, 1, 132)
         assert x_shared
         assert kern.name in mk.all_kernel_names(), kern.name
         return kern.name.replace("cq_q4_0_mv_tc_f16_f16_n1_r16_k64_s2", ""), grid_x, splits
@@ -2097,7 +2058,7 @@ def test_mv_plan_queue_reg_bound(monkeypatch):
     assert plan(4, tiles=100)[0] == "_xs"         # no queue: a thread block a tile (or split)
     reg_limit[2] = 1                              # a build that would lose occupancy
     assert plan(8) == ("_xsqc", 264, 1)
-    monkeypatch.setattr(mm, "MV_XS_QUEUE_REG_BOUND", False)
+    monkeypatch.setattr(mv_plan, "MV_XS_QUEUE_REG_BOUND", False)
     assert plan(8) == ("_xsqc", 264, 1)
     assert plan(4) == ("_xsq", 396, 1)
     with pytest.raises(ValueError, match="reg_bound"):
@@ -2116,15 +2077,14 @@ def test_mv_plan_unqueued_reg_bound(monkeypatch):
     _fake_occupancy_by_smem;
     float32 x kept off the queue kernel, MV_F32_QUEUE_ROWS)."""
     import cupyquant.matmul_kernels as mk
-    import cupyquant.qmatmul as mm
     fake_cp = types.SimpleNamespace(float32=np.dtype(np.float32))
-    _stub_kernel_builds(monkeypatch, mm)
-    reg_limit = _fake_occupancy_by_smem(monkeypatch, mm)
-    monkeypatch.setattr(mm, "MV_F32_QUEUE_ROWS", (0, 0))
+    _stub_kernel_builds(monkeypatch)
+    reg_limit = _fake_occupancy_by_smem(monkeypatch)
+    monkeypatch.setattr(mv_plan, "MV_F32_QUEUE_ROWS", (0, 0))
     f16, f32 = np.dtype(np.float16), np.dtype(np.float32)
 
     def plan(x_dtype, m, tiles, nb=128):  # K = 4096 (128 blocks), 132 SMs
-        kern, geo, _, grid_x, splits, _, x_shared, _ = mm._mv_plan(fake_cp, x_dtype, x_dtype, m, nb, tiles, 1, 132)
+        kern, geo, _, grid_x, splits, _, x_shared, _ = mv_plan._mv_plan(fake_cp, x_dtype, x_dtype, m, nb, tiles, 1, 132)
         assert x_shared and geo == mk.MV_GEOMETRIES[1]
         assert kern.name in mk.all_kernel_names(), kern.name
         return kern.name.split("_s2")[-1], grid_x, splits
@@ -2143,7 +2103,7 @@ def test_mv_plan_unqueued_reg_bound(monkeypatch):
     reg_limit[3] = 2                                # the build would not keep 3 an SM resident
     assert plan(f32, 2, 896) == ("_xs", 396, 1)
     reg_limit.clear()
-    monkeypatch.setattr(mm, "MV_XS_UNQUEUED_REG_BOUND", False)
+    monkeypatch.setattr(mv_plan, "MV_XS_UNQUEUED_REG_BOUND", False)
     assert plan(f32, 2, 896) == ("_xs", 396, 1)
     with pytest.raises(ValueError, match="reg_bound"):
         mk.mv_tc_name(f32, f16, 1, mk.MV_GEOMETRIES[0], x_shared=True, reg_bound=2)
@@ -2167,21 +2127,20 @@ def test_mv_plan_f32_queue(monkeypatch):
     (CPU only: occupancy faked from the shared memory as in
     test_mv_plan_queue_reg_bound)."""
     import cupyquant.matmul_kernels as mk
-    import cupyquant.qmatmul as mm
     fake_cp = types.SimpleNamespace(float32=np.dtype(np.float32))
-    _stub_kernel_builds(monkeypatch, mm)
-    _fake_occupancy_by_smem(monkeypatch, mm)
+    _stub_kernel_builds(monkeypatch)
+    _fake_occupancy_by_smem(monkeypatch)
     f32 = np.dtype(np.float32)
 
     def plan(m, tiles=8016, nb=128):  # 128256 rows, K = 4096 (128 blocks), 132 SMs
-        kern, geo, _, grid_x, splits, _, x_shared, _ = mm._mv_plan(fake_cp, f32, f32, m, nb, tiles, 1, 132)
+        kern, geo, _, grid_x, splits, _, x_shared, _ = mv_plan._mv_plan(fake_cp, f32, f32, m, nb, tiles, 1, 132)
         assert kern.name in mk.all_kernel_names(), kern.name
         return kern.name.replace("cq_q4_0_mv_tc_f32_f32_n1_", ""), grid_x, splits, x_shared
 
-    assert mm.MV_F32_QUEUE_ROWS == (2, 4)                  # shipped: M = 1 is faster without (session 39)
+    assert mv_plan.MV_F32_QUEUE_ROWS == (2, 4)                  # shipped: M = 1 is faster without (session 39)
     assert plan(1) == ("r16_k64_s2_xs", 528, 1, True)
     assert plan(2) == ("r16_k64_s2_xsqb3", 396, 1, True)   # 32 KiB of records: 3 an SM
-    monkeypatch.setattr(mm, "MV_F32_QUEUE_ROWS", (1, 4))
+    monkeypatch.setattr(mv_plan, "MV_F32_QUEUE_ROWS", (1, 4))
     assert plan(1) == ("r16_k64_s2_xsq", 528, 1, True)     # 16 KiB: 4 an SM
     assert plan(2) == ("r16_k64_s2_xsqb3", 396, 1, True)
     assert plan(3) == ("r16_k64_s2_xsqb2", 264, 1, True)   # 48 KiB: 2
@@ -2189,11 +2148,11 @@ def test_mv_plan_f32_queue(monkeypatch):
     assert plan(4, tiles=896) == ("r16_k64_s2_xsqb2", 264, 1, True)   # 14336 rows
     assert plan(2, tiles=256) == ("r16_k64_s2_xs", 256, 1, True)      # one wave: no queue
     assert plan(3, tiles=256)[0] == "r16_k32_s3_xs"                   # ... and (16, 32, 3) as before
-    monkeypatch.setattr(mm, "MV_F32_QUEUE_ROWS", (2, 3))
+    monkeypatch.setattr(mv_plan, "MV_F32_QUEUE_ROWS", (2, 3))
     assert plan(1) == ("r16_k64_s2_xs", 528, 1, True)
     assert plan(3) == ("r16_k64_s2_xsqb2", 264, 1, True)
     assert plan(4)[3] is False                              # 64 KiB: no x_shared without the queue
-    monkeypatch.setattr(mm, "MV_XS_QUEUE_KERNEL", ("float16",))
+    monkeypatch.setattr(mv_plan, "MV_XS_QUEUE_KERNEL", ("float16",))
     assert plan(2) == ("r16_k64_s2_xsb3", 396, 1, True)    # the unqueued kernel's bounded build
     assert plan(3)[3] is False
 
@@ -2210,16 +2169,15 @@ def test_mv_plan_f32_one_row_long_k(monkeypatch):
     keep "_xs"; two rows keep (16, 32, 3) (CPU only: occupancy faked from
     the shared memory, _fake_occupancy_by_smem)."""
     import cupyquant.matmul_kernels as mk
-    import cupyquant.qmatmul as mm
     fake_cp = types.SimpleNamespace(float32=np.dtype(np.float32),
                                     cuda=types.SimpleNamespace(Device=lambda: types.SimpleNamespace(id=0)))
-    _stub_kernel_builds(monkeypatch, mm)
-    _fake_occupancy_by_smem(monkeypatch, mm)
-    monkeypatch.setattr(mm, "clusters_usable", lambda dev: False)  # (two rows at long K: the makespan split)
+    _stub_kernel_builds(monkeypatch)
+    _fake_occupancy_by_smem(monkeypatch)
+    monkeypatch.setattr(rt, "clusters_usable", lambda dev: False)  # (two rows at long K: the makespan split)
     f32 = np.dtype(np.float32)
 
     def plan(rows, k, m=1):  # 132 SMs
-        kern, _, _, grid_x, splits, _, x_shared, _ = mm._mv_plan(fake_cp, f32, f32, m, k // 32, rows // 16, 1, 132)
+        kern, _, _, grid_x, splits, _, x_shared, _ = mv_plan._mv_plan(fake_cp, f32, f32, m, k // 32, rows // 16, 1, 132)
         assert kern.name in mk.all_kernel_names(), kern.name
         return kern.name.replace("cq_q4_0_mv_tc_f32_f32_n1_", ""), grid_x, splits
 
@@ -2228,12 +2186,12 @@ def test_mv_plan_f32_one_row_long_k(monkeypatch):
     for k in (12288, 13312, 14336):
         assert plan(4096, k) == ("r16_k64_s2_xs", 256, 1), k
     assert plan(4096, 6144, m=2)[0] == "r16_k32_s3_xs"                 # 48 KiB, 2 an SM either way
-    assert mm.MV_F32_ONE_ROW_QUEUE_MIN_ROUNDS == 1.33
+    assert mv_plan.MV_F32_ONE_ROW_QUEUE_MIN_ROUNDS == 1.33
     assert plan(5120, 13824) == ("r16_k64_s2", 320, 1)            # 1.21 rounds: x from global memory
     for rows in (6144, 8192, 14336):                                # 1.45 - 3.39 rounds
         assert plan(rows, 14336) == ("r16_k64_s2_xsqb2", 264, 1), rows
     assert plan(14336, 4096) == ("r16_k64_s2_xs", 528, 1)          # 16 KiB of records: 4 an SM
-    monkeypatch.setattr(mm, "MV_F32_ONE_ROW_QUEUE_MIN_ROUNDS", 0)
+    monkeypatch.setattr(mv_plan, "MV_F32_ONE_ROW_QUEUE_MIN_ROUNDS", 0)
     assert plan(8192, 14336) == ("r16_k64_s2", 512, 1)
 
 
@@ -2248,14 +2206,13 @@ def test_mv_plan_queue_kernel(monkeypatch):
     MV_XS_COPY_FILL_FROM_M rows, "_xsq1c" where the tiles per thread block
     fall in MV_ONE_ROW_COPY_FILL_BAND (CPU only: occupancy
     faked at 5 an SM)."""
-    import cupyquant.qmatmul as mm
     fake_cp = types.SimpleNamespace(float32=np.dtype(np.float32))
-    _stub_kernel_builds(monkeypatch, mm)
-    monkeypatch.setattr(mm, "_occupancy", lambda cp, kern, smem: 5)
+    _stub_kernel_builds(monkeypatch)
+    monkeypatch.setattr(rt, "_occupancy", lambda cp, kern, smem: 5)
     f16, f32 = np.dtype(np.float16), np.dtype(np.float32)
 
     def plan(x_dtype, m, tiles):  # K = 4096 (128 blocks), 132 SMs
-        kern, _, _, grid_x, splits, _, x_shared, _ = mm._mv_plan(fake_cp, x_dtype, f16, m, 128, tiles, 1, 132)
+        kern, _, _, grid_x, splits, _, x_shared, _ = mv_plan._mv_plan(fake_cp, x_dtype, f16, m, 128, tiles, 1, 132)
         assert x_shared
         return kern.name.replace("cq_q4_0_mv_tc_", ""), grid_x, splits
     assert plan(f16, 1, 8016) == ("f16_f16_n1_r16_k64_s2_xsq1", 660, 1)  # 128256 rows, one x row
@@ -2272,15 +2229,15 @@ def test_mv_plan_queue_kernel(monkeypatch):
     assert plan(f16, 3, 256) == ("f16_f16_n1_r16_k64_s2_xs", 256, 1)
     assert plan(f32, 1, 8016)[0] == "f32_f16_n1_r16_k64_s2_xs"   # (test_mv_plan_f32_queue)
     assert plan(f32, 2, 8016)[0] == "f32_f16_n1_r16_k64_s2_xsq"
-    monkeypatch.setattr(mm, "MV_ONE_ROW_KERNEL", False)
+    monkeypatch.setattr(mv_plan, "MV_ONE_ROW_KERNEL", False)
     assert plan(f16, 1, 8016) == ("f16_f16_n1_r16_k64_s2_xsq", 660, 1)
     assert plan(f16, 1, 256) == ("f16_f16_n1_r16_k64_s2_xs", 256, 1)
     assert plan(f16, 1, 896) == ("f16_f16_n1_r16_k64_s2_xsq", 660, 1)
-    monkeypatch.setattr(mm, "MV_ONE_ROW_KERNEL", True)
-    monkeypatch.setattr(mm, "MV_XS_COPY_FILL_FROM_M", 99)
-    monkeypatch.setattr(mm, "MV_ONE_ROW_COPY_FILL_BAND", (0, 0))
+    monkeypatch.setattr(mv_plan, "MV_ONE_ROW_KERNEL", True)
+    monkeypatch.setattr(mv_plan, "MV_XS_COPY_FILL_FROM_M", 99)
+    monkeypatch.setattr(mv_plan, "MV_ONE_ROW_COPY_FILL_BAND", (0, 0))
     assert plan(f16, 8, 896) == ("f16_f16_n1_r16_k64_s2_xsq", 660, 1)
     assert plan(f16, 1, 896) == ("f16_f16_n1_r16_k64_s2_xsq1", 660, 1)
-    monkeypatch.setattr(mm, "MV_XS_QUEUE_KERNEL", ())
+    monkeypatch.setattr(mv_plan, "MV_XS_QUEUE_KERNEL", ())
     assert plan(f16, 1, 8016) == ("f16_f16_n1_r16_k64_s2_xs1", 660, 1)
     assert plan(f16, 2, 8016) == ("f16_f16_n1_r16_k64_s2_xs", 660, 1)

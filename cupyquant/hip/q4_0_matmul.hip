@@ -135,7 +135,7 @@ __device__ __forceinline__ void cq_mv_records_f16x2(const float* src, float scal
 }
 
 // The x_shared fill of the queue kernels' "c" builds ("_xsqc", CP in
-// cq_mv_fill_x; the host takes them from qmatmul.MV_XS_COPY_FILL_FROM_M float16
+// cq_mv_fill_x; the host takes them from qmatmul.mv_plan.MV_XS_COPY_FILL_FROM_M float16
 // rows) copies x raw into the records' place with cp.async, every copy of a
 // thread issued at once, and then makes the records in shared memory. At M = 8
 // (16 records a thread at K = 4096) the loop of global loads took 6.3 of
@@ -271,7 +271,7 @@ __device__ __forceinline__ void cq_mv_prefetch_first(const cq_u8* w, cq_i64 row_
 //   after the stage's barrier. 14336 x 4096 13.0-13.1 against 13.6-14.3 us,
 //   but it spills the same 24 bytes, which every later tile pays: 128256 x
 //   4096 83.6-87.6 against 81.5-82.4 (run 3). The host takes it only in the
-//   band of tiles per thread block where it won (qmatmul.MV_ONE_ROW_COPY_FILL_BAND).
+//   band of tiles per thread block where it won (qmatmul.mv_plan.MV_ONE_ROW_COPY_FILL_BAND).
 #ifndef CQ_MV_XS_STAGED_FILL
 #define CQ_MV_XS_STAGED_FILL 1
 #endif
@@ -1156,7 +1156,7 @@ __device__ __forceinline__ void cq_mm_gen(const cq_u8* __restrict__ w, cq_i64 ro
 // their records leave room for only that many thread blocks an SM (float16
 // x, M = 5-8 / 3-4 at K = 4096), CQ_MV_MIN_BLOCKS's 48 registers a thread
 // only cost spills ("_xsqc": 12 bytes with the device's NVRTC 13.0) and
-// scheduling freedom; qmatmul.MV_XS_QUEUE_REG_BOUND picks them. H200, us,
+// scheduling freedom; qmatmul.mv_plan.MV_XS_QUEUE_REG_BOUND picks them. H200, us,
 // two rounds (notes/h200_s35 run 4): 128256 x 4096 M = 8 106.4-106.6 against
 // 117.4-117.5, M = 6 105.4-105.8 against 116.1-116.9, M = 4 (b3) 93.8-93.9
 // against 98.6-101.1; 14336 x 4096 M = 8 18.5-18.6 against 19.6, M = 6
@@ -1164,10 +1164,10 @@ __device__ __forceinline__ void cq_mm_gen(const cq_u8* __restrict__ w, cq_i64 ro
 // a bound of 4 was mixed and 2 or 3 lost (the occupancy they cost).
 // The float32 queue kernel ("_xsq": its two float16 parts a value make
 // the records and B columns of float16 x at twice the rows) comes with the
-// same bounds (qmatmul.MV_F32_QUEUE_ROWS). The float32 kernel without a
+// same bounds (qmatmul.mv_plan.MV_F32_QUEUE_ROWS). The float32 kernel without a
 // queue ("_xs") comes with a bound of 3, for
 // records that leave room for 3 (M = 2 at K = 4096: 32 KiB;
-// qmatmul.MV_XS_UNQUEUED_REG_BOUND). Not the float16 ones: on grids of 2-3
+// qmatmul.mv_plan.MV_XS_UNQUEUED_REG_BOUND). Not the float16 ones: on grids of 2-3
 // thread blocks an SM (4096 x 4096, 6144 x 4096), their bounded builds were
 // 18-29% slower but one cell (notes/h200_s36 run 1, M = 1: 5.2 -> 6.2 us).
 #define CQ_MV_TC_KERNEL_XSB(XN, XF32, ON, OT, RT, KB, ST, XQ, XC, XSUF, MINB) \

@@ -45,7 +45,7 @@
 // last of a tile's thread blocks to arrive (counters, left zero again) adds
 // them up in split order (deterministic) and writes y.
 //
-// Requirements (checked by the host, cupyquant/qmatmul.py): K a multiple of
+// Requirements (checked by the host, cupyquant/qmatmul/wgmma.py): K a multiple of
 // 256, the weight buffer 16-byte aligned, x float16 with rows of K elements
 // (16-byte aligned).
 
@@ -330,7 +330,7 @@ __device__ __forceinline__ void cq_mm_wgmma(const cq_u8* __restrict__ w, cq_i64 
     // Not in the 128-row kernels: there the shift cost 3-6% at full tiles (their
     // registers 188 -> 220 with 256 activation rows; 14336 x 4096 / 128256 x
     // 4096 at M = 512, run 3), and the host avoids their mostly empty last
-    // tiles (qmatmul._wgmma_plan).
+    // tiles (qmatmul.wgmma._wgmma_plan).
     constexpr bool SHIFT = TMA && ROWS == 64;
     const int mx = SHIFT && M >= BN ? cq_imin(m0, M - BN) : m0;
     constexpr int WARPS = THREADS / 32;
