@@ -125,3 +125,19 @@ def test_check_catches_a_patch_of_the_wrong_module(tmp_path, monkeypatch):
     assert [(m, n, p) for _, m, n, p in uses] == [("mv_plan", "MV_X_RING", True), ("matvec", "MV_X_RING", True)]
     reads = _reads()
     assert ("mv_plan", "MV_X_RING") in reads and ("matvec", "MV_X_RING") not in reads
+
+
+def test_matvec_plan_cache_key_has_every_setting_the_plan_reads():
+    """matvec._matvec_tc caches its plans by a key of the launch's shape and
+    the settings of mv_plan and mv_grid: a setting the plan reads but the key
+    lacks would leave a stale plan in use after it is changed at run time."""
+    reads = {(mod, name) for mod, name in _reads() if mod in ("mv_plan", "mv_grid") and name.isupper()}
+    settings = {(mod, name) for mod, name in reads if hasattr(_module(mod), name)}
+    assert ("mv_plan", "MV_X_RING") in settings and ("mv_grid", "MV_SPLIT_COST") in settings
+    tree = ast.parse((PACKAGE / "matvec.py").read_text(encoding="utf-8"))
+    fn = next(n for n in tree.body if isinstance(n, ast.FunctionDef) and n.name == "_matvec_tc")
+    key = next(n.value for n in ast.walk(fn) if isinstance(n, ast.Assign)
+               and [t.id for t in n.targets if isinstance(t, ast.Name)] == ["key"])
+    in_key = {(n.value.id, n.attr) for n in ast.walk(key)
+              if isinstance(n, ast.Attribute) and isinstance(n.value, ast.Name)}
+    assert not settings - in_key, f"settings the plan reads but the cache key lacks: {sorted(settings - in_key)}"
