@@ -1,8 +1,10 @@
-"""Kernel source of the fused Q4_0 matmul (cupyquant/hip/q4_0_matmul.hip) and its kernel names.
+"""Kernel source of the fused Q4_0 matmul (cupyquant/hip/q4_0_*.hip) and its kernel names.
 
 The source is assembled like a format's dequantization source: the shared
 header ``common.h``, the matmul helpers ``q4_0_mm_common.hip``, then the kernel
-files, one text that hiprtc and NVRTC both compile (no ``#include``). The
+files (the tensor-core matrix-vector kernels, the other kernels with every
+instantiation, the int8 matrix-vector kernels), one text that hiprtc and
+NVRTC both compile (no ``#include``). The
 wgmma kernels (``q4_0_matmul_sm90.hip``) are a second module, compiled for
 NVIDIA's architecture-specific target sm_90a (the only one with wgmma).
 ``matmul_sources()`` lists both for ``python -m cupyquant.offline_compile``
@@ -16,6 +18,9 @@ from .hip import read_source
 
 #: Helpers (Q4_0 layout, staging copies, tensor-core helpers) of every matmul kernel file.
 COMMON_FILE = "q4_0_mm_common.hip"
+#: The tensor-core matrix-vector kernels (their functions and kernel macros),
+#: then the portable and matrix-matrix kernels, which instantiate all of them.
+SOURCE_FILE_MV_TC = "q4_0_matvec_tc.hip"
 SOURCE_FILE = "q4_0_matmul.hip"
 #: The int8 tensor-core matrix-vector kernels, appended after SOURCE_FILE.
 SOURCE_FILE_INT8 = "q4_0_matvec_int8.hip"
@@ -57,21 +62,21 @@ MV_GEOMETRIES = ((16, 64, 3), (16, 64, 2))
 #: 3x the shared memory of float16 x).
 MV_GEOMETRY_SMALL = (16, 32, 3)
 #: The one geometry of the x_shared kernels for grids with a queue (float16
-#: and float32 x, "_xsq"; CQ_MV_TC_KERNEL_XQ in q4_0_matmul.hip).
+#: and float32 x, "_xsq"; CQ_MV_TC_KERNEL_XQ in q4_0_matvec_tc.hip).
 MV_QUEUE_GEOMETRY = (16, 64, 2)
 #: The one geometry of the x_shared kernels for one float16 activation row
-#: ("_xs1" and "_xsq1"; CQ_MV_TC_KERNEL_XS1 in q4_0_matmul.hip).
+#: ("_xs1" and "_xsq1"; CQ_MV_TC_KERNEL_XS1 in q4_0_matvec_tc.hip).
 MV_ONE_ROW_GEOMETRY = (16, 64, 2)
 #: The queue kernels of several rows ("_xsq", float16 "_xsqc") are also
 #: compiled with registers for only this many thread blocks an SM ("b2",
-#: "b3": CQ_MV_TC_KERNEL_XSB in q4_0_matmul.hip; qmatmul.mv_plan.MV_XS_QUEUE_REG_BOUND) ...
+#: "b3": CQ_MV_TC_KERNEL_XSB in q4_0_matvec_tc.hip; qmatmul.mv_plan.MV_XS_QUEUE_REG_BOUND) ...
 MV_QUEUE_REG_BOUNDS = (2, 3)
 #: ... and the float32 x_shared kernel without a queue ("_xs") for this many
 #: (float32 x, M = 2 at K = 4096; qmatmul.mv_plan.MV_XS_UNQUEUED_REG_BOUND).
 MV_F32_REG_BOUNDS = (3,)
 #: The one geometry of the kernels that copy float16 x (2-8 rows) into a ring
 #: of their own beside the weight stages ("_xr"; CQ_MV_TC_KERNEL_XR in
-#: q4_0_matmul.hip): 64 weight rows a thread block, so that each x stage
+#: q4_0_matvec_tc.hip): 64 weight rows a thread block, so that each x stage
 #: copied serves four 16-row tiles.
 MV_X_RING_GEOMETRY = (64, 32, 2)
 #: Matrix-vector on int8 tensor cores (q4_0_matvec_int8.hip): the compiled
@@ -97,8 +102,8 @@ EXTRA_INSTANTIATIONS = ""
 
 def matmul_source() -> str:
     """The exact text handed to ``cupy.RawModule`` for the matmul kernels."""
-    return "\n".join([read_source("common.h"), read_source(COMMON_FILE), read_source(SOURCE_FILE),
-                      read_source(SOURCE_FILE_INT8), EXTRA_INSTANTIATIONS, ""])
+    return "\n".join([read_source("common.h"), read_source(COMMON_FILE), read_source(SOURCE_FILE_MV_TC),
+                      read_source(SOURCE_FILE), read_source(SOURCE_FILE_INT8), EXTRA_INSTANTIATIONS, ""])
 
 
 def matmul_sm90_source() -> str:

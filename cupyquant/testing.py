@@ -296,7 +296,7 @@ def mvi8_matvec(raw: np.ndarray, N: int, K: int, x, kb: int = 8, splits: int = 1
 # ------------------------------- float32 activations on the float16 tensor cores
 def f32_as_f16x2(x) -> tuple:
     """A NumPy model of how the tensor-core matrix-vector kernels take float32
-    activations (cq_f16x2_scale and cq_mv_records_f16x2 in q4_0_matmul.hip): each
+    activations (cq_f16x2_scale and cq_mv_records_f16x2 in q4_0_matvec_tc.hip): each
     row of x (..., K) is scaled by 2^s, s from its largest |x| (clamped to
     [-126, 126], 0 for a row of zeros or with Inf / NaN), and every scaled
     value v becomes hi = float16(v) and lo = float16(v - hi). Returns (hi,

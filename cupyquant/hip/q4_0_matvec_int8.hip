@@ -1,7 +1,7 @@
 // cupyquant: Q4_0 matrix-vector product on NVIDIA int8 tensor cores (sm_80+),
 // M = 1..8 activation rows: y[m, n] = sum_k x[m, k] * W[n, k].
 //
-// Appended after q4_0_matmul.hip (uses its CQ_MV_SR, and CQ_QB, CQ_MM_THREADS,
+// Appended after q4_0_matmul.hip (uses q4_0_matvec_tc.hip's CQ_MV_SR, and CQ_QB, CQ_MM_THREADS,
 // CQ_SM80, cq_smem_addr, cq_cp16_s, cq_cp16_s_if, cq_cp_commit, cq_cp_wait,
 // cq_ld_cg, cq_store1 of q4_0_mm_common.hip).
 // On targets without the instruction (AMD, sm < 80) every kernel body here

@@ -71,7 +71,7 @@ MV_X_SHARED_MANY_TILES = {"float16": 64 << 10, "float32": 64 << 10}
 #: same code enabled for float32 x it was slower (run 2: 128256 x 4096 M = 1
 #: 104.8 against 100.4 us; 14336 x 4096 15.6 against 15.4), so float16 only.
 #: (Those kernels copied with all eight warps; since session 20 every
-#: x_shared kernel copies with four, CQ_MV_XS_COPY_WARPS in q4_0_matmul.hip.)
+#: x_shared kernel copies with four, CQ_MV_XS_COPY_WARPS in q4_0_matvec_tc.hip.)
 MV_XS_QUEUE_KERNEL = ("float16", "float32")
 #: ... float32 x only from the first to the second of these rows (one column
 #: tile: at most 4). A float32 value is two float16 parts since session 32,
@@ -118,7 +118,7 @@ MV_F32_ONE_ROW_QUEUE_MIN_ROUNDS = 1.33
 #: ones (run 1).
 MV_ONE_ROW_KERNEL = True
 #: The queue kernels' "c" builds copy x into their records with cp.async
-#: (cq_mv_fill_x's CP and XSC in q4_0_matmul.hip). From this many float16 rows
+#: (cq_mv_fill_x's CP and XSC in q4_0_matvec_tc.hip). From this many float16 rows
 #: "_xsqc", which copies the whole split at once and then makes the records in
 #: shared memory (H200, 14336 x 4096 M = 8 21.1 -> 19.1 us, notes/h200_s33
 #: runs 6-7; with fewer rows slower, run 6); above 8 (the most float16 rows
