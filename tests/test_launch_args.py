@@ -1,6 +1,7 @@
-"""Every matmul kernel launch passes the arguments its kernel takes: as many,
-in the same order, each of the kind and size the kernel declares. Checked
-without a GPU.
+"""Every matmul kernel launch, and every launch of the dequantization kernels
+(dequant, load_gguf, in place), passes the arguments its kernel takes: as
+many, in the same order, each of the kind and size the kernel declares.
+Checked without a GPU.
 
 The host's launches run on a stand-in CuPy (NumPy arrays with a ``.data.ptr``
 and a device) with kernel lookups, launches, occupancy and the device
@@ -265,3 +266,47 @@ def test_check_catches_a_missing_argument(host):
         _check([(name, args[:-1])], "dropped")
     with pytest.raises(AssertionError, match="argument 1 is"):
         _check([(name, (args[0], np.int32(0)) + args[2:])], "int32 for int64")
+
+
+@functools.lru_cache(maxsize=None)
+def _dequant_kernel_params(fmt_name: str) -> dict:
+    """Kernel name -> explicit arguments of one format's dequantization
+    kernels (hiprtc, gfx90a)."""
+    from cupyquant import FORMATS, amd_code_object
+    from cupyquant.offline_compile import compile_source
+    _kernel_params()  # the same compiler checks (skip, or fail in CI)
+    res = compile_source(FORMATS[fmt_name].source, "gfx90a", f"dequant_{fmt_name}.hip")
+    assert res.ok, res.log
+    return {name: [(a[".value_kind"], a[".size"]) for a in meta[".args"]
+                   if not a[".value_kind"].startswith("hidden_")]
+            for name, meta in amd_code_object.kernels(res.code).items()}
+
+
+def test_dequant_launch_args(monkeypatch):
+    """The dequantization launcher (load_gguf's and dequant's kernels, also
+    in place) passes what every format's kernels take, float32 and float16
+    output."""
+    from cupyquant import FORMATS
+    from cupyquant.gpu import dequant
+    launched = []
+    cp = _fake_cupy()
+    monkeypatch.setattr(dequant, "cupy_module", lambda: cp)
+    monkeypatch.setattr(dequant, "device_info", lambda dev: {"sm_count": SMS, "l2_bytes": 50 << 20})
+    monkeypatch.setattr(dequant, "get_function", lambda key, source, name: FakeKernel(name, launched))
+    monkeypatch.setattr(dequant, "device_table", lambda name, tables: _aligned((1024,), np.uint8))
+    monkeypatch.setattr(dequant, "launch", lambda kern, grid, block, args, **kw: launched.append((kern.name, tuple(args))))
+    monkeypatch.setattr(dequant, "_launcher", functools.lru_cache(maxsize=None)(dequant._launcher.__wrapped__))
+    for name, fmt in FORMATS.items():
+        params = _dequant_kernel_params(name)
+        for out_dtype in ("float32", "float16"):
+            launched.clear()
+            dequant.dequant_launcher(fmt, out_dtype)(1 << 20, 2 << 20, 1000, sync_ptr=3 << 20)
+            dequant.dequant_launcher(fmt, out_dtype)(1 << 20, 2 << 20, 1000, ahead=4)
+            assert len(launched) == 2
+            for kname, args in launched:
+                want = params.get(kname)
+                assert want is not None, f"{name}: {kname} is not a kernel of its source"
+                assert len(args) == len(want), \
+                    f"{name}: {kname} takes {len(want)} arguments, the host passed {len(args)}"
+                for i, (arg, kind) in enumerate(zip(args, want)):
+                    assert kind in _arg_kinds(arg), f"{name}: {kname} argument {i} is {kind}, the host passed {arg!r}"
