@@ -294,7 +294,8 @@ def test_dequant_launch_args(monkeypatch):
     monkeypatch.setattr(dequant, "device_info", lambda dev: {"sm_count": SMS, "l2_bytes": 50 << 20})
     monkeypatch.setattr(dequant, "get_function", lambda key, source, name: FakeKernel(name, launched))
     monkeypatch.setattr(dequant, "device_table", lambda name, tables: _aligned((1024,), np.uint8))
-    monkeypatch.setattr(dequant, "launch", lambda kern, grid, block, args, **kw: launched.append((kern.name, tuple(args))))
+    monkeypatch.setattr(dequant, "launch",
+                        lambda kern, grid, block, args, **kw: launched.append((kern.name, tuple(args))))
     monkeypatch.setattr(dequant, "_launcher", functools.lru_cache(maxsize=None)(dequant._launcher.__wrapped__))
     for name, fmt in FORMATS.items():
         params = _dequant_kernel_params(name)
