@@ -1,5 +1,5 @@
 """Session 41, run on the CPU: the single module qmatmul.py as of 849c23c and
-the package cupyquant/qmatmul/ that replaced it (c3c60d3) make the same plans
+the package cupyquant/qmatmul/ that replaced it (e68f4bc) make the same plans
 (matrix-vector kernel, geometry, shared memory, grid, splits, clusters, the
 occupancy cap; the wgmma choice and tail; choose_path) for 4480 + 420 + 120
 cases, with kernel builds, occupancy and the device stubbed alike in both.
