@@ -16,8 +16,7 @@ import pytest
 from cupyquant import FORMATS, QuantizedTensor
 from cupyquant.gpu import launch as gl
 from cupyquant.gpu.platform import cupy_module, device_info, gpu_available
-from cupyquant.qmatmul import matmul
-from cupyquant.qmatmul import matvec, mv_plan, runtime as rt
+from cupyquant.qmatmul import matmul, matvec, mv_plan, runtime as rt
 from cupyquant.testing import sane_blocks
 
 
@@ -258,7 +257,6 @@ def test_matvec_pdl_only_under_capture_by_default(monkeypatch):
     captured into a graph (where launches run back to back), not for calls
     launched one at a time, whose cost is the host's; a failing query means no."""
     import types
-
 
     def fake_cp(capturing):
         def is_capturing():

@@ -16,8 +16,8 @@ import pytest
 
 from cupyquant import FORMATS, QuantizedTensor
 from cupyquant.gpu.platform import cupy_module, device_info, gpu_available
-from cupyquant.qmatmul import MatmulFormatError, matmul
-from cupyquant.qmatmul import dequant_gemm, dispatch, matvec, mv_grid, mv_plan, runtime as rt, wgmma as wg
+from cupyquant.qmatmul import (MatmulFormatError, dequant_gemm, dispatch, matmul, matvec, mv_grid, mv_plan,
+                               runtime as rt, wgmma as wg)
 from cupyquant.testing import assert_bit_exact, bf16_bits
 
 Q4_0 = FORMATS["Q4_0"]
