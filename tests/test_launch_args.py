@@ -24,9 +24,10 @@ import types
 import numpy as np
 import pytest
 
+from test_compile import _need_compiler, _need_msgpack
+
 from cupyquant import QuantizedTensor
 from cupyquant.qmatmul import dispatch, matvec, runtime as rt, wgmma as wg
-from cupyquant.testing import skip_or_fail_in_ci
 
 SMS = 132
 
@@ -115,25 +116,31 @@ class FakeKernel:
         self._launched.append((self.name, tuple(args)))
 
 
+def _recording_launch(launched: list):
+    """A stand-in for gpu.launch.launch that records (kernel name, args)."""
+    return lambda kern, grid, block, args, **kw: launched.append((kern.name, tuple(args)))
+
+
 @functools.lru_cache(maxsize=None)
-def _kernel_params() -> dict:
+def _kernel_args(source: str, label: str) -> dict:
     """Kernel name -> [(value kind, size)] of its explicit arguments, from
-    hiprtc's gfx90a builds of both matmul modules."""
-    from cupyquant import amd_code_object, matmul_kernels as mk
-    from cupyquant.offline_compile import CompilerUnavailable, compile_source, compiler_path
-    try:
-        compiler_path("amd")
-        import msgpack  # noqa: F401
-    except (CompilerUnavailable, OSError, AttributeError, ImportError) as e:
-        skip_or_fail_in_ci(f"{e} (hiprtc and msgpack read the kernels' arguments)")
-    params = {}
-    for label, source in (("matmul", mk.matmul_source()), ("matmul_sm90", mk.matmul_sm90_source())):
-        res = compile_source(source, "gfx90a", f"{label}.hip")
-        assert res.ok, res.log
-        for name, meta in amd_code_object.kernels(res.code).items():
-            params[name] = [(a[".value_kind"], a[".size"]) for a in meta[".args"]
-                            if not a[".value_kind"].startswith("hidden_")]
-    return params
+    hiprtc's gfx90a build of ``source`` (skipped without hiprtc or msgpack,
+    failed in CI)."""
+    from cupyquant import amd_code_object
+    from cupyquant.offline_compile import compile_source
+    _need_compiler("gfx90a")
+    _need_msgpack()
+    res = compile_source(source, "gfx90a", f"{label}.hip")
+    assert res.ok, res.log
+    return {name: [(a[".value_kind"], a[".size"]) for a in meta[".args"]
+                   if not a[".value_kind"].startswith("hidden_")]
+            for name, meta in amd_code_object.kernels(res.code).items()}
+
+
+def _matmul_kernel_args() -> dict:
+    """_kernel_args of both matmul modules."""
+    from cupyquant import matmul_kernels as mk
+    return {**_kernel_args(mk.matmul_source(), "matmul"), **_kernel_args(mk.matmul_sm90_source(), "matmul_sm90")}
 
 
 def _arg_kinds(arg) -> set:
@@ -170,7 +177,7 @@ def host(monkeypatch):
     monkeypatch.setattr(rt, "_occupancy", lambda cp, kern, smem: max(1, min(8, (227 << 10) // (smem + 1024))))
     monkeypatch.setattr(rt, "_function", lambda name: FakeKernel(name, launched))
     monkeypatch.setattr(rt, "_sm90_function", lambda name: FakeKernel(name, launched))
-    monkeypatch.setattr(rt, "launch", lambda kern, grid, block, args, **kw: launched.append((kern.name, tuple(args))))
+    monkeypatch.setattr(rt, "launch", _recording_launch(launched))
     monkeypatch.setattr(rt, "_as_f16", lambda cp, x: x if x.dtype == np.float16 else _aligned(x.shape, np.float16))
     for module, name, fresh in ((rt, "_counters", {}), (rt, "_smem_set", set()), (rt, "_occ_cache", {}),
                                 (matvec, "_mv_plans", {}), (wg, "tma_error", {})):
@@ -188,13 +195,14 @@ def _product(m: int, n: int, k: int, x_dtype, y_dtype, path, read_only=False):
     dispatch.matmul(x, w, out=out, path=path)
 
 
-def _check(launched: list, what: str) -> set:
-    """Assert every recorded launch against its kernel's parameters; returns
-    the kernel names seen."""
-    params = _kernel_params()
+def _check(launched: list, what: str, params: dict | None = None) -> set:
+    """Assert every recorded launch against its kernel's parameters
+    (``params``: _kernel_args; None: the matmul modules'); returns the
+    kernel names seen."""
+    params = _matmul_kernel_args() if params is None else params
     assert launched, f"{what}: nothing was launched"
     for name, args in launched:
-        assert name in params, f"{what}: {name} is not a kernel of the matmul modules"
+        assert name in params, f"{what}: {name} is not a kernel of its module"
         want = params[name]
         assert len(args) == len(want), (f"{what}: {name} takes {len(want)} arguments, the host passed "
                                         f"{len(args)}: {[type(a).__name__ for a in args]}")
@@ -268,20 +276,6 @@ def test_check_catches_a_missing_argument(host):
         _check([(name, (args[0], np.int32(0)) + args[2:])], "int32 for int64")
 
 
-@functools.lru_cache(maxsize=None)
-def _dequant_kernel_params(fmt_name: str) -> dict:
-    """Kernel name -> explicit arguments of one format's dequantization
-    kernels (hiprtc, gfx90a)."""
-    from cupyquant import FORMATS, amd_code_object
-    from cupyquant.offline_compile import compile_source
-    _kernel_params()  # the same compiler checks (skip, or fail in CI)
-    res = compile_source(FORMATS[fmt_name].source, "gfx90a", f"dequant_{fmt_name}.hip")
-    assert res.ok, res.log
-    return {name: [(a[".value_kind"], a[".size"]) for a in meta[".args"]
-                   if not a[".value_kind"].startswith("hidden_")]
-            for name, meta in amd_code_object.kernels(res.code).items()}
-
-
 def test_dequant_launch_args(monkeypatch):
     """The dequantization launcher (load_gguf's and dequant's kernels, also
     in place) passes what every format's kernels take, float32 and float16
@@ -294,20 +288,13 @@ def test_dequant_launch_args(monkeypatch):
     monkeypatch.setattr(dequant, "device_info", lambda dev: {"sm_count": SMS, "l2_bytes": 50 << 20})
     monkeypatch.setattr(dequant, "get_function", lambda key, source, name: FakeKernel(name, launched))
     monkeypatch.setattr(dequant, "device_table", lambda name, tables: _aligned((1024,), np.uint8))
-    monkeypatch.setattr(dequant, "launch",
-                        lambda kern, grid, block, args, **kw: launched.append((kern.name, tuple(args))))
+    monkeypatch.setattr(dequant, "launch", _recording_launch(launched))
     monkeypatch.setattr(dequant, "_launcher", functools.lru_cache(maxsize=None)(dequant._launcher.__wrapped__))
     for name, fmt in FORMATS.items():
-        params = _dequant_kernel_params(name)
+        params = _kernel_args(fmt.source, f"dequant_{name}")
         for out_dtype in ("float32", "float16"):
             launched.clear()
             dequant.dequant_launcher(fmt, out_dtype)(1 << 20, 2 << 20, 1000, sync_ptr=3 << 20)
             dequant.dequant_launcher(fmt, out_dtype)(1 << 20, 2 << 20, 1000, ahead=4)
             assert len(launched) == 2
-            for kname, args in launched:
-                want = params.get(kname)
-                assert want is not None, f"{name}: {kname} is not a kernel of its source"
-                assert len(args) == len(want), \
-                    f"{name}: {kname} takes {len(want)} arguments, the host passed {len(args)}"
-                for i, (arg, kind) in enumerate(zip(args, want)):
-                    assert kind in _arg_kinds(arg), f"{name}: {kname} argument {i} is {kind}, the host passed {arg!r}"
+            _check(launched, f"{name} -> {out_dtype}", params)
