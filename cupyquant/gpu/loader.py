@@ -696,7 +696,11 @@ class _Load:
                     continue
                 self.current = job.name
                 if job.layout is None:
-                    self.launch_piece(job, copies.popleft().data.ptr, tpos, n, stream)
+                    # the copy is dropped (back to the pool, in this stream's order)
+                    # only after its kernel is queued
+                    piece_copy = copies.popleft()
+                    self.launch_piece(job, piece_copy.data.ptr, tpos, n, stream)
+                    del piece_copy
                     continue
                 fmt = job.fmt
                 first, n_blocks = tpos // fmt.type_size, n // fmt.type_size
@@ -793,7 +797,7 @@ def load_to_gpu(files, *, device=None, dtype=None, quantized=False, progress=Non
     device_map: None (everything on ``device``), "auto" (whole tensors spread
     over all visible GPUs in file order, contiguous runs of about equal output
     bytes) or a dict name -> GPU id (names not in it go to ``device``).
-    
+
     What the load did (zero-copy or staging path, slots, threads) is left in
     the module's ``last_load_stats``.
     """
