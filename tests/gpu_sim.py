@@ -344,15 +344,13 @@ class _OutOfMemoryError(MemoryError):
     """As cupy.cuda.memory.OutOfMemoryError (a MemoryError)."""
 
 
-class SimArray:
-    """A device array: a NumPy view of its allocation; ``.data.ptr`` is the
-    view's address. Only what the loader's and dequantization's code use."""
+class NumPyBacked:
+    """Where host code looks at a CuPy array: a NumPy array underneath
+    (``.a``), its address as ``.data.ptr``. Subclasses say what a view of it
+    is (``_wrap``) and where it lives (``device``)."""
 
-    # cupyquant tells CuPy arrays by their type's module (formats/base.py)
-    __module__ = "cupy (simulated: tests/gpu_sim.py)"
-
-    def __init__(self, a: np.ndarray, alloc: _Alloc, root):
-        self.a, self._alloc, self._root = a, alloc, root
+    def __init__(self, a: np.ndarray):
+        self.a = a
 
     shape = property(lambda self: self.a.shape)
     dtype = property(lambda self: self.a.dtype)
@@ -364,18 +362,35 @@ class SimArray:
     flags = property(lambda self: self.a.flags)
     data = property(lambda self: types.SimpleNamespace(ptr=self.a.__array_interface__["data"][0]))
 
+    def _wrap(self, a: np.ndarray):
+        raise NotImplementedError
+
+    def reshape(self, *shape):
+        return self._wrap(self.a.reshape(*shape))
+
+    def view(self, dtype):
+        return self._wrap(self.a.view(dtype))
+
+    def __getitem__(self, index):
+        return self._wrap(self.a[index])
+
+
+class SimArray(NumPyBacked):
+    """A device array of the Sim: a view of one of its allocations."""
+
+    # cupyquant tells CuPy arrays by their type's module (formats/base.py)
+    __module__ = "cupy (simulated: tests/gpu_sim.py)"
+
+    def __init__(self, a: np.ndarray, alloc: _Alloc, root):
+        super().__init__(a)
+        self._alloc, self._root = alloc, root
+
+    def _wrap(self, a):
+        return SimArray(a, self._alloc, self._root)
+
     @property
     def device(self):
         return self._alloc.sim.cp.cuda.Device(self._alloc.device)
-
-    def reshape(self, *shape):
-        return SimArray(self.a.reshape(*shape), self._alloc, self._root)
-
-    def view(self, dtype):
-        return SimArray(self.a.view(dtype), self._alloc, self._root)
-
-    def __getitem__(self, index):
-        return SimArray(self.a[index], self._alloc, self._root)
 
 
 class SimStream:

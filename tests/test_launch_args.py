@@ -24,6 +24,7 @@ import types
 import numpy as np
 import pytest
 
+from gpu_sim import NumPyBacked
 from test_compile import _need_compiler, _need_msgpack
 
 from cupyquant import QuantizedTensor
@@ -32,33 +33,15 @@ from cupyquant.qmatmul import dispatch, matvec, runtime as rt, wgmma as wg
 SMS = 132
 
 
-class FakeArray:
+class FakeArray(NumPyBacked):
     """Stands in for a CuPy array where the host code looks: a NumPy array
     underneath, its host address as ``.data.ptr``, and a ``.device``. (Not
     an ndarray subclass: matmul takes NumPy arrays to its host path.)"""
 
-    def __init__(self, array: np.ndarray):
-        self.a = array
-
-    shape = property(lambda self: self.a.shape)
-    dtype = property(lambda self: self.a.dtype)
-    ndim = property(lambda self: self.a.ndim)
-    size = property(lambda self: self.a.size)
-    nbytes = property(lambda self: self.a.nbytes)
-    itemsize = property(lambda self: self.a.itemsize)
-    strides = property(lambda self: self.a.strides)
-    flags = property(lambda self: self.a.flags)
-    data = property(lambda self: types.SimpleNamespace(ptr=self.a.__array_interface__["data"][0]))
     device = property(lambda self: _DEVICE)
 
-    def reshape(self, *shape):
-        return FakeArray(self.a.reshape(*shape))
-
-    def view(self, dtype):
-        return FakeArray(self.a.view(dtype))
-
-    def __getitem__(self, index):
-        return FakeArray(self.a[index])
+    def _wrap(self, a):
+        return FakeArray(a)
 
     def __setitem__(self, index, value):
         self.a[index] = value.a if isinstance(value, FakeArray) else value

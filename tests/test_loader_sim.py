@@ -19,13 +19,13 @@ and test_gpu_dequant do that on a device.
 from __future__ import annotations
 
 import gc
-import types
 
 import numpy as np
 import pytest
 
+import test_gpu_loader
 from gpu_sim import Sim, SimError, install
-from test_gpu_loader import SMALL_SLOT, _bad_files, assert_same_metadata, every_format_specs, write_model
+from test_gpu_loader import SMALL_SLOT, _bad_files, assert_same_metadata, write_model
 
 from cupyquant import GGUFError, load_gguf
 from cupyquant.gpu import loader as gl
@@ -34,15 +34,9 @@ from cupyquant.quantized import QuantizedTensor
 from cupyquant.testing import assert_bit_exact
 
 PATHS = ("in-place", "zero-copy", "staging")
-
-
-@pytest.fixture(scope="module")
-def model(tmp_path_factory):
-    """Every format, three tensors each, and the CPU path's loads of it."""
-    path = tmp_path_factory.mktemp("loader_sim") / "every_format.gguf"
-    raws = write_model(path, every_format_specs(), seed=7)
-    cpu = {dt: load_gguf(path, device="cpu", dtype=dt) for dt in ("float32", "float16")}
-    return types.SimpleNamespace(path=path, raws=raws, cpu=cpu)
+#: The GPU loader tests' module-scoped fixture: a file with three tensors of
+#: every format, and its CPU loads (float32, float16).
+model = test_gpu_loader.model
 
 
 def _machine(monkeypatch, path, n_devices=2, slot=SMALL_SLOT, **sim_args) -> Sim:
