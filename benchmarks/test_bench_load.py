@@ -49,6 +49,7 @@ import numpy as np
 import pytest
 
 from cupyquant import FORMATS, load_gguf
+from cupyquant.gpu import host_reader, load_plan
 from cupyquant.gpu import loader as gl
 from cupyquant.testing import sane_blocks
 from gpu_timing import require_gpu
@@ -267,25 +268,16 @@ def h2d_figures(cp, path, infos, data_offset):
 def host_fill_gbps(path, method, infos, data_offset, threads=None) -> float:
     """File -> pinned slots through the loader's reader alone (two chunks in
     flight), with ``threads`` host threads (default: the loader's)."""
-    saved = gl.HOST_THREADS
-    gl.HOST_THREADS = threads or saved
-    try:
-        return _host_fill_gbps(path, method, infos, data_offset)
-    finally:
-        gl.HOST_THREADS = saved
-
-
-def _host_fill_gbps(path, method, infos, data_offset) -> float:
     import cupyx
     start, end = data_offset, infos[-1].offset + infos[-1].nbytes
     slot = gl.SLOT_BYTES
     bufs = cupyx.empty_pinned((2, slot), dtype=np.uint8)
-    reader = gl._Reader([str(path)], method)
+    reader = host_reader.HostReader([str(path)], method, threads or gl.HOST_THREADS, gl.PART_BYTES)
     try:
         t0 = time.perf_counter()
         prev = []
         for k, a in enumerate(range(start - start % 256, end, slot)):
-            chunk = gl._Chunk(0, 0, a)
+            chunk = load_plan.Chunk(0, 0, a)
             chunk.end = min(a + slot, end)
             futs = reader.submit(chunk, bufs[k % 2])
             for f in prev:          # the chunk before: done before its buffer is reused

@@ -16,6 +16,7 @@ import pytest
 
 from cupyquant import FORMATS, GGUFError, load_gguf
 from cupyquant.gguf_file import open_gguf
+from cupyquant.gpu import host_reader, load_plan
 from cupyquant.gpu import inplace as gi
 from cupyquant.gpu import loader as gl
 from cupyquant.loader import GGUFTensors
@@ -137,7 +138,7 @@ def _fake_jobs(specs, alignment=32, start=4000, device_of=lambda i: 0):
         pos = -(-pos // alignment) * alignment
         info = types.SimpleNamespace(offset=pos, nbytes=n_blocks * fmt.type_size,
                                      n_elements=n_blocks * fmt.block_size)
-        job = gl._Job(f"t{i}", info, fmt, 0)
+        job = load_plan.Job(f"t{i}", info, fmt, 0)
         job.device = device_of(i)
         jobs.append(job)
         pos += info.nbytes
@@ -150,10 +151,10 @@ def test_plan_chunks_cover_every_byte_once(slot):
     specs = [(NAMES[int(rng.integers(len(NAMES)))], int(rng.integers(1, 20000)))
              for _ in range(60)]
     jobs = _fake_jobs(specs, device_of=lambda i: (i // 25) % 2)
-    chunks = gl.plan_chunks(jobs, slot)
+    chunks = load_plan.plan_chunks(jobs, slot)
     covered = {job.name: [] for job in jobs}
     for c in chunks:
-        assert c.start % gl._ALIGN == 0
+        assert c.start % load_plan.ALIGN == 0
         assert 0 < c.end - c.start <= slot
         assert c.payload == sum(n for _, _, n, _ in c.pieces)
         for job, tpos, n, cpos in c.pieces:
@@ -168,29 +169,29 @@ def test_plan_chunks_cover_every_byte_once(slot):
         for tpos, n in sorted(covered[job.name]):
             assert tpos == pos
             if tpos + n < job.info.nbytes:   # a cut inside a tensor: whole units
-                assert (tpos + n) % gl._unit_bytes(job.fmt) == 0
+                assert (tpos + n) % load_plan.unit_bytes(job.fmt) == 0
             pos += n
         assert pos == job.info.nbytes, job.name
 
 
 def test_plan_chunks_packs_small_tensors_and_cuts_large_ones():
     jobs = _fake_jobs([("F32", 100)] * 50 + [("Q4_0", 200_000)])   # 50 x 400 B, then 3.6 MB
-    chunks = gl.plan_chunks(jobs, 1 << 20)
+    chunks = load_plan.plan_chunks(jobs, 1 << 20)
     assert len(chunks[0].pieces) > 50                  # all the small ones in the first chunk
     assert len(chunks) == -(-(50 * 416 + 3_600_000) // (1 << 20))
     with pytest.raises(ValueError, match="too small"):
-        gl.plan_chunks(jobs, 4096)
+        load_plan.plan_chunks(jobs, 4096)
 
 
 def test_auto_device_map_balances_contiguous_runs():
     sizes = [100] * 10 + [1000] + [100] * 10
-    devs = gl.auto_device_map(sizes, 2)
+    devs = load_plan.auto_device_map(sizes, 2)
     assert devs == sorted(devs) and set(devs) == {0, 1}
     per = [sum(s for s, d in zip(sizes, devs) if d == k) for k in (0, 1)]
     assert abs(per[0] - per[1]) <= 1000
-    assert gl.auto_device_map(sizes, 1) == [0] * len(sizes)
-    assert gl.auto_device_map([0, 0], 4) == [0, 0]
-    devs = gl.auto_device_map([1] * 100, 4)
+    assert load_plan.auto_device_map(sizes, 1) == [0] * len(sizes)
+    assert load_plan.auto_device_map([0, 0], 4) == [0, 0]
+    devs = load_plan.auto_device_map([1] * 100, 4)
     assert [devs.count(k) for k in range(4)] == [25] * 4
 
 
@@ -199,10 +200,9 @@ def test_reader_copies_file_ranges(tmp_path, method, monkeypatch):
     data = np.random.default_rng(0).integers(0, 256, 3_000_000, dtype=np.uint8)
     path = tmp_path / "bytes.bin"
     data.tofile(path)
-    monkeypatch.setattr(gl, "HOST_THREADS", 3)
-    reader = gl._Reader([str(path)], method)
+    reader = host_reader.HostReader([str(path)], method, threads=3, part_bytes=gl.PART_BYTES)
     try:
-        chunk = gl._Chunk(0, 0, 12345)
+        chunk = load_plan.Chunk(0, 0, 12345)
         chunk.end = 12345 + 2_500_000
         dst = np.zeros(3 << 20, np.uint8)
         futs = reader.submit(chunk, dst)
@@ -220,17 +220,16 @@ def test_reader_copies_file_ranges(tmp_path, method, monkeypatch):
 def test_reader_pieces_are_bounded(tmp_path, monkeypatch):
     path = tmp_path / "bytes.bin"
     np.arange(40 << 20, dtype=np.uint64).astype(np.uint8).tofile(path)
-    monkeypatch.setattr(gl, "HOST_THREADS", 2)
-    reader = gl._Reader([str(path)], "mmap")
+    reader = host_reader.HostReader([str(path)], "mmap", threads=2, part_bytes=gl.PART_BYTES)
     try:
-        chunk = gl._Chunk(0, 0, 4096)
+        chunk = load_plan.Chunk(0, 0, 4096)
         chunk.end = 4096 + (32 << 20)
         dst = np.zeros(32 << 20, np.uint8)
         futs = reader.submit(chunk, dst)   # 2 threads, but pieces of at most PART_BYTES
         assert len(futs) == (32 << 20) // gl.PART_BYTES
         for f in futs:
             f.result()
-        monkeypatch.setattr(gl, "PART_BYTES", 4 << 20)
+        reader.part_bytes = 4 << 20
         futs = reader.submit(chunk, dst)
         assert len(futs) == 8
         for f in futs:
@@ -541,7 +540,7 @@ def test_read_error_midway_releases(cp, model, load_path, monkeypatch):
     monkeypatch.setattr(gl, "SLOT_BYTES", SMALL_SLOT)
     load_gguf(model.path, device=0)
     before = used_bytes(cp)
-    real = gl._Reader.read_into
+    real = host_reader.HostReader.read_into
     calls = []
 
     def failing(self, file_index, offset, dst):
@@ -550,7 +549,7 @@ def test_read_error_midway_releases(cp, model, load_path, monkeypatch):
             raise GGUFError("read failed: injected", path=self.paths[file_index], offset=offset)
         return real(self, file_index, offset, dst)
 
-    monkeypatch.setattr(gl._Reader, "read_into", failing)
+    monkeypatch.setattr(host_reader.HostReader, "read_into", failing)
     with pytest.raises(GGUFError, match="injected"):
         load_gguf(model.path, device=0)
     assert used_bytes(cp) == before

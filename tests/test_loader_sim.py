@@ -28,6 +28,7 @@ from gpu_sim import Sim, SimError, install
 from test_gpu_loader import SMALL_SLOT, _bad_files, assert_same_metadata, write_model
 
 from cupyquant import GGUFError, load_gguf
+from cupyquant.gpu import host_reader, load_plan
 from cupyquant.gpu import loader as gl
 from cupyquant.loader import GGUFTensors
 from cupyquant.quantized import QuantizedTensor
@@ -64,7 +65,7 @@ def _expected_devices(model, device_map, n_devices, dtype):
         size = {n: int(info[n].n_elements) * (4 if (dtype or ("float32" if info[n].qtype.name == "F32"
                                                               else "float16")) == "float32" else 2)
                 for n in names}
-        return dict(zip(order, gl.auto_device_map([size[n] for n in order], n_devices)))
+        return dict(zip(order, load_plan.auto_device_map([size[n] for n in order], n_devices)))
     return {n: device_map.get(n, 0) for n in names}
 
 
@@ -265,7 +266,7 @@ def test_read_error_or_interrupt_midway_releases_every_device(model, monkeypatch
     """A host read that fails (GGUFError from a copy thread) or Ctrl-C in the
     dispatching thread, once chunks of both devices are under way."""
     sim = _machine(monkeypatch, path, 2, chaos=0.3, seed=6)
-    real_read, real_launch, calls = gl._Reader.read_into, sim.launch, []
+    real_read, real_launch, calls = host_reader.HostReader.read_into, sim.launch, []
 
     def failing_read(self, file_index, offset, dst):
         calls.append(offset)
@@ -280,7 +281,7 @@ def test_read_error_or_interrupt_midway_releases_every_device(model, monkeypatch
         real_launch(kern, grid, block, args, **kw)
 
     if exc is GGUFError:
-        monkeypatch.setattr(gl._Reader, "read_into", failing_read)
+        monkeypatch.setattr(host_reader.HostReader, "read_into", failing_read)
     else:
         monkeypatch.setattr("cupyquant.gpu.dequant.launch", interrupted_launch)
     with pytest.raises(exc, match="injected") as err:

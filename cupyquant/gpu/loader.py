@@ -10,8 +10,9 @@ How the bytes travel
    grouped, in file order, into **chunks**: a contiguous byte range of one file,
    for one device, at most ``SLOT_BYTES`` long (small tensors share a chunk, a
    large tensor spans several). The chunk start is rounded down to 256 bytes,
-   so every piece keeps the file's alignment in the staging buffers.
-2. *Host.* ``N_SLOTS`` pinned staging buffers of ``SLOT_BYTES`` are reused in
+   so every piece keeps the file's alignment in the staging buffers
+   (gpu/load_plan.py).
+2. *Host* (gpu/host_reader.py). ``N_SLOTS`` pinned staging buffers of ``SLOT_BYTES`` are reused in
    turn. A chunk's bytes go from the page cache into its pinned buffer by
    ``HOST_THREADS`` threads at once, in pieces of at most ``PART_BYTES`` (a NumPy copy
    out of a read-only memory map of the file by default, or ``os.preadv``
@@ -99,15 +100,14 @@ from __future__ import annotations
 
 import os
 import sys
-import threading
 import traceback
 from collections import deque
-from concurrent.futures import ThreadPoolExecutor, wait
+from concurrent.futures import wait
 
 import numpy as np
 
 from ..errors import GGUFError
-from . import inplace
+from . import host_reader, inplace, load_plan
 from .dequant import dequant_launcher, launch_dequant, output_dtype, tiles_of
 from .platform import cupy_module, gpu_available
 
@@ -195,24 +195,6 @@ DEVICE_SLOTS = 1
 #: while running or after a failure).
 last_load_stats: dict = {}
 
-_ALIGN = 256              # chunk starts are rounded down to this (file alignment kept)
-_MAX_GAP = 1 << 16        # a gap larger than this between two tensors starts a new chunk
-_MIN_PART = 1 << 20       # smallest piece of a chunk one host thread copies
-_UNIT_ELEMS = 4096        # large tensors are split at multiples of this many elements
-
-_pool: ThreadPoolExecutor | None = None
-_pool_lock = threading.Lock()
-
-
-def _host_pool() -> ThreadPoolExecutor:
-    global _pool
-    with _pool_lock:
-        if _pool is None or _pool._max_workers != HOST_THREADS:
-            if _pool is not None:
-                _pool.shutdown(wait=False)
-            _pool = ThreadPoolExecutor(HOST_THREADS, thread_name_prefix="cupyquant-load")
-        return _pool
-
 
 # ---------------------------------------------------------------- arguments
 def _device_id(cp, device, n_devices: int) -> int:
@@ -234,12 +216,6 @@ def _device_id(cp, device, n_devices: int) -> int:
     if not 0 <= dev < n_devices:
         raise ValueError(f"GPU {dev} does not exist ({n_devices} visible)")
     return dev
-
-
-def _unit_bytes(fmt) -> int:
-    """Bytes of the smallest piece a large tensor is cut at (whole blocks,
-    about _UNIT_ELEMS elements, so output slices stay aligned)."""
-    return max(1, _UNIT_ELEMS // fmt.block_size) * fmt.type_size
 
 
 def device_reads_host(cp, dev: int) -> bool:
@@ -282,154 +258,6 @@ def pinned_view_on_device(cp, host: np.ndarray, dev: int):
     kernels read it over the bus); it keeps ``host`` alive."""
     mem = cp.cuda.UnownedMemory(host.ctypes.data, host.nbytes, host, device_id=dev)
     return cp.ndarray((host.nbytes,), dtype=cp.uint8, memptr=cp.cuda.MemoryPointer(mem, 0))
-
-
-# ------------------------------------------------------------------ planning
-class _Job:
-    """One tensor: where its bytes are and where they go."""
-
-    __slots__ = ("name", "info", "fmt", "file_index", "device", "keep", "dtype", "direct",
-                 "out", "dst", "layout", "last")
-
-    def __init__(self, name, info, fmt, file_index):
-        self.name, self.info, self.fmt, self.file_index = name, info, fmt, file_index
-        self.device = None
-        self.keep = False      # stays quantized (QuantizedTensor)
-        self.dtype = None      # output dtype (None when kept quantized)
-        self.direct = False    # bytes copied as they are, no kernel (kept, or same float type)
-        self.out = None        # the result array (uint8 raw bytes when kept)
-        self.dst = None        # flat view written by the pieces
-        self.layout = None     # in-place path: gpu.inplace.Layout of its allocation, which starts at dst
-        self.last = None       # ... (stream, event after the kernel of its latest piece)
-
-    @property
-    def out_nbytes(self) -> int:
-        if self.keep:
-            return int(self.info.nbytes)
-        return int(self.info.n_elements) * self.dtype.itemsize
-
-
-class _Chunk:
-    """A contiguous byte range [start, end) of one file for one device."""
-
-    __slots__ = ("file_index", "device", "start", "end", "pieces", "payload")
-
-    def __init__(self, file_index, device, start):
-        self.file_index, self.device = file_index, device
-        self.start = self.end = start
-        self.pieces = []       # (job, byte offset in the tensor, nbytes, offset in the chunk)
-        self.payload = 0
-
-
-def plan_chunks(jobs, slot_bytes: int) -> list:
-    """Group the jobs' bytes (jobs in file order) into chunks of at most
-    ``slot_bytes`` bytes; a tensor larger than the room left is cut at whole
-    units (see _unit_bytes)."""
-    chunks = []
-    cur = None
-    for job in jobs:
-        unit = _unit_bytes(job.fmt)
-        if slot_bytes < unit + _ALIGN:
-            raise ValueError(f"staging slot of {slot_bytes} bytes is too small for "
-                             f"{job.fmt.name} (needs {unit + _ALIGN})")
-        total, base, pos = int(job.info.nbytes), int(job.info.offset), 0
-        while pos < total:
-            start, left = base + pos, total - pos
-            n = 0
-            if (cur is not None and cur.file_index == job.file_index and cur.device == job.device
-                    and cur.end <= start <= cur.end + _MAX_GAP):
-                room = cur.start + slot_bytes - start
-                n = left if left <= room else max(0, room) // unit * unit
-            if n == 0:
-                cur = _Chunk(job.file_index, job.device, start - start % _ALIGN)
-                chunks.append(cur)
-                room = cur.start + slot_bytes - start
-                n = left if left <= room else room // unit * unit
-            cur.pieces.append((job, pos, n, start - cur.start))
-            cur.end = start + n
-            cur.payload += n
-            pos += n
-    return chunks
-
-
-def auto_device_map(sizes, n_devices: int) -> list:
-    """Device of each tensor (sizes in file order): contiguous runs, about
-    equal bytes per device (a tensor goes where its middle byte falls)."""
-    total = sum(sizes)
-    if n_devices <= 1 or total == 0:
-        return [0] * len(sizes)
-    devs, before = [], 0
-    for s in sizes:
-        devs.append(min(n_devices - 1, int((before + s / 2) * n_devices // total)))
-        before += s
-    return devs
-
-
-# ----------------------------------------------------------------- host side
-class _Reader:
-    """Copies file byte ranges into (pinned) host arrays, from several threads."""
-
-    def __init__(self, paths, method: str):
-        if method not in ("pread", "mmap"):
-            raise ValueError(f"READ_METHOD must be 'pread' or 'mmap', got {method!r}")
-        if method == "pread" and not hasattr(os, "preadv"):
-            method = "mmap"   # no preadv on this platform (Windows)
-        self.method = method
-        self.paths = list(paths)
-        self.fds, self.maps, self.sizes = [], [], []
-        try:
-            for p in self.paths:
-                fd = os.open(p, os.O_RDONLY | getattr(os, "O_BINARY", 0))
-                self.fds.append(fd)
-                size = os.fstat(fd).st_size
-                self.sizes.append(size)
-                if method == "mmap":
-                    self.maps.append(np.memmap(p, dtype=np.uint8, mode="r") if size else
-                                     np.empty(0, np.uint8))
-        except OSError as e:
-            self.close()
-            raise GGUFError(f"cannot open: {e.strerror or e}", path=e.filename) from e
-
-    def read_into(self, file_index: int, offset: int, dst: np.ndarray) -> None:
-        n = dst.size
-        path = self.paths[file_index]
-        if self.method == "mmap":
-            src = self.maps[file_index][offset:offset + n]
-            if src.size != n:
-                raise GGUFError("unexpected end of file", path=path, offset=offset + src.size)
-            np.copyto(dst, src)
-            return
-        view, done = memoryview(dst), 0
-        try:
-            while done < n:
-                got = os.preadv(self.fds[file_index], [view[done:]], offset + done)
-                if got <= 0:
-                    raise GGUFError("unexpected end of file", path=path, offset=offset + done)
-                done += got
-        except OSError as e:
-            raise GGUFError(f"read failed: {e.strerror or e}", path=path, offset=offset + done) from e
-        finally:
-            view.release()
-
-    def submit(self, chunk, dst: np.ndarray) -> list:
-        """Futures copying the chunk's byte range into ``dst[:span]``: one piece
-        per thread, between _MIN_PART and PART_BYTES bytes."""
-        span = chunk.end - chunk.start
-        part = min(max(PART_BYTES, _MIN_PART), max(_MIN_PART, -(-span // HOST_THREADS)))
-        part = -(-part // 65536) * 65536
-        pool = _host_pool()
-        return [pool.submit(self.read_into, chunk.file_index, chunk.start + a,
-                            dst[a:min(a + part, span)])
-                for a in range(0, span, part)]
-
-    def close(self) -> None:
-        for fd in self.fds:
-            try:
-                os.close(fd)
-            except OSError:
-                pass
-        self.fds = []
-        self.maps = []  # the memory maps close when the last view is gone
 
 
 # -------------------------------------------------------------- the pipeline
@@ -819,7 +647,7 @@ def load_to_gpu(files, *, device=None, dtype=None, quantized=False, progress=Non
     jobs = []
     for fi, f in enumerate(files):
         for name, info in f.tensors.items():
-            job = _Job(name, info, formats[name][2], fi)
+            job = load_plan.Job(name, info, formats[name][2], fi)
             job.keep = job.direct = bool(keep(name, job.fmt))
             if not job.keep:
                 if want_dtype is not None:
@@ -839,7 +667,7 @@ def load_to_gpu(files, *, device=None, dtype=None, quantized=False, progress=Non
     elif isinstance(device_map, str):
         if device_map != "auto":
             raise ValueError(f"device_map must be None, 'auto' or a dict, got {device_map!r}")
-        for job, dev in zip(order, auto_device_map([j.out_nbytes for j in order], n_devices)):
+        for job, dev in zip(order, load_plan.auto_device_map([j.out_nbytes for j in order], n_devices)):
             job.device = dev
     else:
         try:
@@ -853,7 +681,7 @@ def load_to_gpu(files, *, device=None, dtype=None, quantized=False, progress=Non
             job.device = (_device_id(cp, mapping[job.name], n_devices) if job.name in mapping
                           else default_dev)
 
-    reader = _Reader([f.path for f in files], READ_METHOD)
+    reader = host_reader.HostReader([f.path for f in files], READ_METHOD, HOST_THREADS, PART_BYTES)
     bar = None
     load = None
     try:
@@ -864,7 +692,7 @@ def load_to_gpu(files, *, device=None, dtype=None, quantized=False, progress=Non
                                 f"file ({reader.sizes[job.file_index]} bytes)",
                                 path=files[job.file_index].path, tensor=job.name,
                                 offset=int(job.info.offset))
-        chunks = plan_chunks(order, SLOT_BYTES)
+        chunks = load_plan.plan_chunks(order, SLOT_BYTES)
         total = sum(int(j.info.nbytes) for j in jobs)
         desc = f"loading {os.path.basename(str(files[0].path))}" if files else "loading"
         bar = _progress_bar(progress, total, desc)
