@@ -406,6 +406,9 @@ class SimStream:
     def synchronize(self) -> None:
         self.sim.advance(self, self.queued)
 
+    def is_capturing(self) -> bool:
+        return False
+
     def wait_event(self, event) -> None:
         if event.target is None:
             return        # never recorded: nothing to wait for, as in CUDA
@@ -506,6 +509,15 @@ def _cupy_namespace(sim: Sim):
         arr.a[...] = 0
         return arr
 
+    def array(src, order="C", copy=True):
+        """A contiguous device copy on the current device (of a device array
+        of this Sim, whose queued work must be done)."""
+        if sim.pending():
+            raise SimError("cupy.array of device data while work is queued")
+        arr = empty(src.shape, src.dtype)
+        arr.a[...] = src.a
+        return arr
+
     def asnumpy(arr):
         if sim.pending():
             raise SimError(f"asnumpy while {sim.pending()} operations are still queued")
@@ -527,8 +539,9 @@ def _cupy_namespace(sim: Sim):
         Device=Device, Stream=Stream, Event=Event, UnownedMemory=UnownedMemory, MemoryPointer=MemoryPointer,
         get_current_stream=lambda device_id=None: sim.current_stream(device_id), runtime=runtime)
     return types.SimpleNamespace(
-        ndarray=NDArray, dtype=np.dtype, uint8=np.uint8, uint16=np.uint16, uint32=np.uint32,
-        float16=np.float16, float32=np.float32, empty=empty, zeros=zeros, asnumpy=asnumpy, cuda=cuda)
+        ndarray=NDArray, dtype=np.dtype, uint8=np.uint8, uint16=np.uint16, uint32=np.uint32, int32=np.int32,
+        int64=np.int64, float16=np.float16, float32=np.float32, empty=empty, zeros=zeros, array=array,
+        asnumpy=asnumpy, cuda=cuda)
 
 
 class SimKernel:

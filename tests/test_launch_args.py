@@ -13,6 +13,10 @@ a pointer is a "global_buffer" of 8 bytes, a scalar "by_value" of its size,
 a TMA tensor map "by_value" of 128). A host that passed one argument too few
 (session 40's staging once left the wgmma kernels taking an x_ready the host
 no longer passed) would read an undefined argument on a GPU; here it fails.
+
+The same launches on tests/gpu_sim.py's machine of two GPUs, with x and w on
+the second while the first is current, show that matmul runs every kernel
+there, with every pointer argument in that GPU's memory.
 """
 
 from __future__ import annotations
@@ -24,13 +28,14 @@ import types
 import numpy as np
 import pytest
 
-from gpu_sim import NumPyBacked
+from gpu_sim import NumPyBacked, Sim, install
 from test_compile import _need_compiler, _need_msgpack
 
 from cupyquant import QuantizedTensor
-from cupyquant.qmatmul import dispatch, matvec, runtime as rt, wgmma as wg
+from cupyquant.qmatmul import dequant_gemm, dispatch, matvec, runtime as rt, wgmma as wg
 
 SMS = 132
+_REAL_AS_F16 = rt._as_f16   # before the host fixture replaces it
 
 
 class FakeArray(NumPyBacked):
@@ -128,7 +133,7 @@ def _matmul_kernel_args() -> dict:
 
 def _arg_kinds(arg) -> set:
     """The (value kind, size) pairs a host argument may fill."""
-    if isinstance(arg, FakeArray):
+    if isinstance(arg, NumPyBacked):
         return {("global_buffer", 8)}
     if isinstance(arg, np.uint64):  # a null pointer (no workspace), or a 64-bit value
         return {("global_buffer", 8), ("by_value", 8)}
@@ -281,3 +286,110 @@ def test_dequant_launch_args(monkeypatch):
             dequant.dequant_launcher(fmt, out_dtype)(1 << 20, 2 << 20, 1000, ahead=4)
             assert len(launched) == 2
             _check(launched, f"{name} -> {out_dtype}", params)
+
+
+# ------------------------------------------------ matmul on the second GPU
+@pytest.fixture
+def second_gpu(host, monkeypatch):
+    """The ``host`` stand-in on a simulated machine of two GPUs
+    (tests/gpu_sim.py): arrays are allocations of one GPU, and every launch
+    is recorded with the GPU current at its launch and at its kernel's
+    lookup. Returns (sim, launched, records)."""
+    launched, _ = host
+    sim = Sim(2)
+    install(monkeypatch, sim)     # the dequantization kernels (float32 x -> float16) too
+    monkeypatch.setattr(rt, "cupy_module", lambda: sim.cp)
+    records = []
+
+    class Kernel(FakeKernel):
+        def __init__(self, name):
+            super().__init__(name, launched)
+            self.device = sim.current     # get_function loads a kernel on the current device
+
+        def __call__(self, grid, block, args, stream=None, **kw):
+            launched.append((self.name, tuple(args)))
+            records.append((self.name, self.device, sim.current, stream, tuple(args)))
+
+    def launch(kern, grid, block, args, stream=None, **kw):
+        kern(grid, block, args, stream=stream)
+
+    def gemm_xwT(cp, x16, w16_ptr, rows, K, y, col0=0):
+        """cuBLAS (its handle is the current device's): recorded like a launch."""
+        records.append(("cublas_gemm", sim.current, sim.current, None,
+                        (x16, np.uint64(w16_ptr), np.uint64(y.data.ptr + col0 * y.itemsize))))
+        return True
+
+    monkeypatch.setattr(rt, "_function", Kernel)
+    monkeypatch.setattr(rt, "_sm90_function", Kernel)
+    monkeypatch.setattr(rt, "launch", launch)
+    monkeypatch.setattr(rt, "_as_f16", _REAL_AS_F16)   # the real one, on the simulated dequantization
+    monkeypatch.setattr(dequant_gemm, "gemm_xwT", gemm_xwT)
+    monkeypatch.setattr(dequant_gemm, "_raw_gemm_ok", {})
+    return sim, launched, records
+
+
+def _check_on_device(sim, records: list, dev: int, what: str) -> None:
+    """Every recorded launch ran with GPU ``dev`` current, its kernel loaded
+    there, on a stream of that GPU, and every pointer argument (its kernel's
+    global_buffer parameters) inside an allocation of that GPU."""
+    params = {**_matmul_kernel_args(), "cublas_gemm": [("global_buffer", 8)] * 3}
+    assert records, f"{what}: nothing was launched"
+    for name, kern_dev, cur, stream, args in records:
+        assert cur == dev and kern_dev == dev, f"{what}: {name} launched on GPU {cur}, loaded on GPU {kern_dev}"
+        assert stream is None or stream.device == dev, f"{what}: {name} on a stream of GPU {stream.device}"
+        for i, (arg, (kind, _)) in enumerate(zip(args, params[name])):
+            if kind != "global_buffer":
+                continue
+            ptr = arg.data.ptr if isinstance(arg, NumPyBacked) else int(arg)
+            if ptr:
+                alloc = sim.find(ptr, 1, f"{what}: {name} argument {i}")
+                assert not alloc.pinned and alloc.device == dev, f"{what}: {name} argument {i} is in {alloc}"
+
+
+@pytest.mark.parametrize("path", [None, "matvec_f16tc", "matvec_int8", "matvec_generic", "mma",
+                                  "mma_generic", "wgmma"])
+def test_matmul_on_the_second_gpu(second_gpu, path):
+    """x and w on GPU 1 while GPU 0 is current (weights that
+    device_map placed there): every kernel, workspace, counter and float16
+    copy of x is on GPU 1, and so is the result. (No real two-GPU machine
+    has been lent to run this on.)"""
+    sim, launched, records = second_gpu
+    cp = sim.cp
+    kinds = set()
+    for m, n, k in ((1, 4096, 4096), (3, 1000, 14336), (8, 4096, 14336), (64, 4096, 4096), (300, 1000, 1024)):
+        for x_dtype in ("float16", "float32"):
+            with cp.cuda.Device(1):
+                w = QuantizedTensor("Q4_0", (n, k), cp.zeros(n * k // 32 * 18, cp.uint8))
+                x = cp.zeros((m, k), x_dtype)
+            records.clear()
+            launched.clear()
+            with cp.cuda.Device(0):
+                y = dispatch.matmul(x, w, dtype="float32", path=path)
+                assert sim.current == 0
+            what = f"path {path} M={m} {n}x{k} {x_dtype}"
+            assert y.device.id == 1 and y.shape == (m, n), what
+            _check_on_device(sim, records, 1, what)
+            if launched:   # (dequant_gemm launches only dequantization kernels and cuBLAS)
+                _check(launched, what)
+            kinds.update(kind for name, *_ in records for kind in ("_mv", "wgmma", "cublas") if kind in name)
+    # the simulated dequantization kernels (float32 x to float16, weight slabs) ran on GPU 1
+    assert {dev for dev, *_ in sim.launches} <= {1}
+    if path is None:   # the automatic choice took every kind of kernel at these shapes
+        assert kinds == {"_mv", "wgmma", "cublas"}, kinds
+
+
+def test_on_device_check_catches_the_first_gpu(second_gpu):
+    """_check_on_device fails for a launch with GPU 0 current, and for an
+    argument in GPU 0's memory."""
+    sim, launched, records = second_gpu
+    cp = sim.cp
+    with cp.cuda.Device(1):
+        w = QuantizedTensor("Q4_0", (4096, 4096), cp.zeros(4096 * 4096 // 32 * 18, cp.uint8))
+        x = cp.zeros((1, 4096), "float16")
+    dispatch.matmul(x, w, path="matvec_generic")
+    name, kern_dev, cur, stream, args = records[-1]
+    with pytest.raises(AssertionError, match="launched on GPU 0"):
+        _check_on_device(sim, [(name, kern_dev, 0, stream, args)], 1, "moved")
+    elsewhere = cp.zeros(1 << 20, cp.uint8)   # on GPU 0, the current one
+    with pytest.raises(AssertionError, match="argument 0 is in <1048576 bytes of GPU 0"):
+        _check_on_device(sim, [(name, kern_dev, cur, stream, (elsewhere,) + args[1:])], 1, "moved")
