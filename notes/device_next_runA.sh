@@ -4,7 +4,7 @@
 # Session 39's run 2 (precompile + every GPU test + benchmark) fitted one call: tests 211 s.
 python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade --target /tmp/site .whl/*.whl && export PYTHONPATH=/tmp/site:$PWD || exit
 export CUPY_CACHE_DIR=$PWD/build/cupy_cache
-git log -1 --format=%h 2>/dev/null; md5sum cupyquant/qmatmul.py cupyquant/hip/*.hip | cut -c1-12,34-
+git log -1 --format=%h 2>/dev/null; md5sum cupyquant/qmatmul/*.py cupyquant/gpu/*.py cupyquant/hip/*.hip | cut -c1-12,34-
 nvidia-smi --query-gpu=name,clocks.max.sm,clocks.max.mem --format=csv,noheader
 timeout 150 python3 notes/probe_s36.py precompile:shipped > $OUT/precompile.txt 2>&1; echo "precompile rc=$?"; tail -1 $OUT/precompile.txt
 timeout 60 python3 -m pytest tests/test_matmul.py -q -p no:cacheprovider -rs -k "f32_one_row_long_k" > $OUT/tests_f32long.txt 2>&1; echo "f32 long-K test rc=$?"; tail -5 $OUT/tests_f32long.txt | cut -c1-300

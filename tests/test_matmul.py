@@ -1402,6 +1402,32 @@ def test_different_devices():
         matmul(x, c.w)
 
 
+@gpu
+@pytest.mark.parametrize("x_dtype", ["float32", "float16"])
+def test_second_gpu(x_dtype):
+    """x and w on GPU 1 (as device_map places weights) while GPU 0 is
+    current: the product runs there, right. (Its host side is checked
+    without a GPU in test_launch_args; this needs two real GPUs.)"""
+    cp = cupy_module()
+    if cp.cuda.runtime.getDeviceCount() < 2:
+        pytest.skip("needs two GPUs")
+    rng = np.random.default_rng(11)
+    with cp.cuda.Device(1):
+        c = _Case(rng, N_ODD, 4096)
+    for m in MS:
+        x_host = rng.standard_normal((m, c.k)).astype(x_dtype)
+        with cp.cuda.Device(1):
+            x = cp.asarray(x_host)
+        with cp.cuda.Device(0):
+            y = matmul(x, c.w, dtype="float32")
+        assert y.device.id == 1 and y.shape == (m, c.n)
+        with cp.cuda.Device(1):
+            yh = cp.asnumpy(y).astype(np.float64)
+        assert np.isfinite(yh).all(), "some outputs were not written"
+        ref = x_host.astype(np.float64) @ c.w64.T
+        assert _rel_err(yh, ref) <= tolerance("matvec" if m <= 8 else "mma", x_dtype, "float32"), m
+
+
 def test_auto_path_rules(monkeypatch):
     """choose_path on an sm_90 GPU of 132 SMs with wgmma (faked: CPU test):
     matvec for one pass of rows (float16 x) or float32-accurate rows (float32
