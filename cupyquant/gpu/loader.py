@@ -188,11 +188,12 @@ IN_PLACE = _env_flag("CUPYQUANT_LOAD_IN_PLACE", True)
 DEVICE_SLOTS = 1
 
 #: What the last load_to_gpu call of the process did (replaced by each call):
-#: "path" ("zero-copy", "staging" or "mixed" over several devices), "devices"
-#: (device id -> path), "slots", "slot_bytes", "pinned_bytes",
-#: "device_staging_bytes", "device_slots" (device id -> staging areas),
-#: "threads", "read_method", "chunks", "tensor_bytes", "complete" (False
-#: while running or after a failure).
+#: "path" ("in-place", "zero-copy", "staging", or "mixed" where devices took
+#: different ones), "devices" (device id -> path), "slots", "slot_bytes",
+#: "pinned_bytes", "device_staging_bytes", "device_sync_bytes" (in-place sync
+#: areas), "device_slots" (device id -> staging areas), "threads",
+#: "read_method", "chunks", "tensor_bytes", "complete" (False while running
+#: or after a failure).
 last_load_stats: dict = {}
 
 
