@@ -19,9 +19,12 @@ and test_gpu_dequant do that on a device.
 from __future__ import annotations
 
 import gc
+import tempfile
+from pathlib import Path
 
 import numpy as np
 import pytest
+from hypothesis import given, strategies as st
 
 import test_gpu_loader
 from gpu_sim import Sim, SimError, install
@@ -189,6 +192,66 @@ def test_dequant_of_a_buffer_on_another_device(monkeypatch, fmt_name):
         assert arr.device.id == 1
         assert_bit_exact(cp.asnumpy(arr), ref, fmt_name)
     assert {dev for dev, *_ in sim.launches} == {1}
+
+
+@given(st.data())
+def test_random_models_settings_and_placements(data):
+    """Random small models (formats, shapes, one to three files), loaded with
+    random pipeline settings, paths, placements, kept tensors and dtypes on
+    one to four simulated GPUs under a random interleaving: every tensor as
+    on the CPU path, on its device."""
+    from cupyquant import FORMATS
+    draw = data.draw
+    names = list(FORMATS)
+    n_tensors = draw(st.integers(1, 10), "tensors")
+    specs = []
+    for i in range(n_tensors):
+        fmt = FORMATS[draw(st.sampled_from(names), f"format {i}")]
+        width = fmt.block_size * draw(st.integers(1, 3 if fmt.block_size > 32 else 24), f"width {i}")
+        rows = draw(st.integers(1, 40), f"rows {i}")
+        specs.append((f"t{i}.{fmt.name.lower()}", fmt.name, (rows, width)))
+    n_files = draw(st.integers(1, min(3, n_tensors)), "files")
+    n_devices = draw(st.integers(1, 4), "devices")
+    path = draw(st.sampled_from(PATHS), "path")
+    with tempfile.TemporaryDirectory() as tmp, pytest.MonkeyPatch.context() as mp:
+        cut = sorted(draw(st.sets(st.integers(1, n_tensors - 1), min_size=n_files - 1, max_size=n_files - 1),
+                          "file cuts")) if n_files > 1 else []
+        parts = [specs[a:b] for a, b in zip([0] + cut, cut + [n_tensors])]
+        raws = {}
+        for k, part in enumerate(parts):
+            name = f"m-{k + 1:05d}-of-{len(parts):05d}.gguf" if len(parts) > 1 else "m.gguf"
+            raws.update(write_model(Path(tmp) / name, part, seed=k))
+        first = Path(tmp) / ("m-00001-of-%05d.gguf" % len(parts) if len(parts) > 1 else "m.gguf")
+        sim = _machine(mp, path, n_devices, slot=draw(st.sampled_from([17 << 10, 40_000, 1 << 20]), "slot"),
+                       seed=draw(st.integers(0, 1 << 16), "seed"), chaos=draw(st.sampled_from([0.0, 0.3, 0.9])),
+                       reads_host=[draw(st.booleans(), f"GPU {d} reads host") for d in range(n_devices)])
+        n_slots = draw(st.integers(1, 5), "N_SLOTS")
+        mp.setattr(gl, "N_SLOTS", n_slots)
+        mp.setattr(gl, "LOOKAHEAD", draw(st.integers(0, 5), "LOOKAHEAD"))
+        mp.setattr(gl, "DEVICE_SLOTS", draw(st.integers(1, 5), "DEVICE_SLOTS"))
+        mp.setattr(gl, "HOST_THREADS", draw(st.integers(1, 4), "HOST_THREADS"))
+        mp.setattr(gl, "READ_METHOD", draw(st.sampled_from(["mmap", "pread"]), "READ_METHOD"))
+        all_names = [n for n, _, _ in specs]
+        dmap = draw(st.dictionaries(st.sampled_from(all_names), st.integers(0, n_devices - 1)), "device_map")
+        default = draw(st.integers(0, n_devices - 1), "device")
+        quant = [n for n, f, _ in specs if f not in ("F32", "F16", "BF16")]
+        keep = draw(st.sets(st.sampled_from(quant)) if quant else st.just(set()), "quantized")
+        dtype = draw(st.sampled_from([None, "float32", "float16"]), "dtype")
+        cpu = {dt: load_gguf(first, device="cpu", dtype=dt) for dt in ("float32", "float16")}
+        got = load_gguf(first, device=default, device_map=dmap, quantized=keep, dtype=dtype, progress=False)
+        assert list(got) == all_names and sim.pending() == 0
+        for name in all_names:
+            arr = got[name]
+            if name in keep:
+                assert isinstance(arr, QuantizedTensor) and arr.data.device.id == dmap.get(name, default)
+                assert np.array_equal(sim.cp.asnumpy(arr.data), raws[name].reshape(-1)), name
+                continue
+            want = dtype or ("float32" if got.info[name].qtype.name == "F32" else "float16")
+            assert arr.device.id == dmap.get(name, default), name
+            assert_bit_exact(sim.cp.asnumpy(arr), cpu[want][name], f"{name} -> {want}")
+        del got, arr
+        gc.collect()
+        assert sim.live_pinned_bytes() == 0
 
 
 # ---------------------------------------------------------------- failures
