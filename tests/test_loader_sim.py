@@ -114,11 +114,20 @@ def test_loads_match_cpu_on_every_device(model, monkeypatch, path, n_devices, de
     for dev in used:
         extra = sim.live_bytes(dev) - _output_bytes(got, dev)
         assert 0 <= extra <= (255 * len(got) if path == "in-place" else 0), (dev, extra)
-        # peak beyond the outputs: one staging chunk on the staging path, a few
-        # KiB of sync areas and warm-up blocks otherwise
+        # Peak beyond the outputs: the staging area on the staging path; in
+        # place the layouts' rounding, the sync areas, and with float16
+        # output the device copy of an F32 piece (at most a slot) queued at
+        # a time on each stream; besides, the warm-up launches' block-sized
+        # buffers (a few KiB).
         peak = sim.peak[dev] - _output_bytes(got, dev)
-        bound = stats["slot_bytes"] * gl.DEVICE_SLOTS if path == "staging" else 0
-        assert peak <= bound + 64 * 1024, (dev, peak, bound)
+        if path == "staging":
+            bound = stats["slot_bytes"] * gl.DEVICE_SLOTS
+        elif path == "in-place":
+            bound = 255 * len(got) + stats["device_sync_bytes"] + (
+                stats["slots"] * stats["slot_bytes"] if dtype == "float16" else 0)
+        else:
+            bound = 0
+        assert peak <= bound + 8 * 1024, (dev, peak, bound)
     assert sim.live_pinned_bytes() == 0
 
 

@@ -12,12 +12,13 @@ How the bytes travel
    large tensor spans several). The chunk start is rounded down to 256 bytes,
    so every piece keeps the file's alignment in the staging buffers
    (gpu/load_plan.py).
-2. *Host* (gpu/host_reader.py). ``N_SLOTS`` pinned staging buffers of ``SLOT_BYTES`` are reused in
-   turn. A chunk's bytes go from the page cache into its pinned buffer by
-   ``HOST_THREADS`` threads at once, in pieces of at most ``PART_BYTES`` (a NumPy copy
-   out of a read-only memory map of the file by default, or ``os.preadv``
-   straight from the file, see ``READ_METHOD`` and the environment variable
-   ``CUPYQUANT_LOAD_READ``; both release the GIL). ``LOOKAHEAD`` chunks are
+2. *Host* (gpu/host_reader.py). ``N_SLOTS`` pinned staging buffers of
+   ``SLOT_BYTES`` are reused in turn. A chunk's bytes go from the page cache
+   into its pinned buffer by ``HOST_THREADS`` threads at once, in pieces of
+   at most ``PART_BYTES`` (a NumPy copy out of a read-only memory map of the
+   file by default, or ``os.preadv`` straight from the file, see
+   ``READ_METHOD`` and the environment variable ``CUPYQUANT_LOAD_READ``; both
+   release the GIL). ``LOOKAHEAD`` chunks are
    being filled while earlier ones are being consumed by the device. The
    first ``LOOKAHEAD + 1`` chunks start filling before the outputs are
    allocated and the kernels prepared (the host threads need neither).
