@@ -224,6 +224,8 @@ class Sim:
                            f"is current")
         if stream.is_null:
             self.drain(stream.device)      # the legacy default stream waits for every blocking stream
+            if op.wait is not None:
+                self.advance(*op.wait)
             self._execute(stream, op)
             stream.queued += 1
             stream.done += 1
@@ -394,6 +396,10 @@ class SimArray(NumPyBacked):
 
 
 class SimStream:
+    """A stream of one device: a queue of operations that run only when
+    something waits for them (see Sim.advance); ``null``: the device's legacy
+    default stream, whose operations run at once."""
+
     def __init__(self, sim: Sim, device: int, null: bool = False):
         self.sim, self.device, self.is_null = sim, device, null
         self.queue = deque()
