@@ -196,7 +196,7 @@ def test_auto_device_map_balances_contiguous_runs():
 
 
 @pytest.mark.parametrize("method", ["pread", "mmap"])
-def test_reader_copies_file_ranges(tmp_path, method, monkeypatch):
+def test_reader_copies_file_ranges(tmp_path, method):
     data = np.random.default_rng(0).integers(0, 256, 3_000_000, dtype=np.uint8)
     path = tmp_path / "bytes.bin"
     data.tofile(path)
@@ -217,7 +217,7 @@ def test_reader_copies_file_ranges(tmp_path, method, monkeypatch):
         reader.close()
 
 
-def test_reader_pieces_are_bounded(tmp_path, monkeypatch):
+def test_reader_pieces_are_bounded(tmp_path):
     path = tmp_path / "bytes.bin"
     np.arange(40 << 20, dtype=np.uint64).astype(np.uint8).tofile(path)
     reader = host_reader.HostReader([str(path)], "mmap", threads=2, part_bytes=gl.PART_BYTES)
