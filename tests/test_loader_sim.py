@@ -1,4 +1,4 @@
-"""The GPU loader's host code on a simulated machine of one to three GPUs.
+"""The GPU loader's host code on a simulated machine of one to four GPUs.
 
 tests/gpu_sim.py stands in for CuPy (memory, pinned buffers, streams that run
 late, events, copies, kernels emulated with the NumPy decoders). The real
