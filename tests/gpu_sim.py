@@ -559,7 +559,7 @@ class SimKernel:
 
 def install(monkeypatch, sim: Sim) -> None:
     """Point cupyquant's GPU loader, in-place and dequantization modules at ``sim``."""
-    from cupyquant.gpu import dequant, inplace, loader
+    from cupyquant.gpu import dequant, inplace, loader, platform
 
     cp = sim.cp
 
@@ -579,6 +579,7 @@ def install(monkeypatch, sim: Sim) -> None:
     for module in (loader, inplace, dequant):
         monkeypatch.setattr(module, "cupy_module", lambda: cp)
     monkeypatch.setattr(loader, "gpu_available", lambda: True)
+    monkeypatch.setattr(platform, "gpu_available", lambda: True)   # load_gguf(device=None) asks it
     monkeypatch.setattr(loader, "_allocate_pinned", lambda n_slots, slot: sim.pinned((n_slots, slot)))
     monkeypatch.setattr(dequant, "get_function", get_function)
     monkeypatch.setattr(dequant, "device_table", device_table)

@@ -263,6 +263,57 @@ def test_random_models_settings_and_placements(data):
         assert sim.live_pinned_bytes() == 0
 
 
+def test_device_arguments_pick_the_gpu(model, monkeypatch):
+    """Every spelling of a device (id, NumPy integer, "cuda:N", "gpu:N", a
+    cupy Device, None for the current one) puts the tensors there; a GPU
+    that does not exist is a clear error, before anything is allocated."""
+    sim = _machine(monkeypatch, "in-place", 3)
+    cp = sim.cp
+    for device, want in ((2, 2), (np.int64(1), 1), ("cuda:2", 2), ("gpu:1", 1), (cp.cuda.Device(2), 2)):
+        got = load_gguf(model.path, device=device, progress=False)
+        assert {a.device.id for a in got.values()} == {want}, device
+    with cp.cuda.Device(1):
+        got = load_gguf(model.path, device=None, progress=False)
+        assert {a.device.id for a in got.values()} == {1} and sim.current == 1
+    del got
+    gc.collect()
+    for device, match in (("cuda:3", "GPU 3 does not exist \\(3 visible\\)"), (-1, "GPU -1 does not exist"),
+                          ("tpu:0", "device must be None, a GPU id or 'cuda:N'")):
+        with pytest.raises(ValueError, match=match):
+            load_gguf(model.path, device=device, progress=False)
+    first = next(iter(model.cpu["float32"]))
+    with pytest.raises(ValueError, match="GPU 7 does not exist"):
+        load_gguf(model.path, device=0, device_map={first: 7}, progress=False)
+    _assert_all_released(sim)
+
+
+def test_progress_bar_counts_every_byte_once(model, monkeypatch):
+    """The bar (by bytes) reaches the tensors' total, over three GPUs."""
+    import cupyquant.loader as cpu_loader
+    sim = _machine(monkeypatch, "staging", 3, chaos=0.3)
+    bars = []
+
+    class Bar:
+        def __init__(self, total):
+            self.total, self.n, self.closed = total, 0, False
+
+        def update(self, n):
+            self.n += n
+
+        def close(self):
+            self.closed = True
+
+    def progress_bar(progress, total, desc):
+        bars.append(Bar(total))
+        return bars[-1]
+
+    monkeypatch.setattr(cpu_loader, "_progress_bar", progress_bar)
+    got = load_gguf(model.path, device=0, device_map="auto", progress=True)
+    assert len(bars) == 1 and bars[0].closed
+    assert bars[0].n == bars[0].total == sum(int(i.nbytes) for i in got.info.values())
+    assert sim.pending() == 0
+
+
 # ---------------------------------------------------------------- failures
 def _assert_all_released(sim):
     gc.collect()
