@@ -72,6 +72,12 @@ def assert_same_metadata(a, b):
             assert va == vb, key
 
 
+def expected_dtype(info, dtype) -> str:
+    """The dtype load_gguf gives a tensor on the GPU: ``dtype`` if given,
+    else float32 for F32 tensors and float16 for the others."""
+    return dtype or ("float32" if info.qtype.name == "F32" else "float16")
+
+
 def assert_same_as_cpu(cp, gpu, cpu_by_dtype, dtype):
     """gpu: GPU result; cpu_by_dtype: "float32"/"float16" -> CPU result."""
     assert isinstance(gpu, GGUFTensors)
@@ -81,7 +87,7 @@ def assert_same_as_cpu(cp, gpu, cpu_by_dtype, dtype):
     assert_same_metadata(gpu.metadata, ref_any.metadata)
     for name in gpu:
         info = gpu.info[name]
-        want = dtype or ("float32" if info.qtype.name == "F32" else "float16")
+        want = expected_dtype(info, dtype)
         got = gpu[name]
         assert isinstance(got, cp.ndarray), name
         assert got.shape == info.shape and got.dtype == np.dtype(want), (name, got.shape, got.dtype)

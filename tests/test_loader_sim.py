@@ -28,12 +28,11 @@ from hypothesis import given, strategies as st
 
 import test_gpu_loader
 from gpu_sim import Sim, SimError, install
-from test_gpu_loader import SMALL_SLOT, _bad_files, assert_same_metadata, write_model
+from test_gpu_loader import SMALL_SLOT, _bad_files, assert_same_as_cpu, expected_dtype, write_model
 
 from cupyquant import GGUFError, load_gguf
 from cupyquant.gpu import host_reader, load_plan
 from cupyquant.gpu import loader as gl
-from cupyquant.loader import GGUFTensors
 from cupyquant.quantized import QuantizedTensor
 from cupyquant.testing import assert_bit_exact
 
@@ -65,27 +64,17 @@ def _expected_devices(model, device_map, n_devices, dtype):
     if device_map == "auto":
         info = model.cpu["float32"].info
         order = sorted(names, key=lambda n: int(info[n].offset))
-        size = {n: int(info[n].n_elements) * (4 if (dtype or ("float32" if info[n].qtype.name == "F32"
-                                                              else "float16")) == "float32" else 2)
-                for n in names}
-        return dict(zip(order, load_plan.auto_device_map([size[n] for n in order], n_devices)))
+        sizes = [int(info[n].n_elements) * np.dtype(expected_dtype(info[n], dtype)).itemsize for n in order]
+        return dict(zip(order, load_plan.auto_device_map(sizes, n_devices)))
     return {n: device_map.get(n, 0) for n in names}
 
 
 def _check_result(sim, model, got, dtype, devices):
-    ref_any = model.cpu["float32"]
-    assert isinstance(got, GGUFTensors) and list(got) == list(ref_any)
-    assert dict(got.info) == dict(ref_any.info)
-    assert_same_metadata(got.metadata, ref_any.metadata)
+    """test_gpu_loader's comparison with the CPU path, and each tensor on its device."""
     assert sim.pending() == 0, "load_gguf returned with work still queued"
+    assert_same_as_cpu(sim.cp, got, model.cpu, dtype)
     for name in got:
-        info = got.info[name]
-        want = dtype or ("float32" if info.qtype.name == "F32" else "float16")
-        arr = got[name]
-        assert isinstance(arr, sim.cp.ndarray), name
-        assert arr.device.id == devices[name], (name, arr.device.id, devices[name])
-        assert arr.shape == info.shape and arr.dtype == np.dtype(want), (name, arr.shape, arr.dtype)
-        assert_bit_exact(sim.cp.asnumpy(arr), model.cpu[want][name], f"{name} -> {want}")
+        assert got[name].device.id == devices[name], (name, got[name].device.id, devices[name])
 
 
 def _output_bytes(got, dev):
@@ -226,11 +215,12 @@ def test_random_models_settings_and_placements(data):
         cut = sorted(draw(st.sets(st.integers(1, n_tensors - 1), min_size=n_files - 1, max_size=n_files - 1),
                           "file cuts")) if n_files > 1 else []
         parts = [specs[a:b] for a, b in zip([0] + cut, cut + [n_tensors])]
+        files = [Path(tmp) / (f"m-{k + 1:05d}-of-{len(parts):05d}.gguf" if len(parts) > 1 else "m.gguf")
+                 for k in range(len(parts))]
         raws = {}
-        for k, part in enumerate(parts):
-            name = f"m-{k + 1:05d}-of-{len(parts):05d}.gguf" if len(parts) > 1 else "m.gguf"
-            raws.update(write_model(Path(tmp) / name, part, seed=k))
-        first = Path(tmp) / ("m-00001-of-%05d.gguf" % len(parts) if len(parts) > 1 else "m.gguf")
+        for k, (part, file) in enumerate(zip(parts, files)):
+            raws.update(write_model(file, part, seed=k))
+        first = files[0]
         sim = _machine(mp, path, n_devices, slot=draw(st.sampled_from([17 << 10, 40_000, 1 << 20]), "slot"),
                        seed=draw(st.integers(0, 1 << 16), "seed"), chaos=draw(st.sampled_from([0.0, 0.3, 0.9])),
                        reads_host=[draw(st.booleans(), f"GPU {d} reads host") for d in range(n_devices)])
@@ -255,7 +245,7 @@ def test_random_models_settings_and_placements(data):
                 assert isinstance(arr, QuantizedTensor) and arr.data.device.id == dmap.get(name, default)
                 assert np.array_equal(sim.cp.asnumpy(arr.data), raws[name].reshape(-1)), name
                 continue
-            want = dtype or ("float32" if got.info[name].qtype.name == "F32" else "float16")
+            want = expected_dtype(got.info[name], dtype)
             assert arr.device.id == dmap.get(name, default), name
             assert_bit_exact(sim.cp.asnumpy(arr), cpu[want][name], f"{name} -> {want}")
         del got, arr
