@@ -111,7 +111,6 @@ class Sim:
         self._by_ptr = {}
         self.launches = []                      # (device, format, dtype, n_blocks, in_place)
         self.peak = {}                          # device -> most bytes live at once
-        self.copies = 0
         self.cp = _cupy_namespace(self)
 
     # ------------------------------------------------------------ devices
@@ -302,7 +301,6 @@ class Sim:
 
         def run():
             dview[...] = sview
-            self.copies += 1
         self.enqueue(stream, _Op(f"memcpyAsync of {n} bytes", run, touches=(d, s)))
 
     def launch(self, kern, grid, block, args, *, stream=None, pdl=False, **kw) -> None:
