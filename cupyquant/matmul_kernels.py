@@ -184,9 +184,17 @@ def mvi8_smem_bytes(kb: int, stages: int) -> int:
     return (THREADS // 32) * stages * MVI8_ROWS * _mv_row_bytes(kb)
 
 
+_out_suffix_of: dict = {}
+
+
 def out_suffix(dtype) -> str:
-    name = getattr(dtype, "name", str(dtype))
-    return _OUT_SUFFIX[name]
+    """The kernel-name suffix of an output dtype (a NumPy / CuPy dtype or its
+    name), remembered: NumPy computes ``dtype.name`` in Python (several
+    microseconds of a host-bound call)."""
+    suffix = _out_suffix_of.get(dtype)
+    if suffix is None:
+        suffix = _out_suffix_of[dtype] = _OUT_SUFFIX[getattr(dtype, "name", str(dtype))]
+    return suffix
 
 
 def mv_tc_name(x_dtype, out_dtype, n_tiles: int, geometry=MV_GEOMETRIES[0], x_shared: bool = False,

@@ -393,3 +393,24 @@ def test_on_device_check_catches_the_first_gpu(second_gpu):
     elsewhere = cp.zeros(1 << 20, cp.uint8)   # on GPU 0, the current one
     with pytest.raises(AssertionError, match="argument 0 is in <1048576 bytes of GPU 0"):
         _check_on_device(sim, [(name, kern_dev, cur, stream, (elsewhere,) + args[1:])], 1, "moved")
+
+
+def test_matvec_plan_follows_a_setting_changed_at_run_time(host, monkeypatch):
+    """A setting changed between two calls (the plan cache not reset) takes
+    effect at the next call, and changed back, the first plan returns."""
+    from cupyquant.qmatmul import mv_plan
+    launched, _ = host
+
+    def kernel() -> str:
+        launched.clear()
+        _product(1, 4096, 4096, "float16", "float32", None)
+        return launched[-1][0]
+
+    first = kernel()
+    assert "_xs" in first, first   # records of x in shared memory
+    was = mv_plan.MV_X_SHARED_MAX
+    monkeypatch.setattr(mv_plan, "MV_X_SHARED_MAX", {})
+    without = kernel()
+    assert "_xs" not in without, without
+    monkeypatch.setattr(mv_plan, "MV_X_SHARED_MAX", was)
+    assert kernel() == first

@@ -2,8 +2,8 @@
 that its modules read each other's names through the module (``rt.launch``,
 ``mv_plan.MV_X_RING``: a test's monkeypatch on the defining module then
 reaches every caller; tests/test_patch_targets.py checks that every patch
-does), and that the matrix-vector plan cache's key holds every setting the
-plan reads."""
+does), and that the matrix-vector plan cache sees every change of the
+settings the plan reads."""
 
 from __future__ import annotations
 
@@ -13,7 +13,6 @@ import pathlib
 import types
 
 import pytest
-from test_patch_targets import package_reads
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 PACKAGE = ROOT / "cupyquant" / "qmatmul"
@@ -44,18 +43,41 @@ def test_modules_read_each_others_names_through_the_module():
                             f"import the module and read its names through it")
 
 
-def test_matvec_plan_cache_key_has_every_setting_the_plan_reads():
-    """matvec._matvec_tc caches its plans by a key of the launch's shape and
-    the settings of mv_plan and mv_grid: a setting the plan reads but the key
-    lacks would leave a stale plan in use after it is changed at run time."""
-    reads = {(mod.rpartition(".")[2], name) for mod, name in package_reads()
-             if mod in ("cupyquant.qmatmul.mv_plan", "cupyquant.qmatmul.mv_grid") and name.isupper()}
-    settings = {(mod, name) for mod, name in reads if hasattr(_module(mod), name)}
-    assert ("mv_plan", "MV_X_RING") in settings and ("mv_grid", "MV_SPLIT_COST") in settings
+def test_matvec_plan_cache_sees_every_setting_change(monkeypatch):
+    """matvec._matvec_tc caches its plans under the launch's shape and
+    plan_settings.generation: every assignment to mv_plan's and mv_grid's
+    attributes (a setting, or a function a test swaps in), and its undo,
+    must change that count, or a stale plan would stay in use."""
+    from cupyquant.qmatmul import mv_grid, mv_plan, plan_settings
+    for mod in (mv_plan, mv_grid):
+        names = [n for n in vars(mod) if not n.startswith("__")]
+        assert sum(n.isupper() for n in names) >= 5, names
+        for name in names:
+            before = plan_settings.generation
+            monkeypatch.setattr(mod, name, getattr(mod, name))
+            assert plan_settings.generation > before, f"{mod.__name__}.{name}"
+    before = plan_settings.generation
+    monkeypatch.undo()
+    assert plan_settings.generation > before
+    new = "_new_setting_for_this_test"   # added and deleted: no code reads it (test_patch_targets)
+    monkeypatch.setattr(mv_plan, new, 1, raising=False)
+    before = plan_settings.generation
+    monkeypatch.delattr(mv_plan, new)
+    assert plan_settings.generation > before
+
+
+def test_matvec_plan_reads_settings_only_of_watched_modules():
+    """The plan reads its settings from mv_plan and mv_grid (watched) and
+    the kernels' compiled constants (mk: a kernel name is built from them, so
+    they cannot change at run time); and the cache key holds the count."""
+    for mod in ("mv_plan", "mv_grid"):
+        tree = ast.parse((PACKAGE / f"{mod}.py").read_text(encoding="utf-8"))
+        read = {(n.value.id, n.attr) for n in ast.walk(tree) if isinstance(n, ast.Attribute)
+                and isinstance(n.value, ast.Name) and n.attr.isupper()}
+        assert {alias for alias, _ in read} <= {"mk", "mv_plan", "mv_grid"}, sorted(read)
+        assert "plan_settings.watch(__name__)" in (PACKAGE / f"{mod}.py").read_text(encoding="utf-8")
     tree = ast.parse((PACKAGE / "matvec.py").read_text(encoding="utf-8"))
     fn = next(n for n in tree.body if isinstance(n, ast.FunctionDef) and n.name == "_matvec_tc")
     key = next(n.value for n in ast.walk(fn) if isinstance(n, ast.Assign)
                and [t.id for t in n.targets if isinstance(t, ast.Name)] == ["key"])
-    in_key = {(n.value.id, n.attr) for n in ast.walk(key)
-              if isinstance(n, ast.Attribute) and isinstance(n.value, ast.Name)}
-    assert not settings - in_key, f"settings the plan reads but the cache key lacks: {sorted(settings - in_key)}"
+    assert "plan_settings.generation" in ast.unparse(key)

@@ -25,7 +25,7 @@ def gemm_xwT(cp, x16, w16_ptr: int, rows: int, K: int, y, col0: int = 0) -> bool
     results straight from the float32 accumulators). Returns False when it
     cannot be used (the caller then uses ``cupy.matmul``). Like ``cupy.matmul``,
     CuPy refuses it under CUDA graph capture (NotImplementedError)."""
-    if rt.backend() != "cuda" or y.dtype.name not in _CUDA_DTYPE:
+    if rt.backend() != "cuda" or rt._dtype_name(y.dtype) not in _CUDA_DTYPE:
         return False
     try:
         from cupy_backends.cuda.libs import cublas
@@ -36,7 +36,7 @@ def gemm_xwT(cp, x16, w16_ptr: int, rows: int, K: int, y, col0: int = 0) -> bool
     # Column-major view: y^T (N x M, ld N) = W (op T of K x rows, ld K) . x^T (K x M, ld K).
     cublas.gemmEx(handle, 1, 0, rows, M, K, _ONE.ctypes.data, w16_ptr, 2, K,
                   x16.data.ptr, 2, K, _ZERO.ctypes.data,
-                  y.data.ptr + col0 * y.dtype.itemsize, _CUDA_DTYPE[y.dtype.name], N,
+                  y.data.ptr + col0 * y.dtype.itemsize, _CUDA_DTYPE[rt._dtype_name(y.dtype)], N,
                   _CUBLAS_COMPUTE_32F, _CUBLAS_GEMM_DEFAULT)
     return True
 

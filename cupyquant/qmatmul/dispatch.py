@@ -11,6 +11,8 @@ import numpy as np
 
 from .. import matmul_kernels as mk
 from ..errors import UnsupportedFormatError
+from ..formats import FORMATS
+from ..quantized import QuantizedTensor
 from . import dequant_gemm, matvec, mma, runtime as rt, wgmma as wg
 
 
@@ -41,15 +43,14 @@ class MatmulFormatError(UnsupportedFormatError, TypeError):
 
 
 _RESULT_DTYPES = ("float32", "float16", "bfloat16")
+_Q4_0 = FORMATS["Q4_0"]
 
 
 def _check_weight(w) -> tuple[int, int]:
     """The weight's checks, on the GPU and on the host. Returns (N, K)."""
-    from ..quantized import QuantizedTensor
-
     if not isinstance(w, QuantizedTensor):
         raise TypeError(f"matmul: w must be a cupyquant.QuantizedTensor, got {type(w).__name__}")
-    if w.format.name != "Q4_0":
+    if w.format is not _Q4_0 and w.format.name != "Q4_0":   # (the registry's instance: no enum lookup)
         raise MatmulFormatError(f"matmul: fused matmul supports Q4_0 weights only, got {w.format.name}")
     if w.ndim != 2:
         raise ValueError(f"matmul: w must be 2-D (N, K), got shape {w.shape}")
@@ -156,10 +157,12 @@ def matmul(x, w, *, out=None, dtype=None, path=None):
             out = cp.empty(lead + (N,), dtype=res_dtype)
         if M == 0:
             return out
-        x2 = x.reshape(M, K)
+        # (a view costs about a microsecond of host time: none where x and
+        # out are 2-D already)
+        x2 = x if x.ndim == 2 else x.reshape(M, K)
         if not x2.flags.c_contiguous or x2.data.ptr % 16:
             x2 = cp.array(x2, order="C", copy=True)
-        y2 = out.reshape(M, N)
+        y2 = out if out.ndim == 2 else out.reshape(M, N)
         dev = x.device.id
         auto = path is None
         if auto:

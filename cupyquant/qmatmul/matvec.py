@@ -8,7 +8,7 @@ from __future__ import annotations
 import numpy as np
 
 from .. import matmul_kernels as mk
-from . import mv_grid, mv_plan, runtime as rt
+from . import mv_grid, mv_plan, plan_settings, runtime as rt
 
 
 #: "matvec" on NVIDIA sm_80+ uses the int8 tensor-core kernel for these
@@ -34,11 +34,13 @@ MVI8_FILL = 1.0
 
 
 def _int8_matvec_for(M: int, x_dtype) -> bool:
+    if not MATVEC_INT8_M:   # the default
+        return False
     lo, hi = MATVEC_INT8_M.get(rt._dtype_name(x_dtype), (1, 0))
     return lo <= M <= min(hi, mk.MVI8_MAX_M)
 
 
-#: _matvec_tc's plans, by the launch's shape and every setting a plan depends on.
+#: _matvec_tc's plans, by the launch's shape and plan_settings.generation.
 _mv_plans: dict = {}
 #: Programmatic dependent launch (gpu/launch.py) for the matrix-vector kernels:
 #: "capture" = only while the current stream is being captured into a CUDA
@@ -120,22 +122,14 @@ def _matvec_tc(cp, x2, w, y2, N, K, dev):
         mc = min(chunk, M - m0)
         xc, yc = (x2, y2) if mc == M else (x2[m0:m0 + mc], y2[m0:m0 + mc])
         n_tiles = -(-mk.MV_F32_PARTS * mc // 8) if f32 else (1 if mc <= 8 else 2)
-        # The plan depends only on these and the module's knobs: cached, since
-        # working it out costs more host time than a small kernel takes.
-        key = (dev, x2.dtype.char, y2.dtype.char, mc, nb, tiles, n_tiles, sms, mk.MODULE_KEY, cap,
-               mv_plan.MV_GEOMETRY and tuple(mv_plan.MV_GEOMETRY), mv_plan.MV_BLOCKS_PER_SM,
-               mv_plan.MV_BLOCKS_PER_SM_LONG_K, mv_plan.MV_LONG_K, tuple(sorted(mv_plan.MV_X_SHARED_MAX.items())),
-               mv_plan.MV_X_SHARED_ANY, mv_plan.MV_FEW_WAVES, tuple(mv_plan.MV_XS_QUEUE_KERNEL),
-               tuple(sorted(mv_plan.MV_X_SHARED_MANY_TILES.items())), mv_plan.MV_ONE_ROW_KERNEL,
-               mv_plan.MV_XS_COPY_FILL_FROM_M, mv_plan.MV_ONE_ROW_COPY_FILL_BAND, mv_plan.MV_XS_QUEUE_REG_BOUND,
-               mv_plan.MV_XS_UNQUEUED_REG_BOUND, mv_plan.MV_F32_QUEUE_ROWS,
-               mv_plan.MV_F32_ONE_ROW_QUEUE_MIN_ROUNDS, mv_plan.MV_X_RING,
-               mv_plan.MV_X_RING_MIN_STAGES, mv_plan.MV_X_RING_SHORT_SPLITS_FROM_M, mv_plan.MV_X_RING_MIN_FILL,
-               mv_plan.MV_X_RING_MIN_WORK, mv_grid.MV_X_RING_CLUSTER_MAX_SPLITS, mv_grid.MV_SPLIT_COST,
-               mv_grid.MV_SPLIT_COST_GLOBAL, mv_grid.MV_SPLIT_COST_NO_CLUSTERS, mv_grid.MV_MODEL_MAX_SPLITS,
-               mv_grid.MV_CLUSTER_MAX_SPLITS)
+        # The plan depends only on these and mv_plan's / mv_grid's settings
+        # (plan_settings counts assignments to them): cached, since working it
+        # out costs more host time than a small kernel takes.
+        key = (dev, x2.dtype.char, y2.dtype.char, mc, nb, tiles, n_tiles, sms, cap, plan_settings.generation)
         plan = _mv_plans.get(key)
         if plan is None:
+            if len(_mv_plans) >= 4096:  # plans of earlier settings generations, or many shapes
+                _mv_plans.clear()
             plan = mv_plan._mv_plan(cp, x2.dtype, y2.dtype, mc, nb, tiles, n_tiles, sms)
             plan = mv_grid._mv_plan_clusters(cp, plan, mc, tiles, sms, dev)
             if cap:

@@ -8,7 +8,7 @@ from __future__ import annotations
 import heapq
 
 from .. import matmul_kernels as mk
-from . import runtime as rt
+from . import plan_settings, runtime as rt
 
 
 #: Most K splits of an "_xr" grid that sum in thread block clusters; more
@@ -212,3 +212,7 @@ def _mv_cluster_grid(splits: int, grid_x: int, tiles: int, full: bool, max_split
     """_mv_cluster's rule for the grid alone (the split model asks it too)."""
     limit = MV_CLUSTER_MAX_SPLITS if max_splits is None else max_splits
     return 1 < splits <= limit and grid_x == tiles and not full
+
+
+# matvec caches plans under plan_settings.generation: count assignments here.
+plan_settings.watch(__name__)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import functools
 
 from .. import matmul_kernels as mk
-from . import mv_grid, runtime as rt
+from . import mv_grid, plan_settings, runtime as rt
 
 
 #: Tensor-core matrix-vector: geometry (rows per thread block, blocks per row
@@ -486,3 +486,7 @@ def _compiled_kernel_names() -> frozenset:
     at a geometry without its kernel failed with CUDA_ERROR_NOT_FOUND,
     notes/h200_s17 run 4)."""
     return frozenset(mk.all_kernel_names())
+
+
+# matvec caches plans under plan_settings.generation: count assignments here.
+plan_settings.watch(__name__)
