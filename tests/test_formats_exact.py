@@ -58,11 +58,12 @@ def test_all_zero_blocks(name):
 def test_many_chunks_and_threads(name, monkeypatch):
     """Large enough to be split into several chunks decoded on several threads
     (the last chunk a short one). HOST_THREADS is 1 below 4 cores, which would
-    leave the thread pool untested: the test sets 4 threads (and a fresh pool)
+    leave the thread pool untested: the test sets 4 threads (and fresh pools)
     whatever the machine, and checks that the pool was used."""
+    from cupyquant import thread_pools
     from cupyquant.formats import base
     monkeypatch.setattr(base, "HOST_THREADS", 4)
-    monkeypatch.setattr(base, "_pool", None)
+    monkeypatch.setattr(thread_pools, "_pools", {})
     pools = []
     real_host_pool = base._host_pool
 
@@ -94,3 +95,23 @@ def test_input_kinds_agree(name):
                  raw.view(fmt.block_dtype)):
         assert_bit_exact(fmt.decode(kind), ref, f"{name} {type(kind).__name__}")
     assert_bit_exact(fmt.dequant(raw, shape=(5, fmt.block_size)).reshape(-1), ref, name)
+
+
+def test_shared_pool_follows_the_thread_count(monkeypatch):
+    """One pool a purpose, the same while the thread count stays, a new one
+    (the old one shut down) when it changes; purposes do not share."""
+    from cupyquant import thread_pools
+    monkeypatch.setattr(thread_pools, "_pools", {})
+    first = thread_pools.shared_pool("decode", 2)
+    try:
+        assert thread_pools.shared_pool("decode", 2) is first
+        assert first.submit(lambda: 7).result() == 7
+        other = thread_pools.shared_pool("load", 2)
+        assert other is not first
+        second = thread_pools.shared_pool("decode", 3)
+        assert second is not first and second._max_workers == 3
+        with pytest.raises(RuntimeError):   # shut down
+            first.submit(lambda: 7)
+    finally:
+        for pool in thread_pools._pools.values():
+            pool.shutdown(wait=True)

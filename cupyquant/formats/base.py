@@ -21,7 +21,6 @@ import enum
 import math
 import operator
 import os
-import threading
 from concurrent.futures import ThreadPoolExecutor
 from typing import ClassVar
 
@@ -29,6 +28,7 @@ import numpy as np
 from gguf import GGML_QUANT_SIZES, GGMLQuantizationType
 
 from ..errors import UnsupportedFormatError
+from ..thread_pools import shared_pool
 
 # Elements decoded per work item on the host. Small enough that a chunk and its
 # temporaries stay in the CPU's L2 cache (this is where most of the speed over
@@ -43,16 +43,10 @@ HOST_THREADS = min(8, _CORES) if _CORES >= 4 else 1
 HOST_DTYPES = (np.dtype(np.float32), np.dtype(np.float16))
 
 _REGISTRY: dict[GGMLQuantizationType, "BlockFormat"] = {}
-_pool: ThreadPoolExecutor | None = None
-_pool_lock = threading.Lock()
 
 
 def _host_pool() -> ThreadPoolExecutor:
-    global _pool
-    with _pool_lock:
-        if _pool is None:
-            _pool = ThreadPoolExecutor(HOST_THREADS, thread_name_prefix="cupyquant-decode")
-        return _pool
+    return shared_pool("decode", HOST_THREADS)
 
 
 def _is_cupy_array(obj) -> bool:

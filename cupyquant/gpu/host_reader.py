@@ -14,29 +14,13 @@ file and the offset.
 from __future__ import annotations
 
 import os
-import threading
-from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
 from ..errors import GGUFError
+from ..thread_pools import shared_pool
 
 MIN_PART = 1 << 20       # smallest piece of a chunk one host thread copies
-
-_pool: ThreadPoolExecutor | None = None
-_pool_lock = threading.Lock()
-
-
-def _thread_pool(threads: int) -> ThreadPoolExecutor:
-    """The shared pool, of ``threads`` threads (a new one when that changes)."""
-    global _pool
-    with _pool_lock:
-        if _pool is None or _pool._max_workers != threads:
-            if _pool is not None:
-                _pool.shutdown(wait=False)
-            _pool = ThreadPoolExecutor(threads, thread_name_prefix="cupyquant-load")
-        return _pool
-
 
 class HostReader:
     """Copies file byte ranges into (pinned) host arrays, from ``threads``
@@ -92,7 +76,7 @@ class HostReader:
         span = chunk.end - chunk.start
         part = min(max(self.part_bytes, MIN_PART), max(MIN_PART, -(-span // self.threads)))
         part = -(-part // 65536) * 65536
-        pool = _thread_pool(self.threads)
+        pool = shared_pool("load", self.threads)
         return [pool.submit(self.read_into, chunk.file_index, chunk.start + a,
                             dst[a:min(a + part, span)])
                 for a in range(0, span, part)]
