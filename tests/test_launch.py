@@ -187,6 +187,20 @@ def test_tensor_map_is_passed_by_value():
     assert gl._c_arg(tmap) is tmap
 
 
+def test_a_structure_argument_takes_the_driver_launch(monkeypatch):
+    """Without PDL or clusters a launch is CuPy's, unless an argument is a
+    ctypes structure (a tensor map), which only the driver launch can pass."""
+    from cupyquant.gpu.tensor_map import TensorMap
+    calls = []
+    monkeypatch.setattr(gl, "_libcuda", lambda: False)   # no driver: the driver launch raises
+    plain = (np.uint64(0), np.int32(3), np.int64(5), np.zeros(2))
+    gl.launch(lambda *a, **kw: calls.append(a), (1,), (32,), plain)
+    assert len(calls) == 1
+    with pytest.raises(RuntimeError, match="a structure argument"):
+        gl.launch(lambda *a, **kw: calls.append(a), (1,), (32,), (TensorMap(),) + plain)
+    assert len(calls) == 1
+
+
 def test_tensor_map_refuses_misaligned_tensors(monkeypatch):
     from cupyquant.gpu import tensor_map
     monkeypatch.setattr(tensor_map, "_encode", lambda *a: 0)  # an encoder that would succeed
