@@ -1878,8 +1878,7 @@ def test_wgmma_requirements_and_fallback():
 # --------------------------------------- int8 matrix-vector kernel (GPU tests)
 def _need_tensor_cores(path):
     if path in ("matvec_int8", "matvec_f16tc"):
-        from cupyquant.qmatmul import _tensor_cores
-        if not _tensor_cores(cupy_module().cuda.Device().id):
+        if not dispatch._tensor_cores(cupy_module().cuda.Device().id):
             pytest.skip(f"{path} needs NVIDIA sm_80+")
 
 
