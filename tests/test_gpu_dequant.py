@@ -183,3 +183,32 @@ def test_kernel_module_is_cached(cp):
     n = len(modules._modules)
     fmt.dequant(raw, dtype="float16")
     assert len(modules._modules) == n
+
+
+def test_kernel_lookup_builds_the_source_only_once(monkeypatch):
+    """get_function takes the module's source as a function too, called only
+    when the kernel is not cached yet (matmul looks kernels up every call).
+    Runs without a GPU: the device query and the module are stand-ins."""
+    import types
+
+    from cupyquant.gpu import modules
+    fake_cp = types.SimpleNamespace(cuda=types.SimpleNamespace(runtime=types.SimpleNamespace(getDevice=lambda: 0)))
+    monkeypatch.setattr(modules, "cupy_module", lambda: fake_cp)
+    monkeypatch.setattr(modules, "_functions", {})
+    built, compiled = [], []
+
+    def get_module(key, source, options):
+        compiled.append(source)
+        return types.SimpleNamespace(get_function=lambda name: (key, name))
+
+    monkeypatch.setattr(modules, "get_module", get_module)
+
+    def source():
+        built.append(1)
+        return "the source"
+
+    for _ in range(3):
+        assert modules.get_function("k", source, "kern_a") == ("k", "kern_a")
+    assert modules.get_function("k", source, "kern_b") == ("k", "kern_b")
+    assert modules.get_function("k", "plain text", "kern_c") == ("k", "kern_c")
+    assert len(built) == 2 and compiled == ["the source", "the source", "plain text"]

@@ -32,12 +32,12 @@ def _dtype_name(dt) -> str:
 
 def _function(name: str):
     from ..gpu.modules import get_function
-    return get_function(mk.MODULE_KEY, mk.matmul_source(), name)
+    return get_function(mk.MODULE_KEY, mk.matmul_source, name)
 
 
 def _sm90_function(name: str):
     from ..gpu.modules import compile_options, get_function
-    return get_function(mk.SM90_MODULE_KEY, mk.matmul_sm90_source(), name, compile_options(mk.SM90_OPTIONS))
+    return get_function(mk.SM90_MODULE_KEY, mk.matmul_sm90_source, name, compile_options(mk.SM90_OPTIONS))
 
 
 def _weight_mode(w, row_bytes: int) -> int:
