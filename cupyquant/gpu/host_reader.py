@@ -22,6 +22,7 @@ from ..thread_pools import shared_pool
 
 MIN_PART = 1 << 20       # smallest piece of a chunk one host thread copies
 
+
 class HostReader:
     """Copies file byte ranges into (pinned) host arrays, from ``threads``
     threads at once, in pieces of at most ``part_bytes``; ``method`` "mmap"

@@ -59,7 +59,8 @@ def main():
         f()
         print(f"{name:40s} {t * 1e6:7.2f} us a call, {len(launched)} launches")
     if "--profile" in sys.argv:
-        name, x, w, out = cases[int(sys.argv[sys.argv.index("--profile") + 1]) if len(sys.argv) > sys.argv.index("--profile") + 1 else 0]
+        at = sys.argv.index("--profile") + 1   # --profile [case number]
+        name, x, w, out = cases[int(sys.argv[at]) if len(sys.argv) > at else 0]
         pr = cProfile.Profile()
         pr.enable()
         for _ in range(20000):
