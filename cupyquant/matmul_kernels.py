@@ -14,6 +14,8 @@ also for sm_90a).
 
 from __future__ import annotations
 
+import numpy as np
+
 from .hip import read_source
 
 #: Helpers (Q4_0 layout, staging copies, tensor-core helpers) of every matmul kernel file.
@@ -184,17 +186,23 @@ def mvi8_smem_bytes(kb: int, stages: int) -> int:
     return (THREADS // 32) * stages * MVI8_ROWS * _mv_row_bytes(kb)
 
 
-_out_suffix_of: dict = {}
+_dtype_names: dict = {}
+
+
+def dtype_name(dt) -> str:
+    """``numpy.dtype(dt).name`` of a NumPy / CuPy dtype or scalar type (a
+    name is returned as it is: "bfloat16" needs no NumPy dtype), remembered:
+    NumPy computes the name in Python (several microseconds), and every
+    matmul call asks for it (the kernels' names and the path rules)."""
+    name = _dtype_names.get(dt)
+    if name is None:
+        name = _dtype_names[dt] = dt if isinstance(dt, str) else np.dtype(dt).name
+    return name
 
 
 def out_suffix(dtype) -> str:
-    """The kernel-name suffix of an output dtype (a NumPy / CuPy dtype or its
-    name), remembered: NumPy computes ``dtype.name`` in Python (several
-    microseconds of a host-bound call)."""
-    suffix = _out_suffix_of.get(dtype)
-    if suffix is None:
-        suffix = _out_suffix_of[dtype] = _OUT_SUFFIX[getattr(dtype, "name", str(dtype))]
-    return suffix
+    """The kernel-name suffix of an output dtype."""
+    return _OUT_SUFFIX[dtype_name(dtype)]
 
 
 def mv_tc_name(x_dtype, out_dtype, n_tiles: int, geometry=MV_GEOMETRIES[0], x_shared: bool = False,
@@ -217,7 +225,7 @@ def mv_tc_name(x_dtype, out_dtype, n_tiles: int, geometry=MV_GEOMETRIES[0], x_sh
     rows: the whole split at once); ``reg_bound``: the build with registers
     for that many thread blocks an SM of an x_shared kernel of
     MV_GEOMETRIES[1] (mv_reg_bounds); None: CQ_MV_MIN_BLOCKS."""
-    x = _X_SUFFIX[getattr(x_dtype, "name", str(x_dtype))]
+    x = _X_SUFFIX[dtype_name(x_dtype)]
     rt, kb, st = geometry
     if copy_fill and not (x_shared and queue):
         raise ValueError("copy_fill: queue kernels only")
@@ -234,7 +242,7 @@ def mv_reg_bounds(x_dtype, geometry, queue: bool, one_row: bool = False) -> tupl
     """The register bounds (thread blocks an SM) an x_shared kernel is also
     compiled for (mv_tc_name's ``reg_bound``): only kernels of MV_GEOMETRIES[1]
     have any."""
-    x = _X_SUFFIX[getattr(x_dtype, "name", str(x_dtype))]
+    x = _X_SUFFIX[dtype_name(x_dtype)]
     if one_row or tuple(geometry) != MV_GEOMETRIES[1]:
         return ()
     if queue:
@@ -265,7 +273,7 @@ def mv_cluster_sum_bytes(rows: int, m: int, splits: int) -> int:
 
 
 def mv_gen_name(x_dtype, out_dtype) -> str:
-    x = _X_SUFFIX[getattr(x_dtype, "name", str(x_dtype))]
+    x = _X_SUFFIX[dtype_name(x_dtype)]
     return f"cq_q4_0_mv_gen_{x}_{out_suffix(out_dtype)}"
 
 
@@ -289,7 +297,7 @@ def mvi8_name(out_dtype, n_tiles: int, geometry=MVI8_GEOMETRIES[0]) -> str:
 
 def xprep_i8_name(x_dtype) -> str:
     """Activations -> the int8 kernel's records (per-block fixed point limbs)."""
-    return f"cq_q4_0_xprep_i8_{_X_SUFFIX[getattr(x_dtype, 'name', str(x_dtype))]}"
+    return f"cq_q4_0_xprep_i8_{_X_SUFFIX[dtype_name(x_dtype)]}"
 
 
 def all_kernel_names() -> list[str]:

@@ -18,16 +18,8 @@ from ..gpu.platform import backend, cuda_sm, cupy_module, device_info  # noqa: F
 #: Driver attribute numbers where CuPy's driver module lacks the names.
 _CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES = 8
 _CU_FUNC_ATTRIBUTE_SHARED_SIZE_BYTES = 1
-_dtype_names: dict = {}
-
-
-def _dtype_name(dt) -> str:
-    """``numpy.dtype(dt).name``, remembered: NumPy computes the name in Python
-    (several microseconds), and every matmul call asks for it."""
-    name = _dtype_names.get(dt)
-    if name is None:
-        name = _dtype_names[dt] = np.dtype(dt).name
-    return name
+#: ``numpy.dtype(dt).name``, remembered (the kernel names' memo, one for both).
+_dtype_name = mk.dtype_name
 
 
 def _function(name: str):
