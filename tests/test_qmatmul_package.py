@@ -71,11 +71,11 @@ def test_matvec_plan_reads_settings_only_of_watched_modules():
     the kernels' compiled constants (mk: a kernel name is built from them, so
     they cannot change at run time); and the cache key holds the count."""
     for mod in ("mv_plan", "mv_grid"):
-        tree = ast.parse((PACKAGE / f"{mod}.py").read_text(encoding="utf-8"))
-        read = {(n.value.id, n.attr) for n in ast.walk(tree) if isinstance(n, ast.Attribute)
+        text = (PACKAGE / f"{mod}.py").read_text(encoding="utf-8")
+        read = {(n.value.id, n.attr) for n in ast.walk(ast.parse(text)) if isinstance(n, ast.Attribute)
                 and isinstance(n.value, ast.Name) and n.attr.isupper()}
         assert {alias for alias, _ in read} <= {"mk", "mv_plan", "mv_grid"}, sorted(read)
-        assert "plan_settings.watch(__name__)" in (PACKAGE / f"{mod}.py").read_text(encoding="utf-8")
+        assert "plan_settings.watch(__name__)" in text
     tree = ast.parse((PACKAGE / "matvec.py").read_text(encoding="utf-8"))
     fn = next(n for n in tree.body if isinstance(n, ast.FunctionDef) and n.name == "_matvec_tc")
     key = next(n.value for n in ast.walk(fn) if isinstance(n, ast.Assign)
